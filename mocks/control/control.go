@@ -1,0 +1,384 @@
+// Package control owns what every mock server has in common around its own routes:
+// the request pipeline (panic recovery, the body-size limit, the journal, fault
+// injection) and the control API under /_mock/ (health, clock, requests, faults, reset).
+//
+// Each mock mounts its protocol routes on a gorilla/mux router, calls Mount to add the
+// common control routes (and gets the /_mock subrouter back for its own), and serves
+// Wrap(router). The control API answers loopback callers only, unless a control token is
+// configured; then every caller must send `Authorization: Bearer <token>`.
+package control
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/faults"
+	"github.com/vbharness/vbharness/mocks/journal"
+	"github.com/vbharness/vbharness/mocks/secret"
+)
+
+// Prefix is where the control API lives on every mock server.
+const Prefix = "/_mock"
+
+// DefaultMaxBody is the largest request body a mock reads (1 MiB); larger ones get 413.
+const DefaultMaxBody = 1 << 20
+
+// Options configure a Control. Only Clock is required.
+type Options struct {
+	Server   string // name recorded in journal entries: "entra" or "veeam"
+	Clock    clock.Clock
+	Journal  *journal.Journal // default: journal.New(0)
+	Faults   *faults.Set      // default: faults.NewSet()
+	Token    string           // control token; empty means loopback callers only
+	MaxBody  int64            // default DefaultMaxBody
+	Reset    func()           // server state reset, called by POST /_mock/reset
+	TooLarge func(w http.ResponseWriter, r *http.Request) // 413 in the service's shape
+	Internal func(w http.ResponseWriter, r *http.Request) // 500 in the service's shape
+}
+
+// Control is one server's pipeline and common control API.
+type Control struct {
+	o Options
+}
+
+// New returns a Control with defaults filled in.
+func New(o Options) *Control {
+	if o.Journal == nil {
+		o.Journal = journal.New(0)
+	}
+	if o.Faults == nil {
+		o.Faults = faults.NewSet()
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.TooLarge == nil {
+		o.TooLarge = func(w http.ResponseWriter, _ *http.Request) {
+			WriteError(w, http.StatusRequestEntityTooLarge, "request body is larger than the limit")
+		}
+	}
+	if o.Internal == nil {
+		o.Internal = func(w http.ResponseWriter, _ *http.Request) {
+			WriteError(w, http.StatusInternalServerError, "internal error")
+		}
+	}
+	return &Control{o: o}
+}
+
+// Journal returns the server's journal.
+func (c *Control) Journal() *journal.Journal { return c.o.Journal }
+
+// Faults returns the server's fault rules.
+func (c *Control) Faults() *faults.Set { return c.o.Faults }
+
+// Clock returns the stack clock.
+func (c *Control) Clock() clock.Clock { return c.o.Clock }
+
+// SetReset replaces the reset callback (a stack resets both of its servers).
+func (c *Control) SetReset(f func()) { c.o.Reset = f }
+
+// Reset clears the journal and the faults and calls the server's reset.
+func (c *Control) Reset() {
+	c.o.Journal.Clear()
+	c.o.Faults.Clear()
+	if c.o.Reset != nil {
+		c.o.Reset()
+	}
+}
+
+type fieldsKey struct{}
+
+// Fields returns the request's form or top-level JSON fields as the pipeline parsed them
+// (unredacted), or nil.
+func Fields(r *http.Request) map[string]string {
+	f, _ := r.Context().Value(fieldsKey{}).(map[string]string)
+	return f
+}
+
+// Wrap returns h behind the pipeline: recovery, the body limit, journaling and faults.
+// Requests to the control API are neither journaled nor faulted.
+func (c *Control) Wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		isControl := strings.HasPrefix(r.URL.Path, Prefix+"/") || r.URL.Path == Prefix
+		var entry journal.Entry
+		if !isControl {
+			entry = journal.Entry{Server: c.o.Server, Time: c.o.Clock.Now(), Method: r.Method, Path: r.URL.Path}
+			defer func() {
+				rec := recover()
+				if rec != nil && rec != http.ErrAbortHandler {
+					c.o.Internal(sw, r)
+					rec = nil
+				}
+				entry.Status = sw.status
+				if rec == http.ErrAbortHandler {
+					entry.Status = 0
+				}
+				entry.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+				c.o.Journal.Record(entry)
+				if rec != nil {
+					panic(rec)
+				}
+			}()
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			body, err := io.ReadAll(io.LimitReader(r.Body, c.o.MaxBody+1))
+			if err != nil {
+				panic(http.ErrAbortHandler)
+			}
+			if int64(len(body)) > c.o.MaxBody {
+				c.o.TooLarge(sw, r)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if fields := ParseFields(r.Header.Get("Content-Type"), body); fields != nil {
+				r = r.WithContext(context.WithValue(r.Context(), fieldsKey{}, fields))
+				if !isControl {
+					entry.Fields = redactFields(fields)
+				}
+			}
+		}
+		if !isControl {
+			if rule, delay, ok := c.o.Faults.Match(r.Method, r.URL.Path, Fields(r)); ok {
+				entry.Fault = rule.ID
+				if faults.Apply(sw, r, c.o.Clock, rule, delay, h) {
+					return
+				}
+			}
+		}
+		h.ServeHTTP(sw, r)
+	})
+}
+
+// ParseFields reads a form or JSON object body into name → value (first value wins;
+// JSON non-strings are rendered as JSON). It returns nil for other bodies.
+func ParseFields(contentType string, body []byte) map[string]string {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil
+		}
+		out := make(map[string]string, len(vals))
+		for k, v := range vals {
+			out[k] = v[0]
+		}
+		return out
+	case "application/json":
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(body, &obj) != nil {
+			return nil
+		}
+		out := make(map[string]string, len(obj))
+		for k, raw := range obj {
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				out[k] = s
+			} else {
+				out[k] = string(raw)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func redactFields(f map[string]string) map[string]string {
+	out := make(map[string]string, len(f))
+	for k, v := range f {
+		if secret.IsField(k) {
+			v = secret.Redact(v)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Mount adds the common control routes to r and returns the /_mock subrouter, guarded by
+// the loopback/token check, for the server's own control routes.
+func (c *Control) Mount(r *mux.Router) *mux.Router {
+	sub := r.PathPrefix(Prefix).Subrouter()
+	sub.Use(c.guard)
+	sub.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}).Methods(http.MethodGet)
+	sub.HandleFunc("/clock", c.getClock).Methods(http.MethodGet)
+	sub.HandleFunc("/clock/advance", c.advanceClock).Methods(http.MethodPost)
+	sub.HandleFunc("/requests", c.listRequests).Methods(http.MethodGet)
+	sub.HandleFunc("/requests", func(w http.ResponseWriter, _ *http.Request) {
+		c.o.Journal.Clear()
+		w.WriteHeader(http.StatusNoContent)
+	}).Methods(http.MethodDelete)
+	sub.HandleFunc("/faults", func(w http.ResponseWriter, _ *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]any{"faults": c.o.Faults.List()})
+	}).Methods(http.MethodGet)
+	sub.HandleFunc("/faults", c.addFault).Methods(http.MethodPost)
+	sub.HandleFunc("/faults", func(w http.ResponseWriter, _ *http.Request) {
+		c.o.Faults.Clear()
+		w.WriteHeader(http.StatusNoContent)
+	}).Methods(http.MethodDelete)
+	sub.HandleFunc("/faults/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if !c.o.Faults.Remove(mux.Vars(r)["id"]) {
+			WriteError(w, http.StatusNotFound, "no fault with id "+strconv.Quote(mux.Vars(r)["id"]))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}).Methods(http.MethodDelete)
+	sub.HandleFunc("/reset", func(w http.ResponseWriter, _ *http.Request) {
+		c.Reset()
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "reset"})
+	}).Methods(http.MethodPost)
+	return sub
+}
+
+func (c *Control) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.o.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(c.o.Token)) != 1 {
+				WriteError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <control token>")
+				return
+			}
+		} else if !IsLoopback(r.RemoteAddr) {
+			WriteError(w, http.StatusForbidden, "the control API answers loopback callers only; start the mock with --control-token to allow others")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// IsLoopback reports whether a RemoteAddr is on the loopback interface.
+func IsLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func (c *Control) getClock(w http.ResponseWriter, _ *http.Request) {
+	WriteJSON(w, http.StatusOK, ClockState{Now: c.o.Clock.Now().Format(time.RFC3339Nano), Virtual: c.o.Clock.IsVirtual()})
+}
+
+// ClockState is the body of GET /_mock/clock and POST /_mock/clock/advance.
+type ClockState struct {
+	Now     string `json:"now"`
+	Virtual bool   `json:"virtual"`
+}
+
+func (c *Control) advanceClock(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Duration string `json:"duration"`
+	}
+	if !DecodeJSON(w, r, &body) {
+		return
+	}
+	d, err := time.ParseDuration(body.Duration)
+	if err != nil || d < 0 {
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("duration %q is not a non-negative Go duration such as \"61m\"", body.Duration))
+		return
+	}
+	now := c.o.Clock.Advance(d)
+	WriteJSON(w, http.StatusOK, ClockState{Now: now.Format(time.RFC3339Nano), Virtual: c.o.Clock.IsVirtual()})
+}
+
+func (c *Control) listRequests(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := journal.Filter{Method: q.Get("method"), Path: q.Get("path"), Field: q.Get("field"), Value: q.Get("value")}
+	if s := q.Get("since"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			WriteError(w, http.StatusBadRequest, "since must be a sequence number")
+			return
+		}
+		f.Since = n
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"requests": c.o.Journal.List(f)})
+}
+
+func (c *Control) addFault(w http.ResponseWriter, r *http.Request) {
+	var rule faults.Rule
+	if !DecodeJSON(w, r, &rule) {
+		return
+	}
+	added, err := c.o.Faults.Add(rule)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	WriteJSON(w, http.StatusCreated, added)
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encode response"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// WriteError writes the control API's error shape: {"error":"<message>"}.
+func WriteError(w http.ResponseWriter, status int, msg string) {
+	WriteJSON(w, status, map[string]string{"error": msg})
+}
+
+// ErrBadBody marks a control request body that could not be decoded.
+var ErrBadBody = errors.New("bad control request body")
+
+// DecodeJSON decodes a control request body into v (unknown fields refused, an empty body
+// allowed), writing a 400 and returning false on failure.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%v: %v", ErrBadBody, err))
+		return false
+	}
+	return true
+}
