@@ -1,0 +1,25 @@
+package runner
+
+import (
+	"context"
+
+	"github.com/vbharness/vbharness/engine"
+)
+
+// Engine loads scenario scripts. The real engine satisfies it through NewEngine; tests
+// of scheduling, skips and reports use a fake.
+type Engine interface {
+	// Load compiles the script at path (a path in the engine's file system). A script
+	// that cannot be loaded returns an error naming file:line:col (*engine.LoadError).
+	Load(path string) (Script, error)
+}
+
+// Script is one loaded scenario file.
+type Script interface {
+	// Tests evaluates the script's top level and returns the tests it registers, in
+	// registration order.
+	Tests(ctx context.Context) ([]engine.TestInfo, error)
+	// Run runs one registered test in a fresh runtime. It never panics and always
+	// returns a result; a cancelled ctx or the RunOptions timeout ends it as timed out.
+	Run(ctx context.Context, test string, opts engine.RunOptions) *engine.Result
+}

@@ -1,0 +1,203 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vbharness/vbharness/engine"
+)
+
+// StoppedReason is the skip reason of tests --fail-fast kept from starting.
+const StoppedReason = "not run: --fail-fast stopped the run after a failure"
+
+// Execute runs the plan on Parallel workers and returns the outcome, results in plan
+// order. When ctx ends, running tests are cancelled (the engine reports them as timed
+// out), tests not yet started are left out, and Interrupted is set; everything that
+// finished is in the outcome.
+func (p *Plan) Execute(ctx context.Context) *Outcome {
+	o := p.opts
+	out := &Outcome{
+		Target: TargetInfo{
+			Name:               o.Target.Name,
+			Kind:               o.Target.Kind,
+			Description:        o.Target.Description,
+			InsecureSkipVerify: o.Target.InsecureSkipVerify,
+		},
+		Seed:     o.Seed,
+		Parallel: o.Parallel,
+		Timeout:  o.Timeout,
+		Files:    p.Files,
+		Started:  o.Clock.Now(),
+	}
+	results := make([]*Result, len(p.Tests))
+	var (
+		obsMu     sync.Mutex
+		stopped   atomic.Bool
+		exclusive sync.RWMutex // write-held by a test that must run alone on a shared target
+	)
+	notify := func(f func(Observer)) {
+		if o.Observer == nil {
+			return
+		}
+		obsMu.Lock()
+		defer obsMu.Unlock()
+		f(o.Observer)
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(o.Parallel, max(len(p.Tests), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := p.Tests[i]
+				if ctx.Err() != nil {
+					continue // interrupted before it started: left out
+				}
+				var r *Result
+				switch {
+				case t.loadErr != nil:
+					r = loadErrorResult(t)
+				case t.SkipReason != "":
+					r = skipped(t, t.SkipReason)
+				case stopped.Load():
+					r = skipped(t, StoppedReason)
+				case t.Err != nil:
+					r = base(t)
+					r.Status = engine.StatusErrored
+					r.Message = t.Err.Error()
+				default:
+					ex := o.Target.exclusive(t.Info.Requires)
+					if ex {
+						exclusive.Lock()
+					} else {
+						exclusive.RLock()
+					}
+					if ctx.Err() != nil {
+						unlock(&exclusive, ex)
+						continue
+					}
+					notify(func(ob Observer) { ob.TestStarted(t) })
+					r = p.run(ctx, t)
+					unlock(&exclusive, ex)
+				}
+				if r.Failed() && o.FailFast {
+					stopped.Store(true)
+				}
+				results[i] = r
+				notify(func(ob Observer) { ob.TestFinished(r) })
+			}
+		}()
+	}
+feed:
+	for i := range p.Tests {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	for _, r := range results {
+		if r != nil {
+			out.Results = append(out.Results, *r)
+		}
+	}
+	out.Interrupted = ctx.Err() != nil
+	out.Stopped = stopped.Load()
+	out.Elapsed = o.Clock.Now().Sub(out.Started)
+	return out
+}
+
+func unlock(mu *sync.RWMutex, exclusive bool) {
+	if exclusive {
+		mu.Unlock()
+	} else {
+		mu.RUnlock()
+	}
+}
+
+// run runs one test on a fresh engine target. It never panics.
+func (p *Plan) run(ctx context.Context, t *Planned) (r *Result) {
+	o := p.opts
+	defer func() {
+		if v := recover(); v != nil {
+			r = base(t)
+			r.Status = engine.StatusErrored
+			r.Message = fmt.Sprintf("internal error: %v", v)
+			r.Stack = string(debug.Stack())
+		}
+	}()
+	target, release, err := o.Target.New(ctx)
+	if err != nil {
+		r = base(t)
+		r.Status = engine.StatusErrored
+		r.Message = fmt.Sprintf("cannot prepare target %s: %v", o.Target.Name, err)
+		return r
+	}
+	if release != nil {
+		defer release()
+	}
+	timeout := t.Info.Timeout
+	if timeout == 0 {
+		timeout = o.Timeout
+	}
+	if timeout < 0 {
+		timeout = 0
+	}
+	res := t.script.Run(ctx, t.Info.Name, engine.RunOptions{
+		Target:   target,
+		Seed:     t.Seed,
+		Timeout:  timeout,
+		Scrubber: o.Scrubber,
+		Out:      o.Prompt,
+	})
+	r = base(t)
+	if res == nil {
+		r.Status = engine.StatusErrored
+		r.Message = "internal error: the engine returned no result"
+		return r
+	}
+	r.Result = *res
+	if r.Name == "" {
+		r.Name = t.Info.Name
+	}
+	if r.File == "" {
+		r.File = t.Info.File
+	}
+	if r.Seed == 0 {
+		r.Seed = t.Seed
+	}
+	if r.Status == "" {
+		r.Status = engine.StatusErrored
+		r.Message = "internal error: the engine returned a result without a status"
+	}
+	return r
+}
+
+func base(t *Planned) *Result {
+	return &Result{
+		Result: engine.Result{Name: t.Info.Name, File: t.Info.File, Seed: t.Seed},
+		Tags:   t.Info.Tags,
+	}
+}
+
+func skipped(t *Planned, reason string) *Result {
+	r := base(t)
+	r.Status = engine.StatusSkipped
+	r.SkipReason = reason
+	return r
+}
+
+func loadErrorResult(t *Planned) *Result {
+	r := base(t)
+	r.Seed = 0
+	r.Status = engine.StatusErrored
+	r.Message = t.loadErr.Error()
+	r.LoadError = true
+	return r
+}

@@ -1,0 +1,199 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
+)
+
+// DefaultTimeout is the wall-clock limit of one test unless the test or --timeout says
+// otherwise. Virtual time does not count.
+const DefaultTimeout = 30 * time.Second
+
+// Options configure a run. Engine, Files and Target are required.
+type Options struct {
+	Engine Engine
+	// Files are the scenario paths in the engine's file system, usually from Discover.
+	Files  []string
+	Target *Target
+	// Parallel is how many tests run at once; 0 means runtime.NumCPU().
+	Parallel int
+	// Timeout is the wall-clock limit of a test that sets none itself; 0 means
+	// DefaultTimeout, a negative value means no limit.
+	Timeout time.Duration
+	// Filter, if set, selects tests whose name it matches.
+	Filter *regexp.Regexp
+	// Tags, if any, select tests carrying at least one of them; a tag written "!name"
+	// excludes tests carrying name instead.
+	Tags []string
+	// FailFast stops starting tests after the first failure; the tests not started are
+	// reported as skipped.
+	FailFast bool
+	// Seed is the run seed; every test's seed is TestSeed(Seed, file, name).
+	Seed int64
+	// Clock measures the run's start and elapsed time; default clock.NewReal().
+	Clock clock.Clock
+	// Scrubber collects every secret the run obtains; default a new one. Reports pass
+	// their text through it.
+	Scrubber *secret.Scrubber
+	// Observer, if set, hears about tests as they start and finish.
+	Observer Observer
+	// Prompt is where live sign-in prompts for a person go; may be nil.
+	Prompt io.Writer
+}
+
+// Observer hears about a run's progress. The runner calls it from one goroutine at a
+// time, so implementations need no locking of their own.
+type Observer interface {
+	TestStarted(t *Planned)
+	TestFinished(r *Result)
+}
+
+// Planned is one test of a plan.
+type Planned struct {
+	File string
+	Info engine.TestInfo
+	Seed int64
+	// SkipReason, if set, says why the test will not run.
+	SkipReason string
+	// Err, if set, fails the test without running it (an unknown requirement).
+	Err error
+
+	script  Script
+	loadErr error // set on the entry standing for a script that failed to load
+}
+
+// Plan is the tests a run will report, in order, with the decision for each.
+type Plan struct {
+	Tests []*Planned
+	// Discovered is how many tests the scripts registered before filters and tags.
+	Discovered int
+	// Files is how many scenario files the plan covers.
+	Files int
+	// LoadErrors is how many scripts failed to load.
+	LoadErrors int
+
+	opts Options
+}
+
+// Selected is how many tests passed the filter and the tags (run or skipped).
+func (p *Plan) Selected() int { return len(p.Tests) - p.LoadErrors }
+
+// Options returns the options the plan was made with, defaults filled in.
+func (p *Plan) Options() Options { return p.opts }
+
+// ErrOptions wraps every error NewPlan returns: the options themselves are wrong.
+var ErrOptions = errors.New("invalid run options")
+
+// NewPlan loads every file, collects the tests each registers and decides what to run:
+// tests outside the filter or the tags are left out; test.skip, test.only elsewhere and
+// requirements the target cannot meet become skips with a reason. A script that fails
+// to load becomes a single errored entry (LoadError) and the other scripts still run.
+// NewPlan fails only for invalid options.
+func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
+	if opts.Engine == nil || opts.Target == nil || opts.Target.New == nil {
+		return nil, fmt.Errorf("%w: engine and target are required", ErrOptions)
+	}
+	if opts.Parallel < 0 {
+		return nil, fmt.Errorf("%w: parallel must be at least 1, got %d", ErrOptions, opts.Parallel)
+	}
+	if opts.Parallel == 0 {
+		opts.Parallel = runtime.NumCPU()
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.NewReal()
+	}
+	if opts.Scrubber == nil {
+		opts.Scrubber = secret.NewScrubber()
+	}
+	p := &Plan{opts: opts, Files: len(opts.Files)}
+	for _, f := range opts.Files {
+		s, err := opts.Engine.Load(f)
+		var infos []engine.TestInfo
+		if err == nil {
+			infos, err = s.Tests(ctx)
+		}
+		if err != nil {
+			p.Tests = append(p.Tests, &Planned{File: f, Info: engine.TestInfo{Name: LoadErrorName, File: f}, loadErr: err})
+			p.LoadErrors++
+			continue
+		}
+		for _, info := range infos {
+			p.Discovered++
+			if info.File == "" {
+				info.File = f
+			}
+			if !selected(info, opts.Filter, opts.Tags) {
+				continue
+			}
+			p.Tests = append(p.Tests, &Planned{File: f, Info: info, Seed: TestSeed(opts.Seed, f, info.Name), script: s})
+		}
+	}
+	only := false
+	for _, t := range p.Tests {
+		if t.loadErr == nil && t.Info.Only {
+			only = true
+		}
+	}
+	for _, t := range p.Tests {
+		if t.loadErr != nil {
+			continue
+		}
+		switch {
+		case t.Info.Skip:
+			t.SkipReason = t.Info.SkipReason
+			if t.SkipReason == "" {
+				t.SkipReason = "test.skip"
+			}
+		case only && !t.Info.Only:
+			t.SkipReason = "another test in this run is marked test.only"
+		default:
+			if err := UnknownRequirement(t.Info.Requires); err != nil {
+				t.Err = err
+			} else {
+				t.SkipReason = opts.Target.SkipReason(t.Info.Requires)
+			}
+		}
+	}
+	return p, nil
+}
+
+func selected(info engine.TestInfo, filter *regexp.Regexp, tags []string) bool {
+	if filter != nil && !filter.MatchString(info.Name) {
+		return false
+	}
+	has := func(tag string) bool {
+		for _, t := range info.Tags {
+			if t == tag {
+				return true
+			}
+		}
+		return false
+	}
+	wanted, matched := false, false
+	for _, tag := range tags {
+		if ex, ok := strings.CutPrefix(tag, "!"); ok {
+			if has(ex) {
+				return false
+			}
+			continue
+		}
+		wanted = true
+		if has(tag) {
+			matched = true
+		}
+	}
+	return !wanted || matched
+}

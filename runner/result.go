@@ -1,0 +1,176 @@
+package runner
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/mocks/secret"
+)
+
+// Exit codes of `vbharness run` (documented in docs/cli.md). When several apply, the
+// first in this order wins: interrupted, a script failed to load, a test failed.
+const (
+	ExitOK          = 0   // every selected test passed or was skipped
+	ExitFailed      = 1   // a test failed, errored or timed out
+	ExitUsage       = 2   // usage or configuration error; no test ran
+	ExitLoad        = 3   // a script failed to load (the other scripts still ran)
+	ExitInterrupted = 130 // Ctrl-C or SIGTERM; reports hold what finished
+)
+
+// LoadErrorName is the test name under which a script that failed to load is reported.
+const LoadErrorName = "(script failed to load)"
+
+// Result is one test's outcome as the runner reports it.
+type Result struct {
+	engine.Result
+	Tags []string
+	// LoadError is set on the single result standing for a script that failed to load
+	// or to register its tests; Name is then LoadErrorName.
+	LoadError bool
+}
+
+// Failed reports whether the result counts as a failure: failed, errored or timed out.
+func (r *Result) Failed() bool {
+	switch r.Status {
+	case engine.StatusFailed, engine.StatusErrored, engine.StatusTimedOut:
+		return true
+	}
+	return false
+}
+
+// TargetInfo is what reports say about the target.
+type TargetInfo struct {
+	Name               string
+	Kind               engine.TargetKind
+	Description        string
+	InsecureSkipVerify bool
+}
+
+// Outcome is a finished (or interrupted) run.
+type Outcome struct {
+	Target   TargetInfo
+	Seed     int64
+	Parallel int
+	Timeout  time.Duration
+	Files    int
+	Started  time.Time // on the run's clock
+	Elapsed  time.Duration
+	// Results holds one entry per selected test (and per script that failed to load),
+	// in discovery order: files sorted by path, tests in registration order. Tests a
+	// cancelled run never started are absent.
+	Results []Result
+	// Interrupted reports that the run's context ended before every test ran.
+	Interrupted bool
+	// Stopped reports that --fail-fast stopped the run after a failure.
+	Stopped bool
+}
+
+// Counts tallies results by status.
+type Counts struct {
+	Passed, Failed, Errored, TimedOut, Skipped int
+}
+
+// Total is the number of results counted.
+func (c Counts) Total() int { return c.Passed + c.Failed + c.Errored + c.TimedOut + c.Skipped }
+
+// AllFailed is failed, errored and timed out together: what the summary line calls failed.
+func (c Counts) AllFailed() int { return c.Failed + c.Errored + c.TimedOut }
+
+// Summary is the run's last console line, which CI parsers read:
+// "N passed, N failed, N skipped".
+func (c Counts) Summary() string {
+	return fmt.Sprintf("%d passed, %d failed, %d skipped", c.Passed, c.AllFailed(), c.Skipped)
+}
+
+// Counts tallies the outcome's results.
+func (o *Outcome) Counts() Counts {
+	var c Counts
+	for i := range o.Results {
+		switch o.Results[i].Status {
+		case engine.StatusPassed:
+			c.Passed++
+		case engine.StatusFailed:
+			c.Failed++
+		case engine.StatusErrored:
+			c.Errored++
+		case engine.StatusTimedOut:
+			c.TimedOut++
+		case engine.StatusSkipped:
+			c.Skipped++
+		}
+	}
+	return c
+}
+
+// ExitCode is the process exit code for the outcome (see the Exit constants).
+func (o *Outcome) ExitCode() int {
+	if o.Interrupted {
+		return ExitInterrupted
+	}
+	code := ExitOK
+	for i := range o.Results {
+		r := &o.Results[i]
+		if r.LoadError {
+			return ExitLoad
+		}
+		if r.Failed() {
+			code = ExitFailed
+		}
+	}
+	return code
+}
+
+// Scrub returns a copy of the outcome in which every string a test produced has been
+// passed through s, so that no secret the run obtained reaches a report. A nil s
+// returns o unchanged.
+func (o *Outcome) Scrub(s *secret.Scrubber) *Outcome {
+	if s == nil {
+		return o
+	}
+	c := *o
+	c.Target.Description = s.Scrub(o.Target.Description)
+	c.Results = make([]Result, len(o.Results))
+	for i, r := range o.Results {
+		r.Name = s.Scrub(r.Name)
+		r.File = s.Scrub(r.File)
+		r.Message = s.Scrub(r.Message)
+		r.Stack = s.Scrub(r.Stack)
+		r.Expected = s.Scrub(r.Expected)
+		r.Actual = s.Scrub(r.Actual)
+		r.SkipReason = s.Scrub(r.SkipReason)
+		if r.Console != nil {
+			lines := make([]engine.ConsoleLine, len(r.Console))
+			for j, l := range r.Console {
+				lines[j] = engine.ConsoleLine{Level: l.Level, Text: s.Scrub(l.Text)}
+			}
+			r.Console = lines
+		}
+		if r.Trace != nil {
+			trace := make([]engine.Exchange, len(r.Trace))
+			for j, x := range r.Trace {
+				x.URL = s.Scrub(x.URL)
+				x.RequestHeaders = scrubMap(s, x.RequestHeaders)
+				x.RequestBody = s.Scrub(x.RequestBody)
+				x.ResponseHeaders = scrubMap(s, x.ResponseHeaders)
+				x.ResponseBody = s.Scrub(x.ResponseBody)
+				x.Error = s.Scrub(x.Error)
+				trace[j] = x
+			}
+			r.Trace = trace
+		}
+		c.Results[i] = r
+	}
+	return &c
+}
+
+func scrubMap(s *secret.Scrubber, m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = s.Scrub(v)
+	}
+	return out
+}
