@@ -1,0 +1,398 @@
+package entra
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ErrInvalidConfig marks every error LoadDirectory and LoadConfig return for a file
+// that exists but cannot be used; check it with errors.Is.
+var ErrInvalidConfig = errors.New("invalid entra config")
+
+// ConfigError says what is wrong with a config file, where, and what to do about it.
+type ConfigError struct {
+	File string // the path as given
+	Line int    // 1-based; 0 when the problem has no single line
+	Msg  string // what is wrong and how to fix it
+}
+
+// Error renders "file:line: message".
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Unwrap makes errors.Is(err, ErrInvalidConfig) hold.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
+// Config is a whole mock Entra config file: the directory and optional lifetimes.
+type Config struct {
+	Directory Directory
+	// Lifetimes holds the file's lifetimes; zero fields mean "use the default".
+	Lifetimes Lifetimes
+}
+
+// fileConfig is the on-disk shape. A missing tenants or apps section means the
+// default directory's section; lifetimes are integer seconds.
+type fileConfig struct {
+	Tenants   *[]Tenant      `json:"tenants" yaml:"tenants"`
+	Apps      *[]App         `json:"apps" yaml:"apps"`
+	Lifetimes *fileLifetimes `json:"lifetimes" yaml:"lifetimes"`
+}
+
+type fileLifetimes struct {
+	AccessToken       int64 `json:"access_token" yaml:"access_token"`
+	DeviceCode        int64 `json:"device_code" yaml:"device_code"`
+	Interval          int64 `json:"interval" yaml:"interval"`
+	RefreshInactivity int64 `json:"refresh_inactivity" yaml:"refresh_inactivity"`
+}
+
+// LoadDirectory reads a directory from a YAML (.yaml, .yml) or JSON (.json) file. A
+// file without a tenants or apps section gets that section from DefaultDirectory; a
+// lifetimes section is allowed and ignored here (see LoadConfig). Errors are
+// *ConfigError values naming the file, the line and what to fix.
+func LoadDirectory(path string) (Directory, error) {
+	c, err := LoadConfig(path)
+	if err != nil {
+		return Directory{}, err
+	}
+	return c.Directory, nil
+}
+
+// LoadConfig reads a directory and lifetimes from a YAML or JSON file, as
+// LoadDirectory does, and also returns the lifetimes section (integer seconds:
+// access_token, device_code, interval, refresh_inactivity).
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read entra config: %w", err)
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".yaml", ".yml":
+	case ".json":
+		if err := checkJSON(path, data); err != nil {
+			return Config{}, err
+		}
+	default:
+		return Config{}, &ConfigError{File: path, Msg: fmt.Sprintf("unsupported file extension %q; name the file .yaml, .yml or .json", ext)}
+	}
+	// YAML is a superset of JSON, so one decoder serves both and gives line numbers.
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return Config{}, yamlError(path, err)
+	}
+	var fc fileConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Config{}, &ConfigError{File: path, Msg: "the file is empty; add a tenants and/or apps section"}
+		}
+		return Config{}, yamlError(path, err)
+	}
+	def := DefaultDirectory()
+	c := Config{Directory: def}
+	if fc.Tenants != nil {
+		c.Directory.Tenants = *fc.Tenants
+	}
+	if fc.Apps != nil {
+		c.Directory.Apps = *fc.Apps
+	}
+	if fc.Lifetimes != nil {
+		l, err := fc.Lifetimes.lifetimes(path, &root)
+		if err != nil {
+			return Config{}, err
+		}
+		c.Lifetimes = l
+	}
+	v := validator{file: path, root: &root}
+	if err := v.directory(&c.Directory); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func (fl *fileLifetimes) lifetimes(path string, root *yaml.Node) (Lifetimes, error) {
+	var l Lifetimes
+	type field struct {
+		name string
+		v    int64
+		dst  *time.Duration
+	}
+	for _, f := range []field{
+		{"access_token", fl.AccessToken, &l.AccessToken},
+		{"device_code", fl.DeviceCode, &l.DeviceCode},
+		{"interval", fl.Interval, &l.Interval},
+		{"refresh_inactivity", fl.RefreshInactivity, &l.RefreshInactivity},
+	} {
+		if f.v < 0 || f.v > maxLifetimeSeconds {
+			return Lifetimes{}, &ConfigError{File: path, Line: nodeLine(root, "lifetimes", f.name),
+				Msg: fmt.Sprintf("lifetimes.%s is %d; give whole seconds between 1 and %d (or leave it out for the default)", f.name, f.v, maxLifetimeSeconds)}
+		}
+		*f.dst = time.Duration(f.v) * time.Second
+	}
+	return l, nil
+}
+
+// maxLifetimeSeconds bounds every configured lifetime (10 years), so adding it to a
+// time never overflows.
+const maxLifetimeSeconds = 10 * 365 * 24 * 3600
+
+// checkJSON reports JSON syntax errors with the line they are on (yaml would accept
+// some invalid JSON and word others confusingly).
+func checkJSON(path string, data []byte) error {
+	var v any
+	err := json.Unmarshal(data, &v)
+	if err == nil {
+		if _, ok := v.(map[string]any); !ok {
+			return &ConfigError{File: path, Line: 1, Msg: "the top level must be a JSON object with \"tenants\" and/or \"apps\""}
+		}
+		return nil
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &ConfigError{File: path, Line: lineAt(data, se.Offset), Msg: "invalid JSON: " + se.Error() + "; fix the syntax (a missing comma or quote is usual)"}
+	}
+	return &ConfigError{File: path, Msg: "invalid JSON: " + err.Error()}
+}
+
+func lineAt(data []byte, offset int64) int {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	return bytes.Count(data[:offset], []byte("\n")) + 1
+}
+
+var (
+	yamlLineRE    = regexp.MustCompile(`^line (\d+): (.*)$`)
+	yamlSyntaxRE  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	unknownFieldR = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
+	cannotRE      = regexp.MustCompile("^cannot unmarshal (!!\\w+) `(.*)` into (\\S+)$")
+)
+
+// yamlError turns a yaml.v3 error into a ConfigError with a line and a fix.
+func yamlError(path string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		m := yamlLineRE.FindStringSubmatch(te.Errors[0])
+		if m == nil {
+			return &ConfigError{File: path, Msg: te.Errors[0]}
+		}
+		line, _ := strconv.Atoi(m[1])
+		msg := m[2]
+		if f := unknownFieldR.FindStringSubmatch(msg); f != nil {
+			msg = fmt.Sprintf("unknown field %q in %s; valid fields are %s", f[1], describeType(f[2]), strings.Join(fieldsOf(f[2]), ", "))
+		} else if c := cannotRE.FindStringSubmatch(msg); c != nil {
+			msg = fmt.Sprintf("%q is not a valid %s here; expected %s", c[2], strings.TrimPrefix(c[1], "!!"), describeGoType(c[3]))
+		}
+		return &ConfigError{File: path, Line: line, Msg: msg}
+	}
+	if m := yamlSyntaxRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &ConfigError{File: path, Line: line, Msg: "invalid YAML: " + m[2] + "; check the indentation and quoting"}
+	}
+	return &ConfigError{File: path, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+}
+
+var configTypes = map[string]reflect.Type{
+	"entra.fileConfig":    reflect.TypeFor[fileConfig](),
+	"entra.fileLifetimes": reflect.TypeFor[fileLifetimes](),
+	"entra.Tenant":        reflect.TypeFor[Tenant](),
+	"entra.User":          reflect.TypeFor[User](),
+	"entra.App":           reflect.TypeFor[App](),
+}
+
+func describeType(name string) string {
+	switch name {
+	case "entra.fileConfig":
+		return "the top level"
+	case "entra.fileLifetimes":
+		return "lifetimes"
+	case "entra.Tenant":
+		return "a tenant"
+	case "entra.User":
+		return "a user"
+	case "entra.App":
+		return "an app"
+	}
+	return name
+}
+
+func describeGoType(name string) string {
+	switch {
+	case strings.HasPrefix(name, "[]"):
+		return "a list"
+	case name == "string":
+		return "text"
+	case name == "bool":
+		return "true or false"
+	case strings.HasPrefix(name, "int"):
+		return "a whole number"
+	}
+	return "a " + strings.TrimPrefix(describeType(name), "a ")
+}
+
+func fieldsOf(name string) []string {
+	t, ok := configTypes[name]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for i := range t.NumField() {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag != "" && tag != "-" {
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+// nodeLine finds the line of the value at path (mapping keys and sequence indexes) in
+// a YAML document, falling back to the deepest node found.
+func nodeLine(root *yaml.Node, path ...any) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, p := range path {
+		var next *yaml.Node
+		switch k := p.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == k {
+						next = n.Content[i+1]
+						line = n.Content[i].Line
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
+				next = n.Content[k]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
+}
+
+// validator checks a decoded directory and names the line of each problem.
+type validator struct {
+	file string
+	root *yaml.Node
+}
+
+func (v validator) errAt(msg string, path ...any) error {
+	line := 0
+	if v.root != nil {
+		line = nodeLine(v.root, path...)
+	}
+	return &ConfigError{File: v.file, Line: line, Msg: msg}
+}
+
+var (
+	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	domainRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
+	permRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
+)
+
+func isGUID(s string) bool { return guidRE.MatchString(s) }
+
+// directory validates d in place, filling display-name defaults.
+func (v validator) directory(d *Directory) error {
+	if len(d.Tenants) == 0 {
+		return v.errAt("there are no tenants; add at least one under tenants: with a domain, an id and users", "tenants")
+	}
+	seen := map[string]string{}
+	upns := map[string]string{}
+	for i := range d.Tenants {
+		t := &d.Tenants[i]
+		if t.Domain == "" {
+			return v.errAt(fmt.Sprintf("tenant %d has no domain; add domain: such as contoso.onmicrosoft.com", i+1), "tenants", i)
+		}
+		if !domainRE.MatchString(t.Domain) {
+			return v.errAt(fmt.Sprintf("tenant domain %q is not a DNS name; use a form such as contoso.onmicrosoft.com", t.Domain), "tenants", i, "domain")
+		}
+		switch strings.ToLower(t.Domain) {
+		case tenantCommon, tenantOrganizations, "consumers":
+			return v.errAt(fmt.Sprintf("tenant domain %q is reserved; choose another", t.Domain), "tenants", i, "domain")
+		}
+		if !isGUID(t.ID) {
+			return v.errAt(fmt.Sprintf("tenant %q has id %q, which is not a GUID; give id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", t.Domain, t.ID), "tenants", i, "id")
+		}
+		for _, key := range []string{strings.ToLower(t.Domain), strings.ToLower(t.ID)} {
+			if other, dup := seen[key]; dup {
+				return v.errAt(fmt.Sprintf("tenant %q repeats %q already used by tenant %q; domains and ids must be unique", t.Domain, key, other), "tenants", i)
+			}
+			seen[key] = t.Domain
+		}
+		if len(t.Users) == 0 {
+			return v.errAt(fmt.Sprintf("tenant %q has no users; add at least one under users: with upn and object_id", t.Domain), "tenants", i)
+		}
+		for j := range t.Users {
+			u := &t.Users[j]
+			if u.UPN == "" || !strings.Contains(u.UPN, "@") {
+				return v.errAt(fmt.Sprintf("user %d of tenant %q has upn %q; give upn: as name@%s", j+1, t.Domain, u.UPN, t.Domain), "tenants", i, "users", j)
+			}
+			if other, dup := upns[strings.ToLower(u.UPN)]; dup {
+				return v.errAt(fmt.Sprintf("user %q appears twice (also in tenant %q); UPNs must be unique", u.UPN, other), "tenants", i, "users", j, "upn")
+			}
+			upns[strings.ToLower(u.UPN)] = t.Domain
+			if !isGUID(u.ObjectID) {
+				return v.errAt(fmt.Sprintf("user %q has object_id %q, which is not a GUID; give object_id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", u.UPN, u.ObjectID), "tenants", i, "users", j)
+			}
+			if u.DisplayName == "" {
+				u.DisplayName, _, _ = strings.Cut(u.UPN, "@")
+			}
+		}
+		if t.DefaultUser != "" {
+			if _, ok := t.user(t.DefaultUser); !ok {
+				return v.errAt(fmt.Sprintf("default_user %q is not one of tenant %q's users; name one of its upns", t.DefaultUser, t.Domain), "tenants", i, "default_user")
+			}
+		}
+	}
+	ids := map[string]bool{}
+	for i := range d.Apps {
+		a := &d.Apps[i]
+		if !isGUID(a.ClientID) {
+			return v.errAt(fmt.Sprintf("app %d has client_id %q, which is not a GUID; give client_id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", i+1, a.ClientID), "apps", i)
+		}
+		if ids[strings.ToLower(a.ClientID)] {
+			return v.errAt(fmt.Sprintf("app client_id %q appears twice; client ids must be unique", a.ClientID), "apps", i, "client_id")
+		}
+		ids[strings.ToLower(a.ClientID)] = true
+		if a.DisplayName == "" {
+			return v.errAt(fmt.Sprintf("app %q has no display_name; add one (tokens carry it as app_displayname)", a.ClientID), "apps", i)
+		}
+		if !a.PublicClient && a.ClientSecret == "" {
+			return v.errAt(fmt.Sprintf("app %q is not a public client and has no client_secret; set public_client: true or add client_secret:", a.ClientID), "apps", i)
+		}
+		for k, s := range a.PreauthorizedScopes {
+			if !permRE.MatchString(s) {
+				return v.errAt(fmt.Sprintf("app %q: preauthorized scope %q is not a permission name; list Graph permissions such as User.Read, without a resource prefix", a.ClientID, s), "apps", i, "preauthorized_scopes", k)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,404 @@
+package entra
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sentinel errors of the device-code operations (Server.Approve, Deny, SetDialect
+// and the control API, which maps them to 404, 409 and 400).
+var (
+	ErrUnknownUserCode = errors.New("unknown user code")
+	ErrCodeNotPending  = errors.New("device code is not pending")
+	ErrUnknownUser     = errors.New("unknown user")
+)
+
+// Device code states, as GET /_mock/devicecodes reports them.
+const (
+	StatePending  = "pending"
+	StateApproved = "approved"
+	StateDenied   = "denied"
+	StateRedeemed = "redeemed"
+	StateExpired  = "expired"
+)
+
+// MaxDeviceCodes bounds the device-code store. Codes are kept for one extra lifetime
+// after they expire (so a late poll still gets expired_token), then purged; past the
+// bound the oldest codes are dropped.
+const MaxDeviceCodes = 10000
+
+// deviceCode is one issued code. Guarded by store.mu.
+type deviceCode struct {
+	deviceCode string
+	userCode   string
+	tenant     *Tenant // nil when requested on common or organizations
+	clientID   string
+	scope      scopeRequest
+	issued     time.Time
+	expires    time.Time
+	interval   time.Duration
+	state      string
+	polls      int
+	lastPoll   time.Time
+	strict     *bool // per-code dialect override; nil follows the server setting
+	userTenant *Tenant
+	user       *User
+}
+
+// DeviceCodeInfo is one device code as the control API lists it. The device code
+// itself is a secret and never listed.
+type DeviceCodeInfo struct {
+	UserCode  string   `json:"user_code"`
+	State     string   `json:"state"`
+	ClientID  string   `json:"client_id"`
+	Scopes    []string `json:"scopes"`
+	PollCount int      `json:"poll_count"`
+	User      string   `json:"user,omitempty"`
+	Tenant    string   `json:"tenant"`
+	ExpiresAt string   `json:"expires_at"`
+	Interval  int64    `json:"interval"`
+	Strict    *bool    `json:"strict,omitempty"`
+}
+
+// AutoApprove is the standing instruction of POST /_mock/devicecodes/auto-approve:
+// approve every pending code (current and future) for User (empty: the code's
+// tenant's default user) after AfterPolls polls or once After has passed since issue
+// on the server clock.
+type AutoApprove struct {
+	User       string
+	AfterPolls int
+	After      time.Duration
+	ByTime     bool // After applies instead of AfterPolls
+}
+
+// userEpoch is a user's revocation state: refresh tokens sealed with an older epoch
+// are refused (AADSTS50173).
+type userEpoch struct {
+	epoch uint64
+	since time.Time
+}
+
+// store holds the mutable protocol state. Every method is safe for concurrent use.
+type store struct {
+	mu      sync.Mutex
+	dir     *directory
+	codes   map[string]*deviceCode // by device code
+	byUser  map[string]*deviceCode // by user code
+	inserts int
+	auto    *AutoApprove
+	epochs  map[string]userEpoch // lower-case UPN → epoch
+	limit   int
+}
+
+func newStore(dir *directory) *store {
+	s := &store{limit: MaxDeviceCodes}
+	s.reset(dir)
+	return s
+}
+
+func (s *store) reset(dir *directory) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dir = dir
+	s.codes = map[string]*deviceCode{}
+	s.byUser = map[string]*deviceCode{}
+	s.auto = nil
+	s.epochs = map[string]userEpoch{}
+}
+
+func (s *store) directory() *directory {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dir
+}
+
+// add stores d, giving it a user code unique among stored codes.
+func (s *store) add(d *deviceCode, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inserts++
+	if len(s.codes) >= s.limit || s.inserts%64 == 0 {
+		s.sweep(now)
+	}
+	for d.userCode == "" || s.byUser[d.userCode] != nil {
+		d.userCode = newUserCode()
+	}
+	s.codes[d.deviceCode] = d
+	s.byUser[d.userCode] = d
+}
+
+// sweep purges codes past their retention and, if still full, the oldest ones.
+// Callers hold s.mu.
+func (s *store) sweep(now time.Time) {
+	for k, d := range s.codes {
+		if now.After(d.expires.Add(d.expires.Sub(d.issued))) {
+			s.remove(k, d)
+		}
+	}
+	if len(s.codes) < s.limit {
+		return
+	}
+	all := make([]*deviceCode, 0, len(s.codes))
+	for _, d := range s.codes {
+		all = append(all, d)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].issued.Before(all[j].issued) })
+	for _, d := range all[:len(all)-s.limit+1] {
+		s.remove(d.deviceCode, d)
+	}
+}
+
+func (s *store) remove(key string, d *deviceCode) {
+	delete(s.codes, key)
+	delete(s.byUser, d.userCode)
+}
+
+// settle moves d to the state the clock and the auto-approve rule imply. Callers
+// hold s.mu.
+func (s *store) settle(d *deviceCode, now time.Time) {
+	if d.state == StatePending || d.state == StateApproved {
+		if !now.Before(d.expires) {
+			d.state = StateExpired
+			return
+		}
+	}
+	if d.state == StatePending && s.auto != nil && s.auto.ByTime && !now.Before(d.issued.Add(s.auto.After)) {
+		s.autoApprove(d)
+	}
+}
+
+// autoApprove approves d for the auto-approve user if that user can sign in to d's
+// tenant; otherwise d stays pending. Callers hold s.mu.
+func (s *store) autoApprove(d *deviceCode) {
+	var (
+		t  *Tenant
+		u  *User
+		ok bool
+	)
+	if s.auto.User == "" {
+		t, u, ok = s.dir.defaultUser(d.tenant)
+	} else {
+		t, u, ok = s.dir.findUser(d.tenant, s.auto.User)
+	}
+	if ok {
+		d.state, d.userTenant, d.user = StateApproved, t, u
+	}
+}
+
+// pollResult is what a token poll learns from the store.
+type pollResult struct {
+	err    *oauthError
+	tenant *Tenant
+	user   *User
+	scope  scopeRequest
+	code   *deviceCode // a copy, for logging and minting
+}
+
+// poll runs one token-endpoint poll of deviceCode. counted is false for a try the
+// server must not count (see Assumptions.PublicClientBasicAuth). strictDefault is the
+// server's dialect; unknownCode the error value for codes never issued.
+// pathTenant is the tenant the poll went to (nil for common/organizations); a code
+// issued for another tenant is unknown there.
+func (s *store) poll(code, clientID string, pathTenant *Tenant, now time.Time, counted, strictDefault bool, unknownCode string) pollResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.codes[code]
+	if !ok || (pathTenant != nil && d.tenant != nil && pathTenant.ID != d.tenant.ID) {
+		return pollResult{err: errUnknownDeviceCode(unknownCode)}
+	}
+	if !strings.EqualFold(d.clientID, clientID) {
+		return pollResult{err: errWrongClientForCode()}
+	}
+	s.settle(d, now)
+	strict := strictDefault
+	if d.strict != nil {
+		strict = *d.strict
+	}
+	switch d.state {
+	case StateExpired, StateRedeemed:
+		return pollResult{err: errCodeExpired()}
+	case StateDenied:
+		return pollResult{err: errDeclined(strict)}
+	case StatePending:
+		if !counted {
+			return pollResult{err: errPending()}
+		}
+		if strict && !d.lastPoll.IsZero() && now.Sub(d.lastPoll) < d.interval {
+			d.polls++
+			d.lastPoll = now
+			d.interval += 5 * time.Second // RFC 8628 §3.5
+			return pollResult{err: errSlowDown(d.interval)}
+		}
+		if s.auto != nil && !s.auto.ByTime && d.polls >= s.auto.AfterPolls {
+			s.autoApprove(d)
+		}
+		d.polls++
+		d.lastPoll = now
+		if d.state == StatePending {
+			return pollResult{err: errPending()}
+		}
+	default:
+		if counted {
+			d.polls++
+			d.lastPoll = now
+		}
+	}
+	// Approved: the code is single-use.
+	d.state = StateRedeemed
+	cp := *d
+	return pollResult{tenant: d.userTenant, user: d.user, scope: d.scope, code: &cp}
+}
+
+// lookup returns a copy of the code with userCode after settling it.
+func (s *store) lookup(userCode string, now time.Time) (deviceCode, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.byUser[strings.ToUpper(strings.TrimSpace(userCode))]
+	if !ok {
+		return deviceCode{}, false
+	}
+	s.settle(d, now)
+	return *d, true
+}
+
+// approve approves a pending code for upn (empty: the tenant's default user).
+func (s *store) approve(userCode, upn string, now time.Time) (DeviceCodeInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.byUser[strings.ToUpper(strings.TrimSpace(userCode))]
+	if !ok {
+		return DeviceCodeInfo{}, fmt.Errorf("%w %q", ErrUnknownUserCode, userCode)
+	}
+	s.settle(d, now)
+	if d.state != StatePending {
+		return d.info(), fmt.Errorf("%w: user code %q is %s", ErrCodeNotPending, d.userCode, d.state)
+	}
+	var (
+		t *Tenant
+		u *User
+	)
+	if upn == "" {
+		t, u, ok = s.dir.defaultUser(d.tenant)
+		if !ok {
+			return d.info(), fmt.Errorf("%w: the tenant has no default user; name one", ErrUnknownUser)
+		}
+	} else if t, u, ok = s.dir.findUser(d.tenant, upn); !ok {
+		where := "any tenant"
+		if d.tenant != nil {
+			where = "tenant " + d.tenant.Domain
+		}
+		return d.info(), fmt.Errorf("%w: %q is not a user of %s", ErrUnknownUser, upn, where)
+	}
+	d.state, d.userTenant, d.user = StateApproved, t, u
+	return d.info(), nil
+}
+
+// deny declines a pending code.
+func (s *store) deny(userCode string, now time.Time) (DeviceCodeInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.byUser[strings.ToUpper(strings.TrimSpace(userCode))]
+	if !ok {
+		return DeviceCodeInfo{}, fmt.Errorf("%w %q", ErrUnknownUserCode, userCode)
+	}
+	s.settle(d, now)
+	if d.state != StatePending {
+		return d.info(), fmt.Errorf("%w: user code %q is %s", ErrCodeNotPending, d.userCode, d.state)
+	}
+	d.state = StateDenied
+	return d.info(), nil
+}
+
+// setDialect sets (or with nil clears) a code's strict-dialect override.
+func (s *store) setDialect(userCode string, strict *bool) (DeviceCodeInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.byUser[strings.ToUpper(strings.TrimSpace(userCode))]
+	if !ok {
+		return DeviceCodeInfo{}, fmt.Errorf("%w %q", ErrUnknownUserCode, userCode)
+	}
+	d.strict = strict
+	return d.info(), nil
+}
+
+// setAuto installs (or with nil removes) the auto-approve rule and applies a
+// time-based one to current codes at once.
+func (s *store) setAuto(a *AutoApprove, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.auto = a
+	if a == nil {
+		return
+	}
+	for _, d := range s.codes {
+		s.settle(d, now)
+	}
+}
+
+// list settles and returns every stored code, newest first.
+func (s *store) list(now time.Time) []DeviceCodeInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := make([]*deviceCode, 0, len(s.codes))
+	for _, d := range s.codes {
+		s.settle(d, now)
+		all = append(all, d)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].issued.Equal(all[j].issued) {
+			return all[i].issued.After(all[j].issued)
+		}
+		return all[i].userCode < all[j].userCode
+	})
+	out := make([]DeviceCodeInfo, len(all))
+	for i, d := range all {
+		out[i] = d.info()
+	}
+	return out
+}
+
+// revoke makes every refresh token the user holds invalid (AADSTS50173).
+func (s *store) revoke(upn string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := strings.ToLower(upn)
+	e := s.epochs[k]
+	s.epochs[k] = userEpoch{epoch: e.epoch + 1, since: now}
+}
+
+// epoch returns the user's revocation state.
+func (s *store) epoch(upn string) userEpoch {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epochs[strings.ToLower(upn)]
+}
+
+func (d *deviceCode) info() DeviceCodeInfo {
+	in := DeviceCodeInfo{
+		UserCode:  d.userCode,
+		State:     d.state,
+		ClientID:  d.clientID,
+		Scopes:    strings.Fields(d.scope.raw),
+		PollCount: d.polls,
+		Tenant:    tenantName(d.tenant),
+		ExpiresAt: d.expires.UTC().Format(time.RFC3339),
+		Interval:  int64(d.interval / time.Second),
+		Strict:    d.strict,
+	}
+	if d.user != nil {
+		in.User = d.user.UPN
+	}
+	return in
+}
+
+// tenantName is how messages name a tenant; nil means common/organizations.
+func tenantName(t *Tenant) string {
+	if t == nil {
+		return tenantOrganizations
+	}
+	return t.Domain
+}

@@ -1,0 +1,293 @@
+package entra
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vbharness/vbharness/mocks/keys"
+)
+
+// Token minting. JWTs are assembled by hand so the header and claims keep Entra's key
+// order (entra.md §5), and signed with golang-jwt's RS256. The access token's header
+// carries a nonce like real Graph tokens, but the mock signs the header as sent, so
+// the token verifies against the published JWKS (real Graph tokens do not, by design;
+// no client checks).
+
+// clockSkew is how far Entra back-dates iat and nbf (entra.md §5.1: iat = nbf = issue
+// time − 300 s, so exp − iat == expires_in + 300).
+const clockSkew = 300 * time.Second
+
+// idTokenLifetime is the id token's exp − iat (3900 s in every capture: one hour plus
+// the back-dating).
+const idTokenLifetime = 3900 * time.Second
+
+// defaultUserRole is the wids entry every member user has ("User" role template).
+const defaultUserRole = "b79fbf4d-3ef9-4689-8143-76b194e85509"
+
+type accessHeader struct {
+	Typ   string `json:"typ"`
+	Nonce string `json:"nonce"`
+	Alg   string `json:"alg"`
+	X5t   string `json:"x5t"`
+	Kid   string `json:"kid"`
+}
+
+type idHeader struct {
+	Typ string `json:"typ"`
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+}
+
+// userAccessClaims are a v1 Graph access token's claims in Entra's order.
+type userAccessClaims struct {
+	Aud            string   `json:"aud"`
+	Iss            string   `json:"iss"`
+	Iat            int64    `json:"iat"`
+	Nbf            int64    `json:"nbf"`
+	Exp            int64    `json:"exp"`
+	Acct           int      `json:"acct"`
+	Acr            string   `json:"acr"`
+	Aio            string   `json:"aio"`
+	Amr            []string `json:"amr"`
+	AppDisplayName string   `json:"app_displayname"`
+	AppID          string   `json:"appid"`
+	AppIDAcr       string   `json:"appidacr"`
+	IDTyp          string   `json:"idtyp"`
+	IPAddr         string   `json:"ipaddr,omitempty"`
+	Name           string   `json:"name"`
+	OID            string   `json:"oid"`
+	RH             string   `json:"rh"`
+	Scp            string   `json:"scp"`
+	Sub            string   `json:"sub"`
+	TID            string   `json:"tid"`
+	UniqueName     string   `json:"unique_name"`
+	UPN            string   `json:"upn"`
+	UTI            string   `json:"uti"`
+	Ver            string   `json:"ver"`
+	Wids           []string `json:"wids"`
+}
+
+// appAccessClaims are a client_credentials token's claims.
+type appAccessClaims struct {
+	Aud            string   `json:"aud"`
+	Iss            string   `json:"iss"`
+	Iat            int64    `json:"iat"`
+	Nbf            int64    `json:"nbf"`
+	Exp            int64    `json:"exp"`
+	Aio            string   `json:"aio"`
+	AppDisplayName string   `json:"app_displayname"`
+	AppID          string   `json:"appid"`
+	AppIDAcr       string   `json:"appidacr"`
+	IDP            string   `json:"idp"`
+	IDTyp          string   `json:"idtyp"`
+	OID            string   `json:"oid"`
+	RH             string   `json:"rh"`
+	Roles          []string `json:"roles,omitempty"`
+	Sub            string   `json:"sub"`
+	TID            string   `json:"tid"`
+	UTI            string   `json:"uti"`
+	Ver            string   `json:"ver"`
+}
+
+// idClaims are a v2 id token's claims in Entra's order.
+type idClaims struct {
+	Aud               string `json:"aud"`
+	Iss               string `json:"iss"`
+	Iat               int64  `json:"iat"`
+	Nbf               int64  `json:"nbf"`
+	Exp               int64  `json:"exp"`
+	Email             string `json:"email,omitempty"`
+	Name              string `json:"name"`
+	OID               string `json:"oid"`
+	PreferredUsername string `json:"preferred_username"`
+	RH                string `json:"rh"`
+	Sub               string `json:"sub"`
+	TID               string `json:"tid"`
+	UTI               string `json:"uti"`
+	Ver               string `json:"ver"`
+}
+
+// signJWT encodes header and claims (unpadded base64url, as MSAL requires) and signs
+// them with k.
+func signJWT(k *keys.Key, header, claims any) (string, error) {
+	h, err := json.Marshal(header)
+	if err != nil {
+		return "", fmt.Errorf("encode jwt header: %w", err)
+	}
+	c, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encode jwt claims: %w", err)
+	}
+	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
+	sig, err := jwt.SigningMethodRS256.Sign(signing, k.Private)
+	if err != nil {
+		return "", fmt.Errorf("sign jwt: %w", err)
+	}
+	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+}
+
+// v1Issuer is the issuer of v1 access tokens (entra.md §5.1).
+func v1Issuer(tid string) string { return "https://sts.windows.net/" + tid + "/" }
+
+// pairwiseSub derives the per-application subject Entra puts in sub: stable for a
+// (user, app, tenant), 43 base64url characters.
+func pairwiseSub(oid, clientID, tid string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(oid + "|" + clientID + "|" + tid)))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// derivedGUID makes a stable GUID from parts (a service principal's object id).
+func derivedGUID(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.Join(parts, "|"))))
+	var b [16]byte
+	copy(b[:], sum[:16])
+	b[6] = b[6]&0x0f | 0x50
+	b[8] = b[8]&0x3f | 0x80
+	return formatGUID(b)
+}
+
+// userTokens is everything needed to mint a user's token response.
+type userTokens struct {
+	now      time.Time
+	origin   string
+	tenant   *Tenant
+	user     *User
+	app      *App
+	grant    grant
+	lifetime time.Duration
+	aud      string
+	ipaddr   string
+	idToken  bool // openid was requested
+	email    bool // email was requested
+}
+
+// mintAccess returns a v1 Graph access token for the user.
+func mintAccess(k *keys.Key, t userTokens) (string, error) {
+	iat := t.now.Add(-clockSkew).Unix()
+	return signJWT(k, accessHeader{Typ: "JWT", Nonce: randomToken(32), Alg: "RS256", X5t: k.KID, Kid: k.KID}, userAccessClaims{
+		Aud: t.aud, Iss: v1Issuer(t.tenant.ID),
+		Iat: iat, Nbf: iat, Exp: t.now.Add(t.lifetime).Unix(),
+		Acct: 0, Acr: "1", Aio: randomToken(48), Amr: []string{"pwd"},
+		AppDisplayName: t.app.DisplayName, AppID: t.app.ClientID, AppIDAcr: "0",
+		IDTyp: "user", IPAddr: t.ipaddr, Name: t.user.DisplayName, OID: t.user.ObjectID,
+		RH: "0.A" + randomToken(36), Scp: t.grant.scp,
+		Sub: pairwiseSub(t.user.ObjectID, t.app.ClientID, t.tenant.ID), TID: t.tenant.ID,
+		UniqueName: t.user.UPN, UPN: t.user.UPN, UTI: randomToken(16), Ver: "1.0",
+		Wids: []string{defaultUserRole},
+	})
+}
+
+// mintID returns a v2 id token for the user (aud is the client).
+func mintID(k *keys.Key, t userTokens) (string, error) {
+	iat := t.now.Add(-clockSkew).Unix()
+	c := idClaims{
+		Aud: t.app.ClientID, Iss: t.origin + "/" + t.tenant.ID + "/v2.0",
+		Iat: iat, Nbf: iat, Exp: iat + int64(idTokenLifetime/time.Second),
+		Name: t.user.DisplayName, OID: t.user.ObjectID, PreferredUsername: t.user.UPN,
+		RH:  "0.A" + randomToken(36),
+		Sub: pairwiseSub(t.user.ObjectID, t.app.ClientID, t.tenant.ID), TID: t.tenant.ID,
+		UTI: randomToken(16), Ver: "2.0",
+	}
+	if t.email {
+		c.Email = t.user.UPN
+	}
+	return signJWT(k, idHeader{Typ: "JWT", Alg: "RS256", Kid: k.KID}, c)
+}
+
+// mintAppAccess returns a client_credentials access token.
+func mintAppAccess(k *keys.Key, now time.Time, tenant *Tenant, app *App, aud string, lifetime time.Duration) (string, error) {
+	iat := now.Add(-clockSkew).Unix()
+	sp := derivedGUID("sp", app.ClientID, tenant.ID)
+	return signJWT(k, accessHeader{Typ: "JWT", Nonce: randomToken(32), Alg: "RS256", X5t: k.KID, Kid: k.KID}, appAccessClaims{
+		Aud: aud, Iss: v1Issuer(tenant.ID), Iat: iat, Nbf: iat, Exp: now.Add(lifetime).Unix(),
+		Aio: randomToken(48), AppDisplayName: app.DisplayName, AppID: app.ClientID, AppIDAcr: "1",
+		IDP: v1Issuer(tenant.ID), IDTyp: "app", OID: sp, RH: "0.A" + randomToken(36),
+		Roles: app.Roles, Sub: sp, TID: tenant.ID, UTI: randomToken(16), Ver: "1.0",
+	})
+}
+
+// clientInfo is base64url without padding of {"uid":…,"utid":…} (MSAL for Go rejects
+// padding; entra.md §2).
+func clientInfo(oid, tid string) string {
+	b, _ := json.Marshal(struct {
+		UID  string `json:"uid"`
+		UTID string `json:"utid"`
+	}{oid, tid})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Refresh tokens are sealed, not stored: each is the AES-GCM encryption of the grant
+// it stands for, under a key that lives only in this server (and changes on Reset).
+// So every refresh can return a new token while the old stays valid (as Entra does),
+// the "store" is bounded by construction, and a failed request cannot rotate
+// anything. Revocation is a per-user epoch kept in the server's state.
+
+// refreshPrefix starts every refresh token, like Entra's "0.A…" form.
+const refreshPrefix = "0.A"
+
+// refreshGrant is what a refresh token carries.
+type refreshGrant struct {
+	TID    string `json:"t"`
+	OID    string `json:"o"`
+	Client string `json:"c"`
+	Scope  string `json:"s"`
+	Issued int64  `json:"i"` // unix nanoseconds on the server clock
+	Epoch  uint64 `json:"e"` // the user's revocation epoch when issued
+}
+
+// sealer seals and opens refresh tokens. Safe for concurrent use.
+type sealer struct {
+	aead cipher.AEAD
+}
+
+func newSealer() *sealer {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(fmt.Sprintf("entra: aes: %v", err)) // a 32-byte key cannot fail
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(fmt.Sprintf("entra: gcm: %v", err))
+	}
+	return &sealer{aead: aead}
+}
+
+func (s *sealer) seal(g refreshGrant) string {
+	plain, _ := json.Marshal(g)
+	nonce := make([]byte, s.aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	out := s.aead.Seal(nonce, nonce, plain, []byte(refreshPrefix))
+	return refreshPrefix + base64.RawURLEncoding.EncodeToString(out)
+}
+
+// open returns the grant inside tok, or false for anything this server did not seal.
+func (s *sealer) open(tok string) (refreshGrant, bool) {
+	rest, ok := strings.CutPrefix(tok, refreshPrefix)
+	if !ok || len(rest) > 8192 {
+		return refreshGrant{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil || len(raw) < s.aead.NonceSize() {
+		return refreshGrant{}, false
+	}
+	plain, err := s.aead.Open(nil, raw[:s.aead.NonceSize()], raw[s.aead.NonceSize():], []byte(refreshPrefix))
+	if err != nil {
+		return refreshGrant{}, false
+	}
+	var g refreshGrant
+	if json.Unmarshal(plain, &g) != nil {
+		return refreshGrant{}, false
+	}
+	return g, true
+}
