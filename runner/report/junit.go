@@ -1,0 +1,197 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/runner"
+)
+
+// The JUnit XML shape follows the de-facto schema CI servers read (Jenkins, GitLab,
+// GitHub actions): one <testsuite> per scenario file, failures for assertion failures,
+// errors for other exceptions, load errors and timeouts (type="timeout"), <skipped> with
+// the reason, and console output and the HTTP trace in <system-out>.
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string      `xml:"name,attr"`
+	Tests      int         `xml:"tests,attr"`
+	Failures   int         `xml:"failures,attr"`
+	Errors     int         `xml:"errors,attr"`
+	Skipped    int         `xml:"skipped,attr"`
+	Time       string      `xml:"time,attr"`
+	Timestamp  string      `xml:"timestamp,attr"`
+	Properties *junitProps `xml:"properties"`
+	Cases      []junitCase `xml:"testcase"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name       string        `xml:"name,attr"`
+	Classname  string        `xml:"classname,attr"`
+	File       string        `xml:"file,attr"`
+	Time       string        `xml:"time,attr"`
+	Properties *junitProps   `xml:"properties"`
+	Failure    *junitProblem `xml:"failure"`
+	Error      *junitProblem `xml:"error"`
+	Skipped    *junitSkipped `xml:"skipped"`
+	SystemOut  *junitText    `xml:"system-out"`
+}
+
+type junitProps struct {
+	List []junitProperty `xml:"property"`
+}
+
+type junitText struct {
+	Text string `xml:",cdata"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",cdata"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
+}
+
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
+
+// xmlSafe replaces characters XML 1.0 cannot carry at all (most C0 controls, such as
+// the escape sequences of coloured output) with U+FFFD.
+func xmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF) {
+			return r
+		}
+		return '\uFFFD'
+	}, s)
+}
+
+func writeJUnit(w io.Writer, o *runner.Outcome) error {
+	o = mapStrings(o, xmlSafe)
+	c := o.Counts()
+	doc := junitSuites{Name: "vbharness", Tests: c.Total(), Failures: c.Failed, Errors: c.Errored + c.TimedOut,
+		Skipped: c.Skipped, Time: seconds(o.Elapsed)}
+	index := map[string]int{}
+	for i := range o.Results {
+		r := &o.Results[i]
+		si, ok := index[r.File]
+		if !ok {
+			si = len(doc.Suites)
+			index[r.File] = si
+			doc.Suites = append(doc.Suites, junitSuite{
+				Name: r.File, Timestamp: o.Started.UTC().Format("2006-01-02T15:04:05"),
+				Properties: &junitProps{[]junitProperty{
+					{"target", o.Target.Name},
+					{"seed", strconv.FormatInt(o.Seed, 10)},
+				}},
+			})
+		}
+		s := &doc.Suites[si]
+		tc := junitCase{Name: r.Name, Classname: strings.TrimSuffix(r.File, ".js"), File: r.File, Time: seconds(r.Wall)}
+		if r.Status != engine.StatusSkipped && !r.LoadError {
+			tc.Properties = &junitProps{[]junitProperty{
+				{"seed", strconv.FormatInt(r.Seed, 10)},
+				{"virtual_time", r.Virtual.String()},
+			}}
+			if len(r.Tags) > 0 {
+				tc.Properties.List = append(tc.Properties.List, junitProperty{"tags", strings.Join(r.Tags, ",")})
+			}
+		}
+		s.Tests++
+		switch r.Status {
+		case engine.StatusFailed:
+			s.Failures++
+			tc.Failure = &junitProblem{Message: r.Message, Type: "assertion", Text: problemText(r)}
+		case engine.StatusErrored:
+			s.Errors++
+			typ := "error"
+			if r.LoadError {
+				typ = "load"
+			}
+			tc.Error = &junitProblem{Message: r.Message, Type: typ, Text: problemText(r)}
+		case engine.StatusTimedOut:
+			s.Errors++
+			tc.Error = &junitProblem{Message: r.Message, Type: "timeout", Text: problemText(r)}
+		case engine.StatusSkipped:
+			s.Skipped++
+			tc.Skipped = &junitSkipped{Message: r.SkipReason}
+		}
+		if out := systemOut(r); out != "" {
+			tc.SystemOut = &junitText{out}
+		}
+		s.Cases = append(s.Cases, tc)
+	}
+	for i := range doc.Suites {
+		var d time.Duration
+		for j := range o.Results {
+			if o.Results[j].File == doc.Suites[i].Name {
+				d += o.Results[j].Wall
+			}
+		}
+		doc.Suites[i].Time = seconds(d)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// problemText is the body of a <failure> or <error>: the message, the diff and the stack.
+func problemText(r *runner.Result) string {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	b.WriteString("\n")
+	if r.Expected != "" || r.Actual != "" {
+		fmt.Fprintf(&b, "expected: %s\nactual:   %s\n", r.Expected, r.Actual)
+	}
+	if r.Stack != "" {
+		b.WriteString(r.Stack)
+		if !strings.HasSuffix(r.Stack, "\n") {
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
+
+// systemOut holds the console output and, for failures, the HTTP trace.
+func systemOut(r *runner.Result) string {
+	var b strings.Builder
+	for _, l := range r.Console {
+		fmt.Fprintf(&b, "[%s] %s\n", l.Level, l.Text)
+	}
+	if r.Failed() && len(r.Trace) > 0 {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		writeTrace(&b, r.Trace, "", 0)
+	}
+	return b.String()
+}
