@@ -1,0 +1,361 @@
+package veeam
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vbharness/vbharness/mocks/keys"
+)
+
+// DefaultAuthority is the Entra origin assertions are verified against unless
+// WithAuthority names another: the real Microsoft Entra ID.
+const DefaultAuthority = "https://login.microsoftonline.com"
+
+// Audiences of a Microsoft Graph access token (entra.md §5.1): the GUID form for bare or
+// GUID-prefixed scopes, the URI form for https://graph.microsoft.com/… scopes.
+const (
+	graphAppID    = "00000003-0000-0000-c000-000000000000"
+	graphResource = "https://graph.microsoft.com"
+)
+
+// The permissions the seed requires in the assertion's scp: one of each list.
+var (
+	directoryScopes = []string{"Directory.Read.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All"}
+	userScopes      = []string{"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All"}
+)
+
+// operatorScope is the Restore Portal application's delegated scope (veeam.md §1.2,
+// DOC-OPER: api://<appId>/access_as_user).
+const operatorScope = "access_as_user"
+
+const (
+	// jwksMaxAge is how long fetched Entra keys are trusted before a full refetch:
+	// Microsoft.IdentityModel's ConfigurationManager refreshes every 12 h [I: that Veeam
+	// keeps the default].
+	jwksMaxAge = 12 * time.Hour
+	// missTTL is how long a kid that was still unknown after a refetch is remembered, so a
+	// client retrying one bad token does not make the server refetch every time.
+	missTTL = 5 * time.Minute
+	// maxMisses bounds that memory.
+	maxMisses = 256
+	// maxDocBytes bounds an OpenID configuration or JWKS response.
+	maxDocBytes = 1 << 20
+)
+
+// Sentinels of the Entra key fetch (wrapped with the URL and cause).
+var (
+	// ErrEntraDiscovery marks a failed OpenID configuration fetch.
+	ErrEntraDiscovery = errors.New("entra discovery failed")
+	// ErrEntraKeys marks a failed or unusable JWKS fetch.
+	ErrEntraKeys = errors.New("entra signing keys unavailable")
+)
+
+// entraClaims are the claims the mock reads from an Entra access token (entra.md §5.1).
+type entraClaims struct {
+	jwt.RegisteredClaims
+	TenantID          string `json:"tid"`
+	Scope             string `json:"scp"`
+	ObjectID          string `json:"oid"`
+	UPN               string `json:"upn"`
+	UniqueName        string `json:"unique_name"`
+	PreferredUsername string `json:"preferred_username"`
+	AppID             string `json:"appid"`
+}
+
+// userName is the signed-in user as the token names them.
+func (c *entraClaims) userName() string {
+	for _, v := range []string{c.UPN, c.PreferredUsername, c.UniqueName} {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// hasScope reports whether scp holds any of want (case-insensitively, as Entra and
+// MSAL compare scopes).
+func (c *entraClaims) hasScope(want []string) bool {
+	for _, s := range strings.Fields(c.Scope) {
+		for _, w := range want {
+			if strings.EqualFold(s, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// jwtHeader is the part of a JOSE header the mock looks at. jku, x5u and x5c are never
+// read: keys come only from the configured authority's JWKS.
+type jwtHeader struct {
+	Alg   string `json:"alg"`
+	Kid   string `json:"kid"`
+	Nonce string `json:"nonce"`
+}
+
+// entraKeys verifies Entra-issued access tokens. Keys are discovered per tenant through
+// {authority}/{tenant}/v2.0/.well-known/openid-configuration → jwks_uri, fetched with
+// the injected client, parsed once and cached; an unknown kid triggers exactly one
+// refetch of the JWKS, so Entra key rotation works. Safe for concurrent use.
+type entraKeys struct {
+	authority string
+	client    *http.Client
+
+	mu      sync.Mutex
+	tenants map[string]*tenantKeys
+}
+
+// tenantKeys is the cache of one tenant. Its mutex serialises fetches, so concurrent
+// requests with an unknown kid cause one refetch, not one each.
+type tenantKeys struct {
+	mu      sync.Mutex
+	jwksURI string
+	keys    map[string]*rsa.PublicKey
+	fetched time.Time
+	misses  map[string]time.Time
+}
+
+func newEntraKeys(authority string, client *http.Client) *entraKeys {
+	return &entraKeys{authority: strings.TrimRight(authority, "/"), client: client, tenants: map[string]*tenantKeys{}}
+}
+
+func (e *entraKeys) reset() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.tenants = map[string]*tenantKeys{}
+}
+
+func (e *entraKeys) tenant(id string) *tenantKeys {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tk := e.tenants[id]
+	if tk == nil {
+		tk = &tenantKeys{misses: map[string]time.Time{}}
+		e.tenants[id] = tk
+	}
+	return tk
+}
+
+// errUnknownKey marks a kid that is not in the tenant's JWKS even after a refetch.
+var errUnknownKey = errors.New("unknown signing key")
+
+// key returns the public key with kid for tenant, fetching or refetching as needed.
+func (e *entraKeys) key(ctx context.Context, tenant, kid string, now time.Time) (*rsa.PublicKey, error) {
+	tk := e.tenant(tenant)
+	tk.mu.Lock()
+	defer tk.mu.Unlock()
+	fetched := false
+	if tk.keys == nil || now.Sub(tk.fetched) >= jwksMaxAge {
+		if err := e.fetch(ctx, tk, tenant, now, true); err != nil {
+			return nil, err
+		}
+		fetched = true
+	}
+	if k := tk.keys[kid]; k != nil {
+		return k, nil
+	}
+	if until, ok := tk.misses[kid]; ok && now.Before(until) {
+		return nil, errUnknownKey
+	}
+	if !fetched {
+		if err := e.fetch(ctx, tk, tenant, now, false); err != nil {
+			return nil, err
+		}
+		if k := tk.keys[kid]; k != nil {
+			return k, nil
+		}
+	}
+	if len(tk.misses) >= maxMisses {
+		clear(tk.misses)
+	}
+	tk.misses[kid] = now.Add(missTTL)
+	return nil, errUnknownKey
+}
+
+// fetch loads the tenant's JWKS, running discovery first when asked to or when the
+// jwks_uri is not known yet.
+func (e *entraKeys) fetch(ctx context.Context, tk *tenantKeys, tenant string, now time.Time, discover bool) error {
+	if discover || tk.jwksURI == "" {
+		cfgURL := e.authority + "/" + url.PathEscape(tenant) + "/v2.0/.well-known/openid-configuration"
+		var cfg struct {
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := e.getJSON(ctx, cfgURL, &cfg); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrEntraDiscovery, cfgURL, err)
+		}
+		u, err := url.Parse(cfg.JWKSURI)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("%w: %s: jwks_uri %q is not an http(s) URL", ErrEntraDiscovery, cfgURL, cfg.JWKSURI)
+		}
+		tk.jwksURI = cfg.JWKSURI
+	}
+	var set struct {
+		Keys []keys.JWK `json:"keys"`
+	}
+	if err := e.getJSON(ctx, tk.jwksURI, &set); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrEntraKeys, tk.jwksURI, err)
+	}
+	parsed := make(map[string]*rsa.PublicKey, len(set.Keys))
+	for _, j := range set.Keys {
+		if j.Kid == "" || (j.Use != "" && j.Use != "sig") {
+			continue
+		}
+		pub, err := j.PublicKey()
+		if err != nil || pub.N.BitLen() < 2048 {
+			continue // Entra publishes RSA-2048 keys only; skip anything else
+		}
+		parsed[j.Kid] = pub
+	}
+	if len(parsed) == 0 {
+		return fmt.Errorf("%w: %s has no usable RSA signing keys", ErrEntraKeys, tk.jwksURI)
+	}
+	tk.keys, tk.fetched = parsed, now
+	clear(tk.misses)
+	return nil
+}
+
+func (e *entraKeys) getJSON(ctx context.Context, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("get: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocBytes+1))
+	if err != nil {
+		return fmt.Errorf("read body: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if len(body) > maxDocBytes {
+		return fmt.Errorf("response is larger than %d bytes", maxDocBytes)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
+}
+
+// checkKid refuses key ids that could only be path or URL injection: Entra's are
+// base64url thumbprints.
+func checkKid(kid string) error {
+	if kid == "" {
+		return errors.New("has no kid header, so no Microsoft Entra ID key can verify it")
+	}
+	if len(kid) > 128 {
+		return fmt.Errorf("has a kid header of %d characters; Microsoft Entra ID key ids are short base64url thumbprints", len(kid))
+	}
+	for i := 0; i < len(kid); i++ {
+		c := kid[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '=' {
+			continue
+		}
+		return fmt.Errorf("has a kid header %q with the character %q, which no Microsoft Entra ID key id contains", kid, c)
+	}
+	return nil
+}
+
+// verifyEntraToken checks an Entra access token's header, signature (against tenant's
+// keys, unless claimsOnly) and exp/nbf on now. what names the token in messages. The
+// caller checks tid, aud and scp.
+func (e *entraKeys) verifyEntraToken(ctx context.Context, raw, tenant, what string, now time.Time, set Settings) (*entraClaims, *apiError) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, invalidGrant("%s is not a JWT: it has %d dot-separated parts, a signed JWT has 3.", what, len(parts))
+	}
+	hb, err := b64.DecodeString(strings.TrimRight(parts[0], "="))
+	var h jwtHeader
+	if err == nil {
+		err = json.Unmarshal(hb, &h)
+	}
+	if err != nil {
+		return nil, invalidGrant("%s is not a JWT: its header is not base64url-encoded JSON.", what)
+	}
+	switch {
+	case h.Alg == "RS256":
+	case strings.EqualFold(h.Alg, "none"):
+		return nil, invalidGrant("%s is unsigned (alg %q); Microsoft Entra ID signs access tokens with RS256.", what, h.Alg)
+	case strings.HasPrefix(strings.ToUpper(h.Alg), "HS"):
+		return nil, invalidGrant("%s is signed with an HMAC key (alg %q); only RS256 tokens signed by Microsoft Entra ID are accepted.", what, h.Alg)
+	default:
+		return nil, invalidGrant("%s is signed with alg %q; only RS256 tokens signed by Microsoft Entra ID are accepted.", what, h.Alg)
+	}
+	claims := &entraClaims{}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{"RS256"}),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+		jwt.WithLeeway(time.Duration(set.AssertionClockSkew) * time.Second),
+		jwt.WithExpirationRequired(),
+	}
+	if set.ClaimsOnly {
+		if _, _, err := jwt.NewParser(opts...).ParseUnverified(raw, claims); err != nil {
+			return nil, invalidGrant("%s is not a JWT: %v.", what, err)
+		}
+		err = jwt.NewValidator(opts...).Validate(claims)
+	} else {
+		if err := checkKid(h.Kid); err != nil {
+			return nil, invalidGrant("%s %v.", what, err)
+		}
+		pub, kerr := e.key(ctx, tenant, h.Kid, now)
+		switch {
+		case errors.Is(kerr, errUnknownKey):
+			return nil, invalidGrant("%s is signed with key %q, which is not among Microsoft Entra ID's signing keys for tenant %s (%s).", what, h.Kid, tenant, e.authority)
+		case kerr != nil:
+			return nil, invalidGrant("Microsoft Entra ID's signing keys for tenant %s could not be fetched, so %s cannot be verified: %v.", tenant, what, kerr)
+		}
+		_, err = jwt.NewParser(opts...).ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return pub, nil })
+	}
+	switch {
+	case err == nil:
+		return claims, nil
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		msg := fmt.Sprintf("%s has a signature that does not verify with Microsoft Entra ID key %q.", what, h.Kid)
+		if h.Nonce != "" {
+			msg += " Its header carries a nonce, as Microsoft Graph tokens from the real Entra ID do; those verify only at Graph. Turn on the claimsOnly setting to accept them on their claims."
+		}
+		return nil, invalidGrant("%s", msg)
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, invalidGrant("%s expired at %s (the clock reads %s); get a new token from Microsoft Entra ID.", what, timeClaim(claims.ExpiresAt), now.UTC().Format(time.RFC3339))
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return nil, invalidGrant("%s has no exp claim.", what)
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return nil, invalidGrant("%s is not valid before %s (nbf; the clock reads %s).", what, timeClaim(claims.NotBefore), now.UTC().Format(time.RFC3339))
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return nil, invalidGrant("%s is not a JWT: %v.", what, err)
+	default:
+		return nil, invalidGrant("%s is not valid: %v.", what, err)
+	}
+}
+
+func timeClaim(t *jwt.NumericDate) string {
+	if t == nil {
+		return "(none)"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// isGraphAudience reports whether aud names Microsoft Graph.
+func isGraphAudience(aud jwt.ClaimStrings) bool {
+	for _, a := range aud {
+		if strings.EqualFold(a, graphAppID) || strings.EqualFold(strings.TrimRight(a, "/"), graphResource) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,261 @@
+package veeam
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/control"
+	"github.com/vbharness/vbharness/mocks/keys"
+)
+
+// Default administrator account. The password is a fixed development value for
+// in-process stacks; `vbharness mock` passes a generated one through WithAdmin.
+const (
+	DefaultAdminUser     = "Administrator"
+	DefaultAdminPassword = "vbharness-Passw0rd!"
+)
+
+// Server is the mock Veeam Backup for Microsoft 365 REST API v8. It implements
+// http.Handler and is safe for concurrent use.
+type Server struct {
+	clk      clock.Clock
+	ctl      *control.Control
+	handler  http.Handler
+	routes   *routeNode
+	settings *settingsStore
+	data     *dataStore
+	sessions *sessionStore
+	entra    *entraKeys
+	keys     *keys.Set
+	initial  struct {
+		settings Settings
+		fixtures Fixtures
+		key      *keys.Key
+	}
+}
+
+// config collects the options; New applies defaults, then options, then precomputes.
+type config struct {
+	authority    string
+	client       *http.Client
+	keys         *keys.Set
+	admin        credentials
+	settings     Settings
+	fixtures     *Fixtures
+	controlToken string
+	issuer       string
+	logger       *slog.Logger
+	maxSessions  int
+}
+
+// Option configures a Server. Options never fail; parse files (LoadFixtures) first.
+type Option func(*config)
+
+// WithAuthority sets the Entra origin assertions are verified against, e.g.
+// "https://login.mock". Keys are discovered at
+// {origin}/{tenant}/v2.0/.well-known/openid-configuration → jwks_uri, with the
+// organization's msid as tenant. Default DefaultAuthority (the real Entra ID).
+func WithAuthority(origin string) Option { return func(c *config) { c.authority = origin } }
+
+// WithHTTPClient sets the client for discovery and JWKS fetches (in-process stacks
+// pass one with an inproc transport; TLS tests one trusting the test CA). Default: a
+// client with a 10 s timeout.
+func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.client = hc } }
+
+// WithKeys sets the keys Veeam's own tokens are signed with; the active key signs and
+// its thumbprint is the kid. Default keys.NewSet(keys.Pooled(1), 0, 10): pool index 0 is
+// the mock Entra's, so the two never share a key.
+func WithKeys(k *keys.Set) Option { return func(c *config) { c.keys = k } }
+
+// WithAdmin sets the administrator account for grant_type=password. Default
+// DefaultAdminUser / DefaultAdminPassword. The user name matches case-insensitively,
+// with or without a DOMAIN\ prefix.
+func WithAdmin(user, password string) Option {
+	return func(c *config) { c.admin = credentials{user: user, password: password} }
+}
+
+// WithSettings sets the initial settings (Reset returns to them). Out-of-range values
+// fall back to DefaultSettings' values.
+func WithSettings(s Settings) Option { return func(c *config) { c.settings = s } }
+
+// WithFixtures replaces DefaultFixtures (Reset returns to them). Use LoadFixtures to
+// read and validate a file first.
+func WithFixtures(f Fixtures) Option { return func(c *config) { c.fixtures = &f } }
+
+// WithControlToken requires `Authorization: Bearer <tok>` on the /_mock/ control API,
+// which otherwise answers loopback callers only.
+func WithControlToken(tok string) Option { return func(c *config) { c.controlToken = tok } }
+
+// WithIssuer fixes the iss claim of issued tokens. Default: the request's host without
+// its port, as the seed's tokens show ("127.0.0.1").
+func WithIssuer(host string) Option { return func(c *config) { c.issuer = host } }
+
+// WithLogger sets where refusals and internal errors are logged (never secrets).
+// Default: discarded.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithMaxSessions bounds the session store (default DefaultMaxSessions).
+func WithMaxSessions(n int) Option { return func(c *config) { c.maxSessions = n } }
+
+// New returns a mock Veeam server on clk, the clock its stack shares.
+func New(clk clock.Clock, opts ...Option) *Server {
+	cfg := config{
+		authority: DefaultAuthority,
+		admin:     credentials{user: DefaultAdminUser, password: DefaultAdminPassword},
+		settings:  DefaultSettings(),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.client == nil {
+		cfg.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.keys == nil {
+		cfg.keys = keys.NewSet(keys.Pooled(1), 0, 10)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.admin.user == "" {
+		cfg.admin.user = DefaultAdminUser
+	}
+	fixtures := DefaultFixtures()
+	if cfg.fixtures != nil {
+		fixtures = cfg.fixtures.normalized()
+	}
+
+	s := &Server{
+		clk:      clk,
+		settings: &settingsStore{},
+		data:     newDataStore(fixtures),
+		sessions: newSessionStore(cfg.maxSessions),
+		entra:    newEntraKeys(cfg.authority, cfg.client),
+		keys:     cfg.keys,
+	}
+	s.settings.set(cfg.settings)
+	s.initial.settings = s.settings.get()
+	s.initial.fixtures = fixtures
+	s.initial.key = cfg.keys.Active()
+	s.ctl = control.New(control.Options{
+		Server:   "veeam",
+		Clock:    clk,
+		Token:    cfg.controlToken,
+		Reset:    s.Reset,
+		TooLarge: s.tooLarge,
+		Internal: func(w http.ResponseWriter, _ *http.Request) {
+			writeError(w, "", &apiError{Status: http.StatusInternalServerError, Message: "An internal error occurred."})
+		},
+	})
+
+	tokens := &tokenService{
+		clk: clk, keys: cfg.keys, sessions: s.sessions, data: s.data, entra: s.entra,
+		settings: s.settings, admin: cfg.admin, issuer: cfg.issuer, log: cfg.logger,
+	}
+	a := &api{clk: clk, data: s.data, sessions: s.sessions, settings: s.settings, authority: strings.TrimRight(cfg.authority, "/")}
+	ctl := &controlAPI{s: s}
+
+	r := mux.NewRouter()
+	v8 := r.PathPrefix("/v8").Subrouter()
+	tokens.mount(v8, a.auth)
+	a.mount(v8)
+	ctl.mount(s.ctl.Mount(r))
+	r.NotFoundHandler = http.HandlerFunc(s.notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
+
+	s.routes = buildRouteTree(r)
+	s.handler = s.ctl.Wrap(s.canonicalize(r))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Control returns the server's pipeline and common control API (journal, faults,
+// clock, reset).
+func (s *Server) Control() *control.Control { return s.ctl }
+
+// Reset drops every session and token, forgets cached Entra keys, and restores the
+// initial fixtures, settings and signing key. (Control().Reset also clears the journal
+// and faults, then calls this.)
+func (s *Server) Reset() {
+	s.sessions.reset()
+	s.entra.reset()
+	s.data.reset(s.initial.fixtures)
+	s.settings.set(s.initial.settings)
+	s.keys.Reset(s.initial.key)
+}
+
+// Settings returns the current settings.
+func (s *Server) Settings() Settings { return s.settings.get() }
+
+// UpdateSettings replaces the settings; out-of-range values fall back to defaults.
+func (s *Server) UpdateSettings(set Settings) { s.settings.set(set) }
+
+// AddOrganization adds an organization as POST /_mock/organizations does: the id is
+// generated when empty, the fields are validated as fixtures are (ErrInvalidFixtures),
+// defaults are filled in, and a taken name, id or msid is refused. Reset removes it.
+func (s *Server) AddOrganization(o Organization) (Organization, error) {
+	if o.ID == "" {
+		o.ID = newGUID()
+	}
+	f := Fixtures{Organizations: []Organization{o}}
+	if err := f.Validate(); err != nil {
+		return Organization{}, err
+	}
+	return s.data.addOrg(f.normalized().Organizations[0])
+}
+
+// RevokeSessions revokes the sessions of userName (case-insensitive), or all sessions
+// when it is empty, and returns how many were revoked.
+func (s *Server) RevokeSessions(userName string) int { return s.sessions.revokeUser(userName) }
+
+func isControlPath(p string) bool {
+	return p == control.Prefix || strings.HasPrefix(p, control.Prefix+"/")
+}
+
+// tooLarge answers a body over the 1 MiB limit: a 400 token error on /v8/token (same
+// shape as every token error), 413 RESTExceptionInfo elsewhere.
+func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
+	msg := "The request body is larger than 1 MiB."
+	if isControlPath(r.URL.Path) {
+		control.WriteError(w, http.StatusRequestEntityTooLarge, msg)
+		return
+	}
+	if canon, _ := s.routes.resolve(r.URL.Path); canon == "/v8/token" {
+		writeError(w, s.settings.get().ErrorStyle, invalidRequest("%s", msg))
+		return
+	}
+	writeError(w, "", &apiError{Status: http.StatusRequestEntityTooLarge, Code: codeValidation, Message: msg})
+}
+
+// notFound answers a path no route serves: 404 RESTExceptionInfo with a null
+// errorCode [I], before any authentication (an anonymous GET /v7/ServiceInstance gets
+// 404 on a v8-only server, veeam.md §3 [R]).
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if isControlPath(r.URL.Path) {
+		control.WriteError(w, http.StatusNotFound, "no control route "+r.URL.Path)
+		return
+	}
+	writeError(w, "", &apiError{Status: http.StatusNotFound, Message: "No HTTP resource was found that matches the request URI '" + r.URL.Path + "'."})
+}
+
+// methodNotAllowed answers a known path with a method it does not serve: 405 with
+// Allow listing the methods the mock serves there.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	allow := ""
+	if _, leaf := s.routes.resolve(r.URL.Path); leaf != nil {
+		allow = strings.Join(leaf.methods, ", ")
+	}
+	if isControlPath(r.URL.Path) {
+		w.Header().Set("Allow", allow)
+		control.WriteError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+		return
+	}
+	writeError(w, "", &apiError{Status: http.StatusMethodNotAllowed, Allow: allow,
+		Message: "The requested resource does not support http method '" + r.Method + "'."})
+}

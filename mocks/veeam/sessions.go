@@ -1,0 +1,240 @@
+package veeam
+
+import (
+	"strings"
+	"sync"
+	"time"
+)
+
+// principalKind is who a session belongs to; it decides which routes a token reaches.
+type principalKind int
+
+const (
+	kindAdmin    principalKind = iota // a configured administrator (grant_type=password)
+	kindTenant                        // an organization's tenant (password or jwt-bearer)
+	kindOperator                      // a restore operator (grant_type=operator)
+)
+
+// Credential types written in the credentialType claim. The seed shows
+// "UsernamePassword"; the other two are the mock's own names [?].
+const (
+	credUsernamePassword = "UsernamePassword"
+	credJWTBearer        = "JwtBearer"
+	credOperator         = "Operator"
+)
+
+// session is one login: the chain of token pairs that refreshes extend. Its fields
+// never change after creation except tokens and expires, which only the store touches
+// under its lock.
+type session struct {
+	key            string // credentialKey claim; logout revokes every token of the key
+	user           string // userName and the …/identity/claims/name claim
+	kind           principalKind
+	orgID          string // the organization of a tenant or operator session
+	credentialType string
+
+	tokens  []string  // every token issued in this session (guarded by the store)
+	expires time.Time // the latest expiry among tokens (guarded by the store)
+}
+
+// tokenRecord is what the store knows about one issued token.
+type tokenRecord struct {
+	sess        *session
+	refresh     bool
+	expires     time.Time
+	spent       bool // a refresh token already exchanged (Settings.RefreshRotation)
+	antiforgery bool // the antiforgery claim it carries; inherited by refreshes
+}
+
+// DefaultMaxSessions bounds the session store; past it the oldest sessions are evicted
+// (their tokens then get 401, as revoked ones do).
+const DefaultMaxSessions = 50000
+
+// sessionStore keeps issued tokens and their sessions in maps behind one RWMutex.
+// A bearer token is accepted only if it is byte-for-byte a token this server issued and
+// still holds: a forged, foreign-signed or altered token is simply not found, and
+// revocation is deletion. Expired entries are purged when the map has doubled since the
+// last sweep, so the store stays bounded without a background goroutine.
+type sessionStore struct {
+	mu        sync.RWMutex
+	tokens    map[string]*tokenRecord
+	sessions  map[string]*session
+	order     []*session // creation order, oldest first, for eviction
+	max       int
+	nextSweep int
+}
+
+const minSweep = 1024
+
+func newSessionStore(max int) *sessionStore {
+	if max <= 0 {
+		max = DefaultMaxSessions
+	}
+	st := &sessionStore{max: max}
+	st.reset()
+	return st
+}
+
+func (st *sessionStore) reset() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.tokens = map[string]*tokenRecord{}
+	st.sessions = map[string]*session{}
+	st.order = nil
+	st.nextSweep = minSweep
+}
+
+// add records a new token pair for sess (registering sess if it is new).
+func (st *sessionStore) add(sess *session, access, refresh string, accessExp, refreshExp time.Time, antiforgery bool, now time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if _, ok := st.sessions[sess.key]; !ok {
+		st.sessions[sess.key] = sess
+		st.order = append(st.order, sess)
+	}
+	st.tokens[access] = &tokenRecord{sess: sess, expires: accessExp, antiforgery: antiforgery}
+	st.tokens[refresh] = &tokenRecord{sess: sess, refresh: true, expires: refreshExp, antiforgery: antiforgery}
+	sess.tokens = append(sess.tokens, access, refresh)
+	if refreshExp.After(sess.expires) {
+		sess.expires = refreshExp
+	}
+	if len(st.tokens) >= st.nextSweep || len(st.sessions) > st.max {
+		st.sweepLocked(now)
+	}
+}
+
+// sweepLocked drops expired tokens and sessions, then evicts the oldest sessions while
+// more than max remain.
+func (st *sessionStore) sweepLocked(now time.Time) {
+	kept := st.order[:0]
+	for _, s := range st.order {
+		if !now.Before(s.expires) {
+			st.dropLocked(s)
+			continue
+		}
+		live := s.tokens[:0]
+		for _, t := range s.tokens {
+			if rec := st.tokens[t]; rec != nil && now.Before(rec.expires) {
+				live = append(live, t)
+			} else {
+				delete(st.tokens, t)
+			}
+		}
+		s.tokens = live
+		kept = append(kept, s)
+	}
+	for i := range st.order[len(kept):] {
+		st.order[len(kept)+i] = nil
+	}
+	st.order = kept
+	for len(st.order) > st.max {
+		st.dropLocked(st.order[0])
+		st.order[0] = nil
+		st.order = st.order[1:]
+	}
+	st.nextSweep = max(2*len(st.tokens), minSweep)
+}
+
+func (st *sessionStore) dropLocked(s *session) {
+	for _, t := range s.tokens {
+		delete(st.tokens, t)
+	}
+	s.tokens = nil
+	delete(st.sessions, s.key)
+}
+
+// access returns the session of a valid, unexpired access token.
+func (st *sessionStore) access(token string, now time.Time) (*session, bool) {
+	if token == "" {
+		return nil, false
+	}
+	st.mu.RLock()
+	rec := st.tokens[token]
+	st.mu.RUnlock()
+	if rec == nil || rec.refresh || !now.Before(rec.expires) {
+		return nil, false
+	}
+	return rec.sess, true
+}
+
+// refreshOutcome says why a refresh token was refused.
+type refreshOutcome int
+
+const (
+	refreshOK refreshOutcome = iota
+	refreshUnknown
+	refreshNotRefresh
+	refreshSpent
+	refreshExpired
+)
+
+// useRefresh checks a refresh token and, when rotate is set, spends it. It returns the
+// session and the antiforgery value the token carried.
+func (st *sessionStore) useRefresh(token string, now time.Time, rotate bool) (*session, bool, refreshOutcome) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rec := st.tokens[token]
+	switch {
+	case rec == nil:
+		return nil, false, refreshUnknown
+	case !rec.refresh:
+		return nil, false, refreshNotRefresh
+	case rec.spent:
+		return nil, false, refreshSpent
+	case !now.Before(rec.expires):
+		return nil, false, refreshExpired
+	}
+	if rotate {
+		rec.spent = true
+	}
+	return rec.sess, rec.antiforgery, refreshOK
+}
+
+// revoke drops every token of the session with key and reports whether it existed.
+func (st *sessionStore) revoke(key string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s, ok := st.sessions[key]
+	if !ok {
+		return false
+	}
+	st.dropLocked(s)
+	st.compactLocked()
+	return true
+}
+
+// revokeUser drops every session of user (case-insensitive), or every session when
+// user is empty, and returns how many went.
+func (st *sessionStore) revokeUser(user string) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := 0
+	for _, s := range st.sessions {
+		if user == "" || strings.EqualFold(s.user, user) {
+			st.dropLocked(s)
+			n++
+		}
+	}
+	st.compactLocked()
+	return n
+}
+
+func (st *sessionStore) compactLocked() {
+	kept := st.order[:0]
+	for _, s := range st.order {
+		if _, ok := st.sessions[s.key]; ok {
+			kept = append(kept, s)
+		}
+	}
+	for i := range st.order[len(kept):] {
+		st.order[len(kept)+i] = nil
+	}
+	st.order = kept
+}
+
+// counts returns the number of live sessions and tokens (tests and the benchmark).
+func (st *sessionStore) counts() (sessions, tokens int) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return len(st.sessions), len(st.tokens)
+}

@@ -1,0 +1,168 @@
+package veeam
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Token error styles (Settings.ErrorStyle). The public record does not say which one a
+// v8 server uses on /v8/token (veeam.md §1.4 [?]), so both are offered.
+const (
+	// ErrorStyleOAuth answers a refused token request with 400
+	// {"error":"invalid_grant","error_description":"…"}, the OWIN default that
+	// nielsengelen/vbo365-rest and Cenvora's client handle (veeam.md §1.4 [R]).
+	ErrorStyleOAuth = "oauth"
+	// ErrorStyleVeeam answers with RESTExceptionInfo {"message","errorCode","stackTrace"}:
+	// 401 for refused credentials, 400 for malformed requests.
+	ErrorStyleVeeam = "veeam"
+)
+
+// Default lifetimes, in seconds.
+const (
+	// DefaultAccessTokenLifetime is AuthTokenLifeTime's default of 60 minutes
+	// (veeam.md §1.3 [C PS-REST]).
+	DefaultAccessTokenLifetime = 3600
+	// DefaultRefreshTokenLifetime makes the refresh token outlive the access token by
+	// 3600 s, as the seed's two sample tokens do (their exp claims differ by 3600).
+	DefaultRefreshTokenLifetime = 7200
+)
+
+// Settings are the server-wide switches a test flips at run time (GET|PUT
+// /_mock/settings). Durations are integer seconds.
+type Settings struct {
+	// TenantAuthentication is "Enable tenants authentication with organization
+	// credentials" (veeam.md §4.4). The seed requires it for jwt-bearer logins. Default on,
+	// so the seed's flow works without configuration (a real server defaults to off).
+	TenantAuthentication bool `json:"tenantAuthentication"`
+	// OperatorAuthentication is "Enable restore operator authentication with Microsoft
+	// credentials", needed by grant_type=operator. Default off, as on a real server.
+	OperatorAuthentication bool `json:"operatorAuthentication"`
+	// AccessTokenLifetime is expires_in in seconds. Default 3600.
+	AccessTokenLifetime int `json:"accessTokenLifetime"`
+	// RefreshTokenLifetime is how long a refresh token lives, in seconds. Default 7200
+	// [?: not documented; the seed's tokens outlive each other by 3600 s].
+	RefreshTokenLifetime int `json:"refreshTokenLifetime"`
+	// ErrorStyle is ErrorStyleOAuth (default) or ErrorStyleVeeam.
+	ErrorStyle string `json:"errorStyle"`
+	// RefreshRotation spends a refresh token when it is used. Default true [I].
+	RefreshRotation bool `json:"refreshRotation"`
+	// ClaimsOnly skips the signature check of jwt-bearer and operator assertions, for
+	// real Microsoft Graph tokens whose header nonce makes them unverifiable by anyone
+	// but Graph (entra.md §5.1). Every claim is still checked. Default false.
+	ClaimsOnly bool `json:"claimsOnly"`
+	// AssertionClockSkew is the leeway, in seconds, when checking an assertion's exp and
+	// nbf. Default 0: checks are exact on the shared clock. (.NET's
+	// Microsoft.IdentityModel defaults to 300; whether Veeam keeps that is [?].)
+	AssertionClockSkew int `json:"assertionClockSkew"`
+}
+
+// DefaultSettings returns the settings a new server starts with.
+func DefaultSettings() Settings {
+	return Settings{
+		TenantAuthentication: true,
+		AccessTokenLifetime:  DefaultAccessTokenLifetime,
+		RefreshTokenLifetime: DefaultRefreshTokenLifetime,
+		ErrorStyle:           ErrorStyleOAuth,
+		RefreshRotation:      true,
+	}
+}
+
+// normalized replaces out-of-range values by their defaults, so a Settings handed to
+// an option or to UpdateSettings never breaks the server.
+func (s Settings) normalized() Settings {
+	d := DefaultSettings()
+	if s.AccessTokenLifetime <= 0 {
+		s.AccessTokenLifetime = d.AccessTokenLifetime
+	}
+	if s.RefreshTokenLifetime <= 0 {
+		s.RefreshTokenLifetime = d.RefreshTokenLifetime
+	}
+	if s.ErrorStyle != ErrorStyleVeeam {
+		s.ErrorStyle = ErrorStyleOAuth
+	}
+	if s.AssertionClockSkew < 0 {
+		s.AssertionClockSkew = 0
+	}
+	return s
+}
+
+// settingsPatch is the body of PUT /_mock/settings: only the fields given change.
+type settingsPatch struct {
+	TenantAuthentication   *bool   `json:"tenantAuthentication"`
+	OperatorAuthentication *bool   `json:"operatorAuthentication"`
+	AccessTokenLifetime    *int    `json:"accessTokenLifetime"`
+	RefreshTokenLifetime   *int    `json:"refreshTokenLifetime"`
+	ErrorStyle             *string `json:"errorStyle"`
+	RefreshRotation        *bool   `json:"refreshRotation"`
+	ClaimsOnly             *bool   `json:"claimsOnly"`
+	AssertionClockSkew     *int    `json:"assertionClockSkew"`
+}
+
+// apply merges p into s, refusing values a server cannot run with.
+func (p settingsPatch) apply(s Settings) (Settings, error) {
+	if p.AccessTokenLifetime != nil && *p.AccessTokenLifetime <= 0 {
+		return s, fmt.Errorf("accessTokenLifetime must be a positive number of seconds, got %d", *p.AccessTokenLifetime)
+	}
+	if p.RefreshTokenLifetime != nil && *p.RefreshTokenLifetime <= 0 {
+		return s, fmt.Errorf("refreshTokenLifetime must be a positive number of seconds, got %d", *p.RefreshTokenLifetime)
+	}
+	if p.ErrorStyle != nil && *p.ErrorStyle != ErrorStyleOAuth && *p.ErrorStyle != ErrorStyleVeeam {
+		return s, fmt.Errorf("errorStyle must be %q or %q, got %q", ErrorStyleOAuth, ErrorStyleVeeam, *p.ErrorStyle)
+	}
+	if p.AssertionClockSkew != nil && *p.AssertionClockSkew < 0 {
+		return s, fmt.Errorf("assertionClockSkew must not be negative, got %d", *p.AssertionClockSkew)
+	}
+	setBool(&s.TenantAuthentication, p.TenantAuthentication)
+	setBool(&s.OperatorAuthentication, p.OperatorAuthentication)
+	setBool(&s.RefreshRotation, p.RefreshRotation)
+	setBool(&s.ClaimsOnly, p.ClaimsOnly)
+	if p.AccessTokenLifetime != nil {
+		s.AccessTokenLifetime = *p.AccessTokenLifetime
+	}
+	if p.RefreshTokenLifetime != nil {
+		s.RefreshTokenLifetime = *p.RefreshTokenLifetime
+	}
+	if p.ErrorStyle != nil {
+		s.ErrorStyle = *p.ErrorStyle
+	}
+	if p.AssertionClockSkew != nil {
+		s.AssertionClockSkew = *p.AssertionClockSkew
+	}
+	return s, nil
+}
+
+func setBool(dst *bool, v *bool) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// settingsStore holds the current settings. Requests read them without a lock; writers
+// serialise on mu so a merge (PUT /_mock/settings) never loses a concurrent change.
+type settingsStore struct {
+	mu sync.Mutex
+	p  atomic.Pointer[Settings]
+}
+
+func (st *settingsStore) get() Settings { return *st.p.Load() }
+
+func (st *settingsStore) set(s Settings) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s = s.normalized()
+	st.p.Store(&s)
+}
+
+// merge applies p to the current settings atomically and returns the result.
+func (st *settingsStore) merge(p settingsPatch) (Settings, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s, err := p.apply(*st.p.Load())
+	if err != nil {
+		return Settings{}, err
+	}
+	s = s.normalized()
+	st.p.Store(&s)
+	return s, nil
+}
