@@ -1,0 +1,150 @@
+package runner
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/control"
+	"github.com/vbharness/vbharness/runner/config"
+)
+
+// EnvPrefix is the prefix of the environment variables scenarios see as env.
+const EnvPrefix = "VBHARNESS_"
+
+// ScriptEnv returns the VBHARNESS_* variables of env, which scenarios see as env.
+func ScriptEnv(env map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range env {
+		if strings.HasPrefix(k, EnvPrefix) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// SecretEnv returns the values of VBHARNESS_* variables whose names say they hold a
+// secret (PASSWORD, TOKEN, SECRET), for the run's scrubber.
+func SecretEnv(env map[string]string) []string {
+	var out []string
+	for k, v := range ScriptEnv(env) {
+		for _, w := range []string{"PASSWORD", "TOKEN", "SECRET"} {
+			if strings.Contains(k, w) {
+				out = append(out, v)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// HTTPClient returns the client for a live target: TLS verification against the system
+// roots plus the target's CA file, or none at all when insecure is set. Requests end
+// with their context; there is no client-wide timeout.
+func HTTPClient(r *config.Resolved) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: r.RootCAs, InsecureSkipVerify: r.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}
+}
+
+// LiveTarget returns the runner target for a resolved live target. Every test gets a
+// copy of one engine target: one HTTP client, and one real clock shared by all tests.
+//
+// A target with a control API (a running `vbharness mock`) gets clock and control
+// capabilities. LiveTarget then checks that the control API answers, and moves the shared
+// clock to the mock's time (which an earlier run may have advanced), so that scenarios
+// and servers agree on the time; an unreachable control API is an error, before any test
+// runs.
+func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) (*Target, error) {
+	client := HTTPClient(r)
+	clk := clock.NewReal()
+	et := engine.Target{
+		Name: r.Name,
+		Kind: engine.TargetLive,
+		Entra: engine.EntraTarget{Authority: r.Entra.Authority, Tenant: r.Entra.Tenant, ClientID: r.Entra.ClientID,
+			Scope: r.Entra.Scope, User: r.Entra.User},
+		Veeam: engine.VeeamTarget{URL: r.Veeam.URL, AdminUser: r.Veeam.AdminUser, AdminPassword: r.Veeam.AdminPassword,
+			Organization: r.Veeam.Organization},
+		HTTPClient:         client,
+		Clock:              clk,
+		InsecureSkipVerify: r.InsecureSkipVerify,
+		Env:                ScriptEnv(env),
+		Settings:           r.Settings,
+	}
+	desc := fmt.Sprintf("live: Entra %s, Veeam %s, real clock", r.Entra.Authority, r.Veeam.URL)
+	if r.Control != nil {
+		et.Control = &engine.ControlTarget{EntraURL: r.Control.Entra, VeeamURL: r.Control.Veeam, Token: r.Control.Token}
+		now, err := mockNow(ctx, client, et.Control)
+		if err != nil {
+			return nil, err
+		}
+		if d := now.Sub(clk.Now()); d > time.Second {
+			clk.Advance(d)
+		}
+		desc += " and control API"
+	} else {
+		desc += ", no control API"
+	}
+	return &Target{
+		Name:               r.Name,
+		Kind:               engine.TargetLive,
+		Description:        desc,
+		Clock:              et.Control != nil,
+		Control:            et.Control != nil,
+		Shared:             true,
+		InsecureSkipVerify: r.InsecureSkipVerify,
+		New: func(context.Context) (*engine.Target, func(), error) {
+			t := et
+			t.Env = maps.Clone(et.Env)
+			if et.Control != nil {
+				c := *et.Control
+				t.Control = &c
+			}
+			return &t, func() {}, nil
+		},
+	}, nil
+}
+
+// mockNow asks a running mock's control API for its clock.
+func mockNow(ctx context.Context, client *http.Client, c *engine.ControlTarget) (time.Time, error) {
+	u := c.EntraURL + control.Prefix + "/clock"
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	fail := func(format string, a ...any) error {
+		return fmt.Errorf("the control API at %s does not answer: %s; start `vbharness mock`, check control: in the targets file, or remove control: for a lab server",
+			u, fmt.Sprintf(format, a...))
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return time.Time{}, fail("%v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusOK {
+		return time.Time{}, fail("HTTP %d %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	var st control.ClockState
+	if err := json.Unmarshal(body, &st); err != nil {
+		return time.Time{}, fail("unexpected answer: %v", err)
+	}
+	now, err := time.Parse(time.RFC3339Nano, st.Now)
+	if err != nil {
+		return time.Time{}, fail("unexpected time %q", st.Now)
+	}
+	return now, nil
+}

@@ -1,0 +1,139 @@
+package runner_test
+
+import (
+	"context"
+	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/control"
+	"github.com/vbharness/vbharness/runner"
+	"github.com/vbharness/vbharness/runner/config"
+)
+
+// controlServer serves a control API over TLS whose clock is two hours ahead.
+func controlServer(t *testing.T, token string) (*httptest.Server, *x509.CertPool) {
+	t.Helper()
+	clk := clock.NewReal()
+	clk.Advance(2 * time.Hour)
+	r := mux.NewRouter()
+	control.New(control.Options{Server: "entra", Clock: clk, Token: token}).Mount(r)
+	srv := httptest.NewTLSServer(r)
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	return srv, pool
+}
+
+func resolved(name, url string, pool *x509.CertPool, ctl *config.Control) *config.Resolved {
+	return &config.Resolved{Target: config.Target{
+		Name:    name,
+		Entra:   config.Entra{Authority: url, Tenant: "abc.onmicrosoft.com", ClientID: config.DefaultClientID, Scope: config.DefaultScope},
+		Veeam:   config.Veeam{URL: url, Organization: "abc.onmicrosoft.com", AdminPassword: "pw-from-env"},
+		Control: ctl,
+	}, RootCAs: pool}
+}
+
+func TestLiveTargetOnARunningMockHasClockAndControlAndTheMocksTime(t *testing.T) {
+	t.Parallel()
+	srv, pool := controlServer(t, "tok-123456")
+	env := map[string]string{"VBHARNESS_X": "1", "HOME": "/root"}
+	tgt, err := runner.LiveTarget(context.Background(), resolved("localmock", srv.URL, pool,
+		&config.Control{Entra: srv.URL, Veeam: srv.URL, Token: "tok-123456"}), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tgt.Clock || !tgt.Control || !tgt.Shared || tgt.Kind != engine.TargetLive {
+		t.Errorf("capabilities = clock %v, control %v, shared %v, kind %s", tgt.Clock, tgt.Control, tgt.Shared, tgt.Kind)
+	}
+	a, _, err := tgt.New(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, _ := tgt.New(context.Background())
+	if a == b || a.Control == b.Control || a.Clock != b.Clock || a.HTTPClient != b.HTTPClient {
+		t.Error("tests should get copies of one target sharing the clock and the HTTP client")
+	}
+	if ahead := a.Clock.Now().Sub(time.Now()); ahead < 119*time.Minute {
+		t.Errorf("target clock is %v ahead of the wall clock, want the mock's two hours", ahead)
+	}
+	if a.Control.Token != "tok-123456" || a.Veeam.AdminPassword != "pw-from-env" || a.Env["VBHARNESS_X"] != "1" || a.Env["HOME"] != "" {
+		t.Errorf("target = %+v", a)
+	}
+}
+
+func TestLiveTargetWithoutControlSkipsClockTests(t *testing.T) {
+	t.Parallel()
+	tgt, err := runner.LiveTarget(context.Background(), resolved("lab", "https://abc.tech.local:4443", nil, nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tgt.Clock || tgt.Control {
+		t.Errorf("a lab target claims clock %v, control %v", tgt.Clock, tgt.Control)
+	}
+	if got := tgt.SkipReason([]engine.Requirement{engine.RequireClock}); got != "needs a controllable clock (requires: clock); target lab has none" {
+		t.Errorf("skip reason = %q", got)
+	}
+	if !strings.Contains(tgt.Description, "no control API") {
+		t.Errorf("description = %q", tgt.Description)
+	}
+}
+
+func TestLiveTargetFailsEarlyWhenTheControlAPIDoesNotAnswer(t *testing.T) {
+	t.Parallel()
+	srv, pool := controlServer(t, "right-token")
+	cases := map[string]*config.Resolved{
+		"wrong control token":   resolved("m", srv.URL, pool, &config.Control{Entra: srv.URL, Veeam: srv.URL, Token: "wrong-token"}),
+		"untrusted certificate": resolved("m", srv.URL, nil, &config.Control{Entra: srv.URL, Veeam: srv.URL, Token: "right-token"}),
+	}
+	for name, r := range cases {
+		_, err := runner.LiveTarget(context.Background(), r, nil)
+		if err == nil || !strings.Contains(err.Error(), "does not answer") || !strings.Contains(err.Error(), "start `vbharness mock`") {
+			t.Errorf("%s: error = %v", name, err)
+		}
+	}
+	insecure := resolved("m", srv.URL, nil, &config.Control{Entra: srv.URL, Veeam: srv.URL, Token: "right-token"})
+	insecure.InsecureSkipVerify = true
+	if _, err := runner.LiveTarget(context.Background(), insecure, nil); err != nil {
+		t.Errorf("insecure_skip_verify should accept the untrusted certificate: %v", err)
+	}
+}
+
+func TestHTTPClientVerifiesTLSAgainstTheCAFile(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	for name, c := range map[string]struct {
+		r      *config.Resolved
+		wantOK bool
+	}{
+		"trusted through the CA file": {resolved("x", srv.URL, pool, nil), true},
+		"system roots only":           {resolved("x", srv.URL, nil, nil), false},
+	} {
+		resp, err := runner.HTTPClient(c.r).Get(srv.URL)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if (err == nil) != c.wantOK {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}
+
+func TestSecretEnv(t *testing.T) {
+	t.Parallel()
+	got := runner.SecretEnv(map[string]string{"VBHARNESS_VEEAM_PASSWORD": "p1", "VBHARNESS_CONTROL_TOKEN": "t1",
+		"VBHARNESS_CLIENT_SECRET": "s1", "VBHARNESS_TENANT": "abc", "OTHER_PASSWORD": "x"})
+	if len(got) != 3 {
+		t.Errorf("SecretEnv = %q, want the password, token and secret", got)
+	}
+}
