@@ -1,7 +1,6 @@
 package veeam
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 )
@@ -121,7 +120,7 @@ func writeError(w http.ResponseWriter, style string, e *apiError) {
 		}
 		body = info
 	}
-	b, err := json.Marshal(body)
+	b, err := marshal(body)
 	if err != nil { // cannot happen: both bodies are plain strings
 		status, b = http.StatusInternalServerError, []byte(`{"message":"encode error","errorCode":null,"stackTrace":null}`)
 	}

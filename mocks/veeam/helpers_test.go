@@ -251,3 +251,5 @@ func decode[T any](t *testing.T, w *httptest.ResponseRecorder) T {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func decodeJSONBytes(b []byte, v any) error { return json.Unmarshal(b, v) }

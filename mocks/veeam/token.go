@@ -107,7 +107,7 @@ func (t *tokenService) token(w http.ResponseWriter, r *http.Request) {
 		writeError(w, set.ErrorStyle, &apiError{Status: http.StatusInternalServerError, Message: "The server could not issue tokens."})
 		return
 	}
-	b, _ := json.Marshal(resp)
+	b, _ := marshal(resp)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-cache") // OWIN's token endpoint headers [I]
