@@ -1,0 +1,33 @@
+// Package engine owns the scenario engine: it loads scenario scripts (JavaScript,
+// CommonJS), runs each test in its own goja runtime against a Target, and reports a
+// Result with the test's status, JS stack, console output and a redacted HTTP trace.
+//
+// What lives here: the Loader (compile once per path and content, relative requires
+// resolved inside the scenario fs.FS), the runtime configuration (configure: the field
+// name mapper, the scenario clock as Date's time source, a seeded Math.random, require,
+// console capture, timers and an event loop on the scenario clock), test registration
+// (test, test.skip, test.only, beforeEach, afterEach), the expect matchers, and the host
+// modules of the built-in "vbharness" module: entra, veeam, mock, clock, http, jwt, target
+// and env. The Go protocol clients behind entra and veeam live in engine/flow, which the
+// CLI reuses; the mock servers live in mocks; choosing targets, scheduling tests and
+// writing reports is the runner's job. api.go is the contract with the runner.
+//
+// Goroutine rules: a goja.Runtime is created, used and dropped by the goroutine that
+// calls Script.Run (or Script.Tests); no JS value leaves it. Host calls are synchronous
+// (the Go code blocks, the script sees a return value, as in k6). The only cross-goroutine
+// call is Runtime.Interrupt, made by context.AfterFunc when the run's context ends, and
+// every blocking host call (HTTP, sleep, polling, waiting for a timer on a real clock)
+// also watches that context, because Interrupt does not stop Go code. Loaders, Scripts
+// and compiled programs are safe for concurrent use: many tests of one script may run at
+// once, each in its own runtime.
+//
+// Time: scripts see only the scenario clock (Target.Clock): Date, sleep, timers and the
+// device-code polling all read it, so on the in-process mock target an hour of token life
+// passes in microseconds. The engine reads the wall clock only to measure Result.Wall and
+// exchange durations.
+//
+// Secrets: every token, device or user code, password and assertion a host module sends
+// or receives is added to RunOptions.Scrubber; the trace, console capture, messages and
+// stacks of a Result are redacted with it. Values the script itself sees are not
+// redacted: the script needs them.
+package engine

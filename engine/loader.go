@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
+)
+
+// moduleWrapperPrefix turns a file into a CommonJS module function. It shares the file's
+// first line, so line numbers are the file's own; columns on line 1 are corrected by
+// len(moduleWrapperPrefix) wherever a position is reported.
+const moduleWrapperPrefix = "(function (exports, require, module, __filename, __dirname) {"
+
+// moduleWrapperSuffix closes the wrapper on a line of its own, after the file's last line
+// (which may end in a // comment).
+const moduleWrapperSuffix = "\n})"
+
+// internalPrefix names the engine's own JavaScript (frames from it are hidden in reports).
+const internalPrefix = "vbharness:"
+
+// Loader compiles scenario files from a file system, once per path and content. A Loader
+// is safe for concurrent use; the programs it returns may run in many runtimes at once.
+type Loader struct {
+	fsys fs.FS
+
+	mu    sync.Mutex
+	progs map[string]compiled // path → the latest content compiled for it
+}
+
+type compiled struct {
+	sum  [sha256.Size]byte
+	prog *goja.Program
+	err  *LoadError
+}
+
+// NewLoader returns a Loader reading scripts and their relative requires from fsys.
+// Paths are fs.FS paths: slash-separated and unrooted ("scenarios/login.js").
+func NewLoader(fsys fs.FS) *Loader {
+	return &Loader{fsys: fsys, progs: map[string]compiled{}}
+}
+
+// LoadError is a script that could not be loaded: a missing file, a syntax error, or (from
+// Script.Tests) an exception thrown by the script's top level. Line and Column are 1-based
+// and 0 when unknown.
+type LoadError struct {
+	File    string
+	Line    int
+	Column  int
+	Message string
+	Stack   string // JS stack of a top-level exception, file.js:line:col frames
+	Err     error  // the underlying error, if any
+}
+
+// Error implements error: "file.js:line:col: message".
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", e.Line, e.Column)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// Script is a compiled scenario file.
+type Script struct {
+	loader *Loader
+	path   string
+	prog   *goja.Program
+
+	testsMu  sync.Mutex
+	tests    []TestInfo
+	testsErr error
+	testsOK  bool
+}
+
+// Path returns the script's path in the loader's file system, as its stack frames name it.
+func (s *Script) Path() string { return s.path }
+
+// Load compiles the script at p (cached by path and content). A missing file or a syntax
+// error returns a *LoadError naming file:line:col.
+func (l *Loader) Load(p string) (*Script, error) {
+	clean, err := cleanPath(p)
+	if err != nil {
+		return nil, &LoadError{File: p, Message: err.Error(), Err: err}
+	}
+	prog, lerr := l.program(clean)
+	if lerr != nil {
+		return nil, lerr
+	}
+	return &Script{loader: l, path: clean, prog: prog}, nil
+}
+
+func cleanPath(p string) (string, error) {
+	c := path.Clean(strings.TrimPrefix(p, "./"))
+	if !fs.ValidPath(c) || c == "." {
+		return "", fmt.Errorf("%q is not a path inside the scenario directory (use slash-separated relative paths)", p)
+	}
+	return c, nil
+}
+
+// errNotFound marks a missing script or module.
+var errNotFound = errors.New("file does not exist")
+
+// program reads p and returns its compiled module function, compiling only when the
+// content changed since the last call.
+func (l *Loader) program(p string) (*goja.Program, *LoadError) {
+	src, err := fs.ReadFile(l.fsys, p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &LoadError{File: p, Message: errNotFound.Error(), Err: errNotFound}
+		}
+		return nil, &LoadError{File: p, Message: err.Error(), Err: err}
+	}
+	sum := sha256.Sum256(src)
+	l.mu.Lock()
+	c, ok := l.progs[p]
+	l.mu.Unlock()
+	if ok && c.sum == sum {
+		return c.prog, c.err
+	}
+	prog, lerr := compileModule(p, string(src))
+	l.mu.Lock()
+	l.progs[p] = compiled{sum: sum, prog: prog, err: lerr}
+	l.mu.Unlock()
+	return prog, lerr
+}
+
+// compileModule compiles src as a CommonJS module function named p, so stack frames show p.
+func compileModule(p, src string) (*goja.Program, *LoadError) {
+	wrapped := moduleWrapperPrefix + src + moduleWrapperSuffix
+	ast, err := parser.ParseFile(nil, p, wrapped, 0, parser.WithDisableSourceMaps)
+	if err != nil {
+		le := &LoadError{File: p, Message: "SyntaxError: " + err.Error(), Err: err}
+		var list parser.ErrorList
+		if errors.As(err, &list) && len(list) > 0 {
+			pos := list[0].Position
+			le.Line, le.Column = pos.Line, userColumn(pos.Line, pos.Column)
+			le.Message = "SyntaxError: " + list[0].Message
+		}
+		return nil, le
+	}
+	prog, err := goja.CompileAST(ast, false)
+	if err != nil {
+		le := &LoadError{File: p, Message: err.Error(), Err: err}
+		var se *goja.CompilerSyntaxError
+		if errors.As(err, &se) && se.File != nil {
+			pos := se.File.Position(se.Offset)
+			le.Line, le.Column = pos.Line, userColumn(pos.Line, pos.Column)
+			le.Message = "SyntaxError: " + se.Message
+		}
+		return nil, le
+	}
+	return prog, nil
+}
+
+// userColumn maps a column in wrapped source to the file's own column.
+func userColumn(line, col int) int {
+	if line == 1 {
+		col -= len(moduleWrapperPrefix)
+		if col < 1 {
+			col = 1
+		}
+	}
+	return col
+}
+
+// Tests evaluates the script's top level in a throwaway runtime and returns the tests it
+// registers, in registration order. The result is kept per Script (except when ctx ended
+// first). An exception at the top level (a failed require, a duplicate test name, a
+// throw) is a *LoadError.
+func (s *Script) Tests(ctx context.Context) ([]TestInfo, error) {
+	s.testsMu.Lock()
+	defer s.testsMu.Unlock()
+	if !s.testsOK {
+		tests, err := s.collect(ctx)
+		if err != nil && ctx.Err() != nil {
+			return nil, err
+		}
+		s.tests, s.testsErr, s.testsOK = tests, err, true
+	}
+	if s.testsErr != nil {
+		return nil, s.testsErr
+	}
+	out := make([]TestInfo, len(s.tests))
+	copy(out, s.tests)
+	return out, nil
+}

@@ -1,0 +1,277 @@
+package engine
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/dop251/goja"
+
+	"github.com/vbharness/vbharness/engine/flow"
+)
+
+var servers = []string{"entra", "veeam"}
+
+// controlURL returns the origin of a server's control API.
+func (r *rt) controlURL(what, server string) string {
+	c := r.needControl(what)
+	switch server {
+	case "entra":
+		return strings.TrimRight(c.EntraURL, "/")
+	case "veeam":
+		return strings.TrimRight(c.VeeamURL, "/")
+	}
+	r.throw("TypeError", "%s: unknown server %q (use \"entra\" or \"veeam\")", what, server)
+	return ""
+}
+
+// controlJSON calls the control API of server and returns the parsed answer (undefined
+// for 204). Control calls are not traced: they are the test's plumbing, not the flow.
+func (r *rt) controlJSON(server, method, path string, body any) goja.Value {
+	what := "mock control " + method + " " + path + " (" + server + ")"
+	base := r.controlURL(what, server)
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case goja.Value:
+		raw = []byte(r.stringify(b))
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			r.throw("TypeError", "%s: %v", what, err)
+		}
+	}
+	h := http.Header{}
+	h.Set("Accept", "application/json")
+	if raw != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	if tok := r.target.Control.Token; tok != "" {
+		h.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := r.control.Do(r.ctx, flow.Request{Method: method, URL: base + path, Header: h, Body: raw})
+	if err != nil {
+		r.throwErr(what, err)
+	}
+	if resp.Status >= 300 {
+		var eb struct {
+			Error string `json:"error"`
+		}
+		msg := strings.TrimSpace(string(resp.Body))
+		if json.Unmarshal(resp.Body, &eb) == nil && eb.Error != "" {
+			msg = eb.Error
+		}
+		r.throw("Error", "%s answered HTTP %d: %s", what, resp.Status, msg)
+	}
+	if resp.Status == http.StatusNoContent || len(resp.Body) == 0 {
+		return goja.Undefined()
+	}
+	return r.parseJSON(resp.Body, what+" answer")
+}
+
+// userCodeOf reads a user code from a device code object or takes a string as one.
+func (r *rt) userCodeOf(v goja.Value, what string) string {
+	if goja.IsString(v) {
+		return v.String()
+	}
+	if o, ok := v.(*goja.Object); ok {
+		if uc := optString(o, "user_code"); uc != "" {
+			return uc
+		}
+	}
+	r.throw("TypeError", "%s needs a device code object (from entra.deviceCode) or a user code string", what)
+	return ""
+}
+
+func (r *rt) mockModule() *goja.Object {
+	m := r.vm.NewObject()
+	fn := func(name string, f func(call goja.FunctionCall) goja.Value) {
+		_ = m.Set(name, f)
+	}
+	fn("approve", func(call goja.FunctionCall) goja.Value {
+		body := map[string]any{"user_code": r.userCodeOf(call.Argument(0), "mock.approve")}
+		if u := optString(r.options(call.Argument(1), "mock.approve", "user"), "user"); u != "" {
+			body["user"] = u
+		}
+		return r.controlJSON("entra", "POST", "/_mock/devicecodes/approve", body)
+	})
+	fn("deny", func(call goja.FunctionCall) goja.Value {
+		return r.controlJSON("entra", "POST", "/_mock/devicecodes/deny", map[string]any{"user_code": r.userCodeOf(call.Argument(0), "mock.deny")})
+	})
+	fn("autoApprove", func(call goja.FunctionCall) goja.Value {
+		o := r.options(call.Argument(0), "mock.autoApprove", "user", "afterPolls", "after")
+		body := map[string]any{}
+		if u := optString(o, "user"); u != "" {
+			body["user"] = u
+		}
+		if n := optValue(o, "afterPolls"); n != nil {
+			body["after_polls"] = n.ToInteger()
+		}
+		if a := optValue(o, "after"); a != nil {
+			body["after"] = r.duration(a, "mock.autoApprove after").String()
+		}
+		return r.controlJSON("entra", "POST", "/_mock/devicecodes/auto-approve", body)
+	})
+	fn("deviceCodes", func(goja.FunctionCall) goja.Value {
+		return r.controlJSON("entra", "GET", "/_mock/devicecodes", nil)
+	})
+	fn("revokeUser", func(call goja.FunctionCall) goja.Value {
+		return r.controlJSON("entra", "POST", "/_mock/users/revoke", map[string]any{"user": call.Argument(0).String()})
+	})
+	fn("rotateKeys", func(goja.FunctionCall) goja.Value {
+		return r.controlJSON("entra", "POST", "/_mock/keys/rotate", nil)
+	})
+	fn("addOrganization", func(call goja.FunctionCall) goja.Value {
+		return r.controlJSON("veeam", "POST", "/_mock/organizations", call.Argument(0))
+	})
+	fn("revokeSessions", func(call goja.FunctionCall) goja.Value {
+		var body any
+		if a := call.Argument(0); !goja.IsUndefined(a) {
+			body = a
+		}
+		return r.controlJSON("veeam", "POST", "/_mock/sessions/revoke", body)
+	})
+	fn("reset", func(goja.FunctionCall) goja.Value {
+		for _, s := range servers {
+			r.controlJSON(s, "POST", "/_mock/reset", nil)
+		}
+		return goja.Undefined()
+	})
+	fn("requests", func(call goja.FunctionCall) goja.Value {
+		return r.requests(call.Argument(0).String(), call.Argument(1))
+	})
+	fn("clock", func(goja.FunctionCall) goja.Value {
+		return r.controlJSON("entra", "GET", "/_mock/clock", nil)
+	})
+	_ = m.Set("faults", r.faultsObject(""))
+	for _, s := range servers {
+		_ = m.Set(s, r.serverObject(s))
+	}
+	return m
+}
+
+func (r *rt) requests(server string, filter goja.Value) goja.Value {
+	o := r.options(filter, "mock.requests", "method", "path", "field", "value", "since")
+	q := url.Values{}
+	for _, k := range []string{"method", "path", "field", "value", "since"} {
+		if v := optString(o, k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	p := "/_mock/requests"
+	if len(q) > 0 {
+		p += "?" + q.Encode()
+	}
+	res := r.controlJSON(server, "GET", p, nil)
+	if obj, ok := res.(*goja.Object); ok {
+		if list := obj.Get("requests"); list != nil && !goja.IsNull(list) {
+			return list
+		}
+	}
+	return r.vm.NewArray()
+}
+
+// serverObject is mock.entra / mock.veeam: the control API of one server.
+func (r *rt) serverObject(server string) *goja.Object {
+	s := r.vm.NewObject()
+	_ = s.Set("requests", func(call goja.FunctionCall) goja.Value { return r.requests(server, call.Argument(0)) })
+	_ = s.Set("clearRequests", func(goja.FunctionCall) goja.Value {
+		return r.controlJSON(server, "DELETE", "/_mock/requests", nil)
+	})
+	_ = s.Set("health", func(goja.FunctionCall) goja.Value { return r.controlJSON(server, "GET", "/_mock/health", nil) })
+	_ = s.Set("clock", func(goja.FunctionCall) goja.Value { return r.controlJSON(server, "GET", "/_mock/clock", nil) })
+	_ = s.Set("reset", func(goja.FunctionCall) goja.Value { return r.controlJSON(server, "POST", "/_mock/reset", nil) })
+	_ = s.Set("faults", r.faultsObject(server))
+	settings := r.vm.NewObject()
+	_ = settings.Set("get", func(goja.FunctionCall) goja.Value {
+		return r.controlJSON(server, "GET", "/_mock/settings", nil)
+	})
+	_ = settings.Set("set", func(call goja.FunctionCall) goja.Value {
+		patch, ok := call.Argument(0).(*goja.Object)
+		if !ok {
+			r.throw("TypeError", "mock.%s.settings.set needs an object of settings to change", server)
+		}
+		// The control API replaces settings whole: merge the change into the current ones.
+		cur, _ := r.controlJSON(server, "GET", "/_mock/settings", nil).(*goja.Object)
+		if cur == nil {
+			cur = r.vm.NewObject()
+		}
+		for _, k := range patch.Keys() {
+			_ = cur.Set(k, patch.Get(k))
+		}
+		return r.controlJSON(server, "PUT", "/_mock/settings", cur)
+	})
+	_ = s.Set("settings", settings)
+	return s
+}
+
+// faultsObject is mock.faults (server from each rule's `server` field) or a server's own.
+func (r *rt) faultsObject(server string) *goja.Object {
+	f := r.vm.NewObject()
+	pick := func(what string, v goja.Value) string {
+		if server != "" {
+			return server
+		}
+		if goja.IsString(v) {
+			return v.String()
+		}
+		r.throw("TypeError", "%s needs the server (\"entra\" or \"veeam\"); or use mock.entra.faults / mock.veeam.faults", what)
+		return ""
+	}
+	_ = f.Set("add", func(call goja.FunctionCall) goja.Value {
+		rule, ok := call.Argument(0).(*goja.Object)
+		if !ok {
+			r.throw("TypeError", "mock.faults.add needs a rule object such as {path: \"/v8/token\", status: 503}")
+		}
+		srv := pick("mock.faults.add", rule.Get("server"))
+		body := r.vm.NewObject()
+		for _, k := range rule.Keys() {
+			if k != "server" {
+				_ = body.Set(k, rule.Get(k))
+			}
+		}
+		return r.controlJSON(srv, "POST", "/_mock/faults", body)
+	})
+	list := func(srv string) goja.Value {
+		res, _ := r.controlJSON(srv, "GET", "/_mock/faults", nil).(*goja.Object)
+		if res == nil {
+			return r.vm.NewArray()
+		}
+		return res.Get("faults")
+	}
+	_ = f.Set("list", func(call goja.FunctionCall) goja.Value {
+		if server != "" || goja.IsString(call.Argument(0)) {
+			return list(pick("mock.faults.list", call.Argument(0)))
+		}
+		var all []any
+		for _, s := range servers {
+			if arr, ok := list(s).(*goja.Object); ok {
+				n := int(arr.Get("length").ToInteger())
+				for i := 0; i < n; i++ {
+					item := arr.Get(itoa(i))
+					if io, ok := item.(*goja.Object); ok {
+						_ = io.Set("server", s)
+					}
+					all = append(all, item)
+				}
+			}
+		}
+		return r.vm.NewArray(all...)
+	})
+	_ = f.Set("clear", func(call goja.FunctionCall) goja.Value {
+		targets := servers
+		if server != "" || goja.IsString(call.Argument(0)) {
+			targets = []string{pick("mock.faults.clear", call.Argument(0))}
+		}
+		for _, s := range targets {
+			r.controlJSON(s, "DELETE", "/_mock/faults", nil)
+		}
+		return goja.Undefined()
+	})
+	_ = f.Set("remove", func(call goja.FunctionCall) goja.Value {
+		srv := pick("mock.faults.remove", call.Argument(1))
+		return r.controlJSON(srv, "DELETE", "/_mock/faults/"+url.PathEscape(call.Argument(0).String()), nil)
+	})
+	return f
+}

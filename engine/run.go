@@ -1,0 +1,374 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dop251/goja"
+
+	"github.com/vbharness/vbharness/mocks/secret"
+)
+
+// Satisfies reports whether the target meets a requirement and, when it does not, why.
+// The runner uses it to skip tests with a reason; Run applies it too.
+func (t *Target) Satisfies(req Requirement) (bool, string) {
+	switch req {
+	case RequireClock:
+		if t.Kind == TargetMock || t.Control != nil {
+			return true, ""
+		}
+		return false, fmt.Sprintf("requires clock: target %q has no controllable clock (only the mocks do)", t.Name)
+	case RequireControl:
+		if t.Control != nil {
+			return true, ""
+		}
+		return false, fmt.Sprintf("requires control: target %q has no mock control API", t.Name)
+	case RequireLive:
+		if t.Kind == TargetLive {
+			return true, ""
+		}
+		return false, fmt.Sprintf("requires live: target %q is the embedded mock", t.Name)
+	}
+	return false, fmt.Sprintf("unknown requirement %q", req)
+}
+
+// collect evaluates the top level without a target and returns the registered tests.
+func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
+	r, err := configure(config{ctx: ctx, loader: s.loader, file: s.path})
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { r.vm.Interrupt(errTimedOut) })
+	defer stop()
+	if err := r.runMain(s.prog); err != nil {
+		var res Result
+		r.describe(err, &res)
+		le := &LoadError{File: s.path, Message: res.Message, Stack: res.Stack, Err: err}
+		if f := firstFrame(res.Stack); f.file != "" {
+			le.File, le.Line, le.Column = f.file, f.line, f.col
+		}
+		return nil, le
+	}
+	return r.reg.infos(), nil
+}
+
+// Run runs one registered test in a fresh runtime and reports its outcome; it never
+// panics. The deadline is the test's own timeout option when it declares one, else
+// opts.Timeout; ctx may end the run sooner. Either way the result is StatusTimedOut
+// within moments: the runtime is interrupted and every blocking host call watches ctx.
+// A test whose requirements the target does not meet is skipped with the reason.
+// Math.random is seeded with opts.Seed, or with a fresh seed when it is 0; the seed used
+// is in Result.Seed.
+func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Result) {
+	res = &Result{Name: test, File: s.path}
+	start := wall.Now()
+	var r *rt
+	defer func() {
+		if p := recover(); p != nil {
+			res.Status, res.Message = StatusErrored, fmt.Sprintf("internal engine error: %v", p)
+		}
+		if r != nil {
+			r.finish(res)
+		}
+		res.Wall = wall.Now().Sub(start)
+	}()
+	if opts.Target == nil {
+		res.Status, res.Message = StatusErrored, "no target to run against (RunOptions.Target is nil)"
+		return res
+	}
+	if opts.Scrubber == nil {
+		opts.Scrubber = secret.NewScrubber()
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = rand.Int64()
+	}
+	res.Seed = seed
+	learnTargetSecrets(opts.Scrubber, opts.Target)
+
+	runCtx, cancel := deadline(ctx, opts.Timeout)
+	defer cancel()
+	var err error
+	r, err = configure(config{ctx: runCtx, loader: s.loader, file: s.path, target: opts.Target, scrub: opts.Scrubber, out: opts.Out, seed: seed})
+	if err != nil {
+		res.Status, res.Message = StatusErrored, err.Error()
+		return res
+	}
+	virtualStart := r.clock.Now()
+	defer func() { res.Virtual = r.clock.Now().Sub(virtualStart) }()
+	stop := context.AfterFunc(runCtx, func() { r.vm.Interrupt(errTimedOut) })
+	defer func() { stop() }()
+
+	if err := r.runMain(s.prog); err != nil {
+		r.describe(err, res)
+		if res.Status != StatusTimedOut {
+			res.Status = StatusErrored
+		}
+		return res
+	}
+	def, ok := r.reg.byName[test]
+	if !ok {
+		res.Status, res.Message = StatusErrored, fmt.Sprintf("%s registers no test named %q", s.path, test)
+		return res
+	}
+	if def.info.Skip {
+		res.Status, res.SkipReason = StatusSkipped, def.info.SkipReason
+		if res.SkipReason == "" {
+			res.SkipReason = "test.skip"
+		}
+		return res
+	}
+	for _, req := range def.info.Requires {
+		if ok, why := opts.Target.Satisfies(req); !ok {
+			res.Status, res.SkipReason = StatusSkipped, why
+			return res
+		}
+	}
+	if def.info.Timeout > 0 {
+		// The test's own timeout replaces the run's default.
+		stop()
+		cancel()
+		runCtx, cancel = deadline(ctx, def.info.Timeout)
+		defer cancel()
+		r.ctx = runCtx
+		stop = context.AfterFunc(runCtx, func() { r.vm.Interrupt(errTimedOut) })
+	}
+	r.runTest(def, res)
+	return res
+}
+
+func deadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d > 0 {
+		return context.WithTimeoutCause(ctx, d, fmt.Errorf("%w after %v", errTimedOut, d))
+	}
+	return context.WithCancel(ctx)
+}
+
+// learnTargetSecrets hands the scrubber the target's own secrets: the admin password,
+// the control token and VBHARNESS_* variables whose names say they are secret.
+func learnTargetSecrets(s *secret.Scrubber, t *Target) {
+	s.Add(t.Veeam.AdminPassword)
+	if t.Control != nil {
+		s.Add(t.Control.Token)
+	}
+	for k, v := range t.Env {
+		u := strings.ToUpper(k)
+		if strings.Contains(u, "PASSWORD") || strings.Contains(u, "SECRET") || strings.Contains(u, "TOKEN") {
+			s.Add(v)
+		}
+	}
+}
+
+// runTest runs the beforeEach hooks, the test and the afterEach hooks (which run even
+// when the test failed, but not after a timeout).
+func (r *rt) runTest(def *testDef, res *Result) {
+	r.phase = phaseTest
+	ctxObj := r.contextObject(def.info)
+	call := func(fn goja.Callable) error {
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		v, err := fn(goja.Undefined(), ctxObj)
+		if err != nil {
+			return err
+		}
+		_, err = r.settle(v)
+		return err
+	}
+	var err error
+	for _, h := range r.reg.before {
+		if err = call(h); err != nil {
+			break
+		}
+	}
+	if err == nil && def.fn != nil {
+		err = call(def.fn)
+	}
+	if r.ctx.Err() == nil {
+		for _, h := range r.reg.after {
+			if herr := call(h); herr != nil && err == nil {
+				err = herr
+			}
+		}
+	}
+	if err == nil && r.ctx.Err() == nil {
+		for _, v := range r.unhandled {
+			err = fmt.Errorf("unhandled promise rejection: %s", r.formatCompact(v, 200))
+			break
+		}
+	}
+	if err == nil && r.ctx.Err() != nil {
+		err = r.ctx.Err()
+	}
+	if err != nil {
+		r.describe(err, res)
+		return
+	}
+	res.Status = StatusPassed
+}
+
+// describe classifies err into res: a timeout, an assertion failure, or another error,
+// with the message and the JS stack.
+func (r *rt) describe(err error, res *Result) {
+	var ex *goja.Exception
+	var ie *goja.InterruptedError
+	var rj rejection
+	switch {
+	case r.ctx.Err() != nil || errors.As(err, &ie):
+		res.Status = StatusTimedOut
+		res.Message = context.Cause(r.ctx).Error()
+		if r.ctx.Err() == nil {
+			res.Message = errTimedOut.Error()
+		} else if errors.Is(r.ctx.Err(), context.Canceled) {
+			res.Message = "cancelled: " + res.Message
+		}
+		if ie != nil {
+			res.Stack = formatFrames(framesOf(ie.Stack()))
+			if f := firstFrame(res.Stack); f.file != "" {
+				res.Message += fmt.Sprintf(" (interrupted at %s:%d:%d)", f.file, f.line, f.col)
+			}
+		}
+	case errors.As(err, &ex):
+		r.describeThrown(ex.Value(), framesOf(ex.Stack()), res)
+	case errors.As(err, &rj):
+		r.describeThrown(rj.val, nil, res)
+	default:
+		res.Status, res.Message = StatusErrored, err.Error()
+	}
+}
+
+// describeThrown reports a thrown JS value. AssertionErrors fail; anything else errors.
+func (r *rt) describeThrown(v goja.Value, frames []frame, res *Result) {
+	res.Status = StatusErrored
+	obj, ok := v.(*goja.Object)
+	if !ok {
+		res.Message = "thrown: " + r.formatCompact(v, 200)
+		res.Stack = formatFrames(frames)
+		return
+	}
+	get := func(k string) string {
+		if x := obj.Get(k); x != nil && !goja.IsUndefined(x) && !goja.IsNull(x) {
+			return x.String()
+		}
+		return ""
+	}
+	name, msg := get("name"), get("message")
+	switch {
+	case name == "AssertionError":
+		res.Status = StatusFailed
+		res.Message, res.Expected, res.Actual = msg, get("expected"), get("actual")
+	case obj.ClassName() == "Error" || name != "":
+		res.Message = name + ": " + msg
+		if name == "" {
+			res.Message = msg
+		}
+	default:
+		res.Message = "thrown: " + r.formatCompact(v, 200)
+	}
+	if len(frames) == 0 {
+		frames = parseStack(get("stack"))
+	}
+	res.Stack = formatFrames(frames)
+}
+
+// finish scrubs everything the run recorded and hands it to res.
+func (r *rt) finish(res *Result) {
+	s := r.scrub
+	res.Message, res.Stack = s.Scrub(res.Message), s.Scrub(res.Stack)
+	res.Expected, res.Actual = s.Scrub(res.Expected), s.Scrub(res.Actual)
+	res.Console = make([]ConsoleLine, len(r.console))
+	for i, l := range r.console {
+		res.Console[i] = ConsoleLine{Level: l.Level, Text: s.Scrub(l.Text)}
+	}
+	res.Trace = r.trace
+	for i := range res.Trace {
+		e := &res.Trace[i]
+		e.URL, e.RequestBody, e.ResponseBody, e.Error = s.Scrub(e.URL), s.Scrub(e.RequestBody), s.Scrub(e.ResponseBody), s.Scrub(e.Error)
+		for _, h := range []map[string]string{e.RequestHeaders, e.ResponseHeaders} {
+			for k, v := range h {
+				h[k] = s.Scrub(v)
+			}
+		}
+	}
+}
+
+// frame is one user-code stack frame.
+type frame struct {
+	fn, file  string
+	line, col int
+}
+
+// framesOf keeps the frames of scenario code: native frames and the engine's own
+// JavaScript are dropped, and line-1 columns lose the module wrapper's width.
+func framesOf(stack []goja.StackFrame) []frame {
+	out := make([]frame, 0, len(stack))
+	for i := range stack {
+		f := &stack[i]
+		name := f.SrcName()
+		if name == "<native>" || strings.HasPrefix(name, internalPrefix) {
+			continue
+		}
+		pos := f.Position()
+		fn := f.FuncName()
+		if fn == "<anonymous>" {
+			fn = ""
+		}
+		out = append(out, frame{fn: fn, file: name, line: pos.Line, col: userColumn(pos.Line, pos.Column)})
+	}
+	return out
+}
+
+// stackLine matches a frame of goja's Error.stack: "at fn (file:line:col(pc))" or
+// "at file:line:col(pc)".
+var stackLine = regexp.MustCompile(`^\s*at (?:(.*?) \()?([^()]+):(\d+):(\d+)\(\d+\)\)?\s*$`)
+
+// parseStack reads the frames of an Error's stack string (used for errors that arrive
+// through a rejected promise, whose throw site is gone).
+func parseStack(s string) []frame {
+	var out []frame
+	for _, line := range strings.Split(s, "\n") {
+		m := stackLine.FindStringSubmatch(line)
+		if m == nil || strings.HasPrefix(m[2], internalPrefix) {
+			continue
+		}
+		l, _ := strconv.Atoi(m[3])
+		c, _ := strconv.Atoi(m[4])
+		out = append(out, frame{fn: m[1], file: m[2], line: l, col: userColumn(l, c)})
+	}
+	return out
+}
+
+func formatFrames(frames []frame) string {
+	var b strings.Builder
+	for i, f := range frames {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if f.fn != "" {
+			fmt.Fprintf(&b, "at %s (%s:%d:%d)", f.fn, f.file, f.line, f.col)
+		} else {
+			fmt.Fprintf(&b, "at %s:%d:%d", f.file, f.line, f.col)
+		}
+	}
+	return b.String()
+}
+
+// formattedFrame reads the first frame back from a formatted stack.
+var formattedFrame = regexp.MustCompile(`^at (?:.*? \()?([^()]+):(\d+):(\d+)\)?$`)
+
+func firstFrame(stack string) frame {
+	line, _, _ := strings.Cut(stack, "\n")
+	m := formattedFrame.FindStringSubmatch(line)
+	if m == nil {
+		return frame{}
+	}
+	l, _ := strconv.Atoi(m[2])
+	c, _ := strconv.Atoi(m[3])
+	return frame{file: m[1], line: l, col: c}
+}
