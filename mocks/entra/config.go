@@ -46,8 +46,8 @@ type Config struct {
 	Lifetimes Lifetimes
 }
 
-// fileConfig is the on-disk shape. A missing tenants or apps section means the
-// default directory's section; lifetimes are integer seconds.
+// fileConfig is the on-disk shape. A missing tenants section keeps the default
+// tenant; apps are added to the default apps; lifetimes are integer seconds.
 type fileConfig struct {
 	Tenants   *[]Tenant      `json:"tenants" yaml:"tenants"`
 	Apps      *[]App         `json:"apps" yaml:"apps"`
@@ -61,9 +61,11 @@ type fileLifetimes struct {
 	RefreshInactivity int64 `json:"refresh_inactivity" yaml:"refresh_inactivity"`
 }
 
-// LoadDirectory reads a directory from a YAML (.yaml, .yml) or JSON (.json) file. A
-// file without a tenants or apps section gets that section from DefaultDirectory; a
-// lifetimes section is allowed and ignored here (see LoadConfig). Errors are
+// LoadDirectory reads a directory from a YAML (.yaml, .yml) or JSON (.json) file. The
+// file's tenants replace the default tenant (a file without tenants keeps it); its
+// apps are added to the default apps, as first-party apps such as Azure CLI exist in
+// every tenant (an app with a default app's client id replaces it). A lifetimes
+// section is allowed and ignored here (see LoadConfig). Errors are
 // *ConfigError values naming the file, the line and what to fix.
 func LoadDirectory(path string) (Directory, error) {
 	c, err := LoadConfig(path)
@@ -107,11 +109,19 @@ func LoadConfig(path string) (Config, error) {
 	}
 	def := DefaultDirectory()
 	c := Config{Directory: def}
+	v := validator{file: path, root: &root}
 	if fc.Tenants != nil {
 		c.Directory.Tenants = *fc.Tenants
 	}
+	if err := v.tenants(c.Directory.Tenants); err != nil {
+		return Config{}, err
+	}
 	if fc.Apps != nil {
-		c.Directory.Apps = *fc.Apps
+		// Validate the file's apps with the file's indexes, so errors name their lines.
+		if err := v.apps(*fc.Apps); err != nil {
+			return Config{}, err
+		}
+		c.Directory.Apps = mergeApps(def.Apps, *fc.Apps)
 	}
 	if fc.Lifetimes != nil {
 		l, err := fc.Lifetimes.lifetimes(path, &root)
@@ -119,10 +129,6 @@ func LoadConfig(path string) (Config, error) {
 			return Config{}, err
 		}
 		c.Lifetimes = l
-	}
-	v := validator{file: path, root: &root}
-	if err := v.directory(&c.Directory); err != nil {
-		return Config{}, err
 	}
 	return c, nil
 }
@@ -147,6 +153,25 @@ func (fl *fileLifetimes) lifetimes(path string, root *yaml.Node) (Lifetimes, err
 		*f.dst = time.Duration(f.v) * time.Second
 	}
 	return l, nil
+}
+
+// mergeApps returns base plus extra; an extra app with a base app's client id
+// replaces it in place.
+func mergeApps(base, extra []App) []App {
+	out := append([]App(nil), base...)
+	for i, a := range extra {
+		replaced := false
+		for j := range out {
+			if strings.EqualFold(out[j].ClientID, a.ClientID) && j < len(base) {
+				out[j], replaced = a, true
+				break
+			}
+		}
+		if !replaced {
+			out = append(out, extra[i])
+		}
+	}
+	return out
 }
 
 // maxLifetimeSeconds bounds every configured lifetime (10 years), so adding it to a
@@ -198,7 +223,7 @@ func yamlError(path string, err error) error {
 		if f := unknownFieldR.FindStringSubmatch(msg); f != nil {
 			msg = fmt.Sprintf("unknown field %q in %s; valid fields are %s", f[1], describeType(f[2]), strings.Join(fieldsOf(f[2]), ", "))
 		} else if c := cannotRE.FindStringSubmatch(msg); c != nil {
-			msg = fmt.Sprintf("%q is not a valid %s here; expected %s", c[2], strings.TrimPrefix(c[1], "!!"), describeGoType(c[3]))
+			msg = fmt.Sprintf("the value %q cannot be used here; expected %s", c[2], describeGoType(c[3]))
 		}
 		return &ConfigError{File: path, Line: line, Msg: msg}
 	}
@@ -321,13 +346,21 @@ func isGUID(s string) bool { return guidRE.MatchString(s) }
 
 // directory validates d in place, filling display-name defaults.
 func (v validator) directory(d *Directory) error {
-	if len(d.Tenants) == 0 {
+	if err := v.tenants(d.Tenants); err != nil {
+		return err
+	}
+	return v.apps(d.Apps)
+}
+
+// tenants validates tenants in place, filling display-name defaults.
+func (v validator) tenants(tenants []Tenant) error {
+	if len(tenants) == 0 {
 		return v.errAt("there are no tenants; add at least one under tenants: with a domain, an id and users", "tenants")
 	}
 	seen := map[string]string{}
 	upns := map[string]string{}
-	for i := range d.Tenants {
-		t := &d.Tenants[i]
+	for i := range tenants {
+		t := &tenants[i]
 		if t.Domain == "" {
 			return v.errAt(fmt.Sprintf("tenant %d has no domain; add domain: such as contoso.onmicrosoft.com", i+1), "tenants", i)
 		}
@@ -353,14 +386,14 @@ func (v validator) directory(d *Directory) error {
 		for j := range t.Users {
 			u := &t.Users[j]
 			if u.UPN == "" || !strings.Contains(u.UPN, "@") {
-				return v.errAt(fmt.Sprintf("user %d of tenant %q has upn %q; give upn: as name@%s", j+1, t.Domain, u.UPN, t.Domain), "tenants", i, "users", j)
+				return v.errAt(fmt.Sprintf("user %d of tenant %q has upn %q; give upn: as name@%s", j+1, t.Domain, u.UPN, t.Domain), "tenants", i, "users", j, "upn")
 			}
 			if other, dup := upns[strings.ToLower(u.UPN)]; dup {
 				return v.errAt(fmt.Sprintf("user %q appears twice (also in tenant %q); UPNs must be unique", u.UPN, other), "tenants", i, "users", j, "upn")
 			}
 			upns[strings.ToLower(u.UPN)] = t.Domain
 			if !isGUID(u.ObjectID) {
-				return v.errAt(fmt.Sprintf("user %q has object_id %q, which is not a GUID; give object_id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", u.UPN, u.ObjectID), "tenants", i, "users", j)
+				return v.errAt(fmt.Sprintf("user %q has object_id %q, which is not a GUID; give object_id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", u.UPN, u.ObjectID), "tenants", i, "users", j, "object_id")
 			}
 			if u.DisplayName == "" {
 				u.DisplayName, _, _ = strings.Cut(u.UPN, "@")
@@ -372,11 +405,16 @@ func (v validator) directory(d *Directory) error {
 			}
 		}
 	}
+	return nil
+}
+
+// apps validates apps.
+func (v validator) apps(apps []App) error {
 	ids := map[string]bool{}
-	for i := range d.Apps {
-		a := &d.Apps[i]
+	for i := range apps {
+		a := &apps[i]
 		if !isGUID(a.ClientID) {
-			return v.errAt(fmt.Sprintf("app %d has client_id %q, which is not a GUID; give client_id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", i+1, a.ClientID), "apps", i)
+			return v.errAt(fmt.Sprintf("app %d has client_id %q, which is not a GUID; give client_id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", i+1, a.ClientID), "apps", i, "client_id")
 		}
 		if ids[strings.ToLower(a.ClientID)] {
 			return v.errAt(fmt.Sprintf("app client_id %q appears twice; client ids must be unique", a.ClientID), "apps", i, "client_id")
@@ -386,7 +424,7 @@ func (v validator) directory(d *Directory) error {
 			return v.errAt(fmt.Sprintf("app %q has no display_name; add one (tokens carry it as app_displayname)", a.ClientID), "apps", i)
 		}
 		if !a.PublicClient && a.ClientSecret == "" {
-			return v.errAt(fmt.Sprintf("app %q is not a public client and has no client_secret; set public_client: true or add client_secret:", a.ClientID), "apps", i)
+			return v.errAt(fmt.Sprintf("app %q is not a public client and has no client_secret; set public_client: true or add client_secret:", a.ClientID), "apps", i, "public_client")
 		}
 		for k, s := range a.PreauthorizedScopes {
 			if !permRE.MatchString(s) {

@@ -47,7 +47,7 @@ func headerKeys(t *testing.T, tok string) []string {
 // verifier checks tokens against the JWKS the mock publishes, at the mock clock's now.
 func (ts *testServer) verify(t *testing.T, tok string) jwt.MapClaims {
 	t.Helper()
-	r := ts.get(t, tenantPath+"/discovery/v2.0/keys")
+	r := ts.get(t, "/common/discovery/v2.0/keys")
 	if r.Status != http.StatusOK {
 		t.Fatalf("jwks: %d %s", r.Status, r.Raw)
 	}
