@@ -31,8 +31,6 @@ type apiError struct {
 	Message string
 	// OAuth marks a token endpoint error and holds its OAuth error code.
 	OAuth string
-	// Allow lists the methods of a 405.
-	Allow string
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -94,9 +92,6 @@ type oauthError struct {
 //     (invalid_grant), 400 for malformed requests.
 func writeError(w http.ResponseWriter, style string, e *apiError) {
 	h := w.Header()
-	if e.Allow != "" {
-		h.Set("Allow", e.Allow)
-	}
 	if e.OAuth == "" && e.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", "Bearer")
 		w.WriteHeader(http.StatusUnauthorized)

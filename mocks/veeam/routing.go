@@ -147,10 +147,17 @@ func (n *routeNode) resolve(path string) (string, *routeNode) {
 }
 
 // canonicalize rewrites the request path to the registered spelling before mux routes
-// it. The journal (recorded earlier in the pipeline) keeps the path as sent.
+// it, and answers 405 itself for a known path with a method no route serves there
+// (gorilla/mux v1.8.1 loses method mismatches inside subrouters and answers 404). The
+// journal, recorded earlier in the pipeline, keeps the path as sent.
 func (s *Server) canonicalize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if canon, leaf := s.routes.resolve(r.URL.Path); leaf != nil && canon != r.URL.Path {
+		canon, leaf := s.routes.resolve(r.URL.Path)
+		if leaf != nil && !slices.Contains(leaf.methods, r.Method) {
+			s.methodNotAllowed(w, r, leaf)
+			return
+		}
+		if leaf != nil && canon != r.URL.Path {
 			u := *r.URL
 			u.Path, u.RawPath = canon, ""
 			r = r.WithContext(r.Context()) // shallow copy; the caller's request is not changed

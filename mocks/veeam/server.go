@@ -163,9 +163,11 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	v8 := r.PathPrefix("/v8").Subrouter()
 	tokens.mount(v8, a.auth)
 	a.mount(v8)
-	ctl.mount(s.ctl.Mount(r))
-	r.NotFoundHandler = http.HandlerFunc(s.notFound)
-	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
+	sub := s.ctl.Mount(r)
+	ctl.mount(sub)
+	for _, rt := range []*mux.Router{r, v8, sub} { // mux subrouters do not inherit it
+		rt.NotFoundHandler = http.HandlerFunc(s.notFound)
+	}
 
 	s.routes = buildRouteTree(r)
 	s.handler = s.ctl.Wrap(s.canonicalize(r))
@@ -246,16 +248,13 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 // methodNotAllowed answers a known path with a method it does not serve: 405 with
 // Allow listing the methods the mock serves there.
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	allow := ""
-	if _, leaf := s.routes.resolve(r.URL.Path); leaf != nil {
-		allow = strings.Join(leaf.methods, ", ")
-	}
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, leaf *routeNode) {
+	allow := strings.Join(leaf.methods, ", ")
+	w.Header().Set("Allow", allow)
 	if isControlPath(r.URL.Path) {
-		w.Header().Set("Allow", allow)
-		control.WriteError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+		control.WriteError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+allow)
 		return
 	}
-	writeError(w, "", &apiError{Status: http.StatusMethodNotAllowed, Allow: allow,
+	writeError(w, "", &apiError{Status: http.StatusMethodNotAllowed,
 		Message: "The requested resource does not support http method '" + r.Method + "'."})
 }
