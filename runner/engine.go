@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"io/fs"
 
 	"github.com/vbharness/vbharness/engine"
 )
@@ -22,4 +23,18 @@ type Script interface {
 	// Run runs one registered test in a fresh runtime. It never panics and always
 	// returns a result; a cancelled ctx or the RunOptions timeout ends it as timed out.
 	Run(ctx context.Context, test string, opts engine.RunOptions) *engine.Result
+}
+
+// NewEngine returns the real scenario engine reading scripts (and the files they
+// require) from fsys.
+func NewEngine(fsys fs.FS) Engine { return loader{engine.NewLoader(fsys)} }
+
+type loader struct{ l *engine.Loader }
+
+func (l loader) Load(path string) (Script, error) {
+	s, err := l.l.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }

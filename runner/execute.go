@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -198,6 +199,10 @@ func loadErrorResult(t *Planned) *Result {
 	r.Seed = 0
 	r.Status = engine.StatusErrored
 	r.Message = t.loadErr.Error()
+	var le *engine.LoadError
+	if errors.As(t.loadErr, &le) {
+		r.Stack = le.Stack
+	}
 	r.LoadError = true
 	return r
 }

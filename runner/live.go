@@ -65,7 +65,10 @@ func HTTPClient(r *config.Resolved) *http.Client {
 // runs.
 func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) (*Target, error) {
 	client := HTTPClient(r)
-	clk := clock.NewReal()
+	clk, err := TargetClock(ctx, client, r)
+	if err != nil {
+		return nil, err
+	}
 	et := engine.Target{
 		Name: r.Name,
 		Kind: engine.TargetLive,
@@ -82,13 +85,6 @@ func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) 
 	desc := fmt.Sprintf("live: Entra %s, Veeam %s, real clock", r.Entra.Authority, r.Veeam.URL)
 	if r.Control != nil {
 		et.Control = &engine.ControlTarget{EntraURL: r.Control.Entra, VeeamURL: r.Control.Veeam, Token: r.Control.Token}
-		now, err := mockNow(ctx, client, et.Control)
-		if err != nil {
-			return nil, err
-		}
-		if d := now.Sub(clk.Now()); d > time.Second {
-			clk.Advance(d)
-		}
 		desc += " and control API"
 	} else {
 		desc += ", no control API"
@@ -113,9 +109,27 @@ func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) 
 	}, nil
 }
 
+// TargetClock returns the clock for a live target: the wall clock, moved to a running
+// mock's time when the target has a control API (an earlier run may have advanced the
+// mock's clock). An unreachable control API is an error.
+func TargetClock(ctx context.Context, client *http.Client, r *config.Resolved) (*clock.Real, error) {
+	clk := clock.NewReal()
+	if r.Control == nil {
+		return clk, nil
+	}
+	now, err := mockNow(ctx, client, r.Control)
+	if err != nil {
+		return nil, err
+	}
+	if d := now.Sub(clk.Now()); d > time.Second {
+		clk.Advance(d)
+	}
+	return clk, nil
+}
+
 // mockNow asks a running mock's control API for its clock.
-func mockNow(ctx context.Context, client *http.Client, c *engine.ControlTarget) (time.Time, error) {
-	u := c.EntraURL + control.Prefix + "/clock"
+func mockNow(ctx context.Context, client *http.Client, c *config.Control) (time.Time, error) {
+	u := c.Entra + control.Prefix + "/clock"
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)

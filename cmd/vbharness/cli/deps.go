@@ -1,0 +1,16 @@
+package cli
+
+import (
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/runner"
+)
+
+// defaultDeps are the real engine, mocks and terminal.
+func defaultDeps() deps {
+	return deps{
+		newEngine: runner.NewEngine,
+		catalogue: catalogue(),
+		clock:     clock.NewReal(),
+		terminal:  isTerminal,
+	}
+}

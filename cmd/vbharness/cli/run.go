@@ -1,0 +1,348 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vbharness/vbharness/mocks/secret"
+	"github.com/vbharness/vbharness/runner"
+	"github.com/vbharness/vbharness/runner/config"
+	"github.com/vbharness/vbharness/runner/report"
+)
+
+// EnvTarget names the default target when --target is not given.
+const EnvTarget = "VBHARNESS_TARGET"
+
+type runFlags struct {
+	target   string
+	config   string
+	parallel int
+	timeout  time.Duration
+	filter   string
+	tags     []string
+	failFast bool
+	seed     int64
+	verbose  bool
+	noColor  bool
+	reports  []string
+}
+
+func (a *app) runCommand() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [paths…]",
+		Short: "Run scenarios (default: the bundled catalogue against the embedded mocks)",
+		Long: `Run discovers scenario files (*.js; files under a lib/ folder are helper modules)
+in the given files and folders, or runs the bundled catalogue when no path is given,
+and runs every test in its own runtime. On the embedded mock target (the default) each
+test also gets its own in-process Entra and Veeam mocks with a virtual clock.
+
+Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
+3 a script failed to load, 130 interrupted.`,
+		Example: `  vbharness run
+  vbharness run --filter refresh --report junit=results.xml
+  vbharness run ./scenarios --target lab --tag smoke`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.run(cmd.Context(), cmd, args, &f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.target, "target", "", `target to run against: "mock" (the embedded mocks) or a name from the targets file (default $`+EnvTarget+` or mock)`)
+	fl.StringVar(&f.config, "config", "", "targets file (default ./"+config.FileName+")")
+	fl.IntVarP(&f.parallel, "parallel", "p", 0, "tests to run at once (default the number of CPUs)")
+	fl.DurationVar(&f.timeout, "timeout", runner.DefaultTimeout, "wall-clock limit per test unless the test sets its own; 0 for none (virtual time does not count)")
+	fl.StringVar(&f.filter, "filter", "", "run only tests whose name matches this regular expression")
+	fl.StringSliceVar(&f.tags, "tag", nil, "run only tests with this tag (repeatable or comma-separated; !tag excludes)")
+	fl.BoolVar(&f.failFast, "fail-fast", false, "start no more tests after the first failure")
+	fl.Int64Var(&f.seed, "seed", 0, "run seed, to reproduce a run (default random; the header prints it)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print console output and HTTP traces of passing tests too")
+	fl.BoolVar(&f.noColor, "no-color", false, "plain output without colours (also NO_COLOR=1)")
+	fl.StringArrayVar(&f.reports, "report", nil, "write a report: junit=FILE, json=FILE or tap=FILE (repeatable)")
+	return cmd
+}
+
+func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *runFlags) error {
+	// Everything that can be wrong with the invocation is checked before a test runs.
+	if f.parallel < 0 {
+		return usage("--parallel must be 0 (the number of CPUs) or more, got %d", f.parallel)
+	}
+	if f.timeout < 0 {
+		return usage("--timeout must be 0 (no limit) or more, got %v", f.timeout)
+	}
+	timeout := f.timeout
+	if timeout == 0 {
+		timeout = -1 // runner: no limit
+	}
+	var filter *regexp.Regexp
+	if f.filter != "" {
+		var err error
+		if filter, err = regexp.Compile(f.filter); err != nil {
+			return usage("--filter %q is not a regular expression: %v", f.filter, err)
+		}
+	}
+	var specs []report.Spec
+	for _, r := range f.reports {
+		s, err := report.ParseSpec(r)
+		if err != nil {
+			return usage("%v", err)
+		}
+		specs = append(specs, s)
+	}
+	seed := f.seed
+	if !cmd.Flags().Changed("seed") {
+		seed = runner.NewRunSeed()
+	}
+	if a.deps.newEngine == nil {
+		return usage("this build of vbharness has no scenario engine")
+	}
+
+	scrub := secret.NewScrubber()
+	scrub.Add(runner.SecretEnv(a.env)...)
+	target, err := a.target(ctx, f.target, f.config, scrub)
+	if err != nil {
+		return err
+	}
+	fsys, files, err := a.scenarios(args)
+	if err != nil {
+		return err
+	}
+	outs, err := a.createReports(specs)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, o := range outs {
+			o.f.Close()
+		}
+	}()
+
+	term := a.deps.terminal(a.stdout)
+	con := report.NewConsole(a.stdout, report.ConsoleOptions{
+		Color:    term && !f.noColor && a.env["NO_COLOR"] == "" && a.env["TERM"] != "dumb",
+		Live:     term && a.env["TERM"] != "dumb",
+		Verbose:  f.verbose,
+		Clock:    a.deps.clock,
+		Scrubber: scrub,
+	})
+	plan, err := runner.NewPlan(ctx, runner.Options{
+		Engine: a.deps.newEngine(fsys), Files: files, Target: target,
+		Parallel: f.parallel, Timeout: timeout, Filter: filter, Tags: f.tags, FailFast: f.failFast, Seed: seed,
+		Clock: a.deps.clock, Scrubber: scrub, Observer: con, Prompt: con.Prompt(),
+	})
+	if err != nil {
+		return usage("%v", err)
+	}
+	if plan.Selected() == 0 && plan.LoadErrors == 0 {
+		if filter != nil || len(f.tags) > 0 {
+			return usage("no test matches --filter %q --tag %q (%d tests found in %d files)", f.filter, strings.Join(f.tags, ","), plan.Discovered, plan.Files)
+		}
+		return usage("the scenario files register no tests (%d files)", plan.Files)
+	}
+
+	con.Header(plan)
+	var outcome *runner.Outcome
+	if term {
+		outcome = withTicker(con, func() *runner.Outcome { return plan.Execute(ctx) })
+	} else {
+		outcome = plan.Execute(ctx)
+	}
+	code := outcome.ExitCode()
+	for _, o := range outs {
+		if err := report.Write(o.f, o.spec.Format, outcome, scrub); err != nil {
+			fmt.Fprintf(a.stderr, "vbharness: cannot write the %s report %s: %v\n", o.spec.Format, o.spec.Path, err)
+			code = max(code, exitUsage)
+		}
+	}
+	con.Summary(outcome.Scrub(scrub))
+	return exit(code)
+}
+
+// withTicker redraws the console's progress line while run runs.
+func withTicker(con *report.Console, run func() *runner.Outcome) *runner.Outcome {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				con.Tick()
+			}
+		}
+	}()
+	o := run()
+	close(done)
+	<-stopped
+	return o
+}
+
+// target resolves the --target name to a runner target, adding the target's secrets to
+// scrub. Every problem is a configuration error (exit 2).
+func (a *app) target(ctx context.Context, name, configFlag string, scrub *secret.Scrubber) (*runner.Target, error) {
+	if name == "" {
+		name = a.env[EnvTarget]
+	}
+	if name == "" {
+		name = config.MockTarget
+	}
+	if name == config.MockTarget {
+		if configFlag != "" { // an explicit file is checked even when it is not needed
+			if _, err := a.loadConfig(configFlag, "--config"); err != nil {
+				return nil, err
+			}
+		}
+		if a.deps.mockTarget == nil {
+			return nil, usage("this build of vbharness has no embedded mocks; use --target with a live target")
+		}
+		return a.deps.mockTarget(), nil
+	}
+	r, err := a.resolve(name, configFlag)
+	if err != nil {
+		return nil, err
+	}
+	scrub.Add(r.Secrets...)
+	t, err := runner.LiveTarget(ctx, r, a.env)
+	if err != nil {
+		return nil, usage("target %s: %v", name, err)
+	}
+	return t, nil
+}
+
+// loadConfig finds and parses the targets file; why says what it is needed for.
+func (a *app) loadConfig(configFlag, why string) (*config.File, error) {
+	p, err := config.Find(a.dir, configFlag)
+	if errors.Is(err, config.ErrNotFound) {
+		return nil, usage("%s needs a targets file, but %v; create %s (see docs/cli.md) or pass --config", why, err, config.FileName)
+	}
+	if err != nil {
+		return nil, usage("%v", err)
+	}
+	display := configFlag
+	if display == "" {
+		display = config.FileName
+	}
+	f, err := config.Load(p, display)
+	if err != nil {
+		return nil, usage("%v", err)
+	}
+	return f, nil
+}
+
+// resolve loads the targets file and resolves a live target in it.
+func (a *app) resolve(name, configFlag string) (*config.Resolved, error) {
+	f, err := a.loadConfig(configFlag, fmt.Sprintf("target %q", name))
+	if err != nil {
+		return nil, err
+	}
+	r, err := f.Resolve(name, a.env)
+	if err != nil {
+		return nil, usage("%v", err)
+	}
+	return r, nil
+}
+
+// scenarios returns the file system the engine reads and the scenario files in it: the
+// bundled catalogue when no path is given, otherwise the given files and folders, seen
+// from their common folder (the working directory when they are all under it), so that
+// reports name them as the user does.
+func (a *app) scenarios(args []string) (fs.FS, []string, error) {
+	if len(args) == 0 {
+		files, err := runner.Discover(a.deps.catalogue, catalogueDir)
+		if err != nil {
+			return nil, nil, usage("the bundled catalogue: %v", err)
+		}
+		return a.deps.catalogue, files, nil
+	}
+	abs := make([]string, len(args))
+	root := a.dir
+	for i, p := range args {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(a.dir, p)
+		}
+		p = filepath.Clean(p)
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, nil, usage("%s: no such file or folder", args[i])
+		}
+		abs[i] = p
+		d := p
+		if !st.IsDir() {
+			d = filepath.Dir(p)
+		}
+		root = commonDir(root, d)
+	}
+	roots := make([]string, len(abs))
+	for i, p := range abs {
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return nil, nil, usage("%s: %v", args[i], err)
+		}
+		roots[i] = filepath.ToSlash(rel)
+	}
+	fsys := os.DirFS(root)
+	files, err := runner.Discover(fsys, roots...)
+	if err != nil {
+		if errors.Is(err, runner.ErrNoScenarios) {
+			return nil, nil, usage("no scenario files (*.js outside lib/ folders) in %s", strings.Join(args, ", "))
+		}
+		return nil, nil, usage("%v", err)
+	}
+	return fsys, files, nil
+}
+
+// commonDir returns the deepest folder containing both a and b (absolute, clean).
+func commonDir(a, b string) string {
+	for {
+		rel, err := filepath.Rel(a, b)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return a
+		}
+		parent := filepath.Dir(a)
+		if parent == a {
+			return a
+		}
+		a = parent
+	}
+}
+
+type reportFile struct {
+	spec report.Spec
+	f    *os.File
+}
+
+// createReports creates every report file before the run, so a path that cannot be
+// written is a usage error rather than a lost report at the end.
+func (a *app) createReports(specs []report.Spec) ([]reportFile, error) {
+	var out []reportFile
+	for _, s := range specs {
+		p := s.Path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(a.dir, p)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, usage("--report %s=%s: %v", s.Format, s.Path, err)
+		}
+		f, err := os.Create(p)
+		if err != nil {
+			for _, o := range out {
+				o.f.Close()
+			}
+			return nil, usage("--report %s=%s: %v", s.Format, s.Path, err)
+		}
+		out = append(out, reportFile{s, f})
+	}
+	return out, nil
+}

@@ -1,0 +1,423 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/mocks/tlsca"
+	"github.com/vbharness/vbharness/runner"
+	"github.com/vbharness/vbharness/runner/runnertest"
+)
+
+func tagged(name string, tags ...string) runnertest.Test {
+	t := runnertest.Pass(name)
+	t.Info.Tags = tags
+	return t
+}
+
+func requires(name string, r ...engine.Requirement) runnertest.Test {
+	t := runnertest.Pass(name)
+	t.Info.Requires = r
+	return t
+}
+
+func passing() map[string]*runnertest.Script {
+	return map[string]*runnertest.Script{
+		"scenarios/login.js":      {Tests: []runnertest.Test{tagged("device code login", "smoke"), tagged("refresh after expiry", "refresh", "slow")}},
+		"scenarios/logout.js":     {Tests: []runnertest.Test{tagged("logout revokes", "smoke")}},
+		"scenarios/lib/helper.js": {Tests: []runnertest.Test{runnertest.Pass("never a scenario")}},
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		scripts map[string]*runnertest.Script
+		args    []string
+		code    int
+		summary string
+	}{
+		{"0 when every test passes", passing(), []string{"run", "scenarios"}, 0, "3 passed, 0 failed, 0 skipped"},
+		{"1 when a test fails",
+			map[string]*runnertest.Script{"a.js": {Tests: []runnertest.Test{runnertest.Pass("ok"), runnertest.Fail("broken")}}},
+			[]string{"run", "a.js"}, 1, "1 passed, 1 failed, 0 skipped"},
+		{"1 when a test times out",
+			map[string]*runnertest.Script{"a.js": {Tests: []runnertest.Test{runnertest.Result("slow", engine.Result{Status: engine.StatusTimedOut, Message: "timed out after 30s"})}}},
+			[]string{"run", "a.js"}, 1, "0 passed, 1 failed, 0 skipped"},
+		{"3 when a script fails to load, and the others still run",
+			map[string]*runnertest.Script{
+				"a.js": {LoadErr: &engine.LoadError{File: "a.js", Line: 3, Column: 7, Message: "SyntaxError: Unexpected token"}},
+				"b.js": {Tests: []runnertest.Test{runnertest.Pass("ok")}},
+			},
+			[]string{"run", "a.js", "b.js"}, 3, "1 passed, 1 failed, 0 skipped"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, c.scripts)
+			r := f.run(c.args...)
+			if r.code != c.code {
+				t.Errorf("exit = %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, c.code, r.stdout, r.stderr)
+			}
+			if r.lastLine() != c.summary {
+				t.Errorf("last line = %q, want %q", r.lastLine(), c.summary)
+			}
+		})
+	}
+}
+
+func TestRunUsageErrorsExit2BeforeAnyTestRuns(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"an unknown flag", []string{"run", "--paralel", "2"}, "vbharness: unknown flag: --paralel"},
+		{"an unknown command", []string{"rnu"}, `vbharness: unknown command "rnu" for "vbharness"`},
+		{"no command", nil, "Usage:"},
+		{"a bad regular expression", []string{"run", "--filter", "log(in"}, `vbharness: --filter "log(in" is not a regular expression`},
+		{"a bad report", []string{"run", "--report", "html=x.html"}, `vbharness: --report "html=x.html": unknown format "html"; known formats: junit, json, tap`},
+		{"a report without a file", []string{"run", "--report", "junit"}, `want FORMAT=FILE`},
+		{"a missing path", []string{"run", "nope.js"}, "vbharness: nope.js: no such file or folder"},
+		{"a folder without scenarios", []string{"run", "empty"}, "vbharness: no scenario files (*.js outside lib/ folders) in empty"},
+		{"a file that is not a scenario", []string{"run", "empty/readme.txt"}, "vbharness: empty/readme.txt: not a scenario file (scenarios are .js files)"},
+		{"negative parallelism", []string{"run", "--parallel", "-1"}, "vbharness: --parallel must be 0 (the number of CPUs) or more, got -1"},
+		{"a negative timeout", []string{"run", "--timeout", "-1s"}, "vbharness: --timeout must be 0 (no limit) or more"},
+		{"a filter that matches nothing", []string{"run", "scenarios", "--filter", "zzz"}, `vbharness: no test matches --filter "zzz" --tag "" (3 tests found in 2 files)`},
+		{"a tag nobody has", []string{"run", "scenarios", "--tag", "nightly"}, `no test matches --filter "" --tag "nightly"`},
+		{"a live target without a targets file", []string{"run", "--target", "lab"}, `vbharness: target "lab" needs a targets file, but no targets file: vbharness.yaml not found in`},
+		{"a missing --config file", []string{"run", "--config", "other.yaml"}, "vbharness: other.yaml: cannot read the targets file"},
+		{"login without a target", []string{"login"}, "vbharness: login needs --target NAME"},
+		{"login on the embedded mocks", []string{"login", "--target", "mock"}, "vbharness: login needs a live target"},
+		{"token with an argument", []string{"token", "lab"}, `vbharness: unknown command "lab" for "vbharness token"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, passing())
+			write(t, filepath.Join(f.dir, "empty", "readme.txt"), "not a scenario")
+			r := f.run(c.args...)
+			if r.code != runner.ExitUsage {
+				t.Errorf("exit = %d, want 2\nstderr:\n%s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, c.stderr) {
+				t.Errorf("stderr =\n%s\nwant it to contain\n%s", r.stderr, c.stderr)
+			}
+			if len(f.ran()) != 0 {
+				t.Errorf("tests ran despite the usage error: %q", f.ran())
+			}
+		})
+	}
+}
+
+func TestRunConfigErrorsNameFileLineAndFix(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, yaml, target, stderr string
+	}{
+		{"an unknown target lists the known ones", "targets:\n  lab:\n    entra: {tenant: abc.onmicrosoft.com}\n    veeam: {url: https://abc.tech.local:4443}\n",
+			"lba", `vbharness: vbharness.yaml: unknown target "lba"; known targets: mock (built in), lab; pass one of them to --target`},
+		{"malformed YAML", "targets:\n  lab:\n    entra: {tenant: x\n    veeam: y\n", "lab",
+			"vbharness: vbharness.yaml:4: malformed YAML: did not find expected ',' or '}'; fix the syntax"},
+		{"an unknown key", "targets:\n  lab:\n    entra: {tenant: x}\n    veeam: {url: https://x, cafile: ca.pem}\n", "lab",
+			`vbharness: vbharness.yaml:4:29: unknown key "cafile" in targets.lab.veeam; known keys: admin_user, ca_file, organization, url`},
+		{"an unreadable CA file", "targets:\n  lab:\n    entra: {tenant: x}\n    veeam: {url: https://x, ca_file: lab-ca.pem}\n", "lab",
+			"vbharness: vbharness.yaml:4:38: targets.lab.veeam.ca_file cannot be read: "},
+		{"a missing tenant", "targets:\n  lab:\n    veeam: {url: https://x}\n", "lab",
+			"vbharness: vbharness.yaml:2:3: targets.lab.entra.tenant is missing; set it to the tenant's domain"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, passing())
+			write(t, filepath.Join(f.dir, "vbharness.yaml"), c.yaml)
+			r := f.run("run", "scenarios", "--target", c.target)
+			if r.code != runner.ExitUsage || !strings.HasPrefix(r.stderr, c.stderr) {
+				t.Errorf("exit %d, stderr =\n%s\nwant 2 and prefix\n%s", r.code, r.stderr, c.stderr)
+			}
+			if r.stdout != "" || len(f.ran()) != 0 {
+				t.Errorf("the run started: stdout %q, ran %q", r.stdout, f.ran())
+			}
+		})
+	}
+}
+
+func TestRunFiltersAndTags(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"every scenario outside lib", nil, []string{"device code login", "logout revokes", "refresh after expiry"}},
+		{"--filter on names", []string{"--filter", "^(device|logout)"}, []string{"device code login", "logout revokes"}},
+		{"--tag", []string{"--tag", "smoke"}, []string{"device code login", "logout revokes"}},
+		{"--tag excluding", []string{"--tag", "!slow"}, []string{"device code login", "logout revokes"}},
+		{"--tag comma-separated", []string{"--tag", "refresh,nightly"}, []string{"refresh after expiry"}},
+		{"--filter and --tag", []string{"--tag", "smoke", "--filter", "out"}, []string{"logout revokes"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, passing())
+			r := f.run(append([]string{"run", "scenarios"}, c.args...)...)
+			got := f.ran()
+			slices.Sort(got)
+			if r.code != 0 || !slices.Equal(got, c.want) {
+				t.Errorf("exit %d, ran %q, want %q\n%s%s", r.code, got, c.want, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+func TestRunSkipsWithReasons(t *testing.T) {
+	t.Parallel()
+	scripts := map[string]*runnertest.Script{"s.js": {Tests: []runnertest.Test{
+		runnertest.Pass("plain"),
+		requires("expiry", engine.RequireClock),
+		requires("faults", engine.RequireControl),
+		requires("real tenant", engine.RequireLive),
+		{Info: engine.TestInfo{Name: "later", Skip: true, SkipReason: "waiting for Veeam 8.1"}},
+	}}}
+	const labYAML = "targets:\n  lab:\n    entra: {tenant: abc.onmicrosoft.com}\n    veeam: {url: https://abc.tech.local:4443}\n"
+
+	f := newFixture(t, scripts)
+	r := f.run("run", "s.js")
+	for _, line := range []string{
+		"SKIP    s.js › real tenant — needs a live target (requires: live); target mock is the embedded mocks\n",
+		"SKIP    s.js › later — waiting for Veeam 8.1\n",
+	} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("mock target: output lacks %q:\n%s", line, r.stdout)
+		}
+	}
+	if r.code != 0 || r.lastLine() != "3 passed, 0 failed, 2 skipped" {
+		t.Errorf("mock target: exit %d, last line %q", r.code, r.lastLine())
+	}
+
+	f = newFixture(t, scripts)
+	write(t, filepath.Join(f.dir, "vbharness.yaml"), labYAML)
+	r = f.run("run", "s.js", "--target", "lab")
+	for _, line := range []string{
+		"SKIP    s.js › expiry — needs a controllable clock (requires: clock); target lab has none\n",
+		"SKIP    s.js › faults — needs the mock control API (requires: control); target lab has none\n",
+		"PASS    s.js › real tenant",
+	} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("lab target: output lacks %q:\n%s", line, r.stdout)
+		}
+	}
+	if r.code != 0 || r.lastLine() != "2 passed, 0 failed, 3 skipped" {
+		t.Errorf("lab target: exit %d, last line %q", r.code, r.lastLine())
+	}
+}
+
+func TestRunFromTheEnvironmentsTarget(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, passing())
+	write(t, filepath.Join(f.dir, "vbharness.yaml"), "targets:\n  lab:\n    entra: {tenant: abc.onmicrosoft.com}\n    veeam: {url: https://abc.tech.local:4443}\n")
+	f.env[EnvTarget] = "lab"
+	r := f.run("run", "scenarios")
+	if r.code != 0 || !strings.Contains(r.stdout, "on target lab (live: Entra https://login.microsoftonline.com, Veeam https://abc.tech.local:4443") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestRunHeaderShowsSeedAndSeedReproduces(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, passing())
+	r := f.run("run", "scenarios", "--seed", "42", "--parallel", "3", "--timeout", "5s")
+	if !strings.Contains(r.stdout, "parallel 3 · timeout 5s · seed 42\n") {
+		t.Errorf("header lacks the seed:\n%s", r.stdout)
+	}
+	for _, c := range f.engine.Calls() {
+		if c.Opts.Seed != runner.TestSeed(42, c.File, c.Test) || c.Opts.Timeout != 5*time.Second {
+			t.Errorf("%s: seed %d, timeout %v", c.Test, c.Opts.Seed, c.Opts.Timeout)
+		}
+	}
+	g := newFixture(t, passing())
+	r2 := g.run("run", "scenarios")
+	if !strings.Contains(r2.stdout, "· seed ") {
+		t.Errorf("a random seed is not printed:\n%s", r2.stdout)
+	}
+}
+
+func TestRunWithoutPathsRunsTheBundledCatalogue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]*runnertest.Script{"scripts/modern_auth_login.js": {Tests: []runnertest.Test{runnertest.Pass("seed flow")}}})
+	r := f.run("run")
+	if r.code != 0 || !strings.Contains(r.stdout, "PASS    scripts/modern_auth_login.js › seed flow") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestRunWritesEveryReport(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]*runnertest.Script{"a.js": {Tests: []runnertest.Test{runnertest.Pass("ok"), runnertest.Fail("broken"),
+		{Info: engine.TestInfo{Name: "later", Skip: true}}}}})
+	r := f.run("run", "a.js", "--report", "junit=out/r.xml", "--report", "json=out/r.json", "--report", "tap=r.tap")
+	if r.code != 1 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	read := func(p string) string {
+		b, err := os.ReadFile(filepath.Join(f.dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if x := read("out/r.xml"); !strings.Contains(x, `<testsuites name="vbharness" tests="3" failures="1" errors="0" skipped="1"`) {
+		t.Errorf("junit:\n%s", x)
+	}
+	var j struct {
+		Summary struct{ Passed, Failed, Skipped int }
+		Tests   []struct{ Name, Status string }
+	}
+	if err := json.Unmarshal([]byte(read("out/r.json")), &j); err != nil || j.Summary.Passed != 1 || j.Summary.Failed != 1 || len(j.Tests) != 3 {
+		t.Errorf("json: %+v %v", j, err)
+	}
+	if x := read("r.tap"); !strings.Contains(x, "not ok 2 - a.js › broken\n") || !strings.Contains(x, "ok 3 - a.js › later # SKIP test.skip\n") {
+		t.Errorf("tap:\n%s", x)
+	}
+}
+
+func TestRunAnUnwritableReportIsAUsageError(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, passing())
+	write(t, filepath.Join(f.dir, "file"), "")
+	r := f.run("run", "scenarios", "--report", "json=file/r.json")
+	if r.code != 2 || !strings.Contains(r.stderr, "--report json=file/r.json:") || len(f.ran()) != 0 {
+		t.Errorf("exit %d, stderr %q, ran %q", r.code, r.stderr, f.ran())
+	}
+}
+
+func TestRunInterruptedExits130AndWritesReportsForWhatFinished(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan struct{})
+	go func() { <-started; cancel() }()
+	f := newFixture(t, map[string]*runnertest.Script{"a.js": {Tests: []runnertest.Test{
+		runnertest.Pass("done before"), runnertest.WaitForCancel("running", started), runnertest.Pass("never started"),
+	}}})
+	f.ctx = ctx
+	r := f.run("run", "a.js", "--parallel", "1", "--report", "json=r.json")
+	if r.code != runner.ExitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "interrupted: tests that had not started were not run") || r.lastLine() != "1 passed, 1 failed, 0 skipped" {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(f.dir, "r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j struct {
+		Interrupted bool
+		ExitCode    int `json:"exit_code"`
+		Tests       []struct{ Name, Status string }
+	}
+	if err := json.Unmarshal(b, &j); err != nil {
+		t.Fatal(err)
+	}
+	if !j.Interrupted || j.ExitCode != 130 || len(j.Tests) != 2 || j.Tests[0].Status != "passed" || j.Tests[1].Status != "timed out" {
+		t.Errorf("report = %+v", j)
+	}
+}
+
+func TestRunNeverPrintsSecretsItWasGiven(t *testing.T) {
+	t.Parallel()
+	const pw = "Sup3r-Secret-Passw0rd"
+	f := newFixture(t, map[string]*runnertest.Script{"a.js": {Tests: []runnertest.Test{
+		runnertest.Result("leaks", engine.Result{Status: engine.StatusFailed, Message: "login as admin with " + pw + " failed",
+			Console: []engine.ConsoleLine{{Level: "log", Text: pw}}}),
+	}}})
+	f.env["VBHARNESS_VEEAM_PASSWORD"] = pw
+	r := f.run("run", "a.js", "--report", "json=r.json", "--report", "junit=r.xml", "--report", "tap=r.tap")
+	b := []string{r.stdout, r.stderr}
+	for _, p := range []string{"r.json", "r.xml", "r.tap"} {
+		data, err := os.ReadFile(filepath.Join(f.dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(b, string(data))
+	}
+	for i, s := range b {
+		if strings.Contains(s, pw) {
+			t.Errorf("output %d holds the password:\n%s", i, s)
+		}
+		if !strings.Contains(s, "[redacted") && i != 1 {
+			t.Errorf("output %d holds no redaction marker", i)
+		}
+	}
+}
+
+func TestRunColourOnlyOnATerminal(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		terminal bool
+		env      map[string]string
+		args     []string
+		color    bool
+	}{
+		{"plain when not a terminal", false, nil, nil, false},
+		{"colour on a terminal", true, nil, nil, true},
+		{"--no-color", true, nil, []string{"--no-color"}, false},
+		{"NO_COLOR", true, map[string]string{"NO_COLOR": "1"}, nil, false},
+		{"TERM=dumb", true, map[string]string{"TERM": "dumb"}, nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, passing())
+			f.terminal = c.terminal
+			for k, v := range c.env {
+				f.env[k] = v
+			}
+			r := f.run(append([]string{"run", "scenarios"}, c.args...)...)
+			if got := strings.Contains(r.stdout, "\x1b[3"); got != c.color {
+				t.Errorf("colour = %v, want %v:\n%q", got, c.color, r.stdout)
+			}
+			if r.lastLine() != "3 passed, 0 failed, 0 skipped" {
+				t.Errorf("last line = %q", r.lastLine())
+			}
+		})
+	}
+}
+
+func TestRunWarnsWhenTLSVerificationIsOff(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, passing())
+	write(t, filepath.Join(f.dir, "vbharness.yaml"),
+		"targets:\n  lab:\n    entra: {tenant: abc.onmicrosoft.com}\n    veeam: {url: https://abc.tech.local:4443}\n    insecure_skip_verify: true\n")
+	r := f.run("run", "scenarios", "--target", "lab")
+	if !strings.Contains(r.stdout, "warning: TLS certificate verification is OFF for target lab (insecure_skip_verify: true)") {
+		t.Errorf("no warning:\n%s", r.stdout)
+	}
+}
+
+func TestRunResolvesTheCAFileAgainstTheConfigFolder(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, passing())
+	ca, err := tlsca.New(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(f.dir, "conf", "lab-ca.pem"), string(ca.PEM()))
+	write(t, filepath.Join(f.dir, "conf", "targets.yaml"),
+		"targets:\n  lab:\n    entra: {tenant: abc.onmicrosoft.com}\n    veeam: {url: https://abc.tech.local:4443, ca_file: lab-ca.pem}\n")
+	r := f.run("run", "scenarios", "--target", "lab", "--config", "conf/targets.yaml")
+	if r.code != 0 {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+}
