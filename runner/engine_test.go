@@ -1,0 +1,89 @@
+package runner_test
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/runner"
+	"github.com/vbharness/vbharness/runner/runnertest"
+)
+
+// TestRealEngineScenarios runs the .js fixtures in testdata/scenarios through the real
+// engine on a target without servers, and checks what the runner makes of each kind of
+// outcome.
+func TestRealEngineScenarios(t *testing.T) {
+	t.Parallel()
+	fsys := os.DirFS("testdata")
+	files, err := runner.Discover(fsys, "scenarios")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"scenarios/basics.js", "scenarios/syntax_error.js", "scenarios/throws_at_top.js"}
+	if !slices.Equal(files, want) {
+		t.Fatalf("discovered %q, want %q (lib/ is helpers)", files, want)
+	}
+	p, err := runner.NewPlan(context.Background(), runner.Options{
+		Engine: runner.NewEngine(fsys), Files: files, Target: (&runnertest.Target{}).Runner(),
+		Parallel: 4, Seed: 7, Clock: clock.NewVirtual(time.Time{}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := p.Execute(context.Background())
+	got := map[string]runner.Result{}
+	var order []string
+	for _, r := range o.Results {
+		got[r.File+" › "+r.Name] = r
+		order = append(order, r.Name)
+	}
+	wantOrder := []string{"passes with a helper module", "fails with a diff", "sleeps an hour of virtual time", "throws a TypeError",
+		"spins until its timeout", "is skipped with a reason", "needs a live target", runner.LoadErrorName, runner.LoadErrorName}
+	if !slices.Equal(order, wantOrder) {
+		t.Fatalf("results in order %q, want %q", order, wantOrder)
+	}
+	check := func(key string, status engine.Status, f func(r runner.Result) bool) {
+		t.Helper()
+		r, ok := got[key]
+		if !ok {
+			t.Errorf("no result for %s", key)
+			return
+		}
+		if r.Status != status || (f != nil && !f(r)) {
+			t.Errorf("%s: %s %q\nexpected %q actual %q\nstack %q\nskip %q console %v virtual %v",
+				key, r.Status, r.Message, r.Expected, r.Actual, r.Stack, r.SkipReason, r.Console, r.Virtual)
+		}
+	}
+	b := "scenarios/basics.js › "
+	check(b+"passes with a helper module", engine.StatusPassed, func(r runner.Result) bool {
+		return len(r.Console) == 1 && r.Console[0].Text == "double(21) = 42" && slices.Equal(r.Tags, []string{"smoke"}) &&
+			r.Seed == runner.TestSeed(7, "scenarios/basics.js", r.Name)
+	})
+	check(b+"fails with a diff", engine.StatusFailed, func(r runner.Result) bool {
+		return strings.Contains(r.Expected, "200") && strings.Contains(r.Actual, "401") &&
+			strings.Contains(r.Stack, "scenarios/basics.js:12:") && len(r.Console) == 1 && r.Console[0].Level == "warn"
+	})
+	check(b+"sleeps an hour of virtual time", engine.StatusPassed, func(r runner.Result) bool { return r.Virtual == time.Hour })
+	check(b+"throws a TypeError", engine.StatusErrored, func(r runner.Result) bool {
+		return strings.Contains(r.Message, "TypeError") && strings.Contains(r.Stack, "scenarios/basics.js:21:")
+	})
+	check(b+"spins until its timeout", engine.StatusTimedOut, nil)
+	check(b+"is skipped with a reason", engine.StatusSkipped, func(r runner.Result) bool { return r.SkipReason == "waiting for Veeam 8.1" })
+	check(b+"needs a live target", engine.StatusSkipped, func(r runner.Result) bool {
+		return r.SkipReason == "needs a live target (requires: live); target mock is the embedded mocks"
+	})
+	check("scenarios/syntax_error.js › "+runner.LoadErrorName, engine.StatusErrored, func(r runner.Result) bool {
+		return r.LoadError && strings.HasPrefix(r.Message, "scenarios/syntax_error.js:4:")
+	})
+	check("scenarios/throws_at_top.js › "+runner.LoadErrorName, engine.StatusErrored, func(r runner.Result) bool {
+		return r.LoadError && strings.Contains(r.Message, "top-level failure") && strings.Contains(r.Stack, "scenarios/throws_at_top.js:4:")
+	})
+	if o.ExitCode() != runner.ExitLoad {
+		t.Errorf("exit = %d, want 3", o.ExitCode())
+	}
+}

@@ -1,0 +1,5 @@
+const { test } = require("vbharness");
+
+test("never registered", () => {
+  const x = ;
+});

@@ -1,0 +1,4 @@
+const { test } = require("vbharness");
+
+test("registered before the throw", () => {});
+throw new Error("top-level failure");
