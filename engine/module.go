@@ -166,6 +166,9 @@ func decodeSegment(s string) ([]byte, error) {
 func (r *rt) jwtModule() *goja.Object {
 	m := r.vm.NewObject()
 	_ = m.Set("decode", func(call goja.FunctionCall) goja.Value {
+		if !goja.IsString(call.Argument(0)) {
+			r.throw("TypeError", "jwt.decode needs a token string, got %s", r.formatCompact(call.Argument(0), 40))
+		}
 		tok := call.Argument(0).String()
 		parts := strings.Split(tok, ".")
 		if len(parts) != 3 {

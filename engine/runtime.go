@@ -505,7 +505,13 @@ func (r *rt) runModule(p string, prog *goja.Program) *goja.Object {
 }
 
 // runMain evaluates the script's top level, registering its tests.
-func (r *rt) runMain(prog *goja.Program) (err error) {
+func (r *rt) runMain(prog *goja.Program) error {
+	r.phase = phaseTop
+	return r.protect(func() { r.runModule(r.file, prog) })
+}
+
+// protect runs f, turning the panics of host code (JS exceptions, interrupts) into errors.
+func (r *rt) protect(f func()) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if e, ok := p.(error); ok {
@@ -519,8 +525,7 @@ func (r *rt) runMain(prog *goja.Program) (err error) {
 			panic(p)
 		}
 	}()
-	r.phase = phaseTop
-	r.runModule(r.file, prog)
+	f()
 	return nil
 }
 

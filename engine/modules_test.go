@@ -1,0 +1,268 @@
+package engine
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/entra"
+)
+
+// signedIn is a snippet that runs the device flow and leaves `code` and `tok` in scope.
+const signedIn = `const code = entra.deviceCode(); entra.signIn(code); const tok = entra.pollToken(code);
+`
+
+func TestEntraModule(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, src string }{
+		{"deviceCode returns Entra's answer", `const c = entra.deviceCode();
+			expect(c.user_code).toMatch(/^[A-Z0-9]{9}$/); expect(c.device_code.length).toBeGreaterThan(20);
+			expect(c.interval).toBe(5); expect(c.expires_in).toBe(900); expect(c.message).toContain(c.user_code);`},
+		{"signIn then pollToken returns the token response", signedIn + `
+			expect(tok.token_type).toBe("Bearer"); expect(tok.access_token).toBeDefined(); expect(tok.refresh_token).toBeDefined();
+			expect(tok.expires_in).toBe(3599);`},
+		{"the first poll waits one interval on the scenario clock", `const c = entra.deviceCode(); entra.signIn(c);
+			const before = clock.now(); entra.pollToken(c); expect(clock.now() - before).toBe(5000);`},
+		{"signIn as another user", `const c = entra.deviceCode(); entra.signIn(c, {user: "admin@abc.onmicrosoft.com"});
+			const t = entra.pollToken(c); expect(jwt.decode(t.access_token).payload.upn).toBe("admin@abc.onmicrosoft.com");`},
+		{"a denied sign-in throws authorization_declined", `const c = entra.deviceCode(); entra.signIn(c, {deny: true});
+			let err; try { entra.pollToken(c); } catch (e) { err = e; }
+			expect(err).toBeInstanceOf(EntraError); expect(err.error).toBe("authorization_declined");
+			expect(err.aadsts).toBeGreaterThan(0); expect(err.description).toContain("AADSTS");
+			expect(() => { throw err; }).toHaveEntraError("authorization_declined", err.aadsts);`},
+		{"afterPolls approves after that many polls", `const c = entra.deviceCode(); entra.signIn(c, {afterPolls: 2});
+			const before = clock.now(); entra.pollToken(c);
+			expect(mock.requests("entra", {path: "/abc.onmicrosoft.com/oauth2/v2.0/token"}).length).toBe(3);
+			expect(clock.now() - before).toBe(15000);`},
+		{"pollToken stops at expires_in", `const c = entra.deviceCode(); const start = clock.now();
+			expect(() => entra.pollToken(c)).toHaveEntraError("expired_token");
+			expect(clock.now() - start).toBeLessThanOrEqual(900000); expect(clock.now() - start).toBeGreaterThan(890000);`},
+		{"refresh takes a token response or a refresh token", signedIn + `
+			const t2 = entra.refresh(tok); expect(t2.access_token).not.toBe(tok.access_token);
+			const t3 = entra.refresh(t2.refresh_token, {scope: target.entra.scope}); expect(t3.access_token).toBeDefined();`},
+		{"a revoked user's refresh fails with AADSTS50173", signedIn + `
+			mock.revokeUser("admin@abc.onmicrosoft.com");
+			expect(() => entra.refresh(tok)).toHaveEntraError("invalid_grant", 50173);`},
+		{"openidConfiguration and jwks", `const c = entra.openidConfiguration();
+			expect(c.token_endpoint).toMatch(/\/oauth2\/v2\.0\/token$/);
+			expect(c).toHaveProperty("jwks_uri"); const k = entra.jwks(); expect(k.keys.length).toBeGreaterThan(0); expect(k.keys[0].kty).toBe("RSA");`},
+		{"raw endpoints return responses for negative tests", `
+			const r = entra.raw.token({grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: target.entra.clientId, device_code: "nope-not-a-code"});
+			expect(r).toHaveStatus(400); expect(r).toHaveEntraError("bad_verification_code");
+			const d = entra.raw.devicecode({client_id: target.entra.clientId}); expect(d).toHaveStatus(400); expect(d.json().error).toBe("invalid_request");
+			const c = entra.deviceCode(); const p = entra.raw.token({grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: target.entra.clientId, device_code: c.device_code});
+			expect(p).toHaveEntraError("authorization_pending", 70016);`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			newTestRuntime(t).run(c.src)
+		})
+	}
+}
+
+func TestVeeamModule(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, src string }{
+		{"login with the assertion", signedIn + `const s = veeam.login({assertion: tok});
+			expect(s.userName).toBe("admin@abc.onmicrosoft.com"); expect(s.tokenType).toBe("bearer");
+			expect(s.expiresIn).toBe(3600); expect(s.expiresAt - s.issuedAt).toBe(3600000); expect(s.issuedAt).toBe(clock.now());
+			expect(s.response[".expires"]).toBeDefined(); expect(s.loggedOut).toBe(false);
+			expect(s.get("/v8/Organization")).toHaveStatus(200);`},
+		{"the assertion may be a string", signedIn + `const s = veeam.login({assertion: JSON.stringify(tok), organization: "abc.onmicrosoft.com"}); expect(s.get("/v8/Organization")).toHaveStatus(200);`},
+		{"admin login and pagination", `const s = veeam.login({admin: true});
+			const jobs = s.paginate("/v8/Jobs?limit=7"); expect(jobs.length).toBeGreaterThan(7);
+			const first = s.get("/v8/Jobs?limit=7").json(); expect(jobs[0]).toEqual(first.results[0]);
+			expect(first._links.next.href).toContain("offset=7");`},
+		{"username and password", `const s = veeam.login({username: "Administrator", password: "vbharness-Passw0rd!"}); expect(s.get("/v8/Jobs")).toHaveStatus(200);`},
+		{"a wrong password throws VeeamError", `let err; try { veeam.login({username: "Administrator", password: "wrong-password"}); } catch (e) { err = e; }
+			expect(err).toBeInstanceOf(VeeamError); expect(err.status).toBe(400); expect(err).toHaveVeeamError("invalid_grant");`},
+		{"tenant tokens cannot use admin endpoints", signedIn + `const s = veeam.login({assertion: tok}); expect(s.get("/v8/Jobs")).toHaveVeeamError("ResourceAccessDenied");`},
+		{"auto refresh after expiry", signedIn + `const s = veeam.login({assertion: tok}); const at = s.accessToken;
+			clock.advance("61m"); const r = s.get("/v8/Organization"); expect(r).toHaveStatus(200); expect(r.refreshed).toBe(true);
+			expect(s.accessToken).not.toBe(at);`},
+		{"autoRefresh can be turned off per call or per session", signedIn + `const s = veeam.login({assertion: tok});
+			clock.advance("61m"); expect(s.get("/v8/Organization", {autoRefresh: false})).toHaveStatus(401);
+			const s2 = veeam.login({admin: true, autoRefresh: false}); clock.advance("61m"); expect(s2.get("/v8/Jobs")).toHaveStatus(401);`},
+		{"a failed automatic refresh keeps the 401 and says why", `const s = veeam.login({admin: true}); mock.revokeSessions();
+			const r = s.get("/v8/Jobs"); expect(r).toHaveStatus(401); expect(r.refreshError).toHaveVeeamError("invalid_grant");
+			expect(() => s.refresh()).toHaveVeeamError("invalid_grant");`},
+		{"refresh and logout", `const s = veeam.login({admin: true}); const rt = s.refreshToken;
+			expect(s.refresh()).toBe(s); expect(s.refreshToken).not.toBe(rt);
+			s.logout(); expect(s.loggedOut).toBe(true); expect(s.get("/v8/Jobs")).toHaveStatus(401);`},
+		{"requests with json, query and headers", `const s = veeam.login({admin: true});
+			const jobs = s.get("/v8/Jobs", {query: {limit: 2}}).json(); expect(jobs.results.length).toBe(2);
+			const r = s.post("/v8/Jobs/" + jobs.results[0].id + "/start", {json: {full: false}, headers: {"X-Test": "1"}});
+			expect(r).toHaveStatus(200); expect(r.json().status).toBe("Running");
+			expect(s.request("GET", "/v8/Jobs/" + jobs.results[0].id)).toHaveStatus(200);`},
+		{"raw token for negative tests", `const r = veeam.token({grant_type: "password", username: "Administrator", password: "nope-nope"});
+			expect(r).toHaveStatus(400); expect(r).toHaveVeeamError("invalid_grant");`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			newTestRuntime(t).run(c.src)
+		})
+	}
+}
+
+func TestHTTPJWTClockTargetEnvConsole(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, src string }{
+		{"http get and json", `const r = http.get(target.veeam.url + "/v8/Health"); expect(r).toHaveStatus(200); expect(r.json().status).toBe("Healthy");
+			expect(r.headers["content-type"]).toContain("application/json"); expect(r.method).toBe("GET"); expect(r.url).toBe(target.veeam.url + "/v8/Health");`},
+		{"http post with a form", `const r = http.post(target.veeam.url + "/v8/token", {form: {grant_type: "password", username: "Administrator", password: "vbharness-Passw0rd!"}});
+			expect(r).toHaveStatus(200); expect(r.json().access_token).toBeDefined();`},
+		{"http request with query, json and method shortcuts", `
+			expect(http.request("get", target.veeam.url + "/v8/Health", {query: {x: "1"}})).toHaveStatus(200);
+			const job = target.veeam.url + "/v8/Jobs/11111111-1111-1111-1111-111111111111";
+			for (const r of [http.put(job, {json: {}}), http.delete(job), http.patch(job, {body: "{}"})]) { expect(r.status).toBeGreaterThanOrEqual(400); }
+			expect(http.delete(job).method).toBe("DELETE");`},
+		{"json() on a non-JSON body throws", `const r = http.get(target.veeam.url + "/v8/Jobs"); expect(() => r.json()).toThrow("is not JSON: (empty body)");`},
+		{"jwt decode and verify", `const code = entra.deviceCode({scope: "openid " + target.entra.scope}); entra.signIn(code); const tok = entra.pollToken(code);
+			const d = jwt.decode(tok.access_token); expect(d.header.alg).toBe("RS256"); expect(d.payload.tid).toBeDefined(); expect(typeof d.signature).toBe("string");
+			const p = jwt.verify(tok.access_token, {jwksUrl: entra.openidConfiguration().jwks_uri}); expect(p.upn).toBe("admin@abc.onmicrosoft.com");
+			const idp = jwt.verify(tok.id_token, {issuer: jwt.decode(tok.id_token).payload.iss}); expect(idp.preferred_username).toBeDefined();
+			clock.advance("3h"); expect(() => jwt.verify(tok.access_token, {jwksUrl: entra.openidConfiguration().jwks_uri})).toThrow(/expired/);`},
+		{"clock, sleep and Date share the scenario clock", `const t0 = clock.now(); expect(Date.now()).toBe(t0);
+			expect(new Date().toISOString()).toBe("2026-01-05T09:00:00.000Z");
+			expect(clock.advance("1h")).toBe(t0 + 3600000); clock.sleep("5s"); sleep(250); expect(Date.now()).toBe(t0 + 3605250);
+			expect(clock.isVirtual()).toBe(true);`},
+		{"target and env", `expect(target.name).toBe("mock"); expect(target.kind).toBe("mock"); expect(target.entra.tenant).toBe("abc.onmicrosoft.com");
+			expect(target.entra.clientId).toBe("04b07795-8ddb-461a-bbee-02f9e1bf7b46"); expect(target.veeam.url).toBe("https://veeam.mock:4443");
+			expect(target.veeam.organization).toBe("abc.onmicrosoft.com"); expect(target.control).toBe(true); expect(target.settings).toEqual({});
+			expect(env.VBHARNESS_GREETING).toBe("hello");`},
+		{"console keeps levels", `console.log("a", 1, {b: 2}); console.info("i"); console.warn("w"); console.error("e"); console.debug("d");`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			tr := newTestRuntime(t)
+			tr.run(c.src)
+			if strings.HasPrefix(c.name, "console") {
+				got := ""
+				for _, l := range tr.console {
+					got += l.Level + ":" + l.Text + "\n"
+				}
+				if want := "log:a 1 { \"b\": 2 }\ninfo:i\nwarn:w\nerror:e\nlog:d\n"; got != want {
+					t.Errorf("console:\n%s\nwant:\n%s", got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestMockModule(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, src string }{
+		{"approve and deny by user code", `const c = entra.deviceCode(); mock.approve(c.user_code); expect(entra.pollToken(c).access_token).toBeDefined();
+			const d = entra.deviceCode(); mock.deny(d); expect(() => entra.pollToken(d)).toHaveEntraError("authorization_declined");`},
+		{"auto-approve after a time", `mock.autoApprove({after: "30s"}); const c = entra.deviceCode(); const t0 = clock.now();
+			entra.pollToken(c); expect(clock.now() - t0).toBe(30000);`},
+		{"device codes are listed", `const c = entra.deviceCode(); const list = mock.deviceCodes().devicecodes; expect(list.length).toBe(1);`},
+		{"the journal per server", `const c = entra.deviceCode(); const reqs = mock.requests("entra");
+			expect(reqs.length).toBe(1); expect(reqs[0].path).toBe("/abc.onmicrosoft.com/oauth2/v2.0/devicecode"); expect(reqs[0].status).toBe(200);
+			expect(mock.entra.requests({method: "POST"}).length).toBe(1); mock.entra.clearRequests(); expect(mock.entra.requests()).toEqual([]);`},
+		{"faults on a server", `const f = mock.veeam.faults.add({path: "/v8/Health", status: 503, body: {message: "down"}});
+			expect(f.id).toBeDefined(); expect(mock.veeam.faults.list().length).toBe(1);
+			expect(http.get(target.veeam.url + "/v8/Health")).toHaveStatus(503); expect(http.get(target.veeam.url + "/v8/Health")).toHaveStatus(200);
+			mock.faults.add({server: "entra", path: "*/token", status: 500, times: -1}); expect(mock.faults.list().map(f => f.server)).toEqual(["entra", "veeam"]);
+			mock.faults.remove(f.id, "veeam"); mock.faults.clear(); expect(mock.faults.list()).toEqual([]);`},
+		{"faults need a server", `expect(() => mock.faults.add({path: "/x", status: 500})).toThrow("needs the server");`},
+		{"settings of each server", `expect(mock.entra.settings.get().interval).toBe(5);
+			expect(mock.entra.settings.set({interval: 7}).interval).toBe(7); expect(entra.deviceCode().interval).toBe(7);
+			mock.veeam.settings.set({accessTokenLifetime: 120}); expect(veeam.login({admin: true}).expiresIn).toBe(120);`},
+		{"organizations, key rotation, clock, health and reset", `
+			const o = mock.addOrganization({name: "contoso.onmicrosoft.com", msid: "11111111-2222-3333-4444-555555555555"}); expect(o.name).toBe("contoso.onmicrosoft.com");
+			expect(mock.rotateKeys().kid).toBeDefined(); expect(mock.clock().virtual).toBe(true); expect(mock.veeam.health().status).toBe("ok");
+			entra.deviceCode(); mock.reset(); expect(mock.requests("entra")).toEqual([]);`},
+		{"control errors are clear", `expect(() => mock.approve("NOSUCHCODE")).toThrow(/answered HTTP 404: .*unknown user code/i);`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			newTestRuntime(t).run(c.src)
+		})
+	}
+}
+
+// liveTarget is a target without control API or controllable clock.
+func liveTarget(clk clock.Clock) *Target {
+	return &Target{Name: "lab", Kind: TargetLive, Clock: clk, Entra: EntraTarget{Authority: "https://login.invalid", Tenant: "abc.onmicrosoft.com"},
+		Veeam: VeeamTarget{URL: "https://veeam.invalid:4443"}}
+}
+
+func TestRequirementErrors(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t, withTarget(liveTarget(clock.NewReal())))
+	cases := []struct{ src, want string }{
+		{`clock.advance("61m")`, `RequirementError: clock.advance needs a controllable clock, which target "lab" does not have; declare requires: ["clock"] on the test so the runner skips it on live targets`},
+		{`mock.approve("ABC")`, `RequirementError: mock control POST /_mock/devicecodes/approve (entra) needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
+		{`entra.signIn({device_code: "abcdefgh"}, {deny: true})`, `RequirementError: entra.signIn with deny or afterPolls needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test`},
+	}
+	for _, c := range cases {
+		res := tr.failing(c.src)
+		if res.Status != StatusErrored || res.Message != c.want {
+			t.Errorf("%s:\n%s %s\nwant %s", c.src, res.Status, res.Message, c.want)
+		}
+	}
+}
+
+func TestLiveClockAdvanceGoesThroughTheControlAPI(t *testing.T) {
+	t.Parallel()
+	mockTarget, stack := newMockTarget(t)
+	local := clock.NewReal()
+	live := *mockTarget
+	live.Kind, live.Clock = TargetLive, local
+	tr := newTestRuntime(t, withTarget(&live))
+	before := stack.Clock.Now()
+	tr.run(`clock.advance("61m")`)
+	if got := stack.Clock.Now().Sub(before); got != 61*time.Minute {
+		t.Errorf("mock clock moved %v, want 61m", got)
+	}
+	if local.Offset() != 61*time.Minute {
+		t.Errorf("local clock offset %v, want 61m", local.Offset())
+	}
+}
+
+func TestLiveSignInPromptsAndWaits(t *testing.T) {
+	t.Parallel()
+	// A live target without control: the person signs in on the "real" Entra (here the
+	// mock, approved behind the script's back after two polls).
+	mockTarget, stack := newMockTarget(t)
+	live := *mockTarget
+	live.Kind, live.Control = TargetLive, nil
+	var out bytes.Buffer
+	tr := newTestRuntime(t, withTarget(&live))
+	tr.out = &out
+	if err := stack.Entra.SetAutoApprove(&entra.AutoApprove{AfterPolls: 2}); err != nil {
+		t.Fatal(err)
+	}
+	tr.run(`const c = entra.deviceCode(); const t = entra.signIn(c); expect(t.access_token).toBeDefined(); expect(entra.pollToken(c)).toBe(t);`)
+	mustContain(t, "prompt", out.String(), "To sign in, use a web browser", "Waiting for sign-in (15m0s left)", "still waiting: 14m55s left", "Signed in.")
+	if strings.Contains(tr.scrub.Scrub(out.String()), "redacted") == false {
+		t.Errorf("the prompt should carry the user code (it is for the person), and the scrubber should know it")
+	}
+}
+
+func TestHostCallsNeedATest(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	tr.phase = phaseTop
+	res := tr.failing(`entra.deviceCode()`)
+	if res.Message != "Error: entra.deviceCode can only be called inside a test or a beforeEach/afterEach hook, not at the top level of snippet.js" {
+		t.Errorf("message = %q", res.Message)
+	}
+}
+
+func TestHTTPRequestTimeout(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	tr.run(`mock.veeam.faults.add({path: "/v8/Health", action: "delay", delay: "10m", real_time: true})`)
+	res := tr.failing(`http.get(target.veeam.url + "/v8/Health", {timeout: "50ms"})`)
+	if res.Status != StatusErrored || res.Message != "Error: http.get: no answer within the request timeout of 50ms" {
+		t.Errorf("%s %q", res.Status, res.Message)
+	}
+}
