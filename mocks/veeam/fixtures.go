@@ -357,6 +357,13 @@ func parseFixtures(path string, data []byte) (Fixtures, error) {
 				off = se.Offset
 			case errors.As(err, &te):
 				off = te.Offset
+			default:
+				// "json: unknown field \"x\"" carries no offset; point at the key itself.
+				if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+					if i := bytes.LastIndex(data[:min(off, int64(len(data)))], []byte(name)); i >= 0 {
+						off = int64(i)
+					}
+				}
 			}
 			return Fixtures{}, fmt.Errorf("%s:%d: %w: %w", path, lineAt(data, off), ErrInvalidFixtures, err)
 		}
