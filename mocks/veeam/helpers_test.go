@@ -33,7 +33,7 @@ type fakeEntra struct {
 	down       bool
 }
 
-func newFakeEntra(t *testing.T, clk clock.Clock) *fakeEntra {
+func newFakeEntra(t testing.TB, clk clock.Clock) *fakeEntra {
 	t.Helper()
 	fe := &fakeEntra{clk: clk, keys: keys.NewSet(keys.Pooled(0), 0, 2)}
 	fe.srv = httptest.NewServer(http.HandlerFunc(fe.serve))
@@ -83,7 +83,7 @@ type entraToken struct {
 
 // mint signs an Entra-shaped access token (entra.md §5.1): iat = nbf = now − 300 s,
 // exp = now + 3600 s.
-func (fe *fakeEntra) mint(t *testing.T, spec entraToken) string {
+func (fe *fakeEntra) mint(t testing.TB, spec entraToken) string {
 	t.Helper()
 	now := fe.clk.Now()
 	key := spec.key
@@ -125,7 +125,7 @@ func (fe *fakeEntra) mint(t *testing.T, spec entraToken) string {
 	})
 }
 
-func signWith(t *testing.T, header, claims map[string]any, sign func([]byte) []byte) string {
+func signWith(t testing.TB, header, claims map[string]any, sign func([]byte) []byte) string {
 	t.Helper()
 	hb, err := json.Marshal(header)
 	if err != nil {
@@ -159,7 +159,7 @@ func seedForm(clientID, assertion string) string {
 }
 
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	clk   *clock.Virtual
 	entra *fakeEntra
@@ -167,7 +167,7 @@ type testEnv struct {
 
 // newTestServer returns a mock Veeam on a fresh virtual clock, verifying assertions
 // against a fake Entra that shares the clock. Requests go straight to the handler.
-func newTestServer(t *testing.T, opts ...Option) *testEnv {
+func newTestServer(t testing.TB, opts ...Option) *testEnv {
 	t.Helper()
 	clk := clock.NewVirtual(clock.DefaultStart)
 	fe := newFakeEntra(t, clk)
@@ -241,7 +241,7 @@ func redactForm(form string) string {
 }
 
 // decode unmarshals a response body.
-func decode[T any](t *testing.T, w *httptest.ResponseRecorder) T {
+func decode[T any](t testing.TB, w *httptest.ResponseRecorder) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {

@@ -19,7 +19,7 @@ import (
 )
 
 // orderedKeys returns an object's top-level keys in wire order.
-func orderedKeys(t *testing.T, raw []byte) []string {
+func orderedKeys(t testing.TB, raw []byte) []string {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
