@@ -41,6 +41,7 @@ func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
 
 // Config is a whole mock Entra config file: the directory and optional lifetimes.
 type Config struct {
+	// Directory is the file's directory merged with the defaults.
 	Directory Directory
 	// Lifetimes holds the file's lifetimes; zero fields mean "use the default".
 	Lifetimes Lifetimes

@@ -16,14 +16,14 @@ import (
 // seconds; a PUT changes only the fields it names. Lifetimes apply to codes and
 // tokens issued afterwards; the dialect applies to every later poll.
 type Settings struct {
-	StrictRFC8628          bool   `json:"strict_rfc8628"`
-	AccessTokenLifetime    int64  `json:"access_token_lifetime"`
-	DeviceCodeLifetime     int64  `json:"device_code_lifetime"`
-	Interval               int64  `json:"interval"`
-	RefreshTokenInactivity int64  `json:"refresh_token_inactivity"`
-	PublicClientBasicAuth  string `json:"public_client_basic_auth"`
-	UnknownDeviceCodeError string `json:"unknown_device_code_error"`
-	GraphAudience          string `json:"graph_audience"`
+	StrictRFC8628          bool   `json:"strict_rfc8628"`            // the RFC 8628 dialect (slow_down, access_denied)
+	AccessTokenLifetime    int64  `json:"access_token_lifetime"`     // expires_in of access tokens
+	DeviceCodeLifetime     int64  `json:"device_code_lifetime"`      // expires_in of device codes
+	Interval               int64  `json:"interval"`                  // polling interval of device codes
+	RefreshTokenInactivity int64  `json:"refresh_token_inactivity"`  // refresh tokens expire this long after issue (AADSTS700082)
+	PublicClientBasicAuth  string `json:"public_client_basic_auth"`  // "reject" or "accept" (Assumptions.PublicClientBasicAuth)
+	UnknownDeviceCodeError string `json:"unknown_device_code_error"` // "bad_verification_code" or "invalid_grant"
+	GraphAudience          string `json:"graph_audience"`            // "auto" or "guid"
 }
 
 // settingsPatch is a PUT body: absent fields keep their values.

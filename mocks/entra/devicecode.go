@@ -30,6 +30,8 @@ type deviceCodeResponse struct {
 	Message         string `json:"message"`
 }
 
+// ServeHTTP validates the tenant, client and scopes (as the token endpoint will) and
+// issues a code on the clock.
 func (h *deviceCodeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := h.srv.clk.Now()
 	set := h.srv.current()

@@ -52,16 +52,16 @@ type deviceCode struct {
 // DeviceCodeInfo is one device code as the control API lists it. The device code
 // itself is a secret and never listed.
 type DeviceCodeInfo struct {
-	UserCode  string   `json:"user_code"`
-	State     string   `json:"state"`
-	ClientID  string   `json:"client_id"`
-	Scopes    []string `json:"scopes"`
-	PollCount int      `json:"poll_count"`
-	User      string   `json:"user,omitempty"`
-	Tenant    string   `json:"tenant"`
-	ExpiresAt string   `json:"expires_at"`
-	Interval  int64    `json:"interval"`
-	Strict    *bool    `json:"strict,omitempty"`
+	UserCode  string   `json:"user_code"`        // the code a person types
+	State     string   `json:"state"`            // StatePending, StateApproved, StateDenied, StateRedeemed or StateExpired
+	ClientID  string   `json:"client_id"`        // the client that requested the code
+	Scopes    []string `json:"scopes"`           // the requested scopes, as sent
+	PollCount int      `json:"poll_count"`       // token-endpoint polls so far
+	User      string   `json:"user,omitempty"`   // the UPN that approved, once approved
+	Tenant    string   `json:"tenant"`           // tenant domain, or "organizations" for common/organizations
+	ExpiresAt string   `json:"expires_at"`       // RFC 3339, on the server clock
+	Interval  int64    `json:"interval"`         // current polling interval in seconds (strict dialect grows it)
+	Strict    *bool    `json:"strict,omitempty"` // per-code dialect override; absent follows the server
 }
 
 // AutoApprove is the standing instruction of POST /_mock/devicecodes/auto-approve:
@@ -69,10 +69,10 @@ type DeviceCodeInfo struct {
 // tenant's default user) after AfterPolls polls or once After has passed since issue
 // on the server clock.
 type AutoApprove struct {
-	User       string
-	AfterPolls int
-	After      time.Duration
-	ByTime     bool // After applies instead of AfterPolls
+	User       string        // UPN to approve as; empty means each code's tenant's default user
+	AfterPolls int           // approve at the poll after this many polls (0: the first poll succeeds)
+	After      time.Duration // with ByTime: approve once this long has passed since the code was issued
+	ByTime     bool          // After applies instead of AfterPolls
 }
 
 // userEpoch is a user's revocation state: refresh tokens sealed with an older epoch

@@ -55,6 +55,8 @@ type tokenRequest struct {
 
 func (t *tokenRequest) fail(e *oauthError) { writeOAuthError(t.w, t.r, t.now, e) }
 
+// ServeHTTP reads the clock, the settings and the directory once, checks the method,
+// tenant, form, grant type and client, then runs the grant.
 func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := &tokenRequest{w: w, r: r, now: h.srv.clk.Now(), set: h.srv.current(), dir: h.srv.store.directory(), counted: true}
 	if r.Method != http.MethodPost {
