@@ -219,8 +219,9 @@ func (r *rt) describe(err error, res *Result) {
 	var ex *goja.Exception
 	var ie *goja.InterruptedError
 	var rj rejection
+	interrupted := errors.As(err, &ie)
 	switch {
-	case r.ctx.Err() != nil || errors.As(err, &ie):
+	case r.ctx.Err() != nil || interrupted:
 		res.Status = StatusTimedOut
 		res.Message = context.Cause(r.ctx).Error()
 		if r.ctx.Err() == nil {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path"
+	"reflect"
 	"strings"
 	"time"
 
@@ -375,6 +376,8 @@ func (r *rt) nextTimer() *timer {
 	return t
 }
 
+var promiseType = reflect.TypeOf((*goja.Promise)(nil))
+
 // errNeverSettles reports a test whose promise can never settle.
 var errNeverSettles = errors.New("the test's promise never settled: nothing is left to run (no timers pending); is an await missing a resolve?")
 
@@ -388,13 +391,10 @@ func (rj rejection) Error() string { return "promise rejected" }
 // waits, watching ctx) and fires it. A non-promise value is returned as is.
 func (r *rt) settle(v goja.Value) (goja.Value, error) {
 	obj, ok := v.(*goja.Object)
-	if !ok || obj.ClassName() != "Promise" {
+	if !ok || obj.ExportType() != promiseType {
 		return v, nil
 	}
-	p, ok := obj.Export().(*goja.Promise)
-	if !ok {
-		return v, nil
-	}
+	p := obj.Export().(*goja.Promise)
 	for p.State() == goja.PromiseStatePending {
 		if err := r.ctx.Err(); err != nil {
 			return nil, err

@@ -1,0 +1,528 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
+)
+
+var testdata = NewLoader(os.DirFS("testdata"))
+
+func load(t testing.TB, path string) *Script {
+	t.Helper()
+	s, err := testdata.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func runMock(t testing.TB, s *Script, name string, opts RunOptions) *Result {
+	t.Helper()
+	if opts.Target == nil {
+		opts.Target, _ = newMockTarget(t)
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 20 * time.Second
+	}
+	return s.Run(context.Background(), name, opts)
+}
+
+// timeoutBound is how long after its deadline a run may end in these tests: the engine
+// promises 100 ms; -race on a loaded two-core machine needs slack, and this is not a
+// speed test.
+const timeoutBound = 2 * time.Second
+
+func TestTimeoutsEndTheRun(t *testing.T) {
+	t.Parallel()
+	s := load(t, "timeouts.js")
+	const timeout = 300 * time.Millisecond
+	cases := []struct {
+		test string
+		live bool // a live-kind target on a real clock, without control API
+		at   string
+	}{
+		{"spins for ever", false, "at timeouts.js:"},
+		{"blocks on a delayed response", false, ""},
+		{"sleeps ten real minutes", true, ""},
+		{"awaits a ten-minute timer", true, ""},
+		{"catches the timeout and carries on", true, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.test, func(t *testing.T) {
+			t.Parallel()
+			opts := RunOptions{Timeout: timeout}
+			if c.live {
+				opts.Target = liveTarget(clock.NewReal())
+			} else {
+				opts.Target, _ = newMockTarget(t)
+			}
+			start := time.Now()
+			res := s.Run(context.Background(), c.test, opts)
+			elapsed := time.Since(start)
+			if res.Status != StatusTimedOut {
+				t.Fatalf("status %s (%s), want timed out", res.Status, res.Message)
+			}
+			if !strings.HasPrefix(res.Message, "timed out after 300ms") {
+				t.Errorf("message %q", res.Message)
+			}
+			if elapsed > timeout+timeoutBound {
+				t.Errorf("ended %v after the start, deadline was %v", elapsed, timeout)
+			}
+			if c.at != "" && !strings.HasPrefix(res.Stack, c.at) {
+				t.Errorf("stack %q, want it to start %q", res.Stack, c.at)
+			}
+		})
+	}
+}
+
+func TestCancellingTheContextEndsTheRun(t *testing.T) {
+	t.Parallel()
+	s := load(t, "timeouts.js")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	target, _ := newMockTarget(t)
+	res := s.Run(ctx, "spins for ever", RunOptions{Target: target})
+	if res.Status != StatusTimedOut || !strings.HasPrefix(res.Message, "cancelled") {
+		t.Errorf("%s %q, want a cancelled timeout", res.Status, res.Message)
+	}
+}
+
+func TestTopLevelInfiniteLoopIsStopped(t *testing.T) {
+	t.Parallel()
+	l := NewLoader(fstest.MapFS{"loop.js": {Data: []byte("while (true) {}\n")}})
+	s, err := l.Load("loop.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := s.Tests(ctx); err == nil {
+		t.Fatal("Tests returned no error for a top level that never ends")
+	}
+	target, _ := newMockTarget(t)
+	if res := s.Run(context.Background(), "x", RunOptions{Target: target, Timeout: 200 * time.Millisecond}); res.Status != StatusTimedOut {
+		t.Errorf("Run: %s %q", res.Status, res.Message)
+	}
+}
+
+func TestErrorsKeepTheirJSStack(t *testing.T) {
+	t.Parallel()
+	s := load(t, "throws.js")
+	cases := []struct {
+		test    string
+		status  Status
+		message string
+		stack   string // exact
+	}{
+		{"throws an error", StatusErrored, "Error: boom",
+			"at explode (throws.js:6:9)\nat throws.js:10:10"},
+		{"throws inside a required module", StatusErrored, "RangeError: from the lib",
+			"at fail (lib/helper.js:3:9)\nat throws.js:14:14"},
+		{"fails an assertion", StatusFailed, "toBe: expected 401 to be 200",
+			"at throws.js:19:22"},
+		{"rejects asynchronously", StatusErrored, "TypeError: async boom",
+			"at throws.js:24:9"},
+		{"throws a string", StatusErrored, `thrown: "just a string"`, "at throws.js:28:3"},
+		{"calls an undefined function", StatusErrored, "ReferenceError: notDefined is not defined",
+			"at throws.js:32:13"},
+	}
+	for _, c := range cases {
+		t.Run(c.test, func(t *testing.T) {
+			t.Parallel()
+			res := runMock(t, s, c.test, RunOptions{})
+			if res.Status != c.status || res.Message != c.message {
+				t.Errorf("got %s %q, want %s %q", res.Status, res.Message, c.status, c.message)
+			}
+			if res.Stack != c.stack {
+				t.Errorf("stack:\n%s\nwant:\n%s", res.Stack, c.stack)
+			}
+		})
+	}
+	res := runMock(t, s, "fails an assertion", RunOptions{})
+	if res.Expected != "200" || res.Actual != "401" {
+		t.Errorf("expected/actual = %q/%q", res.Expected, res.Actual)
+	}
+}
+
+func TestLoadErrorsNameFileLineAndColumn(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{
+		"bad.js":            {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"x\", () => {\n  let a = ;\n});\n")},
+		"first.js":          {Data: []byte("const = 1;\n")},
+		"redeclare.js":      {Data: []byte("let a = 1;\nlet a = 2;\n")},
+		"needs_bad.js":      {Data: []byte("const { test } = require(\"vbharness\");\nconst lib = require(\"./lib/broken.js\");\n")},
+		"lib/broken.js":     {Data: []byte("exports.x = (;\n")},
+		"needs_none.js":     {Data: []byte("const { test } = require(\"vbharness\");\n\nconst lib = require(\"./lib/nope.js\");\n")},
+		"needs_bare.js":     {Data: []byte("const lodash = require(\"lodash\");\n")},
+		"throws_top.js":     {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"a\", () => {});\ntest(\"a\", () => {});\n")},
+		"unknown_opt.js":    {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"a\", () => {}, { require: [\"clock\"] });\n")},
+		"unknown_req.js":    {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"a\", () => {}, { requires: [\"clok\"] });\n")},
+		"nested_test.js":    {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"a\", () => { test(\"b\", () => {}); });\n")},
+		"bad_timeout.js":    {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"a\", () => {}, { timeout: \"five seconds\" });\n")},
+		"not_a_function.js": {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"a\", 5);\n")},
+	}
+	l := NewLoader(fsys)
+	loadCases := []struct{ path, want string }{
+		{"bad.js", "bad.js:3:11: SyntaxError: Unexpected token ;"},
+		{"first.js", "first.js:1:7: SyntaxError: Unexpected token ="},
+		{"redeclare.js", "redeclare.js:2:5: SyntaxError: Identifier 'a' has already been declared"},
+		{"missing.js", "missing.js: file does not exist"},
+		{"../outside.js", `../outside.js: "../outside.js" is not a path inside the scenario directory (use slash-separated relative paths)`},
+	}
+	for _, c := range loadCases {
+		_, err := l.Load(c.path)
+		var le *LoadError
+		if !errors.As(err, &le) || err.Error() != c.want {
+			t.Errorf("Load(%s) = %v, want %s", c.path, err, c.want)
+		}
+	}
+	testsCases := []struct{ path, want string }{
+		{"needs_bad.js", "needs_bad.js:2:20: SyntaxError: lib/broken.js:1:14: SyntaxError: Unexpected token ;"},
+		{"needs_none.js", `needs_none.js:3:20: Error: cannot find module "./lib/nope.js" (looked for lib/nope.js) required from needs_none.js:3:20`},
+		{"needs_bare.js", `needs_bare.js:1:23: Error: cannot find module "lodash" (required from needs_bare.js:1:23): only "vbharness" and relative paths such as "./lib/flow.js" can be required`},
+		{"throws_top.js", `throws_top.js:3:5: Error: test("a"): a test with this name is already registered in throws_top.js; test names must be unique per file`},
+		{"unknown_opt.js", `unknown_opt.js:2:5: TypeError: test("a"): unknown option "require" (known: tags, timeout, requires, reason)`},
+		{"unknown_req.js", `unknown_req.js:2:5: TypeError: test("a"): unknown requirement "clok" (known: clock, control, live)`},
+		{"bad_timeout.js", `bad_timeout.js:2:5: TypeError: test option timeout: "five seconds" is not a duration such as "61m", "1h30m", "5s" or "250ms" (a number means milliseconds)`},
+		{"not_a_function.js", `not_a_function.js:2:5: TypeError: test("a", fn, options): fn must be a function`},
+	}
+	for _, c := range testsCases {
+		s, err := l.Load(c.path)
+		if err != nil {
+			t.Errorf("Load(%s): %v", c.path, err)
+			continue
+		}
+		_, err = s.Tests(context.Background())
+		var le *LoadError
+		if !errors.As(err, &le) || err.Error() != c.want {
+			t.Errorf("Tests(%s) = %v\nwant %s", c.path, err, c.want)
+		}
+	}
+	s, _ := l.Load("nested_test.js")
+	target, _ := newMockTarget(t)
+	res := s.Run(context.Background(), "a", RunOptions{Target: target})
+	if res.Status != StatusErrored || res.Message != "Error: test() must be called at the top level of the script, not inside a test" || res.Stack != "at nested_test.js:2:23" {
+		t.Errorf("nested test: %s %q %q", res.Status, res.Message, res.Stack)
+	}
+}
+
+func TestRegistration(t *testing.T) {
+	t.Parallel()
+	src := `const { test, beforeEach, afterEach, expect } = require("vbharness");
+const log = [];
+beforeEach(({ test }) => { log.push("before " + test.name); });
+afterEach(() => { log.push("after"); console.log(log.join(", ")); });
+test("plain", () => { log.push("plain"); });
+test("tagged", () => {}, { tags: ["smoke", "refresh"], timeout: "5s", requires: ["clock", "control"] });
+test("timeout in ms", () => {}, { tags: "one", timeout: 1500, requires: "live" });
+test.skip("skipped with a reason", () => {}, "not on Tuesdays");
+test.skip("skipped without a function", "reason only");
+test.skip("skipped with options", () => {}, { reason: "in options", tags: ["x"] });
+test.only("focused", () => {});
+test("fails then hooks still run", ({ test }) => { log.push(test.name); expect(1).toBe(2); });
+`
+	l := NewLoader(fstest.MapFS{"reg.js": {Data: []byte(src)}})
+	s, err := l.Load("reg.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := s.Tests(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(infos)
+	want := `[{"Name":"plain","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":false},` +
+		`{"Name":"tagged","File":"reg.js","Tags":["smoke","refresh"],"Timeout":5000000000,"Requires":["clock","control"],"Skip":false,"SkipReason":"","Only":false},` +
+		`{"Name":"timeout in ms","File":"reg.js","Tags":["one"],"Timeout":1500000000,"Requires":["live"],"Skip":false,"SkipReason":"","Only":false},` +
+		`{"Name":"skipped with a reason","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"not on Tuesdays","Only":false},` +
+		`{"Name":"skipped without a function","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"reason only","Only":false},` +
+		`{"Name":"skipped with options","File":"reg.js","Tags":["x"],"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"in options","Only":false},` +
+		`{"Name":"focused","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":true},` +
+		`{"Name":"fails then hooks still run","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":false}]`
+	if string(got) != want {
+		t.Errorf("tests:\n%s\nwant:\n%s", got, want)
+	}
+
+	target, _ := newMockTarget(t)
+	run := func(name string) *Result { return s.Run(context.Background(), name, RunOptions{Target: target}) }
+	if res := run("plain"); res.Status != StatusPassed || len(res.Console) != 1 || res.Console[0].Text != "before plain, plain, after" {
+		t.Errorf("plain: %s %q %+v", res.Status, res.Message, res.Console)
+	}
+	if res := run("fails then hooks still run"); res.Status != StatusFailed || res.Console[0].Text != "before fails then hooks still run, fails then hooks still run, after" {
+		t.Errorf("failing test: %s %+v", res.Status, res.Console)
+	}
+	if res := run("skipped with a reason"); res.Status != StatusSkipped || res.SkipReason != "not on Tuesdays" {
+		t.Errorf("skip: %s %q", res.Status, res.SkipReason)
+	}
+	if res := run("timeout in ms"); res.Status != StatusSkipped || res.SkipReason != `requires live: target "mock" is the embedded mock` {
+		t.Errorf("requirement: %s %q", res.Status, res.SkipReason)
+	}
+	if res := run("no such test"); res.Status != StatusErrored || res.Message != `reg.js registers no test named "no such test"` {
+		t.Errorf("unknown test: %s %q", res.Status, res.Message)
+	}
+	if res := s.Run(context.Background(), "plain", RunOptions{}); res.Status != StatusErrored {
+		t.Errorf("no target: %s", res.Status)
+	}
+}
+
+func TestTargetSatisfies(t *testing.T) {
+	t.Parallel()
+	mockT, _ := newMockTarget(t)
+	live := liveTarget(clock.NewReal())
+	liveControl := *live
+	liveControl.Control = &ControlTarget{EntraURL: "https://e", VeeamURL: "https://v"}
+	cases := []struct {
+		target *Target
+		req    Requirement
+		ok     bool
+	}{
+		{mockT, RequireClock, true}, {mockT, RequireControl, true}, {mockT, RequireLive, false},
+		{live, RequireClock, false}, {live, RequireControl, false}, {live, RequireLive, true},
+		{&liveControl, RequireClock, true}, {&liveControl, RequireControl, true},
+	}
+	for _, c := range cases {
+		if ok, why := c.target.Satisfies(c.req); ok != c.ok || (!ok && why == "") {
+			t.Errorf("%s satisfies %s = %v %q, want %v", c.target.Name, c.req, ok, why, c.ok)
+		}
+	}
+}
+
+func TestAsyncTimersOnTheScenarioClock(t *testing.T) {
+	t.Parallel()
+	src := `const { test, expect, clock } = require("vbharness");
+test("timers", async () => {
+  const t0 = Date.now();
+  const order = [];
+  setTimeout(() => order.push("b"), 2000);
+  setTimeout(() => order.push("a"), 1000);
+  const id = setTimeout(() => order.push("never"), 1500);
+  clearTimeout(id);
+  let ticks = 0;
+  const iv = setInterval(() => { ticks++; if (ticks === 3) clearInterval(iv); }, 100);
+  await new Promise((resolve) => setTimeout(resolve, 61 * 60 * 1000));
+  expect(order).toEqual(["a", "b"]);
+  expect(ticks).toBe(3);
+  expect(Date.now() - t0).toBe(61 * 60 * 1000);
+  const v = await Promise.all([1, new Promise((r) => setTimeout(() => r(2), 10))]);
+  expect(v).toEqual([1, 2]);
+});
+test("never settles", async () => { await new Promise(() => {}); });
+test("unhandled rejection", () => { Promise.reject(new Error("lost")); });
+test("rejects with an assertion", async () => { await null; expect(1).toBe(2); });
+`
+	l := NewLoader(fstest.MapFS{"async.js": {Data: []byte(src)}})
+	s, err := l.Load("async.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		test    string
+		status  Status
+		message string
+		virtual time.Duration
+	}{
+		{"timers", StatusPassed, "", 61*time.Minute + 10*time.Millisecond},
+		{"never settles", StatusErrored, errNeverSettles.Error(), 0},
+		{"unhandled rejection", StatusErrored, "unhandled promise rejection: [Error: lost]", 0},
+		{"rejects with an assertion", StatusFailed, "toBe: expected 1 to be 2", 0},
+	}
+	for _, c := range cases {
+		res := runMock(t, s, c.test, RunOptions{})
+		if res.Status != c.status || res.Message != c.message || res.Virtual != c.virtual {
+			t.Errorf("%s: %s %q virtual %v, want %s %q %v", c.test, res.Status, res.Message, res.Virtual, c.status, c.message, c.virtual)
+		}
+	}
+}
+
+func TestRelativeRequires(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{
+		"scenarios/a.js":         {Data: []byte("const { test, expect } = require(\"vbharness\");\nconst flow = require(\"./lib/flow\");\nconst again = require(\"./lib/flow.js\");\nconst up = require(\"../shared/util.js\");\ntest(\"uses libs\", () => { expect(flow.twice(2)).toBe(4); expect(again).toBe(flow); expect(up.name).toBe(\"util\"); expect(flow.cycle()).toBe(\"util\"); expect(__filename).toBe(\"scenarios/a.js\"); });\n")},
+		"scenarios/lib/flow.js":  {Data: []byte("const util = require(\"../../shared/util.js\");\nexports.twice = (n) => n * 2;\nexports.cycle = () => util.name;\n")},
+		"shared/util.js":         {Data: []byte("module.exports = { name: \"util\", vb: require(\"vbharness\") };\n")},
+		"scenarios/lib/index.js": {Data: []byte("exports.idx = true;\n")},
+		"scenarios/b.js":         {Data: []byte("const { test, expect } = require(\"vbharness\");\ntest(\"index\", () => { expect(require(\"./lib\").idx).toBe(true); });\n")},
+	}
+	l := NewLoader(fsys)
+	for _, c := range []struct{ file, test string }{{"scenarios/a.js", "uses libs"}, {"scenarios/b.js", "index"}} {
+		s, err := l.Load(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := runMock(t, s, c.test, RunOptions{}); res.Status != StatusPassed {
+			t.Errorf("%s: %s %s\n%s", c.file, res.Status, res.Message, res.Stack)
+		}
+	}
+}
+
+func TestLoaderCompilesOncePerContent(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{"a.js": {Data: []byte("// v1\n")}}
+	l := NewLoader(fsys)
+	s1, _ := l.Load("a.js")
+	s2, _ := l.Load("./a.js")
+	if s1.prog != s2.prog {
+		t.Error("the same content was compiled twice")
+	}
+	fsys["a.js"] = &fstest.MapFile{Data: []byte("// v2\n")}
+	s3, _ := l.Load("a.js")
+	if s3.prog == s1.prog {
+		t.Error("changed content was not recompiled")
+	}
+}
+
+func TestSeededRandom(t *testing.T) {
+	t.Parallel()
+	src := "const { test } = require(\"vbharness\");\ntest(\"r\", () => { console.log(String(Math.random()) + \" \" + String(Math.random())); });\n"
+	s, _ := NewLoader(fstest.MapFS{"r.js": {Data: []byte(src)}}).Load("r.js")
+	a := runMock(t, s, "r", RunOptions{Seed: 42})
+	b := runMock(t, s, "r", RunOptions{Seed: 42})
+	c := runMock(t, s, "r", RunOptions{Seed: 43})
+	z := runMock(t, s, "r", RunOptions{})
+	if a.Seed != 42 || a.Console[0].Text != b.Console[0].Text || a.Console[0].Text == c.Console[0].Text {
+		t.Errorf("seed 42: %q, again: %q, seed 43: %q", a.Console[0].Text, b.Console[0].Text, c.Console[0].Text)
+	}
+	if z.Seed == 0 {
+		t.Error("a zero seed was not replaced by a reported one")
+	}
+	if again := runMock(t, s, "r", RunOptions{Seed: z.Seed}); again.Console[0].Text != z.Console[0].Text {
+		t.Error("the reported seed does not reproduce the run")
+	}
+}
+
+// recorder keeps the raw bodies and headers of every exchange, unredacted.
+type recorder struct {
+	mu   sync.Mutex
+	next http.RoundTripper
+	raw  []string
+}
+
+func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.Body != nil {
+		reqBody, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(strings.NewReader(string(reqBody)))
+	}
+	resp, err := rec.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	rec.mu.Lock()
+	rec.raw = append(rec.raw, req.URL.RawQuery, string(reqBody), req.Header.Get("Authorization"), string(body))
+	rec.mu.Unlock()
+	return resp, nil
+}
+
+// secretsIn collects, independently of the engine, every secret value in raw exchanges.
+func secretsIn(raw []string) []string {
+	var out []string
+	var walk func(any, bool)
+	walk = func(v any, under bool) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				walk(e, under || secret.IsField(k))
+			}
+		case []any:
+			for _, e := range x {
+				walk(e, under)
+			}
+		case string:
+			if under && len(x) >= secret.MinLen {
+				out = append(out, x)
+			}
+		}
+	}
+	for _, s := range raw {
+		if tok, ok := strings.CutPrefix(s, "Bearer "); ok {
+			out = append(out, tok)
+			continue
+		}
+		var v any
+		if json.Unmarshal([]byte(s), &v) == nil {
+			walk(v, false)
+			continue
+		}
+		if vals, err := url.ParseQuery(s); err == nil {
+			for k, vs := range vals {
+				for _, x := range vs {
+					if secret.IsField(k) && len(x) >= secret.MinLen {
+						out = append(out, x)
+					}
+					if k == "assertion" {
+						walk(map[string]any{"assertion": x}, true)
+						var inner any
+						if json.Unmarshal([]byte(x), &inner) == nil {
+							walk(inner, false)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestNoSecretIsRecordedWhole(t *testing.T) {
+	t.Parallel()
+	s := load(t, "secrets.js")
+	target, _ := newMockTarget(t)
+	rec := &recorder{next: target.HTTPClient.Transport}
+	target.HTTPClient = &http.Client{Transport: rec}
+	res := runMock(t, s, "logs every secret it touches", RunOptions{Target: target})
+	if res.Status != StatusFailed {
+		t.Fatalf("status %s: %s", res.Status, res.Message)
+	}
+	secrets := secretsIn(rec.raw)
+	secrets = append(secrets, "vbharness-Passw0rd!", "not-the-password")
+	kinds := map[string]bool{}
+	for _, s := range secrets {
+		kinds[s[:min(3, len(s))]] = true
+	}
+	if len(secrets) < 12 {
+		t.Fatalf("found only %d secrets in the raw exchanges; the test would prove little", len(secrets))
+	}
+	recorded, _ := json.Marshal(struct {
+		Trace                            []Exchange
+		Console                          []ConsoleLine
+		Message, Stack, Expected, Actual string
+	}{res.Trace, res.Console, res.Message, res.Stack, res.Expected, res.Actual})
+	for _, s := range secrets {
+		if strings.Contains(string(recorded), s) {
+			t.Errorf("secret %s… appears unredacted in the result", s[:min(12, len(s))])
+		}
+	}
+	// The records are still useful: they name what was redacted.
+	mustContain(t, "result", string(recorded), "[redacted", "device code", `"level":"warn"`, "grant_type")
+	if len(res.Trace) < 8 {
+		t.Errorf("trace has %d exchanges", len(res.Trace))
+	}
+}
+
+func TestPollingConformance(t *testing.T) {
+	t.Parallel()
+	s := load(t, "polling.js")
+	for _, name := range []string{"never polls faster than the interval (strict dialect)", "backs off by five seconds after slow_down", "stops at expires_in"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			if res := runMock(t, s, name, RunOptions{}); res.Status != StatusPassed {
+				t.Errorf("%s: %s\n%s", res.Status, res.Message, res.Stack)
+			}
+		})
+	}
+}
