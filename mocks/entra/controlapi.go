@@ -98,7 +98,7 @@ func (p settingsPatch) apply(rs runtimeSettings) (runtimeSettings, error) {
 }
 
 // Settings returns the current settings.
-func (s *Server) Settings() Settings { return s.current().public() }
+func (s *Server) Settings() Settings { return s.settings.get().public() }
 
 // DeviceCodes lists every stored device code, newest first, settled at the clock's now.
 func (s *Server) DeviceCodes() []DeviceCodeInfo { return s.store.list(s.clk.Now()) }
@@ -322,12 +322,7 @@ func (s *Server) ctlPutSettings(w http.ResponseWriter, r *http.Request) {
 	if !control.DecodeJSON(w, r, &p) {
 		return
 	}
-	s.mu.Lock()
-	next, err := p.apply(s.settings)
-	if err == nil {
-		s.settings = next
-	}
-	s.mu.Unlock()
+	next, err := s.settings.update(p.apply)
 	if err != nil {
 		control.WriteError(w, http.StatusBadRequest, err.Error())
 		return

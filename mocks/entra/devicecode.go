@@ -3,6 +3,7 @@ package entra
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -10,13 +11,18 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
 	"github.com/vbharness/vbharness/mocks/secret"
 )
 
 // deviceCodeHandler serves POST /{tenant}/oauth2/v2.0/devicecode (entra.md §1).
 type deviceCodeHandler struct {
-	srv *Server
+	clk      clock.Clock
+	store    *store
+	settings *settingsBox
+	origin   originRule
+	log      *slog.Logger
 }
 
 // deviceCodeResponse is the v2 device authorization response in Entra's key order,
@@ -33,9 +39,9 @@ type deviceCodeResponse struct {
 // ServeHTTP validates the tenant, client and scopes (as the token endpoint will) and
 // issues a code on the clock.
 func (h *deviceCodeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	now := h.srv.clk.Now()
-	set := h.srv.current()
-	dir := h.srv.store.directory()
+	now := h.clk.Now()
+	set := h.settings.get()
+	dir := h.store.directory()
 	fail := func(e *oauthError) { writeOAuthError(w, r, now, e) }
 	if r.Method != http.MethodPost {
 		fail(errPostOnly(r.Method))
@@ -85,9 +91,9 @@ func (h *deviceCodeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		interval:   set.life.Interval,
 		state:      StatePending,
 	}
-	h.srv.store.add(d, now)
-	uri := h.srv.origin(r) + "/devicelogin"
-	h.srv.log.Info("device code issued", "user_code", secret.Redact(d.userCode), "client_id", app.ClientID, "tenant", tenantName(tenant))
+	h.store.add(d, now)
+	uri := h.origin.of(r) + "/devicelogin"
+	h.log.Info("device code issued", "user_code", secret.Redact(d.userCode), "client_id", app.ClientID, "tenant", tenantName(tenant))
 	writeEntraJSON(w, r, http.StatusOK, newTraceID(), correlationID(r), deviceCodeResponse{
 		UserCode:        d.userCode,
 		DeviceCode:      d.deviceCode,

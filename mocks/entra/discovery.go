@@ -6,12 +6,18 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
+
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/keys"
 )
 
 // discoveryHandler serves the OpenID configuration, the JWKS and instance discovery
 // (entra.md §4), all on the mock's own origin.
 type discoveryHandler struct {
-	srv *Server
+	clk    clock.Clock
+	store  *store // for the directory
+	keys   *keys.Set
+	origin originRule
 }
 
 // openIDConfig is the v2 OpenID configuration with its keys in Entra's order.
@@ -46,14 +52,14 @@ type openIDConfig struct {
 // alias in the endpoints and the literal {tenantid} in the issuer, without
 // kerberos_endpoint and with a null tenant_region_scope (entra.md §4.1).
 func (h *discoveryHandler) openIDConfiguration(w http.ResponseWriter, r *http.Request) {
-	now := h.srv.clk.Now()
+	now := h.clk.Now()
 	seg := mux.Vars(r)["tenant"]
-	t, alias, e := resolveTenant(h.srv.store.directory(), seg, "invalid_tenant")
+	t, alias, e := resolveTenant(h.store.directory(), seg, "invalid_tenant")
 	if e != nil {
 		writeOAuthError(w, r, now, e)
 		return
 	}
-	origin := h.srv.origin(r)
+	origin := h.origin.of(r)
 	path, issuerTenant := strings.ToLower(seg), "{tenantid}"
 	var region *string
 	kerberos := ""
@@ -109,16 +115,16 @@ type jwk struct {
 // active key first, then rotated-out keys still in their overlap. No alg member;
 // kid == x5t.
 func (h *discoveryHandler) jwks(w http.ResponseWriter, r *http.Request) {
-	now := h.srv.clk.Now()
-	if _, _, e := resolveTenant(h.srv.store.directory(), mux.Vars(r)["tenant"], "invalid_tenant"); e != nil {
+	now := h.clk.Now()
+	if _, _, e := resolveTenant(h.store.directory(), mux.Vars(r)["tenant"], "invalid_tenant"); e != nil {
 		writeOAuthError(w, r, now, e)
 		return
 	}
-	issuer := h.srv.origin(r) + "/{tenantid}/v2.0"
+	issuer := h.origin.of(r) + "/{tenantid}/v2.0"
 	var out struct {
 		Keys []jwk `json:"keys"`
 	}
-	for _, k := range h.srv.keys.JWKS(now, issuer) {
+	for _, k := range h.keys.JWKS(now, issuer) {
 		out.Keys = append(out.Keys, jwk{Kty: k.Kty, Use: k.Use, Kid: k.Kid, X5t: k.X5t, N: k.N, E: k.E, X5c: k.X5c,
 			CloudInstanceName: "microsoftonline.com", Issuer: k.Issuer})
 	}
@@ -135,8 +141,8 @@ type instanceMetadata struct {
 // alias. An authorization_endpoint on another host gets invalid_instance
 // AADSTS50049, as Entra answers for an unknown host (entra.md §4.2).
 func (h *discoveryHandler) instance(w http.ResponseWriter, r *http.Request) {
-	now := h.srv.clk.Now()
-	origin := h.srv.origin(r)
+	now := h.clk.Now()
+	origin := h.origin.of(r)
 	host := strings.TrimPrefix(strings.TrimPrefix(origin, "https://"), "http://")
 	tenant := "{tenant}"
 	if ae := r.URL.Query().Get("authorization_endpoint"); ae != "" {

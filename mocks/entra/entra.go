@@ -28,17 +28,12 @@ type Server struct {
 	handler    http.Handler
 	keys       *keys.Set
 	initialKey *keys.Key
-	baseURL    string
+	origin     originRule
 	log        *slog.Logger
 	defaultDir Directory
-	defaults   runtimeSettings
-	csrfKey    []byte
-
-	mu       sync.RWMutex
-	settings runtimeSettings
-
-	store *store
-	seal  atomic.Pointer[sealer]
+	settings   *settingsBox
+	store      *store
+	seals      *sealBox
 }
 
 // runtimeSettings are the knobs PUT /_mock/settings changes. Handlers copy them once
@@ -48,6 +43,52 @@ type runtimeSettings struct {
 	life   Lifetimes
 	assume Assumptions
 }
+
+// settingsBox holds the current settings and the ones Reset restores. Safe for
+// concurrent use.
+type settingsBox struct {
+	mu       sync.RWMutex
+	cur, def runtimeSettings
+}
+
+func (b *settingsBox) get() runtimeSettings {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.cur
+}
+
+// update applies f to the current settings atomically; an error leaves them as they were.
+func (b *settingsBox) update(f func(runtimeSettings) (runtimeSettings, error)) (runtimeSettings, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	next, err := f(b.cur)
+	if err != nil {
+		return b.cur, err
+	}
+	b.cur = next
+	return next, nil
+}
+
+func (b *settingsBox) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.cur = b.def
+}
+
+// sealBox holds the sealer of refresh tokens; renew (on Reset) makes every issued
+// refresh token garbage. Safe for concurrent use.
+type sealBox struct {
+	p atomic.Pointer[sealer]
+}
+
+func newSealBox() *sealBox {
+	b := &sealBox{}
+	b.renew()
+	return b
+}
+
+func (b *sealBox) get() *sealer { return b.p.Load() }
+func (b *sealBox) renew()       { b.p.Store(newSealer()) }
 
 // New returns a mock Entra reading time from clk. Defaults come first (the default
 // directory, pooled key 0, Entra's dialect and lifetimes), then opts, then the
@@ -63,20 +104,18 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	if c.keys == nil {
 		c.keys = keys.NewSet(keys.Pooled(0), keys.DefaultOverlap, 2)
 	}
+	def := runtimeSettings{strict: c.strict, life: c.lifetimes.withDefaults(), assume: c.assumptions.withDefaults()}
 	s := &Server{
 		clk:        clk,
 		keys:       c.keys,
 		initialKey: c.keys.Active(),
-		baseURL:    c.baseURL,
+		origin:     originRule{base: c.baseURL},
 		log:        c.logger,
 		defaultDir: c.dir.clone(),
-		defaults:   runtimeSettings{strict: c.strict, life: c.lifetimes.withDefaults(), assume: c.assumptions.withDefaults()},
-		csrfKey:    make([]byte, 32),
+		settings:   &settingsBox{cur: def, def: def},
+		seals:      newSealBox(),
 	}
-	_, _ = rand.Read(s.csrfKey)
-	s.settings = s.defaults
 	s.store = newStore(newDirectory(s.defaultDir))
-	s.seal.Store(newSealer())
 	s.ctl = control.New(control.Options{
 		Server:   "entra",
 		Clock:    clk,
@@ -110,7 +149,7 @@ func (s *Server) routes() *mux.Router {
 	})
 	s.mountControl(s.ctl.Mount(r))
 
-	disc := &discoveryHandler{srv: s}
+	disc := &discoveryHandler{clk: s.clk, store: s.store, keys: s.keys, origin: s.origin}
 	r.HandleFunc("/{tenant}/v2.0/.well-known/openid-configuration", disc.openIDConfiguration).Methods(http.MethodGet)
 	r.HandleFunc("/{tenant}/discovery/v2.0/keys", disc.jwks).Methods(http.MethodGet)
 	r.HandleFunc("/{tenant}/discovery/keys", disc.jwks).Methods(http.MethodGet)
@@ -119,10 +158,12 @@ func (s *Server) routes() *mux.Router {
 	// Token endpoints route on the path only: msal-node appends ?client-request-id=…
 	// and MSAL for Go a bare "?". Any method reaches the handler, which answers
 	// AADSTS900561 for anything but POST.
-	r.Handle("/{tenant}/oauth2/v2.0/devicecode", &deviceCodeHandler{srv: s})
-	r.Handle("/{tenant}/oauth2/v2.0/token", &tokenHandler{srv: s})
+	r.Handle("/{tenant}/oauth2/v2.0/devicecode", &deviceCodeHandler{clk: s.clk, store: s.store, settings: s.settings, origin: s.origin, log: s.log})
+	r.Handle("/{tenant}/oauth2/v2.0/token", &tokenHandler{clk: s.clk, store: s.store, keys: s.keys, seals: s.seals, settings: s.settings, origin: s.origin, log: s.log})
 
-	login := &loginHandler{srv: s}
+	csrfKey := make([]byte, 32)
+	_, _ = rand.Read(csrfKey)
+	login := &loginHandler{clk: s.clk, store: s.store, csrfKey: csrfKey, log: s.log}
 	r.HandleFunc("/devicelogin", login.get).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/devicelogin", login.post).Methods(http.MethodPost)
 	r.Handle("/device", http.RedirectHandler("/devicelogin", http.StatusFound))
@@ -146,22 +187,14 @@ func (s *Server) Clock() clock.Clock { return s.clk }
 // signing key the server was built with. The journal and faults are the Control's
 // (POST /_mock/reset clears them too).
 func (s *Server) Reset() {
-	s.mu.Lock()
-	s.settings = s.defaults
-	s.mu.Unlock()
+	s.settings.reset()
 	s.store.reset(newDirectory(s.defaultDir))
-	s.seal.Store(newSealer())
+	s.seals.renew()
 	s.keys.Reset(s.initialKey)
 }
 
 // Directory returns a copy of the directory the server serves.
 func (s *Server) Directory() Directory { return s.store.directory().src.clone() }
-
-func (s *Server) current() runtimeSettings {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.settings
-}
 
 // tooLarge answers a body over the limit: Entra's shape on protocol paths, the
 // control API's shape under /_mock/.
@@ -175,13 +208,20 @@ func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
 
 var hostRE = regexp.MustCompile(`^[A-Za-z0-9.\-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$`)
 
-// origin is the public origin for r: WithBaseURL's, else derived from the request.
-func (s *Server) origin(r *http.Request) string {
-	if s.baseURL != "" {
-		return s.baseURL
+// originRule computes the public origin: WithBaseURL's, else derived per request.
+type originRule struct {
+	base string
+}
+
+// of returns the origin for r. A derived origin is https when the request came over
+// TLS or names https in its URL (as requests through mocks/inproc do), else http, with
+// r.Host (or "localhost" when the Host header is not a plain host[:port]).
+func (o originRule) of(r *http.Request) string {
+	if o.base != "" {
+		return o.base
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || r.URL.Scheme == "https" {
 		scheme = "https"
 	}
 	host := r.Host

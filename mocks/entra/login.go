@@ -7,9 +7,11 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strings"
 
+	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/secret"
 )
 
@@ -32,7 +34,10 @@ const csrfCookie = "vbh_csrf"
 
 // loginHandler serves GET and POST /devicelogin.
 type loginHandler struct {
-	srv *Server
+	clk     clock.Clock
+	store   *store
+	csrfKey []byte // HMAC key of CSRF tokens and consent tickets
+	log     *slog.Logger
 }
 
 // loginPage is the template's data.
@@ -67,7 +72,7 @@ func (h *loginHandler) get(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *loginHandler) post(w http.ResponseWriter, r *http.Request) {
-	now := h.srv.clk.Now()
+	now := h.clk.Now()
 	if err := r.ParseForm(); err != nil {
 		h.render(w, http.StatusBadRequest, loginPage{Step: "error", Error: "The form could not be read. Start again."})
 		return
@@ -80,15 +85,20 @@ func (h *loginHandler) post(w http.ResponseWriter, r *http.Request) {
 	token := h.sign("csrf", cookie)
 	code := strings.ToUpper(strings.TrimSpace(r.PostForm.Get("user_code")))
 	page := loginPage{CSRF: token, UserCode: code}
-	d, found := h.srv.store.lookup(code, now)
+	d, found := h.store.lookup(code, now)
 	if bad := codeProblem(d, found); bad != "" {
 		page.Step, page.Error = "code", bad
 		h.render(w, http.StatusOK, page)
 		return
 	}
-	app, _ := h.srv.store.directory().app(d.clientID)
+	app, ok := h.store.directory().app(d.clientID)
+	if !ok { // the directory was reset under this page
+		page.Step, page.Error = "code", msgBadCode
+		h.render(w, http.StatusOK, page)
+		return
+	}
 	page.AppName = app.DisplayName
-	page.Accounts = h.srv.store.directory().accounts(d.tenant)
+	page.Accounts = h.store.directory().accounts(d.tenant)
 
 	switch r.PostForm.Get("step") {
 	case "code":
@@ -99,7 +109,7 @@ func (h *loginHandler) post(w http.ResponseWriter, r *http.Request) {
 		if upn == "" {
 			upn = strings.TrimSpace(r.PostForm.Get("other_upn"))
 		}
-		_, u, ok := h.srv.store.directory().findUser(d.tenant, upn)
+		_, u, ok := h.store.directory().findUser(d.tenant, upn)
 		page.Step, page.UPN = "account", upn
 		switch {
 		case !ok:
@@ -120,7 +130,7 @@ func (h *loginHandler) post(w http.ResponseWriter, r *http.Request) {
 		}
 		page.Step = "outcome"
 		if r.PostForm.Get("action") == "approve" {
-			if _, err := h.srv.store.approve(code, upn, now); err != nil {
+			if _, err := h.store.approve(code, upn, now); err != nil {
 				page.Step, page.Error = "code", msgUsedCode
 				h.render(w, http.StatusOK, page)
 				return
@@ -128,7 +138,7 @@ func (h *loginHandler) post(w http.ResponseWriter, r *http.Request) {
 			page.Outcome = "You have signed in to the " + app.DisplayName + " application on your device"
 			page.Detail = "You may now close this window."
 		} else {
-			if _, err := h.srv.store.deny(code, now); err != nil {
+			if _, err := h.store.deny(code, now); err != nil {
 				page.Step, page.Error = "code", msgUsedCode
 				h.render(w, http.StatusOK, page)
 				return
@@ -136,7 +146,7 @@ func (h *loginHandler) post(w http.ResponseWriter, r *http.Request) {
 			page.Outcome = "You declined to sign in to " + app.DisplayName
 			page.Detail = "The application on your device will not get access. You may now close this window."
 		}
-		h.srv.log.Info("device login", "user_code", secret.Redact(code), "user", upn, "outcome", r.PostForm.Get("action"))
+		h.log.Info("device login", "user_code", secret.Redact(code), "user", upn, "outcome", r.PostForm.Get("action"))
 		h.render(w, http.StatusOK, page)
 	default:
 		page.Step = "code"
@@ -195,7 +205,7 @@ func (h *loginHandler) checkCSRF(r *http.Request) (string, bool) {
 
 // sign is HMAC-SHA256 under the server's page key, base64url.
 func (h *loginHandler) sign(purpose, v string) string {
-	m := hmac.New(sha256.New, h.srv.csrfKey)
+	m := hmac.New(sha256.New, h.csrfKey)
 	m.Write([]byte(purpose + "|" + v))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
@@ -206,7 +216,7 @@ func (h *loginHandler) render(w http.ResponseWriter, status int, p loginPage) {
 	}
 	var buf bytes.Buffer
 	if err := loginTemplate.Execute(&buf, p); err != nil {
-		h.srv.log.Error("render device login page", "err", err)
+		h.log.Error("render device login page", "err", err)
 		http.Error(w, "the login page could not be rendered", http.StatusInternalServerError)
 		return
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/inproc"
 	"github.com/vbharness/vbharness/mocks/journal"
 )
 
@@ -146,5 +148,40 @@ func TestMSALOfflineAccessIsReportedDeclined(t *testing.T) {
 	_, err = dc.AuthenticationResult(ctx)
 	if err == nil || !strings.Contains(err.Error(), "declined scopes are present: offline_access") {
 		t.Fatalf("err = %v, want MSAL's declined-scope error for offline_access", err)
+	}
+}
+
+// In-process, through mocks/inproc (no sockets, no TLS), the mock derives an https
+// origin from the request URL, so MSAL's issuer check passes without WithBaseURL.
+func TestMSALInProcess(t *testing.T) {
+	t.Parallel()
+	srv := New(clock.NewVirtual(time.Time{}))
+	tr := inproc.New()
+	tr.Handle("login.mock", srv)
+	app, err := public.New(AzureCLIClientID,
+		public.WithAuthority("https://login.mock/"+DefaultTenant),
+		public.WithInstanceDiscovery(false),
+		public.WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dc, err := app.AcquireTokenByDeviceCode(ctx, graphScopes)
+	if err != nil {
+		t.Fatalf("AcquireTokenByDeviceCode: %v", err)
+	}
+	if dc.Result.VerificationURL != "https://login.mock/devicelogin" {
+		t.Errorf("verification URL = %q", dc.Result.VerificationURL)
+	}
+	if _, err := srv.Approve(dc.Result.UserCode, DefaultAdminUPN); err != nil {
+		t.Fatal(err)
+	}
+	res, err := dc.AuthenticationResult(ctx)
+	if err != nil {
+		t.Fatalf("AuthenticationResult: %v", err)
+	}
+	if res.Account.PreferredUsername != DefaultAdminUPN {
+		t.Errorf("account = %q", res.Account.PreferredUsername)
 	}
 }

@@ -2,6 +2,7 @@ package entra
 
 import (
 	"crypto/subtle"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -9,12 +10,21 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/keys"
 )
 
 // tokenHandler serves POST /{tenant}/oauth2/v2.0/token: the device code grant (both
 // spellings), refresh_token and client_credentials (entra.md §2, §3).
 type tokenHandler struct {
-	srv *Server
+	clk      clock.Clock
+	store    *store
+	keys     *keys.Set
+	seals    *sealBox
+	settings *settingsBox
+	origin   originRule
+	log      *slog.Logger
 }
 
 // Grant types the token endpoint accepts.
@@ -58,7 +68,7 @@ func (t *tokenRequest) fail(e *oauthError) { writeOAuthError(t.w, t.r, t.now, e)
 // ServeHTTP reads the clock, the settings and the directory once, checks the method,
 // tenant, form, grant type and client, then runs the grant.
 func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req := &tokenRequest{w: w, r: r, now: h.srv.clk.Now(), set: h.srv.current(), dir: h.srv.store.directory(), counted: true}
+	req := &tokenRequest{w: w, r: r, now: h.clk.Now(), set: h.settings.get(), dir: h.store.directory(), counted: true}
 	if r.Method != http.MethodPost {
 		req.fail(errPostOnly(r.Method))
 		return
@@ -161,7 +171,7 @@ func (h *tokenHandler) deviceCode(t *tokenRequest) {
 		t.fail(errMissingParam("device_code"))
 		return
 	}
-	res := h.srv.store.poll(code, t.app.ClientID, t.tenant, t.now, t.counted, t.set.strict, t.set.assume.UnknownDeviceCode)
+	res := h.store.poll(code, t.app.ClientID, t.tenant, t.now, t.counted, t.set.strict, t.set.assume.UnknownDeviceCode)
 	if res.err != nil {
 		t.fail(res.err)
 		return
@@ -178,7 +188,7 @@ func (h *tokenHandler) refresh(t *tokenRequest) {
 		t.fail(errMissingParam("refresh_token"))
 		return
 	}
-	g, ok := h.srv.seal.Load().open(raw)
+	g, ok := h.seals.get().open(raw)
 	if !ok {
 		t.fail(errMalformedRequest("invalid_grant"))
 		return
@@ -208,7 +218,7 @@ func (h *tokenHandler) refresh(t *tokenRequest) {
 		t.fail(errRefreshInactive(issued, t.set.life.RefreshInactivity))
 		return
 	}
-	if ep := h.srv.store.epoch(user.UPN); g.Epoch < ep.epoch {
+	if ep := h.store.epoch(user.UPN); g.Epoch < ep.epoch {
 		t.fail(errRevoked(issued, ep.since))
 		return
 	}
@@ -241,14 +251,14 @@ func (h *tokenHandler) issue(t *tokenRequest, tenant *Tenant, user *User, q scop
 		aud = GraphResource
 	}
 	ut := userTokens{
-		now: t.now, origin: h.srv.origin(t.r), tenant: tenant, user: user, app: t.app, grant: g,
+		now: t.now, origin: h.origin.of(t.r), tenant: tenant, user: user, app: t.app, grant: g,
 		lifetime: t.set.life.AccessToken, aud: aud, ipaddr: remoteIP(t.r),
 		idToken: q.has("openid"), email: q.has("email"),
 	}
-	k := h.srv.keys.Active()
+	k := h.keys.Active()
 	at, err := mintAccess(k, ut)
 	if err != nil {
-		h.srv.log.Error("mint access token", "err", err)
+		h.log.Error("mint access token", "err", err)
 		t.fail(errInternal())
 		return
 	}
@@ -260,9 +270,9 @@ func (h *tokenHandler) issue(t *tokenRequest, tenant *Tenant, user *User, q scop
 		AccessToken:  at,
 	}
 	if q.has("offline_access") {
-		resp.RefreshToken = h.srv.seal.Load().seal(refreshGrant{
+		resp.RefreshToken = h.seals.get().seal(refreshGrant{
 			TID: tenant.ID, OID: user.ObjectID, Client: t.app.ClientID, Scope: q.raw,
-			Issued: t.now.UnixNano(), Epoch: h.srv.store.epoch(user.UPN).epoch,
+			Issued: t.now.UnixNano(), Epoch: h.store.epoch(user.UPN).epoch,
 		})
 	}
 	if t.app.FOCI {
@@ -270,7 +280,7 @@ func (h *tokenHandler) issue(t *tokenRequest, tenant *Tenant, user *User, q scop
 	}
 	if ut.idToken {
 		if resp.IDToken, err = mintID(k, ut); err != nil {
-			h.srv.log.Error("mint id token", "err", err)
+			h.log.Error("mint id token", "err", err)
 			t.fail(errInternal())
 			return
 		}
@@ -278,7 +288,7 @@ func (h *tokenHandler) issue(t *tokenRequest, tenant *Tenant, user *User, q scop
 	if t.form.Get("client_info") == "1" {
 		resp.ClientInfo = clientInfo(user.ObjectID, tenant.ID)
 	}
-	h.srv.log.Info("token issued", "grant", t.form.Get("grant_type"), "client_id", t.app.ClientID, "user", user.UPN, "device_code", fromDeviceCode)
+	h.log.Info("token issued", "grant", t.form.Get("grant_type"), "client_id", t.app.ClientID, "user", user.UPN, "device_code", fromDeviceCode)
 	t.w.Header().Set("x-ms-clitelem", "1,0,0,,")
 	writeEntraJSON(t.w, t.r, http.StatusOK, newTraceID(), correlationID(t.r), resp)
 }
@@ -312,9 +322,9 @@ func (h *tokenHandler) clientCredentials(t *tokenRequest) {
 	if t.set.assume.GraphAudience == GraphAudienceGUID {
 		aud = GraphAppID
 	}
-	at, err := mintAppAccess(h.srv.keys.Active(), t.now, t.tenant, t.app, aud, t.set.life.AccessToken)
+	at, err := mintAppAccess(h.keys.Active(), t.now, t.tenant, t.app, aud, t.set.life.AccessToken)
 	if err != nil {
-		h.srv.log.Error("mint app token", "err", err)
+		h.log.Error("mint app token", "err", err)
 		t.fail(errInternal())
 		return
 	}
