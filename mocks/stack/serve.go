@@ -1,0 +1,221 @@
+package stack
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/entra"
+	"github.com/vbharness/vbharness/mocks/tlsca"
+	"github.com/vbharness/vbharness/mocks/veeam"
+)
+
+// Default listen addresses of the standalone stack. 4443 is the real Veeam REST API port.
+const (
+	DefaultEntraAddr = "127.0.0.1:8400"
+	DefaultVeeamAddr = "127.0.0.1:4443"
+)
+
+// Timeouts of the standalone servers, so slow or idle clients cannot hold connections
+// for ever.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	IdleTimeout       = 120 * time.Second
+	MaxHeaderBytes    = 64 << 10
+)
+
+// ServeOptions configure Serve. Files (Config, Fixtures) are parsed by Serve, before any
+// listener opens, so a bad file is reported without side effects.
+type ServeOptions struct {
+	EntraAddr      string   // default DefaultEntraAddr; port 0 picks a free port
+	VeeamAddr      string   // default DefaultVeeamAddr; port 0 picks a free port
+	HTTP           bool     // plain HTTP instead of HTTPS
+	StateDir       string   // where the CA lives; required unless HTTP
+	Hostnames      []string // extra names (or IPs) for the server certificate
+	ControlToken   string   // require Authorization: Bearer <token> on /_mock/ (else loopback only)
+	AdminPassword  string   // Veeam administrator password (default veeam.DefaultAdminPassword)
+	EntraAuthority string   // Veeam verifies assertions against this Entra instead of the local mock
+	ConfigFile     string   // Entra directory and lifetimes (entra.LoadConfig)
+	FixturesFile   string   // Veeam fixtures (veeam.LoadFixtures)
+	Logger         *slog.Logger
+}
+
+// Running is a started standalone stack.
+type Running struct {
+	EntraURL      string
+	VeeamURL      string
+	CAFile        string // empty over plain HTTP
+	Tenant        string
+	ClientID      string
+	Users         []string
+	AdminUser     string
+	AdminPassword string
+	Clock         *clock.Real
+	Entra         *entra.Server
+	Veeam         *veeam.Server
+
+	servers []*http.Server
+	done    chan error
+}
+
+// Serve starts both mocks on their listeners and returns once they accept connections.
+// ctx bounds start-up only; call Shutdown to stop.
+func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
+	if o.EntraAddr == "" {
+		o.EntraAddr = DefaultEntraAddr
+	}
+	if o.VeeamAddr == "" {
+		o.VeeamAddr = DefaultVeeamAddr
+	}
+	if o.AdminPassword == "" {
+		o.AdminPassword = veeam.DefaultAdminPassword
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	clk := clock.NewReal()
+	entraOpts := []entra.Option{entra.WithLogger(o.Logger), entra.WithControlToken(o.ControlToken)}
+	dir := entra.DefaultDirectory()
+	if o.ConfigFile != "" {
+		cfg, err := entra.LoadConfig(o.ConfigFile)
+		if err != nil {
+			return nil, err
+		}
+		dir = cfg.Directory
+		entraOpts = append(entraOpts, entra.WithDirectory(cfg.Directory), entra.WithLifetimes(cfg.Lifetimes))
+	}
+	veeamOpts := []veeam.Option{veeam.WithLogger(o.Logger), veeam.WithControlToken(o.ControlToken),
+		veeam.WithAdmin(veeam.DefaultAdminUser, o.AdminPassword)}
+	if o.FixturesFile != "" {
+		fx, err := veeam.LoadFixtures(o.FixturesFile)
+		if err != nil {
+			return nil, err
+		}
+		veeamOpts = append(veeamOpts, veeam.WithFixtures(fx))
+	}
+
+	lc := net.ListenConfig{}
+	el, err := lc.Listen(ctx, "tcp", o.EntraAddr)
+	if err != nil {
+		return nil, fmt.Errorf("entra mock: listen on %s: %w", o.EntraAddr, err)
+	}
+	vl, err := lc.Listen(ctx, "tcp", o.VeeamAddr)
+	if err != nil {
+		el.Close()
+		return nil, fmt.Errorf("veeam mock: listen on %s: %w (is a Veeam server or another mock already on that port? use --veeam-addr 127.0.0.1:0)", o.VeeamAddr, err)
+	}
+	scheme := "https"
+	if o.HTTP {
+		scheme = "http"
+	}
+	run := &Running{
+		EntraURL: fmt.Sprintf("%s://%s", scheme, publicAddr(el, o.Hostnames)),
+		VeeamURL: fmt.Sprintf("%s://%s", scheme, publicAddr(vl, o.Hostnames)),
+		Tenant:   entra.DefaultTenant, ClientID: entra.AzureCLIClientID,
+		AdminUser: veeam.DefaultAdminUser, AdminPassword: o.AdminPassword,
+		Clock: clk, done: make(chan error, 2),
+	}
+	for _, t := range dir.Tenants {
+		for _, u := range t.Users {
+			run.Users = append(run.Users, u.UPN)
+		}
+	}
+	sort.Strings(run.Users)
+
+	var tlsConf *tls.Config
+	client := &http.Client{Timeout: 10 * time.Second}
+	if !o.HTTP {
+		if o.StateDir == "" {
+			el.Close()
+			vl.Close()
+			return nil, errors.New("a state directory is required for HTTPS (it holds the CA)")
+		}
+		ca, caFile, err := tlsca.LoadOrCreate(o.StateDir, clk.Now())
+		if err != nil {
+			el.Close()
+			vl.Close()
+			return nil, err
+		}
+		cert, err := ca.Issue(clk.Now(), o.Hostnames...)
+		if err != nil {
+			el.Close()
+			vl.Close()
+			return nil, err
+		}
+		run.CAFile = caFile
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}}
+	}
+	authority := run.EntraURL
+	if o.EntraAuthority != "" {
+		authority = strings.TrimRight(o.EntraAuthority, "/")
+		if o.EntraAuthority != run.EntraURL {
+			client = &http.Client{Timeout: 10 * time.Second} // the real Entra: system roots
+		}
+	}
+	run.Entra = entra.New(clk, append([]entra.Option{entra.WithBaseURL(run.EntraURL)}, entraOpts...)...)
+	run.Veeam = veeam.New(clk, append([]veeam.Option{veeam.WithAuthority(authority), veeam.WithHTTPClient(client)}, veeamOpts...)...)
+	linkResets(run.Entra, run.Veeam)
+
+	for _, p := range []struct {
+		l net.Listener
+		h http.Handler
+	}{{el, run.Entra}, {vl, run.Veeam}} {
+		srv := &http.Server{
+			Handler:           p.h,
+			ReadHeaderTimeout: ReadHeaderTimeout,
+			ReadTimeout:       ReadTimeout,
+			IdleTimeout:       IdleTimeout,
+			MaxHeaderBytes:    MaxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+		}
+		l := p.l
+		if tlsConf != nil {
+			l = tls.NewListener(l, tlsConf)
+		}
+		run.servers = append(run.servers, srv)
+		go func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				run.done <- err
+			}
+		}()
+	}
+	return run, nil
+}
+
+// Err returns a channel that yields an error if a server stops unexpectedly.
+func (r *Running) Err() <-chan error { return r.done }
+
+// Shutdown stops both servers, waiting for in-flight requests until ctx ends.
+func (r *Running) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, s := range r.servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+			s.Close()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// publicAddr is the host:port put in the printed URLs: the listener's own IP when it is a
+// specific address, else (a wildcard listen) the first --hostname, else 127.0.0.1.
+func publicAddr(l net.Listener, hostnames []string) string {
+	host, port, _ := net.SplitHostPort(l.Addr().String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if len(hostnames) > 0 && hostnames[0] != "" {
+			host = hostnames[0]
+		}
+	}
+	return net.JoinHostPort(host, port)
+}

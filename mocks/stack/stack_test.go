@@ -1,0 +1,176 @@
+package stack
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vbharness/vbharness/mocks/entra"
+	"github.com/vbharness/vbharness/mocks/veeam"
+)
+
+func TestDefaultsAgree(t *testing.T) {
+	t.Parallel()
+	if entra.DefaultTenant != veeam.DefaultOrganization || entra.DefaultTenantID != veeam.DefaultOrganizationMSID {
+		t.Fatal("the Entra mock's default tenant and the Veeam mock's default organization differ")
+	}
+}
+
+// client is a tiny form/JSON client for the tests below.
+type client struct {
+	t  *testing.T
+	hc *http.Client
+}
+
+func (c client) do(method, u string, form url.Values, jsonBody, bearer string) (int, map[string]any) {
+	c.t.Helper()
+	var body io.Reader
+	req, _ := http.NewRequest(method, u, nil)
+	switch {
+	case form != nil:
+		body = strings.NewReader(form.Encode())
+		req, _ = http.NewRequest(method, u, body)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case jsonBody != "":
+		req, _ = http.NewRequest(method, u, strings.NewReader(jsonBody))
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+// seedFlow runs the seed document's chain and returns the Veeam token response.
+func seedFlow(t *testing.T, c client, entraURL, veeamURL string) map[string]any {
+	t.Helper()
+	st, dc := c.do("POST", entraURL+"/abc.onmicrosoft.com/oauth2/v2.0/devicecode", url.Values{
+		"client_id": {entra.AzureCLIClientID}, "scope": {"Directory.AccessAsUser.All User.ReadWrite.All offline_access"}}, "", "")
+	if st != 200 {
+		t.Fatalf("devicecode: %d %v", st, dc)
+	}
+	if st, b := c.do("POST", entraURL+"/_mock/devicecodes/approve", nil, `{"user_code":"`+dc["user_code"].(string)+`"}`, ""); st != 200 {
+		t.Fatalf("approve: %d %v", st, b)
+	}
+	st, tok := c.do("POST", entraURL+"/abc.onmicrosoft.com/oauth2/v2.0/token", url.Values{
+		"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {entra.AzureCLIClientID},
+		"device_code": {dc["device_code"].(string)}}, "", "")
+	if st != 200 {
+		t.Fatalf("token: %d %v", st, tok)
+	}
+	assertion, _ := json.Marshal(tok)
+	st, vt := c.do("POST", veeamURL+"/v8/token", url.Values{
+		"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "client_id": {"abc.onmicrosoft.com"},
+		"assertion": {string(assertion)}}, "", "")
+	if st != 200 {
+		t.Fatalf("/v8/token: %d %v", st, vt)
+	}
+	return vt
+}
+
+func TestInProcessStackRunsTheSeedFlowOnOneVirtualClock(t *testing.T) {
+	t.Parallel()
+	s := NewInProcess(Options{})
+	c := client{t: t, hc: s.Client}
+	vt := seedFlow(t, c, s.EntraURL, s.VeeamURL)
+	at := vt["access_token"].(string)
+	if st, _ := c.do("GET", s.VeeamURL+"/v8/Organization", nil, "", at); st != 200 {
+		t.Fatalf("GET /v8/Organization: %d", st)
+	}
+	// Advancing through Entra's control API moves the Veeam mock too: one clock.
+	if st, _ := c.do("POST", s.EntraURL+"/_mock/clock/advance", nil, `{"duration":"61m"}`, ""); st != 200 {
+		t.Fatal("advance")
+	}
+	if st, _ := c.do("GET", s.VeeamURL+"/v8/Organization", nil, "", at); st != 401 {
+		t.Fatalf("after 61 virtual minutes: %d, want 401", st)
+	}
+	// Reset on Veeam resets the whole stack, including Entra's journal.
+	if n := s.Entra.Control().Journal().Len(); n == 0 {
+		t.Fatal("entra journal is empty before reset")
+	}
+	if st, _ := c.do("POST", s.VeeamURL+"/_mock/reset", nil, "", ""); st != 200 {
+		t.Fatal("reset")
+	}
+	if n := s.Entra.Control().Journal().Len(); n != 0 {
+		t.Fatalf("entra journal has %d entries after a stack reset", n)
+	}
+}
+
+func TestInProcessStacksAreIsolated(t *testing.T) {
+	t.Parallel()
+	a, b := NewInProcess(Options{}), NewInProcess(Options{})
+	vt := seedFlow(t, client{t: t, hc: a.Client}, a.EntraURL, a.VeeamURL)
+	a.Clock.Advance(time.Hour)
+	if b.Clock.Now().Equal(a.Clock.Now()) {
+		t.Fatal("advancing one stack's clock moved another's")
+	}
+	if st, _ := (client{t: t, hc: b.Client}).do("GET", b.VeeamURL+"/v8/Organizations", nil, "", vt["access_token"].(string)); st != 401 {
+		t.Fatalf("a token from stack a was accepted by stack b: %d", st)
+	}
+}
+
+func TestServeOverHTTPSWithItsCAFile(t *testing.T) {
+	t.Parallel()
+	run, err := Serve(context.Background(), ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: "127.0.0.1:0", StateDir: t.TempDir(), AdminPassword: "pw-for-this-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Shutdown(context.Background())
+	pemBytes, err := os.ReadFile(run.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	c := client{t: t, hc: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
+	if !strings.HasPrefix(run.EntraURL, "https://127.0.0.1:") || !strings.HasPrefix(run.VeeamURL, "https://127.0.0.1:") {
+		t.Fatalf("urls %s %s", run.EntraURL, run.VeeamURL)
+	}
+	vt := seedFlow(t, c, run.EntraURL, run.VeeamURL)
+	if vt["token_type"] != "bearer" || vt["expires_in"].(float64) != 3600 {
+		t.Fatalf("veeam token response %v", vt)
+	}
+	st, admin := c.do("POST", run.VeeamURL+"/v8/token", url.Values{"grant_type": {"password"}, "username": {run.AdminUser}, "password": {"pw-for-this-test"}}, "", "")
+	if st != 200 || admin["userName"] != run.AdminUser {
+		t.Fatalf("admin login with --admin-password: %d %v", st, admin)
+	}
+	before := run.Clock.Now()
+	if st, _ := c.do("POST", run.VeeamURL+"/_mock/clock/advance", nil, `{"duration":"2h"}`, ""); st != 200 {
+		t.Fatal("advance")
+	}
+	if d := run.Entra.Clock().Now().Sub(before); d < 2*time.Hour {
+		t.Fatalf("advancing on Veeam moved Entra's clock by %v", d)
+	}
+	if len(run.Users) == 0 || run.Users[0] != entra.DefaultAdminUPN {
+		t.Fatalf("users %v", run.Users)
+	}
+}
+
+func TestServeRefusesATakenPort(t *testing.T) {
+	t.Parallel()
+	run, err := Serve(context.Background(), ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: "127.0.0.1:0", HTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Shutdown(context.Background())
+	taken := strings.TrimPrefix(run.VeeamURL, "http://")
+	if _, err := Serve(context.Background(), ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: taken, HTTP: true}); err == nil || !strings.Contains(err.Error(), "--veeam-addr") {
+		t.Fatalf("err = %v, want a listen error naming --veeam-addr", err)
+	}
+}
