@@ -42,11 +42,11 @@ const DefaultMaxBody = 1 << 20
 type Options struct {
 	Server   string // name recorded in journal entries: "entra" or "veeam"
 	Clock    clock.Clock
-	Journal  *journal.Journal // default: journal.New(0)
-	Faults   *faults.Set      // default: faults.NewSet()
-	Token    string           // control token; empty means loopback callers only
-	MaxBody  int64            // default DefaultMaxBody
-	Reset    func()           // server state reset, called by POST /_mock/reset
+	Journal  *journal.Journal                             // default: journal.New(0)
+	Faults   *faults.Set                                  // default: faults.NewSet()
+	Token    string                                       // control token; empty means loopback callers only
+	MaxBody  int64                                        // default DefaultMaxBody
+	Reset    func()                                       // server state reset, called by POST /_mock/reset
 	TooLarge func(w http.ResponseWriter, r *http.Request) // 413 in the service's shape
 	Internal func(w http.ResponseWriter, r *http.Request) // 500 in the service's shape
 }

@@ -75,4 +75,3 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
-
