@@ -52,8 +52,9 @@ type deps struct {
 	// newEngine returns the scenario engine for a file system; nil when this build has
 	// no engine.
 	newEngine func(fsys fs.FS) runner.Engine
-	// mockTarget returns the embedded mock target; nil when this build has no mocks.
-	mockTarget func() *runner.Target
+	// mockTarget returns the embedded mock target, exposing env's VBHARNESS_* variables
+	// to scenarios; nil when this build has no mocks.
+	mockTarget func(env map[string]string) *runner.Target
 	// catalogue is the bundled scenario catalogue, with paths under scripts/.
 	catalogue fs.FS
 	// clock measures the run's elapsed time and, for login, the countdown.

@@ -63,7 +63,7 @@ func write(t *testing.T, path, content string) {
 func (f *fixture) deps() deps {
 	return deps{
 		newEngine:  func(fs.FS) runner.Engine { return f.engine },
-		mockTarget: f.target.Runner,
+		mockTarget: func(map[string]string) *runner.Target { return f.target.Runner() },
 		catalogue:  catalogue(),
 		clock:      clock.NewVirtual(time.Time{}),
 		terminal:   func(io.Writer) bool { return f.terminal },

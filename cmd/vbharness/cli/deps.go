@@ -8,9 +8,10 @@ import (
 // defaultDeps are the real engine, mocks and terminal.
 func defaultDeps() deps {
 	return deps{
-		newEngine: runner.NewEngine,
-		catalogue: catalogue(),
-		clock:     clock.NewReal(),
-		terminal:  isTerminal,
+		newEngine:  runner.NewEngine,
+		mockTarget: runner.MockTarget,
+		catalogue:  catalogue(),
+		clock:      clock.NewReal(),
+		terminal:   isTerminal,
 	}
 }

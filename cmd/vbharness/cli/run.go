@@ -207,7 +207,7 @@ func (a *app) target(ctx context.Context, name, configFlag string, scrub *secret
 		if a.deps.mockTarget == nil {
 			return nil, usage("this build of vbharness has no embedded mocks; use --target with a live target")
 		}
-		return a.deps.mockTarget(), nil
+		return a.deps.mockTarget(a.env), nil
 	}
 	r, err := a.resolve(name, configFlag)
 	if err != nil {
