@@ -100,6 +100,9 @@ func (r *rt) mockModule() *goja.Object {
 		return r.controlJSON("entra", "POST", "/_mock/devicecodes/deny", map[string]any{"user_code": r.userCodeOf(call.Argument(0), "mock.deny")})
 	})
 	fn("autoApprove", func(call goja.FunctionCall) goja.Value {
+		if a := call.Argument(0); !a.ToBoolean() && !goja.IsUndefined(a) {
+			return r.controlJSON("entra", "DELETE", "/_mock/devicecodes/auto-approve", nil)
+		}
 		o := r.options(call.Argument(0), "mock.autoApprove", "user", "afterPolls", "after")
 		body := map[string]any{}
 		if u := optString(o, "user"); u != "" {
@@ -113,6 +116,13 @@ func (r *rt) mockModule() *goja.Object {
 		}
 		return r.controlJSON("entra", "POST", "/_mock/devicecodes/auto-approve", body)
 	})
+	fn("dialect", func(call goja.FunctionCall) goja.Value {
+		body := map[string]any{"user_code": r.userCodeOf(call.Argument(0), "mock.dialect"), "strict": nil}
+		if s := call.Argument(1); !goja.IsUndefined(s) && !goja.IsNull(s) {
+			body["strict"] = s.ToBoolean()
+		}
+		return r.controlJSON("entra", "POST", "/_mock/devicecodes/dialect", body)
+	})
 	fn("deviceCodes", func(goja.FunctionCall) goja.Value {
 		return r.controlJSON("entra", "GET", "/_mock/devicecodes", nil)
 	})
@@ -125,10 +135,14 @@ func (r *rt) mockModule() *goja.Object {
 	fn("addOrganization", func(call goja.FunctionCall) goja.Value {
 		return r.controlJSON("veeam", "POST", "/_mock/organizations", call.Argument(0))
 	})
+	fn("organizations", func(goja.FunctionCall) goja.Value {
+		return r.controlJSON("veeam", "GET", "/_mock/organizations", nil)
+	})
 	fn("revokeSessions", func(call goja.FunctionCall) goja.Value {
-		var body any
-		if a := call.Argument(0); !goja.IsUndefined(a) {
-			body = a
+		// mock.revokeSessions() revokes every session; mock.revokeSessions(userName) one user's.
+		body := map[string]any{}
+		if a := call.Argument(0); goja.IsString(a) {
+			body["userName"] = a.String()
 		}
 		return r.controlJSON("veeam", "POST", "/_mock/sessions/revoke", body)
 	})
@@ -192,15 +206,8 @@ func (r *rt) serverObject(server string) *goja.Object {
 		if !ok {
 			r.throw("TypeError", "mock.%s.settings.set needs an object of settings to change", server)
 		}
-		// The control API replaces settings whole: merge the change into the current ones.
-		cur, _ := r.controlJSON(server, "GET", "/_mock/settings", nil).(*goja.Object)
-		if cur == nil {
-			cur = r.vm.NewObject()
-		}
-		for _, k := range patch.Keys() {
-			_ = cur.Set(k, patch.Get(k))
-		}
-		return r.controlJSON(server, "PUT", "/_mock/settings", cur)
+		// PUT merges: fields left out keep their values. The answer is the new settings.
+		return r.controlJSON(server, "PUT", "/_mock/settings", patch)
 	})
 	_ = s.Set("settings", settings)
 	return s

@@ -178,6 +178,12 @@ func TestMockModule(t *testing.T) {
 			const o = mock.addOrganization({name: "contoso.onmicrosoft.com", msid: "11111111-2222-3333-4444-555555555555"}); expect(o.name).toBe("contoso.onmicrosoft.com");
 			expect(mock.rotateKeys().kid).toBeDefined(); expect(mock.clock().virtual).toBe(true); expect(mock.veeam.health().status).toBe("ok");
 			entra.deviceCode(); mock.reset(); expect(mock.requests("entra")).toEqual([]);`},
+		{"auto-approve can be turned off", `mock.autoApprove({afterPolls: 0}); expect(mock.autoApprove(false).off).toBe(true);
+			mock.entra.settings.set({device_code_lifetime: 20}); const c = entra.deviceCode(); expect(() => entra.pollToken(c)).toHaveEntraError("expired_token");`},
+		{"one code's dialect", `const c = entra.deviceCode(); expect(mock.dialect(c, true)).toBeDefined(); expect(mock.dialect(c.user_code, null)).toBeDefined();`},
+		{"organizations and one user's sessions", `const n = mock.organizations().organizations.length; expect(n).toBeGreaterThan(0);
+			const s = veeam.login({admin: true}); expect(mock.revokeSessions("nobody").revoked).toBe(0);
+			expect(mock.revokeSessions(s.userName).revoked).toBe(1); expect(s.get("/v8/Jobs", {autoRefresh: false})).toHaveStatus(401);`},
 		{"control errors are clear", `expect(() => mock.approve("NOSUCHCODE")).toThrow(/answered HTTP 404: .*unknown user code/i);`},
 	}
 	for _, c := range cases {

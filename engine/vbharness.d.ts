@@ -1,0 +1,452 @@
+// Type declarations for vbharness scenario scripts: the built-in "vbharness" module and
+// the globals the engine provides. Editors use them to complete and check scenarios:
+// add `/// <reference path="…/vbharness.d.ts" />` at the top of a script, or list this
+// file in a jsconfig.json. engine/dts_test.go keeps the declared names in step with what
+// the engine exports. The reference with an example per function is docs/js-api.md.
+
+/** Globals of every scenario runtime. Timers run on the scenario clock. */
+declare function setTimeout(fn: (...args: any[]) => void, ms?: number, ...args: any[]): number;
+declare function setInterval(fn: (...args: any[]) => void, ms?: number, ...args: any[]): number;
+declare function clearTimeout(id: number): void;
+declare function clearInterval(id: number): void;
+declare function require(module: "vbharness"): typeof import("vbharness");
+declare function require(path: string): any;
+declare const module: { exports: any; id: string };
+declare const exports: any;
+declare const __filename: string;
+declare const __dirname: string;
+
+declare module "vbharness" {
+  /** A duration: a Go duration string ("61m", "1h30m", "5s", "250ms") or milliseconds. */
+  export type Duration = string | number;
+
+  /** Something a test needs from its target; the runner skips the test where it is missing. */
+  export type Requirement = "clock" | "control" | "live";
+
+  export interface TestOptions {
+    /** Labels for --tag selection. */
+    tags?: string[] | string;
+    /** Wall-clock deadline of this test; replaces the run's default. */
+    timeout?: Duration;
+    /** What the target must offer: "clock" (clock.advance), "control" (mock.*), "live". */
+    requires?: Requirement[] | Requirement;
+    /** Why the test is skipped (test.skip only). */
+    reason?: string;
+  }
+
+  export type TestBody = (ctx: Context) => void | Promise<void>;
+
+  export interface TestFunction {
+    /** Registers a test. Names are unique per file. */
+    (name: string, fn: TestBody, options?: TestOptions): void;
+    /** Registers a test that is reported as skipped, with an optional reason. */
+    skip(name: string, fn?: TestBody | string, reasonOrOptions?: string | TestOptions): void;
+    /** Registers a focused test: when any test is focused, the runner runs only those. */
+    only(name: string, fn: TestBody, options?: TestOptions): void;
+  }
+
+  /** What a test function (and each hook) receives. */
+  export interface Context {
+    entra: Entra;
+    veeam: Veeam;
+    mock: Mock;
+    clock: Clock;
+    http: Http;
+    jwt: Jwt;
+    target: TargetInfo;
+    env: Record<string, string>;
+    console: Console;
+    expect: typeof expect;
+    sleep: typeof sleep;
+    /** The running test. */
+    test: RunningTest;
+  }
+
+  export interface RunningTest {
+    name: string;
+    file: string;
+    tags: string[];
+  }
+
+  export const test: TestFunction;
+  /** Runs before every test of the file (top level only). */
+  export function beforeEach(fn: TestBody): void;
+  /** Runs after every test of the file, also when it failed (not after a timeout). */
+  export function afterEach(fn: TestBody): void;
+  /** Starts an assertion. A failed matcher throws an AssertionError: the test fails. */
+  export function expect(actual: unknown): Matchers;
+  /** Waits on the scenario clock (instant on the mock target). */
+  export function sleep(duration: Duration): void;
+
+  export const entra: Entra;
+  export const veeam: Veeam;
+  export const mock: Mock;
+  export const clock: Clock;
+  export const http: Http;
+  export const jwt: Jwt;
+  export const target: TargetInfo;
+  /** VBHARNESS_* environment variables. */
+  export const env: Record<string, string>;
+  /** Captured per test into the result, with levels; secrets are redacted. */
+  export const console: Console;
+
+  /** Thrown by a failed matcher; the test's status is "failed". */
+  export class AssertionError extends Error {
+    matcher: string;
+    expected: string;
+    actual: string;
+  }
+  /** An OAuth error from Entra (or a local expired_token). */
+  export class EntraError extends Error {
+    error: string;
+    aadsts?: number;
+    description: string;
+    status?: number;
+    body?: string;
+  }
+  /** An error answer of the Veeam REST API, in either of its shapes. */
+  export class VeeamError extends Error {
+    status: number;
+    errorCode?: string;
+    error?: string;
+    description?: string;
+    veeamMessage?: string;
+    body: string;
+  }
+  /** Thrown by a host call when the test's deadline passed; the test is "timed out". */
+  export class TimeoutError extends Error {}
+  /** Thrown when the target lacks something the call needs (a clock, the control API). */
+  export class RequirementError extends Error {}
+
+  export interface Matchers {
+    /** Negates the next matcher. */
+    readonly not: Matchers;
+    toBe(expected: unknown): void;
+    toEqual(expected: unknown): void;
+    toMatch(pattern: RegExp | string): void;
+    toContain(item: unknown): void;
+    toHaveProperty(path: string | string[], value?: unknown): void;
+    toHaveLength(length: number): void;
+    toBeGreaterThan(n: number | Date): void;
+    toBeGreaterThanOrEqual(n: number | Date): void;
+    toBeLessThan(n: number | Date): void;
+    toBeLessThanOrEqual(n: number | Date): void;
+    toBeDefined(): void;
+    toBeUndefined(): void;
+    toBeNull(): void;
+    toBeTruthy(): void;
+    toBeFalsy(): void;
+    toBeInstanceOf(ctor: Function): void;
+    /** expect(fn).toThrow(): fn is called; optionally the message contains text, matches a RegExp, or the error is an instance of a class. */
+    toThrow(expected?: string | RegExp | Function): void;
+    /** The received HTTP response has this status; the failure shows the body. */
+    toHaveStatus(status: number): void;
+    /** An EntraError, an error response, or a function that throws one, carries this code (and AADSTS number). */
+    toHaveEntraError(error: string, aadsts?: number): void;
+    /** A VeeamError, an error response, or a function that throws one, carries this errorCode (or OAuth error). */
+    toHaveVeeamError(code: string): void;
+  }
+
+  export interface RequestOptions {
+    headers?: Record<string, string>;
+    /** A value sent as JSON (Content-Type: application/json). */
+    json?: unknown;
+    /** Fields sent urlencoded; an object value is sent as its JSON. */
+    form?: Record<string, unknown>;
+    /** A raw body. */
+    body?: string;
+    /** Query parameters appended to the URL. */
+    query?: Record<string, unknown>;
+    /** Wall-clock limit of this request. */
+    timeout?: Duration;
+  }
+
+  export interface HttpResponse {
+    status: number;
+    /** Lower-case header names; repeated headers joined with ", ". */
+    headers: Record<string, string>;
+    body: string;
+    url: string;
+    method: string;
+    /** Parses the body as JSON (throws a clear error when it is not). */
+    json(): any;
+  }
+
+  export interface Http {
+    request(method: string, url: string, options?: RequestOptions): HttpResponse;
+    get(url: string, options?: RequestOptions): HttpResponse;
+    post(url: string, options?: RequestOptions): HttpResponse;
+    put(url: string, options?: RequestOptions): HttpResponse;
+    patch(url: string, options?: RequestOptions): HttpResponse;
+    delete(url: string, options?: RequestOptions): HttpResponse;
+  }
+
+  /** Entra's device authorization response (RFC 8628 §3.2). */
+  export interface DeviceCodeResponse {
+    device_code: string;
+    user_code: string;
+    verification_uri: string;
+    expires_in: number;
+    interval: number;
+    message: string;
+    [field: string]: unknown;
+  }
+
+  /** Entra's token response. The whole object is Veeam's jwt-bearer assertion. */
+  export interface TokenResponse {
+    token_type: string;
+    scope: string;
+    expires_in: number;
+    ext_expires_in?: number;
+    access_token: string;
+    refresh_token?: string;
+    id_token?: string;
+    [field: string]: unknown;
+  }
+
+  export interface EntraDefaults {
+    /** Default: the target's tenant. */
+    tenant?: string;
+    /** Default: the target's client id (04b07795-8ddb-461a-bbee-02f9e1bf7b46). */
+    clientId?: string;
+    /** Default: the target's scope. */
+    scope?: string;
+  }
+
+  export interface SignInOptions {
+    /** Mock: who approves (default: the target's user). */
+    user?: string;
+    /** Mock: decline instead of approving (pollToken then throws authorization_declined). */
+    deny?: boolean;
+    /** Mock: approve after this many polls. */
+    afterPolls?: number;
+  }
+
+  export interface Entra {
+    /** POST /{tenant}/oauth2/v2.0/devicecode. */
+    deviceCode(options?: EntraDefaults): DeviceCodeResponse;
+    /**
+     * Redeems a device code (RFC 8628): first poll after one interval, never faster, +5 s
+     * after slow_down, stops at expires_in. Returns the token response or throws an EntraError.
+     */
+    pollToken(code: DeviceCodeResponse | string): TokenResponse;
+    /**
+     * The user's side. Mock target: approves (or denies, or approves after N polls)
+     * through the control API. Live target: prints Microsoft's message and the time left
+     * to the terminal and waits for the person; returns the token (pollToken then returns it too).
+     */
+    signIn(code: DeviceCodeResponse | string, options?: SignInOptions): TokenResponse | undefined;
+    /** grant_type=refresh_token with a token response's refresh_token (or the token itself). */
+    refresh(token: TokenResponse | string, options?: EntraDefaults): TokenResponse;
+    /** GET /{tenant}/v2.0/.well-known/openid-configuration. */
+    openidConfiguration(options?: { tenant?: string }): Record<string, any>;
+    /** GET /{tenant}/discovery/v2.0/keys. */
+    jwks(options?: { tenant?: string }): { keys: Record<string, any>[] };
+    /** Raw endpoint access for negative tests: no defaults, no throwing on error statuses. */
+    raw: EntraRaw;
+  }
+
+  export interface EntraRaw {
+    devicecode(form: Record<string, unknown>, options?: { tenant?: string }): HttpResponse;
+    token(form: Record<string, unknown>, options?: { tenant?: string }): HttpResponse;
+  }
+
+  export interface LoginOptions {
+    /** The Entra token response (object or JSON string): grant_type=jwt-bearer. */
+    assertion?: TokenResponse | string;
+    /** client_id of the jwt-bearer grant; default target.veeam.organization. */
+    organization?: string;
+    username?: string;
+    password?: string;
+    /** Log in with the target's Veeam admin credentials. */
+    admin?: boolean;
+    /** grant_type=operator with client_id=userId.tenantId and the operator's Entra access token. */
+    operator?: { userId: string; tenantId: string; accessToken: string };
+    /** Default true: refresh once on 401 or shortly before expiry, then retry once. */
+    autoRefresh?: boolean;
+  }
+
+  export interface Veeam {
+    /** POST /v8/token; throws a VeeamError on failure. */
+    login(options: LoginOptions): VeeamSession;
+    /** Raw POST /v8/token for negative tests: any status is returned. */
+    token(form: Record<string, unknown>): HttpResponse;
+  }
+
+  export interface SessionRequestOptions extends RequestOptions {
+    /** false: send the current token as is and return a 401 unchanged. */
+    autoRefresh?: boolean;
+  }
+
+  export interface SessionResponse extends HttpResponse {
+    /** The session refreshed its tokens for this call. */
+    refreshed: boolean;
+    /** A refresh was attempted and failed; the response is the original answer. */
+    refreshError?: VeeamError | Error;
+  }
+
+  export interface VeeamSession {
+    readonly accessToken: string;
+    readonly refreshToken: string;
+    readonly tokenType: string;
+    /** expires_in of the current access token, seconds. */
+    readonly expiresIn: number;
+    /** Scenario-clock milliseconds when the current token arrived. */
+    readonly issuedAt: number;
+    /** issuedAt + expiresIn, milliseconds. */
+    readonly expiresAt: number;
+    readonly userName: string;
+    readonly loggedOut: boolean;
+    /** The latest /v8/token response. */
+    readonly response: Record<string, any>;
+    request(method: string, path: string, options?: SessionRequestOptions): SessionResponse;
+    get(path: string, options?: SessionRequestOptions): SessionResponse;
+    post(path: string, options?: SessionRequestOptions): SessionResponse;
+    put(path: string, options?: SessionRequestOptions): SessionResponse;
+    patch(path: string, options?: SessionRequestOptions): SessionResponse;
+    delete(path: string, options?: SessionRequestOptions): SessionResponse;
+    /** grant_type=refresh_token; throws a VeeamError on failure. Returns the session. */
+    refresh(): VeeamSession;
+    /** POST /v8/token/logout; turns automatic refresh off. */
+    logout(): void;
+    /** GETs path and follows _links.next; returns every page's results. */
+    paginate(path: string, options?: { maxPages?: number }): any[];
+  }
+
+  export interface Jwt {
+    /** Splits and decodes a JWT without checking it. */
+    decode(token: string): { header: Record<string, any>; payload: Record<string, any>; signature: string };
+    /** Checks signature (from jwksUrl, or the issuer's discovery document), exp/nbf on the scenario clock, issuer and audience; returns the payload. */
+    verify(token: string, options: { jwksUrl?: string; issuer?: string; audience?: string }): Record<string, any>;
+  }
+
+  export interface Clock {
+    /** Scenario-clock milliseconds since the epoch (the same as Date.now()). */
+    now(): number;
+    /** Moves the scenario clock (and a standalone mock's clock) forward; returns the new now(). Needs requires: ["clock"]. */
+    advance(duration: Duration): number;
+    /** Waits on the scenario clock. */
+    sleep(duration: Duration): void;
+    isVirtual(): boolean;
+  }
+
+  export interface JournalEntry {
+    seq: number;
+    server: string;
+    time: string;
+    method: string;
+    path: string;
+    fields?: Record<string, string>;
+    status: number;
+    latency_ms: number;
+    fault?: string;
+  }
+
+  export interface JournalFilter {
+    method?: string;
+    /** Path prefix, case-insensitive. */
+    path?: string;
+    field?: string;
+    value?: string;
+    since?: number;
+  }
+
+  /** A fault rule of the control API (mocks/faults Rule). */
+  export interface FaultRule {
+    id?: string;
+    /** For mock.faults.add: which server. */
+    server?: "entra" | "veeam";
+    method?: string;
+    /** Path pattern; "*" matches any run of characters. */
+    path: string;
+    match?: Record<string, string>;
+    action?: "respond" | "delay" | "drop" | "truncate" | "malformed";
+    status?: number;
+    headers?: Record<string, string>;
+    body?: unknown;
+    delay?: string;
+    real_time?: boolean;
+    times?: number;
+    after?: number;
+  }
+
+  export interface Faults {
+    add(rule: FaultRule): FaultRule;
+    list(server?: "entra" | "veeam"): FaultRule[];
+    clear(server?: "entra" | "veeam"): void;
+    remove(id: string, server?: "entra" | "veeam"): void;
+  }
+
+  export interface MockSettings {
+    get(): Record<string, any>;
+    /** Changes the given fields only; returns the new settings. */
+    set(patch: Record<string, unknown>): Record<string, any>;
+  }
+
+  export interface MockServer {
+    requests(filter?: JournalFilter): JournalEntry[];
+    clearRequests(): void;
+    health(): { status: string };
+    clock(): { now: string; virtual: boolean };
+    reset(): void;
+    faults: Faults;
+    settings: MockSettings;
+  }
+
+  /** The mock control API; every call throws a RequirementError where the target has none. */
+  export interface Mock {
+    approve(code: DeviceCodeResponse | string, options?: { user?: string }): Record<string, any>;
+    deny(code: DeviceCodeResponse | string): Record<string, any>;
+    /** A standing approval for current and future codes; false turns it off. */
+    autoApprove(options: { user?: string; afterPolls?: number; after?: Duration } | false): Record<string, any>;
+    /** One code's dialect: strict RFC 8628 (true), Entra's (false) or the server's (null). */
+    dialect(code: DeviceCodeResponse | string, strict: boolean | null): Record<string, any>;
+    deviceCodes(): { devicecodes: Record<string, any>[] };
+    revokeUser(user: string): Record<string, any>;
+    rotateKeys(): { kid: string };
+    addOrganization(organization: Record<string, unknown>): Record<string, any>;
+    organizations(): { organizations: Record<string, any>[] };
+    /** Revokes every Veeam session, or one user's. */
+    revokeSessions(userName?: string): { revoked: number };
+    /** Resets both servers. */
+    reset(): void;
+    requests(server: "entra" | "veeam", filter?: JournalFilter): JournalEntry[];
+    clock(): { now: string; virtual: boolean };
+    faults: Faults;
+    entra: MockServer;
+    veeam: MockServer;
+  }
+
+  export interface TargetInfo {
+    name: string;
+    kind: "mock" | "live";
+    entra: TargetEntra;
+    veeam: TargetVeeam;
+    /** Whether the mock control API is reachable. */
+    control: boolean;
+    virtualClock: boolean;
+    settings: Record<string, any>;
+  }
+
+  export interface TargetEntra {
+    authority: string;
+    tenant: string;
+    clientId: string;
+    scope: string;
+    user: string;
+  }
+
+  export interface TargetVeeam {
+    url: string;
+    organization: string;
+    adminUser: string;
+  }
+
+  export interface Console {
+    log(...args: unknown[]): void;
+    info(...args: unknown[]): void;
+    warn(...args: unknown[]): void;
+    error(...args: unknown[]): void;
+    debug(...args: unknown[]): void;
+  }
+}
