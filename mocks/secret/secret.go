@@ -17,7 +17,7 @@ var fieldNames = map[string]bool{
 	"access_token": true, "refresh_token": true, "id_token": true, "assertion": true,
 	"device_code": true, "user_code": true, "code": true, "password": true,
 	"client_secret": true, "client_assertion": true, "authorization": true,
-	"admin_password": true, "control_token": true, "client_info": false,
+	"admin_password": true, "control_token": true, "csrf": true, "ticket": true,
 }
 
 // IsField reports whether a form, JSON or header field name carries a secret value.
