@@ -9,6 +9,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/vbharness/vbharness/mocks/secret"
+	"github.com/vbharness/vbharness/mocks/stack"
 )
 
 // testRuntime is a scenario runtime for module tests, built by the same configure
@@ -17,7 +18,7 @@ type testRuntime struct {
 	*rt
 	t      testing.TB
 	target *Target
-	stack  *testStack
+	stack  *stack.InProcess
 }
 
 type testOption func(*config, *testRuntime)
