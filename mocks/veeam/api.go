@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -113,30 +114,55 @@ func bearerToken(r *http.Request) string {
 	return strings.TrimSpace(h[7:])
 }
 
-// marshal encodes v without HTML escaping, so hrefs keep a plain "&" and messages
-// their "<" and ">", as .NET writes them.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+// bufPool recycles encoding buffers; responses are small, so a pooled buffer rarely
+// grows.
+var bufPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 4096)) }}
+
+// encode writes v as JSON into a pooled buffer, without HTML escaping, so hrefs keep a
+// plain "&" and messages their "<" and ">", as .NET writes them. The caller returns the
+// buffer with release.
+func encode(v any) (*bytes.Buffer, error) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
+		release(buf)
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	buf.Truncate(buf.Len() - 1) // Encode's trailing newline
+	return buf, nil
+}
+
+func release(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		buf.Reset()
+		bufPool.Put(buf)
+	}
+}
+
+// marshal is encode for callers that keep the bytes.
+func marshal(v any) ([]byte, error) {
+	buf, err := encode(v)
+	if err != nil {
+		return nil, err
+	}
+	defer release(buf)
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 // writeJSON writes a success body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := marshal(v)
+	buf, err := encode(v)
 	if err != nil {
 		writeError(w, "", &apiError{Status: http.StatusInternalServerError, Message: "The response could not be encoded."})
 		return
 	}
+	defer release(buf)
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // link is RESTLinkHAL; links is RESTLinkHALDictionary.
