@@ -72,8 +72,14 @@ func (f *fixture) deps() deps {
 
 func (f *fixture) run(args ...string) cliRun {
 	f.t.Helper()
+	return f.runWith(f.deps(), args...)
+}
+
+// runWith runs vbharness in-process with the given dependencies.
+func (f *fixture) runWith(d deps, args ...string) cliRun {
+	f.t.Helper()
 	var out, errb bytes.Buffer
-	a := &app{args: args, stdin: strings.NewReader(""), stdout: &out, stderr: &errb, env: f.env, dir: f.dir, deps: f.deps()}
+	a := &app{args: args, stdin: strings.NewReader(""), stdout: &out, stderr: &errb, env: f.env, dir: f.dir, deps: d}
 	code := a.main(f.ctx)
 	return cliRun{code, out.String(), errb.String()}
 }

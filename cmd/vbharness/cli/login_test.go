@@ -3,48 +3,58 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vbharness/vbharness/mocks/clock"
-	"github.com/vbharness/vbharness/mocks/entra"
-	"github.com/vbharness/vbharness/mocks/veeam"
 )
 
-// runningMock is a mock Entra + Veeam pair over HTTPS on one real clock, as
-// `vbharness mock` serves them, with a targets file naming it "localmock".
+// runningMock is a `vbharness mock` started in-process on free ports, with a targets
+// file naming it "localmock".
 type runningMock struct {
+	info               mockInfo
 	entraURL, veeamURL string
 	client             *http.Client
 }
 
+// startMock runs `vbharness mock` (HTTPS, a fresh state folder, a 1 s polling interval)
+// until the test ends, and writes a targets file for it into f's folder.
 func startMock(t *testing.T, f *fixture) *runningMock {
 	t.Helper()
-	clk := clock.NewReal()
-	e := entra.New(clk, entra.WithLifetimes(entra.Lifetimes{Interval: time.Second}))
-	es := httptest.NewTLSServer(e)
-	t.Cleanup(es.Close)
-	v := veeam.New(clk, veeam.WithAuthority(es.URL), veeam.WithHTTPClient(es.Client()))
-	vs := httptest.NewTLSServer(v)
-	t.Cleanup(vs.Close)
-	// httptest servers share one certificate, so its PEM is the CA file of both.
-	write(t, filepath.Join(f.dir, "mock-ca.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: es.Certificate().Raw})))
+	info, _ := serveMock(t, f, "--config", writeEntraConfig(t, f))
+	m := &runningMock{info: info, entraURL: info.Entra, veeamURL: info.Veeam}
+	pem, err := os.ReadFile(info.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("the mock's CA file holds no certificate")
+	}
+	m.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	write(t, filepath.Join(f.dir, "vbharness.yaml"), fmt.Sprintf(`targets:
   localmock:
-    entra: { authority: %q, tenant: abc.onmicrosoft.com }
-    veeam: { url: %q, ca_file: mock-ca.pem }
+    entra: { authority: %q, tenant: %s }
+    veeam: { url: %q, ca_file: %q }
     control: {}
-`, es.URL, vs.URL))
-	return &runningMock{entraURL: es.URL, veeamURL: vs.URL, client: es.Client()}
+`, info.Entra, info.Tenant, info.Veeam, info.CAFile))
+	return m
+}
+
+// writeEntraConfig writes a mock Entra config whose device codes ask for a 1 s polling
+// interval, so a login in a test waits one second rather than five.
+func writeEntraConfig(t *testing.T, f *fixture) string {
+	t.Helper()
+	p := filepath.Join(f.dir, "entra.yaml")
+	write(t, p, "lifetimes:\n  interval: 1\n")
+	return p
 }
 
 // control calls the mock's control API.

@@ -1,6 +1,132 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
 
-// mockCommand returns the `mock` command, or nil until the mock stack is wired.
-func (a *app) mockCommand() *cobra.Command { return nil }
+	"github.com/spf13/cobra"
+
+	"github.com/vbharness/vbharness/mocks/stack"
+)
+
+// shutdownGrace is how long `vbharness mock` waits for requests in flight when told to stop.
+const shutdownGrace = 5 * time.Second
+
+type mockFlags struct {
+	o         stack.ServeOptions
+	printJSON bool
+}
+
+func (a *app) mockCommand() *cobra.Command {
+	var f mockFlags
+	cmd := &cobra.Command{
+		Use:   "mock",
+		Short: "Serve the mock Entra ID and Veeam REST API until interrupted",
+		Long: `mock starts the mock stack: a mock Microsoft Entra ID and a mock Veeam Backup for
+Microsoft 365 REST API v8 sharing one clock, over HTTPS with a local CA kept in the
+state folder (trust its ca.pem once), and serves until SIGINT or SIGTERM.
+
+It prints the URLs, the CA file, the tenant, the client, the users and the Veeam
+administrator's user name and password; --print-json prints them first as one JSON
+line. The control API (/_mock/ on both servers: clock, device codes, faults, journal)
+answers loopback callers only unless --control-token is set.
+
+Exit codes: 0 after a clean shutdown, 1 a server failed while serving, 2 usage or
+configuration error (including an address already in use).`,
+		Example: `  vbharness mock
+  vbharness mock --entra-addr 127.0.0.1:0 --veeam-addr 127.0.0.1:0 --print-json
+  vbharness mock --hostname mock.lab.local --control-token "$TOKEN"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.mock(cmd.Context(), &f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.o.EntraAddr, "entra-addr", stack.DefaultEntraAddr, "Entra's listen address; port 0 picks a free port")
+	fl.StringVar(&f.o.VeeamAddr, "veeam-addr", stack.DefaultVeeamAddr, "Veeam's listen address; port 0 picks a free port")
+	fl.BoolVar(&f.o.HTTP, "http", false, "serve plain HTTP instead of HTTPS")
+	fl.StringVar(&f.o.StateDir, "state-dir", "", "where the CA and certificates live (default vbharness/mock in the user's config folder)")
+	fl.StringSliceVar(&f.o.Hostnames, "hostname", nil, "extra host name for the server certificate (repeatable)")
+	fl.StringVar(&f.o.ConfigFile, "config", "", "Entra directory and lifetimes (YAML or JSON)")
+	fl.StringVar(&f.o.FixturesFile, "fixtures", "", "Veeam fixtures: organizations, jobs, … (YAML or JSON)")
+	fl.StringVar(&f.o.ControlToken, "control-token", "", "require Authorization: Bearer TOKEN on the control API (else loopback callers only)")
+	fl.StringVar(&f.o.AdminPassword, "admin-password", "", "the Veeam administrator's password (default the mock's built-in one)")
+	fl.StringVar(&f.o.EntraAuthority, "entra-authority", "", "let Veeam verify assertions against this Entra instead of the mock's")
+	fl.BoolVar(&f.printJSON, "print-json", false, "print one JSON line with the URLs, CA file and credentials before serving")
+	return cmd
+}
+
+// mockInfo is the --print-json line.
+type mockInfo struct {
+	Entra         string `json:"entra"`
+	Veeam         string `json:"veeam"`
+	CAFile        string `json:"ca_file"`
+	Tenant        string `json:"tenant"`
+	ClientID      string `json:"client_id"`
+	AdminUser     string `json:"admin_user"`
+	AdminPassword string `json:"admin_password"`
+}
+
+func (a *app) mock(ctx context.Context, f *mockFlags) error {
+	o := f.o
+	if o.StateDir == "" && !o.HTTP {
+		dir, err := userConfigDir(a.env)
+		if err != nil {
+			return usage("no default state folder (%v); pass --state-dir", err)
+		}
+		o.StateDir = filepath.Join(dir, "vbharness", "mock")
+	}
+	for _, p := range []*string{&o.StateDir, &o.ConfigFile, &o.FixturesFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(a.dir, *p)
+		}
+	}
+	o.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	run, err := stack.Serve(ctx, o)
+	if err != nil {
+		return usage("cannot start the mock: %v", err)
+	}
+	if f.printJSON {
+		line, _ := json.Marshal(mockInfo{Entra: run.EntraURL, Veeam: run.VeeamURL, CAFile: run.CAFile, Tenant: run.Tenant,
+			ClientID: run.ClientID, AdminUser: run.AdminUser, AdminPassword: run.AdminPassword})
+		fmt.Fprintf(a.stdout, "%s\n", line)
+	}
+	w := a.stdout
+	fmt.Fprintf(w, "vbharness mock: serving Microsoft Entra ID and the Veeam Backup for Microsoft 365 REST API v8\n")
+	fmt.Fprintf(w, "  Entra ID:        %s  (authority; device login page %s/devicelogin)\n", run.EntraURL, run.EntraURL)
+	fmt.Fprintf(w, "  Veeam REST API:  %s\n", run.VeeamURL)
+	if run.CAFile != "" {
+		fmt.Fprintf(w, "  CA file:         %s\n", run.CAFile)
+	} else {
+		fmt.Fprintf(w, "  TLS:             off (--http)\n")
+	}
+	fmt.Fprintf(w, "  tenant:          %s\n", run.Tenant)
+	fmt.Fprintf(w, "  client:          %s\n", run.ClientID)
+	fmt.Fprintf(w, "  users:           %s\n", strings.Join(run.Users, ", "))
+	fmt.Fprintf(w, "  Veeam admin:     %s / %s\n", run.AdminUser, run.AdminPassword)
+	if o.ControlToken != "" {
+		fmt.Fprintf(w, "  control API:     /_mock/ on both servers; needs Authorization: Bearer <--control-token>\n")
+	} else {
+		fmt.Fprintf(w, "  control API:     /_mock/ on both servers, loopback callers only\n")
+	}
+	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-run.Err():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := run.Shutdown(sctx); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	if serveErr != nil {
+		return fail("mock: %v", serveErr)
+	}
+	fmt.Fprintf(a.stderr, "vbharness mock: stopped\n")
+	return nil
+}

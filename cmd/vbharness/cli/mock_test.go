@@ -1,0 +1,152 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// firstLineWriter collects output and hands over its first line as soon as it is written.
+type firstLineWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	first chan string
+	sent  bool
+}
+
+func (w *firstLineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if line, _, ok := strings.Cut(w.buf.String(), "\n"); ok && !w.sent {
+		w.sent = true
+		w.first <- line
+	}
+	return len(p), nil
+}
+
+func (w *firstLineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// servedMock is a `vbharness mock` running in-process.
+type servedMock struct {
+	stdout *firstLineWriter
+	stderr *firstLineWriter
+	stop   func() cliRun // interrupts the mock (as Ctrl-C does) and waits for it
+}
+
+// serveMock starts `vbharness mock --print-json` on free ports with a fresh state folder
+// and returns its JSON line. The mock stops when the test ends, if stop was not called.
+func serveMock(t *testing.T, f *fixture, extra ...string) (mockInfo, *servedMock) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &firstLineWriter{first: make(chan string, 1)}
+	errw := &firstLineWriter{first: make(chan string, 1)}
+	args := append([]string{"mock", "--entra-addr", "127.0.0.1:0", "--veeam-addr", "127.0.0.1:0",
+		"--state-dir", filepath.Join(f.dir, "state"), "--print-json"}, extra...)
+	a := &app{args: args, stdin: strings.NewReader(""), stdout: out, stderr: errw, env: f.env, dir: f.dir, deps: f.deps()}
+	done := make(chan int, 1)
+	go func() { done <- a.main(ctx) }()
+	var once sync.Once
+	var result cliRun
+	stop := func() cliRun {
+		once.Do(func() {
+			cancel()
+			result = cliRun{<-done, out.String(), errw.String()}
+		})
+		return result
+	}
+	t.Cleanup(func() { stop() })
+	var line string
+	select {
+	case line = <-out.first:
+	case code := <-done:
+		done <- code
+		t.Fatalf("vbharness mock exited %d before serving:\n%s", code, errw.String())
+	}
+	var info mockInfo
+	if err := json.Unmarshal([]byte(line), &info); err != nil {
+		t.Fatalf("--print-json line %q: %v", line, err)
+	}
+	return info, &servedMock{stdout: out, stderr: errw, stop: stop}
+}
+
+func TestMockPrintsOneJSONLineThenItsDetailsAndStopsCleanly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	info, m := serveMock(t, f, "--admin-password", "Lab-Passw0rd-42", "--hostname", "mock.lab.test")
+	if !strings.HasPrefix(info.Entra, "https://127.0.0.1:") || !strings.HasPrefix(info.Veeam, "https://127.0.0.1:") {
+		t.Errorf("URLs = %q, %q; want HTTPS on the loopback with the chosen ports", info.Entra, info.Veeam)
+	}
+	if info.CAFile != filepath.Join(f.dir, "state", "ca.pem") {
+		t.Errorf("ca_file = %q, want it in the state folder", info.CAFile)
+	}
+	if _, err := os.Stat(info.CAFile); err != nil {
+		t.Error(err)
+	}
+	want := mockInfo{Entra: info.Entra, Veeam: info.Veeam, CAFile: info.CAFile, Tenant: "abc.onmicrosoft.com",
+		ClientID: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", AdminUser: "Administrator", AdminPassword: "Lab-Passw0rd-42"}
+	if info != want {
+		t.Errorf("JSON line = %+v, want %+v", info, want)
+	}
+	r := m.stop()
+	if r.code != 0 {
+		t.Errorf("exit %d after Ctrl-C, want 0\n%s", r.code, r.stderr)
+	}
+	for _, s := range []string{"Entra ID:        " + info.Entra, "Veeam REST API:  " + info.Veeam, "CA file:         " + info.CAFile,
+		"tenant:          abc.onmicrosoft.com", "users:           admin@abc.onmicrosoft.com", "Veeam admin:     Administrator / Lab-Passw0rd-42"} {
+		if !strings.Contains(r.stdout, s) {
+			t.Errorf("stdout lacks %q:\n%s", s, r.stdout)
+		}
+	}
+	if !strings.HasSuffix(r.stderr, "vbharness mock: stopped\n") {
+		t.Errorf("stderr = %q", r.stderr)
+	}
+}
+
+func TestMockOnABusyAddressIsAUsageError(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	info, _ := serveMock(t, f)
+	host := strings.TrimPrefix(info.Entra, "https://")
+	r := f.run("mock", "--entra-addr", host, "--veeam-addr", "127.0.0.1:0", "--state-dir", filepath.Join(f.dir, "state2"))
+	if r.code != 2 || !strings.Contains(r.stderr, "vbharness: cannot start the mock: entra mock: listen on "+host) {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestMockStateFolderDefaultsToTheUserConfigFolder(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	info, _ := serveMock(t, f, "--state-dir", "")
+	if want := filepath.Join(f.dir, ".config", "vbharness", "mock", "ca.pem"); info.CAFile != want {
+		t.Errorf("ca_file = %q, want %q", info.CAFile, want)
+	}
+}
+
+// TestRunTheCatalogueAgainstARunningMock runs the bundled catalogue with the real engine
+// against a `vbharness mock` over HTTPS: the clock-dependent scenario runs (not skipped)
+// through the control API. This is the in-process form of issue 5's acceptance 4.
+func TestRunTheCatalogueAgainstARunningMock(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	startMock(t, f)
+	a := f.deps()
+	a.newEngine = defaultDeps().newEngine
+	r := f.runWith(a, "run", "--target", "localmock")
+	if r.code != 0 || !strings.Contains(r.stdout, "PASS    scripts/modern_auth_login.js › modern app-only login with refresh") ||
+		strings.Contains(r.stdout, "SKIP") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "on target localmock (live: Entra https://127.0.0.1:") || !strings.Contains(r.stdout, "and control API)") {
+		t.Errorf("header:\n%s", r.stdout)
+	}
+}
