@@ -165,12 +165,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// link is RESTLinkHAL; links is RESTLinkHALDictionary.
+// link is RESTLinkHAL.
 type link struct {
 	Href string `json:"href"`
 }
 
-type links map[string]link
+func href(h string) *link { return &link{Href: h} }
+
+// links is RESTLinkHALDictionary. A struct, not a map, so encoding needs no sorting or
+// map allocation; the fields are in the byte order encoding/json sorts map keys in, so
+// the output is what a map would give.
+type links struct {
+	BackupRepository *link `json:"backupRepository,omitempty"`
+	First            *link `json:"first,omitempty"`
+	Job              *link `json:"job,omitempty"`
+	Jobs             *link `json:"jobs,omitempty"`
+	JobSessions      *link `json:"jobsessions,omitempty"`
+	Next             *link `json:"next,omitempty"`
+	Organization     *link `json:"organization,omitempty"`
+	Prev             *link `json:"prev,omitempty"`
+	Proxy            *link `json:"proxy,omitempty"`
+	Self             *link `json:"self,omitempty"`
+	UsedRepositories *link `json:"usedRepositories,omitempty"`
+}
+
+// noActions is an empty _actions object (RESTAction map).
+type noActions struct{}
 
 // action is RESTAction.
 type action struct {
@@ -183,6 +203,9 @@ type action struct {
 type query map[string]string
 
 func newQuery(r *http.Request) query {
+	if r.URL.RawQuery == "" {
+		return nil // reads of a nil map are fine
+	}
 	raw := r.URL.Query()
 	q := make(query, len(raw))
 	for k, v := range raw {
@@ -312,16 +335,16 @@ type pageOf[T any] struct {
 func page[T, W any](p *pager, items []T, render func(T) W) pageOf[W] {
 	start := min(p.offset, len(items))
 	end := min(start+p.limit, len(items))
-	out := pageOf[W]{Offset: p.offset, Limit: p.limit, Results: make([]W, 0, end-start), Links: links{"self": {p.href(p.offset)}}}
+	out := pageOf[W]{Offset: p.offset, Limit: p.limit, Results: make([]W, 0, end-start), Links: links{Self: href(p.href(p.offset))}}
 	for _, it := range items[start:end] {
 		out.Results = append(out.Results, render(it))
 	}
 	if end < len(items) {
-		out.Links["next"] = link{p.href(end)}
+		out.Links.Next = href(p.href(end))
 	}
 	if p.offset > 0 {
-		out.Links["first"] = link{p.href(0)}
-		out.Links["prev"] = link{p.href(max(p.offset-p.limit, 0))}
+		out.Links.First = href(p.href(0))
+		out.Links.Prev = href(p.href(max(p.offset-p.limit, 0)))
 	}
 	return out
 }
@@ -379,24 +402,24 @@ type orgConnection struct {
 
 // orgWire is RestOrganizationComposed for an Office 365 organization.
 type orgWire struct {
-	ID                       string            `json:"id"`
-	Name                     string            `json:"name"`
-	OfficeName               string            `json:"officeName"`
-	Type                     string            `json:"type"`
-	Region                   string            `json:"region"`
-	IsExchangeOnline         bool              `json:"isExchangeOnline"`
-	IsSharePointOnline       bool              `json:"isSharePointOnline"`
-	IsTeamsOnline            bool              `json:"isTeamsOnline"`
-	IsTeamsChatsOnline       bool              `json:"isTeamsChatsOnline"`
-	IsBackedUp               *bool             `json:"isBackedup,omitempty"`
-	FirstBackupTime          *time.Time        `json:"firstBackuptime,omitempty"`
-	LastBackupTime           *time.Time        `json:"lastBackuptime,omitempty"`
-	MSID                     *string           `json:"msid"`
-	BackedUpOrganizationID   *string           `json:"backedUpOrganizationId"`
-	ExchangeOnlineSettings   *orgConnection    `json:"exchangeOnlineSettings,omitempty"`
-	SharePointOnlineSettings *orgConnection    `json:"sharePointOnlineSettings,omitempty"`
-	Links                    links             `json:"_links"`
-	Actions                  map[string]action `json:"_actions"`
+	ID                       string         `json:"id"`
+	Name                     string         `json:"name"`
+	OfficeName               string         `json:"officeName"`
+	Type                     string         `json:"type"`
+	Region                   string         `json:"region"`
+	IsExchangeOnline         bool           `json:"isExchangeOnline"`
+	IsSharePointOnline       bool           `json:"isSharePointOnline"`
+	IsTeamsOnline            bool           `json:"isTeamsOnline"`
+	IsTeamsChatsOnline       bool           `json:"isTeamsChatsOnline"`
+	IsBackedUp               *bool          `json:"isBackedup,omitempty"`
+	FirstBackupTime          *time.Time     `json:"firstBackuptime,omitempty"`
+	LastBackupTime           *time.Time     `json:"lastBackuptime,omitempty"`
+	MSID                     *string        `json:"msid"`
+	BackedUpOrganizationID   *string        `json:"backedUpOrganizationId"`
+	ExchangeOnlineSettings   *orgConnection `json:"exchangeOnlineSettings,omitempty"`
+	SharePointOnlineSettings *orgConnection `json:"sharePointOnlineSettings,omitempty"`
+	Links                    links          `json:"_links"`
+	Actions                  noActions      `json:"_actions"`
 }
 
 func strOrNil(s string) *string {
@@ -415,12 +438,7 @@ func renderOrg(o Organization, extended bool) orgWire {
 		IsExchangeOnline: o.IsExchangeOnline, IsSharePointOnline: o.IsSharePointOnline,
 		IsTeamsOnline: o.IsTeamsOnline, IsTeamsChatsOnline: o.IsTeamsChatsOnline,
 		MSID: strOrNil(o.MSID), BackedUpOrganizationID: strOrNil(o.BackedUpOrganizationID),
-		Links: links{
-			"self":             {self},
-			"jobs":             {self + "/Jobs"},
-			"usedRepositories": {self + "/usedRepositories"},
-		},
-		Actions: map[string]action{},
+		Links: links{Self: href(self), Jobs: href(self + "/Jobs"), UsedRepositories: href(self + "/usedRepositories")},
 	}
 	if extended {
 		b := o.IsBackedUp
@@ -501,10 +519,10 @@ type jobWire struct {
 
 func renderJob(j Job) jobWire {
 	return jobWire{Job: j, Links: links{
-		"self":             {"/v8/Jobs/" + j.ID},
-		"organization":     {"/v8/Organizations/" + j.OrganizationID},
-		"backupRepository": {"/v8/BackupRepositories/" + j.RepositoryID},
-		"jobsessions":      {"/v8/JobSessions?jobId=" + j.ID},
+		Self:             href("/v8/Jobs/" + j.ID),
+		Organization:     href("/v8/Organizations/" + j.OrganizationID),
+		BackupRepository: href("/v8/BackupRepositories/" + j.RepositoryID),
+		JobSessions:      href("/v8/JobSessions?jobId=" + j.ID),
 	}}
 }
 
@@ -665,10 +683,7 @@ type jobSessionWire struct {
 }
 
 func renderJobSession(s JobSession) jobSessionWire {
-	return jobSessionWire{JobSession: s, Links: links{
-		"self": {"/v8/JobSessions/" + s.ID},
-		"job":  {"/v8/Jobs/" + s.JobID},
-	}}
+	return jobSessionWire{JobSession: s, Links: links{Self: href("/v8/JobSessions/" + s.ID), Job: href("/v8/Jobs/" + s.JobID)}}
 }
 
 // listJobSessions is GET /v8/JobSessions (jobId, jobType, status, endTimeLowerBound,
@@ -743,9 +758,9 @@ type repositoryWire struct {
 }
 
 func renderRepository(x Repository) repositoryWire {
-	l := links{"self": {"/v8/BackupRepositories/" + x.ID}}
+	l := links{Self: href("/v8/BackupRepositories/" + x.ID)}
 	if x.ProxyID != "" {
-		l["proxy"] = link{"/v8/Proxies/" + x.ProxyID}
+		l.Proxy = href("/v8/Proxies/" + x.ProxyID)
 	}
 	return repositoryWire{Repository: x, Links: l}
 }
@@ -821,7 +836,7 @@ type proxyWire struct {
 }
 
 func renderProxy(x Proxy) proxyWire {
-	return proxyWire{Proxy: x, Links: links{"self": {"/v8/Proxies/" + x.ID}}}
+	return proxyWire{Proxy: x, Links: links{Self: href("/v8/Proxies/" + x.ID)}}
 }
 
 // listProxies is GET /v8/Proxies (limit, offset).
@@ -877,7 +892,7 @@ func (a *api) renderRestoreSession(s RestoreSession) restoreSessionWire {
 	return restoreSessionWire{ID: s.ID, Name: s.Name, Organization: name, Type: s.Type, CreationTime: s.CreationTime,
 		EndTime: s.EndTime, State: s.State, Result: s.Result, InitiatedBy: s.InitiatedBy, Details: s.Details,
 		ClientHost: s.ClientHost, Reason: s.Reason, ETag: s.ETag,
-		Links: links{"self": {self}, "organization": {self + "/organization"}}}
+		Links: links{Self: href(self), Organization: href(self + "/organization")}}
 }
 
 // owns reports whether the caller may see a restore session: administrators see all;
@@ -986,24 +1001,31 @@ func (a *api) stopRestoreSession(w http.ResponseWriter, r *http.Request, c call)
 
 // --- tenant routes ---
 
-// currentOrganization is GET /v8/Organization: the tenant's organization as
-// RESTLoggedInOrganization.
+// loggedInOrganization is RESTLoggedInOrganization.
+type loggedInOrganization struct {
+	ID              string     `json:"id"`
+	Name            string     `json:"name"`
+	Type            string     `json:"type"`
+	IsBackedUp      bool       `json:"isBackedup"`
+	FirstBackupTime *time.Time `json:"firstBackuptime"`
+	LastBackupTime  *time.Time `json:"lastBackuptime"`
+	Actions         struct {
+		Explore action `json:"explore"`
+	} `json:"_actions"`
+}
+
+// currentOrganization is GET /v8/Organization: the tenant's organization, with the
+// explore action it may take [I: the action's name].
 func (a *api) currentOrganization(w http.ResponseWriter, _ *http.Request, c call) {
 	o, ok := a.data.orgByID(c.sess.orgID)
 	if !ok {
 		writeError(w, "", notFound("Organization", c.sess.orgID))
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		ID              string            `json:"id"`
-		Name            string            `json:"name"`
-		Type            string            `json:"type"`
-		IsBackedUp      bool              `json:"isBackedup"`
-		FirstBackupTime *time.Time        `json:"firstBackuptime"`
-		LastBackupTime  *time.Time        `json:"lastBackuptime"`
-		Actions         map[string]action `json:"_actions"`
-	}{o.ID, o.Name, o.Type, o.IsBackedUp, o.FirstBackupTime, o.LastBackupTime,
-		map[string]action{"explore": {URI: "/v8/Organization/Explore", Method: "Post"}}})
+	out := loggedInOrganization{ID: o.ID, Name: o.Name, Type: o.Type, IsBackedUp: o.IsBackedUp,
+		FirstBackupTime: o.FirstBackupTime, LastBackupTime: o.LastBackupTime}
+	out.Actions.Explore = action{URI: "/v8/Organization/Explore", Method: "Post"}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // exploreOrganization is POST /v8/Organization/Explore: 201 with a new working restore
