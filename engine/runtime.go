@@ -111,9 +111,15 @@ func configure(cfg config) (*rt, error) {
 		reg: newRegistry(), modules: map[string]*goja.Object{}, unhandled: map[*goja.Promise]goja.Value{},
 		deviceCodes: map[string]*deviceCodeState{}, jwksCache: map[string][]byte{},
 	}
-	r.clock = collectClock
-	if cfg.target != nil && cfg.target.Clock != nil {
+	switch {
+	case cfg.target == nil:
+		r.clock = collectClock
+	case cfg.target.Clock != nil:
 		r.clock = cfg.target.Clock
+	case cfg.target.Kind == TargetMock:
+		r.clock = clock.NewVirtual(clock.DefaultStart)
+	default:
+		r.clock = clock.NewReal()
 	}
 	vm.SetFieldNameMapper(goja.TagFieldNameMapper("json", true))
 	vm.SetTimeSource(r.clock.Now)
@@ -280,6 +286,9 @@ func (r *rt) trackRejection(p *goja.Promise, op goja.PromiseRejectionOperation) 
 
 // ---- console
 
+// maxConsoleValue is how many characters of a non-string value console.* keeps.
+const maxConsoleValue = 2000
+
 func (r *rt) installConsole() {
 	con := r.vm.NewObject()
 	for _, lv := range []struct{ name, level string }{
@@ -292,7 +301,7 @@ func (r *rt) installConsole() {
 				if s, ok := a.Export().(string); ok && goja.IsString(a) {
 					parts[i] = s
 				} else {
-					parts[i] = r.formatCompact(a, 200)
+					parts[i] = r.formatCompact(a, maxConsoleValue)
 				}
 			}
 			r.console = append(r.console, ConsoleLine{Level: level, Text: strings.Join(parts, " ")})

@@ -25,3 +25,41 @@ func TestSketchScenario(t *testing.T) {
 		t.Logf("%s %s %d %s -> %s", e.Method, e.URL, e.Status, e.RequestBody, e.ResponseBody)
 	}
 }
+
+// BenchmarkSketchScenario measures one full modern-auth flow (device code, sign-in,
+// polling, jwt-bearer login, an API call, an hour passing, 401, refresh, 200) in a fresh
+// runtime on a fresh in-process stack: what one scenario test costs the runner.
+func BenchmarkSketchScenario(b *testing.B) {
+	s, err := NewLoader(os.DirFS(".")).Load("testdata/sketch.js")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		target, _ := newMockTarget(b)
+		res := s.Run(context.Background(), "modern app-only login with refresh", RunOptions{Target: target, Seed: 1})
+		if res.Status != StatusPassed {
+			b.Fatalf("%s: %s", res.Status, res.Message)
+		}
+	}
+}
+
+// BenchmarkRuntimeSetup measures configure plus the top level of a small script: the
+// fixed cost of every test before it does anything.
+func BenchmarkRuntimeSetup(b *testing.B) {
+	s, err := NewLoader(os.DirFS(".")).Load("testdata/sketch.js")
+	if err != nil {
+		b.Fatal(err)
+	}
+	target, _ := newMockTarget(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := configure(config{ctx: context.Background(), loader: s.loader, file: s.path, target: target, seed: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := r.runMain(s.prog); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
