@@ -227,11 +227,11 @@ func (c *Console) line(r *runner.Result) string {
 	return b.String()
 }
 
-// Duration formats a wall-clock duration for people: 0ms, 12ms, 1.234s, 2m3.5s.
+// Duration formats a wall-clock duration for people: 0ms, 800µs, 12ms, 1.234s, 2m3.5s.
 func Duration(d time.Duration) string {
 	switch {
 	case d > 0 && d < time.Millisecond:
-		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
+		return fmt.Sprintf("%dµs", d.Microseconds())
 	case d < time.Second:
 		return fmt.Sprintf("%dms", d.Milliseconds())
 	case d < time.Minute:
@@ -264,16 +264,12 @@ func (c *Console) Summary(o *runner.Outcome) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var b strings.Builder
-	n := 0
 	for i := range o.Results {
 		r := &o.Results[i]
 		if !r.Failed() && !(c.o.Verbose && r.Status == engine.StatusPassed && (len(r.Console) > 0 || len(r.Trace) > 0)) {
 			continue
 		}
-		if n == 0 {
-			b.WriteString("\n")
-		}
-		n++
+		b.WriteString("\n")
 		c.details(&b, r)
 	}
 	cn := o.Counts()
@@ -333,7 +329,6 @@ func (c *Console) details(b *strings.Builder, r *runner.Result) {
 		fmt.Fprintf(b, "   http trace (%s):\n", plural(len(r.Trace), "exchange"))
 		writeTrace(b, r.Trace, "     ", c.o.BodyLimit)
 	}
-	b.WriteString("\n")
 }
 
 func indent(b *strings.Builder, text, prefix string) {

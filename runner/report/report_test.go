@@ -194,7 +194,7 @@ func TestParseSpec(t *testing.T) {
 func TestDurations(t *testing.T) {
 	t.Parallel()
 	for d, want := range map[time.Duration]string{
-		0: "0ms", 800 * time.Microsecond: "0.8ms", 12 * time.Millisecond: "12ms", 1234 * time.Millisecond: "1.234s",
+		0: "0ms", 800 * time.Microsecond: "800µs", 12 * time.Millisecond: "12ms", 1234 * time.Millisecond: "1.234s",
 		125 * time.Second: "2m5s",
 	} {
 		if got := report.Duration(d); got != want {

@@ -421,3 +421,61 @@ func TestRunResolvesTheCAFileAgainstTheConfigFolder(t *testing.T) {
 		t.Errorf("exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// realEngine is f's dependencies with the real engine and the real embedded mocks.
+func (f *fixture) realEngine() deps {
+	d := f.deps()
+	real := defaultDeps()
+	d.newEngine, d.mockTarget = real.newEngine, real.mockTarget
+	return d
+}
+
+func TestRunRealScenarios(t *testing.T) {
+	t.Parallel()
+	const ok = `const { test, expect } = require("vbharness");
+test("logs and passes", ({ clock }) => { console.log("hello from the scenario"); clock.sleep("2h"); expect(1).toBe(1); });
+`
+	const broken = `const { test } = require("vbharness");
+test("x", () => {
+  let = ;
+});
+`
+	cases := []struct {
+		name    string
+		files   map[string]string
+		args    []string
+		code    int
+		want    []string
+		notWant []string
+	}{
+		{"a passing scenario's console appears only with -v", map[string]string{"ok.js": ok}, nil, 0,
+			[]string{"PASS    ok.js › logs and passes", "(virtual 2h0m0s)"}, []string{"hello from the scenario"}},
+		{"-v prints console output of passing tests", map[string]string{"ok.js": ok}, []string{"-v"}, 0,
+			[]string{"── PASS ok.js › logs and passes", "log   hello from the scenario"}, nil},
+		{"a syntax error exits 3 naming file, line and column", map[string]string{"ok.js": ok, "broken.js": broken}, nil, 3,
+			[]string{"LOAD    broken.js:3:", "PASS    ok.js › logs and passes", "1 passed, 1 failed, 0 skipped"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			for p, src := range c.files {
+				write(t, filepath.Join(f.dir, p), src)
+			}
+			r := f.runWith(f.realEngine(), append([]string{"run", "."}, c.args...)...)
+			if r.code != c.code {
+				t.Errorf("exit %d, want %d\n%s%s", r.code, c.code, r.stdout, r.stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			for _, w := range c.notWant {
+				if strings.Contains(r.stdout, w) {
+					t.Errorf("stdout has %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+}
