@@ -67,6 +67,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 				case stopped.Load():
 					r = skipped(t, StoppedReason)
 				case t.Err != nil:
+					notify(func(ob Observer) { ob.TestStarted(t) })
 					r = base(t)
 					r.Status = engine.StatusErrored
 					r.Message = t.Err.Error()

@@ -51,8 +51,10 @@ type Options struct {
 	Prompt io.Writer
 }
 
-// Observer hears about a run's progress. The runner calls it from one goroutine at a
-// time, so implementations need no locking of their own.
+// Observer hears about a run's progress. Every test that is run (or fails without
+// running) is announced by TestStarted before its TestFinished; skipped tests and
+// scripts that failed to load only finish. The runner calls the Observer from one
+// goroutine at a time, so implementations need no locking of their own.
 type Observer interface {
 	TestStarted(t *Planned)
 	TestFinished(r *Result)

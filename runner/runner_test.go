@@ -491,3 +491,36 @@ func TestScrubCopiesEveryStringAndLeavesTheOriginal(t *testing.T) {
 		t.Error("Scrub modified the original outcome")
 	}
 }
+
+// balance is an Observer that checks every finished test that ran was started first.
+type balance struct {
+	started  map[string]bool
+	problems []string
+	finished int
+}
+
+func (b *balance) TestStarted(p *runner.Planned) { b.started[p.File+"/"+p.Info.Name] = true }
+func (b *balance) TestFinished(r *runner.Result) {
+	b.finished++
+	ran := r.Status != engine.StatusSkipped && !r.LoadError
+	if ran != b.started[r.File+"/"+r.Name] {
+		b.problems = append(b.problems, fmt.Sprintf("%s: status %s, started %v", r.Name, r.Status, b.started[r.File+"/"+r.Name]))
+	}
+}
+
+func TestObserverHearsEveryTestThatRunsStartBeforeItFinishes(t *testing.T) {
+	t.Parallel()
+	b := &balance{started: map[string]bool{}}
+	o, _ := run(t, context.Background(), map[string]*runnertest.Script{
+		"a.js": {Tests: []runnertest.Test{runnertest.Pass("p"), runnertest.Fail("f"), requires("typo", "clok"),
+			info("s", func(i *engine.TestInfo) { i.Skip = true })}},
+		"b.js": {LoadErr: errors.New("b.js:1:1: SyntaxError")},
+	}, runner.Options{Observer: b})
+	if b.finished != len(o.Results) || len(b.problems) > 0 {
+		t.Errorf("finished %d of %d; %q", b.finished, len(o.Results), b.problems)
+	}
+}
+
+func requires(name string, r ...engine.Requirement) runnertest.Test {
+	return info(name, func(i *engine.TestInfo) { i.Requires = r })
+}
