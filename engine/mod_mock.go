@@ -70,6 +70,15 @@ func (r *rt) controlJSON(server, method, path string, body any) goja.Value {
 	return r.parseJSON(resp.Body, what+" answer")
 }
 
+// setControlFn installs a mock function that first checks the target has a control API,
+// so the error names the function the script called.
+func (r *rt) setControlFn(obj *goja.Object, name string, f func(goja.FunctionCall) goja.Value) {
+	_ = obj.Set(name[strings.LastIndex(name, ".")+1:], func(call goja.FunctionCall) goja.Value {
+		r.needControl(name)
+		return f(call)
+	})
+}
+
 // userCodeOf reads a user code from a device code object or takes a string as one.
 func (r *rt) userCodeOf(v goja.Value, what string) string {
 	if goja.IsString(v) {
@@ -87,7 +96,7 @@ func (r *rt) userCodeOf(v goja.Value, what string) string {
 func (r *rt) mockModule() *goja.Object {
 	m := r.vm.NewObject()
 	fn := func(name string, f func(call goja.FunctionCall) goja.Value) {
-		_ = m.Set(name, f)
+		r.setControlFn(m, "mock."+name, f)
 	}
 	fn("approve", func(call goja.FunctionCall) goja.Value {
 		body := map[string]any{"user_code": r.userCodeOf(call.Argument(0), "mock.approve")}
@@ -189,19 +198,20 @@ func (r *rt) requests(server string, filter goja.Value) goja.Value {
 // serverObject is mock.entra / mock.veeam: the control API of one server.
 func (r *rt) serverObject(server string) *goja.Object {
 	s := r.vm.NewObject()
-	_ = s.Set("requests", func(call goja.FunctionCall) goja.Value { return r.requests(server, call.Argument(0)) })
-	_ = s.Set("clearRequests", func(goja.FunctionCall) goja.Value {
+	p := "mock." + server + "."
+	r.setControlFn(s, p+"requests", func(call goja.FunctionCall) goja.Value { return r.requests(server, call.Argument(0)) })
+	r.setControlFn(s, p+"clearRequests", func(goja.FunctionCall) goja.Value {
 		return r.controlJSON(server, "DELETE", "/_mock/requests", nil)
 	})
-	_ = s.Set("health", func(goja.FunctionCall) goja.Value { return r.controlJSON(server, "GET", "/_mock/health", nil) })
-	_ = s.Set("clock", func(goja.FunctionCall) goja.Value { return r.controlJSON(server, "GET", "/_mock/clock", nil) })
-	_ = s.Set("reset", func(goja.FunctionCall) goja.Value { return r.controlJSON(server, "POST", "/_mock/reset", nil) })
+	r.setControlFn(s, p+"health", func(goja.FunctionCall) goja.Value { return r.controlJSON(server, "GET", "/_mock/health", nil) })
+	r.setControlFn(s, p+"clock", func(goja.FunctionCall) goja.Value { return r.controlJSON(server, "GET", "/_mock/clock", nil) })
+	r.setControlFn(s, p+"reset", func(goja.FunctionCall) goja.Value { return r.controlJSON(server, "POST", "/_mock/reset", nil) })
 	_ = s.Set("faults", r.faultsObject(server))
 	settings := r.vm.NewObject()
-	_ = settings.Set("get", func(goja.FunctionCall) goja.Value {
+	r.setControlFn(settings, p+"settings.get", func(goja.FunctionCall) goja.Value {
 		return r.controlJSON(server, "GET", "/_mock/settings", nil)
 	})
-	_ = settings.Set("set", func(call goja.FunctionCall) goja.Value {
+	r.setControlFn(settings, p+"settings.set", func(call goja.FunctionCall) goja.Value {
 		patch, ok := call.Argument(0).(*goja.Object)
 		if !ok {
 			r.throw("TypeError", "mock.%s.settings.set needs an object of settings to change", server)
@@ -216,6 +226,10 @@ func (r *rt) serverObject(server string) *goja.Object {
 // faultsObject is mock.faults (server from each rule's `server` field) or a server's own.
 func (r *rt) faultsObject(server string) *goja.Object {
 	f := r.vm.NewObject()
+	prefix := "mock.faults."
+	if server != "" {
+		prefix = "mock." + server + ".faults."
+	}
 	pick := func(what string, v goja.Value) string {
 		if server != "" {
 			return server
@@ -226,7 +240,7 @@ func (r *rt) faultsObject(server string) *goja.Object {
 		r.throw("TypeError", "%s needs the server (\"entra\" or \"veeam\"); or use mock.entra.faults / mock.veeam.faults", what)
 		return ""
 	}
-	_ = f.Set("add", func(call goja.FunctionCall) goja.Value {
+	r.setControlFn(f, prefix+"add", func(call goja.FunctionCall) goja.Value {
 		rule, ok := call.Argument(0).(*goja.Object)
 		if !ok {
 			r.throw("TypeError", "mock.faults.add needs a rule object such as {path: \"/v8/token\", status: 503}")
@@ -247,7 +261,7 @@ func (r *rt) faultsObject(server string) *goja.Object {
 		}
 		return res.Get("faults")
 	}
-	_ = f.Set("list", func(call goja.FunctionCall) goja.Value {
+	r.setControlFn(f, prefix+"list", func(call goja.FunctionCall) goja.Value {
 		if server != "" || goja.IsString(call.Argument(0)) {
 			return list(pick("mock.faults.list", call.Argument(0)))
 		}
@@ -266,7 +280,7 @@ func (r *rt) faultsObject(server string) *goja.Object {
 		}
 		return r.vm.NewArray(all...)
 	})
-	_ = f.Set("clear", func(call goja.FunctionCall) goja.Value {
+	r.setControlFn(f, prefix+"clear", func(call goja.FunctionCall) goja.Value {
 		targets := servers
 		if server != "" || goja.IsString(call.Argument(0)) {
 			targets = []string{pick("mock.faults.clear", call.Argument(0))}
@@ -276,7 +290,7 @@ func (r *rt) faultsObject(server string) *goja.Object {
 		}
 		return goja.Undefined()
 	})
-	_ = f.Set("remove", func(call goja.FunctionCall) goja.Value {
+	r.setControlFn(f, prefix+"remove", func(call goja.FunctionCall) goja.Value {
 		srv := pick("mock.faults.remove", call.Argument(1))
 		return r.controlJSON(srv, "DELETE", "/_mock/faults/"+url.PathEscape(call.Argument(0).String()), nil)
 	})

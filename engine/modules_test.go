@@ -205,7 +205,9 @@ func TestRequirementErrors(t *testing.T) {
 	tr := newTestRuntime(t, withTarget(liveTarget(clock.NewReal())))
 	cases := []struct{ src, want string }{
 		{`clock.advance("61m")`, `RequirementError: clock.advance needs a controllable clock, which target "lab" does not have; declare requires: ["clock"] on the test so the runner skips it on live targets`},
-		{`mock.approve("ABC")`, `RequirementError: mock control POST /_mock/devicecodes/approve (entra) needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
+		{`mock.approve("ABC")`, `RequirementError: mock.approve needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
+		{`mock.veeam.faults.add({path: "/v8/token", status: 503})`, `RequirementError: mock.veeam.faults.add needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
+		{`mock.entra.settings.set({interval: 1})`, `RequirementError: mock.entra.settings.set needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
 		{`entra.signIn({device_code: "abcdefgh"}, {deny: true})`, `RequirementError: entra.signIn with deny or afterPolls needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test`},
 	}
 	for _, c := range cases {
