@@ -198,9 +198,12 @@ func (r *rt) runTest(def *testDef, res *Result) {
 		}
 	}
 	if err == nil && r.ctx.Err() == nil {
-		for _, v := range r.unhandled {
-			err = fmt.Errorf("unhandled promise rejection: %s", r.formatCompact(v, 200))
-			break
+		if v, ok := r.firstUnhandled(); ok {
+			// A rejection nobody awaited: report it as what it was (an assertion fails
+			// the test), saying it went unhandled.
+			r.describeThrown(v, nil, res)
+			res.Message = "unhandled promise rejection: " + res.Message
+			return
 		}
 	}
 	if err == nil && r.ctx.Err() != nil {

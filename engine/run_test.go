@@ -322,6 +322,7 @@ test("timers", async () => {
 test("never settles", async () => { await new Promise(() => {}); });
 test("unhandled rejection", () => { Promise.reject(new Error("lost")); });
 test("rejects with an assertion", async () => { await null; expect(1).toBe(2); });
+test("unawaited assertion", () => { Promise.resolve().then(() => expect(1).toBe(2)); });
 `
 	l := NewLoader(fstest.MapFS{"async.js": {Data: []byte(src)}})
 	s, err := l.Load("async.js")
@@ -336,7 +337,8 @@ test("rejects with an assertion", async () => { await null; expect(1).toBe(2); }
 	}{
 		{"timers", StatusPassed, "", 61*time.Minute + 10*time.Millisecond},
 		{"never settles", StatusErrored, errNeverSettles.Error(), 0},
-		{"unhandled rejection", StatusErrored, "unhandled promise rejection: [Error: lost]", 0},
+		{"unhandled rejection", StatusErrored, "unhandled promise rejection: Error: lost", 0},
+		{"unawaited assertion", StatusFailed, "unhandled promise rejection: toBe: expected 1 to be 2", 0},
 		{"rejects with an assertion", StatusFailed, "toBe: expected 1 to be 2", 0},
 	}
 	for _, c := range cases {

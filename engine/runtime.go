@@ -67,7 +67,8 @@ type rt struct {
 	timers   []*timer
 	timerSeq int64
 
-	unhandled map[*goja.Promise]goja.Value
+	unhandled   map[*goja.Promise]goja.Value
+	rejectOrder []*goja.Promise // unhandled rejections, oldest first
 
 	errCtors   map[string]goja.Value // AssertionError, EntraError, VeeamError, TimeoutError, RequirementError
 	jsonParse  goja.Callable
@@ -279,9 +280,20 @@ func (r *rt) trackRejection(p *goja.Promise, op goja.PromiseRejectionOperation) 
 	switch op {
 	case goja.PromiseRejectionReject:
 		r.unhandled[p] = p.Result()
+		r.rejectOrder = append(r.rejectOrder, p)
 	case goja.PromiseRejectionHandle:
 		delete(r.unhandled, p)
 	}
+}
+
+// firstUnhandled returns the oldest rejection nobody handled, if any.
+func (r *rt) firstUnhandled() (goja.Value, bool) {
+	for _, p := range r.rejectOrder {
+		if v, ok := r.unhandled[p]; ok {
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 // ---- console
