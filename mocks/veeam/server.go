@@ -16,7 +16,9 @@ import (
 // Default administrator account. The password is a fixed development value for
 // in-process stacks; `vbharness mock` passes a generated one through WithAdmin.
 const (
-	DefaultAdminUser     = "Administrator"
+	// DefaultAdminUser is the administrator's user name, as in the seed's tokens.
+	DefaultAdminUser = "Administrator"
+	// DefaultAdminPassword is the administrator's password unless WithAdmin sets one.
 	DefaultAdminPassword = "vbharness-Passw0rd!"
 )
 

@@ -19,10 +19,15 @@ import (
 
 // Grant types of POST /v8/token (SPEC8 enum).
 const (
-	GrantPassword  = "password"
-	GrantRefresh   = "refresh_token"
+	// GrantPassword signs in an administrator or an organization account.
+	GrantPassword = "password"
+	// GrantRefresh exchanges a refresh token for a new pair.
+	GrantRefresh = "refresh_token"
+	// GrantJWTBearer signs in a tenant of a modern app-only organization with an
+	// Entra token response as the assertion (the seed's step 4).
 	GrantJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-	GrantOperator  = "operator"
+	// GrantOperator signs in a restore operator with a raw Entra access token.
+	GrantOperator = "operator"
 )
 
 // credentials are the configured administrator accounts.
