@@ -62,7 +62,7 @@ func (t *tokenService) token(w http.ResponseWriter, r *http.Request) {
 	set := t.settings.get()
 	f := control.Fields(r)
 	if f == nil {
-		if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		if r.Body == nil || r.Body == http.NoBody { // the pipeline keeps a read body in r.Body
 			writeError(w, set.ErrorStyle, invalidRequest("The token request has no body; send grant_type and its fields as application/x-www-form-urlencoded or application/json."))
 			return
 		}

@@ -448,3 +448,18 @@ func TestLogoutRevokesTheSession(t *testing.T) {
 		t.Errorf("first access token of a logged-out chain: %d", w.Code)
 	}
 }
+
+// A token request without a body, as a real client sends one, is told what to send.
+func TestTokenRequestWithoutABody(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	req, _ := http.NewRequest("POST", "https://127.0.0.1:4443/v8/token", http.NoBody)
+	req.Header.Set("Content-Type", formType)
+	req.RemoteAddr = "127.0.0.1:1"
+	w := &recorder{h: http.Header{}}
+	e.srv.ServeHTTP(w, req)
+	var oe oauthError
+	if err := json.Unmarshal(w.body.Bytes(), &oe); err != nil || w.code != 400 || oe.Error != "invalid_request" || !strings.Contains(oe.ErrorDescription, "has no body") {
+		t.Errorf("%d %s", w.code, w.body.String())
+	}
+}
