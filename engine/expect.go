@@ -403,8 +403,8 @@ func matchStatus(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, f
 		if b := o.Get("body"); b != nil && goja.IsString(b) {
 			body = b.String()
 		}
-		if len(body) > maxBodyInMessage {
-			body = body[:maxBodyInMessage] + fmt.Sprintf("… (%d bytes in all)", len(body))
+		if n := len(body); n > maxBodyInMessage {
+			body = r.cut(body, maxBodyInMessage) + fmt.Sprintf(" (%d bytes in all)", n)
 		}
 		if body == "" {
 			body = "(empty body)"

@@ -24,15 +24,23 @@ func (r *rt) formatPretty(v goja.Value) string {
 	return b.String()
 }
 
-// formatCompact renders v on one line, cut to limit runes (0: no limit).
+// formatCompact renders v on one line, cut to limit runes (0: no limit). A cut text is
+// scrubbed first: cutting a secret in half would hide it from the scrubber.
 func (r *rt) formatCompact(v goja.Value, limit int) string {
 	var b strings.Builder
 	r.writeValue(&b, v, 0, false, map[*goja.Object]bool{})
-	s := b.String()
-	if limit > 0 {
-		if rs := []rune(s); len(rs) > limit {
-			s = string(rs[:limit-1]) + "…"
-		}
+	if limit <= 0 {
+		return b.String()
+	}
+	return r.cut(b.String(), limit)
+}
+
+// cut scrubs s and shortens it to limit runes. Every text the engine shortens for a
+// message goes through it.
+func (r *rt) cut(s string, limit int) string {
+	s = r.scrub.Scrub(s)
+	if rs := []rune(s); len(rs) > limit {
+		s = string(rs[:limit-1]) + "…"
 	}
 	return s
 }

@@ -139,10 +139,7 @@ func (r *rt) stringify(v goja.Value) string {
 func (r *rt) parseJSON(body []byte, what string) goja.Value {
 	v, err := r.jsonParse(goja.Undefined(), r.vm.ToValue(string(body)))
 	if err != nil {
-		snippet := strings.TrimSpace(string(body))
-		if len(snippet) > 80 {
-			snippet = snippet[:80] + "…"
-		}
+		snippet := r.cut(strings.TrimSpace(string(body)), 80)
 		if snippet == "" {
 			snippet = "(empty body)"
 		}

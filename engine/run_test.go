@@ -499,18 +499,32 @@ func TestNoSecretIsRecordedWhole(t *testing.T) {
 	if len(secrets) < 12 {
 		t.Fatalf("found only %d secrets in the raw exchanges; the test would prove little", len(secrets))
 	}
-	recorded, _ := json.Marshal(struct {
-		Trace                            []Exchange
-		Console                          []ConsoleLine
-		Message, Stack, Expected, Actual string
-	}{res.Trace, res.Console, res.Message, res.Stack, res.Expected, res.Actual})
+	// Every string the result records, as the reports will print it.
+	recorded := []string{res.Message, res.Stack, res.Expected, res.Actual}
+	for _, l := range res.Console {
+		recorded = append(recorded, l.Text)
+	}
+	for _, e := range res.Trace {
+		recorded = append(recorded, e.URL, e.RequestBody, e.ResponseBody, e.Error)
+		for _, h := range []map[string]string{e.RequestHeaders, e.ResponseHeaders} {
+			for k, v := range h {
+				recorded = append(recorded, k+": "+v)
+			}
+		}
+	}
+	all := strings.Join(recorded, "\n")
 	for _, s := range secrets {
-		if strings.Contains(string(recorded), s) {
+		if strings.Contains(all, s) {
 			t.Errorf("secret %s… appears unredacted in the result", s[:min(12, len(s))])
+		} else if len(s) >= 40 && !strings.HasPrefix(s, "{") && strings.Contains(all, s[:40]) {
+			t.Errorf("the first 40 characters of secret %s… appear in the result (cut before it was scrubbed?)", s[:12])
 		}
 	}
 	// The records are still useful: they name what was redacted.
-	mustContain(t, "result", string(recorded), "[redacted", "device code", `"level":"warn"`, "grant_type")
+	mustContain(t, "result", all, "[redacted", "device code", "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer", "assertion=[redacted")
+	if res.Console[2].Level != "warn" {
+		t.Errorf("console levels: %+v", res.Console)
+	}
 	if len(res.Trace) < 8 {
 		t.Errorf("trace has %d exchanges", len(res.Trace))
 	}

@@ -574,8 +574,8 @@ func (r *rt) httpClient() *http.Client {
 }
 
 func (r *rt) installHTTP() {
-	r.http = &flow.HTTP{Client: r.httpClient(), Wall: wall, Observe: r.observe, Secret: r.scrub.Add, UserAgent: "vbharness"}
-	r.control = &flow.HTTP{Client: r.httpClient(), Secret: r.scrub.Add, UserAgent: "vbharness"}
+	r.http = &flow.HTTP{Client: r.httpClient(), Wall: wall, Observe: r.observe, Secret: r.scrub.Add, Redact: r.scrub.Scrub, UserAgent: "vbharness"}
+	r.control = &flow.HTTP{Client: r.httpClient(), Secret: r.scrub.Add, Redact: r.scrub.Scrub, UserAgent: "vbharness"}
 	var et EntraTarget
 	var vt VeeamTarget
 	if r.target != nil {

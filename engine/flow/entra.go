@@ -175,9 +175,13 @@ func firstLine(s string) string {
 	return s
 }
 
-// unexpected turns a non-OAuth failure into an error naming the status and a short body.
-func unexpected(service string, r *Response) error {
+// unexpected turns a non-OAuth failure into an error naming the status and a short body
+// (redacted before it is cut, so no secret is left half-visible).
+func unexpected(h *HTTP, service string, r *Response) error {
 	body := strings.TrimSpace(string(r.Body))
+	if h != nil && h.Redact != nil {
+		body = h.Redact(body)
+	}
 	if len(body) > 200 {
 		body = body[:200] + "…"
 	}
@@ -223,7 +227,7 @@ func (e *Entra) DeviceCode(ctx context.Context, req DeviceCodeRequest) (*DeviceC
 		if ee := ParseEntraError(resp.Status, resp.Body); ee != nil {
 			return nil, ee
 		}
-		return nil, unexpected("entra device code", resp)
+		return nil, unexpected(e.HTTP, "entra device code", resp)
 	}
 	dc := &DeviceCode{}
 	if err := resp.JSON(dc); err != nil {
@@ -292,7 +296,7 @@ func (e *Entra) PollToken(ctx context.Context, dc *DeviceCode, opts PollOptions)
 		}
 		ee := ParseEntraError(resp.Status, resp.Body)
 		if ee == nil {
-			return nil, unexpected("entra poll", resp)
+			return nil, unexpected(e.HTTP, "entra poll", resp)
 		}
 		switch ee.Code {
 		case "authorization_pending":
@@ -362,7 +366,7 @@ func (e *Entra) Refresh(ctx context.Context, refreshToken string, req RefreshReq
 	if ee := ParseEntraError(resp.Status, resp.Body); ee != nil {
 		return nil, ee
 	}
-	return nil, unexpected("entra refresh", resp)
+	return nil, unexpected(e.HTTP, "entra refresh", resp)
 }
 
 // OpenIDConfigurationURL is the tenant's v2 discovery document.
@@ -392,7 +396,7 @@ func GetJSON(ctx context.Context, h *HTTP, rawURL string) (json.RawMessage, erro
 		if ee := ParseEntraError(resp.Status, resp.Body); ee != nil {
 			return nil, ee
 		}
-		return nil, unexpected("get", resp)
+		return nil, unexpected(h, "get", resp)
 	}
 	if !json.Valid(resp.Body) {
 		return nil, fmt.Errorf("get %s: response is not JSON", redactURL(rawURL))

@@ -50,6 +50,9 @@ type HTTP struct {
 	// Secret, if set, is called with every secret value a client sends or receives (tokens,
 	// device and user codes, passwords, assertions) before the exchange is observed.
 	Secret func(values ...string)
+	// Redact, if set, replaces known secrets in text; error messages that quote a body
+	// pass it through Redact before shortening it.
+	Redact func(string) string
 	// MaxBody limits response bodies; 0 means DefaultMaxBody.
 	MaxBody int64
 	// UserAgent is sent unless a request sets its own; empty sends Go's default.
