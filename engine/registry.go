@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"sort"
 	"strings"
 	"time"
 
@@ -124,17 +123,10 @@ func (r *rt) testOptions(label, name string, v goja.Value, info *TestInfo) {
 		info.Timeout = r.duration(tv, label+" option timeout")
 	}
 	if rv := obj.Get("requires"); rv != nil && !goja.IsUndefined(rv) {
+		// Unknown names are kept: the test then errors (rather than the whole file failing
+		// to load, or the test being skipped in silence), naming the known ones.
 		for _, s := range r.stringList(rv, label+" option requires") {
-			req := Requirement(s)
-			if !validRequirements[req] {
-				known := make([]string, 0, len(validRequirements))
-				for k := range validRequirements {
-					known = append(known, string(k))
-				}
-				sort.Strings(known)
-				r.throw("TypeError", "%s(%q): unknown requirement %q (known: %s)", label, name, s, strings.Join(known, ", "))
-			}
-			info.Requires = append(info.Requires, req)
+			info.Requires = append(info.Requires, Requirement(s))
 		}
 	}
 	if rv := obj.Get("reason"); rv != nil && goja.IsString(rv) {

@@ -125,6 +125,10 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		return res
 	}
 	for _, req := range def.info.Requires {
+		if !validRequirements[req] {
+			res.Status, res.Message = StatusErrored, fmt.Sprintf("unknown requirement %q in test %q (known: clock, control, live)", req, test)
+			return res
+		}
 		if ok, why := opts.Target.Satisfies(req); !ok {
 			res.Status, res.SkipReason = StatusSkipped, why
 			return res

@@ -195,7 +195,6 @@ func TestLoadErrorsNameFileLineAndColumn(t *testing.T) {
 		{"needs_bare.js", `needs_bare.js:1:23: Error: cannot find module "lodash" (required from needs_bare.js:1:23): only "vbharness" and relative paths such as "./lib/flow.js" can be required`},
 		{"throws_top.js", `throws_top.js:3:5: Error: test("a"): a test with this name is already registered in throws_top.js; test names must be unique per file`},
 		{"unknown_opt.js", `unknown_opt.js:2:5: TypeError: test("a"): unknown option "require" (known: tags, timeout, requires, reason)`},
-		{"unknown_req.js", `unknown_req.js:2:5: TypeError: test("a"): unknown requirement "clok" (known: clock, control, live)`},
 		{"bad_timeout.js", `bad_timeout.js:2:5: TypeError: test option timeout: "five seconds" is not a duration such as "61m", "1h30m", "5s" or "250ms" (a number means milliseconds)`},
 		{"not_a_function.js", `not_a_function.js:2:5: TypeError: test("a", fn, options): fn must be a function`},
 	}
@@ -211,8 +210,15 @@ func TestLoadErrorsNameFileLineAndColumn(t *testing.T) {
 			t.Errorf("Tests(%s) = %v\nwant %s", c.path, err, c.want)
 		}
 	}
-	s, _ := l.Load("nested_test.js")
+	s, _ := l.Load("unknown_req.js")
 	target, _ := newMockTarget(t)
+	if infos, err := s.Tests(context.Background()); err != nil || len(infos) != 1 || infos[0].Requires[0] != "clok" {
+		t.Errorf("unknown requirement: Tests = %+v, %v; want the test, with its requirement as written", infos, err)
+	}
+	if res := s.Run(context.Background(), "a", RunOptions{Target: target}); res.Status != StatusErrored || res.Message != `unknown requirement "clok" in test "a" (known: clock, control, live)` {
+		t.Errorf("unknown requirement: %s %q", res.Status, res.Message)
+	}
+	s, _ = l.Load("nested_test.js")
 	res := s.Run(context.Background(), "a", RunOptions{Target: target})
 	if res.Status != StatusErrored || res.Message != "Error: test() must be called at the top level of the script, not inside a test" || res.Stack != "at nested_test.js:2:23" {
 		t.Errorf("nested test: %s %q %q", res.Status, res.Message, res.Stack)
