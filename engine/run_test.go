@@ -78,6 +78,7 @@ func TestTimeoutsEndTheRun(t *testing.T) {
 			if !strings.HasPrefix(res.Message, "timed out after 300ms") {
 				t.Errorf("message %q", res.Message)
 			}
+			t.Logf("ended %v after the deadline", elapsed-timeout)
 			if elapsed > timeout+timeoutBound {
 				t.Errorf("ended %v after the start, deadline was %v", elapsed, timeout)
 			}
