@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -21,8 +23,21 @@ func TestSketchScenario(t *testing.T) {
 	if res.Virtual <= time.Hour {
 		t.Errorf("virtual time %v, want more than an hour of token life", res.Virtual)
 	}
+	var got []string
 	for _, e := range res.Trace {
-		t.Logf("%s %s %d %s -> %s", e.Method, e.URL, e.Status, e.RequestBody, e.ResponseBody)
+		got = append(got, fmt.Sprintf("%s %s %d", e.Method, strings.TrimPrefix(e.URL, "https://"), e.Status))
+	}
+	want := []string{
+		"POST login.mock/abc.onmicrosoft.com/oauth2/v2.0/devicecode 200",
+		"POST login.mock/abc.onmicrosoft.com/oauth2/v2.0/token 200",
+		"POST veeam.mock:4443/v8/token 200",
+		"GET veeam.mock:4443/v8/Organization 200",
+		"GET veeam.mock:4443/v8/Organization 401",
+		"POST veeam.mock:4443/v8/token 200",
+		"GET veeam.mock:4443/v8/Organization 200",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
