@@ -428,6 +428,9 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 	}
 	if t.Veeam.CAFile != "" {
 		p := t.Veeam.CAFile
+		if rest, ok := strings.CutPrefix(p, "~/"); ok && env["HOME"] != "" {
+			p = filepath.Join(env["HOME"], rest) // as a shell would; the file is YAML, not a shell
+		}
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(f.Dir, p)
 		}

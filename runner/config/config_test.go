@@ -199,3 +199,27 @@ func TestFind(t *testing.T) {
 		t.Errorf("Load: dir %q, err %v", f.Dir, err)
 	}
 }
+
+func TestCAFileUnderHomeIsExpanded(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".config", "vbharness", "mock"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeCA(t, filepath.Join(home, ".config", "vbharness", "mock"), "ca.pem")
+	f, err := config.Parse("vbharness.yaml", t.TempDir(), []byte(`targets:
+  localmock:
+    entra: { authority: https://127.0.0.1:8400, tenant: abc.onmicrosoft.com }
+    veeam: { url: https://127.0.0.1:4443, ca_file: ~/.config/vbharness/mock/ca.pem }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.Resolve("localmock", map[string]string{"HOME": home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(home, ".config", "vbharness", "mock", "ca.pem"); r.CAFile != want {
+		t.Fatalf("ca_file resolved to %q, want %q", r.CAFile, want)
+	}
+}
