@@ -36,13 +36,15 @@ type Filter struct {
 // DefaultCapacity is how many entries a journal keeps.
 const DefaultCapacity = 10000
 
-// Journal is a bounded, concurrency-safe list of entries.
+// Journal is a bounded, concurrency-safe list of entries. Its storage grows with use up
+// to the capacity and is then reused as a ring, so a journal that sees a few requests
+// (one scenario's in-process stack) costs a few entries, not the capacity.
 type Journal struct {
-	mu      sync.Mutex
-	entries []Entry
-	start   int // ring start
-	n       int
-	seq     int64
+	mu       sync.Mutex
+	entries  []Entry // oldest at start once len == capacity
+	capacity int
+	start    int // ring start
+	seq      int64
 }
 
 // New returns a journal keeping at most capacity entries (DefaultCapacity if <= 0).
@@ -50,7 +52,7 @@ func New(capacity int) *Journal {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
-	return &Journal{entries: make([]Entry, capacity)}
+	return &Journal{capacity: capacity}
 }
 
 // Record appends e, assigning its sequence number, and returns it.
@@ -59,13 +61,11 @@ func (j *Journal) Record(e Entry) Entry {
 	defer j.mu.Unlock()
 	j.seq++
 	e.Seq = j.seq
-	c := len(j.entries)
-	if j.n < c {
-		j.entries[(j.start+j.n)%c] = e
-		j.n++
+	if len(j.entries) < j.capacity {
+		j.entries = append(j.entries, e)
 	} else {
 		j.entries[j.start] = e
-		j.start = (j.start + 1) % c
+		j.start = (j.start + 1) % j.capacity
 	}
 	return e
 }
@@ -74,10 +74,10 @@ func (j *Journal) Record(e Entry) Entry {
 func (j *Journal) List(f Filter) []Entry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make([]Entry, 0, j.n)
-	c := len(j.entries)
-	for i := 0; i < j.n; i++ {
-		e := j.entries[(j.start+i)%c]
+	n := len(j.entries)
+	out := make([]Entry, 0, n)
+	for i := range n {
+		e := j.entries[(j.start+i)%n]
 		if f.match(e) {
 			out = append(out, e)
 		}
@@ -89,17 +89,17 @@ func (j *Journal) List(f Filter) []Entry {
 func (j *Journal) Len() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.n
+	return len(j.entries)
 }
 
-// Clear drops every entry; sequence numbers keep growing.
+// Cap returns the most entries the journal keeps.
+func (j *Journal) Cap() int { return j.capacity }
+
+// Clear drops every entry and releases their storage; sequence numbers keep growing.
 func (j *Journal) Clear() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for i := range j.entries {
-		j.entries[i] = Entry{}
-	}
-	j.start, j.n = 0, 0
+	j.entries, j.start = nil, 0
 }
 
 func (f Filter) match(e Entry) bool {

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -30,5 +31,29 @@ func TestJournalIsBoundedAndFiltered(t *testing.T) {
 	j.Clear()
 	if j.Len() != 0 || j.Record(Entry{}).Seq != 5 {
 		t.Fatal("clear must empty the journal and keep sequence numbers growing")
+	}
+}
+
+// The ring keeps the newest entries in order however many times it wraps, and Clear
+// starts it afresh while sequence numbers keep growing.
+func TestJournalWrapsManyTimesAndClears(t *testing.T) {
+	t.Parallel()
+	j := New(4)
+	for range 11 {
+		j.Record(Entry{Method: "GET", Path: "/x"})
+	}
+	var seqs []int64
+	for _, e := range j.List(Filter{}) {
+		seqs = append(seqs, e.Seq)
+	}
+	if want := []int64{8, 9, 10, 11}; !slices.Equal(seqs, want) {
+		t.Fatalf("seqs %v, want %v", seqs, want)
+	}
+	j.Clear()
+	if j.Len() != 0 || len(j.List(Filter{})) != 0 {
+		t.Fatalf("after Clear: len %d", j.Len())
+	}
+	if e := j.Record(Entry{}); e.Seq != 12 || j.Len() != 1 || j.Cap() != 4 {
+		t.Fatalf("after Clear: seq %d len %d cap %d", e.Seq, j.Len(), j.Cap())
 	}
 }
