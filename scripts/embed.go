@@ -12,5 +12,5 @@ import "embed"
 // FS holds the bundled scenarios, at paths relative to this folder
 // ("modern_auth_login.js").
 //
-//go:embed *.js
+//go:embed *.js lib lab
 var FS embed.FS
