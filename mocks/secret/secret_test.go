@@ -1,7 +1,12 @@
 package secret
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -43,6 +48,135 @@ func TestIsField(t *testing.T) {
 	for _, n := range []string{"grant_type", "client_id", "scope"} {
 		if IsField(n) {
 			t.Errorf("%s should not be secret", n)
+		}
+	}
+}
+
+// replacerScrub is the reference: strings.Replacer over every secret, longest first.
+func replacerScrub(secrets []string, text string) string {
+	sorted := slices.Clone(secrets)
+	sort.SliceStable(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+	var pairs []string
+	for _, v := range sorted {
+		if len(v) >= MinLen {
+			pairs = append(pairs, v, Redact(v))
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(text)
+}
+
+func TestScrubberOverlapsAndSharedEndings(t *testing.T) {
+	t.Parallel()
+	access := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.claims.sigAAAA"
+	assertion := `{"token_type":"Bearer","access_token":"` + access + `","refresh_token":"0.AXYZ-refresh"}`
+	cases := []struct {
+		name    string
+		secrets []string
+		text    string
+		want    string
+	}{
+		{"an assertion is replaced whole, not the token inside it", []string{access, assertion},
+			"body=" + assertion + "&x", "body=" + Redact(assertion) + "&x"},
+		{"the token alone is replaced where it appears alone", []string{access, assertion},
+			"Bearer " + access, "Bearer " + Redact(access)},
+		{"secrets sharing their last bytes are told apart", []string{"first-secret-123456", "second-123456"},
+			"a second-123456 b first-secret-123456", "a " + Redact("second-123456") + " b " + Redact("first-secret-123456")},
+		{"adjacent occurrences are both replaced", []string{"abcdefgh"}, "abcdefghabcdefgh", Redact("abcdefgh") + Redact("abcdefgh")},
+		{"the leftmost of two overlapping secrets wins", []string{"xxxxyyyy", "yyyyzzzz"}, "xxxxyyyyzzzz", Redact("xxxxyyyy") + "zzzz"},
+		{"a text without secrets is returned as it is", []string{"abcdefgh"}, "nothing here", "nothing here"},
+		{"a secret at the very start and end", []string{"secret1"}, "secret1", Redact("secret1")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			s := NewScrubber()
+			s.Add(c.secrets...)
+			if got := s.Scrub(c.text); got != c.want {
+				t.Errorf("Scrub = %q, want %q", got, c.want)
+			}
+			if ref := replacerScrub(c.secrets, c.text); ref != c.want {
+				t.Errorf("reference = %q, want %q", ref, c.want)
+			}
+		})
+	}
+}
+
+// Random secrets drawn from a small alphabet (so they overlap, nest and share endings)
+// scrub exactly as strings.Replacer over all of them, longest first, would.
+func TestScrubberMatchesReplacer(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "ab.c"[rng.IntN(4)]
+		}
+		return string(b)
+	}
+	for round := range 300 {
+		var secrets []string
+		for range 1 + rng.IntN(8) {
+			secrets = append(secrets, word(MinLen-1+rng.IntN(10)))
+		}
+		s := NewScrubber()
+		s.Add(secrets...)
+		text := word(rng.IntN(120))
+		if got, want := s.Scrub(text), replacerScrub(secrets, text); got != want {
+			t.Fatalf("round %d: secrets %q text %q:\n got %q\nwant %q", round, secrets, text, got, want)
+		}
+	}
+}
+
+func TestScrubberIsSafeForConcurrentUse(t *testing.T) {
+	t.Parallel()
+	s := NewScrubber()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				v := fmt.Sprintf("token-%d-%04d-xyz", g, i)
+				s.Add(v)
+				if out := s.Scrub("Bearer " + v); strings.Contains(out, v) {
+					t.Errorf("%s left in %s", v, out)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if s.Len() != 800 {
+		t.Fatalf("Len = %d, want 800", s.Len())
+	}
+}
+
+// BenchmarkScrubberRun is what a run of 1 000 tests asks of its scrubber: each test adds
+// ten token-sized secrets and scrubs a 20 KiB trace holding some of them. The cost per
+// test must not grow with the secrets of earlier tests.
+func BenchmarkScrubberRun(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	tok := func() string {
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		buf := make([]byte, 1200)
+		for i := range buf {
+			buf[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + string(buf)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s := NewScrubber()
+		for range 1000 {
+			var toks []string
+			for range 10 {
+				toks = append(toks, tok())
+			}
+			s.Add(toks...)
+			trace := strings.Repeat(`{"status":200,"body":"ok"} `, 300) + strings.Join(toks[:3], " ")
+			if strings.Contains(s.Scrub(trace), toks[0]) {
+				b.Fatal("token left in the trace")
+			}
 		}
 	}
 }
