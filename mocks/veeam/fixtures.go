@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -633,17 +635,48 @@ func (f Fixtures) normalized() Fixtures {
 	return f
 }
 
-// clone returns a deep copy (the store mutates its copy; Reset restores the original).
+// clone returns a deep copy (the store mutates its copy; Reset restores the original):
+// every slice and pointer is copied, so two stacks never share a value.
+// TestFixturesCloneSharesNothing walks the types by reflection, so a pointer or slice
+// field added without a line here fails it.
 func (f Fixtures) clone() Fixtures {
-	b, err := json.Marshal(f)
-	if err != nil {
-		panic(fmt.Sprintf("veeam: clone fixtures: %v", err)) // plain data: cannot fail
+	out := f
+	out.Organizations = slices.Clone(f.Organizations)
+	for i := range out.Organizations {
+		o := &out.Organizations[i]
+		o.FirstBackupTime, o.LastBackupTime = clonePtr(o.FirstBackupTime), clonePtr(o.LastBackupTime)
 	}
-	var out Fixtures
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(fmt.Sprintf("veeam: clone fixtures: %v", err))
+	out.Proxies = slices.Clone(f.Proxies)
+	for i := range out.Proxies {
+		out.Proxies[i].Role = slices.Clone(out.Proxies[i].Role)
+	}
+	out.Repositories = slices.Clone(f.Repositories)
+	for i := range out.Repositories {
+		out.Repositories[i].OutOfOrderReason = clonePtr(out.Repositories[i].OutOfOrderReason)
+	}
+	out.Jobs = slices.Clone(f.Jobs)
+	for i := range out.Jobs {
+		j := &out.Jobs[i]
+		j.LastRun, j.NextRun, j.LastBackup = clonePtr(j.LastRun), clonePtr(j.NextRun), clonePtr(j.LastBackup)
+	}
+	out.JobSessions = slices.Clone(f.JobSessions)
+	for i := range out.JobSessions {
+		js := &out.JobSessions[i]
+		js.EndTime, js.Details = clonePtr(js.EndTime), clonePtr(js.Details)
+	}
+	out.RestoreSessions = slices.Clone(f.RestoreSessions)
+	for i := range out.RestoreSessions {
+		out.RestoreSessions[i].EndTime = clonePtr(out.RestoreSessions[i].EndTime)
 	}
 	return out
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // fixtureID makes a stable GUID for the i-th default fixture of a kind, so default data
@@ -681,7 +714,13 @@ const (
 // fabrikam.onmicrosoft.com (basic authentication), two proxies, three repositories, 45
 // jobs (two pages at the default limit), 90 job sessions and three restore sessions,
 // timed around clock.DefaultStart. Every call returns a fresh copy.
-func DefaultFixtures() Fixtures {
+func DefaultFixtures() Fixtures { return defaultFixtures().clone() }
+
+// defaultFixtures builds the defaults once per process; callers must not change the
+// value it returns (New keeps it as the read-only original that Reset copies).
+var defaultFixtures = sync.OnceValue(buildDefaultFixtures)
+
+func buildDefaultFixtures() Fixtures {
 	day := time.Date(2026, 1, 4, 0, 0, 0, 0, time.UTC) // the day before clock.DefaultStart
 	at := func(t time.Time) *time.Time { return &t }
 	abcID, fabID := fixtureID("organization", 0), fixtureID("organization", 1)

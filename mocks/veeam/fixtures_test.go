@@ -2,10 +2,13 @@ package veeam
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The default fixtures are valid and hold what the issue asks for: the seed's
@@ -134,5 +137,83 @@ func TestLoadFixturesErrorsNameFileAndLine(t *testing.T) {
 	}
 	if _, err := LoadFixtures(filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestFixturesCloneSharesNothing walks a clone and its original together: they are
+// equal, and no pointer or slice of one points into the other, so a stack changing its
+// data (job actions, new restore sessions) can never change another stack's. Every
+// pointer field is set first, so a field added to the types without a line in clone
+// fails here.
+func TestFixturesCloneSharesNothing(t *testing.T) {
+	t.Parallel()
+	f := DefaultFixtures()
+	fill(reflect.ValueOf(&f).Elem())
+	c := f.clone()
+	if !reflect.DeepEqual(f, c) {
+		t.Fatal("the clone differs from the original")
+	}
+	var walk func(path string, a, b reflect.Value)
+	walk = func(path string, a, b reflect.Value) {
+		switch a.Kind() {
+		case reflect.Pointer:
+			if !a.IsNil() && a.Pointer() == b.Pointer() {
+				t.Errorf("%s is shared", path)
+			}
+			if !a.IsNil() {
+				walk(path, a.Elem(), b.Elem())
+			}
+		case reflect.Slice:
+			if a.Len() > 0 && a.Pointer() == b.Pointer() {
+				t.Errorf("%s is shared", path)
+			}
+			for i := 0; i < a.Len(); i++ {
+				walk(fmt.Sprintf("%s[%d]", path, i), a.Index(i), b.Index(i))
+			}
+		case reflect.Map:
+			if a.Len() > 0 && a.Pointer() == b.Pointer() {
+				t.Errorf("%s is shared", path)
+			}
+		case reflect.Struct:
+			if a.Type() == reflect.TypeOf(time.Time{}) {
+				return // a value; its location pointer is immutable
+			}
+			for i := 0; i < a.NumField(); i++ {
+				walk(path+"."+a.Type().Field(i).Name, a.Field(i), b.Field(i))
+			}
+		}
+	}
+	walk("Fixtures", reflect.ValueOf(f), reflect.ValueOf(c))
+}
+
+// fill sets every nil pointer and empty slice reachable from v, so the clone test sees
+// each pointer and slice field in use.
+func fill(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		fill(v.Elem())
+	case reflect.Slice:
+		if v.Len() == 0 {
+			v.Set(reflect.MakeSlice(v.Type(), 1, 1))
+		}
+		for i := 0; i < v.Len(); i++ {
+			fill(v.Index(i))
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			if v.Field(i).CanSet() {
+				fill(v.Field(i))
+			}
+		}
 	}
 }

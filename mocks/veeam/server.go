@@ -126,7 +126,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	if cfg.admin.user == "" {
 		cfg.admin.user = DefaultAdminUser
 	}
-	fixtures := DefaultFixtures()
+	fixtures := defaultFixtures() // shared and read-only: the store works on its own copy
 	if cfg.fixtures != nil {
 		fixtures = cfg.fixtures.normalized()
 	}
