@@ -45,6 +45,7 @@ type api struct {
 	sessions  *sessionStore
 	settings  *settingsStore
 	authority string
+	mut       Mutations // for testing the tests only
 }
 
 // mount adds the resource routes to the /v8 router. The table is the mock's endpoint
@@ -94,7 +95,7 @@ func (a *api) auth(level access, h authedHandler) http.HandlerFunc {
 			return
 		}
 		switch {
-		case level == adminOnly && sess.kind != kindAdmin:
+		case level == adminOnly && sess.kind != kindAdmin && !a.mut.IgnoreTenantScope:
 			writeError(w, "", accessDenied("Access denied: tenant users can reach only /v8/Organization, /v8/Organization/Explore and their own restore sessions."))
 			return
 		case level == tenantOnly && sess.kind == kindAdmin:
@@ -275,10 +276,20 @@ const (
 
 // pager is one page request with the filters its links must repeat.
 type pager struct {
+	noNext  bool // Mutations.NoNextLinks
 	path    string
 	filters []string // "name=value", already escaped, in a fixed order
 	offset  int
 	limit   int
+}
+
+// pager is newPager with the server's mutations applied.
+func (a *api) pager(path string, q query) (*pager, *apiError) {
+	p, e := newPager(path, q)
+	if p != nil {
+		p.noNext = a.mut.NoNextLinks
+	}
+	return p, e
 }
 
 func newPager(path string, q query) (*pager, *apiError) {
@@ -339,7 +350,7 @@ func page[T, W any](p *pager, items []T, render func(T) W) pageOf[W] {
 	for _, it := range items[start:end] {
 		out.Results = append(out.Results, render(it))
 	}
-	if end < len(items) {
+	if end < len(items) && !p.noNext {
 		out.Links.Next = href(p.href(end))
 	}
 	if p.offset > 0 {
@@ -461,7 +472,7 @@ func renderOrg(o Organization, extended bool) orgWire {
 // limit, offset).
 func (a *api) listOrganizations(w http.ResponseWriter, r *http.Request, _ call) {
 	q := newQuery(r)
-	p, e := newPager("/v8/Organizations", q)
+	p, e := a.pager("/v8/Organizations", q)
 	if e != nil {
 		writeError(w, "", e)
 		return
@@ -529,7 +540,7 @@ func renderJob(j Job) jobWire {
 // listJobs is GET /v8/Jobs (organizationId, repositoryId, limit, offset).
 func (a *api) listJobs(w http.ResponseWriter, r *http.Request, _ call) {
 	q := newQuery(r)
-	p, e := newPager("/v8/Jobs", q)
+	p, e := a.pager("/v8/Jobs", q)
 	if e != nil {
 		writeError(w, "", e)
 		return
@@ -690,7 +701,7 @@ func renderJobSession(s JobSession) jobSessionWire {
 // endTimeUpperBound, limit, offset), newest first.
 func (a *api) listJobSessions(w http.ResponseWriter, r *http.Request, _ call) {
 	q := newQuery(r)
-	p, e := newPager("/v8/JobSessions", q)
+	p, e := a.pager("/v8/JobSessions", q)
 	if e != nil {
 		writeError(w, "", e)
 		return
@@ -770,7 +781,7 @@ func renderRepository(x Repository) repositoryWire {
 // write to; the mock has no proxy pools, so proxyPoolId matches nothing.
 func (a *api) listRepositories(w http.ResponseWriter, r *http.Request, _ call) {
 	q := newQuery(r)
-	p, e := newPager("/v8/BackupRepositories", q)
+	p, e := a.pager("/v8/BackupRepositories", q)
 	if e != nil {
 		writeError(w, "", e)
 		return
@@ -841,7 +852,7 @@ func renderProxy(x Proxy) proxyWire {
 
 // listProxies is GET /v8/Proxies (limit, offset).
 func (a *api) listProxies(w http.ResponseWriter, r *http.Request, _ call) {
-	p, e := newPager("/v8/Proxies", newQuery(r))
+	p, e := a.pager("/v8/Proxies", newQuery(r))
 	if e != nil {
 		writeError(w, "", e)
 		return
@@ -906,7 +917,7 @@ func owns(c call, s *RestoreSession) bool {
 // Default order: newest creation first [I].
 func (a *api) listRestoreSessions(w http.ResponseWriter, r *http.Request, c call) {
 	q := newQuery(r)
-	p, e := newPager("/v8/RestoreSessions", q)
+	p, e := a.pager("/v8/RestoreSessions", q)
 	if e != nil {
 		writeError(w, "", e)
 		return

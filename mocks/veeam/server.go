@@ -53,6 +53,7 @@ type config struct {
 	issuer       string
 	logger       *slog.Logger
 	maxSessions  int
+	mutations    Mutations
 }
 
 // Option configures a Server. Options never fail; parse files (LoadFixtures) first.
@@ -136,7 +137,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		settings: &settingsStore{},
 		data:     newDataStore(fixtures),
 		sessions: newSessionStore(cfg.maxSessions),
-		entra:    newEntraKeys(cfg.authority, cfg.client),
+		entra:    newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
 		keys:     cfg.keys,
 	}
 	s.settings.set(cfg.settings)
@@ -156,9 +157,9 @@ func New(clk clock.Clock, opts ...Option) *Server {
 
 	tokens := &tokenService{
 		clk: clk, keys: cfg.keys, sessions: s.sessions, data: s.data, entra: s.entra,
-		settings: s.settings, admin: cfg.admin, issuer: cfg.issuer, log: cfg.logger,
+		settings: s.settings, admin: cfg.admin, issuer: cfg.issuer, log: cfg.logger, mut: cfg.mutations,
 	}
-	a := &api{clk: clk, data: s.data, sessions: s.sessions, settings: s.settings, authority: strings.TrimRight(cfg.authority, "/")}
+	a := &api{clk: clk, data: s.data, sessions: s.sessions, settings: s.settings, authority: strings.TrimRight(cfg.authority, "/"), mut: cfg.mutations}
 	ctl := &controlAPI{s: s}
 
 	r := mux.NewRouter()

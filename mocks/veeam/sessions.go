@@ -168,9 +168,10 @@ const (
 	refreshExpired
 )
 
-// useRefresh checks a refresh token and, when rotate is set, spends it. It returns the
-// session and the antiforgery value the token carried.
-func (st *sessionStore) useRefresh(token string, now time.Time, rotate bool) (*session, bool, refreshOutcome) {
+// useRefresh checks a refresh token (its expiry only when checkExpiry is set, which
+// Mutations.IgnoreRefreshTokenExpiry clears) and, when rotate is set, spends it. It
+// returns the session and the antiforgery value the token carried.
+func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExpiry bool) (*session, bool, refreshOutcome) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	rec := st.tokens[token]
@@ -181,7 +182,7 @@ func (st *sessionStore) useRefresh(token string, now time.Time, rotate bool) (*s
 		return nil, false, refreshNotRefresh
 	case rec.spent:
 		return nil, false, refreshSpent
-	case !now.Before(rec.expires):
+	case checkExpiry && !now.Before(rec.expires):
 		return nil, false, refreshExpired
 	}
 	if rotate {

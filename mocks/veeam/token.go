@@ -46,6 +46,7 @@ type tokenService struct {
 	admin    credentials
 	issuer   string // fixed iss claim; empty: the request's host
 	log      *slog.Logger
+	mut      Mutations // for testing the tests only
 }
 
 // mount adds the token routes to the /v8 router.
@@ -155,7 +156,7 @@ func (t *tokenService) password(f map[string]string, set Settings) (*session, *a
 	switch {
 	case !ok:
 		t.log.Info("password login refused", "user", user, "why", "no such administrator or organization account, or wrong administrator password")
-	case !set.TenantAuthentication:
+	case !set.TenantAuthentication && !t.mut.IgnoreTenantAuthentication:
 		t.log.Info("password login refused", "user", user, "why", "tenant authentication is disabled")
 	case org.Password == "":
 		t.log.Info("password login refused", "user", user, "why", "organization "+org.Name+" holds no password for its account (modern app-only: use jwt-bearer)")
@@ -192,7 +193,7 @@ func (t *tokenService) refresh(f map[string]string, now time.Time, set Settings)
 	if tok == "" {
 		return nil, false, invalidRequest("grant_type=refresh_token needs refresh_token.")
 	}
-	sess, af, outcome := t.sessions.useRefresh(tok, now, set.RefreshRotation)
+	sess, af, outcome := t.sessions.useRefresh(tok, now, set.RefreshRotation, !t.mut.IgnoreRefreshTokenExpiry)
 	switch outcome {
 	case refreshUnknown:
 		return nil, false, invalidGrant("The refresh token is invalid or has been revoked; sign in again.")
@@ -203,7 +204,7 @@ func (t *tokenService) refresh(f map[string]string, now time.Time, set Settings)
 	case refreshExpired:
 		return nil, false, invalidGrant("The refresh token has expired; sign in again.")
 	}
-	if sess.kind == kindTenant && !set.TenantAuthentication {
+	if sess.kind == kindTenant && !set.TenantAuthentication && !t.mut.IgnoreTenantAuthentication {
 		return nil, false, invalidGrant("Tenant authentication is disabled on this server, so tenant sessions cannot be refreshed.")
 	}
 	if sess.kind == kindOperator && !set.OperatorAuthentication {
@@ -220,7 +221,7 @@ func (t *tokenService) jwtBearer(r *http.Request, f map[string]string, now time.
 	if clientID == "" || assertion == "" {
 		return nil, invalidRequest("grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer needs client_id (the organization, e.g. abc.onmicrosoft.com) and assertion (the Microsoft Entra ID token response as JSON).")
 	}
-	if !set.TenantAuthentication {
+	if !set.TenantAuthentication && !t.mut.IgnoreTenantAuthentication {
 		return nil, invalidGrant("Tenant authentication is disabled on this server; enable tenant authentication with organization credentials (General Options → Authentication) before logging in with an assertion.")
 	}
 	org, ok := t.data.orgByName(clientID)
@@ -242,16 +243,16 @@ func (t *tokenService) jwtBearer(r *http.Request, f map[string]string, now time.
 	if e != nil {
 		return nil, e
 	}
-	if !strings.EqualFold(c.TenantID, org.MSID) {
+	if !strings.EqualFold(c.TenantID, org.MSID) && !t.mut.IgnoreAssertionTenant {
 		return nil, invalidGrant("The assertion's access token was issued for tenant %q, but organization %s is tenant %s.", c.TenantID, org.Name, org.MSID)
 	}
 	if !isGraphAudience(c.Audience) {
 		return nil, invalidGrant("The assertion's access token is for audience %q, not Microsoft Graph (%s or %s); request Graph scopes from Microsoft Entra ID.", strings.Join(c.Audience, " "), graphAppID, graphResource)
 	}
-	if !c.hasScope(directoryScopes) {
+	if !c.hasScope(directoryScopes) && !t.mut.IgnoreAssertionScopes {
 		return nil, invalidGrant("The assertion's access token lacks a Directory permission; its scp must include one of %s.", strings.Join(directoryScopes, ", "))
 	}
-	if !c.hasScope(userScopes) {
+	if !c.hasScope(userScopes) && !t.mut.IgnoreAssertionScopes {
 		return nil, invalidGrant("The assertion's access token lacks a User permission; its scp must include one of %s.", strings.Join(userScopes, ", "))
 	}
 	user := c.userName()

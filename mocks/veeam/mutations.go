@@ -1,0 +1,31 @@
+package veeam
+
+// Mutations switch single behaviours of the mock off, for testing the tests: the scenario
+// catalogue's mutation test (scripts/mutation_test.go) runs every bundled scenario against
+// a server with one behaviour broken and checks that exactly the scenarios proving that
+// behaviour fail, so a scenario that would pass whatever the server did is caught. They
+// are not a way to configure the mock (settings and fault rules are): nothing but that
+// test should set them. The zero value breaks nothing.
+type Mutations struct {
+	// IgnoreTenantAuthentication lets tenants log in (jwt-bearer, organization
+	// passwords) and refresh while the tenantAuthentication setting is off.
+	IgnoreTenantAuthentication bool
+	// AcceptUnsignedAssertions takes an assertion's access token with alg "none" on its
+	// claims alone instead of refusing it.
+	AcceptUnsignedAssertions bool
+	// IgnoreAssertionTenant skips the check that the assertion's tid is the
+	// organization's tenant.
+	IgnoreAssertionTenant bool
+	// IgnoreAssertionScopes skips the checks for a Directory and a User permission in the
+	// assertion's scp.
+	IgnoreAssertionScopes bool
+	// IgnoreRefreshTokenExpiry accepts refresh tokens past their expiry.
+	IgnoreRefreshTokenExpiry bool
+	// IgnoreTenantScope lets tenant and operator tokens reach administrator routes.
+	IgnoreTenantScope bool
+	// NoNextLinks leaves _links.next out of every page, so clients stop after the first.
+	NoNextLinks bool
+}
+
+// WithMutations breaks the behaviours m names; see Mutations. For testing the tests only.
+func WithMutations(m Mutations) Option { return func(c *config) { c.mutations = m } }
