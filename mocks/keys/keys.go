@@ -117,9 +117,16 @@ func (k *Key) CertPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: k.Cert.Raw})
 }
 
+// pool holds the process-wide keys, one slot per index; each slot is generated once,
+// on its own, so two keys can be generated at the same time on two cores.
 var pool struct {
-	mu   sync.Mutex
-	keys []*Key
+	mu    sync.Mutex
+	slots []*poolSlot
+}
+
+type poolSlot struct {
+	once sync.Once
+	key  *Key
 }
 
 // Pooled returns the i-th process-wide key, generating it on first use. Every stack in a
@@ -127,15 +134,29 @@ var pool struct {
 // per scenario. It panics only if the system's random source fails.
 func Pooled(i int) *Key {
 	pool.mu.Lock()
-	defer pool.mu.Unlock()
-	for len(pool.keys) <= i {
-		k, err := Generate(fmt.Sprintf("vbharness mock signing key %d", len(pool.keys)))
+	for len(pool.slots) <= i {
+		pool.slots = append(pool.slots, &poolSlot{})
+	}
+	slot := pool.slots[i]
+	pool.mu.Unlock()
+	slot.once.Do(func() {
+		k, err := Generate(fmt.Sprintf("vbharness mock signing key %d", i))
 		if err != nil {
 			panic(err)
 		}
-		pool.keys = append(pool.keys, k)
+		slot.key = k
+	})
+	return slot.key
+}
+
+// Warm starts generating pooled keys 0 to n-1 in the background, each on its own
+// goroutine, and returns at once. RSA-2048 generation takes tens of milliseconds per
+// key; a command that will need keys (the mocks use 0 for Entra and 1 for Veeam) calls
+// Warm first, so they are ready, generated side by side, when the first stack asks.
+func Warm(n int) {
+	for i := range n {
+		go Pooled(i)
 	}
-	return pool.keys[i]
 }
 
 // JWK is one key of a JSON Web Key Set as Entra publishes it: kid == x5t, x5c present,

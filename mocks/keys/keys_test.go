@@ -4,6 +4,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,5 +80,32 @@ func TestLoadPEMRoundTrip(t *testing.T) {
 	}
 	if _, err := LoadPEM([]byte("nope"), nil); err == nil {
 		t.Fatal("garbage PEM accepted")
+	}
+}
+
+// Warm and concurrent Pooled calls agree: one key per index, the same for every caller,
+// different across indices.
+func TestPooledIsOneKeyPerIndexUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	Warm(3)
+	got := make([][3]*Key, 4)
+	var wg sync.WaitGroup
+	for g := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 2; i >= 0; i-- {
+				got[g][i] = Pooled(i)
+			}
+		}()
+	}
+	wg.Wait()
+	for g := range got {
+		if got[g] != got[0] {
+			t.Fatalf("caller %d got other keys than caller 0", g)
+		}
+	}
+	if got[0][0] == got[0][1] || got[0][1] == got[0][2] || got[0][0].KID == got[0][2].KID {
+		t.Fatal("two indices share a key")
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/entra"
+	"github.com/vbharness/vbharness/mocks/keys"
 	"github.com/vbharness/vbharness/mocks/tlsca"
 	"github.com/vbharness/vbharness/mocks/veeam"
 )
@@ -82,6 +83,7 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	keys.Warm(2) // Entra's and Veeam's signing keys, generated side by side while the files load
 	clk := clock.NewReal()
 	entraOpts := []entra.Option{entra.WithLogger(o.Logger), entra.WithControlToken(o.ControlToken)}
 	dir := entra.DefaultDirectory()
