@@ -3,6 +3,7 @@ package entra
 import (
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -144,4 +145,33 @@ func BenchmarkRefreshGrantHTTPS(b *testing.B) {
 		}
 	})
 	b.ReportMetric(1, "sigs/op")
+}
+
+// BenchmarkDeviceCodeIssueFullStore is POST /devicecode, called as a handler, while the
+// store holds MaxDeviceCodes codes none of which has expired: a standalone mock that
+// issues codes faster than they age out (its real clock keeps a code for two lifetimes,
+// 30 minutes) runs like this. Each new code evicts the oldest.
+func BenchmarkDeviceCodeIssueFullStore(b *testing.B) {
+	clk := clock.NewVirtual(time.Time{})
+	srv := New(clk)
+	now := clk.Now()
+	for i := range MaxDeviceCodes {
+		srv.store.add(&deviceCode{deviceCode: fmt.Sprintf("code-%d", i), issued: now, expires: now.Add(DefaultDeviceCodeLifetime), state: StatePending}, now)
+	}
+	body := url.Values{"client_id": {AzureCLIClientID}, "scope": {seedScope}}.Encode()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, dcPath, strings.NewReader(body))
+		req.Header.Set("Content-Type", formContentType)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+	b.StopTimer()
+	if n := len(srv.store.codes); n > MaxDeviceCodes {
+		b.Fatalf("the store holds %d codes, more than %d", n, MaxDeviceCodes)
+	}
 }
