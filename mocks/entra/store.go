@@ -88,6 +88,7 @@ type store struct {
 	dir     *directory
 	codes   map[string]*deviceCode // by device code
 	byUser  map[string]*deviceCode // by user code
+	order   []*deviceCode          // issue order, oldest first; may hold removed codes
 	inserts int
 	auto    *AutoApprove
 	epochs  map[string]userEpoch // lower-case UPN → epoch
@@ -106,6 +107,7 @@ func (s *store) reset(dir *directory) {
 	s.dir = dir
 	s.codes = map[string]*deviceCode{}
 	s.byUser = map[string]*deviceCode{}
+	s.order = nil
 	s.auto = nil
 	s.epochs = map[string]userEpoch{}
 }
@@ -121,34 +123,60 @@ func (s *store) add(d *deviceCode, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inserts++
-	if len(s.codes) >= s.limit || s.inserts%64 == 0 {
-		s.sweep(now)
+	if s.inserts%purgeEvery == 0 {
+		s.purgeExpired(now)
 	}
+	s.evictOldest(now)
 	for d.userCode == "" || s.byUser[d.userCode] != nil {
 		d.userCode = newUserCode()
 	}
 	s.codes[d.deviceCode] = d
 	s.byUser[d.userCode] = d
+	s.order = append(s.order, d)
 }
 
-// sweep purges codes past their retention and, if still full, the oldest ones.
-// Callers hold s.mu.
-func (s *store) sweep(now time.Time) {
+// purgeEvery is how many inserts pass between walks over every code. Codes age out
+// from the head of the issue order on every insert (evictOldest); the walk only finds
+// codes whose shorter lifetime (a settings change) ends before older codes'.
+const purgeEvery = 1024
+
+// purgeExpired drops codes past their retention (one extra lifetime after expiry).
+// It walks every code, so add calls it once every purgeEvery inserts. Callers hold s.mu.
+func (s *store) purgeExpired(now time.Time) {
 	for k, d := range s.codes {
 		if now.After(d.expires.Add(d.expires.Sub(d.issued))) {
 			s.remove(k, d)
 		}
 	}
-	if len(s.codes) < s.limit {
-		return
+}
+
+// evictOldest drops codes from the head of the issue order while they are past their
+// retention, then, if the store is still full, the oldest: constant time per code
+// (sorting every code on each insert made a full store cost 800 µs per new code).
+// Callers hold s.mu.
+func (s *store) evictOldest(now time.Time) {
+	for len(s.order) > 0 {
+		d := s.order[0]
+		live := s.codes[d.deviceCode] == d
+		if live && len(s.codes) < s.limit && !now.After(d.expires.Add(d.expires.Sub(d.issued))) {
+			break
+		}
+		s.order[0] = nil
+		s.order = s.order[1:]
+		if live {
+			s.remove(d.deviceCode, d)
+		}
 	}
-	all := make([]*deviceCode, 0, len(s.codes))
-	for _, d := range s.codes {
-		all = append(all, d)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].issued.Before(all[j].issued) })
-	for _, d := range all[:len(all)-s.limit+1] {
-		s.remove(d.deviceCode, d)
+	// The order keeps codes removed elsewhere until they are most of it; then it is
+	// rebuilt, so it stays within a small multiple of the store's size.
+	if len(s.order) > 2*len(s.codes)+64 {
+		live := make([]*deviceCode, 0, len(s.codes)+64)
+		for _, d := range s.order {
+			if s.codes[d.deviceCode] == d {
+				live = append(live, d)
+			}
+		}
+		s.order = live
 	}
 }
 
