@@ -1,12 +1,16 @@
 package veeam
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vbharness/vbharness/mocks/clock"
 )
 
 // discard is a ResponseWriter that keeps only the status, so a benchmark measures the
@@ -184,4 +188,52 @@ func BenchmarkJWTBearerLogin(b *testing.B) {
 		}
 	})
 	b.ReportMetric(2, "sigs/op")
+}
+
+// fillSessions puts n live sessions with a token pair each into st.
+func fillSessions(st *sessionStore, n int, now time.Time) {
+	for i := range n {
+		s := &session{key: fmt.Sprintf("key-%d", i), user: "Administrator", kind: kindAdmin, credentialType: credUsernamePassword}
+		st.add(s, fmt.Sprintf("access-%d", i), fmt.Sprintf("refresh-%d", i), now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+	}
+}
+
+// BenchmarkSessionAddFullStore is one login's bookkeeping (no signing) while the session
+// store holds DefaultMaxSessions live sessions, as a standalone mock does after 50 000
+// logins within the refresh-token lifetime (2 h). Each new session evicts the oldest.
+func BenchmarkSessionAddFullStore(b *testing.B) {
+	st := newSessionStore(0)
+	now := clock.DefaultStart
+	fillSessions(st, DefaultMaxSessions, now)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		s := &session{key: fmt.Sprintf("new-%d", i), user: "Administrator", kind: kindAdmin, credentialType: credUsernamePassword}
+		st.add(s, fmt.Sprintf("new-access-%d", i), fmt.Sprintf("new-refresh-%d", i), now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+	}
+	if n, _ := st.counts(); n > DefaultMaxSessions {
+		b.Fatalf("%d sessions, more than %d", n, DefaultMaxSessions)
+	}
+}
+
+// BenchmarkLogoutBusyStore is one login's bookkeeping and its logout (POST
+// /v8/token/logout revokes the session) while 40 000 other sessions are live.
+func BenchmarkLogoutBusyStore(b *testing.B) {
+	st := newSessionStore(0)
+	now := clock.DefaultStart
+	fillSessions(st, 40000, now)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		s := &session{key: fmt.Sprintf("new-%d", i), user: "Administrator", kind: kindAdmin, credentialType: credUsernamePassword}
+		st.add(s, fmt.Sprintf("new-access-%d", i), fmt.Sprintf("new-refresh-%d", i), now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+		if !st.revoke(s.key) {
+			b.Fatal("the new session was not found")
+		}
+	}
+	if n, _ := st.counts(); n != 40000 {
+		b.Fatalf("%d sessions, want 40000", n)
+	}
 }
