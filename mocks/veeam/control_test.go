@@ -1,6 +1,8 @@
 package veeam
 
 import (
+	"github.com/vbharness/vbharness/mocks/clock"
+
 	"net/url"
 	"strings"
 	"testing"
@@ -229,6 +231,41 @@ func TestSessionStoreStaysBounded(t *testing.T) {
 		now = now.Add(time.Second)
 		if sessions, tokens := st.counts(); tokens > minSweep || sessions > minSweep {
 			t.Fatalf("after %d logins: %d sessions and %d tokens held", i+1, sessions, tokens)
+		}
+	}
+}
+
+// Logins followed by logouts, mixed with evictions, keep the store consistent: the
+// creation order holds at most a small multiple of the live sessions, and eviction
+// after many revocations drops the oldest live session, not a revoked one.
+func TestSessionStoreOrderStaysBoundedUnderLogouts(t *testing.T) {
+	t.Parallel()
+	st := newSessionStore(10)
+	now := clock.DefaultStart
+	var live []*session
+	for i := range 5000 {
+		s := &session{key: newGUID(), user: "u"}
+		st.add(s, "a"+s.key, "r"+s.key, now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+		if i%3 == 0 {
+			live = append(live, s)
+		} else if !st.revoke(s.key) {
+			t.Fatalf("login %d: the session was not found", i)
+		}
+		st.mu.RLock()
+		order, sessions := len(st.order), len(st.sessions)
+		st.mu.RUnlock()
+		if sessions > 10 || order > 2*sessions+64+1 {
+			t.Fatalf("after %d logins: %d sessions, order of %d", i+1, sessions, order)
+		}
+	}
+	// A login evicts before its own logout, so 9 or 10 sessions remain: the newest.
+	n, _ := st.counts()
+	if n < 9 {
+		t.Fatalf("%d sessions left, want the 9 or 10 newest", n)
+	}
+	for i, s := range live {
+		if _, ok := st.access("a"+s.key, now); ok != (i >= len(live)-n) {
+			t.Fatalf("session %d of %d (%d kept): token works = %t", i, len(live), n, ok)
 		}
 	}
 }

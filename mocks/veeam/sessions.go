@@ -98,8 +98,23 @@ func (st *sessionStore) add(sess *session, access, refresh string, accessExp, re
 	if refreshExp.After(sess.expires) {
 		sess.expires = refreshExp
 	}
-	if len(st.tokens) >= st.nextSweep || len(st.sessions) > st.max {
+	if len(st.tokens) >= st.nextSweep {
 		st.sweepLocked(now)
+	}
+	st.evictLocked()
+}
+
+// evictLocked drops the oldest sessions while more than max remain: the head of the
+// creation order, skipping sessions already revoked, in constant time per session
+// (sweeping every session on each login made a full store cost milliseconds a login).
+func (st *sessionStore) evictLocked() {
+	for len(st.sessions) > st.max && len(st.order) > 0 {
+		s := st.order[0]
+		st.order[0] = nil
+		st.order = st.order[1:]
+		if st.sessions[s.key] == s {
+			st.dropLocked(s)
+		}
 	}
 }
 
@@ -108,6 +123,9 @@ func (st *sessionStore) add(sess *session, access, refresh string, accessExp, re
 func (st *sessionStore) sweepLocked(now time.Time) {
 	kept := st.order[:0]
 	for _, s := range st.order {
+		if st.sessions[s.key] != s {
+			continue // revoked or evicted already
+		}
 		if !now.Before(s.expires) {
 			st.dropLocked(s)
 			continue
@@ -127,11 +145,7 @@ func (st *sessionStore) sweepLocked(now time.Time) {
 		st.order[len(kept)+i] = nil
 	}
 	st.order = kept
-	for len(st.order) > st.max {
-		st.dropLocked(st.order[0])
-		st.order[0] = nil
-		st.order = st.order[1:]
-	}
+	st.evictLocked()
 	st.nextSweep = max(2*len(st.tokens), minSweep)
 }
 
@@ -220,7 +234,13 @@ func (st *sessionStore) revokeUser(user string) int {
 	return n
 }
 
+// compactLocked drops revoked sessions from the creation order once they are most of
+// it, so the order stays within a small multiple of the live sessions without a walk
+// over all of them on every logout.
 func (st *sessionStore) compactLocked() {
+	if len(st.order) <= 2*len(st.sessions)+64 {
+		return
+	}
 	kept := st.order[:0]
 	for _, s := range st.order {
 		if _, ok := st.sessions[s.key]; ok {
