@@ -174,3 +174,14 @@ func TestServeRefusesATakenPort(t *testing.T) {
 		t.Fatalf("err = %v, want a listen error naming --veeam-addr", err)
 	}
 }
+
+// BenchmarkNewInProcess is what the embedded mock target pays per test before the test
+// runs: a virtual clock, an Entra and a Veeam mock with their routes, stores and a copy
+// of the fixtures, and the in-memory transport. Keys are pooled, so none is generated.
+func BenchmarkNewInProcess(b *testing.B) {
+	NewInProcess(Options{}) // generate the pooled keys outside the loop
+	b.ReportAllocs()
+	for b.Loop() {
+		NewInProcess(Options{})
+	}
+}
