@@ -1,8 +1,7 @@
-// A restore operator logs in with grant_type=operator: client_id is <userId>.<tenantId>
-// and the assertion is the operator's Entra access token for the Restore Portal
-// application. The mock Entra issues Microsoft Graph tokens only, so the test re-addresses
-// a real token to the Restore Portal and switches the mock Veeam to claimsOnly, as for
-// tokens only the real Entra can sign. The operator gets tenant scope.
+// A restore operator logs in with grant_type=operator (client_id <userId>.<tenantId>, the
+// operator's Entra token for the Restore Portal) and gets tenant scope. The mock Entra
+// issues Graph tokens only, so the test re-addresses one to the Restore Portal and turns
+// on claimsOnly, as for tokens only the real Entra can sign.
 const { test, expect, afterEach } = require("vbharness");
 const { entraToken } = require("./lib/flow.js");
 const { alter } = require("./lib/jwt.js");
