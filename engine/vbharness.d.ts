@@ -2,7 +2,7 @@
 // the globals the engine provides. Editors use them to complete and check scenarios:
 // add `/// <reference path="…/vbharness.d.ts" />` at the top of a script, or list this
 // file in a jsconfig.json. engine/dts_test.go keeps the declared names in step with what
-// the engine exports. The reference with an example per function is docs/js-api.md.
+// the engine exports. The reference with an example per function is docs/writing-scenarios.md.
 
 /** Globals of every scenario runtime. Timers run on the scenario clock. */
 declare function setTimeout(fn: (...args: any[]) => void, ms?: number, ...args: any[]): number;

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/vbharness/vbharness/mocks/veeam"
 )
 
 // FileName is the targets file looked up in the working directory.
@@ -422,9 +424,20 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 			r.Secrets = append(r.Secrets, r.Control.Token)
 		}
 	}
+	if r.Control != nil {
+		// A target with a control section is a running `vbharness mock`: unless the file or
+		// the environment says otherwise, its administrator is the mock's documented default
+		// (a different --admin-password goes in VBHARNESS_VEEAM_PASSWORD).
+		if r.Veeam.AdminUser == "" {
+			r.Veeam.AdminUser = veeam.DefaultAdminUser
+		}
+		r.Veeam.AdminPassword = veeam.DefaultAdminPassword
+	}
 	if pw := env[EnvVeeamPassword]; pw != "" {
 		r.Veeam.AdminPassword = pw
-		r.Secrets = append(r.Secrets, pw)
+	}
+	if r.Veeam.AdminPassword != "" {
+		r.Secrets = append(r.Secrets, r.Veeam.AdminPassword)
 	}
 	if t.Veeam.CAFile != "" {
 		p := t.Veeam.CAFile

@@ -223,3 +223,34 @@ func TestCAFileUnderHomeIsExpanded(t *testing.T) {
 		t.Fatalf("ca_file resolved to %q, want %q", r.CAFile, want)
 	}
 }
+
+func TestAMockTargetDefaultsToTheMocksAdministrator(t *testing.T) {
+	t.Parallel()
+	f, err := config.Parse("vbharness.yaml", t.TempDir(), []byte(`targets:
+  localmock:
+    entra: { authority: https://127.0.0.1:8400, tenant: abc.onmicrosoft.com }
+    veeam: { url: https://127.0.0.1:4443 }
+    control: {}
+  lab:
+    entra: { authority: https://login.microsoftonline.com, tenant: abc.onmicrosoft.com }
+    veeam: { url: https://abc.tech.local:4443 }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.Resolve("localmock", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Veeam.AdminUser != "Administrator" || m.Veeam.AdminPassword != "vbharness-Passw0rd!" {
+		t.Errorf("mock target admin = %q/%q, want the mock's defaults", m.Veeam.AdminUser, m.Veeam.AdminPassword)
+	}
+	m2, _ := f.Resolve("localmock", map[string]string{config.EnvVeeamPassword: "from-env-123"})
+	if m2.Veeam.AdminPassword != "from-env-123" {
+		t.Errorf("VBHARNESS_VEEAM_PASSWORD did not override the default: %q", m2.Veeam.AdminPassword)
+	}
+	lab, _ := f.Resolve("lab", nil)
+	if lab.Veeam.AdminUser != "" || lab.Veeam.AdminPassword != "" {
+		t.Errorf("a lab target got admin credentials it was never given: %q/%q", lab.Veeam.AdminUser, lab.Veeam.AdminPassword)
+	}
+}
