@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -12,6 +13,11 @@ import (
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/secret"
 )
+
+// ErrMemoryLimit marks the cause a caller cancels a test's context with when the process
+// ran out of its memory allowance (the runner's --max-memory): Run then reports the test
+// as errored with the cause's message, not as timed out.
+var ErrMemoryLimit = errors.New("memory limit exceeded")
 
 // TargetKind says where a scenario's endpoints live.
 type TargetKind string

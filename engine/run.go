@@ -225,9 +225,19 @@ func (r *rt) runTest(def *testDef, res *Result) {
 func (r *rt) describe(err error, res *Result) {
 	var ex *goja.Exception
 	var ie *goja.InterruptedError
+	var so *goja.StackOverflowError
 	var rj rejection
 	interrupted := errors.As(err, &ie)
 	switch {
+	case r.ctx.Err() != nil && errors.Is(context.Cause(r.ctx), ErrMemoryLimit):
+		// Stopped by the caller's memory watchdog: an error of the test, not a timeout.
+		res.Status, res.Message = StatusErrored, context.Cause(r.ctx).Error()
+		if ie != nil {
+			res.Stack = formatFrames(framesOf(ie.Stack()))
+			if f := firstFrame(res.Stack); f.file != "" {
+				res.Message += fmt.Sprintf(" (stopped at %s:%d:%d)", f.file, f.line, f.col)
+			}
+		}
 	case r.ctx.Err() != nil || interrupted:
 		res.Status = StatusTimedOut
 		res.Message = context.Cause(r.ctx).Error()
@@ -242,6 +252,12 @@ func (r *rt) describe(err error, res *Result) {
 				res.Message += fmt.Sprintf(" (interrupted at %s:%d:%d)", f.file, f.line, f.col)
 			}
 		}
+	case errors.As(err, &so):
+		// goja's StackOverflowError cannot be caught by the script; report it as the
+		// RangeError a browser would throw.
+		res.Status = StatusErrored
+		res.Message = fmt.Sprintf("RangeError: Maximum call stack size exceeded (more than %d nested calls; is a function recursing without end?)", MaxCallStackSize)
+		res.Stack = formatFrames(framesOf(so.Stack()))
 	case errors.As(err, &ex):
 		r.describeThrown(ex.Value(), framesOf(ex.Stack()), res)
 	case errors.As(err, &rj):
@@ -253,6 +269,19 @@ func (r *rt) describe(err error, res *Result) {
 
 // describeThrown reports a thrown JS value. AssertionErrors fail; anything else errors.
 func (r *rt) describeThrown(v goja.Value, frames []frame, res *Result) {
+	defer func() {
+		// A thrown Proxy or an object whose getters or toString throw cannot be read;
+		// say so instead of failing the engine.
+		if p := recover(); p != nil {
+			why, _, _ := strings.Cut(fmt.Sprint(p), "\n")
+			if len(why) > 200 {
+				why = why[:200] + "…"
+			}
+			res.Status, res.Expected, res.Actual = StatusErrored, "", ""
+			res.Message = "thrown: a value that cannot be described (reading it threw " + why + ")"
+			res.Stack = formatFrames(frames)
+		}
+	}()
 	res.Status = StatusErrored
 	obj, ok := v.(*goja.Object)
 	if !ok {
@@ -260,7 +289,14 @@ func (r *rt) describeThrown(v goja.Value, frames []frame, res *Result) {
 		res.Stack = formatFrames(frames)
 		return
 	}
-	get := func(k string) string {
+	get := func(k string) (out string) {
+		// A thrown object may have getters (or be a Proxy) that throw themselves, or a
+		// toString that does: read it as far as it lets us, never panic.
+		defer func() {
+			if recover() != nil {
+				out = ""
+			}
+		}()
 		if x := obj.Get(k); x != nil && !goja.IsUndefined(x) && !goja.IsNull(x) {
 			return x.String()
 		}
@@ -352,11 +388,19 @@ func parseStack(s string) []frame {
 	return out
 }
 
+// maxReportedFrames bounds a reported stack: runaway recursion has thousands of frames,
+// and the innermost ones say where it happened.
+const maxReportedFrames = 50
+
 func formatFrames(frames []frame) string {
 	var b strings.Builder
 	for i, f := range frames {
 		if i > 0 {
 			b.WriteByte('\n')
+		}
+		if i == maxReportedFrames {
+			fmt.Fprintf(&b, "… %d more frames", len(frames)-i)
+			break
 		}
 		if f.fn != "" {
 			fmt.Fprintf(&b, "at %s (%s:%d:%d)", f.fn, f.file, f.line, f.col)
