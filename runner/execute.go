@@ -47,6 +47,8 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		defer obsMu.Unlock()
 		f(o.Observer)
 	}
+	guard := newMemoryGuard(o.MaxMemory)
+	defer guard.stop()
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(o.Parallel, max(len(p.Tests), 1)) {
@@ -83,7 +85,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 						continue
 					}
 					notify(func(ob Observer) { ob.TestStarted(t) })
-					r = p.run(ctx, t)
+					r = p.run(ctx, t, guard)
 					unlock(&exclusive, ex)
 				}
 				if r.Failed() && o.FailFast {
@@ -124,8 +126,10 @@ func unlock(mu *sync.RWMutex, exclusive bool) {
 }
 
 // run runs one test on a fresh engine target. It never panics.
-func (p *Plan) run(ctx context.Context, t *Planned) (r *Result) {
+func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) (r *Result) {
 	o := p.opts
+	ctx, release := guard.guard(ctx, t.Info.File+" › "+t.Info.Name)
+	defer release()
 	defer func() {
 		if v := recover(); v != nil {
 			r = base(t)

@@ -49,6 +49,10 @@ type Options struct {
 	Observer Observer
 	// Prompt is where live sign-in prompts for a person go; may be nil.
 	Prompt io.Writer
+	// MaxMemory is the Go heap, in bytes, the run may use: past it the runner stops the
+	// scenario that has run longest, which is reported as errored ("memory limit
+	// exceeded"), and the run goes on. 0 means DefaultMaxMemory; negative, no limit.
+	MaxMemory int64
 }
 
 // Observer hears about a run's progress. Every test that is run (or fails without
@@ -121,11 +125,13 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		opts.Scrubber = secret.NewScrubber()
 	}
 	p := &Plan{opts: opts, Files: len(opts.Files)}
+	guard := newMemoryGuard(opts.MaxMemory)
+	defer guard.stop()
 	for _, f := range opts.Files {
 		s, err := opts.Engine.Load(f)
 		var infos []engine.TestInfo
 		if err == nil {
-			infos, err = s.Tests(ctx)
+			infos, err = collect(ctx, s, f, opts.Timeout, guard)
 		}
 		if err != nil {
 			p.Tests = append(p.Tests, &Planned{File: f, Info: engine.TestInfo{Name: LoadErrorName, File: f}, loadErr: err})
@@ -170,6 +176,20 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// collect evaluates a script's top level to list its tests, within the run's timeout
+// and memory limit, so a script whose top level never ends (or allocates without end)
+// fails to load instead of stopping the whole run.
+func collect(ctx context.Context, s Script, file string, timeout time.Duration, guard *memoryGuard) ([]engine.TestInfo, error) {
+	ctx, release := guard.guard(ctx, file+" (registering its tests)")
+	defer release()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("timed out after %v while registering its tests (--timeout)", timeout))
+		defer cancel()
+	}
+	return s.Tests(ctx)
 }
 
 func selected(info engine.TestInfo, filter *regexp.Regexp, tags []string) bool {

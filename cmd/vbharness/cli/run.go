@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +36,7 @@ type runFlags struct {
 	verbose  bool
 	noColor  bool
 	reports  []string
+	maxMem   string
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -67,6 +70,7 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print console output and HTTP traces of passing tests too")
 	fl.BoolVar(&f.noColor, "no-color", false, "plain output without colours (also NO_COLOR=1)")
 	fl.StringArrayVar(&f.reports, "report", nil, "write a report: junit=FILE, json=FILE or tap=FILE (repeatable)")
+	fl.StringVar(&f.maxMem, "max-memory", "2GiB", "heap the scenarios may use before the longest-running one is stopped as errored (e.g. 512MiB, 4GiB; 0 for no limit)")
 	return cmd
 }
 
@@ -82,9 +86,15 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	if timeout == 0 {
 		timeout = -1 // runner: no limit
 	}
+	maxMemory, err := parseSize(f.maxMem)
+	if err != nil {
+		return usage("--max-memory %q: %v", f.maxMem, err)
+	}
+	if maxMemory == 0 {
+		maxMemory = -1 // runner: no limit
+	}
 	var filter *regexp.Regexp
 	if f.filter != "" {
-		var err error
 		if filter, err = regexp.Compile(f.filter); err != nil {
 			return usage("--filter %q is not a regular expression: %v", f.filter, err)
 		}
@@ -136,7 +146,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	plan, err := runner.NewPlan(ctx, runner.Options{
 		Engine: a.deps.newEngine(fsys), Files: files, Target: target,
 		Parallel: f.parallel, Timeout: timeout, Filter: filter, Tags: f.tags, FailFast: f.failFast, Seed: seed,
-		Clock: a.deps.clock, Scrubber: scrub, Observer: con, Prompt: con.Prompt(),
+		Clock: a.deps.clock, Scrubber: scrub, Observer: con, Prompt: con.Prompt(), MaxMemory: maxMemory,
 	})
 	if err != nil {
 		return usage("%v", err)
@@ -345,4 +355,35 @@ func (a *app) createReports(specs []report.Spec) ([]reportFile, error) {
 		out = append(out, reportFile{s, f})
 	}
 	return out, nil
+}
+
+// sizeUnits are the suffixes --max-memory accepts, longest first.
+var sizeUnits = []struct {
+	suffix string
+	bytes  int64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
+	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
+	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1},
+}
+
+// parseSize reads a byte size: a whole number with an optional unit (KiB, MiB, GiB,
+// TiB, or KB, MB, GB, TB; K, M, G mean KiB, MiB, GiB), case-insensitive.
+func parseSize(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range sizeUnits {
+		if rest, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = strings.TrimSpace(rest), u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errors.New("give a size such as 512MiB, 2GiB or 0 for no limit")
+	}
+	if n > math.MaxInt64/mult {
+		return 0, errors.New("the size is too large")
+	}
+	return n * mult, nil
 }

@@ -92,6 +92,8 @@ func TestRunUsageErrorsExit2BeforeAnyTestRuns(t *testing.T) {
 		{"a file that is not a scenario", []string{"run", "empty/readme.txt"}, "vbharness: empty/readme.txt: not a scenario file (scenarios are .js files)"},
 		{"negative parallelism", []string{"run", "--parallel", "-1"}, "vbharness: --parallel must be 0 (the number of CPUs) or more, got -1"},
 		{"a negative timeout", []string{"run", "--timeout", "-1s"}, "vbharness: --timeout must be 0 (no limit) or more"},
+		{"a memory limit that is not a size", []string{"run", "--max-memory", "lots"}, `vbharness: --max-memory "lots": give a size such as 512MiB, 2GiB or 0 for no limit`},
+		{"a negative memory limit", []string{"run", "--max-memory", "-1GiB"}, `vbharness: --max-memory "-1GiB": give a size`},
 		{"a filter that matches nothing", []string{"run", "scenarios", "--filter", "zzz"}, `vbharness: no test matches --filter "zzz" --tag "" (3 tests found in 2 files)`},
 		{"a tag nobody has", []string{"run", "scenarios", "--tag", "nightly"}, `no test matches --filter "" --tag "nightly"`},
 		{"a live target without a targets file", []string{"run", "--target", "lab"}, `vbharness: target "lab" needs a targets file, but no targets file: vbharness.yaml not found in`},
@@ -477,5 +479,29 @@ test("x", () => {
 				}
 			}
 		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in   string
+		want int64
+	}{
+		{"0", 0}, {"1048576", 1 << 20}, {"512MiB", 512 << 20}, {"2GiB", 2 << 30}, {"2gib", 2 << 30},
+		{"1.5GiB", -1}, {"3GB", 3e9}, {"64K", 64 << 10}, {" 1 TiB ", 1 << 40}, {"100b", 100},
+		{"", -1}, {"GiB", -1}, {"-5", -1}, {"99999999999TiB", -1},
+	}
+	for _, c := range cases {
+		got, err := parseSize(c.in)
+		if c.want < 0 {
+			if err == nil {
+				t.Errorf("parseSize(%q) = %d, want an error", c.in, got)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", c.in, got, err, c.want)
+		}
 	}
 }

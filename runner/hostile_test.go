@@ -1,0 +1,126 @@
+package runner_test
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/runner"
+)
+
+// TestHostileScenariosFailAloneAndTheRunGoesOn runs testdata/hostile through the real
+// engine on the embedded mocks: syntax errors, thrown non-Error values, endless loops in
+// a test and at the top level, unbounded allocation in a test and at the top level,
+// runaway recursion and host functions called with the wrong types. Each is one failed,
+// errored, timed-out or load-error entry with a message that says what happened, and
+// the test that follows them all still passes.
+//
+// It does not call t.Parallel: the memory limit watches the process's heap, so no other
+// test of the package may be running while it does.
+func TestHostileScenariosFailAloneAndTheRunGoesOn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs endless loops until their timeouts; skipped with -short")
+	}
+	fsys := os.DirFS("testdata")
+	files, err := runner.Discover(fsys, "hostile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goroutines := runtime.NumGoroutine()
+	p, err := runner.NewPlan(context.Background(), runner.Options{
+		Engine: runner.NewEngine(fsys), Files: files, Target: runner.MockTarget(nil),
+		Parallel: 1, Seed: 7, Timeout: 2 * time.Second, MaxMemory: 128 << 20,
+		Clock: clock.NewVirtual(time.Time{}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := p.Execute(context.Background())
+
+	type want struct {
+		status engine.Status
+		parts  []string // the message contains each
+	}
+	wants := map[string]want{
+		"hostile/syntax_error.js › " + runner.LoadErrorName: {engine.StatusErrored, []string{"syntax_error.js:5:13", "SyntaxError"}},
+		"hostile/top_loop.js › " + runner.LoadErrorName:     {engine.StatusErrored, []string{"timed out after 2s while registering its tests", "top_loop.js:"}},
+		"hostile/top_memory.js › " + runner.LoadErrorName:   {engine.StatusErrored, []string{"memory limit exceeded", "over the 128 MiB allowed", "top_memory.js"}},
+
+		"hostile/thrown_values.js › throws a number":                            {engine.StatusErrored, []string{"thrown: 42"}},
+		"hostile/thrown_values.js › throws null":                                {engine.StatusErrored, []string{"thrown: null"}},
+		"hostile/thrown_values.js › throws undefined":                           {engine.StatusErrored, []string{"thrown: undefined"}},
+		"hostile/thrown_values.js › throws a plain object":                      {engine.StatusErrored, []string{`thrown: { "code": 7 }`}},
+		"hostile/thrown_values.js › throws an object whose getters throw":       {engine.StatusErrored, []string{"thrown: a value that cannot be described"}},
+		"hostile/thrown_values.js › throws a proxy that throws on every access": {engine.StatusErrored, []string{"thrown: a value that cannot be described", "trap"}},
+		"hostile/thrown_values.js › rejects with a symbol":                      {engine.StatusErrored, []string{"thrown: odd"}},
+
+		"hostile/loops.js › loops for ever":                         {engine.StatusTimedOut, []string{"timed out after 300ms", "loops.js:4:"}},
+		"hostile/loops.js › loops for ever in a catch-all":          {engine.StatusTimedOut, []string{"timed out after 300ms", "loops.js:5:"}},
+		"hostile/memory.js › allocates without bound":               {engine.StatusErrored, []string{"memory limit exceeded", "over the 128 MiB allowed", "allocates without bound was stopped", "memory.js:4:"}},
+		"hostile/recursion.js › recurses without end":               {engine.StatusErrored, []string{"RangeError: Maximum call stack size exceeded"}},
+		"hostile/recursion.js › recurses through a native callback": {engine.StatusErrored, []string{"RangeError: Maximum call stack size exceeded"}},
+		"hostile/recursion.js › recurses in toString":               {engine.StatusErrored, []string{"RangeError: Maximum call stack size exceeded"}},
+
+		"hostile/wrong_types.js › entra.deviceCode(42)":           {engine.StatusErrored, []string{"TypeError: entra.deviceCode: options must be an object"}},
+		"hostile/wrong_types.js › entra.pollToken(42)":            {engine.StatusErrored, []string{"TypeError: entra.pollToken needs the object entra.deviceCode() returned"}},
+		"hostile/wrong_types.js › entra.signIn({})":               {engine.StatusErrored, []string{"TypeError: entra.signIn: the device code object has no device_code"}},
+		"hostile/wrong_types.js › entra.refresh(5)":               {engine.StatusErrored, []string{"TypeError: entra.refresh needs a token response"}},
+		"hostile/wrong_types.js › veeam.login(null)":              {engine.StatusErrored, []string{"TypeError: veeam.login needs {assertion}"}},
+		"hostile/wrong_types.js › veeam.login({assertion: 7})":    {engine.StatusErrored, []string{"VeeamError", "The assertion is not a JSON object"}},
+		"hostile/wrong_types.js › session.get()":                  {engine.StatusPassed, nil},
+		"hostile/wrong_types.js › clock.advance({})":              {engine.StatusErrored, []string{"TypeError: clock.advance(duration) must be a duration string"}},
+		`hostile/wrong_types.js › sleep("abc")`:                   {engine.StatusErrored, []string{`TypeError: sleep(duration): "abc" is not a duration`}},
+		"hostile/wrong_types.js › http.get(123)":                  {engine.StatusErrored, []string{`TypeError: http.get(url): "123" is not an absolute http(s) URL`}},
+		"hostile/wrong_types.js › jwt.decode(undefined)":          {engine.StatusErrored, []string{"TypeError: jwt.decode needs a token string, got undefined"}},
+		`hostile/wrong_types.js › mock.veeam.settings.set("x")`:   {engine.StatusErrored, []string{"TypeError: mock.veeam.settings.set needs an object"}},
+		`hostile/wrong_types.js › expect(1).toHaveStatus("x")`:    {engine.StatusFailed, []string{"toHaveStatus: received value is not an HTTP response"}},
+		"hostile/wrong_types.js › setTimeout(null)":               {engine.StatusErrored, []string{"TypeError: the first argument of setTimeout/setInterval must be a function"}},
+		"hostile/wrong_types.js › require(42)":                    {engine.StatusErrored, []string{`cannot find module "42"`}},
+		"hostile/zz_still_passes.js › the seed flow still passes": {engine.StatusPassed, nil},
+	}
+	seen := map[string]bool{}
+	for _, r := range o.Results {
+		key := r.File + " › " + r.Name
+		seen[key] = true
+		w, ok := wants[key]
+		if !ok {
+			t.Errorf("unexpected result %s: %s %s", key, r.Status, r.Message)
+			continue
+		}
+		if r.Status != w.status {
+			t.Errorf("%s: status %s, want %s: %s", key, r.Status, w.status, r.Message)
+		}
+		for _, part := range w.parts {
+			if !strings.Contains(r.Message, part) {
+				t.Errorf("%s: message %q does not contain %q", key, r.Message, part)
+			}
+		}
+		if strings.Contains(r.Message, "internal") {
+			t.Errorf("%s: an internal error reached the user: %s", key, r.Message)
+		}
+		if n := strings.Count(r.Stack, "\n"); n > 60 {
+			t.Errorf("%s: a stack of %d lines; reports keep at most 50 frames", key, n)
+		}
+	}
+	for key := range wants {
+		if !seen[key] {
+			t.Errorf("no result for %s", key)
+		}
+	}
+	if got := o.ExitCode(); got != runner.ExitLoad {
+		t.Errorf("exit code %d, want %d (scripts failed to load)", got, runner.ExitLoad)
+	}
+	// Every runtime, stack and watchdog has ended.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("%d goroutines after the run, %d before", n, goroutines)
+	}
+}
