@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +16,7 @@ import (
 	"github.com/vbharness/vbharness/mocks/tlsca"
 	"github.com/vbharness/vbharness/runner"
 	"github.com/vbharness/vbharness/runner/runnertest"
+	"github.com/vbharness/vbharness/scripts"
 )
 
 func tagged(name string, tags ...string) runnertest.Test {
@@ -255,10 +258,23 @@ func TestRunHeaderShowsSeedAndSeedReproduces(t *testing.T) {
 
 func TestRunWithoutPathsRunsTheBundledCatalogue(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, map[string]*runnertest.Script{"scripts/modern_auth_login.js": {Tests: []runnertest.Test{runnertest.Pass("seed flow")}}})
-	r := f.run("run")
-	if r.code != 0 || !strings.Contains(r.stdout, "PASS    scripts/modern_auth_login.js › seed flow") {
-		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	files := 0
+	err := fs.WalkDir(scripts.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".js") && !strings.HasPrefix(p, "lib/") {
+			files++
+		}
+		return err
+	})
+	if err != nil || files < 2 {
+		t.Fatalf("embedded catalogue: %d files, %v", files, err)
+	}
+	f := newFixture(t, nil)
+	a := f.deps()
+	a.newEngine, a.mockTarget = defaultDeps().newEngine, defaultDeps().mockTarget
+	r := f.runWith(a, "run")
+	header := fmt.Sprintf(" tests in %d files on target mock", files)
+	if r.code != 0 || !strings.Contains(r.stdout, header) || !strings.Contains(r.stdout, "PASS    scripts/modern_auth_login.js › ") {
+		t.Errorf("exit %d, want 0 and a header with %q\n%s%s", r.code, header, r.stdout, r.stderr)
 	}
 }
 
