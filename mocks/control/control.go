@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -289,6 +290,22 @@ func (c *Control) guard(next http.Handler) http.Handler {
 	})
 }
 
+// AllowedMethods returns, for the Allow header of a 405, the methods router serves at
+// r's path ("GET, HEAD, POST"), found by matching the path with each method. It costs a
+// few route matches, so it is for the 405 path only.
+func AllowedMethods(router *mux.Router, r *http.Request) string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		probe := *r
+		probe.Method = m
+		var match mux.RouteMatch
+		if router.Match(&probe, &match) && match.MatchErr == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	return strings.Join(allowed, ", ")
+}
+
 // IsLoopback reports whether a RemoteAddr is on the loopback interface.
 func IsLoopback(remoteAddr string) bool {
 	host, _, err := net.SplitHostPort(remoteAddr)
@@ -374,7 +391,18 @@ var ErrBadBody = errors.New("bad control request body")
 // DecodeJSON decodes a control request body into v (unknown fields refused, an empty body
 // allowed), writing a 400 and returning false on failure.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body) // bounded: the pipeline has already read it, up to MaxBody
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%v: %v", ErrBadBody, err))
+		return false
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD, storing names nobody
+	// sent; JSON must be UTF-8 (RFC 8259 §8.1).
+	if !utf8.Valid(body) {
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%v: it is not valid UTF-8", ErrBadBody))
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%v: %v", ErrBadBody, err))

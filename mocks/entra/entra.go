@@ -140,12 +140,13 @@ func (s *Server) routes() *mux.Router {
 		}
 		writeOAuthError(w, r, s.clk.Now(), errNotFound(r.URL.Path))
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, control.Prefix+"/") {
-			control.WriteError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", control.AllowedMethods(r, req))
+		if strings.HasPrefix(req.URL.Path, control.Prefix+"/") {
+			control.WriteError(w, http.StatusMethodNotAllowed, req.Method+" is not allowed on "+req.URL.Path+"; use "+w.Header().Get("Allow"))
 			return
 		}
-		writeOAuthError(w, r, s.clk.Now(), errMethodNotAllowed(r.Method))
+		writeOAuthError(w, req, s.clk.Now(), errMethodNotAllowed(req.Method))
 	})
 	s.mountControl(s.ctl.Mount(r))
 
