@@ -48,6 +48,13 @@ type ServeOptions struct {
 	ConfigFile     string   // Entra directory and lifetimes (entra.LoadConfig)
 	FixturesFile   string   // Veeam fixtures (veeam.LoadFixtures)
 	Logger         *slog.Logger
+
+	// ReadHeaderTimeout, ReadTimeout and IdleTimeout replace the package defaults of the
+	// same names when set (tests of slow clients use short ones). The read-header timeout
+	// also bounds the TLS handshake.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
 }
 
 // Running is a started standalone stack.
@@ -82,6 +89,14 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&o.ReadHeaderTimeout, ReadHeaderTimeout}, {&o.ReadTimeout, ReadTimeout}, {&o.IdleTimeout, IdleTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
 	}
 	keys.Warm(2) // Entra's and Veeam's signing keys, generated side by side while the files load
 	clk := clock.NewReal()
@@ -174,9 +189,9 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	}{{el, run.Entra}, {vl, run.Veeam}} {
 		srv := &http.Server{
 			Handler:           p.h,
-			ReadHeaderTimeout: ReadHeaderTimeout,
-			ReadTimeout:       ReadTimeout,
-			IdleTimeout:       IdleTimeout,
+			ReadHeaderTimeout: o.ReadHeaderTimeout,
+			ReadTimeout:       o.ReadTimeout,
+			IdleTimeout:       o.IdleTimeout,
 			MaxHeaderBytes:    MaxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 		}
