@@ -60,20 +60,20 @@ func (a *api) mount(v8 *mux.Router) {
 	v8.HandleFunc("/Organizations/{organizationId}", a.auth(adminOnly, a.getOrganization)).Methods(get)
 
 	v8.HandleFunc("/Jobs", a.auth(adminOnly, a.listJobs)).Methods(get)
-	v8.HandleFunc("/Jobs/{jobId}", a.auth(adminOnly, a.getJob)).Methods(get)
+	v8.HandleFunc("/Jobs/{jobId}", a.auth(adminOnly, getOne("jobId", "Job", a.data.jobByID, renderJob))).Methods(get)
 	v8.HandleFunc("/Jobs/{jobId}/start", a.auth(adminOnly, a.startJob)).Methods(post)     // 200 RESTJobSession
 	v8.HandleFunc("/Jobs/{jobId}/stop", a.auth(adminOnly, a.stopJob)).Methods(post)       // 204
 	v8.HandleFunc("/Jobs/{jobId}/enable", a.auth(adminOnly, a.enableJob)).Methods(post)   // 204
 	v8.HandleFunc("/Jobs/{jobId}/disable", a.auth(adminOnly, a.disableJob)).Methods(post) // 204
 
 	v8.HandleFunc("/JobSessions", a.auth(adminOnly, a.listJobSessions)).Methods(get)
-	v8.HandleFunc("/JobSessions/{jobSessionsId}", a.auth(adminOnly, a.getJobSession)).Methods(get)
+	v8.HandleFunc("/JobSessions/{jobSessionsId}", a.auth(adminOnly, getOne("jobSessionsId", "Job session", a.data.jobSessionByID, renderJobSession))).Methods(get)
 
 	v8.HandleFunc("/BackupRepositories", a.auth(adminOnly, a.listRepositories)).Methods(get)
-	v8.HandleFunc("/BackupRepositories/{repositoryId}", a.auth(adminOnly, a.getRepository)).Methods(get)
+	v8.HandleFunc("/BackupRepositories/{repositoryId}", a.auth(adminOnly, getOne("repositoryId", "Backup repository", a.data.repositoryByID, renderRepository))).Methods(get)
 
 	v8.HandleFunc("/Proxies", a.auth(adminOnly, a.listProxies)).Methods(get)
-	v8.HandleFunc("/Proxies/{proxyId}", a.auth(adminOnly, a.getProxy)).Methods(get)
+	v8.HandleFunc("/Proxies/{proxyId}", a.auth(adminOnly, getOne("proxyId", "Proxy", a.data.proxyByID, renderProxy))).Methods(get)
 
 	v8.HandleFunc("/RestoreSessions", a.auth(adminOrTenant, a.listRestoreSessions)).Methods(get)
 	v8.HandleFunc("/RestoreSessions/{restoreSessionId}", a.auth(adminOrTenant, a.getRestoreSession)).Methods(get)
@@ -361,6 +361,24 @@ func page[T, W any](p *pager, items []T, render func(T) W) pageOf[W] {
 }
 
 // pathID reads a GUID path variable; a malformed one is 400 ParameterValidationFailure.
+// getOne answers GET …/{param} of a collection: 400 ParameterValidationFailure for an id
+// that is not a GUID, 404 ResourceNotFound for an unknown one, else the rendered item.
+func getOne[T, W any](param, kind string, lookup func(string) (T, bool), render func(T) W) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, _ call) {
+		id, e := pathID(r, param)
+		if e != nil {
+			writeError(w, "", e)
+			return
+		}
+		x, ok := lookup(id)
+		if !ok {
+			writeError(w, "", notFound(kind, id))
+			return
+		}
+		writeJSON(w, http.StatusOK, render(x))
+	}
+}
+
 func pathID(r *http.Request, name string) (string, *apiError) {
 	v := mux.Vars(r)[name]
 	id, ok := parseGUID(v)
@@ -566,20 +584,6 @@ func (a *api) listJobs(w http.ResponseWriter, r *http.Request, _ call) {
 	writeJSON(w, http.StatusOK, page(p, a.data.jobs(keep), renderJob))
 }
 
-func (a *api) getJob(w http.ResponseWriter, r *http.Request, _ call) {
-	id, e := pathID(r, "jobId")
-	if e != nil {
-		writeError(w, "", e)
-		return
-	}
-	j, ok := a.data.jobByID(id)
-	if !ok {
-		writeError(w, "", notFound("Job", id))
-		return
-	}
-	writeJSON(w, http.StatusOK, renderJob(j))
-}
-
 // startJob is POST /v8/Jobs/{jobId}/start: 200 with the new RESTJobSession (SPEC8).
 // The optional body is RESTStartJobOptions {"full": bool}. A disabled or running job is
 // refused with OperationConflict [I].
@@ -748,20 +752,6 @@ func (a *api) listJobSessions(w http.ResponseWriter, r *http.Request, _ call) {
 	writeJSON(w, http.StatusOK, page(p, a.data.jobSessions(keep), renderJobSession))
 }
 
-func (a *api) getJobSession(w http.ResponseWriter, r *http.Request, _ call) {
-	id, e := pathID(r, "jobSessionsId")
-	if e != nil {
-		writeError(w, "", e)
-		return
-	}
-	s, ok := a.data.jobSessionByID(id)
-	if !ok {
-		writeError(w, "", notFound("Job session", id))
-		return
-	}
-	writeJSON(w, http.StatusOK, renderJobSession(s))
-}
-
 // repositoryWire is RESTBackupRepository.
 type repositoryWire struct {
 	Repository
@@ -826,20 +816,6 @@ func (a *api) listRepositories(w http.ResponseWriter, r *http.Request, _ call) {
 	writeJSON(w, http.StatusOK, page(p, a.data.repositories(keep), renderRepository))
 }
 
-func (a *api) getRepository(w http.ResponseWriter, r *http.Request, _ call) {
-	id, e := pathID(r, "repositoryId")
-	if e != nil {
-		writeError(w, "", e)
-		return
-	}
-	x, ok := a.data.repositoryByID(id)
-	if !ok {
-		writeError(w, "", notFound("Backup repository", id))
-		return
-	}
-	writeJSON(w, http.StatusOK, renderRepository(x))
-}
-
 // proxyWire is RESTProxy.
 type proxyWire struct {
 	Proxy
@@ -858,20 +834,6 @@ func (a *api) listProxies(w http.ResponseWriter, r *http.Request, _ call) {
 		return
 	}
 	writeJSON(w, http.StatusOK, page(p, a.data.proxies(), renderProxy))
-}
-
-func (a *api) getProxy(w http.ResponseWriter, r *http.Request, _ call) {
-	id, e := pathID(r, "proxyId")
-	if e != nil {
-		writeError(w, "", e)
-		return
-	}
-	x, ok := a.data.proxyByID(id)
-	if !ok {
-		writeError(w, "", notFound("Proxy", id))
-		return
-	}
-	writeJSON(w, http.StatusOK, renderProxy(x))
 }
 
 // --- restore sessions: administrators see all, tenants their own ---
