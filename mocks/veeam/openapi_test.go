@@ -14,42 +14,46 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
-// specPath is Veeam's published v8 OpenAPI document (testdata/README.md says where it
-// comes from). Tests never read it from anywhere else.
-const specPath = "testdata/vb365_rest_v8.openapi.json"
+// specPath names Veeam's published v8 OpenAPI document in messages: the copy embedded in
+// package spec (spec/README.md says where it comes from). Tests never read it from
+// anywhere else.
+const specPath = "spec/vb365_rest_v8.openapi.json"
 
-var spec struct {
+var kin struct {
 	once   sync.Once
 	doc    *openapi3.T
 	router routers.Router
 	err    error
 }
 
-// loadSpec loads and validates the document once per test binary. SPEC8 uses format
-// "uuid", which kin-openapi leaves unchecked unless defined; it is defined here so ids
-// are checked too.
+// loadSpec loads and validates the document once per test binary with kin-openapi's own
+// loader, independently of package spec's, so the mock's answers are judged by a reader
+// it does not share. SPEC8 uses format "uuid", which kin-openapi leaves unchecked unless
+// defined; it is defined here so ids are checked too.
 func loadSpec(t testing.TB) routers.Router {
 	t.Helper()
-	spec.once.Do(func() {
+	kin.once.Do(func() {
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
-		doc, err := openapi3.NewLoader().LoadFromFile(specPath)
+		doc, err := openapi3.NewLoader().LoadFromData(spec.JSON())
 		if err != nil {
-			spec.err = err
+			kin.err = err
 			return
 		}
 		if err := doc.Validate(context.Background()); err != nil {
-			spec.err = err
+			kin.err = err
 			return
 		}
-		spec.doc = doc
-		spec.router, spec.err = gorillamux.NewRouter(doc) // servers: https://127.0.0.1:4443
+		kin.doc = doc
+		kin.router, kin.err = gorillamux.NewRouter(doc) // servers: https://127.0.0.1:4443
 	})
-	if spec.err != nil {
-		t.Fatalf("load %s: %v", specPath, spec.err)
+	if kin.err != nil {
+		t.Fatalf("load %s: %v", specPath, kin.err)
 	}
-	return spec.router
+	return kin.router
 }
 
 // checkAgainstSpec validates one response against the operation SPEC8 declares for
