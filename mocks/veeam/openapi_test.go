@@ -81,8 +81,8 @@ func validateResponse(t testing.TB, s *Server, method, target, ctype, body strin
 	if err != nil || isControlPath(u.Path) || w.Code == http.StatusUnauthorized {
 		return false, nil
 	}
-	canon, leaf := s.routes.resolve(u.Path)
-	if leaf == nil {
+	canon, ok := canonicalPath(u.Path)
+	if !ok {
 		return false, nil
 	}
 	router := loadSpec(t)
@@ -170,7 +170,7 @@ func TestEveryResponseValidatesAgainstVeeamsOpenAPI(t *testing.T) {
 		{"GET", "/v8/Organization", "", "", a, 403},
 		{"POST", "/v8/Organization/Explore", jsonType, `{"type":"Vet"}`, tn, 201},
 		{"POST", "/v8/Organization/Explore", jsonType, `{"type":"Nope"}`, tn, 400},
-		{"DELETE", "/v8/Organizations/" + missing, "", "", a, 405},
+		{"DELETE", "/v8/Organizations/" + missing, "", "", a, 404},
 		{"POST", "/v8/token/logout", "", "", a, 204},
 	}
 	for _, c := range cases {
@@ -231,4 +231,15 @@ func TestSpecCheckCatchesBrokenBodies(t *testing.T) {
 			t.Errorf("%s %s with %s passed validation (validated %v)", tc.method, tc.path, tc.body, validated)
 		}
 	}
+}
+
+// canonicalPath is a path of the document spelled as the document spells it (the mock
+// routes case-insensitively; kin-openapi's router does not), or false for paths outside
+// the document.
+func canonicalPath(path string) (string, bool) {
+	var m match
+	if !table().tree.resolve(path, &m) || m.leaf.routes[0].op == nil {
+		return "", false
+	}
+	return fillTemplate(m.leaf.routes[0].template, m.values[:m.n]), true
 }

@@ -299,6 +299,9 @@ func (gn *generator) object(v *openapi3.Schema, path string, depth int, fixed ma
 		if (gn.g.Request && pv.ReadOnly) || (!gn.g.Request && pv.WriteOnly) {
 			continue
 		}
+		if !gn.g.Request && pv.Format == "password" && !ov.required[k] {
+			continue // a server does not send passwords back
+		}
 		if x, ok := fixed[k]; ok {
 			member(k)
 			gn.write(x)

@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -388,4 +389,24 @@ var responseOptions = &openapi3filter.Options{
 	IncludeResponseStatus:   true,
 	MultiError:              true,
 	SchemaValidationOptions: filterOptions.SchemaValidationOptions,
+}
+
+// Fits reports whether raw, a JSON value, validates against s: as a response value, or
+// as a request value when request is set.
+func Fits(s *openapi3.SchemaRef, raw []byte, request bool) error {
+	if s == nil || s.Value == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	opts := append([]openapi3.SchemaValidationOption{openapi3.VisitAsResponse()}, filterOptions.SchemaValidationOptions...)
+	if request {
+		opts[0] = openapi3.VisitAsRequest()
+		opts = append(opts, openapi3.DisableReadOnlyValidation())
+	}
+	return s.Value.VisitJSON(v, opts...)
 }

@@ -1,0 +1,275 @@
+package veeam
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
+)
+
+// callers is who may call an operation: a set of principal kinds.
+type callers uint8
+
+const (
+	admins callers = 1 << iota
+	tenants
+	operators
+	anyToken = admins | tenants | operators
+)
+
+func (c callers) has(k principalKind) bool {
+	switch k {
+	case kindAdmin:
+		return c&admins != 0
+	case kindTenant:
+		return c&tenants != 0
+	}
+	return c&operators != 0
+}
+
+// handler serves one operation. It returns the status and body for the one writer
+// (Server.write), or an error.
+type handler func(s *Server, rq *request) (int, any, *apiError)
+
+// operation is the table's decision for one operation: who may call it and what answers
+// it. The table is built once per process from the document (buildTable) and shared by
+// every server.
+type operation struct {
+	op *spec.Operation
+	// who may call it; 0 is anonymous (the document's x-anonymous).
+	who callers
+	// own limits tenants and operators to their own restore session (the path's
+	// restoreSessionId); restore operators' RBAC scope comes with issue 13.
+	own bool
+	// handle answers it.
+	handle handler
+	// how says what answers it, for docs/veeam-mock.md's coverage table: "handler",
+	// "collection", "singleton" or "generated".
+	how string
+	// coll is the collection a collection operation serves.
+	coll *collection
+	// ancestors are the collection items the path names, each checked to exist (404
+	// ResourceNotFound) before the handler runs.
+	ancestors []ancestor
+	// oauth marks the token endpoint: its own validation, OAuth-style errors.
+	oauth bool
+	// get is the GET operation at a settings singleton's path: its schema is what PUT
+	// merges into and DELETE restores.
+	get *spec.Operation
+}
+
+// ancestor is a collection item a path names: its collection and how many of the
+// path's variables lead to it (the last is its id).
+type ancestor struct {
+	c    *collection
+	vars int
+}
+
+// handWritten is the table's hand-written part: operations with behaviour of their own,
+// or callers other than administrators. Every other operation is served by its
+// collection, as a settings singleton, or by a value generated from the document, for
+// administrators; every operation under /v8/RestoreSessions/{restoreSessionId} is open
+// to the session's own tenants and operators too.
+var handWritten = map[string]operation{
+	"token":                     {handle: (*Server).token, oauth: true},
+	"logout":                    {who: anyToken, handle: (*Server).logout},
+	"Health_Get":                {handle: (*Server).health},
+	"RestorePortalSettings_Get": {handle: (*Server).restorePortalSettings},
+	"ServiceInstance_Get":       {who: admins, handle: (*Server).getSingleton, how: "singleton"},
+
+	"Job_StartAction":   {who: admins, handle: (*Server).startJob},
+	"Job_StopAction":    {who: admins, handle: (*Server).stopJob},
+	"Job_EnableAction":  {who: admins, handle: (*Server).enableJob},
+	"Job_DisableAction": {who: admins, handle: (*Server).disableJob},
+
+	// Tenants (and, for now, operators) reach their organization and their own restore
+	// sessions; administrators are refused the tenant routes (veeam.md §4.2).
+	"Organization_GetCurrentOrganization":            {who: tenants | operators, handle: (*Server).currentOrganization},
+	"RestoreSession_ExploreAction":                   {who: tenants | operators, handle: (*Server).exploreOrganization},
+	"RestoreSession_GetPage":                         {who: anyToken, handle: (*Server).listRestoreSessions},
+	"RestoreSession_StopAction":                      {who: anyToken, own: true, handle: (*Server).stopRestoreSession},
+	"RestoreSession_OperatorExploreAction":           {who: operators},
+	"OrganizationRbac_GetLoggedInUser":               {who: operators},
+	"OrganizationRbac_GetLoggedInUserOperatorInfo":   {who: operators},
+	"OrganizationRbac_GetLoggedInUserEffectiveScope": {who: operators},
+	"OrganizationRbac_GetLoggedInUserRestorePoints":  {who: operators},
+}
+
+// restoreSessionScope is the path prefix of a restore session's own operations.
+const restoreSessionScope = "/v8/restoresessions/{}"
+
+// routeTable is the document as routes: the tree requests are resolved in, and every
+// operation by operationId.
+type routeTable struct {
+	tree  *routeNode
+	byID  map[string]*route
+	order []*route // the document's order
+}
+
+var tableOnce struct {
+	sync.Once
+	t *routeTable
+}
+
+// table returns the route table, built once per process. The document and the
+// declarations are constants, and every test builds the table, so a failure here is a
+// broken build.
+func table() *routeTable {
+	tableOnce.Do(func() {
+		t, err := buildTable(spec.Doc())
+		if err != nil {
+			panic("veeam: " + err.Error())
+		}
+		tableOnce.t = t
+	})
+	return tableOnce.t
+}
+
+func buildTable(d *spec.Document) (*routeTable, error) {
+	byShape := map[string][]*spec.Operation{}
+	for _, op := range d.Operations {
+		byShape[shape(op.Path)] = append(byShape[shape(op.Path)], op)
+	}
+	itemShapes := map[string]*collection{}
+	for _, c := range collections {
+		if err := c.derive(d, byShape); err != nil {
+			return nil, fmt.Errorf("collection %s: %w", c.list, err)
+		}
+		itemShapes[shape(c.item)] = c
+	}
+	for _, c := range collections {
+		c.parent = parentOf(c.list, itemShapes)
+	}
+	singletons := map[string]bool{}
+	for sh, ops := range byShape {
+		if _, isColl := itemShapes[sh]; isColl {
+			continue
+		}
+		var get, put bool
+		for _, op := range ops {
+			get = get || (op.Method == http.MethodGet && op.Response != nil && !op.Response.Value.Type.Is("array") && op.Response.Value.Properties["results"] == nil)
+			put = put || op.Method == http.MethodPut
+		}
+		singletons[sh] = get && put && !isCollectionList(sh)
+	}
+
+	t := &routeTable{tree: &routeNode{}, byID: map[string]*route{}}
+	for _, op := range d.Operations {
+		o := resolveOperation(op, itemShapes, singletons)
+		for _, other := range byShape[shape(op.Path)] {
+			if other.Method == http.MethodGet {
+				o.get = other
+			}
+		}
+		rt := &route{method: op.Method, template: op.Path, operation: &o}
+		t.tree.add(rt)
+		t.byID[op.ID] = rt
+		t.order = append(t.order, rt)
+	}
+	for _, c := range collections {
+		if c.listOp == nil {
+			return nil, fmt.Errorf("collection %s has no list operation", c.list)
+		}
+	}
+	t.tree.add(&route{method: http.MethodGet, template: swaggerPath, operation: &operation{handle: (*Server).swagger, how: "document"}})
+	return t, nil
+}
+
+// isCollectionList reports whether a shape is a declared collection's list.
+func isCollectionList(sh string) bool {
+	for _, c := range collections {
+		if shape(c.list) == sh {
+			return true
+		}
+	}
+	return false
+}
+
+// parentOf finds the collection whose item path a list path extends.
+func parentOf(list string, itemShapes map[string]*collection) *collection {
+	sh := shape(list)
+	var best *collection
+	for s, c := range itemShapes {
+		if strings.HasPrefix(sh, s+"/") && (best == nil || len(s) > len(shape(best.item))) {
+			best = c
+		}
+	}
+	return best
+}
+
+// resolveOperation decides one operation: the hand-written entry, else its collection,
+// else a singleton, else generated; access from x-anonymous, the entry, the restore
+// session scope, else administrators.
+func resolveOperation(op *spec.Operation, itemShapes map[string]*collection, singletons map[string]bool) operation {
+	sh := shape(op.Path)
+	o, written := handWritten[op.ID]
+	o.op = op
+	if written && o.handle != nil && o.how == "" {
+		o.how = "handler"
+	}
+	if o.handle == nil {
+		o.handle, o.how = (*Server).generated, "generated"
+		for _, c := range collections {
+			if h := c.handlerFor(op); h != nil {
+				o.handle, o.how, o.coll = h, "collection", c
+				break
+			}
+		}
+		if o.coll == nil && singletons[sh] {
+			switch op.Method {
+			case http.MethodGet:
+				o.handle, o.how = (*Server).getSingleton, "singleton"
+			case http.MethodPut:
+				o.handle, o.how = (*Server).putSingleton, "singleton"
+			case http.MethodDelete:
+				o.handle, o.how = (*Server).deleteSingleton, "singleton"
+			}
+		}
+	}
+	switch {
+	case op.Anonymous:
+		o.who = 0
+	case written && o.who != 0:
+	case sh == restoreSessionScope || strings.HasPrefix(sh, restoreSessionScope+"/"):
+		o.who, o.own = anyToken, true
+	default:
+		o.who = admins
+	}
+	// The items the path names, outermost first.
+	for s, c := range itemShapes {
+		if sh == s || strings.HasPrefix(sh, s+"/") {
+			o.ancestors = append(o.ancestors, ancestor{c: c, vars: variables(c.item)})
+		}
+	}
+	slices.SortFunc(o.ancestors, func(a, b ancestor) int { return a.vars - b.vars })
+	return o
+}
+
+// handlerFor returns the generic handler that serves op on this collection, or nil.
+func (c *collection) handlerFor(op *spec.Operation) handler {
+	sh := shape(op.Path)
+	switch {
+	case sh == shape(c.list):
+		switch op.Method {
+		case http.MethodGet:
+			return (*Server).listItems
+		case http.MethodPost:
+			return (*Server).createItem
+		case http.MethodDelete:
+			return (*Server).removeItems
+		}
+	case sh == shape(c.item):
+		switch op.Method {
+		case http.MethodGet:
+			return (*Server).getItem
+		case http.MethodPut, http.MethodPatch:
+			return (*Server).updateItem
+		case http.MethodDelete:
+			return (*Server).removeItem
+		}
+	}
+	return nil
+}
