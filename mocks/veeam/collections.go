@@ -329,8 +329,8 @@ func merge(o *object, given object, schema *openapi3.SchemaRef) {
 	}
 	for _, m := range given {
 		p := schema.Value.Properties[m.key]
-		if p == nil || m.key == "_links" || p.Value.ReadOnly || p.Value.Format == "password" {
-			continue // passwords are not kept: nothing the mock serves may hold one
+		if p == nil || m.key == "_links" || p.Value.ReadOnly || p.Value.WriteOnly || p.Value.Format == "password" {
+			continue // write-only fields and passwords are not kept: nothing served may hold one
 		}
 		if spec.Fits(p, m.val, false) == nil {
 			o.set(m.key, withoutPasswords(p, m.val))
