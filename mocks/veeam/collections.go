@@ -263,6 +263,9 @@ func (s *Server) getItem(rq *request) (int, any, *apiError) {
 func (s *Server) createItem(rq *request) (int, any, *apiError) {
 	c := rq.route.coll
 	body := bytes.TrimSpace(rq.body)
+	if e := bodyShape(rq, body); e != nil {
+		return 0, nil, e
+	}
 	if len(body) > 0 && body[0] == '[' {
 		var elems []json.RawMessage
 		if err := json.Unmarshal(body, &elems); err != nil {
@@ -318,6 +321,23 @@ func (s *Server) addItem(rq *request, body []byte) (*item, *apiError) {
 	}
 	s.world.put(it)
 	return it, nil
+}
+
+// bodyShape refuses a body whose JSON type is not the one the operation's schema
+// describes (an object, or an array for a bulk add): the document's RESTEditCopyJob
+// declares no type, so validation lets any value through.
+func bodyShape(rq *request, body []byte) *apiError {
+	if len(body) == 0 || rq.route.op.Body == nil {
+		return nil
+	}
+	wantArray := rq.route.op.Body.Value.Type.Is(openapi3.TypeArray)
+	if isArray := body[0] == '['; isArray != wantArray {
+		if wantArray {
+			return badParam("The request body is not valid at /: an array is expected, not an object.")
+		}
+		return badParam("The request body is not valid at /: an object is expected, not %s.", map[bool]string{true: "an array", false: "this value"}[isArray])
+	}
+	return nil
 }
 
 // merge copies into o the members of given that the schema declares and whose value
@@ -382,10 +402,10 @@ func withoutPasswords(s *openapi3.SchemaRef, raw json.RawMessage) json.RawMessag
 // and eTag goes up by one.
 func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 	c := rq.route.coll
-	given, err := parseObject(bytes.TrimSpace(rq.body))
-	if err != nil && len(bytes.TrimSpace(rq.body)) > 0 {
-		return 0, nil, badParam("The request body is not a JSON object.")
+	if e := bodyShape(rq, bytes.TrimSpace(rq.body)); e != nil {
+		return 0, nil, e
 	}
+	given, _ := parseObject(bytes.TrimSpace(rq.body))
 	id := rq.values[c.listVars]
 	_, e := s.world.update(c.itemPath(rq.values, id), func(cur *item) (*item, *apiError) {
 		return cur.with(func(o *object) {
