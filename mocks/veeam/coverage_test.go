@@ -146,4 +146,3 @@ func TestTheDocumentIsServed(t *testing.T) {
 		t.Errorf("case-insensitive: %d", w.Code)
 	}
 }
-

@@ -178,13 +178,8 @@ func controlTree(r *mux.Router) *routeNode {
 // pipeline, keeps nothing of control requests.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	var m match
-	if !s.control.resolve(r.URL.Path, &m) {
-		s.notFound(w, r)
-		return
-	}
-	rt := m.leaf.route(r.Method)
+	rt := s.resolve(s.control, w, r, &m)
 	if rt == nil {
-		s.methodNotAllowed(w, r, m.leaf.allow)
 		return
 	}
 	if canon := fillTemplate(rt.template, m.values[:m.n]); canon != r.URL.Path {
@@ -194,4 +189,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		r.URL = &u
 	}
 	s.controlRouter.ServeHTTP(w, r)
+}
+
+// resolve finds the route of r in tree, or answers 404 (unknown path) or 405 (a method
+// the path lacks, with Allow) and returns nil.
+func (s *Server) resolve(tree *routeNode, w http.ResponseWriter, r *http.Request, m *match) *route {
+	if !tree.resolve(r.URL.Path, m) {
+		s.notFound(w, r)
+		return nil
+	}
+	rt := m.leaf.route(r.Method)
+	if rt == nil {
+		s.methodNotAllowed(w, r, m.leaf.allow)
+	}
+	return rt
 }

@@ -50,13 +50,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var m match
-	if !table().tree.resolve(r.URL.Path, &m) {
-		s.notFound(w, r)
-		return
-	}
-	rt := m.leaf.route(r.Method)
+	rt := s.resolve(table().tree, w, r, &m)
 	if rt == nil {
-		s.methodNotAllowed(w, r, m.leaf.allow)
 		return
 	}
 	rq := &request{Request: r, server: s, route: rt, values: m.values[:m.n], now: s.clk.Now()}

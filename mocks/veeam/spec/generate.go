@@ -87,6 +87,11 @@ func (gn *generator) uuid(path string) string {
 	u := gn.hash(path)
 	u[6] = (u[6] & 0x0f) | 0x50 // version 5
 	u[8] = (u[8] & 0x3f) | 0x80 // RFC 4122 variant
+	return FormatGUID(u)
+}
+
+// FormatGUID writes 16 bytes as a lower-case hyphenated GUID.
+func FormatGUID(u [16]byte) string {
 	var b [36]byte
 	hex.Encode(b[0:8], u[0:4])
 	b[8] = '-'
