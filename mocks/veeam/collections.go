@@ -47,6 +47,8 @@ type collection struct {
 	fixtures bool
 
 	// Derived by derive.
+	listShape  string // shape(list)
+	itemShape  string // shape(item)
 	parent     *collection
 	idParam    string
 	listVars   int // variables of the list template (the parents' ids)
@@ -477,52 +479,59 @@ func (c *collection) notFound(id string) *apiError { return notFound(c.kind, id)
 // rawJSON is a response body already encoded.
 type rawJSON []byte
 
+// pooledJSON is a response body encoded into a pooled buffer; the writer releases it.
+type pooledJSON struct{ buf *bytes.Buffer }
+
+func newPooled() pooledJSON { return pooledJSON{buf: bufPool.Get().(*bytes.Buffer)} }
+
 // render writes an item as served: its object (through the view), then _links.
 func (c *collection) render(b *bytes.Buffer, rq *request, it *item, links bool) {
 	o := it.obj
 	if c.view != nil {
 		o = c.view(rq, o)
 	}
-	if !links {
-		o.writeTo(b, nil)
-		return
-	}
-	o.writeTo(b, []member{{key: "_links", val: c.linksOf(it)}})
-}
-
-func (c *collection) renderOne(rq *request, it *item) rawJSON {
-	var b bytes.Buffer
-	c.render(&b, rq, it, c.itemLinks)
-	return b.Bytes()
-}
-
-func (c *collection) renderArray(rq *request, items []*item) rawJSON {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i, it := range items {
-		if i > 0 {
+	o.writeMembers(b)
+	if links {
+		if len(o) > 0 {
 			b.WriteByte(',')
 		}
-		c.render(&b, rq, it, c.elemLinks)
+		b.WriteString(`"_links":`)
+		c.writeLinks(b, it)
 	}
-	b.WriteByte(']')
-	return b.Bytes()
+	b.WriteByte('}')
 }
 
-// linksOf renders an item's _links: self and the declared relations, in key order (as
-// encoding/json orders a map's keys).
-func (c *collection) linksOf(it *item) json.RawMessage {
-	rels := make([][2]string, 0, 1+len(c.links))
-	rels = append(rels, [2]string{"self", it.path})
+func (c *collection) renderOne(rq *request, it *item) pooledJSON {
+	p := newPooled()
+	c.render(p.buf, rq, it, c.itemLinks)
+	return p
+}
+
+func (c *collection) renderArray(rq *request, items []*item) pooledJSON {
+	p := newPooled()
+	p.buf.WriteByte('[')
+	for i, it := range items {
+		if i > 0 {
+			p.buf.WriteByte(',')
+		}
+		c.render(p.buf, rq, it, c.elemLinks)
+	}
+	p.buf.WriteByte(']')
+	return p
+}
+
+// writeLinks writes an item's _links: self and the declared relations, in key order
+// (as encoding/json orders a map's keys).
+func (c *collection) writeLinks(b *bytes.Buffer, it *item) {
+	var buf [8][2]string
+	rels := append(buf[:0], [2]string{"self", it.path})
 	for rel, tpl := range c.links {
 		if h := expand(tpl, it); h != "" {
 			rels = append(rels, [2]string{rel, h})
 		}
 	}
 	slices.SortFunc(rels, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
-	var b bytes.Buffer
-	writeLinks(&b, rels)
-	return b.Bytes()
+	writeLinks(b, rels)
 }
 
 func writeLinks(b *bytes.Buffer, rels [][2]string) {
@@ -640,10 +649,11 @@ func (p *pager) href(offset int) string {
 // item(i): offset, limit, setId when there is one, results and HAL _links with
 // relative /v8/… hrefs; next only while more remain, first and prev only past the first
 // page. There is no total count (veeam.md §4.1 [R]).
-func (p *pager) render(total int, item func(b *bytes.Buffer, i int)) rawJSON {
+func (p *pager) render(total int, item func(b *bytes.Buffer, i int)) pooledJSON {
 	start := min(p.offset, total)
 	end := min(start+p.limit, total)
-	var b bytes.Buffer
+	out := newPooled()
+	b := out.buf
 	b.WriteString(`{"offset":`)
 	b.WriteString(strconv.Itoa(p.offset))
 	b.WriteString(`,"limit":`)
@@ -658,7 +668,7 @@ func (p *pager) render(total int, item func(b *bytes.Buffer, i int)) rawJSON {
 		if i > start {
 			b.WriteByte(',')
 		}
-		item(&b, i)
+		item(b, i)
 	}
 	b.WriteString(`],"_links":`)
 	rels := make([][2]string, 0, 4)
@@ -672,9 +682,9 @@ func (p *pager) render(total int, item func(b *bytes.Buffer, i int)) rawJSON {
 		rels = append(rels, [2]string{"prev", p.href(max(p.offset-p.limit, 0))})
 	}
 	rels = append(rels, [2]string{"self", p.href(p.offset)})
-	writeLinks(&b, rels)
+	writeLinks(b, rels)
 	b.WriteByte('}')
-	return b.Bytes()
+	return out
 }
 
 // --- declared filters, orders and views ---
@@ -745,12 +755,13 @@ func organizationView(rq *request, o object) object {
 func (c *collection) derive(d *spec.Document, byShape map[string][]*spec.Operation) error {
 	var itemGet *spec.Operation
 	var itemParam *openapi3.Parameter
-	for _, op := range byShape[shape(c.list)] {
+	c.listShape, c.itemShape = shape(c.list), shape(c.item)
+	for _, op := range byShape[c.listShape] {
 		if op.Method == http.MethodGet {
 			c.listOp = op
 		}
 	}
-	for _, op := range byShape[shape(c.item)] {
+	for _, op := range byShape[c.itemShape] {
 		if op.Method == http.MethodGet {
 			itemGet = op
 		}

@@ -110,27 +110,22 @@ func (o *object) del(key string) {
 // bytes encodes the object.
 func (o object) bytes() []byte {
 	var b bytes.Buffer
-	o.writeTo(&b, nil)
+	o.writeMembers(&b)
+	b.WriteByte('}')
 	return b.Bytes()
 }
 
-// writeTo writes the object, then the extra members (already encoded), before the
-// closing brace.
-func (o object) writeTo(b *bytes.Buffer, extra []member) {
+// writeMembers writes the object without its closing brace, so members can follow.
+func (o object) writeMembers(b *bytes.Buffer) {
 	b.WriteByte('{')
-	n := 0
-	for _, list := range [2][]member{o, extra} {
-		for _, m := range list {
-			if n > 0 {
-				b.WriteByte(',')
-			}
-			n++
-			writeKey(b, m.key)
-			b.WriteByte(':')
-			b.Write(m.val)
+	for i, m := range o {
+		if i > 0 {
+			b.WriteByte(',')
 		}
+		writeKey(b, m.key)
+		b.WriteByte(':')
+		b.Write(m.val)
 	}
-	b.WriteByte('}')
 }
 
 // writeKey writes a JSON string; plain ASCII keys, nearly all of them, without

@@ -130,15 +130,17 @@ func table() *routeTable {
 
 func buildTable(d *spec.Document) (*routeTable, error) {
 	byShape := map[string][]*spec.Operation{}
+	shapes := make(map[*spec.Operation]string, len(d.Operations))
 	for _, op := range d.Operations {
-		byShape[shape(op.Path)] = append(byShape[shape(op.Path)], op)
+		shapes[op] = shape(op.Path)
+		byShape[shapes[op]] = append(byShape[shapes[op]], op)
 	}
 	itemShapes := map[string]*collection{}
 	for _, c := range collections {
 		if err := c.derive(d, byShape); err != nil {
 			return nil, fmt.Errorf("collection %s: %w", c.list, err)
 		}
-		itemShapes[shape(c.item)] = c
+		itemShapes[c.itemShape] = c
 	}
 	for _, c := range collections {
 		c.parent = parentOf(c.list, itemShapes)
@@ -158,8 +160,8 @@ func buildTable(d *spec.Document) (*routeTable, error) {
 
 	t := &routeTable{tree: &routeNode{}, byID: map[string]*route{}}
 	for _, op := range d.Operations {
-		o := resolveOperation(op, itemShapes, singletons)
-		for _, other := range byShape[shape(op.Path)] {
+		o := resolveOperation(op, shapes[op], itemShapes, singletons)
+		for _, other := range byShape[shapes[op]] {
 			if other.Method == http.MethodGet {
 				o.get = other
 			}
@@ -181,7 +183,7 @@ func buildTable(d *spec.Document) (*routeTable, error) {
 // isCollectionList reports whether a shape is a declared collection's list.
 func isCollectionList(sh string) bool {
 	for _, c := range collections {
-		if shape(c.list) == sh {
+		if c.listShape == sh {
 			return true
 		}
 	}
@@ -193,7 +195,7 @@ func parentOf(list string, itemShapes map[string]*collection) *collection {
 	sh := shape(list)
 	var best *collection
 	for s, c := range itemShapes {
-		if strings.HasPrefix(sh, s+"/") && (best == nil || len(s) > len(shape(best.item))) {
+		if strings.HasPrefix(sh, s+"/") && (best == nil || len(s) > len(best.itemShape)) {
 			best = c
 		}
 	}
@@ -203,8 +205,7 @@ func parentOf(list string, itemShapes map[string]*collection) *collection {
 // resolveOperation decides one operation: the hand-written entry, else its collection,
 // else a singleton, else generated; access from x-anonymous, the entry, the restore
 // session scope, else administrators.
-func resolveOperation(op *spec.Operation, itemShapes map[string]*collection, singletons map[string]bool) operation {
-	sh := shape(op.Path)
+func resolveOperation(op *spec.Operation, sh string, itemShapes map[string]*collection, singletons map[string]bool) operation {
 	o, written := handWritten[op.ID]
 	o.op = op
 	if written && o.handle != nil && o.how == "" {
@@ -213,7 +214,7 @@ func resolveOperation(op *spec.Operation, itemShapes map[string]*collection, sin
 	if o.handle == nil {
 		o.handle, o.how = (*Server).generated, "generated"
 		for _, c := range collections {
-			if h := c.handlerFor(op); h != nil {
+			if h := c.handlerFor(op.Method, sh); h != nil {
 				o.handle, o.how, o.coll = h, "collection", c
 				break
 			}
@@ -249,11 +250,10 @@ func resolveOperation(op *spec.Operation, itemShapes map[string]*collection, sin
 }
 
 // handlerFor returns the generic handler that serves op on this collection, or nil.
-func (c *collection) handlerFor(op *spec.Operation) handler {
-	sh := shape(op.Path)
+func (c *collection) handlerFor(method, sh string) handler {
 	switch {
-	case sh == shape(c.list):
-		switch op.Method {
+	case sh == c.listShape:
+		switch method {
 		case http.MethodGet:
 			return (*Server).listItems
 		case http.MethodPost:
@@ -261,8 +261,8 @@ func (c *collection) handlerFor(op *spec.Operation) handler {
 		case http.MethodDelete:
 			return (*Server).removeItems
 		}
-	case sh == shape(c.item):
-		switch op.Method {
+	case sh == c.itemShape:
+		switch method {
 		case http.MethodGet:
 			return (*Server).getItem
 		case http.MethodPut, http.MethodPatch:

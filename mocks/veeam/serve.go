@@ -181,6 +181,12 @@ func (s *Server) write(w http.ResponseWriter, rq *request, status int, body any,
 		h.Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(status)
 		_, _ = w.Write(b)
+	case pooledJSON:
+		defer release(b.buf)
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("Content-Length", strconv.Itoa(b.buf.Len()))
+		w.WriteHeader(status)
+		_, _ = w.Write(b.buf.Bytes())
 	default:
 		writeJSON(w, status, b)
 	}

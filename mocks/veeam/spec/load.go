@@ -265,6 +265,7 @@ type builder struct {
 	d          *Document
 	components map[string]*openapi3.SchemaRef
 	raw        map[string]*rawSchema
+	leaves     map[string]*openapi3.SchemaRef // inline schemas without structure, shared
 }
 
 func parse(data []byte) (*Document, error) {
@@ -277,7 +278,7 @@ func parse(data []byte) (*Document, error) {
 		order: map[*openapi3.Schema][]string{},
 		disc:  map[*openapi3.Schema]*discriminator{},
 	}
-	b := &builder{d: d, components: map[string]*openapi3.SchemaRef{}, raw: map[string]*rawSchema{}}
+	b := &builder{d: d, components: map[string]*openapi3.SchemaRef{}, raw: map[string]*rawSchema{}, leaves: map[string]*openapi3.SchemaRef{}}
 	// Two passes, so references resolve to the one shared value whatever the order.
 	for _, name := range raw.Components.Schemas.keys {
 		b.components[name] = &openapi3.SchemaRef{Ref: componentPrefix + name, Value: &openapi3.Schema{}}
@@ -351,11 +352,25 @@ func (b *builder) ref(r *rawSchema) (*openapi3.SchemaRef, error) {
 		}
 		return c, nil
 	}
+	// Thousands of properties are {"type": "string"} or the like: one shared value each
+	// keeps the document's model a few megabytes smaller. (Values are read-only.)
+	leaf := r.Properties == nil && r.Items == nil && len(r.AdditionalProperties) == 0 && r.AllOf == nil && r.Discriminator == nil
+	var key string
+	if leaf {
+		key = fmt.Sprintf("%s|%s|%v|%v|%t|%t|%t|%v", r.Type, r.Format, r.Enum, r.Required, r.Nullable, r.ReadOnly, r.WriteOnly, r.Default)
+		if shared := b.leaves[key]; shared != nil {
+			return shared, nil
+		}
+	}
 	s := &openapi3.Schema{}
 	if err := b.fill(s, r); err != nil {
 		return nil, err
 	}
-	return &openapi3.SchemaRef{Value: s}, nil
+	ref := &openapi3.SchemaRef{Value: s}
+	if leaf {
+		b.leaves[key] = ref
+	}
+	return ref, nil
 }
 
 // fill sets s from r: the keywords the document uses. Keywords it does not use are
