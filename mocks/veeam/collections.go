@@ -409,7 +409,7 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 	}
 	given, _ := parseObject(bytes.TrimSpace(rq.body))
 	id := rq.values[c.listVars]
-	_, e := s.world.update(c.itemPath(rq.values, id), func(cur *item) (*item, *apiError) {
+	next, e := s.world.update(c.itemPath(rq.values, id), func(cur *item) (*item, *apiError) {
 		return cur.with(func(o *object) {
 			idVal := o.get(c.idField)
 			merge(o, given, c.itemSchema)
@@ -421,6 +421,9 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 	})
 	if e != nil {
 		return 0, nil, e
+	}
+	if next == nil { // deleted since the path was checked
+		return 0, nil, c.notFound(id)
 	}
 	return rq.route.op.Status, nil, nil
 }
