@@ -146,3 +146,19 @@ func TestTheDocumentIsServed(t *testing.T) {
 		t.Errorf("case-insensitive: %d", w.Code)
 	}
 }
+
+// Every hand-written entry names an operation of the document: a typo would leave the
+// operation generated and the entry unused.
+func TestHandWrittenEntriesNameOperations(t *testing.T) {
+	t.Parallel()
+	for id, o := range handWritten {
+		rt := table().byID[id]
+		if rt == nil {
+			t.Errorf("handWritten names %q, which is not an operationId of the document", id)
+			continue
+		}
+		if o.handle != nil && rt.how == "generated" {
+			t.Errorf("%s: its handler is not used", id)
+		}
+	}
+}
