@@ -302,7 +302,13 @@ func (s *Server) addItem(rq *request, body []byte) (*item, *apiError) {
 	id := given.text(c.idField)
 	switch {
 	case c.idKind == "integer":
-		id = strconv.Itoa(len(s.world.list(c.listPath(rq.values))) + 1)
+		next := 1
+		for _, it := range s.world.list(c.listPath(rq.values)) {
+			if n, err := strconv.Atoi(it.id); err == nil && n >= next {
+				next = n + 1
+			}
+		}
+		id = strconv.Itoa(next)
 	case id == "" || (c.idKind == "uuid" && !spec.IsGUID(id)):
 		id = newGUID()
 	case c.idKind == "uuid":
