@@ -332,7 +332,7 @@ func (s *Server) listRestoreSessions(rq *request) (int, any, *apiError) {
 		return 0, nil, e
 	}
 	c := restoreSessions()
-	return http.StatusOK, p.render(len(entries), func(b *bytes.Buffer, i int) { c.render(b, rq, entries[i].it, c.elemLinks) }), nil
+	return http.StatusOK, p.render(len(entries), func(b *bytes.Buffer, i int) { c.render(b, rq, entries[i].it, true) }), nil
 }
 
 func parseTime(s string) *time.Time {

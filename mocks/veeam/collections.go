@@ -210,7 +210,7 @@ func (s *Server) listItems(rq *request) (int, any, *apiError) {
 	if e != nil {
 		return 0, nil, e
 	}
-	return http.StatusOK, p.render(len(items), func(b *bytes.Buffer, i int) { c.render(b, rq, items[i], c.elemLinks) }), nil
+	return http.StatusOK, p.render(len(items), func(b *bytes.Buffer, i int) { c.render(b, rq, items[i], true) }), nil
 }
 
 // filtered keeps the items that pass every filter the request gives.
@@ -493,11 +493,26 @@ type pooledJSON struct{ buf *bytes.Buffer }
 
 func newPooled() pooledJSON { return pooledJSON{buf: bufPool.Get().(*bytes.Buffer)} }
 
-// render writes an item as served: its object (through the view), then _links.
-func (c *collection) render(b *bytes.Buffer, rq *request, it *item, links bool) {
+// render writes an item as served, as an element of its list or on its own: its object
+// (through the view, and reduced to the schema's properties where the list and the item
+// have different schemas), then _links where the schema has them.
+func (c *collection) render(b *bytes.Buffer, rq *request, it *item, asElement bool) {
 	o := it.obj
 	if c.view != nil {
 		o = c.view(rq, o)
+	}
+	schema, links := c.itemSchema, c.itemLinks
+	if asElement {
+		schema, links = c.elemSchema, c.elemLinks
+	}
+	if c.elemSchema != c.itemSchema {
+		kept := make(object, 0, len(o))
+		for _, m := range o {
+			if schema.Value.Properties[m.key] != nil {
+				kept = append(kept, m)
+			}
+		}
+		o = kept
 	}
 	o.writeMembers(b)
 	if links {
@@ -512,7 +527,7 @@ func (c *collection) render(b *bytes.Buffer, rq *request, it *item, links bool) 
 
 func (c *collection) renderOne(rq *request, it *item) pooledJSON {
 	p := newPooled()
-	c.render(p.buf, rq, it, c.itemLinks)
+	c.render(p.buf, rq, it, false)
 	return p
 }
 
@@ -523,7 +538,7 @@ func (c *collection) renderArray(rq *request, items []*item) pooledJSON {
 		if i > 0 {
 			p.buf.WriteByte(',')
 		}
-		c.render(p.buf, rq, it, c.elemLinks)
+		c.render(p.buf, rq, it, true)
 	}
 	p.buf.WriteByte(']')
 	return p
