@@ -91,7 +91,7 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 		return usage("cannot start the mock: %v", err)
 	}
 	// Start-up parsed the v8 document and built the Veeam mock's world, about 25 MB of
-	// short-lived allocations for 9 MB kept; hand the rest back to the OS now rather than
+	// short-lived allocations for 5 MB kept; hand the rest back to the OS now rather than
 	// when the scavenger gets to it, so an idle mock stays small (docs/performance.md).
 	debug.FreeOSMemory()
 	if f.printJSON {
