@@ -716,7 +716,11 @@ func (p *pager) render(total int, item func(b *bytes.Buffer, i int)) pooledJSON 
 // newestFirst orders job sessions by creation, newest first [I: the order a monitoring
 // client reading "the last N sessions" expects].
 func newestFirst(a, b *item) int {
-	return strings.Compare(b.obj.str("creationTime"), a.obj.str("creationTime"))
+	ta, tb := parseTime(a.obj.str("creationTime")), parseTime(b.obj.str("creationTime"))
+	if ta == nil || tb == nil { // not dates: keep the order
+		return 0
+	}
+	return tb.Compare(*ta)
 }
 
 // jobSessionStatus matches GET /v8/JobSessions?status=: the filter's enumeration says

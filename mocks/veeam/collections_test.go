@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A declared collection, here proxy pools (generated from the document, no fixtures),
@@ -256,5 +257,27 @@ func TestConcurrentChanges(t *testing.T) {
 		if seen[id] != want {
 			t.Errorf("proxy pool %s listed %d times, want %d", id, seen[id], want)
 		}
+	}
+}
+
+// Job sessions are listed newest first by time, not by the text of their times: as
+// text, "09:00:01Z" sorts after "09:00:01.5Z".
+func TestJobSessionsNewestFirst(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	tok := bearer(e.adminLogin().AccessToken)
+	start := func(job string) string {
+		w := e.do("POST", "/v8/Jobs/"+job+"/start", "", "", tok...)
+		if w.Code != 200 {
+			t.Fatalf("start: %d %s", w.Code, w.Body)
+		}
+		return decode[map[string]any](t, w)["id"].(string)
+	}
+	e.clk.Advance(time.Second)
+	start(DefaultFixtures().Jobs[1].ID) // 09:00:01Z
+	e.clk.Advance(500 * time.Millisecond)
+	newest := start(DefaultFixtures().Jobs[2].ID) // 09:00:01.5Z
+	if first := decode[page_](t, e.do("GET", "/v8/JobSessions?limit=2", "", "", tok...)).Results[0]; first["id"] != newest {
+		t.Errorf("newest session %v (%v), want %v", first["id"], first["creationTime"], newest)
 	}
 }
