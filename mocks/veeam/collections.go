@@ -39,8 +39,8 @@ type collection struct {
 	// links are the _links besides self: relation → href, with {field} replaced by the
 	// item's field (a link whose field is empty is left out).
 	links map[string]string
-	// order sorts a list (default: the order items were added in).
-	order func(a, b *item) int
+	// order sorts a list in place (default: the order items were added in).
+	order func(items []*item)
 	// view changes what is served of an item for a request (extendedView).
 	view func(rq *request, o object) object
 	// fixtures marks a collection filled from Fixtures rather than generated.
@@ -201,7 +201,7 @@ func (s *Server) listItems(rq *request) (int, any, *apiError) {
 	c := rq.route.coll
 	items := c.filtered(rq, s.world.list(c.listPath(rq.values)))
 	if c.order != nil {
-		slices.SortStableFunc(items, c.order)
+		c.order(items)
 	}
 	if c.arrayList {
 		return http.StatusOK, c.renderArray(rq, items), nil
@@ -714,13 +714,24 @@ func (p *pager) render(total int, item func(b *bytes.Buffer, i int)) pooledJSON 
 // --- declared filters, orders and views ---
 
 // newestFirst orders job sessions by creation, newest first [I: the order a monitoring
-// client reading "the last N sessions" expects].
-func newestFirst(a, b *item) int {
-	ta, tb := parseTime(a.obj.str("creationTime")), parseTime(b.obj.str("creationTime"))
-	if ta == nil || tb == nil { // not dates: keep the order
-		return 0
+// client reading "the last N sessions" expects], comparing times, not their text (as
+// text, 09:00:01Z sorts after 09:00:01.5Z). Each time is parsed once.
+func newestFirst(items []*item) {
+	type keyed struct {
+		t  time.Time
+		it *item
 	}
-	return tb.Compare(*ta)
+	ks := make([]keyed, len(items))
+	for i, it := range items {
+		ks[i].it = it
+		if t := parseTime(it.obj.str("creationTime")); t != nil {
+			ks[i].t = *t
+		}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int { return b.t.Compare(a.t) })
+	for i := range ks {
+		items[i] = ks[i].it
+	}
 }
 
 // jobSessionStatus matches GET /v8/JobSessions?status=: the filter's enumeration says
