@@ -455,7 +455,7 @@ func (s *Server) findOrganization(match func(*Organization) bool) (Organization,
 	return Organization{}, false
 }
 
-// collection returns the declared collection with the given list path.
+// collectionOf returns the declared collection with the given list path.
 func collectionOf(list string) *collection {
 	for _, c := range collections {
 		if c.list == list {

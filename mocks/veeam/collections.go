@@ -185,7 +185,7 @@ func variables(template string) int { return strings.Count(template, "{") }
 
 // --- the generic handlers ---
 
-// listKey is the key of the list a request names (its parents' ids filled in).
+// listPath is the path of the list a request names (its parents' ids filled in).
 func (c *collection) listPath(values []string) string {
 	return fillTemplate(c.list, values[:c.listVars])
 }
@@ -274,13 +274,13 @@ func (s *Server) createItem(rq *request) (int, any, *apiError) {
 			return 0, nil, badParam("The request body is not valid JSON: %v.", err)
 		}
 		for _, el := range elems {
-			if _, e := s.addItem(rq, el); e != nil {
+			if _, e := s.addItem(rq, el, true); e != nil {
 				return 0, nil, e
 			}
 		}
 		return rq.route.op.Status, nil, nil
 	}
-	it, e := s.addItem(rq, body)
+	it, e := s.addItem(rq, body, false)
 	if e != nil {
 		return 0, nil, e
 	}
@@ -291,15 +291,18 @@ func (s *Server) createItem(rq *request) (int, any, *apiError) {
 }
 
 // addItem stores a new item built from the item schema and the body's fields that fit
-// it. The id is the body's where the id is a name (a bucket, a folder) or the element of
-// a bulk add carries one, else a new one.
-func (s *Server) addItem(rq *request, body []byte) (*item, *apiError) {
+// it. The server assigns the id, except where the id is a name (a bucket, a folder, a
+// subscription) or an element of a bulk add names the item it adds.
+func (s *Server) addItem(rq *request, body []byte, bulk bool) (*item, *apiError) {
 	c := rq.route.coll
 	var given object
 	if len(body) > 0 && body[0] == '{' {
 		given, _ = parseObject(body)
 	}
-	id := given.text(c.idField)
+	id := ""
+	if bulk || c.idField != "id" {
+		id = given.text(c.idField)
+	}
 	switch {
 	case c.idKind == "integer":
 		next := 1
@@ -315,11 +318,9 @@ func (s *Server) addItem(rq *request, body []byte) (*item, *apiError) {
 		id = strings.ToLower(id)
 	}
 	path := c.itemPath(rq.values, id)
-	if _, taken := s.world.get(path); taken {
-		return nil, conflict("%s %q already exists.", c.kind, id)
-	}
 	o := c.generate(path, id, rq.values[:c.listVars], rq.now)
 	merge(&o, given, c.itemSchema)
+	o.setValue(c.idField, c.idValue(id)) // the path's id, whatever the body says
 	if o.get("eTag") != nil {
 		o.set("eTag", json.RawMessage("1"))
 	}
@@ -327,7 +328,9 @@ func (s *Server) addItem(rq *request, body []byte) (*item, *apiError) {
 	if err != nil {
 		return nil, &apiError{Status: http.StatusInternalServerError, Message: "The new item could not be stored."}
 	}
-	s.world.put(it)
+	if !s.world.insert(it) {
+		return nil, conflict("%s %q already exists.", c.kind, id)
+	}
 	return it, nil
 }
 

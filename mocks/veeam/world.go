@@ -157,6 +157,18 @@ func (w *world) putLocked(it *item) {
 	w.changed[it.key] = it
 }
 
+// insert stores a new item and reports whether it did: false when an item is already
+// stored under its key (the check and the store are one step).
+func (w *world) insert(it *item) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lookupLocked(it.key) != nil {
+		return false
+	}
+	w.putLocked(it)
+	return true
+}
+
 // update replaces the item under key with fn's result, atomically; fn sees the current
 // item and returns the new one, or an error that leaves it as it was.
 func (w *world) update(key string, fn func(cur *item) (*item, *apiError)) (*item, *apiError) {
