@@ -89,6 +89,34 @@ func TestTimeoutsEndTheRun(t *testing.T) {
 	}
 }
 
+// TestATestsOwnTimeoutIsItsDeadline: the engine alone decides a test's deadline. A test
+// with a timeout option of its own ends at that deadline, shorter or longer than the
+// run's default (RunOptions.Timeout); without one, or with 0, the run's default applies.
+func TestATestsOwnTimeoutIsItsDeadline(t *testing.T) {
+	t.Parallel()
+	s := load(t, "own_timeout.js")
+	cases := []struct {
+		test       string
+		runDefault time.Duration
+		status     Status
+		message    string // prefix
+	}{
+		{"waits for ever past its own timeout", 5 * time.Second, StatusTimedOut, "timed out after 50ms"},
+		{"waits for ever with no timeout of its own", 300 * time.Millisecond, StatusTimedOut, "timed out after 300ms"},
+		{"waits for ever with a timeout option of 0", 300 * time.Millisecond, StatusTimedOut, "timed out after 300ms"},
+		{"outlives the run's default within its own timeout", time.Second, StatusPassed, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.test, func(t *testing.T) {
+			t.Parallel()
+			res := s.Run(context.Background(), c.test, RunOptions{Target: liveTarget(clock.NewReal()), Timeout: c.runDefault})
+			if res.Status != c.status || !strings.HasPrefix(res.Message, c.message) {
+				t.Errorf("%s %q, want %s %q", res.Status, res.Message, c.status, c.message)
+			}
+		})
+	}
+}
+
 func TestCancellingTheContextEndsTheRun(t *testing.T) {
 	t.Parallel()
 	s := load(t, "timeouts.js")
