@@ -69,9 +69,11 @@ func TestTimeoutsEndTheRun(t *testing.T) {
 			} else {
 				opts.Target, _ = newMockTarget(t)
 			}
+			ctx := watchdog(t)
 			start := time.Now()
-			res := s.Run(context.Background(), c.test, opts)
+			res := s.Run(ctx, c.test, opts)
 			elapsed := time.Since(start)
+			checkWatchdog(t, ctx, res)
 			if res.Status != StatusTimedOut {
 				t.Fatalf("status %s (%s), want timed out", res.Status, res.Message)
 			}
@@ -109,7 +111,9 @@ func TestATestsOwnTimeoutIsItsDeadline(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.test, func(t *testing.T) {
 			t.Parallel()
-			res := s.Run(context.Background(), c.test, RunOptions{Target: liveTarget(clock.NewReal()), Timeout: c.runDefault})
+			ctx := watchdog(t)
+			res := s.Run(ctx, c.test, RunOptions{Target: liveTarget(clock.NewReal()), Timeout: c.runDefault})
+			checkWatchdog(t, ctx, res)
 			if res.Status != c.status || !strings.HasPrefix(res.Message, c.message) {
 				t.Errorf("%s %q, want %s %q", res.Status, res.Message, c.status, c.message)
 			}
@@ -142,7 +146,10 @@ func TestTopLevelInfiniteLoopIsStopped(t *testing.T) {
 		t.Fatal("Tests returned no error for a top level that never ends")
 	}
 	target, _ := newMockTarget(t)
-	if res := s.Run(context.Background(), "x", RunOptions{Target: target, Timeout: 200 * time.Millisecond}); res.Status != StatusTimedOut {
+	wd := watchdog(t)
+	res := s.Run(wd, "x", RunOptions{Target: target, Timeout: 200 * time.Millisecond})
+	checkWatchdog(t, wd, res)
+	if res.Status != StatusTimedOut {
 		t.Errorf("Run: %s %q", res.Status, res.Message)
 	}
 }

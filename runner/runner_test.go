@@ -286,7 +286,7 @@ func TestTheRunsTimeoutReachesTheEngineAsIs(t *testing.T) {
 		run  time.Duration
 		want time.Duration
 	}{
-		{"the default", 0, runner.DefaultTimeout},
+		{"the default, 30s as documented", 0, 30 * time.Second},
 		{"no limit", -1, 0},
 		{"a set timeout", 250 * time.Millisecond, 250 * time.Millisecond},
 	} {
