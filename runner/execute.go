@@ -148,13 +148,9 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) (r *Resu
 	if release != nil {
 		defer release()
 	}
-	timeout := t.Info.Timeout
-	if timeout == 0 {
-		timeout = o.Timeout
-	}
-	if timeout < 0 {
-		timeout = 0
-	}
+	// The run's default goes down as is; the engine alone applies a test's own timeout
+	// option instead (engine.Script.Run), so the rule lives in one place.
+	timeout := max(o.Timeout, 0) // negative: no limit, which the engine spells 0
 	res := t.script.Run(ctx, t.Info.Name, engine.RunOptions{
 		Target:   target,
 		Seed:     t.Seed,

@@ -16,7 +16,7 @@ import (
 )
 
 // DefaultTimeout is the wall-clock limit of one test unless the test or --timeout says
-// otherwise. Virtual time does not count.
+// otherwise (the engine decides which applies). Virtual time does not count.
 const DefaultTimeout = 30 * time.Second
 
 // Options configure a run. Engine, Files and Target are required.
@@ -28,7 +28,9 @@ type Options struct {
 	// Parallel is how many tests run at once; 0 means runtime.NumCPU().
 	Parallel int
 	// Timeout is the wall-clock limit of a test that sets none itself; 0 means
-	// DefaultTimeout, a negative value means no limit.
+	// DefaultTimeout, a negative value means no limit. The runner passes it to the
+	// engine, which alone applies a test's own timeout option instead. It also bounds
+	// the evaluation of each script's top level while the plan is made.
 	Timeout time.Duration
 	// Filter, if set, selects tests whose name it matches.
 	Filter *regexp.Regexp

@@ -112,11 +112,7 @@ func TestDocsRun(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("bash is not installed")
 	}
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(bin, "vbharness"), ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := filepath.Dir(binary(t)) // the folder holding vbharness, shared with the other tests
 	ci, err := os.ReadFile(filepath.Join("..", "..", ".ci", "run"))
 	if err != nil || !strings.Contains(string(ci), "go test -race") {
 		t.Fatalf(".ci/run does not run go test -race (err %v)", err)

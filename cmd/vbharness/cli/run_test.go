@@ -498,6 +498,48 @@ test("x", () => {
 	}
 }
 
+// TestRunTimeoutEndsATestThatSetsNone runs spinning scenarios through the real engine:
+// --timeout ends a test that sets no timeout of its own, a test's own option ends it
+// sooner, and with --timeout 0 (none) the option still applies. The runs are under a
+// watchdog, so a default timeout that never fires fails here in seconds, saying so.
+func TestRunTimeoutEndsATestThatSetsNone(t *testing.T) {
+	t.Parallel()
+	const spin = `const { test } = require("vbharness");
+test("spins with no timeout of its own", () => { for (;;) {} });
+test("spins past its own timeout", () => { for (;;) {} }, { timeout: "50ms" });
+`
+	cases := []struct {
+		name    string
+		args    []string
+		want    []string
+		summary string
+	}{
+		{"--timeout 300ms", []string{"--timeout", "300ms"},
+			[]string{"spins with no timeout of its own", "timed out after 300ms", "spins past its own timeout", "timed out after 50ms"},
+			"0 passed, 2 failed, 0 skipped"},
+		{"--timeout 0 keeps a test's own", []string{"--timeout", "0", "--filter", "its own timeout"},
+			[]string{"spins past its own timeout", "timed out after 50ms"}, "0 passed, 1 failed, 0 skipped"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			f.ctx = runnertest.Watchdog(t, context.Background(), 10*time.Second)
+			write(t, filepath.Join(f.dir, "spin.js"), spin)
+			r := f.runWith(f.realEngine(), append([]string{"run", "spin.js"}, c.args...)...)
+			runnertest.CheckWatchdog(t, f.ctx, "vbharness run "+strings.Join(c.args, " "))
+			if r.code != 1 || r.lastLine() != c.summary {
+				t.Errorf("exit %d, last line %q; want 1 and %q\n%s%s", r.code, r.lastLine(), c.summary, r.stdout, r.stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
