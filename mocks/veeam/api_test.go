@@ -427,3 +427,52 @@ func TestFilters(t *testing.T) {
 		t.Errorf("restore sessions from 10:00 ascending: %v", got.Results)
 	}
 }
+
+// GET …/{id} answers the object with that id, for every id its collection lists (not
+// just the first), equal to the collection's copy of it; an id in upper case finds the
+// same object; an unknown id is 404 ResourceNotFound naming it.
+func TestGetByIDReturnsTheRequestedObject(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	admin := bearer(e.adminLogin().AccessToken)
+	// A restore session of a tenant, so the restore sessions span two initiators.
+	if w := e.do("POST", "/v8/Organization/Explore", jsonType, `{"type":"Vex"}`, bearer(e.tenantLogin().AccessToken)...); w.Code != http.StatusCreated {
+		t.Fatalf("explore: %d %s", w.Code, w.Body)
+	}
+	missing := "00000000-0000-4000-8000-0000000000aa"
+	for _, collection := range []string{"/v8/Organizations", "/v8/Jobs", "/v8/JobSessions", "/v8/BackupRepositories", "/v8/Proxies", "/v8/RestoreSessions"} {
+		t.Run(strings.TrimPrefix(collection, "/v8/"), func(t *testing.T) {
+			w := e.do("GET", collection+"?limit=10000", "", "", admin...)
+			if w.Code != 200 {
+				t.Fatalf("GET %s: %d %s", collection, w.Code, w.Body)
+			}
+			list := decode[page_](t, w).Results
+			if len(list) < 2 {
+				t.Fatalf("GET %s lists %d items; the check needs at least two", collection, len(list))
+			}
+			for i, item := range list {
+				id, _ := item["id"].(string)
+				if id == "" {
+					t.Fatalf("item %d of %s has no id: %v", i, collection, item)
+				}
+				for _, asked := range []string{id, strings.ToUpper(id)} {
+					w := e.do("GET", collection+"/"+asked, "", "", admin...)
+					if w.Code != 200 {
+						t.Errorf("GET %s/%s: %d %s", collection, asked, w.Code, w.Body)
+						continue
+					}
+					got := decode[map[string]any](t, w)
+					if got["id"] != id {
+						t.Errorf("GET %s/%s (item %d) answered the object with id %v", collection, asked, i, got["id"])
+					} else if !reflect.DeepEqual(got, item) {
+						t.Errorf("GET %s/%s differs from the collection's item %d:\n got %v\nlist %v", collection, asked, i, got, item)
+					}
+				}
+			}
+			w = e.do("GET", collection+"/"+missing, "", "", admin...)
+			if body := decode[map[string]any](t, w); w.Code != 404 || body["errorCode"] != "ResourceNotFound" || !strings.Contains(body["message"].(string), missing) {
+				t.Errorf("GET %s/%s (unknown): %d %v, want 404 ResourceNotFound naming the id", collection, missing, w.Code, body)
+			}
+		})
+	}
+}
