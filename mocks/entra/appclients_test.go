@@ -178,6 +178,26 @@ func TestOAuth2ClientCredentialsWithPrivateKeyJWT(t *testing.T) {
 	if claims["aud"] != "https://outlook.office365.com" || claims["appidacr"] != "2" {
 		t.Errorf("claims = %v", claims)
 	}
+
+	// With the default AuthStyleAutoDetect, x/oauth2's first try also sends
+	// "Authorization: Basic <id>:" (an empty secret) beside the assertion. What Entra does
+	// with it is [?] (modern-app-only.md §1.4); the mock authenticates by the assertion.
+	auto := conf
+	auto.AuthStyle = oauth2.AuthStyleAutoDetect
+	auto.EndpointParams = map[string][]string{
+		"client_assertion_type": {clientAssertionType},
+		"client_assertion": {signAssertion(t, jwt.SigningMethodRS256, map[string]any{"x5t": x5t(ac)}, jwt.MapClaims{
+			"aud": ts.URL + tokenPath, "iss": DefaultApplicationID, "sub": DefaultApplicationID,
+			"jti": newGUID(), "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
+		}, ac.Key)},
+	}
+	before := len(ts.requests(tokenPath))
+	if _, err := auto.Token(ctx); err != nil {
+		t.Fatalf("Token with AuthStyleAutoDetect: %v", err)
+	}
+	if n := len(ts.requests(tokenPath)) - before; n != 1 {
+		t.Errorf("AuthStyleAutoDetect took %d requests, want 1 (the Basic try succeeds)", n)
+	}
 }
 
 // Every client-credentials request is in the Entra journal with client_assertion and
