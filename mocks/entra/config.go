@@ -2,6 +2,7 @@ package entra
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,12 +118,21 @@ func LoadConfig(path string) (Config, error) {
 	if err := v.tenants(c.Directory.Tenants); err != nil {
 		return Config{}, err
 	}
+	// A default app bound to a tenant the file replaced (the default VB365
+	// application) goes with its tenant.
+	base := make([]App, 0, len(def.Apps))
+	for i := range def.Apps {
+		if def.Apps[i].Tenant == "" || tenantIn(c.Directory.Tenants, def.Apps[i].Tenant) {
+			base = append(base, def.Apps[i])
+		}
+	}
+	c.Directory.Apps = base
 	if fc.Apps != nil {
 		// Validate the file's apps with the file's indexes, so errors name their lines.
-		if err := v.apps(*fc.Apps); err != nil {
+		if err := v.apps(*fc.Apps, c.Directory.Tenants); err != nil {
 			return Config{}, err
 		}
-		c.Directory.Apps = mergeApps(def.Apps, *fc.Apps)
+		c.Directory.Apps = mergeApps(base, *fc.Apps)
 	}
 	if fc.Lifetimes != nil {
 		l, err := fc.Lifetimes.lifetimes(path, &root)
@@ -241,6 +251,7 @@ var configTypes = map[string]reflect.Type{
 	"entra.Tenant":        reflect.TypeFor[Tenant](),
 	"entra.User":          reflect.TypeFor[User](),
 	"entra.App":           reflect.TypeFor[App](),
+	"entra.Permissions":   reflect.TypeFor[Permissions](),
 }
 
 func describeType(name string) string {
@@ -255,6 +266,8 @@ func describeType(name string) string {
 		return "a user"
 	case "entra.App":
 		return "an app"
+	case "entra.Permissions":
+		return "permissions"
 	}
 	return name
 }
@@ -350,7 +363,7 @@ func (v validator) directory(d *Directory) error {
 	if err := v.tenants(d.Tenants); err != nil {
 		return err
 	}
-	return v.apps(d.Apps)
+	return v.apps(d.Apps, d.Tenants)
 }
 
 // tenants validates tenants in place, filling display-name defaults.
@@ -409,29 +422,100 @@ func (v validator) tenants(tenants []Tenant) error {
 	return nil
 }
 
-// apps validates apps.
-func (v validator) apps(apps []App) error {
+// apps validates apps against the directory's tenants.
+func (v validator) apps(apps []App, tenants []Tenant) error {
 	ids := map[string]bool{}
 	for i := range apps {
 		a := &apps[i]
-		if !isGUID(a.ClientID) {
-			return v.errAt(fmt.Sprintf("app %d has client_id %q, which is not a GUID; give client_id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", i+1, a.ClientID), "apps", i, "client_id")
-		}
 		if ids[strings.ToLower(a.ClientID)] {
 			return v.errAt(fmt.Sprintf("app client_id %q appears twice; client ids must be unique", a.ClientID), "apps", i, "client_id")
 		}
+		if msg, path := appProblem(a, tenants); msg != "" {
+			return v.errAt(appName(a, i)+msg, append([]any{"apps", i}, path...)...)
+		}
 		ids[strings.ToLower(a.ClientID)] = true
-		if a.DisplayName == "" {
-			return v.errAt(fmt.Sprintf("app %q has no display_name; add one (tokens carry it as app_displayname)", a.ClientID), "apps", i)
+	}
+	return nil
+}
+
+// appName introduces an app in an error: its client id, or its place in the file when
+// the id is unusable.
+func appName(a *App, i int) string {
+	if isGUID(a.ClientID) {
+		return fmt.Sprintf("app %q: ", a.ClientID)
+	}
+	return fmt.Sprintf("app %d: ", i+1)
+}
+
+// appProblem is the one place an app is checked, for a config file (which names the
+// line of path within the app) and for RegisterApplication and AddCertificate. It
+// returns "" for a usable app; the message does not name the app (see appName).
+func appProblem(a *App, tenants []Tenant) (msg string, path []any) {
+	if !isGUID(a.ClientID) {
+		return fmt.Sprintf("client_id %q is not a GUID; give client_id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", a.ClientID), []any{"client_id"}
+	}
+	if a.DisplayName == "" {
+		return "there is no display_name; add one (tokens carry it as app_displayname)", nil
+	}
+	if !a.PublicClient && !a.hasCredentials() {
+		return "it is not a public client and has no credential; set public_client: true or add client_secret: or certificates:", []any{"public_client"}
+	}
+	for k, s := range a.PreauthorizedScopes {
+		if !permRE.MatchString(s) {
+			return fmt.Sprintf("preauthorized scope %q is not a permission name; list Graph permissions such as User.Read, without a resource prefix", s), []any{"preauthorized_scopes", k}
 		}
-		if !a.PublicClient && a.ClientSecret == "" {
-			return v.errAt(fmt.Sprintf("app %q is not a public client and has no client_secret; set public_client: true or add client_secret:", a.ClientID), "apps", i, "public_client")
-		}
-		for k, s := range a.PreauthorizedScopes {
-			if !permRE.MatchString(s) {
-				return v.errAt(fmt.Sprintf("app %q: preauthorized scope %q is not a permission name; list Graph permissions such as User.Read, without a resource prefix", a.ClientID, s), "apps", i, "preauthorized_scopes", k)
+	}
+	if a.Tenant != "" && !tenantIn(tenants, a.Tenant) {
+		return fmt.Sprintf("tenant %q is not a tenant of the directory; name a tenant's domain or id, or leave tenant out for an app of every tenant", a.Tenant), []any{"tenant"}
+	}
+	switch strings.ToLower(a.Consent) {
+	case "", ConsentGranted, ConsentRevoked:
+	default:
+		return fmt.Sprintf("consent %q is not %s or %s", a.Consent, ConsentGranted, ConsentRevoked), []any{"consent"}
+	}
+	for _, f := range []struct {
+		name  string
+		perms []string
+	}{{"graph", a.Permissions.Graph}, {"exchange", a.Permissions.Exchange}, {"sharepoint", a.Permissions.SharePoint}} {
+		for k, p := range f.perms {
+			if !permRE.MatchString(p) {
+				return fmt.Sprintf("permission %q is not a permission name; list app-role values such as Sites.Read.All or full_access_as_app", p), []any{"permissions", f.name, k}
 			}
 		}
 	}
-	return nil
+	keys := map[string]bool{}
+	thumbs := map[string]bool{}
+	for k, c := range a.Certificates {
+		if c.Cert == nil {
+			return fmt.Sprintf("certificate %d has no certificate", k+1), []any{"certificates", k}
+		}
+		if _, ok := c.Cert.PublicKey.(*rsa.PublicKey); !ok {
+			return fmt.Sprintf("certificate %d has a %s key; Entra needs RSA", k+1, c.Cert.PublicKeyAlgorithm), []any{"certificates", k}
+		}
+		if c.KeyID != "" && !isGUID(c.KeyID) {
+			return fmt.Sprintf("certificate key_id %q is not a GUID", c.KeyID), []any{"certificates", k, "key_id"}
+		}
+		if keys[strings.ToLower(c.KeyID)] && c.KeyID != "" {
+			return fmt.Sprintf("certificate key_id %q appears twice", c.KeyID), []any{"certificates", k, "key_id"}
+		}
+		keys[strings.ToLower(c.KeyID)] = true
+		if thumbs[c.thumbprintHex()] {
+			return fmt.Sprintf("the certificate with thumbprint %s is registered twice", c.thumbprintHex()), []any{"certificates", k}
+		}
+		thumbs[c.thumbprintHex()] = true
+		if s, e := c.start(), c.end(); !e.After(s) {
+			return fmt.Sprintf("certificate %d ends (%s) before it starts (%s)", k+1, rfc3339(e), rfc3339(s)), []any{"certificates", k}
+		}
+	}
+	return "", nil
+}
+
+// tenantIn reports whether key names one of tenants by domain or GUID.
+func tenantIn(tenants []Tenant, key string) bool {
+	for _, t := range tenants {
+		if strings.EqualFold(t.Domain, key) || strings.EqualFold(t.ID, key) {
+			return true
+		}
+	}
+	return false
 }

@@ -20,8 +20,16 @@ func TestDefaultDirectory(t *testing.T) {
 	if u := d.Tenants[0].Users; len(u) != 1 || u[0].UPN != "admin@abc.onmicrosoft.com" || u[0].DisplayName != "MOD Administrator" || !isGUID(u[0].ObjectID) {
 		t.Errorf("users = %+v", u)
 	}
-	if len(d.Apps) != 1 {
+	if len(d.Apps) != 2 {
 		t.Fatalf("apps = %+v", d.Apps)
+	}
+	vb := d.Apps[1]
+	if vb.ClientID != DefaultApplicationID || vb.Tenant != DefaultTenant || !vb.PublicClient || len(vb.Certificates) != 1 ||
+		vb.Certificates[0].Cert != DefaultAppCertificate().Cert || vb.ClientSecret != "" || !vb.consented() {
+		t.Errorf("default application = %+v", vb)
+	}
+	if p := vb.Permissions; len(p.Graph) != 14 || len(p.Exchange) != 2 || len(p.SharePoint) != 2 || p.Exchange[0] != "full_access_as_app" {
+		t.Errorf("default application permissions = %+v (want modern-app-only.md §2's)", p)
 	}
 	cli := d.Apps[0]
 	if cli.ClientID != AzureCLIClientID || !cli.PublicClient || !cli.FOCI || !cli.FirstParty || cli.ClientSecret != "" {
@@ -94,6 +102,10 @@ func TestLoadDirectoryErrors(t *testing.T) {
 		{"testdata/bad-lifetime.yaml", 2, "lifetimes.access_token is -1"},
 		{"testdata/empty.yaml", 0, "the file is empty"},
 		{"testdata/directory.toml", 0, "name the file .yaml, .yml or .json"},
+		{"testdata/bad-certificate.yaml", 5, "certificate pem: no PEM CERTIFICATE block found"},
+		{"testdata/bad-certificate-time.yaml", 6, `certificate end "next year" is not an RFC 3339 time; write it as 2027-01-01T00:00:00Z`},
+		{"testdata/unknown-resource.yaml", 6, `unknown field "teams" in permissions; valid fields are graph, exchange, sharepoint`},
+		{"testdata/bad-app-tenant.yaml", 5, `app "8f1e2d3c-4b5a-4c6d-9e8f-7a6b5c4d3e2f": tenant "contoso.onmicrosoft.com" is not a tenant of the directory`},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {

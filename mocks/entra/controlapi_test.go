@@ -183,7 +183,7 @@ func TestControlSettings(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	r := ts.control(t, http.MethodGet, "/_mock/settings", nil)
-	want := `{"strict_rfc8628":false,"access_token_lifetime":3599,"device_code_lifetime":900,"interval":5,"refresh_token_inactivity":7776000,"public_client_basic_auth":"reject","unknown_device_code_error":"bad_verification_code","graph_audience":"auto"}`
+	want := `{"strict_rfc8628":false,"access_token_lifetime":3599,"device_code_lifetime":900,"interval":5,"refresh_token_inactivity":7776000,"public_client_basic_auth":"reject","unknown_device_code_error":"bad_verification_code","graph_audience":"auto","assertion_jti_reuse":"accept","revoked_consent":"no_roles"}`
 	if r.Status != 200 || string(r.Raw) != want {
 		t.Fatalf("GET settings = %d %s\nwant %s", r.Status, r.Raw, want)
 	}

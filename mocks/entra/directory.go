@@ -3,6 +3,7 @@ package entra
 import (
 	"sort"
 	"strings"
+	"time"
 )
 
 // DefaultTenant is the domain of the default directory's only tenant, the
@@ -103,14 +104,38 @@ type App struct {
 	// ClientSecret, for confidential apps, is the secret the token endpoint checks
 	// (client_secret_post or client_secret_basic). It also enables client_credentials.
 	ClientSecret string `json:"client_secret,omitempty" yaml:"client_secret,omitempty"`
-	// Roles are the application permissions client_credentials tokens carry.
-	Roles []string `json:"roles,omitempty" yaml:"roles,omitempty"`
+	// ClientSecretEnd, when set, is when ClientSecret stops working (AADSTS7000222).
+	// The config file has no field for it: the control API and ExpireCredential set it.
+	ClientSecretEnd time.Time `json:"-" yaml:"-"`
+
+	// The fields below make an app an application registration as VB365 creates one
+	// (modern-app-only.md §2, §3).
+
+	// Tenant is the app's home tenant (domain or GUID). A tenant-bound app exists only
+	// there: at any other tenant's endpoints it is unknown (AADSTS700016). Empty means
+	// every tenant, as for first-party apps.
+	Tenant string `json:"tenant,omitempty" yaml:"tenant,omitempty"`
+	// Certificates are the app's certificate credentials (keyCredentials), which sign
+	// client assertions (RFC 7523).
+	Certificates []Certificate `json:"certificates,omitempty" yaml:"certificates,omitempty"`
+	// Permissions are the application permissions (app roles) granted per resource:
+	// the roles claim of app-only tokens for that resource.
+	Permissions Permissions `json:"permissions" yaml:"permissions,omitempty"`
+	// Consent is ConsentGranted (default, "") or ConsentRevoked: whether an
+	// administrator's consent to Permissions stands.
+	Consent string `json:"consent,omitempty" yaml:"consent,omitempty"`
+	// Disabled apps (a disabled service principal) get AADSTS7000112 at the token
+	// endpoint.
+	Disabled bool `json:"disabled,omitempty" yaml:"disabled,omitempty"`
 }
 
 // DefaultDirectory returns the directory a Server uses unless given another: tenant
 // abc.onmicrosoft.com (DefaultTenantID) with its administrator "MOD Administrator"
-// (DefaultAdminUPN, no password), and the Azure CLI public client, first-party and
-// FOCI, preauthorized for AzureCLIScopes. Each call returns a fresh copy.
+// (DefaultAdminUPN, no password); the Azure CLI public client, first-party and FOCI,
+// preauthorized for AzureCLIScopes; and the application the default Veeam organization
+// was added with (DefaultApplicationID, see defaultApplication). Each call returns a
+// fresh copy. The first call in a process generates the application's RSA key (about
+// 0.2 s); later calls copy it.
 func DefaultDirectory() Directory {
 	return Directory{
 		Tenants: []Tenant{{
@@ -131,7 +156,7 @@ func DefaultDirectory() Directory {
 			FOCI:                true,
 			FirstParty:          true,
 			PreauthorizedScopes: append([]string(nil), AzureCLIScopes...),
-		}},
+		}, defaultApplication()},
 	}
 }
 
@@ -144,7 +169,8 @@ func (d Directory) clone() Directory {
 	}
 	for i, a := range d.Apps {
 		a.PreauthorizedScopes = append([]string(nil), a.PreauthorizedScopes...)
-		a.Roles = append([]string(nil), a.Roles...)
+		a.Certificates = append([]Certificate(nil), a.Certificates...)
+		a.Permissions = a.Permissions.clone()
 		out.Apps[i] = a
 	}
 	return out

@@ -22,7 +22,7 @@ const (
 func testDirectory() Directory {
 	d := DefaultDirectory()
 	d.Apps = append(d.Apps,
-		App{ClientID: confidentialID, DisplayName: "Backup Service", ClientSecret: confidentialPW, Roles: []string{"User.Read.All"}},
+		App{ClientID: confidentialID, DisplayName: "Backup Service", ClientSecret: confidentialPW, Permissions: Permissions{Graph: []string{"User.Read.All"}}},
 		App{ClientID: otherPublicID, DisplayName: "Contoso Tool", PublicClient: true, PreauthorizedScopes: []string{"User.Read", "openid", "profile"}},
 	)
 	return d
@@ -220,8 +220,13 @@ func TestProtocolErrors(t *testing.T) {
 			f.Set("client_secret", "nope")
 			return ts.post(t, tokenPath, f, hdr...)
 		}, status: 401, code: "invalid_client", aadsts: 700025},
-		{name: "a confidential client without a secret is AADSTS7000218", opts: []Option{WithDirectory(testDirectory())}, send: func(t *testing.T, ts *testServer) reply {
+		{name: "client_credentials without a credential is AADSTS7000216", opts: []Option{WithDirectory(testDirectory())}, send: func(t *testing.T, ts *testServer) reply {
 			return ts.post(t, tokenPath, url.Values{"grant_type": {"client_credentials"}, "client_id": {confidentialID}, "scope": {GraphResource + "/.default"}}, hdr...)
+		}, status: 401, code: "invalid_client", aadsts: 7000216},
+		{name: "a confidential client polling a device code without a secret is AADSTS7000218", opts: []Option{WithDirectory(testDirectory())}, send: func(t *testing.T, ts *testServer) reply {
+			f := pollForm("x")
+			f.Set("client_id", confidentialID)
+			return ts.post(t, tokenPath, f, hdr...)
 		}, status: 401, code: "invalid_client", aadsts: 7000218},
 		{name: "a confidential client with a wrong secret is AADSTS7000215", opts: []Option{WithDirectory(testDirectory())}, send: func(t *testing.T, ts *testServer) reply {
 			return ts.post(t, tokenPath, url.Values{"grant_type": {"client_credentials"}, "client_id": {confidentialID}, "client_secret": {"wrong"}, "scope": {GraphResource + "/.default"}}, hdr...)

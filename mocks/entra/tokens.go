@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"cmp"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -32,6 +33,17 @@ const idTokenLifetime = 3900 * time.Second
 
 // defaultUserRole is the wids entry every member user has ("User" role template).
 const defaultUserRole = "b79fbf4d-3ef9-4689-8143-76b194e85509"
+
+// appWids is the wids entry of every app-only capture; its meaning is [?]
+// (modern-app-only.md §1.6), copied for realism.
+const appWids = "0997a1d0-0d1d-4acb-b408-d5ca73121e90"
+
+// appidacr values: how the client authenticated (MS-CLAIMS [C]).
+const (
+	appidacrPublic      = "0"
+	appidacrSecret      = "1"
+	appidacrCertificate = "2"
+)
 
 type accessHeader struct {
 	Typ   string `json:"typ"`
@@ -76,7 +88,8 @@ type userAccessClaims struct {
 	Wids           []string `json:"wids"`
 }
 
-// appAccessClaims are a client_credentials token's claims.
+// appAccessClaims are an app-only (client_credentials) token's claims in the order of
+// the real capture (modern-app-only.md §1.6), without the opaque xms_* claims.
 type appAccessClaims struct {
 	Aud            string   `json:"aud"`
 	Iss            string   `json:"iss"`
@@ -96,6 +109,7 @@ type appAccessClaims struct {
 	TID            string   `json:"tid"`
 	UTI            string   `json:"uti"`
 	Ver            string   `json:"ver"`
+	Wids           []string `json:"wids"`
 }
 
 // idClaims are a v2 id token's claims in Entra's order.
@@ -166,8 +180,9 @@ type userTokens struct {
 	lifetime time.Duration
 	aud      string
 	ipaddr   string
-	idToken  bool // openid was requested
-	email    bool // email was requested
+	idToken  bool   // openid was requested
+	email    bool   // email was requested
+	appidacr string // how the client authenticated (appidacrPublic if empty)
 }
 
 // mintAccess returns a v1 Graph access token for the user.
@@ -177,7 +192,7 @@ func mintAccess(k *keys.Key, t userTokens) (string, error) {
 		Aud: t.aud, Iss: v1Issuer(t.tenant.ID),
 		Iat: iat, Nbf: iat, Exp: t.now.Add(t.lifetime).Unix(),
 		Acct: 0, Acr: "1", Aio: randomToken(48), Amr: []string{"pwd"},
-		AppDisplayName: t.app.DisplayName, AppID: t.app.ClientID, AppIDAcr: "0",
+		AppDisplayName: t.app.DisplayName, AppID: t.app.ClientID, AppIDAcr: cmp.Or(t.appidacr, appidacrPublic),
 		IDTyp: "user", IPAddr: t.ipaddr, Name: t.user.DisplayName, OID: t.user.ObjectID,
 		RH: "0.A" + randomToken(36), Scp: t.grant.scp,
 		Sub: pairwiseSub(t.user.ObjectID, t.app.ClientID, t.tenant.ID), TID: t.tenant.ID,
@@ -203,15 +218,28 @@ func mintID(k *keys.Key, t userTokens) (string, error) {
 	return signJWT(k, idHeader{Typ: "JWT", Alg: "RS256", Kid: k.KID}, c)
 }
 
-// mintAppAccess returns a client_credentials access token.
-func mintAppAccess(k *keys.Key, now time.Time, tenant *Tenant, app *App, aud string, lifetime time.Duration) (string, error) {
-	iat := now.Add(-clockSkew).Unix()
-	sp := derivedGUID("sp", app.ClientID, tenant.ID)
+// appTokens is everything needed to mint an app-only access token.
+type appTokens struct {
+	now      time.Time
+	tenant   *Tenant
+	app      *App
+	aud      string
+	roles    []string // nil: no roles claim
+	appidacr string   // appidacrSecret or appidacrCertificate
+	lifetime time.Duration
+}
+
+// mintAppAccess returns an app-only access token (modern-app-only.md §1.6): v1, the
+// service principal's object id as oid and sub, idtyp app, roles and no scp.
+func mintAppAccess(k *keys.Key, t appTokens) (string, error) {
+	iat := t.now.Add(-clockSkew).Unix()
+	sp := servicePrincipalID(t.app.ClientID, t.tenant.ID)
 	return signJWT(k, accessHeader{Typ: "JWT", Nonce: randomToken(32), Alg: "RS256", X5t: k.KID, Kid: k.KID}, appAccessClaims{
-		Aud: aud, Iss: v1Issuer(tenant.ID), Iat: iat, Nbf: iat, Exp: now.Add(lifetime).Unix(),
-		Aio: randomToken(48), AppDisplayName: app.DisplayName, AppID: app.ClientID, AppIDAcr: "1",
-		IDP: v1Issuer(tenant.ID), IDTyp: "app", OID: sp, RH: "0.A" + randomToken(36),
-		Roles: app.Roles, Sub: sp, TID: tenant.ID, UTI: randomToken(16), Ver: "1.0",
+		Aud: t.aud, Iss: v1Issuer(t.tenant.ID), Iat: iat, Nbf: iat, Exp: t.now.Add(t.lifetime).Unix(),
+		Aio: randomToken(48), AppDisplayName: t.app.DisplayName, AppID: t.app.ClientID, AppIDAcr: t.appidacr,
+		IDP: v1Issuer(t.tenant.ID), IDTyp: "app", OID: sp, RH: "1.A" + randomToken(36),
+		Roles: t.roles, Sub: sp, TID: t.tenant.ID, UTI: randomToken(16), Ver: "1.0",
+		Wids: []string{appWids},
 	})
 }
 
