@@ -8,7 +8,10 @@ package main
 //	sh                 run with bash -euo pipefail, in order, per document (see sandbox below)
 //	js                 a whole scenario: `vbharness run` on it must pass on the embedded mocks
 //	js fragment        part of a scenario: compiled (inside a function) to catch syntax errors
-//	go                 a Go fragment: parsed as statements (or as a file when it has a package)
+//	go                 compiled against this module with `go build` (see docs_go_test.go): a
+//	                   block starting with `package` is a complete file; any other block is
+//	                   statements, compiled as a function body that imports the packages it
+//	                   names (this module's and the standard library's, by package name)
 //	json               must be valid JSON
 //	yaml               a targets file (runner/config); `yaml entra-config` and
 //	                   `yaml veeam-fixtures` are loaded by the mocks' own loaders
@@ -32,8 +35,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"go/parser"
-	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,8 +122,21 @@ func TestDocsRun(t *testing.T) {
 	if err != nil || !strings.Contains(string(ci), "go test -race") {
 		t.Fatalf(".ci/run does not run go test -race (err %v)", err)
 	}
+	docs := map[string][]block{}
+	var goBlocks []block
 	for name, path := range docFiles(t) {
-		blocks := readBlocks(t, path, name)
+		docs[name] = readBlocks(t, path, name)
+		for _, b := range docs[name] {
+			if b.info == "go" {
+				goBlocks = append(goBlocks, b)
+			}
+		}
+	}
+	t.Run("go blocks", func(t *testing.T) {
+		t.Parallel()
+		compileGoBlocks(t, goBlocks)
+	})
+	for name, blocks := range docs {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var sb *sandbox
@@ -140,10 +154,7 @@ func TestDocsRun(t *testing.T) {
 					if _, err := goja.Compile(b.String(), "(function(){\n"+b.body+"\n})", false); err != nil {
 						t.Errorf("%s does not compile: %v", b, err)
 					}
-				case b.info == "go":
-					if !parsesAsGo(b.body) {
-						t.Errorf("%s is not valid Go (as a file or as statements)", b)
-					}
+				case b.info == "go": // compiled together, in "go blocks"
 				case b.info == "json":
 					if !json.Valid([]byte(b.body)) {
 						t.Errorf("%s is not valid JSON; mark an illustrative sample ```text", b)
@@ -157,16 +168,6 @@ func TestDocsRun(t *testing.T) {
 			}
 		})
 	}
-}
-
-func parsesAsGo(src string) bool {
-	fset := token.NewFileSet()
-	if strings.HasPrefix(strings.TrimSpace(src), "package ") {
-		_, err := parser.ParseFile(fset, "x.go", src, 0)
-		return err == nil
-	}
-	_, err := parser.ParseFile(fset, "x.go", "package p\nfunc _() {\n"+src+"\n}\n", 0)
-	return err == nil
 }
 
 func checkYAML(t *testing.T, b block) {
