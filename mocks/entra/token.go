@@ -307,6 +307,7 @@ func (h *tokenHandler) issue(t *tokenRequest, tenant *Tenant, user *User, q scop
 		now: t.now, origin: h.origin.of(t.r), tenant: tenant, user: user, app: t.app, grant: g,
 		lifetime: t.set.life.AccessToken, aud: aud, ipaddr: remoteIP(t.r),
 		idToken: q.has("openid"), email: q.has("email"), appidacr: t.appidacr,
+		uti: randomToken(16),
 	}
 	k := h.keys.Active()
 	at, err := mintAccess(k, ut)

@@ -1,0 +1,71 @@
+package entra
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// The tokens of one response match the captures: exp − iat is 3900 where expires_in
+// is 3599 (entra.md §5.1, the AnAuthenticationLab device-code token: iat 1616729319,
+// exp 1616733219; modern-app-only.md §1.6 for app-only tokens: "expires_in 3599 +
+// 301"), and the access token and the id token of one response share uti (both
+// carry "CDBY-t84gkC-sS7UKvKWAA" in the capture).
+func TestTokensMatchTheCapture(t *testing.T) {
+	t.Parallel()
+	type tokens struct{ access, id string }
+	cases := []struct {
+		name  string
+		get   func(t *testing.T, ts *testServer) tokens
+		hasID bool
+	}{
+		{"a device-code response", func(t *testing.T, ts *testServer) tokens {
+			r := ts.tokens(t, "openid profile User.ReadWrite.All offline_access", nil)
+			return tokens{r.str("access_token"), r.str("id_token")}
+		}, true},
+		{"a refresh response", func(t *testing.T, ts *testServer) tokens {
+			rt := ts.tokens(t, "openid "+seedScope, nil).str("refresh_token")
+			r := ts.post(t, tokenPath, url.Values{"grant_type": {"refresh_token"}, "client_id": {AzureCLIClientID}, "refresh_token": {rt}})
+			if r.Status != 200 {
+				t.Fatalf("refresh: %d %s", r.Status, r.Raw)
+			}
+			return tokens{r.str("access_token"), r.str("id_token")}
+		}, true},
+		{"an app-only response", func(t *testing.T, ts *testServer) tokens {
+			good := DefaultAppCertificate()
+			a := signAssertion(t, jwt.SigningMethodRS256, map[string]any{"x5t": x5t(good)}, ts.assertionClaims(ts.Clock.Now()), good.Key)
+			f := ccForm(DefaultApplicationID, a)
+			f.Set("scope", GraphResource+"/.default")
+			r := ts.post(t, tokenPath, f)
+			if r.Status != 200 {
+				t.Fatalf("token: %d %s", r.Status, r.Raw)
+			}
+			return tokens{access: r.str("access_token")}
+		}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t)
+			got := c.get(t, ts)
+			at := ts.verify(t, got.access)
+			if d := num(at, "exp") - num(at, "iat"); d != 3900 {
+				t.Errorf("access token exp − iat = %d, want 3900 as in the capture", d)
+			}
+			if num(at, "iat") != ts.Clock.Now().Add(-clockSkew).Unix() {
+				t.Errorf("iat = %d, want now − 300", num(at, "iat"))
+			}
+			if !c.hasID {
+				return
+			}
+			id := ts.verify(t, got.id)
+			if d := num(id, "exp") - num(id, "iat"); d != 3900 {
+				t.Errorf("id token exp − iat = %d, want 3900", d)
+			}
+			if at["uti"] == "" || at["uti"] != id["uti"] {
+				t.Errorf("uti: access %v, id %v; the capture's tokens share it", at["uti"], id["uti"])
+			}
+		})
+	}
+}
