@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"net/http"
 	"net/url"
 	"testing"
 
@@ -65,6 +66,50 @@ func TestTokensMatchTheCapture(t *testing.T) {
 			}
 			if at["uti"] == "" || at["uti"] != id["uti"] {
 				t.Errorf("uti: access %v, id %v; the capture's tokens share it", at["uti"], id["uti"])
+			}
+		})
+	}
+}
+
+// tokensFor runs a whole device flow for client and returns the token response
+// (whatever its status).
+func (ts *testServer) tokensFor(t *testing.T, client, scope string) reply {
+	t.Helper()
+	r := ts.post(t, dcPath, url.Values{"client_id": {client}, "scope": {scope}})
+	if r.Status != http.StatusOK {
+		return r
+	}
+	ts.approve(t, r.str("user_code"))
+	return ts.post(t, tokenPath, url.Values{"grant_type": {grantDeviceCodeURN}, "client_id": {client}, "device_code": {r.str("device_code")}})
+}
+
+// A third-party app's scope is echoed in the order it was requested, OIDC scopes
+// where they stood, as the capture shows: request "openid profile User.Read email",
+// response scope and scp "openid profile User.Read email" (entra.md §2 success, §5.1).
+// offline_access is left out wherever it stood.
+func TestThirdPartyScopeEchoOrder(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, scope, wantScope, wantScp string
+	}{
+		{"the capture's request", "openid profile User.Read email", "openid profile User.Read email", "openid profile User.Read email"},
+		{"a permission before the OIDC scopes", "User.Read openid profile", "User.Read openid profile", "User.Read openid profile"},
+		{"offline_access is dropped where it stood", "openid offline_access User.Read profile", "openid User.Read profile", "openid User.Read profile"},
+		{"URI-form permissions keep their prefix", "email https://graph.microsoft.com/User.Read openid", "email https://graph.microsoft.com/User.Read openid", "email User.Read openid"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTestServer(t, WithDirectory(testDirectory()))
+			r := ts.tokensFor(t, otherPublicID, c.scope)
+			if r.Status != http.StatusOK {
+				t.Fatalf("token: %d %s", r.Status, r.Raw)
+			}
+			if r.str("scope") != c.wantScope {
+				t.Errorf("scope = %q, want %q", r.str("scope"), c.wantScope)
+			}
+			if scp := unverifiedClaims(t, r.str("access_token"))["scp"]; scp != c.wantScp {
+				t.Errorf("scp = %q, want %q", scp, c.wantScp)
 			}
 		})
 	}

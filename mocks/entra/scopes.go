@@ -151,7 +151,7 @@ func grantFor(a *App, q scopeRequest) (grant, *oauthError) {
 		requestedForm[strings.ToLower(g.perm)] = g.form
 	}
 
-	var scp, scopeOIDC, perms []string
+	var scp, scope, scopeOIDC, perms []string
 	if a.FirstParty {
 		all := append([]string(nil), a.PreauthorizedScopes...)
 		sortFold(all)
@@ -169,22 +169,26 @@ func grantFor(a *App, q scopeRequest) (grant, *oauthError) {
 			}
 		}
 		sortFold(scopeOIDC)
+		scope = append(scope, scopeOIDC...)
 	} else {
+		// Another app's grant keeps the request's order, OIDC scopes where they stood,
+		// in scp and in the echoed scope alike: the capture requested "openid profile
+		// User.Read email" and got both back in that order (entra.md §2, §5.1).
 		for _, o := range q.order {
 			switch {
 			case o == "offline_access":
 			case oidcScopes[o]:
 				scp = append(scp, o)
-				scopeOIDC = append(scopeOIDC, o)
+				scope = append(scope, o)
 			default:
 				p := canon(strings.TrimPrefix(o, "g:"))
 				scp = append(scp, p)
-				perms = append(perms, p)
+				scope = append(scope, requestedForm[strings.ToLower(p)].prefix()+p)
 			}
 		}
 		if q.dflt != nil {
 			for _, s := range a.PreauthorizedScopes {
-				if !oidcScopes[strings.ToLower(s)] && !containsFold(perms, s) {
+				if !oidcScopes[strings.ToLower(s)] && !containsFold(scp, s) {
 					scp = append(scp, s)
 					perms = append(perms, s)
 				}
@@ -192,7 +196,6 @@ func grantFor(a *App, q scopeRequest) (grant, *oauthError) {
 		}
 	}
 
-	scope := append([]string(nil), scopeOIDC...)
 	for _, p := range perms {
 		form, ok := requestedForm[strings.ToLower(p)]
 		if !ok {
