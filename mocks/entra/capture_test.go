@@ -114,3 +114,52 @@ func TestThirdPartyScopeEchoOrder(t *testing.T) {
 		})
 	}
 }
+
+// A CORS preflight (OPTIONS) is answered, not refused: discovery advertises "GET,
+// OPTIONS" (entra.md §4.1 [C]) and the token endpoints name "POST, OPTIONS" in
+// AADSTS900561 [R], so each answers 200 with those methods, Access-Control-Allow-Origin
+// "*" as on the discovery GET, and the requested headers allowed (the preflight
+// answer itself is [I]).
+func TestCORSPreflight(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	cases := []struct {
+		name, path, methods string
+	}{
+		{"openid configuration", "/" + DefaultTenant + "/v2.0/.well-known/openid-configuration", "GET, OPTIONS"},
+		{"JWKS", "/common/discovery/v2.0/keys", "GET, OPTIONS"},
+		{"v1 JWKS", "/common/discovery/keys", "GET, OPTIONS"},
+		{"instance discovery", "/common/discovery/instance?api-version=1.1", "GET, OPTIONS"},
+		{"devicecode", dcPath, "POST, OPTIONS"},
+		{"token", tokenPath, "POST, OPTIONS"},
+		{"token of an unknown tenant (a preflight carries no tenant check)", "/nowhere.onmicrosoft.com/oauth2/v2.0/token", "POST, OPTIONS"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodOptions, ts.URL+c.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Origin", "https://app.contoso.com")
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "content-type,client-request-id")
+			r := ts.do(t, req)
+			if r.Status != http.StatusOK {
+				t.Fatalf("OPTIONS %s: %d %s", c.path, r.Status, r.Raw)
+			}
+			want := map[string]string{
+				"Access-Control-Allow-Origin":  "*",
+				"Access-Control-Allow-Methods": c.methods,
+				"Access-Control-Allow-Headers": "content-type,client-request-id",
+			}
+			for k, v := range want {
+				if got := r.Header.Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			if len(r.Raw) != 0 {
+				t.Errorf("body = %q, want none", r.Raw)
+			}
+		})
+	}
+}
