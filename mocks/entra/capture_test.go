@@ -72,15 +72,17 @@ func TestTokensMatchTheCapture(t *testing.T) {
 }
 
 // tokensFor runs a whole device flow for client and returns the token response
-// (whatever its status).
+// (whatever its status), or the devicecode answer when that fails. Both requests carry
+// client-request-id: correlation.
 func (ts *testServer) tokensFor(t *testing.T, client, scope string) reply {
 	t.Helper()
-	r := ts.post(t, dcPath, url.Values{"client_id": {client}, "scope": {scope}})
+	r := ts.post(t, dcPath, url.Values{"client_id": {client}, "scope": {scope}}, "client-request-id", correlation)
 	if r.Status != http.StatusOK {
 		return r
 	}
 	ts.approve(t, r.str("user_code"))
-	return ts.post(t, tokenPath, url.Values{"grant_type": {grantDeviceCodeURN}, "client_id": {client}, "device_code": {r.str("device_code")}})
+	return ts.post(t, tokenPath, url.Values{"grant_type": {grantDeviceCodeURN}, "client_id": {client}, "device_code": {r.str("device_code")}},
+		"client-request-id", correlation)
 }
 
 // A third-party app's scope is echoed in the order it was requested, OIDC scopes

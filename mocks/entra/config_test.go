@@ -23,6 +23,9 @@ func TestDefaultDirectory(t *testing.T) {
 	if len(d.Apps) != 2 {
 		t.Fatalf("apps = %+v", d.Apps)
 	}
+	if r := d.Resources; len(r) != 1 || r[0].AppID != ARMAppID || r[0].URIs[0] != ARMResource || strings.Join(r[0].Scopes, " ") != "user_impersonation" {
+		t.Errorf("resources = %+v, want Azure Resource Manager", r)
+	}
 	vb := d.Apps[1]
 	if vb.ClientID != DefaultApplicationID || vb.Tenant != DefaultTenant || !vb.PublicClient || len(vb.Certificates) != 1 ||
 		vb.Certificates[0].Cert != DefaultAppCertificate().Cert || vb.ClientSecret != "" || !vb.consented() {
@@ -106,6 +109,9 @@ func TestLoadDirectoryErrors(t *testing.T) {
 		{"testdata/bad-certificate-time.yaml", 6, `certificate end "next year" is not an RFC 3339 time; write it as 2027-01-01T00:00:00Z`},
 		{"testdata/unknown-resource.yaml", 6, `unknown field "teams" in permissions; valid fields are graph, exchange, sharepoint`},
 		{"testdata/bad-app-tenant.yaml", 5, `app "8f1e2d3c-4b5a-4c6d-9e8f-7a6b5c4d3e2f": tenant "contoso.onmicrosoft.com" is not a tenant of the directory`},
+		{"testdata/bad-resource-uri.yaml", 4, `uri "vault" of resource cfa8b339-82a2-471a-a3c9-0fc0be7a4093 is not an identifier URI`},
+		{"testdata/resource-taken.yaml", 6, `uses "https://graph.microsoft.com/", which already names Microsoft Graph`},
+		{"testdata/bad-token-version.yaml", 5, "access_token_version is 3; give 1 (v1 tokens, Entra's default) or 2"},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -185,5 +191,33 @@ func TestServerWithLoadedDirectory(t *testing.T) {
 	}
 	if roles, _ := ac["roles"].([]any); len(roles) != 1 || roles[0] != "User.Read.All" {
 		t.Errorf("roles = %v", ac["roles"])
+	}
+}
+
+// A config file's resources replace Azure Resource Manager, and an app may expose its
+// own API with v2 tokens; the server serves both.
+func TestLoadResources(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig("testdata/resources.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Directory.Resources; len(r) != 1 || r[0].DisplayName != "Azure Key Vault" {
+		t.Fatalf("resources = %+v, want the file's Key Vault only", r)
+	}
+	const portal = "6a7b8c9d-0e1f-4a2b-8c3d-4e5f6a7b8c9d"
+	ts := newTestServer(t, WithDirectory(c.Directory))
+	r := ts.tokensFor(t, portal, "api://"+portal+"/Reports.Read offline_access")
+	if r.Status != 200 {
+		t.Fatalf("token for the portal's API: %d %s", r.Status, r.Raw)
+	}
+	if claims := unverifiedClaims(t, r.str("access_token")); claims["aud"] != portal || claims["ver"] != "2.0" || claims["scp"] != "Reports.Read" {
+		t.Errorf("portal API token aud/ver/scp = %v/%v/%v", claims["aud"], claims["ver"], claims["scp"])
+	}
+	for scope, want := range map[string]int{"https://vault.azure.net/user_impersonation": 200, ARMResource + "/user_impersonation": 400} {
+		f := url.Values{"grant_type": {"refresh_token"}, "client_id": {portal}, "refresh_token": {r.str("refresh_token")}, "scope": {scope}}
+		if got := ts.post(t, tokenPath, f); got.Status != want {
+			t.Errorf("refresh for %s: %d %s, want %d", scope, got.Status, got.Raw, want)
+		}
 	}
 }
