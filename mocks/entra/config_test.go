@@ -20,8 +20,12 @@ func TestDefaultDirectory(t *testing.T) {
 	if u := d.Tenants[0].Users; len(u) != 1 || u[0].UPN != "admin@abc.onmicrosoft.com" || u[0].DisplayName != "MOD Administrator" || !isGUID(u[0].ObjectID) {
 		t.Errorf("users = %+v", u)
 	}
-	if len(d.Apps) != 2 {
+	if len(d.Apps) != 3 {
 		t.Fatalf("apps = %+v", d.Apps)
+	}
+	if rp := d.Apps[2]; rp.ClientID != RestorePortalApplicationID || !rp.PublicClient || rp.Tenant != "" || rp.FirstParty ||
+		strings.Join(rp.ExposedScopes, " ") != OperatorScope || rp.AccessTokenVersion != 0 || rp.hasCredentials() {
+		t.Errorf("Restore Portal application = %+v", rp)
 	}
 	if r := d.Resources; len(r) != 1 || r[0].AppID != ARMAppID || r[0].URIs[0] != ARMResource || strings.Join(r[0].Scopes, " ") != "user_impersonation" {
 		t.Errorf("resources = %+v, want Azure Resource Manager", r)
@@ -64,8 +68,9 @@ func TestLoadDirectoryFiles(t *testing.T) {
 	if d.Tenants[1].Users[0].DisplayName != "admin" {
 		t.Errorf("a missing display_name should default to the UPN's local part, got %q", d.Tenants[1].Users[0].DisplayName)
 	}
-	if len(d.Apps) != 3 || d.Apps[0].ClientID != AzureCLIClientID || d.Apps[2].ClientSecret != "daemon-secret" || !d.Apps[1].PublicClient {
-		t.Errorf("apps = %+v, want Azure CLI plus the file's two apps", d.Apps)
+	if len(d.Apps) != 4 || d.Apps[0].ClientID != AzureCLIClientID || d.Apps[1].ClientID != RestorePortalApplicationID ||
+		d.Apps[3].ClientSecret != "daemon-secret" || !d.Apps[2].PublicClient {
+		t.Errorf("apps = %+v, want Azure CLI, the Restore Portal application (of every tenant) and the file's two apps", d.Apps)
 	}
 	c, err := LoadConfig("testdata/directory.yaml")
 	if err != nil {
@@ -82,8 +87,8 @@ func TestLoadDirectoryFiles(t *testing.T) {
 	if len(j.Tenants) != 1 || j.Tenants[0].Users[0].UPN != "adele@contoso.onmicrosoft.com" {
 		t.Errorf("json tenants = %+v", j.Tenants)
 	}
-	if len(j.Apps) != 1 || j.Apps[0].ClientID != AzureCLIClientID {
-		t.Errorf("a file without apps should keep the default Azure CLI app, got %+v", j.Apps)
+	if len(j.Apps) != 2 || j.Apps[0].ClientID != AzureCLIClientID || j.Apps[1].ClientID != RestorePortalApplicationID {
+		t.Errorf("a file without apps should keep the default apps of every tenant, got %+v", j.Apps)
 	}
 }
 

@@ -193,8 +193,9 @@ type App struct {
 // abc.onmicrosoft.com (DefaultTenantID) with its administrator "MOD Administrator"
 // (DefaultAdminUPN, no password); the Azure CLI public client, first-party and FOCI,
 // preauthorized for AzureCLIScopes; the application the default Veeam organization
-// was added with (DefaultApplicationID, see defaultApplication); and
-// DefaultResources. Each call returns a fresh copy. The first call in a process generates the application's RSA key (about
+// was added with (DefaultApplicationID, see defaultApplication); the Restore Portal
+// application (RestorePortalApplicationID); and DefaultResources. Each call returns a
+// fresh copy. The first call in a process generates the application's RSA key (about
 // 0.2 s); later calls copy it.
 func DefaultDirectory() Directory {
 	return Directory{
@@ -216,7 +217,7 @@ func DefaultDirectory() Directory {
 			FOCI:                true,
 			FirstParty:          true,
 			PreauthorizedScopes: append([]string(nil), AzureCLIScopes...),
-		}, defaultApplication()},
+		}, defaultApplication(), restorePortalApplication()},
 		Resources: DefaultResources(),
 	}
 }

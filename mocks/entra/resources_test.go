@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"net/http"
 	"net/url"
 	"reflect"
 	"testing"
@@ -87,6 +88,86 @@ func TestRefreshTokenForAnotherResource(t *testing.T) {
 			}
 			if got := headerKeys(t, r.str("access_token")); !reflect.DeepEqual(got, []string{"typ", "alg", "x5t", "kid"}) {
 				t.Errorf("header keys = %v, want no nonce (only Graph tokens carry one)", got)
+			}
+		})
+	}
+}
+
+// The Restore Portal application signs a restore operator in by device code for its
+// own API (veeam.md §1.2: scope "api://<appId>/access_as_user openid profile
+// offline_access", modern-app-only.md §3.3: the portal's id as the public client). The
+// access token is v1 with aud api://<appId> and scp access_as_user; an id token and a
+// refresh token come with it. With access_token_version 2 the token is v2 and its aud
+// the application id.
+func TestRestorePortalOperatorToken(t *testing.T) {
+	t.Parallel()
+	v2 := DefaultDirectory()
+	for i := range v2.Apps {
+		if v2.Apps[i].ClientID == RestorePortalApplicationID {
+			v2.Apps[i].AccessTokenVersion = 2
+		}
+	}
+	api := "api://" + RestorePortalApplicationID
+	cases := []struct {
+		name   string
+		dir    *Directory
+		client string
+		scope  string
+		status int
+		want   map[string]any
+		echo   string
+		header []string
+		code   string
+		aadsts int
+	}{
+		{name: "the operator's sign-in gets a v1 token for the portal's API", client: RestorePortalApplicationID,
+			scope: api + "/access_as_user openid profile offline_access", status: 200, echo: api + "/access_as_user",
+			want: map[string]any{"aud": api, "scp": OperatorScope, "ver": "1.0", "appid": RestorePortalApplicationID,
+				"iss": "https://sts.windows.net/" + DefaultTenantID + "/", "tid": DefaultTenantID, "oid": DefaultAdminObjectID, "upn": DefaultAdminUPN},
+			header: []string{"typ", "alg", "x5t", "kid"}},
+		{name: "the API named by its application id", client: RestorePortalApplicationID,
+			scope: RestorePortalApplicationID + "/access_as_user offline_access", status: 200, echo: RestorePortalApplicationID + "/access_as_user",
+			want: map[string]any{"aud": RestorePortalApplicationID, "scp": OperatorScope, "ver": "1.0"}, header: []string{"typ", "alg", "x5t", "kid"}},
+		{name: "with access_token_version 2 the token is v2 for the application id", dir: &v2, client: RestorePortalApplicationID,
+			scope: api + "/access_as_user openid profile offline_access", status: 200, echo: api + "/access_as_user",
+			want: map[string]any{"aud": RestorePortalApplicationID, "scp": OperatorScope, "ver": "2.0", "azp": RestorePortalApplicationID,
+				"azpacr": "0", "preferred_username": DefaultAdminUPN, "oid": DefaultAdminObjectID, "tid": DefaultTenantID},
+			header: []string{"typ", "alg", "kid"}},
+		{name: "a scope the portal does not expose is AADSTS650053", client: RestorePortalApplicationID,
+			scope: api + "/Files.Read", status: 400, code: "invalid_request", aadsts: 650053},
+		{name: "Azure CLI is not preauthorized for the portal's API (AADSTS65002)", client: AzureCLIClientID,
+			scope: api + "/access_as_user", status: 400, code: "invalid_request", aadsts: 65002},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var opts []Option
+			if c.dir != nil {
+				opts = append(opts, WithDirectory(*c.dir))
+			}
+			ts := newTestServer(t, opts...)
+			r := ts.tokensFor(t, c.client, c.scope)
+			if c.status != 200 {
+				checkEntraError(t, ts, r, c.status, c.code, c.aadsts, "")
+				return
+			}
+			if r.Status != http.StatusOK {
+				t.Fatalf("token: %d %s", r.Status, r.Raw)
+			}
+			if r.str("scope") != c.echo {
+				t.Errorf("scope = %q, want %q", r.str("scope"), c.echo)
+			}
+			at := ts.verify(t, r.str("access_token"))
+			for k, v := range c.want {
+				if at[k] != v {
+					t.Errorf("%s = %v, want %v", k, at[k], v)
+				}
+			}
+			if got := headerKeys(t, r.str("access_token")); !reflect.DeepEqual(got, c.header) {
+				t.Errorf("header keys = %v, want %v", got, c.header)
+			}
+			if r.str("refresh_token") == "" {
+				t.Error("no refresh token for offline_access")
 			}
 		})
 	}
