@@ -262,7 +262,7 @@ func graphGrant(a *App, q scopeRequest) (grant, *oauthError) {
 // for v1 tokens (entra.md §5.1; an "api://" URI for an app's API), its app id for v2.
 func apiGrant(a *App, q scopeRequest) (grant, *oauthError) {
 	r := q.res
-	if a.FirstParty && r.owner != nil && r.owner != a {
+	if a.FirstParty && r.owner != nil && !strings.EqualFold(r.owner.ClientID, a.ClientID) {
 		return grant{}, errNotPreauthorized(a.ClientID, r.appID)
 	}
 	canon := map[string]string{}
