@@ -405,6 +405,37 @@ func defaultApplication() App {
 	}
 }
 
+// RestorePortalApplicationID is the Restore Portal application of the default
+// directory: the id GET /v8/RestorePortalSettings names as applicationId in the Veeam
+// mock's default fixtures (mocks/stack tests that the two agree).
+const RestorePortalApplicationID = "5e0c7a2b-9f41-4d86-a3b7-c2e8f1d60a95"
+
+// RestorePortalApplicationName is its display name. VB365 takes the name from the
+// Restore Portal wizard (modern-app-only.md §3.3); this one is the mock's choice [I].
+const RestorePortalApplicationName = "Veeam Backup for Microsoft 365 Restore Portal"
+
+// OperatorScope is the delegated scope the Restore Portal application exposes, which
+// restore operators sign in for (veeam.md §1.2 [C DOC-OPER]): the full scope is
+// "api://<applicationId>/access_as_user".
+const OperatorScope = "access_as_user"
+
+// restorePortalApplication is the Restore Portal application: a public client ("Allow
+// public client flows", as shapedthought/vb365_search signs operators in by device
+// code with the portal's own id [R], modern-app-only.md §3.3) that exposes
+// OperatorScope at api://RestorePortalApplicationID. It exists in every tenant, as a
+// multi-tenant ("enterprise") registration does, so operators of any tenant of the
+// directory can sign in [I: VB365's wizard registers a single-tenant app unless it is
+// configured by hand]. Its tokens are v1 (AccessTokenVersion 0, Entra's default for a
+// new registration; how VB365 sets the manifest is [?]).
+func restorePortalApplication() App {
+	return App{
+		ClientID:      RestorePortalApplicationID,
+		DisplayName:   RestorePortalApplicationName,
+		PublicClient:  true,
+		ExposedScopes: []string{OperatorScope},
+	}
+}
+
 // hasCredentials reports whether the app holds a secret or a certificate.
 func (a *App) hasCredentials() bool { return a.ClientSecret != "" || len(a.Certificates) > 0 }
 

@@ -21,10 +21,10 @@ func TestLoadApplications(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := c.Directory
-	if len(d.Apps) != 4 || d.Apps[1].ClientID != DefaultApplicationID {
-		t.Fatalf("apps = %+v, want Azure CLI, the default application and the file's two", d.Apps)
+	if len(d.Apps) != 5 || d.Apps[1].ClientID != DefaultApplicationID || d.Apps[2].ClientID != RestorePortalApplicationID {
+		t.Fatalf("apps = %+v, want Azure CLI, the default application, the Restore Portal application and the file's two", d.Apps)
 	}
-	backup, reporter := d.Apps[2], d.Apps[3]
+	backup, reporter := d.Apps[3], d.Apps[4]
 	if backup.Tenant != DefaultTenant || len(backup.Certificates) != 1 || backup.consented() ||
 		strings.Join(backup.Permissions.Graph, " ") != "Directory.Read.All Sites.Read.All" ||
 		backup.Permissions.Exchange[0] != "full_access_as_app" || backup.Permissions.SharePoint[0] != "Sites.FullControl.All" {
@@ -79,7 +79,7 @@ func TestControlListsApplications(t *testing.T) {
 		t.Fatalf("the listing exposes a credential: %s", r.Raw)
 	}
 	apps, _ := r.JSON["applications"].([]any)
-	if len(apps) != 4 {
+	if len(apps) != 5 {
 		t.Fatalf("applications = %s", r.Raw)
 	}
 	vb := apps[1].(map[string]any)
@@ -99,7 +99,7 @@ func TestControlListsApplications(t *testing.T) {
 	if len(perms["graph"].([]any)) != 14 || len(perms["exchange"].([]any)) != 2 || len(perms["sharepoint"].([]any)) != 2 {
 		t.Errorf("permissions = %v", perms)
 	}
-	secretCred := apps[2].(map[string]any)["credentials"].([]any)[0].(map[string]any)
+	secretCred := apps[3].(map[string]any)["credentials"].([]any)[0].(map[string]any)
 	if secretCred["type"] != CredentialSecret || secretCred["key_id"] != secretKeyID(confidentialID) || secretCred["state"] != CredentialValid || secretCred["end"] != nil {
 		t.Errorf("secret credential = %v", secretCred)
 	}

@@ -330,7 +330,7 @@ func TestAppOnlyTokenShape(t *testing.T) {
 	if got := stringsOf(claims["roles"]); !reflect.DeepEqual(got, VB365ApplicationPermissions().Graph) {
 		t.Errorf("roles = %v, want the granted Graph permissions", got)
 	}
-	if exp, iat := claims["exp"].(float64), claims["iat"].(float64); exp-iat != 3599+300 {
+	if exp, iat := claims["exp"].(float64), claims["iat"].(float64); exp-iat != 3599+301 {
 		t.Errorf("exp - iat = %v", exp-iat)
 	}
 	info, err := ts.Application(DefaultApplicationID)

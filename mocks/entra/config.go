@@ -49,10 +49,12 @@ type Config struct {
 }
 
 // fileConfig is the on-disk shape. A missing tenants section keeps the default
-// tenant; apps are added to the default apps; lifetimes are integer seconds.
+// tenant; apps are added to the default apps; a resources section replaces the default
+// resources; lifetimes are integer seconds.
 type fileConfig struct {
 	Tenants   *[]Tenant      `json:"tenants" yaml:"tenants"`
 	Apps      *[]App         `json:"apps" yaml:"apps"`
+	Resources *[]Resource    `json:"resources" yaml:"resources"`
 	Lifetimes *fileLifetimes `json:"lifetimes" yaml:"lifetimes"`
 }
 
@@ -66,9 +68,11 @@ type fileLifetimes struct {
 // LoadDirectory reads a directory from a YAML (.yaml, .yml) or JSON (.json) file. The
 // file's tenants replace the default tenant (a file without tenants keeps it); its
 // apps are added to the default apps, as first-party apps such as Azure CLI exist in
-// every tenant (an app with a default app's client id replaces it). A lifetimes
-// section is allowed and ignored here (see LoadConfig). Errors are
-// *ConfigError values naming the file, the line and what to fix.
+// every tenant (an app with a default app's client id replaces it); its resources
+// replace DefaultResources (a file without resources keeps them; "resources: []"
+// leaves Graph alone). A lifetimes section is allowed and ignored here (see
+// LoadConfig). Errors are *ConfigError values naming the file, the line and what to
+// fix.
 func LoadDirectory(path string) (Directory, error) {
 	c, err := LoadConfig(path)
 	if err != nil {
@@ -133,6 +137,12 @@ func LoadConfig(path string) (Config, error) {
 			return Config{}, err
 		}
 		c.Directory.Apps = mergeApps(base, *fc.Apps)
+	}
+	if fc.Resources != nil {
+		c.Directory.Resources = *fc.Resources
+	}
+	if err := v.resources(c.Directory.Resources, c.Directory.Apps); err != nil {
+		return Config{}, err
 	}
 	if fc.Lifetimes != nil {
 		l, err := fc.Lifetimes.lifetimes(path, &root)
@@ -252,6 +262,7 @@ var configTypes = map[string]reflect.Type{
 	"entra.User":          reflect.TypeFor[User](),
 	"entra.App":           reflect.TypeFor[App](),
 	"entra.Permissions":   reflect.TypeFor[Permissions](),
+	"entra.Resource":      reflect.TypeFor[Resource](),
 }
 
 func describeType(name string) string {
@@ -268,6 +279,8 @@ func describeType(name string) string {
 		return "an app"
 	case "entra.Permissions":
 		return "permissions"
+	case "entra.Resource":
+		return "a resource"
 	}
 	return name
 }
@@ -354,6 +367,8 @@ var (
 	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	domainRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
 	permRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
+	// resourceURIRE is an identifier URI: a scheme, "://" and a host, optionally a path.
+	resourceURIRE = regexp.MustCompile(`^(?i)[a-z][a-z0-9+.-]*://[^\s/]+(/[^\s]*)?$`)
 )
 
 func isGUID(s string) bool { return guidRE.MatchString(s) }
@@ -363,7 +378,59 @@ func (v validator) directory(d *Directory) error {
 	if err := v.tenants(d.Tenants); err != nil {
 		return err
 	}
-	return v.apps(d.Apps, d.Tenants)
+	if err := v.apps(d.Apps, d.Tenants); err != nil {
+		return err
+	}
+	return v.resources(d.Resources, d.Apps)
+}
+
+// resources validates the directory's resources against each other, Graph and the
+// apps' own APIs: every name a scope can use for one must be free.
+func (v validator) resources(resources []Resource, apps []App) error {
+	taken := map[string]string{
+		strings.ToLower(GraphResource): "Microsoft Graph", GraphAppID: "Microsoft Graph",
+	}
+	for _, a := range apps {
+		if len(a.ExposedScopes) > 0 {
+			taken[strings.ToLower(a.ClientID)] = "app " + a.ClientID
+			taken["api://"+strings.ToLower(a.ClientID)] = "app " + a.ClientID
+		}
+	}
+	for i := range resources {
+		r := &resources[i]
+		if !isGUID(r.AppID) {
+			return v.errAt(fmt.Sprintf("resource %d has app_id %q, which is not a GUID; give the resource's application id", i+1, r.AppID), "resources", i, "app_id")
+		}
+		if r.DisplayName == "" {
+			return v.errAt(fmt.Sprintf("resource %s has no display_name; add one (errors name it)", r.AppID), "resources", i)
+		}
+		if len(r.URIs) == 0 {
+			return v.errAt(fmt.Sprintf("resource %s has no uris; list its identifier URIs, such as https://management.core.windows.net/", r.AppID), "resources", i)
+		}
+		if len(r.Scopes) == 0 {
+			return v.errAt(fmt.Sprintf("resource %s has no scopes; list its delegated permissions, such as user_impersonation", r.AppID), "resources", i)
+		}
+		for k, p := range r.Scopes {
+			if !permRE.MatchString(p) {
+				return v.errAt(fmt.Sprintf("scope %q of resource %s is not a permission name; write it without the resource prefix, such as user_impersonation", p, r.AppID), "resources", i, "scopes", k)
+			}
+		}
+		names := []string{r.AppID}
+		for k, u := range r.URIs {
+			if !resourceURIRE.MatchString(u) {
+				return v.errAt(fmt.Sprintf("uri %q of resource %s is not an identifier URI; give one such as https://management.core.windows.net/ or api://contoso-api", u, r.AppID), "resources", i, "uris", k)
+			}
+			names = append(names, u)
+		}
+		for _, n := range names {
+			key := strings.ToLower(strings.TrimRight(n, "/"))
+			if other, dup := taken[key]; dup {
+				return v.errAt(fmt.Sprintf("resource %s uses %q, which already names %s; each app id and URI may name one resource", r.AppID, n, other), "resources", i)
+			}
+			taken[key] = "resource " + r.AppID
+		}
+	}
+	return nil
 }
 
 // tenants validates tenants in place, filling display-name defaults.
@@ -472,6 +539,16 @@ func appProblem(a *App, tenants []Tenant) (msg string, path []any) {
 	case "", ConsentGranted, ConsentRevoked:
 	default:
 		return fmt.Sprintf("consent %q is not %s or %s", a.Consent, ConsentGranted, ConsentRevoked), []any{"consent"}
+	}
+	for k, s := range a.ExposedScopes {
+		if !permRE.MatchString(s) {
+			return fmt.Sprintf("exposed scope %q is not a scope name; list names such as access_as_user, without the api:// prefix", s), []any{"exposed_scopes", k}
+		}
+	}
+	switch a.AccessTokenVersion {
+	case 0, 1, 2:
+	default:
+		return fmt.Sprintf("access_token_version is %d; give 1 (v1 tokens, Entra's default) or 2", a.AccessTokenVersion), []any{"access_token_version"}
 	}
 	for _, f := range []struct {
 		name  string

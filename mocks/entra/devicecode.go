@@ -72,7 +72,7 @@ func (h *deviceCodeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(errMissingParam("scope"))
 		return
 	}
-	q, e := parseScopes(form.Get("scope"), directoryName(tenant, seg))
+	q, e := parseScopes(form.Get("scope"), dir, tenant, directoryName(tenant, seg))
 	if e != nil {
 		fail(e)
 		return

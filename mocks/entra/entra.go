@@ -152,6 +152,18 @@ func (s *Server) routes() *mux.Router {
 	})
 	s.mountControl(s.ctl.Mount(r))
 
+	// CORS preflights first, so OPTIONS never reaches a handler that would refuse it.
+	for _, p := range []struct{ path, methods string }{
+		{"/{tenant}/v2.0/.well-known/openid-configuration", corsGET},
+		{"/{tenant}/discovery/v2.0/keys", corsGET},
+		{"/{tenant}/discovery/keys", corsGET},
+		{"/{tenant}/discovery/instance", corsGET},
+		{"/{tenant}/oauth2/v2.0/devicecode", corsPOST},
+		{"/{tenant}/oauth2/v2.0/token", corsPOST},
+	} {
+		r.HandleFunc(p.path, preflight(p.methods)).Methods(http.MethodOptions)
+	}
+
 	disc := &discoveryHandler{clk: s.clk, store: s.store, keys: s.keys, origin: s.origin}
 	r.HandleFunc("/{tenant}/v2.0/.well-known/openid-configuration", disc.openIDConfiguration).Methods(http.MethodGet)
 	r.HandleFunc("/{tenant}/discovery/v2.0/keys", disc.jwks).Methods(http.MethodGet)

@@ -130,8 +130,8 @@ func TestProtocolErrors(t *testing.T) {
 		{name: "devicecode with a scope a third-party app lacks consent for is AADSTS65001", opts: []Option{WithDirectory(testDirectory())}, send: func(t *testing.T, ts *testServer) reply {
 			return ts.post(t, dcPath, dcForm(otherPublicID, "Mail.Read"), hdr...)
 		}, status: 400, code: "invalid_grant", aadsts: 65001, suberror: "consent_required"},
-		{name: "devicecode for a resource other than Graph is AADSTS500011", send: func(t *testing.T, ts *testServer) reply {
-			return ts.post(t, dcPath, dcForm(AzureCLIClientID, "https://management.azure.com/user_impersonation"), hdr...)
+		{name: "devicecode for a resource the directory does not have is AADSTS500011", send: func(t *testing.T, ts *testServer) reply {
+			return ts.post(t, dcPath, dcForm(AzureCLIClientID, "https://vault.azure.net/user_impersonation"), hdr...)
 		}, status: 400, code: "invalid_resource", aadsts: 500011},
 		{name: "devicecode for an unknown tenant is AADSTS90002", send: func(t *testing.T, ts *testServer) reply {
 			return ts.post(t, "/nowhere.onmicrosoft.com/oauth2/v2.0/devicecode", dcForm(AzureCLIClientID, seedScope), hdr...)

@@ -181,17 +181,35 @@ func errInvalidScope(scope, why string) *oauthError {
 		msg: "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope " + scope + " is not valid." + why}
 }
 
-// errUnknownResource is AADSTS500011 [I] for a scope on a resource other than Graph.
+// errUnknownResource is AADSTS500011 [I] for a scope on a resource the directory does
+// not have (neither Graph, nor one of its Resources, nor an app's API).
 func errUnknownResource(resource, tenant string) *oauthError {
 	return &oauthError{status: 400, code: "invalid_resource", aadsts: 500011,
 		msg: "The resource principal named " + resource + " was not found in the tenant named " + tenant + ". This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."}
 }
 
 // errNotPreauthorized is AADSTS65002 (text confirmed; invalid_request as a 2025
-// capture shows it on /authorize, the token-endpoint value is [U]).
-func errNotPreauthorized(clientID string) *oauthError {
+// capture shows it on /authorize, the token-endpoint value is [U]). resourceID is the
+// resource's application id; that Entra answers it for an app's own API too is [I].
+func errNotPreauthorized(clientID, resourceID string) *oauthError {
 	return &oauthError{status: 400, code: "invalid_request", aadsts: 65002,
-		msg: "Consent between first party application '" + clientID + "' and first party resource '" + GraphAppID + "' must be configured via preauthorization - applications owned and operated by Microsoft must get approval from the API owner before requesting tokens for that API."}
+		msg: "Consent between first party application '" + clientID + "' and first party resource '" + resourceID + "' must be configured via preauthorization - applications owned and operated by Microsoft must get approval from the API owner before requesting tokens for that API."}
+}
+
+// errSeveralResources is AADSTS28000 for scopes of more than one resource in one user
+// token request (text [R]: client comments quoting it; invalid_scope and 400 [I]).
+func errSeveralResources(scope string) *oauthError {
+	return &oauthError{status: 400, code: "invalid_scope", aadsts: 28000,
+		msg: "Provided value for the input parameter scope is not valid because it contains more than one resource. Scope " + scope + " is not valid."}
+}
+
+// errNoSuchScope is AADSTS650053 for a permission the resource does not expose (text
+// [R], e.g. "asked for scope 'groups' that doesn't exist on the resource
+// '00000003-…'"; invalid_request as one report shows it from device-code polling, 400
+// [I]).
+func errNoSuchScope(a *App, scope string, r *apiResource) *oauthError {
+	return &oauthError{status: 400, code: "invalid_request", aadsts: 650053,
+		msg: "The application '" + a.DisplayName + "' asked for scope '" + scope + "' that doesn't exist on the resource '" + r.appID + "'. Contact the app vendor."}
 }
 
 // errNoConsent is AADSTS65001 for a scope outside a third-party app's consented list.

@@ -234,7 +234,10 @@ func (h *tokenHandler) deviceCode(t *tokenRequest) {
 
 // refresh redeems a refresh token. Entra returns a new refresh token every time and
 // does not revoke the old one; tokens expire after the inactivity window, and a
-// user's revocation refuses every token issued before it (entra.md §3).
+// user's revocation refuses every token issued before it (entra.md §3). Refresh
+// tokens are bound to user and client, not to a resource, so one redeemed with the
+// scopes of another resource (ARM after a Graph sign-in, as Azure CLI and MSAL do)
+// gets a token for that resource.
 func (h *tokenHandler) refresh(t *tokenRequest) {
 	raw := t.form.Get("refresh_token")
 	if raw == "" {
@@ -279,7 +282,7 @@ func (h *tokenHandler) refresh(t *tokenRequest) {
 	if s, has := t.form["scope"]; has {
 		scope = s[0]
 	}
-	q, e := parseScopes(scope, tenant.ID)
+	q, e := parseScopes(scope, t.dir, tenant, tenant.ID)
 	if e != nil {
 		t.fail(e)
 		return
@@ -290,23 +293,29 @@ func (h *tokenHandler) refresh(t *tokenRequest) {
 	h.issue(t, tenant, user, q, false)
 }
 
-// issue writes a user token response for the grant q: a v1 Graph access token, a
-// refresh token with offline_access, an id token with openid, client_info when the
-// request asked (client_info=1) and foci for family apps.
+// issue writes a user token response for the grant q: an access token for the
+// grant's resource (v1 for Graph, directory Resources and APIs by default; v2 for an
+// API with AccessTokenVersion 2), a refresh token with offline_access, an id token
+// with openid, client_info when the request asked (client_info=1) and foci for family
+// apps.
 func (h *tokenHandler) issue(t *tokenRequest, tenant *Tenant, user *User, q scopeRequest, fromDeviceCode bool) {
 	g, e := grantFor(t.app, q)
 	if e != nil {
 		t.fail(e)
 		return
 	}
-	aud := GraphAppID
-	if t.set.assume.GraphAudience == GraphAudienceAuto && g.audURI {
-		aud = GraphResource
+	aud := g.aud
+	if g.res.graph {
+		aud = GraphAppID
+		if t.set.assume.GraphAudience == GraphAudienceAuto && g.audURI {
+			aud = GraphResource
+		}
 	}
 	ut := userTokens{
 		now: t.now, origin: h.origin.of(t.r), tenant: tenant, user: user, app: t.app, grant: g,
 		lifetime: t.set.life.AccessToken, aud: aud, ipaddr: remoteIP(t.r),
 		idToken: q.has("openid"), email: q.has("email"), appidacr: t.appidacr,
+		uti: randomToken(16),
 	}
 	k := h.keys.Active()
 	at, err := mintAccess(k, ut)

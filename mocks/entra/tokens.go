@@ -24,8 +24,20 @@ import (
 // no client checks).
 
 // clockSkew is how far Entra back-dates iat and nbf (entra.md §5.1: iat = nbf = issue
-// time − 300 s, so exp − iat == expires_in + 300).
+// time − 300 s).
 const clockSkew = 300 * time.Second
+
+// expiresInSlack is how much longer than expires_in an access token lives: the
+// captures show expires_in 3599 with exp − iat = 3900, that is 3599 + 300 + 1
+// (entra.md §5.1; modern-app-only.md §1.6 "expires_in 3599 + 301"). So exp is now +
+// expires_in + 1 s, and expires_in reads as the whole seconds left after the second of
+// issue. That the second holds for other lifetimes is [I].
+const expiresInSlack = time.Second
+
+// accessExpiry is the exp of an access token issued at now with expires_in lifetime.
+func accessExpiry(now time.Time, lifetime time.Duration) int64 {
+	return now.Add(lifetime + expiresInSlack).Unix()
+}
 
 // idTokenLifetime is the id token's exp − iat (3900 s in every capture: one hour plus
 // the back-dating).
@@ -45,9 +57,11 @@ const (
 	appidacrCertificate = "2"
 )
 
+// accessHeader is a v1 access token's header. Only Graph tokens carry a nonce
+// (entra.md §5.1).
 type accessHeader struct {
 	Typ   string `json:"typ"`
-	Nonce string `json:"nonce"`
+	Nonce string `json:"nonce,omitempty"`
 	Alg   string `json:"alg"`
 	X5t   string `json:"x5t"`
 	Kid   string `json:"kid"`
@@ -86,6 +100,30 @@ type userAccessClaims struct {
 	UTI            string   `json:"uti"`
 	Ver            string   `json:"ver"`
 	Wids           []string `json:"wids"`
+}
+
+// userAccessClaimsV2 are a v2 access token's claims (an API with AccessTokenVersion
+// 2) in the order of the access-token claims reference's v2 example [I: that example
+// is not in the shared reference; modern-app-only.md §1.6 names the differences: the
+// v2 issuer, azp and azpacr instead of appid and appidacr, aud the API's client id].
+type userAccessClaimsV2 struct {
+	Aud               string `json:"aud"`
+	Iss               string `json:"iss"`
+	Iat               int64  `json:"iat"`
+	Nbf               int64  `json:"nbf"`
+	Exp               int64  `json:"exp"`
+	Aio               string `json:"aio"`
+	Azp               string `json:"azp"`
+	AzpAcr            string `json:"azpacr"`
+	Name              string `json:"name"`
+	OID               string `json:"oid"`
+	PreferredUsername string `json:"preferred_username"`
+	RH                string `json:"rh"`
+	Scp               string `json:"scp"`
+	Sub               string `json:"sub"`
+	TID               string `json:"tid"`
+	UTI               string `json:"uti"`
+	Ver               string `json:"ver"`
 }
 
 // appAccessClaims are an app-only (client_credentials) token's claims in the order of
@@ -183,20 +221,39 @@ type userTokens struct {
 	idToken  bool   // openid was requested
 	email    bool   // email was requested
 	appidacr string // how the client authenticated (appidacrPublic if empty)
+	// uti is the token identifier the access and id tokens of one response share, as
+	// the capture's do (entra.md §5.1, §5.2: both "CDBY-t84gkC-sS7UKvKWAA").
+	uti string
 }
 
-// mintAccess returns a v1 Graph access token for the user.
+// mintAccess returns the user's access token for the grant's resource: v1, with a
+// header nonce for Graph only; v2 for an API that accepts v2 tokens.
 func mintAccess(k *keys.Key, t userTokens) (string, error) {
 	iat := t.now.Add(-clockSkew).Unix()
-	return signJWT(k, accessHeader{Typ: "JWT", Nonce: randomToken(32), Alg: "RS256", X5t: k.KID, Kid: k.KID}, userAccessClaims{
+	sub := pairwiseSub(t.user.ObjectID, t.app.ClientID, t.tenant.ID)
+	if t.grant.res.version == 2 {
+		// The v2 header has no x5t (entra.md §5.1: x5t is v1 only).
+		return signJWT(k, idHeader{Typ: "JWT", Alg: "RS256", Kid: k.KID}, userAccessClaimsV2{
+			Aud: t.aud, Iss: t.origin + "/" + t.tenant.ID + "/v2.0",
+			Iat: iat, Nbf: iat, Exp: accessExpiry(t.now, t.lifetime),
+			Aio: randomToken(48), Azp: t.app.ClientID, AzpAcr: cmp.Or(t.appidacr, appidacrPublic),
+			Name: t.user.DisplayName, OID: t.user.ObjectID, PreferredUsername: t.user.UPN,
+			RH: "0.A" + randomToken(36), Scp: t.grant.scp, Sub: sub, TID: t.tenant.ID, UTI: t.uti, Ver: "2.0",
+		})
+	}
+	nonce := ""
+	if t.grant.res.graph {
+		nonce = randomToken(32)
+	}
+	return signJWT(k, accessHeader{Typ: "JWT", Nonce: nonce, Alg: "RS256", X5t: k.KID, Kid: k.KID}, userAccessClaims{
 		Aud: t.aud, Iss: v1Issuer(t.tenant.ID),
-		Iat: iat, Nbf: iat, Exp: t.now.Add(t.lifetime).Unix(),
+		Iat: iat, Nbf: iat, Exp: accessExpiry(t.now, t.lifetime),
 		Acct: 0, Acr: "1", Aio: randomToken(48), Amr: []string{"pwd"},
 		AppDisplayName: t.app.DisplayName, AppID: t.app.ClientID, AppIDAcr: cmp.Or(t.appidacr, appidacrPublic),
 		IDTyp: "user", IPAddr: t.ipaddr, Name: t.user.DisplayName, OID: t.user.ObjectID,
 		RH: "0.A" + randomToken(36), Scp: t.grant.scp,
-		Sub: pairwiseSub(t.user.ObjectID, t.app.ClientID, t.tenant.ID), TID: t.tenant.ID,
-		UniqueName: t.user.UPN, UPN: t.user.UPN, UTI: randomToken(16), Ver: "1.0",
+		Sub: sub, TID: t.tenant.ID,
+		UniqueName: t.user.UPN, UPN: t.user.UPN, UTI: t.uti, Ver: "1.0",
 		Wids: []string{defaultUserRole},
 	})
 }
@@ -210,7 +267,7 @@ func mintID(k *keys.Key, t userTokens) (string, error) {
 		Name: t.user.DisplayName, OID: t.user.ObjectID, PreferredUsername: t.user.UPN,
 		RH:  "0.A" + randomToken(36),
 		Sub: pairwiseSub(t.user.ObjectID, t.app.ClientID, t.tenant.ID), TID: t.tenant.ID,
-		UTI: randomToken(16), Ver: "2.0",
+		UTI: t.uti, Ver: "2.0",
 	}
 	if t.email {
 		c.Email = t.user.UPN
@@ -235,7 +292,7 @@ func mintAppAccess(k *keys.Key, t appTokens) (string, error) {
 	iat := t.now.Add(-clockSkew).Unix()
 	sp := servicePrincipalID(t.app.ClientID, t.tenant.ID)
 	return signJWT(k, accessHeader{Typ: "JWT", Nonce: randomToken(32), Alg: "RS256", X5t: k.KID, Kid: k.KID}, appAccessClaims{
-		Aud: t.aud, Iss: v1Issuer(t.tenant.ID), Iat: iat, Nbf: iat, Exp: t.now.Add(t.lifetime).Unix(),
+		Aud: t.aud, Iss: v1Issuer(t.tenant.ID), Iat: iat, Nbf: iat, Exp: accessExpiry(t.now, t.lifetime),
 		Aio: randomToken(48), AppDisplayName: t.app.DisplayName, AppID: t.app.ClientID, AppIDAcr: t.appidacr,
 		IDP: v1Issuer(t.tenant.ID), IDTyp: "app", OID: sp, RH: "1.A" + randomToken(36),
 		Roles: t.roles, Sub: sp, TID: t.tenant.ID, UTI: randomToken(16), Ver: "1.0",
