@@ -335,10 +335,14 @@ func (c *Control) advanceClock(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := time.ParseDuration(body.Duration)
 	if err != nil || d < 0 {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("duration %q is not a non-negative Go duration such as \"61m\"", body.Duration))
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("duration %q is not a non-negative Go duration such as \"61m\" (at most \"2562047h\")", body.Duration))
 		return
 	}
-	now := c.o.Clock.Advance(d)
+	now, err := c.o.Clock.TryAdvance(d)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error()+"; restart the mock for a fresh clock")
+		return
+	}
 	WriteJSON(w, http.StatusOK, ClockState{Now: now.Format(time.RFC3339Nano), Virtual: c.o.Clock.IsVirtual()})
 }
 

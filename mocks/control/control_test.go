@@ -123,3 +123,40 @@ func TestControlAPIGuard(t *testing.T) {
 		t.Fatalf("with token: %d %s", w.Code, b)
 	}
 }
+
+// Issue 15 item 5: two large advances wrapped the standalone clock's int64 offset and
+// the clock went back to 1734, so an expired token was accepted again. An advance that
+// would take the clock past its bound is a 400 in the control API's shape, and the clock
+// never goes back.
+func TestClockAdvanceOverflowIsRefusedAndNeverGoesBack(t *testing.T) {
+	t.Parallel()
+	for _, clk := range []clock.Clock{clock.NewReal(), clock.NewVirtual(clock.DefaultStart)} {
+		c := New(Options{Server: "test", Clock: clk})
+		r := mux.NewRouter()
+		c.Mount(r)
+		h := c.Wrap(r)
+		prev := clk.Now()
+		refused := 0
+		for range 3 {
+			w := do(h, "POST", "/_mock/clock/advance", "application/json", `{"duration":"2562047h"}`, "")
+			switch w.Code {
+			case http.StatusOK:
+			case http.StatusBadRequest:
+				refused++
+				if !strings.Contains(w.Body.String(), `"error":`) {
+					t.Errorf("refusal is not in the control API's shape: %s", w.Body)
+				}
+			default:
+				t.Fatalf("advance: %d %s", w.Code, w.Body)
+			}
+			if now := clk.Now(); now.Before(prev) {
+				t.Fatalf("virtual=%t: the clock went back from %v to %v", clk.IsVirtual(), prev, now)
+			} else {
+				prev = now
+			}
+		}
+		if refused == 0 {
+			t.Errorf("virtual=%t: three advances of 2562047h (292 years each) were all accepted; the clock is at %v", clk.IsVirtual(), prev)
+		}
+	}
+}
