@@ -304,7 +304,7 @@ func (s *sandbox) run(t *testing.T, b block) {
 		case loginLineRE.MatchString(line):
 			// The person who signs in: approve every code after its first poll. Set just
 			// before the line, since an earlier command may have reset the mock.
-			script.WriteString(`command curl -sf --cacert "$CA_FILE" "$ENTRA/_mock/devicecodes/auto-approve" -d '{"after_polls":1}' > /dev/null` + "\n" + line + "\n")
+			script.WriteString(`command curl -sf --cacert "$CA_FILE" -H 'Content-Type: application/json' "$ENTRA/_mock/devicecodes/auto-approve" -d '{"after_polls":1}' > /dev/null` + "\n" + line + "\n")
 		case mockLineRE.MatchString(line):
 			args := mockLineRE.FindStringSubmatch(line)[1]
 			fmt.Fprintf(&script, "( timeout 3 vbharness mock%s --entra-addr 127.0.0.1:0 --veeam-addr 127.0.0.1:0 --state-dir \"$HOME/mock2\" > \"$HOME/mock2.out\" 2>&1 || [ $? -eq 124 ] ) && grep -q 'Entra' \"$HOME/mock2.out\"\n", strings.TrimRight(args, " "))

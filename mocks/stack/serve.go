@@ -182,6 +182,8 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	run.Entra = entra.New(clk, append([]entra.Option{entra.WithBaseURL(run.EntraURL)}, entraOpts...)...)
 	run.Veeam = veeam.New(clk, append([]veeam.Option{veeam.WithAuthority(authority), veeam.WithHTTPClient(client)}, veeamOpts...)...)
 	linkResets(run.Entra, run.Veeam)
+	run.Entra.Control().AllowHosts(ownNames(el, o.Hostnames)...)
+	run.Veeam.Control().AllowHosts(ownNames(vl, o.Hostnames)...)
 
 	for _, p := range []struct {
 		l net.Listener
@@ -222,6 +224,26 @@ func (r *Running) Shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ownNames are the names and addresses a server is reached by, which its control API
+// accepts in Host besides localhost and the loopback addresses: the --hostname names,
+// and the listener's address, or on a wildcard listen every address of the machine's
+// interfaces.
+func ownNames(l net.Listener, hostnames []string) []string {
+	names := append([]string(nil), hostnames...)
+	host, _, _ := net.SplitHostPort(l.Addr().String())
+	ip := net.ParseIP(host)
+	if ip != nil && !ip.IsUnspecified() {
+		return append(names, ip.String())
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			names = append(names, n.IP.String())
+		}
+	}
+	return names
 }
 
 // publicAddr is the host:port put in the printed URLs: the listener's own IP when it is a
