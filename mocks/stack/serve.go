@@ -47,6 +47,7 @@ type ServeOptions struct {
 	EntraAuthority string   // Veeam verifies assertions against this Entra instead of the local mock
 	ConfigFile     string   // Entra directory and lifetimes (entra.LoadConfig)
 	FixturesFile   string   // Veeam fixtures (veeam.LoadFixtures)
+	JournalBytes   int64    // each server's journal keeps at most this many bytes (default journal.DefaultMaxBytes)
 	Logger         *slog.Logger
 
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout replace the package defaults of the
@@ -184,6 +185,8 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	linkResets(run.Entra, run.Veeam)
 	run.Entra.Control().AllowHosts(ownNames(el, o.Hostnames)...)
 	run.Veeam.Control().AllowHosts(ownNames(vl, o.Hostnames)...)
+	run.Entra.Control().Journal().SetMaxBytes(o.JournalBytes)
+	run.Veeam.Control().Journal().SetMaxBytes(o.JournalBytes)
 
 	for _, p := range []struct {
 		l net.Listener

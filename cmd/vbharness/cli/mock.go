@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vbharness/vbharness/mocks/journal"
 	"github.com/vbharness/vbharness/mocks/stack"
 )
 
@@ -18,8 +19,9 @@ import (
 const shutdownGrace = 5 * time.Second
 
 type mockFlags struct {
-	o         stack.ServeOptions
-	printJSON bool
+	o          stack.ServeOptions
+	printJSON  bool
+	journalMiB int
 }
 
 func (a *app) mockCommand() *cobra.Command {
@@ -55,6 +57,7 @@ configuration error (including an address already in use).`,
 	fl.StringVar(&f.o.ControlToken, "control-token", "", "require Authorization: Bearer TOKEN on the control API (else loopback callers only)")
 	fl.StringVar(&f.o.AdminPassword, "admin-password", "", "the Veeam administrator's password (default the mock's built-in one)")
 	fl.StringVar(&f.o.EntraAuthority, "entra-authority", "", "let Veeam verify assertions against this Entra instead of the mock's")
+	fl.IntVar(&f.journalMiB, "journal-mib", journal.DefaultMaxBytes>>20, "each server's request journal keeps at most this many MiB (oldest entries dropped first)")
 	fl.BoolVar(&f.printJSON, "print-json", false, "print one JSON line with the URLs, CA file and credentials before serving")
 	return cmd
 }
@@ -72,6 +75,10 @@ type mockInfo struct {
 
 func (a *app) mock(ctx context.Context, f *mockFlags) error {
 	o := f.o
+	if f.journalMiB < 1 || f.journalMiB > 1<<20 {
+		return usage("--journal-mib %d: give a number of MiB from 1 to %d", f.journalMiB, 1<<20)
+	}
+	o.JournalBytes = int64(f.journalMiB) << 20
 	if o.StateDir == "" && !o.HTTP {
 		dir, err := userConfigDir(a.env)
 		if err != nil {

@@ -152,3 +152,16 @@ func TestRunAgainstARunningMock(t *testing.T) {
 		t.Errorf("header:\n%s", r.stdout)
 	}
 }
+
+// --journal-mib bounds the journals; nonsense is a usage error before anything starts.
+func TestMockJournalLimitIsChecked(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for _, v := range []string{"0", "-5", "1048577"} {
+		r := f.run("mock", "--entra-addr", "127.0.0.1:0", "--veeam-addr", "127.0.0.1:0", "--http", "--journal-mib", v)
+		if r.code != 2 || !strings.Contains(r.stderr, "--journal-mib "+v+": give a number of MiB from 1 to") {
+			t.Errorf("--journal-mib %s: exit %d, stderr %q", v, r.code, r.stderr)
+		}
+	}
+	serveMock(t, f, "--journal-mib", "8")
+}
