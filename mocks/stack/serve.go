@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -157,13 +158,17 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			vl.Close()
 			return nil, errors.New("a state directory is required for HTTPS (it holds the CA)")
 		}
-		ca, caFile, err := tlsca.LoadOrCreate(o.StateDir, clk.Now())
+		hosts := certHosts(o.Hostnames, el, vl)
+		ca, caFile, err := tlsca.LoadOrCreate(o.StateDir, clk.Now(), hosts...)
 		if err != nil {
 			el.Close()
 			vl.Close()
 			return nil, err
 		}
-		cert, err := ca.Issue(clk.Now(), o.Hostnames...)
+		for _, n := range ca.Notes {
+			o.Logger.Warn(n)
+		}
+		cert, err := ca.Issue(clk.Now(), hosts...)
 		if err != nil {
 			el.Close()
 			vl.Close()
@@ -227,6 +232,21 @@ func (r *Running) Shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// certHosts are the names and addresses the server certificate (and the CA's name
+// constraints) cover besides localhost and the loopback: the --hostname names and the
+// listeners' own addresses when they are specific. On a wildcard listen, the machine's
+// other addresses need --hostname: they change, and each change would make a new CA.
+func certHosts(hostnames []string, ls ...net.Listener) []string {
+	hosts := slices.Clone(hostnames)
+	for _, l := range ls {
+		host, _, _ := net.SplitHostPort(l.Addr().String())
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() && !slices.Contains(hosts, ip.String()) {
+			hosts = append(hosts, ip.String())
+		}
+	}
+	return hosts
 }
 
 // ownNames are the names and addresses a server is reached by, which its control API
