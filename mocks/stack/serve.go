@@ -203,7 +203,9 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			ReadTimeout:       o.ReadTimeout,
 			IdleTimeout:       o.IdleTimeout,
 			MaxHeaderBytes:    MaxHeaderBytes,
-			ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+			// TLS handshake failures and panics outside the pipeline: the operator
+			// must see them, and the CLI's handler shows Warn and above.
+			ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 		}
 		l := p.l
 		if tlsConf != nil {
