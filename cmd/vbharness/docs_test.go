@@ -266,7 +266,7 @@ test("the administrator logs in", ({ veeam }) => {
 	env := append(os.Environ(),
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"HOME="+home, "ENTRA="+run.EntraURL, "VEEAM="+run.VeeamURL, "CA_FILE="+run.CAFile,
-		"VBHARNESS_TARGET=", "NO_COLOR=1")
+		"VBHARNESS_TARGET=", "VBHARNESS_CONTROL_TOKEN=", "VBHARNESS_MOCK_ADMIN_PASSWORD=", "NO_COLOR=1")
 	return &sandbox{dir: work, home: home, env: env}
 }
 
