@@ -314,7 +314,7 @@ test("the administrator logs in", ({ veeam }) => {
 	env := append(os.Environ(),
 		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"HOME="+home, "ENTRA="+run.EntraURL, "VEEAM="+run.VeeamURL, "CA_FILE="+run.CAFile,
-		"VBHARNESS_TARGET=", "NO_COLOR=1")
+		"VBHARNESS_TARGET=", "VBHARNESS_CONTROL_TOKEN=", "VBHARNESS_MOCK_ADMIN_PASSWORD=", "NO_COLOR=1")
 	return &sandbox{dir: work, home: home, env: env}
 }
 
@@ -383,7 +383,7 @@ func rewrite(line string) (string, bool) {
 	case loginLineRE.MatchString(line):
 		// The person who signs in: approve every code after its first poll. Set just
 		// before the line, since an earlier command may have reset the mock.
-		return `command curl -sf --cacert "$CA_FILE" "$ENTRA/_mock/devicecodes/auto-approve" -d '{"after_polls":1}' > /dev/null` + "\n" + line, true
+		return `command curl -sf --cacert "$CA_FILE" -H 'Content-Type: application/json' "$ENTRA/_mock/devicecodes/auto-approve" -d '{"after_polls":1}' > /dev/null` + "\n" + line, true
 	case mockLineRE.MatchString(line):
 		return "__mock_fg" + strings.TrimRight(mockLineRE.FindStringSubmatch(line)[1], " "), true
 	}
