@@ -251,7 +251,8 @@ func (a *app) loadConfig(configFlag, why string) (*config.File, error) {
 	return f, nil
 }
 
-// resolve loads the targets file and resolves a live target in it.
+// resolve loads the targets file and resolves a live target in it, with a running
+// mock's defaults filled in (runner.MockDefaults).
 func (a *app) resolve(name, configFlag string) (*config.Resolved, error) {
 	f, err := a.loadConfig(configFlag, fmt.Sprintf("target %q", name))
 	if err != nil {
@@ -261,6 +262,7 @@ func (a *app) resolve(name, configFlag string) (*config.Resolved, error) {
 	if err != nil {
 		return nil, usage("%v", err)
 	}
+	runner.MockDefaults(r)
 	return r, nil
 }
 
