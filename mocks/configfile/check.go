@@ -22,6 +22,7 @@ type checker struct {
 	tag  string // the struct tag that names fields: "yaml" or "json"
 	word string // what errors call a key: "key" in files, "field" in JSON bodies
 	json bool   // the document is JSON: errors say object and array
+	body bool   // a request body: its top level goes unnamed
 	seen map[visit]bool
 	at   map[[2]int]place
 }
@@ -160,12 +161,18 @@ func (c *checker) mapping(n *yaml.Node, path []any, field func(string) (reflect.
 		}
 		ft, ok := field(k.Value)
 		if !ok {
-			return &Error{File: c.file, Line: k.Line, Col: k.Column,
-				Msg: fmt.Sprintf("unknown %s %q in %s", c.word, k.Value, where(path)), Fix: fixFor(k.Value, known, c.word)}
+			msg := fmt.Sprintf("unknown %s %q in %s", c.word, k.Value, where(path))
+			if c.body && len(path) == 0 {
+				msg = fmt.Sprintf("unknown %s %q", c.word, k.Value)
+			}
+			return &Error{File: c.file, Line: k.Line, Col: k.Column, Msg: msg, Fix: fixFor(k.Value, known, c.word)}
 		}
 		if seen[k.Value] {
-			return &Error{File: c.file, Line: k.Line, Col: k.Column,
-				Msg: fmt.Sprintf("%s %q appears twice in %s", c.word, k.Value, where(path)), Fix: "keep one of them"}
+			msg := fmt.Sprintf("%s %q appears twice in %s", c.word, k.Value, where(path))
+			if c.body && len(path) == 0 {
+				msg = fmt.Sprintf("%s %q appears twice", c.word, k.Value)
+			}
+			return &Error{File: c.file, Line: k.Line, Col: k.Column, Msg: msg, Fix: "keep one of them"}
 		}
 		seen[k.Value] = true
 		if err := c.check(v, ft, append(path, k.Value)); err != nil {
@@ -430,6 +437,6 @@ func CheckJSON(data []byte, v any) *Error {
 		return nil
 	}
 	c := newChecker("", "json", true)
-	c.word = "field"
+	c.word, c.body = "field", true
 	return c.check(root, reflectType(v), nil)
 }

@@ -272,10 +272,11 @@ func TestCheckJSON(t *testing.T) {
 		{"known fields", `{"accessTokenLifetime": 60, "errorStyle": "oauth", "inner": {"name": "x"}, "free": {"Any": 1}}`, ""},
 		{"an empty body", ``, ""},
 		{"a body encoding/json refuses", `{"accessTokenLifetime": }`, ""},
-		{"a field that differs in case", `{"accessTokenLifeTime": 60}`, `unknown field "accessTokenLifeTime" in the top level; did you mean accessTokenLifetime?`},
-		{"the other server's spelling", `{"access_token_lifetime": 60}`, `unknown field "access_token_lifetime" in the top level; did you mean accessTokenLifetime?`},
+		{"a field that differs in case", `{"accessTokenLifeTime": 60}`, `unknown field "accessTokenLifeTime"; did you mean accessTokenLifetime?`},
+		{"the other server's spelling", `{"access_token_lifetime": 60}`, `unknown field "access_token_lifetime"; did you mean accessTokenLifetime?`},
 		{"a nested field", `{"inner": {"Name": "x"}}`, `unknown field "Name" in inner; did you mean name?`},
 		{"a shape", `{"inner": [1]}`, `inner must be an object ({…})`},
+		{"a field given twice", `{"errorStyle": "a", "errorStyle": "b"}`, `field "errorStyle" appears twice; keep one of them`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
