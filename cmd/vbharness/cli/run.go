@@ -110,6 +110,8 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	seed := f.seed
 	if !cmd.Flags().Changed("seed") {
 		seed = runner.NewRunSeed()
+	} else if seed < 0 || seed > runner.MaxSeed {
+		return usage("--seed must be between 0 and %d (2^53-1), got %d", int64(runner.MaxSeed), seed)
 	}
 	if a.deps.newEngine == nil {
 		return usage("this build of vbharness has no scenario engine")

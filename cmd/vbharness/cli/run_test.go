@@ -93,6 +93,8 @@ func TestRunUsageErrorsExit2BeforeAnyTestRuns(t *testing.T) {
 		{"a missing path", []string{"run", "nope.js"}, "vbharness: nope.js: no such file or folder"},
 		{"a folder without scenarios", []string{"run", "empty"}, "vbharness: no scenario files (*.js outside lib/ folders) in empty"},
 		{"a file that is not a scenario", []string{"run", "empty/readme.txt"}, "vbharness: empty/readme.txt: not a scenario file (scenarios are .js files)"},
+		{"a seed JSON readers would round", []string{"run", "--seed", "9007199254740992"}, "vbharness: --seed must be between 0 and 9007199254740991 (2^53-1), got 9007199254740992"},
+		{"a negative seed", []string{"run", "--seed", "-1"}, "vbharness: --seed must be between 0 and 9007199254740991 (2^53-1), got -1"},
 		{"negative parallelism", []string{"run", "--parallel", "-1"}, "vbharness: --parallel must be 0 (the number of CPUs) or more, got -1"},
 		{"a negative timeout", []string{"run", "--timeout", "-1s"}, "vbharness: --timeout must be 0 (no limit) or more"},
 		{"a memory limit that is not a size", []string{"run", "--max-memory", "lots"}, `vbharness: --max-memory "lots": give a size such as 512MiB, 2GiB or 0 for no limit`},
