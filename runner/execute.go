@@ -31,7 +31,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		Parallel: o.Parallel,
 		Timeout:  o.Timeout,
 		Files:    p.Files,
-		Started:  o.Clock.Now(),
+		Started:  p.started, // the run began with loading its scripts (NewPlan)
 	}
 	results := make([]*Result, len(p.Tests))
 	var (

@@ -90,7 +90,8 @@ type Plan struct {
 	// LoadErrors is how many scripts failed to load.
 	LoadErrors int
 
-	opts Options
+	opts    Options
+	started time.Time // when NewPlan began: loading the scripts is part of the run
 }
 
 // Selected is how many tests passed the filter and the tags (run or skipped).
@@ -126,7 +127,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if opts.Scrubber == nil {
 		opts.Scrubber = secret.NewScrubber()
 	}
-	p := &Plan{opts: opts, Files: len(opts.Files)}
+	p := &Plan{opts: opts, Files: len(opts.Files), started: opts.Clock.Now()}
 	guard := newMemoryGuard(opts.MaxMemory)
 	defer guard.stop()
 	for _, f := range opts.Files {

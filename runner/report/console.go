@@ -273,19 +273,35 @@ func (c *Console) Summary(o *runner.Outcome) {
 		c.details(&b, r)
 	}
 	cn := o.Counts()
+	loads := 0 // scripts that failed to load: counted errored, but no seed reproduces them
+	for i := range o.Results {
+		if o.Results[i].LoadError {
+			loads++
+		}
+	}
 	b.WriteString("\n")
 	if cn.AllFailed() > 0 {
 		var parts []string
 		if cn.Failed > 0 {
 			parts = append(parts, plural(cn.Failed, "assertion failure"))
 		}
-		if cn.Errored > 0 {
-			parts = append(parts, fmt.Sprintf("%d errored", cn.Errored))
+		if n := cn.Errored - loads; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d errored", n))
 		}
 		if cn.TimedOut > 0 {
 			parts = append(parts, fmt.Sprintf("%d timed out", cn.TimedOut))
 		}
-		fmt.Fprintf(&b, "failed: %s; reproduce with --seed %d\n", strings.Join(parts, ", "), o.Seed)
+		if loads > 0 {
+			parts = append(parts, plural(loads, "script")+" failed to load")
+		}
+		switch {
+		case cn.AllFailed() > loads:
+			fmt.Fprintf(&b, "failed: %s; reproduce with --seed %d\n", strings.Join(parts, ", "), o.Seed)
+		case loads == 1:
+			fmt.Fprintf(&b, "failed: %s; fix it and run again\n", strings.Join(parts, ", "))
+		default:
+			fmt.Fprintf(&b, "failed: %s; fix them and run again\n", strings.Join(parts, ", "))
+		}
 	}
 	if o.Stopped {
 		b.WriteString("--fail-fast stopped the run after the first failure\n")
