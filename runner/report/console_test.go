@@ -70,3 +70,57 @@ func TestAScriptThatFailsToLoadIsSummarisedAsSuch(t *testing.T) {
 		})
 	}
 }
+
+func longTrace(n int) []engine.Exchange {
+	trace := make([]engine.Exchange, n)
+	for i := range trace {
+		trace[i] = engine.Exchange{Method: "GET", URL: "https://veeam.mock:4443/v8/Jobs?offset=" + strings.Repeat("9", i%3) + "x" + string(rune('a'+i%26)),
+			RequestHeaders: map[string]string{"Accept": "application/json"}, Status: 200,
+			ResponseHeaders: map[string]string{"Content-Type": "application/json"}, ResponseBody: `{"offset":0,"limit":30,"results":[]}`, DurationMS: 0.2}
+	}
+	return trace
+}
+
+// TestAFailingTestsTraceIsCappedOnTheConsole is issue 12 defect 5: one failing test
+// printed its whole HTTP trace, 2 732 console lines. The console shows the first and the
+// last exchanges and says where the rest is (-v, --report json); -v shows them all, and
+// report files keep them all.
+func TestAFailingTestsTraceIsCappedOnTheConsole(t *testing.T) {
+	t.Parallel()
+	o := &runner.Outcome{Seed: 1, Started: clock.DefaultStart, Results: []runner.Result{{Result: engine.Result{
+		Name: "paginates", File: "a.js", Status: engine.StatusFailed, Message: "expected 3 pages", Seed: 2, Trace: longTrace(200)}}}}
+	out := summarise(t, o, report.ConsoleOptions{})
+	if n := strings.Count(out, "\n"); n > 80 {
+		t.Errorf("the console printed %d lines for one failure with 200 exchanges:\n%s", n, out)
+	}
+	for _, want := range []string{
+		"http trace (200 exchanges; the first 3 and the last 3 are shown: -v or --report json=FILE has them all):",
+		"     1. GET https://veeam.mock:4443/v8/Jobs?offset=xa → 200",
+		"     3. GET ", "     … 194 more exchanges …", "     198. GET ", "     200. GET ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "     4. GET ") || strings.Contains(out, "     197. GET ") {
+		t.Errorf("the console shows exchanges from the middle:\n%s", out)
+	}
+
+	verbose := summarise(t, o, report.ConsoleOptions{Verbose: true})
+	if !strings.Contains(verbose, "http trace (200 exchanges):") || !strings.Contains(verbose, "     100. GET ") {
+		t.Errorf("-v does not show the whole trace")
+	}
+	short := &runner.Outcome{Seed: 1, Started: clock.DefaultStart, Results: []runner.Result{{Result: engine.Result{
+		Name: "short", File: "a.js", Status: engine.StatusFailed, Seed: 2, Trace: longTrace(7)}}}}
+	if out := summarise(t, short, report.ConsoleOptions{}); !strings.Contains(out, "http trace (7 exchanges):") || !strings.Contains(out, "     4. GET ") {
+		t.Errorf("a short trace is cut:\n%s", out)
+	}
+
+	var js bytes.Buffer
+	if err := report.Write(&js, report.JSON, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(js.String(), `"method": "GET"`); n != 200 {
+		t.Errorf("the JSON report holds %d exchanges, want all 200", n)
+	}
+}
