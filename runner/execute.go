@@ -47,6 +47,25 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		defer obsMu.Unlock()
 		f(o.Observer)
 	}
+	// Tests finish in any order, but the observer hears them in plan order (files sorted,
+	// tests as registered), as the console promises: a finished test waits only for the
+	// tests before it, so the output still streams.
+	var (
+		orderMu   sync.Mutex
+		finished  = make([]bool, len(p.Tests))
+		announced int // the first test the observer has not heard finish
+	)
+	finish := func(i int, r *Result) { // r nil: the test was left out
+		orderMu.Lock()
+		defer orderMu.Unlock()
+		results[i], finished[i] = r, true
+		for announced < len(p.Tests) && finished[announced] {
+			if done := results[announced]; done != nil {
+				notify(func(ob Observer) { ob.TestFinished(done) })
+			}
+			announced++
+		}
+	}
 	guard := newMemoryGuard(o.MaxMemory)
 	defer guard.stop()
 	next := make(chan int)
@@ -58,7 +77,8 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 			for i := range next {
 				t := p.Tests[i]
 				if ctx.Err() != nil {
-					continue // interrupted before it started: left out
+					finish(i, nil) // interrupted before it started: left out
+					continue
 				}
 				var r *Result
 				switch {
@@ -82,6 +102,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 					}
 					if ctx.Err() != nil {
 						unlock(&exclusive, ex)
+						finish(i, nil)
 						continue
 					}
 					notify(func(ob Observer) { ob.TestStarted(t) })
@@ -91,8 +112,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 				if r.Failed() && o.FailFast {
 					stopped.Store(true)
 				}
-				results[i] = r
-				notify(func(ob Observer) { ob.TestFinished(r) })
+				finish(i, r)
 			}
 		}()
 	}

@@ -59,7 +59,9 @@ type Options struct {
 
 // Observer hears about a run's progress. Every test that is run (or fails without
 // running) is announced by TestStarted before its TestFinished; skipped tests and
-// scripts that failed to load only finish. The runner calls the Observer from one
+// scripts that failed to load only finish. TestStarted comes as tests start; TestFinished
+// comes in plan order (files sorted, tests in registration order), each as soon as the
+// test and every test before it have finished. The runner calls the Observer from one
 // goroutine at a time, so implementations need no locking of their own.
 type Observer interface {
 	TestStarted(t *Planned)
