@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -112,7 +113,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 				if r.Failed() && o.FailFast {
 					stopped.Store(true)
 				}
-				finish(i, r)
+				finish(i, p.show(r))
 			}
 		}()
 	}
@@ -135,6 +136,27 @@ feed:
 	out.Stopped = stopped.Load()
 	out.Elapsed = o.Clock.Now().Sub(out.Started)
 	return out
+}
+
+// scriptPath finds script paths in text (a message, a stack): a run of path characters
+// ending in .js after the start, a space, a bracket or a quote.
+var scriptPath = regexp.MustCompile("(^|[\\s(\"'`,])((?:[A-Za-z0-9_.@+~-]+/)*[A-Za-z0-9_.@+~-]+\\.js)\\b")
+
+// show rewrites the file-system paths r names with Options.ShowPath.
+func (p *Plan) show(r *Result) *Result {
+	f := p.opts.ShowPath
+	if f == nil {
+		return r
+	}
+	r.File = f(r.File)
+	rewrite := func(text string) string {
+		return scriptPath.ReplaceAllStringFunc(text, func(m string) string {
+			sub := scriptPath.FindStringSubmatch(m)
+			return sub[1] + f(sub[2])
+		})
+	}
+	r.Message, r.Stack = rewrite(r.Message), rewrite(r.Stack)
+	return r
 }
 
 func unlock(mu *sync.RWMutex, exclusive bool) {

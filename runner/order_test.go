@@ -59,3 +59,27 @@ func TestResultsAreAnnouncedInRegistrationOrder(t *testing.T) {
 		t.Errorf("%d results", len(o.Results))
 	}
 }
+
+// TestShowPathNamesFilesInResults: Options.ShowPath rewrites a result's file and the
+// script paths in its message and stack (issue 12 defect 17), and leaves other text,
+// such as a URL ending in .js, alone.
+func TestShowPathNamesFilesInResults(t *testing.T) {
+	t.Parallel()
+	show := func(p string) string {
+		if p == "a.js" || p == "lib/h.js" {
+			return "/abs/" + p
+		}
+		return p
+	}
+	o, _ := run(t, context.Background(), map[string]*runnertest.Script{"a.js": {Tests: []runnertest.Test{
+		runnertest.Result("boom", engine.Result{Status: engine.StatusErrored,
+			Message: "a.js:3:7: Error: boom (fetched https://cdn.test/lib/h.js, see \"lib/h.js\")",
+			Stack:   "at f (lib/h.js:2:9)\nat a.js:1:1"}),
+	}}}, runner.Options{ShowPath: show})
+	r := o.Results[0]
+	if r.File != "/abs/a.js" ||
+		r.Message != `/abs/a.js:3:7: Error: boom (fetched https://cdn.test/lib/h.js, see "/abs/lib/h.js")` ||
+		r.Stack != "at f (/abs/lib/h.js:2:9)\nat /abs/a.js:1:1" {
+		t.Errorf("file %q\nmessage %q\nstack %q", r.File, r.Message, r.Stack)
+	}
+}

@@ -51,6 +51,12 @@ type Options struct {
 	Observer Observer
 	// Prompt is where live sign-in prompts for a person go; may be nil.
 	Prompt io.Writer
+	// ShowPath, if set, turns a path of the engine's file system into the path results
+	// show, so it opens from the user's shell: the CLI names files under the working
+	// directory relative to it and others by their absolute path. It is applied to each
+	// result's File and to the script paths (*.js) inside its Message and Stack, and
+	// returns a path it does not know unchanged. nil shows file-system paths as they are.
+	ShowPath func(fsPath string) string
 	// MaxMemory is the Go heap, in bytes, the run may use: past it the runner stops the
 	// scenario that has run longest, which is reported as errored ("memory limit
 	// exceeded"), and the run goes on. 0 means DefaultMaxMemory; negative, no limit.

@@ -565,3 +565,63 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestRunNamesFilesSoTheyOpenFromTheShell is issue 12 defect 17: with a scenario outside
+// the working directory, results named files relative to the common parent of the paths,
+// with the leading / dropped ("tmp/x/fail.js"), which opens from nowhere. Files under the
+// working directory are named relative to it, others by their absolute path: in result
+// lines, messages, stack frames (a required helper's too) and report files.
+func TestRunNamesFilesSoTheyOpenFromTheShell(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	other := t.TempDir()
+	write(t, filepath.Join(f.dir, "here.js"), `const { test } = require("vbharness");
+test("passes here", () => {});
+`)
+	write(t, filepath.Join(other, "lib", "h.js"), `exports.boom = () => {
+  throw new Error("boom in a helper");
+};
+`)
+	write(t, filepath.Join(other, "fail.js"), `const { test } = require("vbharness");
+const h = require("./lib/h.js");
+test("fails elsewhere", () => { h.boom(); });
+`)
+	write(t, filepath.Join(other, "broken.js"), "const { test } = require(\"vbharness\");\nlet = ;\n")
+	r := f.runWith(f.realEngine(), "run", "here.js", filepath.Join(other, "fail.js"), filepath.Join(other, "broken.js"), "--report", "json=r.json")
+	if r.code != 3 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	abs := func(p string) string { return filepath.Join(other, p) }
+	for _, want := range []string{
+		"PASS    here.js › passes here",
+		"ERROR   " + abs("fail.js") + " › fails elsewhere",
+		"at " + abs("lib/h.js") + ":2:",
+		abs("fail.js") + ":3:",
+		"LOAD    " + abs("broken.js") + ":2:",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(f.dir, "r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Tests []struct{ File, Stack string }
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, tc := range rep.Tests {
+		files = append(files, tc.File)
+		if _, err := os.Stat(filepath.Join(f.dir, tc.File)); tc.File != "here.js" && !filepath.IsAbs(tc.File) || err != nil && !filepath.IsAbs(tc.File) {
+			t.Errorf("the report names %q, which does not open from the working directory", tc.File)
+		}
+	}
+	if got := strings.Join(files, ","); got != strings.Join([]string{"here.js", abs("broken.js"), abs("fail.js")}, ",") &&
+		got != strings.Join([]string{abs("broken.js"), abs("fail.js"), "here.js"}, ",") {
+		t.Errorf("report files = %s", got)
+	}
+}
