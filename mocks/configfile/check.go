@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -324,6 +325,17 @@ func (c *checker) decodeError(err error) *Error {
 		return own
 	}
 	e := &Error{File: c.file, Line: le.Mark.Line, Col: le.Mark.Column, Msg: le.Message}
+	var te *yaml.TypeError
+	if errors.As(le, &te) && len(te.Errors) > 0 { // a type's own UnmarshalYAML in yaml.v3's style: "line N: what"
+		e.Msg = te.Errors[0]
+		if m := legacyLine.FindStringSubmatch(e.Msg); m != nil {
+			if n, _ := strconv.Atoi(m[1]); n != e.Line {
+				e.Line, e.Col = n, 0
+			}
+			e.Msg = m[2]
+		}
+		return e
+	}
 	p, ok := c.at[[2]int{le.Mark.Line, le.Mark.Column}]
 	if !ok {
 		return e
@@ -338,6 +350,9 @@ func (c *checker) decodeError(err error) *Error {
 	e.Msg = where(p.path) + ": " + le.Message
 	return e
 }
+
+// legacyLine reads yaml.v3's "line N: message".
+var legacyLine = regexp.MustCompile(`^line (\d+): (.*)$`)
 
 // where names a path for people: "the top level", "targets.lab.entra", "jobs[3].name".
 func where(path []any) string {

@@ -33,6 +33,14 @@ type file struct {
 	Targets map[string]*target `yaml:"targets"`
 	Items   []item             `yaml:"items"`
 	Custom  *custom            `yaml:"custom"`
+	Legacy  *legacy            `yaml:"legacy"`
+}
+
+// legacy decodes itself and refuses everything the way yaml.v3 code does.
+type legacy struct{}
+
+func (*legacy) UnmarshalYAML(n *yaml.Node) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: legacy %s is refused", n.Line+1, n.Value)}}
 }
 
 type item struct {
@@ -126,6 +134,8 @@ func TestDecodeErrors(t *testing.T) {
 			`f.yaml:3:5: unknown key "nme" in items[1]; did you mean name?`},
 		{"a type's own error keeps its fix", "f.yaml", "custom: bad\n",
 			"f.yaml:1:9: custom must be ok; write ok"},
+		{"a type's own yaml.v3-style error keeps its line", "f.yaml", "legacy: x\n",
+			"f.yaml:2: legacy x is refused"},
 		{"malformed YAML names line and column", "f.yaml", "targets:\n  lab:\n    entra: {tenant: x\n    veeam: y\n",
 			"f.yaml:4:"},
 		{"a tab names the line", "f.yaml", "targets:\n\tlab: {}\n",
