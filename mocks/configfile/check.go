@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"go.yaml.in/yaml/v4"
@@ -25,7 +26,9 @@ type checker struct {
 	json bool   // the document is JSON: errors say object and array
 	body bool   // a request body: its top level goes unnamed
 	seen map[visit]bool
-	at   map[[2]int]place
+	// at, when not nil, indexes each value's position; decodeError fills it by checking
+	// again, so a document that decodes costs no index.
+	at map[[2]int]place
 }
 
 type visit struct {
@@ -41,7 +44,25 @@ type place struct {
 }
 
 func newChecker(file, tag string, isJSON bool) *checker {
-	return &checker{file: file, tag: tag, word: "key", json: isJSON, seen: map[visit]bool{}, at: map[[2]int]place{}}
+	return &checker{file: file, tag: tag, word: "key", json: isJSON, seen: map[visit]bool{}}
+}
+
+// Per struct tag, what a type needs: whether it decodes itself, and a struct's fields.
+// Types are few and checked often (once per value), so both are kept.
+var (
+	customTypes sync.Map // typeTag → bool
+	structTypes sync.Map // typeTag → structFields
+)
+
+type typeTag struct {
+	t   reflect.Type
+	tag string
+}
+
+type structFields struct {
+	fields    map[string]reflect.Type
+	known     []string
+	inlineMap reflect.Type
 }
 
 func reflectType(v any) reflect.Type {
@@ -65,6 +86,16 @@ var (
 // custom reports whether t decodes itself (or is a raw node): its shape is its own
 // business, and its errors come back from the decoder.
 func (c *checker) custom(t reflect.Type) bool {
+	k := typeTag{t, c.tag}
+	if v, ok := customTypes.Load(k); ok {
+		return v.(bool)
+	}
+	v := c.decodesItself(t)
+	customTypes.Store(k, v)
+	return v
+}
+
+func (c *checker) decodesItself(t reflect.Type) bool {
 	if t == nodeType {
 		return true
 	}
@@ -88,15 +119,18 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path []any) *Error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	n = deref(n)
-	if n == nil {
-		return nil
+	if n.Kind == yaml.AliasNode {
+		// Many aliases may name one anchor: each (value, type) is checked once, so a
+		// document of aliases stays linear.
+		n = deref(n)
+		if n == nil || c.seen[visit{n, t}] {
+			return nil
+		}
+		c.seen[visit{n, t}] = true
 	}
-	if c.seen[visit{n, t}] { // an alias to a value already checked as t
-		return nil
+	if c.at != nil {
+		c.at[[2]int{n.Line, n.Column}] = place{path: slices.Clone(path), t: t, n: n}
 	}
-	c.seen[visit{n, t}] = true
-	c.at[[2]int{n.Line, n.Column}] = place{path: slices.Clone(path), t: t, n: n}
 	if c.custom(t) || isNull(n) {
 		return nil
 	}
@@ -107,16 +141,16 @@ func (c *checker) check(n *yaml.Node, t reflect.Type, path []any) *Error {
 		if n.Kind != yaml.MappingNode {
 			return c.shape(n, path, t)
 		}
-		fields, inlineMap := c.fields(t)
+		sf := c.structFields(t)
 		return c.mapping(n, path, func(key string) (reflect.Type, bool) {
-			if ft, ok := fields[key]; ok {
+			if ft, ok := sf.fields[key]; ok {
 				return ft, true
 			}
-			if inlineMap != nil {
-				return inlineMap, true
+			if sf.inlineMap != nil {
+				return sf.inlineMap, true
 			}
 			return nil, false
-		}, keysOf(fields))
+		}, sf.known)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			return c.shape(n, path, t)
@@ -208,6 +242,18 @@ func (c *checker) merge(v *yaml.Node, path []any, field func(string) (reflect.Ty
 		}
 	}
 	return nil
+}
+
+// structFields returns what fields gives for t, computed once per type and tag.
+func (c *checker) structFields(t reflect.Type) structFields {
+	k := typeTag{t, c.tag}
+	if v, ok := structTypes.Load(k); ok {
+		return v.(structFields)
+	}
+	fields, inlineMap := c.fields(t)
+	sf := structFields{fields: fields, known: keysOf(fields), inlineMap: inlineMap}
+	structTypes.Store(k, sf)
+	return sf
 }
 
 // fields returns the keys a struct takes (by c.tag) and their types, and the element
@@ -309,7 +355,7 @@ func (c *checker) want(t reflect.Type) string {
 
 // decodeError turns the decoder's error into an *Error naming the value's path and what
 // it must be.
-func (c *checker) decodeError(err error) *Error {
+func (c *checker) decodeError(err error, root *yaml.Node, t reflect.Type) *Error {
 	var le *yaml.LoadError
 	if !errors.As(err, &le) {
 		return &Error{File: c.file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
@@ -336,6 +382,8 @@ func (c *checker) decodeError(err error) *Error {
 		}
 		return e
 	}
+	c.at, c.seen = map[[2]int]place{}, map[visit]bool{}
+	_ = c.check(root, t, nil) // it passed before; this time it indexes the positions
 	p, ok := c.at[[2]int{le.Mark.Line, le.Mark.Column}]
 	if !ok {
 		return e

@@ -123,7 +123,7 @@ func Decode(name string, data []byte, v any) (*Doc, error) {
 		return nil, err
 	}
 	if derr := d.root.Load(v, yaml.WithKnownFields()); derr != nil {
-		return nil, c.decodeError(derr)
+		return nil, c.decodeError(derr, d.root, reflectType(v))
 	}
 	return d, nil
 }

@@ -301,3 +301,20 @@ func TestCheckJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONStringsMeanWhatTheyMeanInJSON: escapes a YAML parser reads differently (a
+// surrogate pair, \/) decode as encoding/json decodes them, and columns count characters.
+func TestJSONStringsMeanWhatTheyMeanInJSON(t *testing.T) {
+	t.Parallel()
+	var f file
+	doc, err := configfile.Decode("f.json", []byte(`{"targets": {"lab": {"entra": {"tenant": "a\/b\u00e9\ud83d\ude00 \"q\" ü", "client_id": "é"}}}}`), &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Targets["lab"].Entra.Tenant; got != "a/bé😀 \"q\" ü" {
+		t.Errorf("tenant = %q", got)
+	}
+	if l, c := doc.Pos("targets", "lab", "entra", "client_id"); l != 1 || c != 89 {
+		t.Errorf("client_id at %d:%d, want 1:89 (characters, not bytes)", l, c)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -16,10 +15,12 @@ import (
 // stops at 10000; a configuration file never nests past a handful).
 const maxJSONDepth = 200
 
-// parseJSON reads data with encoding/json's tokenizer into the node tree a YAML parser
-// would give (mappings, sequences, scalars tagged !!str, !!int, !!float, !!bool, !!null),
-// with each value's line and column, so one checker and one decoder serve both formats.
-// nil means an empty file.
+// parseJSON reads data into the node tree a YAML parser would give (mappings,
+// sequences, scalars tagged !!str, !!int, !!float, !!bool, !!null), with each value's
+// line and column, so one checker and one decoder serve both formats. encoding/json
+// judges the syntax (json.Valid, and its error's offset when invalid); the tree is then
+// built by a scanner that may trust it, and strings with escapes are unquoted by
+// encoding/json, so JSON means what it means in JSON. nil means an empty file.
 func parseJSON(name string, data []byte) (*yaml.Node, *Error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -35,125 +36,140 @@ func parseJSON(name string, data []byte) (*yaml.Node, *Error) {
 			}
 			off += size
 		}
-		return nil, p.errAt(int64(off), "malformed JSON: the file is not UTF-8 text", "save the file as UTF-8")
+		return nil, p.errAt(off, "malformed JSON: the file is not UTF-8 text", "save the file as UTF-8")
 	}
-	p.dec = json.NewDecoder(bytes.NewReader(data))
-	p.dec.UseNumber()
-	root, err := p.value(0)
-	if err != nil {
-		return nil, err
+	if !json.Valid(data) {
+		return nil, p.syntax()
 	}
-	if at := p.skip(" \t\r\n"); at < int64(len(p.data)) {
-		return nil, p.errAt(at, "malformed JSON: there is more after the top-level value", "remove it, or wrap the values in one object")
-	}
-	return root, nil
+	return p.value(0)
 }
 
 type jsonParser struct {
 	name  string
 	data  []byte
 	lines []int
-	dec   *json.Decoder
+	off   int // the scanner's position
+
+	// The last position computed: values come in order, so the next column is counted
+	// on from it (a minified file is one long line).
+	lastOff, lastLine, lastCol int
 }
 
-// start is the offset of the next token: past whitespace and the ',' or ':' the
-// tokenizer consumes with the previous one.
-func (p *jsonParser) start() int64 { return p.skip(" \t\r\n,:") }
-
-// skip returns the offset of the first byte from the tokenizer's position on that is not
-// in set.
-func (p *jsonParser) skip(set string) int64 {
-	off := p.dec.InputOffset()
-	for off < int64(len(p.data)) && strings.IndexByte(set, p.data[off]) >= 0 {
-		off++
+// syntax is the error for data that json.Valid refused, at the offset encoding/json
+// names.
+func (p *jsonParser) syntax() *Error {
+	var v any
+	err := json.Unmarshal(p.data, &v)
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se) && strings.HasPrefix(se.Error(), "invalid character") && strings.Contains(se.Error(), "after top-level value"):
+		return p.errAt(int(se.Offset)-1, "malformed JSON: there is more after the top-level value", "remove it, or wrap the values in one object")
+	case errors.As(err, &se) && se.Error() == "unexpected end of JSON input":
+		return p.errAt(len(p.data), "malformed JSON: the file ends before its last value does", "close every { and [ and every string")
+	case errors.As(err, &se):
+		return p.errAt(int(se.Offset)-1, "malformed JSON: "+se.Error(), "fix the syntax (a missing comma, quote or bracket is usual)")
+	case err != nil:
+		return p.errAt(0, "malformed JSON: "+err.Error(), "")
 	}
-	return off
+	return p.errAt(0, "malformed JSON", "")
 }
 
+// skip moves past whitespace and the separators (',' and ':') valid JSON has between
+// values; the syntax is already known to be right.
+func (p *jsonParser) skip() {
+	for p.off < len(p.data) {
+		switch p.data[p.off] {
+		case ' ', '\t', '\r', '\n', ',', ':':
+			p.off++
+			continue
+		}
+		return
+	}
+}
+
+// value scans the value at the scanner's position.
 func (p *jsonParser) value(depth int) (*yaml.Node, *Error) {
+	p.skip()
 	if depth > maxJSONDepth {
-		return nil, p.errAt(p.start(), "malformed JSON: values are nested too deeply", "")
+		return nil, p.errAt(p.off, "malformed JSON: values are nested too deeply", "")
 	}
-	at := p.start()
-	tok, err := p.dec.Token()
-	if err != nil {
-		return nil, p.syntax(at, err)
-	}
-	line, col := p.pos(at)
+	line, col := p.pos(p.off)
 	n := &yaml.Node{Line: line, Column: col}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			n.Kind, n.Tag, n.Style = yaml.MappingNode, "!!map", yaml.FlowStyle
-			for p.dec.More() {
-				kat := p.start()
-				ktok, err := p.dec.Token()
+	switch c := p.data[p.off]; c {
+	case '{', '[':
+		n.Kind, n.Tag, n.Style = yaml.MappingNode, "!!map", yaml.FlowStyle
+		end := byte('}')
+		if c == '[' {
+			n.Kind, n.Tag, end = yaml.SequenceNode, "!!seq", ']'
+		}
+		p.off++
+		for p.skip(); p.data[p.off] != end; p.skip() {
+			if c == '{' {
+				key, err := p.value(depth + 1) // a string: valid JSON
 				if err != nil {
-					return nil, p.syntax(kat, err)
+					return nil, err
 				}
-				kl, kc := p.pos(kat)
-				key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Style: yaml.DoubleQuotedStyle, Value: ktok.(string), Line: kl, Column: kc}
-				v, verr := p.value(depth + 1)
-				if verr != nil {
-					return nil, verr
-				}
-				n.Content = append(n.Content, key, v)
+				n.Content = append(n.Content, key)
 			}
-		case '[':
-			n.Kind, n.Tag, n.Style = yaml.SequenceNode, "!!seq", yaml.FlowStyle
-			for p.dec.More() {
-				v, verr := p.value(depth + 1)
-				if verr != nil {
-					return nil, verr
-				}
-				n.Content = append(n.Content, v)
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, v)
+		}
+		p.off++
+	case '"':
+		start := p.off
+		escaped := false
+		for p.off++; p.data[p.off] != '"'; p.off++ {
+			if p.data[p.off] == '\\' {
+				escaped = true
+				p.off++
 			}
 		}
-		end := p.start()
-		if _, err := p.dec.Token(); err != nil { // the closing delimiter
-			return nil, p.syntax(end, err)
+		p.off++
+		n.Kind, n.Tag, n.Style = yaml.ScalarNode, "!!str", yaml.DoubleQuotedStyle
+		n.Value = string(p.data[start+1 : p.off-1])
+		if escaped {
+			_ = json.Unmarshal(p.data[start:p.off], &n.Value) // valid JSON: cannot fail
 		}
-	case string:
-		n.Kind, n.Tag, n.Style, n.Value = yaml.ScalarNode, "!!str", yaml.DoubleQuotedStyle, t
-	case json.Number:
-		n.Kind, n.Tag, n.Value = yaml.ScalarNode, "!!int", t.String()
-		if strings.ContainsAny(n.Value, ".eE") {
+	default: // a number, true, false or null
+		start := p.off
+		for p.off < len(p.data) && !strings.ContainsRune(" \t\r\n,:]}", rune(p.data[p.off])) {
+			p.off++
+		}
+		n.Kind, n.Value = yaml.ScalarNode, string(p.data[start:p.off])
+		switch {
+		case n.Value == "true" || n.Value == "false":
+			n.Tag = "!!bool"
+		case n.Value == "null":
+			n.Tag = "!!null"
+		case strings.ContainsAny(n.Value, ".eE"):
 			n.Tag = "!!float"
+		default:
+			n.Tag = "!!int"
 		}
-	case bool:
-		n.Kind, n.Tag, n.Value = yaml.ScalarNode, "!!bool", "false"
-		if t {
-			n.Value = "true"
-		}
-	case nil:
-		n.Kind, n.Tag, n.Value = yaml.ScalarNode, "!!null", "null"
 	}
 	return n, nil
 }
 
-// syntax turns a tokenizer error into an *Error at its offset (at, when it has none).
-func (p *jsonParser) syntax(at int64, err error) *Error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return p.errAt(se.Offset, "malformed JSON: "+se.Error(), "fix the syntax (a missing comma, quote or bracket is usual)")
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return p.errAt(int64(len(p.data)), "malformed JSON: the file ends before its last value does", "close every { and [ and every string")
-	}
-	return p.errAt(at, "malformed JSON: "+err.Error(), "")
-}
-
-func (p *jsonParser) errAt(off int64, msg, fix string) *Error {
+func (p *jsonParser) errAt(off int, msg, fix string) *Error {
 	l, c := p.pos(off)
 	return &Error{File: p.name, Line: l, Col: c, Msg: msg, Fix: fix}
 }
 
 // pos converts a byte offset to a 1-based line and column (in characters).
-func (p *jsonParser) pos(off int64) (line, col int) {
-	off = max(0, min(off, int64(len(p.data))))
-	i := sort.SearchInts(p.lines, int(off)+1) - 1 // the last line starting at or before off
-	return i + 1, utf8.RuneCount(p.data[p.lines[i]:off]) + 1
+func (p *jsonParser) pos(off int) (line, col int) {
+	off = max(0, min(off, len(p.data)))
+	i := sort.SearchInts(p.lines, off+1) - 1 // the last line starting at or before off
+	start := p.lines[i]
+	col = 1
+	if p.lastLine == i+1 && p.lastOff >= start && p.lastOff <= off {
+		start, col = p.lastOff, p.lastCol
+	}
+	col += utf8.RuneCount(p.data[start:off])
+	p.lastOff, p.lastLine, p.lastCol = off, i+1, col
+	return i + 1, col
 }
 
 // lineStarts returns the offset at which each line of data starts.
