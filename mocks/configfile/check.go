@@ -376,7 +376,7 @@ func (c *checker) decodeError(err error, root *yaml.Node, t reflect.Type) *Error
 		e.Msg = te.Errors[0]
 		if m := legacyLine.FindStringSubmatch(e.Msg); m != nil {
 			if n, _ := strconv.Atoi(m[1]); n != e.Line {
-				e.Line, e.Col = n, 0
+				e.Line, e.Col = n, firstColumn(root, n)
 			}
 			e.Msg = m[2]
 		}
@@ -397,6 +397,24 @@ func (c *checker) decodeError(err error, root *yaml.Node, t reflect.Type) *Error
 	}
 	e.Msg = where(p.path) + ": " + le.Message
 	return e
+}
+
+// firstColumn is the column of the first value that starts on line in the tree under n,
+// or 0.
+func firstColumn(n *yaml.Node, line int) int {
+	if n == nil || n.Line > line {
+		return 0
+	}
+	col := 0
+	if n.Line == line && n.Kind != yaml.DocumentNode {
+		col = n.Column
+	}
+	for _, c := range n.Content {
+		if cc := firstColumn(c, line); cc > 0 && (col == 0 || cc < col) {
+			col = cc
+		}
+	}
+	return col
 }
 
 // legacyLine reads yaml.v3's "line N: message".
