@@ -86,7 +86,7 @@ type TestInfo struct {
 	Name       string
 	File       string
 	Tags       []string
-	Timeout    time.Duration // 0: the run's default
+	Timeout    time.Duration // the test's own timeout option; 0 when it sets none (or 0): RunOptions.Timeout applies
 	Requires   []Requirement
 	Skip       bool   // test.skip
 	SkipReason string // reason given to test.skip, if any
@@ -142,9 +142,12 @@ type Result struct {
 
 // RunOptions configure one test run.
 type RunOptions struct {
-	Target   *Target
-	Seed     int64            // seeds Math.random
-	Timeout  time.Duration    // wall-clock deadline; 0 means none
+	Target *Target
+	Seed   int64 // seeds Math.random
+	// Timeout is the run-wide default deadline (wall clock) of a test that sets no timeout
+	// option of its own; 0 means none. Run applies the test's own option instead when it
+	// has one: callers pass the default, never a test's option (see the package doc).
+	Timeout  time.Duration
 	Scrubber *secret.Scrubber // every secret the run obtains is added here; may be nil
 	Out      io.Writer        // where live sign-in prompts go (a person at a terminal); may be nil
 }
@@ -158,5 +161,6 @@ type RunOptions struct {
 //	func (s *Script) Tests(ctx context.Context) ([]TestInfo, error)
 //	    Evaluates the top level in a throwaway runtime to collect the tests it registers.
 //	func (s *Script) Run(ctx context.Context, test string, opts RunOptions) *Result
-//	    Runs one registered test in a fresh runtime; never panics.
+//	    Runs one registered test in a fresh runtime; never panics. Decides the test's
+//	    deadline: its own timeout option, else opts.Timeout.
 var _ = context.Background

@@ -26,6 +26,13 @@
 // passes in microseconds. The engine reads the wall clock only to measure Result.Wall and
 // exchange durations.
 //
+// Timeouts: the engine alone decides which wall-clock deadline applies to a test
+// (Script.Run). A test's own timeout option, when it sets one, is its deadline, longer or
+// shorter than the run's; otherwise RunOptions.Timeout is, the run-wide default its caller
+// passes down unchanged (the runner's --timeout). RunOptions.Timeout 0 means no deadline;
+// a timeout option of 0 is the same as none (the run's default applies). The top level,
+// which Run evaluates before the test, has the run-wide default. Virtual time never counts.
+//
 // Secrets: every token, device or user code, password and assertion a host module sends
 // or receives is added to RunOptions.Scrubber; the trace, console capture, messages and
 // stacks of a Result are redacted with it. Values the script itself sees are not

@@ -124,3 +124,34 @@ func TestMatcherMisuseIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// TestToHaveEntraErrorChecksTheAADSTSNumber uses a real error response of the Entra mock
+// (polling before sign-in: 400 authorization_pending, AADSTS70016): the matcher passes
+// with the right code and number, and with the right code but another number it fails,
+// naming both numbers. A matcher that ignored its second argument would pass both.
+func TestToHaveEntraErrorChecksTheAADSTSNumber(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	tr.run(`
+		const code = entra.deviceCode();
+		globalThis.pending = http.post(target.entra.authority + "/" + target.entra.tenant + "/oauth2/v2.0/token", { form: {
+			grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: target.entra.clientId, device_code: code.device_code } });
+		expect(pending).toHaveStatus(400);
+		expect(pending).toHaveEntraError("authorization_pending", 70016);`)
+
+	if err := tr.exec(`expect(pending).toHaveEntraError("authorization_pending", 70000)`); err == nil {
+		t.Errorf("toHaveEntraError(\"authorization_pending\", 70000) passed on an AADSTS70016 response")
+	} else {
+		res := tr.result(err)
+		const want = "toHaveEntraError: expected Entra error authorization_pending (AADSTS70000), got authorization_pending (AADSTS70016) [HTTP 400]"
+		if first, _, _ := strings.Cut(res.Message, "\n"); res.Status != StatusFailed || first != want {
+			t.Errorf("%s:\n%s\nwant failed, starting:\n%s", res.Status, res.Message, want)
+		}
+		if res.Expected != "authorization_pending (AADSTS70000)" || res.Actual != "authorization_pending (AADSTS70016) [HTTP 400]" {
+			t.Errorf("expected %q, actual %q", res.Expected, res.Actual)
+		}
+	}
+	if err := tr.exec(`expect(pending).not.toHaveEntraError("authorization_pending", 70000)`); err != nil {
+		t.Errorf("not.toHaveEntraError(\"authorization_pending\", 70000) failed on an AADSTS70016 response: %s", tr.result(err).Message)
+	}
+}

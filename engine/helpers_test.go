@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -125,5 +127,32 @@ func mustContain(t testing.TB, what, s string, parts ...string) {
 		if !strings.Contains(s, p) {
 			t.Errorf("%s does not contain %q:\n%s", what, p, s)
 		}
+	}
+}
+
+// watchdogAfter bounds the tests that rely on a default timeout (RunOptions.Timeout) to
+// end a scenario that never ends on its own. Their defaults are under a second and they
+// allow 2 s of lateness (timeoutBound); without the watchdog a broken default would hang
+// them until go test -timeout fires (40 minutes in CI) and say nothing of what broke.
+const watchdogAfter = 5 * time.Second
+
+// errDefaultTimeout is the cause of a watchdog context that fired.
+var errDefaultTimeout = errors.New("the default timeout did not end the test")
+
+// watchdog returns the context to pass to Script.Run in those tests: it ends after
+// watchdogAfter with errDefaultTimeout. Call checkWatchdog when Run returns.
+// (runnertest.Watchdog is the same for the runner and the CLI; the engine's tests
+// cannot import it.)
+func watchdog(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeoutCause(context.Background(), watchdogAfter, errDefaultTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// checkWatchdog fails the test at once if the watchdog ended ctx, saying what broke.
+func checkWatchdog(t testing.TB, ctx context.Context, res *Result) {
+	t.Helper()
+	if errors.Is(context.Cause(ctx), errDefaultTimeout) {
+		t.Fatalf("%v: it still ran %v after it started, and the watchdog stopped it (%s %q)", errDefaultTimeout, watchdogAfter, res.Status, res.Message)
 	}
 }

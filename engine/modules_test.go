@@ -2,12 +2,15 @@ package engine
 
 import (
 	"bytes"
+	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/entra"
+	"github.com/vbharness/vbharness/mocks/stack"
 )
 
 // signedIn is a snippet that runs the device flow and leaves `code` and `tok` in scope.
@@ -161,6 +164,9 @@ func TestMockModule(t *testing.T) {
 			const d = entra.deviceCode(); mock.deny(d); expect(() => entra.pollToken(d)).toHaveEntraError("authorization_declined");`},
 		{"auto-approve after a time", `mock.autoApprove({after: "30s"}); const c = entra.deviceCode(); const t0 = clock.now();
 			entra.pollToken(c); expect(clock.now() - t0).toBe(30000);`},
+		{"auto-approve with no condition approves every code at its first poll", `expect(mock.autoApprove({}).all).toBe(true);
+			const c = entra.deviceCode(); expect(entra.pollToken(c).access_token).toBeDefined();
+			expect(mock.deviceCodes().devicecodes[0].poll_count).toBe(1);`},
 		{"device codes are listed", `const c = entra.deviceCode(); const list = mock.deviceCodes().devicecodes; expect(list.length).toBe(1);`},
 		{"the journal per server", `const c = entra.deviceCode(); const reqs = mock.requests("entra");
 			expect(reqs.length).toBe(1); expect(reqs[0].path).toBe("/abc.onmicrosoft.com/oauth2/v2.0/devicecode"); expect(reqs[0].status).toBe(200);
@@ -273,4 +279,49 @@ func TestHTTPRequestTimeout(t *testing.T) {
 	if res.Status != StatusErrored || res.Message != "Error: http.get: no answer within the request timeout of 50ms" {
 		t.Errorf("%s %q", res.Status, res.Message)
 	}
+}
+
+// TestMockCallsSendTheControlToken runs mock.* calls against a standalone stack started
+// as `vbharness mock --control-token T` is (stack.Serve with ControlToken, plain HTTP on
+// loopback): that server answers 401 to a control call without Authorization: Bearer T,
+// so the calls pass only if the engine sends the target's control token on each.
+func TestMockCallsSendTheControlToken(t *testing.T) {
+	t.Parallel()
+	const token = "ctl-token-for-this-test-9Qa7"
+	run, err := stack.Serve(context.Background(), stack.ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: "127.0.0.1:0", HTTP: true, ControlToken: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = run.Shutdown(context.Background()) })
+	// The server does require the token: without it a control call is refused.
+	resp, err := http.Get(run.VeeamURL + "/_mock/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("GET /_mock/health without the control token: HTTP %d, want 401", resp.StatusCode)
+	}
+	target := &Target{
+		Name: "localmock", Kind: TargetLive, Clock: clock.NewReal(), HTTPClient: &http.Client{},
+		Entra:   EntraTarget{Authority: run.EntraURL, Tenant: run.Tenant, ClientID: run.ClientID},
+		Veeam:   VeeamTarget{URL: run.VeeamURL, Organization: run.Tenant},
+		Control: &ControlTarget{EntraURL: run.EntraURL, VeeamURL: run.VeeamURL, Token: token},
+	}
+	tr := newTestRuntime(t, withTarget(target))
+	tr.run(`
+		expect(mock.entra.health().status).toBe("ok");
+		expect(mock.veeam.health().status).toBe("ok");
+		const code = entra.deviceCode();
+		mock.approve(code);
+		expect(mock.deviceCodes()).toBeDefined();
+		mock.veeam.faults.add({ path: "/v8/Health", status: 503 });
+		expect(mock.faults.list()).toHaveLength(1);
+		mock.faults.clear();
+		expect(mock.faults.list()).toHaveLength(0);
+		expect(mock.veeam.settings.get()).toBeDefined();
+		const before = Date.parse(mock.veeam.clock().now);
+		clock.advance("61m");
+		expect(Date.parse(mock.veeam.clock().now) - before).toBeGreaterThanOrEqual(61 * 60 * 1000);
+		mock.reset();`)
 }

@@ -59,9 +59,11 @@ func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
 }
 
 // Run runs one registered test in a fresh runtime and reports its outcome; it never
-// panics. The deadline is the test's own timeout option when it declares one, else
-// opts.Timeout; ctx may end the run sooner. Either way the result is StatusTimedOut
-// within moments: the runtime is interrupted and every blocking host call watches ctx.
+// panics. Run alone decides the test's wall-clock deadline: the test's own timeout
+// option when it sets one (longer or shorter than the run's), else opts.Timeout, the
+// run-wide default (0: none); the top level is evaluated under opts.Timeout. ctx may end
+// the run sooner. Either way the result is StatusTimedOut within moments: the runtime is
+// interrupted and every blocking host call watches ctx.
 // A test whose requirements the target does not meet is skipped with the reason.
 // Math.random is seeded with opts.Seed, or with a fresh seed when it is 0; the seed used
 // is in Result.Seed.
@@ -135,7 +137,7 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		}
 	}
 	if def.info.Timeout > 0 {
-		// The test's own timeout replaces the run's default.
+		// The test's own timeout replaces the run's default, from the test's start.
 		stop()
 		cancel()
 		runCtx, cancel = deadline(ctx, def.info.Timeout)

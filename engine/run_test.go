@@ -69,9 +69,11 @@ func TestTimeoutsEndTheRun(t *testing.T) {
 			} else {
 				opts.Target, _ = newMockTarget(t)
 			}
+			ctx := watchdog(t)
 			start := time.Now()
-			res := s.Run(context.Background(), c.test, opts)
+			res := s.Run(ctx, c.test, opts)
 			elapsed := time.Since(start)
+			checkWatchdog(t, ctx, res)
 			if res.Status != StatusTimedOut {
 				t.Fatalf("status %s (%s), want timed out", res.Status, res.Message)
 			}
@@ -84,6 +86,36 @@ func TestTimeoutsEndTheRun(t *testing.T) {
 			}
 			if c.at != "" && !strings.HasPrefix(res.Stack, c.at) {
 				t.Errorf("stack %q, want it to start %q", res.Stack, c.at)
+			}
+		})
+	}
+}
+
+// TestATestsOwnTimeoutIsItsDeadline: the engine alone decides a test's deadline. A test
+// with a timeout option of its own ends at that deadline, shorter or longer than the
+// run's default (RunOptions.Timeout); without one, or with 0, the run's default applies.
+func TestATestsOwnTimeoutIsItsDeadline(t *testing.T) {
+	t.Parallel()
+	s := load(t, "own_timeout.js")
+	cases := []struct {
+		test       string
+		runDefault time.Duration
+		status     Status
+		message    string // prefix
+	}{
+		{"waits for ever past its own timeout", 5 * time.Second, StatusTimedOut, "timed out after 50ms"},
+		{"waits for ever with no timeout of its own", 300 * time.Millisecond, StatusTimedOut, "timed out after 300ms"},
+		{"waits for ever with a timeout option of 0", 300 * time.Millisecond, StatusTimedOut, "timed out after 300ms"},
+		{"outlives the run's default within its own timeout", time.Second, StatusPassed, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.test, func(t *testing.T) {
+			t.Parallel()
+			ctx := watchdog(t)
+			res := s.Run(ctx, c.test, RunOptions{Target: liveTarget(clock.NewReal()), Timeout: c.runDefault})
+			checkWatchdog(t, ctx, res)
+			if res.Status != c.status || !strings.HasPrefix(res.Message, c.message) {
+				t.Errorf("%s %q, want %s %q", res.Status, res.Message, c.status, c.message)
 			}
 		})
 	}
@@ -114,7 +146,10 @@ func TestTopLevelInfiniteLoopIsStopped(t *testing.T) {
 		t.Fatal("Tests returned no error for a top level that never ends")
 	}
 	target, _ := newMockTarget(t)
-	if res := s.Run(context.Background(), "x", RunOptions{Target: target, Timeout: 200 * time.Millisecond}); res.Status != StatusTimedOut {
+	wd := watchdog(t)
+	res := s.Run(wd, "x", RunOptions{Target: target, Timeout: 200 * time.Millisecond})
+	checkWatchdog(t, wd, res)
+	if res.Status != StatusTimedOut {
 		t.Errorf("Run: %s %q", res.Status, res.Message)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vbharness/vbharness/mocks/stack"
 	"github.com/vbharness/vbharness/runner"
 	"github.com/vbharness/vbharness/runner/config"
+	"github.com/vbharness/vbharness/runner/runnertest"
 )
 
 // faultFlow is the seed flow with logout against a running mock; the faulted copy and
@@ -109,7 +110,12 @@ func TestFaultsOnALiveMockAreReportedAsTheFailuresTheyAre(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := p.Execute(ctx)
+			// Each test ends within its 4s --timeout; the delay case relies on it. The
+			// watchdog makes a default that never fires fail here, saying so, before the
+			// 30s delay ends.
+			runCtx := runnertest.Watchdog(t, ctx, 20*time.Second)
+			o := p.Execute(runCtx)
+			runnertest.CheckWatchdog(t, runCtx, "the faulted flow and the clean one, each under a 4s --timeout,")
 			if len(o.Results) != 2 {
 				t.Fatalf("%d results, want 2", len(o.Results))
 			}

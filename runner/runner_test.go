@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,7 +187,8 @@ func TestUnknownRequirementNamesTheKnownOnes(t *testing.T) {
 }
 
 // TestResultsKeepPlanOrder makes later tests finish first: each test waits for the one
-// after it, so completion order is the reverse of plan order.
+// after it, so completion order is the reverse of plan order. Results, and what the
+// observer hears, keep plan order.
 func TestResultsKeepPlanOrder(t *testing.T) {
 	t.Parallel()
 	const n = 4
@@ -195,11 +197,18 @@ func TestResultsKeepPlanOrder(t *testing.T) {
 		done[i] = make(chan struct{})
 	}
 	close(done[n])
+	var (
+		mu        sync.Mutex
+		completed []string
+	)
 	var tests []runnertest.Test
 	for i := range n {
 		tests = append(tests, runnertest.Test{Info: engine.TestInfo{Name: fmt.Sprint("t", i)},
 			Run: func(context.Context, engine.RunOptions) *engine.Result {
 				<-done[i+1]
+				mu.Lock()
+				completed = append(completed, fmt.Sprint("t", i))
+				mu.Unlock()
 				close(done[i])
 				return &engine.Result{Status: engine.StatusPassed}
 			}})
@@ -215,8 +224,11 @@ func TestResultsKeepPlanOrder(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("results = %q, want plan order %q", got, want)
 	}
-	if !slices.Equal(finished, []string{"t3", "t2", "t1", "t0"}) {
-		t.Errorf("observer heard %q finish, want reverse order (the test's premise)", finished)
+	if !slices.Equal(completed, []string{"t3", "t2", "t1", "t0"}) {
+		t.Errorf("tests completed in the order %q, want reverse order (the test's premise)", completed)
+	}
+	if !slices.Equal(finished, want) {
+		t.Errorf("observer heard %q finish, want plan order %q", finished, want)
 	}
 }
 
@@ -230,7 +242,10 @@ func (r *recorder) TestFinished(res *runner.Result) {
 	*r.finished = append(*r.finished, res.Name)
 }
 
-func TestEachTestGetsItsOwnTargetSeedAndTimeout(t *testing.T) {
+// TestEachTestGetsItsOwnTargetSeedAndTheRunsTimeout: every test gets a fresh target, its
+// own seed and the run's default timeout, also a test with a timeout option of its own:
+// the engine, not the runner, applies that option (engine/run_test.go tests it).
+func TestEachTestGetsItsOwnTargetSeedAndTheRunsTimeout(t *testing.T) {
 	t.Parallel()
 	tgt := &runnertest.Target{}
 	scripts := map[string]*runnertest.Script{
@@ -250,12 +265,8 @@ func TestEachTestGetsItsOwnTargetSeedAndTimeout(t *testing.T) {
 		if want := runner.TestSeed(42, c.File, c.Test); c.Opts.Seed != want {
 			t.Errorf("%s/%s seed = %d, want TestSeed(42, …) = %d", c.File, c.Test, c.Opts.Seed, want)
 		}
-		wantTimeout := 7 * time.Second
-		if c.Test == "two" {
-			wantTimeout = 5 * time.Minute
-		}
-		if c.Opts.Timeout != wantTimeout {
-			t.Errorf("%s/%s timeout = %v, want %v", c.File, c.Test, c.Opts.Timeout, wantTimeout)
+		if c.Opts.Timeout != 7*time.Second {
+			t.Errorf("%s/%s timeout = %v, want the run's 7s", c.File, c.Test, c.Opts.Timeout)
 		}
 		if c.Opts.Scrubber == nil {
 			t.Errorf("%s/%s ran without a scrubber", c.File, c.Test)
@@ -274,6 +285,37 @@ func TestEachTestGetsItsOwnTargetSeedAndTimeout(t *testing.T) {
 		if r.Seed != runner.TestSeed(42, r.File, r.Name) {
 			t.Errorf("%s: reported seed %d", r.Name, r.Seed)
 		}
+	}
+}
+
+// TestTheRunsTimeoutReachesTheEngineAsIs: the default (0) becomes DefaultTimeout, a
+// negative timeout (no limit) becomes the engine's 0 (no deadline), and a test's own
+// option never replaces the run's in what the runner passes.
+func TestTheRunsTimeoutReachesTheEngineAsIs(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		run  time.Duration
+		want time.Duration
+	}{
+		{"the default, 30s as documented", 0, 30 * time.Second},
+		{"no limit", -1, 0},
+		{"a set timeout", 250 * time.Millisecond, 250 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			scripts := map[string]*runnertest.Script{"a.js": {Tests: []runnertest.Test{runnertest.Pass("plain"),
+				info("own", func(i *engine.TestInfo) { i.Timeout = 50 * time.Millisecond })}}}
+			_, eng := run(t, context.Background(), scripts, runner.Options{Timeout: c.run})
+			for _, call := range eng.Calls() {
+				if call.Opts.Timeout != c.want {
+					t.Errorf("%s: RunOptions.Timeout = %v, want %v", call.Test, call.Opts.Timeout, c.want)
+				}
+			}
+			if n := len(eng.Calls()); n != 2 {
+				t.Errorf("%d runs, want 2", n)
+			}
+		})
 	}
 }
 
