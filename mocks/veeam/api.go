@@ -94,7 +94,9 @@ const generatedPageSize = 3
 // generated answers an operation the world holds nothing for with a value generated
 // from its response schema: the same for the same operation, path and clock reading.
 // A PageOf envelope is paged with Veeam's rules over a collection of three items; a
-// binary answer is a small body in its media type; 204 is empty.
+// binary answer is a small body in its media type; 204 is empty. A GET …/{id} answers
+// the object the path names: its key and the properties named like the path's other
+// variables hold the path's values (pathProperties).
 func (s *Server) generated(rq *request) (int, any, *apiError) {
 	op := rq.route.op
 	seed := op.ID + "|" + strings.ToLower(strings.Join(rq.values, "/"))
@@ -115,7 +117,22 @@ func (s *Server) generated(rq *request) (int, any, *apiError) {
 			b.Write(d.Generate(results.Value.Items, spec.Gen{Seed: seed + "|" + strconv.Itoa(i), Now: rq.now}))
 		}), nil
 	}
-	return op.Status, rawJSON(d.Generate(op.Response, spec.Gen{Seed: seed, Now: rq.now, Self: rq.canonicalPath()})), nil
+	var fixed map[string]any
+	if len(rq.route.fromPath) > 0 {
+		fixed = make(map[string]any, len(rq.route.fromPath))
+		for _, pp := range rq.route.fromPath {
+			v := rq.values[pp.index]
+			if pp.guid {
+				v = strings.ToLower(v)
+			}
+			if n, err := strconv.ParseInt(v, 10, 64); pp.integer && err == nil {
+				fixed[pp.name] = n
+			} else if !pp.integer {
+				fixed[pp.name] = v
+			}
+		}
+	}
+	return op.Status, rawJSON(d.Generate(op.Response, spec.Gen{Seed: seed, Now: rq.now, Self: rq.canonicalPath(), Fixed: fixed})), nil
 }
 
 // --- jobs ---

@@ -30,6 +30,10 @@ type collection struct {
 	list, item string
 	// idField is the property that holds the id (default "id").
 	idField string
+	// parentField is the property that holds the parent item's id where its name is not
+	// the parent's variable: a version's id is its document's (…/Documents/{documentId}/
+	// Versions/{versionId} answers the document at that version).
+	parentField string
 	// kind is what messages call an item ("Job session"); default: the list's last
 	// segment, singular, in words.
 	kind string
@@ -106,7 +110,7 @@ var collections = []*collection{
 	{list: "/v8/S3Resources/buckets/{bucketName}/folders", item: "/v8/S3Resources/buckets/{bucketName}/folders/{Name}", idField: "name"},
 	{list: "/v8/AzureResources/containers", item: "/v8/AzureResources/containers/{Name}", idField: "name"},
 	{list: "/v8/AzureResources/containers/{containerName}/folders", item: "/v8/AzureResources/containers/{containerName}/folders/{Name}", idField: "name"},
-	{list: "/v8/EC2Resources/InstanceType", item: "/v8/EC2Resources/InstanceType/{instanceTypeName}", idField: "name"},
+	{list: "/v8/EC2Resources/InstanceType", item: "/v8/EC2Resources/InstanceType/{instanceTypeName}", idField: "type"}, // RESTAmazonInstanceType has no name: its type is the name
 	{list: "/v8/EC2Resources/VirtualPrivateCloud", item: "/v8/EC2Resources/VirtualPrivateCloud/{name}", idField: "name"},
 	{list: "/v8/EC2Resources/VirtualPrivateCloud/{id}/Subnets", item: "/v8/EC2Resources/VirtualPrivateCloud/{id}/Subnets/{subnetName}", idField: "name"},
 	{list: "/v8/EC2Resources/VirtualPrivateCloud/{id}/SecurityGroup", item: "/v8/EC2Resources/VirtualPrivateCloud/{id}/SecurityGroup/{securityGroupName}", idField: "name"},
@@ -149,16 +153,16 @@ var collections = []*collection{
 	{list: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items", item: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/{itemId}"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}"},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}/Versions/{versionId}", idField: "versionId"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}/Versions/{versionId}", idField: "versionId", parentField: "id"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}"},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}/Versions/{versionId}", idField: "versionId"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}/Versions/{versionId}", idField: "versionId", parentField: "id"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents/{documentId}"},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents/{documentId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents/{documentId}/Versions/{versionId}", idField: "versionId"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents/{documentId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents/{documentId}/Versions/{versionId}", idField: "versionId", parentField: "id"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders/{folderId}"},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders/{folderId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders/{folderId}/Versions/{versionId}", idField: "versionId"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders/{folderId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders/{folderId}/Versions/{versionId}", idField: "versionId", parentField: "id"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}"},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}/Versions/{versionId}", idField: "versionId"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}/Versions/{versionId}", idField: "versionId", parentField: "id"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}/Attachments", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}/Attachments/{attachmentId}"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Libraries", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Libraries/{libraryId}"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Lists", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Lists/{listId}"},

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -242,18 +243,10 @@ func validateResponse(t testing.TB, s *Server, method, target, ctype, body strin
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		return true, fmt.Errorf("does not match %s: %w", route.Operation.OperationID, err)
 	}
-	// GET …/{someId}: the object answered is the one asked for, its id in lower case.
+	// GET …/{someId}: the object answered is the one asked for.
 	if method == http.MethodGet && w.Code == http.StatusOK && strings.HasSuffix(route.Path, "}") {
-		param := route.Path[strings.LastIndexByte(route.Path, '{')+1 : len(route.Path)-1]
-		var got struct {
-			ID *string `json:"id"`
-		}
-		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got.ID == nil || *got.ID != strings.ToLower(params[param]) {
-			id := "none"
-			if got.ID != nil {
-				id = *got.ID
-			}
-			return true, fmt.Errorf("%s with %s=%s answered the object with id %s", route.Operation.OperationID, param, params[param], id)
+		if err := answersTheObjectAskedFor(route, params, w.Body.Bytes()); err != nil {
+			return true, err
 		}
 	}
 	return true, nil
@@ -436,6 +429,127 @@ func canonicalPath(path string) (string, bool) {
 		return "", false
 	}
 	return fillTemplate(m.leaf.routes[0].template, m.values[:m.n]), true
+}
+
+// keyByOperation names the property that identifies the object of a GET by id whose
+// schema has neither a property named like the path's last parameter, nor name for a
+// …Name parameter, nor id. RESTAmazonInstanceType has no name: its type ("t3.micro") is
+// the instance type's name.
+var keyByOperation = map[string]string{
+	"EC2Resources_GetInstanceTypeByName": "type",
+}
+
+// answersTheObjectAskedFor checks that a GET …/{param} answered the object the path
+// names. The property that names it is read from the document: the property named like
+// the parameter (subscriptionId, postId, versionId), else name for a …Name parameter
+// (resourceGroupName, Name), else id, unless keyByOperation says otherwise. A GUID is
+// answered in lower case; other keys match as the mock matches them, ignoring case. A
+// version (…/{xId}/Versions/{versionId}) is the versioned object's: its id is xId. Where
+// the document answers an array (the EC2 lookups by name), each element must be the
+// object asked for, and there must be one.
+func answersTheObjectAskedFor(route *routers.Route, params map[string]string, body []byte) error {
+	op := route.Operation.OperationID
+	tpl := strings.Split(strings.Trim(route.Path, "/"), "/")
+	var vars []string
+	for _, seg := range tpl {
+		if strings.HasPrefix(seg, "{") {
+			vars = append(vars, strings.Trim(seg, "{}"))
+		}
+	}
+	param := vars[len(vars)-1]
+	resp := route.Operation.Responses.Status(http.StatusOK)
+	if resp == nil || resp.Value.Content.Get("application/json") == nil {
+		return fmt.Errorf("%s answered 200, which the document does not describe as JSON", op)
+	}
+	schema := resp.Value.Content.Get("application/json").Schema.Value
+	array := schema.Type.Is(openapi3.TypeArray)
+	if array {
+		schema = schema.Items.Value
+	}
+	props := propertiesOf(schema)
+	key, ok := keyByOperation[op]
+	switch {
+	case ok:
+	case props[param]:
+		key = param
+	case strings.HasSuffix(strings.ToLower(param), "name"):
+		key = "name"
+	default:
+		key = "id"
+	}
+	if !props[key] {
+		return fmt.Errorf("%s: its schema has no property %s to name the object by; say in keyByOperation which one does", op, key)
+	}
+	want := map[string]string{key: params[param]}
+	if n := len(tpl); n >= 4 && strings.EqualFold(tpl[n-2], "Versions") && key != "id" && props["id"] {
+		want["id"] = params[vars[len(vars)-2]]
+	}
+	var objs []map[string]json.RawMessage
+	if array {
+		if err := json.Unmarshal(body, &objs); err != nil || len(objs) == 0 {
+			return fmt.Errorf("%s with %s=%s answered no object: %.200s", op, param, params[param], body)
+		}
+	} else {
+		var o map[string]json.RawMessage
+		if err := json.Unmarshal(body, &o); err != nil {
+			return fmt.Errorf("%s with %s=%s answered no object: %.200s", op, param, params[param], body)
+		}
+		objs = append(objs, o)
+	}
+	for _, o := range objs {
+		for prop, value := range want {
+			if !sameKey(value, o[prop]) {
+				got := "none"
+				if o[prop] != nil {
+					got = string(o[prop])
+				}
+				return fmt.Errorf("%s with %s=%s answered the object with %s %s", op, param, params[param], prop, got)
+			}
+		}
+	}
+	return nil
+}
+
+// sameKey reports whether an answered key is the path's value: a GUID in lower case
+// ("Ids are GUIDs in any case and are served in lower case"), a number by its digits, any
+// other string ignoring case.
+func sameKey(value string, got json.RawMessage) bool {
+	if got == nil {
+		return false
+	}
+	var n json.Number
+	if err := json.Unmarshal(got, &n); err == nil {
+		return n.String() == value
+	}
+	var s string
+	if err := json.Unmarshal(got, &s); err != nil {
+		return false
+	}
+	if guidPattern.MatchString(value) {
+		return s == strings.ToLower(value)
+	}
+	return strings.EqualFold(s, value)
+}
+
+// guidPattern is a GUID in any case.
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// propertiesOf is the set of a schema's property names, allOf parts included.
+func propertiesOf(s *openapi3.Schema) map[string]bool {
+	out := map[string]bool{}
+	var add func(s *openapi3.Schema)
+	add = func(s *openapi3.Schema) {
+		for name := range s.Properties {
+			out[name] = true
+		}
+		for _, part := range s.AllOf {
+			if part.Value != nil {
+				add(part.Value)
+			}
+		}
+	}
+	add(s)
+	return out
 }
 
 // recorded is a recorded JSON response.

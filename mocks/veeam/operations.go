@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
@@ -59,6 +61,76 @@ type operation struct {
 	// get is the GET operation at a settings singleton's path: its schema is what PUT
 	// merges into and DELETE restores.
 	get *spec.Operation
+	// fromPath are the properties a generated GET …/{id} answer takes from its path
+	// (pathProperties), so the object answered is the one asked for.
+	fromPath []pathProperty
+}
+
+// pathProperty is a top-level property of an answer that holds one of the path's
+// variables: the variable's index, the property, whether it holds a number, and whether
+// the value is a GUID (served in lower case).
+type pathProperty struct {
+	index   int
+	name    string
+	integer bool
+	guid    bool
+}
+
+// pathProperties decides, for a generated GET on a path that ends in a variable, which
+// properties of the answer hold the path's variables: the object's own key, named by the
+// last variable (the property named like it, else name for a …Name variable, else id),
+// and the properties named like the other variables (teamId, channelId). Nil for other
+// operations.
+func pathProperties(op *spec.Operation) []pathProperty {
+	if op.Method != http.MethodGet || !strings.HasSuffix(op.Path, "}") || op.Response == nil || op.Media != "application/json" {
+		return nil
+	}
+	s := op.Response.Value
+	if s.Type.Is(openapi3.TypeArray) && s.Items != nil {
+		s = s.Items.Value
+	}
+	props := map[string]*openapi3.SchemaRef{}
+	var add func(s *openapi3.Schema)
+	add = func(s *openapi3.Schema) {
+		for name, p := range s.Properties {
+			props[name] = p
+		}
+		for _, part := range s.AllOf {
+			if part.Value != nil {
+				add(part.Value)
+			}
+		}
+	}
+	add(s)
+	if props["results"] != nil {
+		return nil // a page
+	}
+	vars := templateVars(op.Path)
+	var out []pathProperty
+	use := func(i int, name string) {
+		if p := props[name]; p != nil && p.Value != nil {
+			guid := p.Value.Format == "uuid"
+			if i < len(op.PathParams) && op.PathParams[i].Schema != nil {
+				guid = guid || op.PathParams[i].Schema.Value.Format == "uuid"
+			}
+			out = append(out, pathProperty{index: i, name: name, integer: p.Value.Type.Is(openapi3.TypeInteger), guid: guid})
+		}
+	}
+	last := len(vars) - 1
+	for i, v := range vars[:last] {
+		if v != "id" && v != vars[last] { // a bare {id} is the parent's own id, not a property of the child
+			use(i, v)
+		}
+	}
+	switch v := vars[last]; {
+	case props[v] != nil:
+		use(last, v)
+	case strings.HasSuffix(strings.ToLower(v), "name"):
+		use(last, "name")
+	default:
+		use(last, "id")
+	}
+	return out
 }
 
 // ancestor is a collection item a path names: its collection and how many of the
@@ -165,6 +237,9 @@ func buildTable(d *spec.Document) (*routeTable, error) {
 			if other.Method == http.MethodGet {
 				o.get = other
 			}
+		}
+		if o.how == "generated" {
+			o.fromPath = pathProperties(op)
 		}
 		rt := &route{method: op.Method, template: op.Path, operation: &o}
 		t.tree.add(rt)

@@ -135,21 +135,26 @@ func (c *collection) seedID(parent []string, i int) string {
 	switch {
 	case c.idKind == "integer":
 		return strconv.Itoa(i + 1)
-	case c.idKind == "string" && c.idField == "name":
+	case c.idKind == "string" && (c.idField == "name" || c.idField == "type"):
 		return strings.ToLower(strings.ReplaceAll(kindOf(c.list), " ", "-")) + "-" + strconv.Itoa(i+1)
 	}
 	return spec.UUID("vbharness/veeam/" + strings.ToLower(c.listPath(parent)) + "/" + strconv.Itoa(i))
 }
 
 // generate builds a new item's object from the document: the item schema's value with
-// the id and the parents' ids in the properties named like them, plus what the list's
-// element schema requires besides, so the item validates as both.
+// the id and the parents' ids in the properties named like them (a bare {id} is the
+// parent's own and names no property of the child; parentField takes the nearest
+// parent's), plus what the list's element schema requires besides, so the item
+// validates as both.
 func (c *collection) generate(path, id string, parent []string, now time.Time) object {
 	fixed := map[string]any{}
 	for i, name := range templateVars(c.list) {
-		if i < len(parent) {
+		if i < len(parent) && name != "id" {
 			fixed[name] = parent[i]
 		}
+	}
+	if c.parentField != "" && len(parent) > 0 {
+		fixed[c.parentField] = parent[len(parent)-1]
 	}
 	fixed[c.idField] = c.idValue(id)
 	d := spec.Doc()
