@@ -58,7 +58,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// the mock writes has at most seven fractional digits, as a real server's.
 	now := s.clk.Now().Truncate(100 * time.Nanosecond)
 	rq := &request{Request: r, server: s, route: rt, values: m.values[:m.n], now: now}
-	status, body, e := s.handle(rq)
+	var status int
+	var body any
+	var e *apiError
+	if s.p == nil {
+		status, body, e = s.handle(rq)
+	} else {
+		status, body, e = s.handleSaved(rq)
+	}
 	s.write(w, rq, status, body, e)
 }
 

@@ -62,6 +62,7 @@ type sessionStore struct {
 	order     []*session // creation order, oldest first, for eviction
 	max       int
 	nextSweep int
+	p         *persister // records every change when the server keeps a state file; nil otherwise
 }
 
 const minSweep = 1024
@@ -91,9 +92,16 @@ func (st *sessionStore) add(sess *session, access, refresh string, accessExp, re
 	if _, ok := st.sessions[sess.key]; !ok {
 		st.sessions[sess.key] = sess
 		st.order = append(st.order, sess)
+		if st.p != nil {
+			st.p.putSession(sess)
+		}
 	}
 	st.tokens[access] = &tokenRecord{sess: sess, expires: accessExp, antiforgery: antiforgery}
 	st.tokens[refresh] = &tokenRecord{sess: sess, refresh: true, expires: refreshExp, antiforgery: antiforgery}
+	if st.p != nil {
+		st.p.putToken(access, st.tokens[access])
+		st.p.putToken(refresh, st.tokens[refresh])
+	}
 	sess.tokens = append(sess.tokens, access, refresh)
 	if refreshExp.After(sess.expires) {
 		sess.expires = refreshExp
@@ -136,6 +144,9 @@ func (st *sessionStore) sweepLocked(now time.Time) {
 				live = append(live, t)
 			} else {
 				delete(st.tokens, t)
+				if st.p != nil {
+					st.p.dropToken(t)
+				}
 			}
 		}
 		s.tokens = live
@@ -152,9 +163,15 @@ func (st *sessionStore) sweepLocked(now time.Time) {
 func (st *sessionStore) dropLocked(s *session) {
 	for _, t := range s.tokens {
 		delete(st.tokens, t)
+		if st.p != nil {
+			st.p.dropToken(t)
+		}
 	}
 	s.tokens = nil
 	delete(st.sessions, s.key)
+	if st.p != nil {
+		st.p.dropSession(s)
+	}
 }
 
 // access returns the session of a valid, unexpired access token.
@@ -201,6 +218,9 @@ func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExp
 	}
 	if rotate {
 		rec.spent = true
+		if st.p != nil {
+			st.p.putToken(token, rec)
+		}
 	}
 	return rec.sess, rec.antiforgery, refreshOK
 }
