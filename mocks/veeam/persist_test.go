@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vbharness/vbharness/mocks/clock"
 )
 
 // memStore is a Store in memory: each Commit applies all of its changes or, when fail is
@@ -309,5 +312,46 @@ func TestLoadStateNamesABadRecord(t *testing.T) {
 				t.Errorf("LoadState = %v, want ErrBadState naming %s", err, c.key)
 			}
 		})
+	}
+}
+
+// Reads change nothing: every GET of the document, called validly as the walk calls it,
+// leaves nothing to commit on a server with a Store. (handleSaved lets reads run without
+// the write lock and without a commit on that promise.)
+func TestReadsRecordNothing(t *testing.T) {
+	t.Parallel()
+	loadSpec(t)
+	saved, err := LoadState(newMemStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewVirtual(clock.DefaultStart)
+	w := &walker{t: t, clk: clk, srv: New(clk, WithState(saved)), tok: map[callers]string{}}
+	w.h = w.srv
+	org := DefaultFixtures().Organizations[0].ID
+	w.tok[admins] = w.mint(kindAdmin, "")
+	w.tok[tenants] = w.mint(kindTenant, org)
+	w.tok[operators] = w.mint(kindOperator, org)
+	if err := w.srv.p.commit(); err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	for _, rt := range table().order {
+		if rt.method != http.MethodGet {
+			continue
+		}
+		reads++
+		rec := httptest.NewRecorder()
+		w.h.ServeHTTP(rec, w.validRequest(rt))
+		if rec.Code != rt.op.Status {
+			t.Errorf("GET %s (%s): %d", rt.template, rt.op.ID, rec.Code)
+		}
+		if w.srv.p.dirty.Load() {
+			t.Errorf("GET %s (%s) changed something a state file would keep", rt.template, rt.op.ID)
+			_ = w.srv.p.commit()
+		}
+	}
+	if reads < 200 {
+		t.Errorf("walked %d reads", reads)
 	}
 }
