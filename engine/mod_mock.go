@@ -123,6 +123,11 @@ func (r *rt) mockModule() *goja.Object {
 		if a := optValue(o, "after"); a != nil {
 			body["after"] = r.duration(a, "mock.autoApprove after").String()
 		}
+		if len(body) == 0 {
+			// No condition: every code at its first poll. The mock refuses an empty
+			// rule, so a script that means everyone says so on the wire.
+			body["all"] = true
+		}
 		return r.controlJSON("entra", "POST", "/_mock/devicecodes/auto-approve", body)
 	})
 	fn("dialect", func(call goja.FunctionCall) goja.Value {

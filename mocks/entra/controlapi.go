@@ -248,7 +248,11 @@ func (s *Server) ctlDialect(w http.ResponseWriter, r *http.Request) {
 }
 
 // autoApproveBody is the JSON of POST /_mock/devicecodes/auto-approve and its answer.
+// A body must name a rule: "all" (every code, as its tenant's default user, at the first
+// poll), a user, after_polls or after; or "off". An empty one is refused, so that no
+// request approves everyone by accident.
 type autoApproveBody struct {
+	All        bool   `json:"all,omitempty"`
 	User       string `json:"user,omitempty"`
 	AfterPolls *int   `json:"after_polls,omitempty"`
 	After      string `json:"after,omitempty"`
@@ -262,6 +266,12 @@ func (s *Server) ctlAutoApprove(w http.ResponseWriter, r *http.Request) {
 	}
 	if body.Off {
 		s.ctlAutoApproveOff(w, r)
+		return
+	}
+	if !body.All && body.User == "" && body.AfterPolls == nil && body.After == "" {
+		control.WriteError(w, http.StatusBadRequest, `say which codes to approve: {"all":true} approves every code as its tenant's `+
+			`default user at the first poll, or give "user", "after_polls" or "after" ({"user":"admin@abc.onmicrosoft.com","after_polls":2}); `+
+			`{"off":true} turns it off`)
 		return
 	}
 	a := &AutoApprove{User: body.User}
@@ -287,7 +297,7 @@ func (s *Server) ctlAutoApprove(w http.ResponseWriter, r *http.Request) {
 		writeCodeError(w, err)
 		return
 	}
-	out := autoApproveBody{User: a.User}
+	out := autoApproveBody{All: body.All, User: a.User}
 	if a.ByTime {
 		out.After = a.After.String()
 	} else {

@@ -452,6 +452,16 @@ func errTooLarge() *oauthError {
 		msg: "Invalid request. Request is malformed or invalid. The request body is larger than 1 MiB."}
 }
 
+// errThrottled [U]: a devicecode request from a client that holds its share of live
+// device codes, or to a store full of them (MaxDeviceCodesPerClient, MaxDeviceCodes).
+// Entra throttles with 429 and Retry-After, which msal-node honours (entra.md §6);
+// the code and text are AADSTS90055's as Microsoft's error list gives them, not
+// captured from a throttled device-code request.
+func errThrottled() *oauthError {
+	return &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable", aadsts: 90055,
+		msg: "TenantThrottlingError - There are too many incoming requests. Please try again later."}
+}
+
 // errInternal is AADSTS50000, Entra's token-issuance error, for a recovered panic.
 func errInternal() *oauthError {
 	return &oauthError{status: http.StatusInternalServerError, code: "server_error", aadsts: 50000,

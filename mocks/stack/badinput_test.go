@@ -172,7 +172,8 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 		{"entra control: a body over 1 MiB is 413", false, "POST", "/_mock/devicecodes/approve", "application/json", `{"user_code":"` + big + `"}`, false, 413, shapeControl, ""},
 		{"entra control: invalid UTF-8 JSON is refused", false, "POST", "/_mock/devicecodes/approve", "application/json", "{\"user_code\":\"\xff\xfe\"}", false, 400, shapeControl, ""},
 		{"entra control: a repeated member, the last wins", false, "POST", "/_mock/devicecodes/approve", "application/json", `{"user_code":"A","user_code":"B"}`, false, 404, shapeControl, ""},
-		{"entra control: text/plain is read as JSON and refused as such", false, "PUT", "/_mock/settings", "text/plain", "interval=5", false, 400, shapeControl, ""},
+		{"entra control: a text/plain body is refused (a page could send it cross-site)", false, "PUT", "/_mock/settings", "text/plain", "interval=5", false, 415, shapeControl, ""},
+		{"veeam control: a form body is refused (a page could send it cross-site)", true, "POST", "/_mock/clock/advance", "application/x-www-form-urlencoded", "duration=61m", false, 415, shapeControl, ""},
 		{"entra control: PATCH is 405 with Allow", false, "PATCH", "/_mock/settings", "application/json", "{}", false, 405, shapeControl, "GET, PUT"},
 		{"entra control: an unknown route is 404", false, "GET", "/_mock/nothing", "", "", false, 404, shapeControl, ""},
 
