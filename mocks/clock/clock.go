@@ -1,5 +1,8 @@
 // Package clock owns time for a mock stack. Every expiry, iat/exp, poll interval and
-// journal timestamp in vbharness reads a Clock; time.Now appears only in NewReal.
+// journal timestamp in vbharness reads a Clock; of the clocks, only Real reads the wall
+// clock (time.Now in its Now and Advance). Outside this package time.Now measures only
+// wall-clock spans no scenario sees (a request's latency in the journal, how long a
+// scenario has run for the runner's memory guard) and seeds a certificate serial number.
 //
 // Two kinds exist: Virtual, which moves only when advanced or slept (one per in-process
 // scenario, so an hour of token life passes in microseconds), and Real, the wall clock

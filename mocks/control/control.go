@@ -37,6 +37,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/configfile"
 	"github.com/vbharness/vbharness/mocks/faults"
 	"github.com/vbharness/vbharness/mocks/journal"
 	"github.com/vbharness/vbharness/mocks/secret"
@@ -511,11 +512,17 @@ func (c *Control) addFault(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusCreated, added)
 }
 
-// WriteJSON writes v as JSON with status.
+// WriteJSON writes v as JSON with status. <, > and & are written as they are: the
+// bodies are for programs and people at a terminal, never HTML.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	var b []byte
+	if err := enc.Encode(v); err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":"encode response"}`)
+	} else {
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -542,6 +549,13 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	// sent; JSON must be UTF-8 (RFC 8259 §8.1).
 	if !utf8.Valid(body) {
 		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%v: it is not valid UTF-8", ErrBadBody))
+		return false
+	}
+	// encoding/json matches names regardless of case ("accessTokenLifeTime" would set
+	// accessTokenLifetime); every field must be spelt as documented, and a near miss is
+	// named.
+	if e := configfile.CheckJSON(body, v); e != nil {
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%v: %s; %s", ErrBadBody, e.Msg, e.Fix))
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

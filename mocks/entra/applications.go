@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // The applications directory: app registrations as VB365 creates them for modern

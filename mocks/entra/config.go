@@ -1,21 +1,16 @@
 package entra
 
 import (
-	"bytes"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/vbharness/vbharness/mocks/configfile"
 )
 
 // ErrInvalidConfig marks every error LoadDirectory and LoadConfig return for a file
@@ -26,12 +21,16 @@ var ErrInvalidConfig = errors.New("invalid entra config")
 type ConfigError struct {
 	File string // the path as given
 	Line int    // 1-based; 0 when the problem has no single line
+	Col  int    // 1-based; 0 when unknown
 	Msg  string // what is wrong and how to fix it
 }
 
-// Error renders "file:line: message".
+// Error renders "file:line:col: message".
 func (e *ConfigError) Error() string {
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && e.Col > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	case e.Line > 0:
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
@@ -91,31 +90,29 @@ func LoadConfig(path string) (Config, error) {
 	}
 	ext := strings.ToLower(filepath.Ext(path))
 	switch ext {
-	case ".yaml", ".yml":
-	case ".json":
-		if err := checkJSON(path, data); err != nil {
-			return Config{}, err
-		}
+	case ".yaml", ".yml", ".json":
 	default:
 		return Config{}, &ConfigError{File: path, Msg: fmt.Sprintf("unsupported file extension %q; name the file .yaml, .yml or .json", ext)}
 	}
-	// YAML is a superset of JSON, so one decoder serves both and gives line numbers.
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, yamlError(path, err)
-	}
 	var fc fileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return Config{}, &ConfigError{File: path, Msg: "the file is empty; add a tenants and/or apps section"}
+	doc, err := configfile.Decode(path, data, &fc)
+	if err != nil {
+		var ce *configfile.Error
+		if !errors.As(err, &ce) {
+			return Config{}, &ConfigError{File: path, Msg: err.Error()}
 		}
-		return Config{}, yamlError(path, err)
+		msg, fix := ce.Msg, ce.Fix
+		if errors.Is(err, configfile.ErrEmpty) {
+			fix = "add a tenants and/or apps section"
+		}
+		if fix != "" {
+			msg += "; " + fix
+		}
+		return Config{}, &ConfigError{File: path, Line: ce.Line, Col: ce.Col, Msg: msg}
 	}
 	def := DefaultDirectory()
 	c := Config{Directory: def}
-	v := validator{file: path, root: &root}
+	v := validator{file: path, doc: doc}
 	if fc.Tenants != nil {
 		c.Directory.Tenants = *fc.Tenants
 	}
@@ -145,7 +142,7 @@ func LoadConfig(path string) (Config, error) {
 		return Config{}, err
 	}
 	if fc.Lifetimes != nil {
-		l, err := fc.Lifetimes.lifetimes(path, &root)
+		l, err := fc.Lifetimes.lifetimes(v)
 		if err != nil {
 			return Config{}, err
 		}
@@ -154,7 +151,7 @@ func LoadConfig(path string) (Config, error) {
 	return c, nil
 }
 
-func (fl *fileLifetimes) lifetimes(path string, root *yaml.Node) (Lifetimes, error) {
+func (fl *fileLifetimes) lifetimes(v validator) (Lifetimes, error) {
 	var l Lifetimes
 	type field struct {
 		name string
@@ -168,8 +165,7 @@ func (fl *fileLifetimes) lifetimes(path string, root *yaml.Node) (Lifetimes, err
 		{"refresh_inactivity", fl.RefreshInactivity, &l.RefreshInactivity},
 	} {
 		if f.v < 0 || f.v > maxLifetimeSeconds {
-			return Lifetimes{}, &ConfigError{File: path, Line: nodeLine(root, "lifetimes", f.name),
-				Msg: fmt.Sprintf("lifetimes.%s is %d; give whole seconds between 1 and %d (or leave it out for the default)", f.name, f.v, maxLifetimeSeconds)}
+			return Lifetimes{}, v.errAt(fmt.Sprintf("lifetimes.%s is %d; give whole seconds between 1 and %d (or leave it out for the default)", f.name, f.v, maxLifetimeSeconds), "lifetimes", f.name)
 		}
 		*f.dst = time.Duration(f.v) * time.Second
 	}
@@ -199,168 +195,15 @@ func mergeApps(base, extra []App) []App {
 // time never overflows.
 const maxLifetimeSeconds = 10 * 365 * 24 * 3600
 
-// checkJSON reports JSON syntax errors with the line they are on (yaml would accept
-// some invalid JSON and word others confusingly).
-func checkJSON(path string, data []byte) error {
-	var v any
-	err := json.Unmarshal(data, &v)
-	if err == nil {
-		if _, ok := v.(map[string]any); !ok {
-			return &ConfigError{File: path, Line: 1, Msg: "the top level must be a JSON object with \"tenants\" and/or \"apps\""}
-		}
-		return nil
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &ConfigError{File: path, Line: lineAt(data, se.Offset), Msg: "invalid JSON: " + se.Error() + "; fix the syntax (a missing comma or quote is usual)"}
-	}
-	return &ConfigError{File: path, Msg: "invalid JSON: " + err.Error()}
-}
-
-func lineAt(data []byte, offset int64) int {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
-	return bytes.Count(data[:offset], []byte("\n")) + 1
-}
-
-var (
-	yamlLineRE    = regexp.MustCompile(`^line (\d+): (.*)$`)
-	yamlSyntaxRE  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	unknownFieldR = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
-	cannotRE      = regexp.MustCompile("^cannot unmarshal (!!\\w+) `(.*)` into (\\S+)$")
-)
-
-// yamlError turns a yaml.v3 error into a ConfigError with a line and a fix.
-func yamlError(path string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		m := yamlLineRE.FindStringSubmatch(te.Errors[0])
-		if m == nil {
-			return &ConfigError{File: path, Msg: te.Errors[0]}
-		}
-		line, _ := strconv.Atoi(m[1])
-		msg := m[2]
-		if f := unknownFieldR.FindStringSubmatch(msg); f != nil {
-			msg = fmt.Sprintf("unknown field %q in %s; valid fields are %s", f[1], describeType(f[2]), strings.Join(fieldsOf(f[2]), ", "))
-		} else if c := cannotRE.FindStringSubmatch(msg); c != nil {
-			msg = fmt.Sprintf("the value %q cannot be used here; expected %s", c[2], describeGoType(c[3]))
-		}
-		return &ConfigError{File: path, Line: line, Msg: msg}
-	}
-	if m := yamlSyntaxRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &ConfigError{File: path, Line: line, Msg: "invalid YAML: " + m[2] + "; check the indentation and quoting"}
-	}
-	return &ConfigError{File: path, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-}
-
-var configTypes = map[string]reflect.Type{
-	"entra.fileConfig":    reflect.TypeFor[fileConfig](),
-	"entra.fileLifetimes": reflect.TypeFor[fileLifetimes](),
-	"entra.Tenant":        reflect.TypeFor[Tenant](),
-	"entra.User":          reflect.TypeFor[User](),
-	"entra.App":           reflect.TypeFor[App](),
-	"entra.Permissions":   reflect.TypeFor[Permissions](),
-	"entra.Resource":      reflect.TypeFor[Resource](),
-}
-
-func describeType(name string) string {
-	switch name {
-	case "entra.fileConfig":
-		return "the top level"
-	case "entra.fileLifetimes":
-		return "lifetimes"
-	case "entra.Tenant":
-		return "a tenant"
-	case "entra.User":
-		return "a user"
-	case "entra.App":
-		return "an app"
-	case "entra.Permissions":
-		return "permissions"
-	case "entra.Resource":
-		return "a resource"
-	}
-	return name
-}
-
-func describeGoType(name string) string {
-	switch {
-	case strings.HasPrefix(name, "[]"):
-		return "a list"
-	case name == "string":
-		return "text"
-	case name == "bool":
-		return "true or false"
-	case strings.HasPrefix(name, "int"):
-		return "a whole number"
-	}
-	return "a " + strings.TrimPrefix(describeType(name), "a ")
-}
-
-func fieldsOf(name string) []string {
-	t, ok := configTypes[name]
-	if !ok {
-		return nil
-	}
-	var out []string
-	for i := range t.NumField() {
-		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
-		if tag != "" && tag != "-" {
-			out = append(out, tag)
-		}
-	}
-	return out
-}
-
-// nodeLine finds the line of the value at path (mapping keys and sequence indexes) in
-// a YAML document, falling back to the deepest node found.
-func nodeLine(root *yaml.Node, path ...any) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, p := range path {
-		var next *yaml.Node
-		switch k := p.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == k {
-						next = n.Content[i+1]
-						line = n.Content[i].Line
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
-				next = n.Content[k]
-				line = next.Line
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-	}
-	return line
-}
-
 // validator checks a decoded directory and names the line of each problem.
 type validator struct {
 	file string
-	root *yaml.Node
+	doc  *configfile.Doc // nil for a directory given in Go: no lines to name
 }
 
 func (v validator) errAt(msg string, path ...any) error {
-	line := 0
-	if v.root != nil {
-		line = nodeLine(v.root, path...)
-	}
-	return &ConfigError{File: v.file, Line: line, Msg: msg}
+	line, col := v.doc.Pos(path...)
+	return &ConfigError{File: v.file, Line: line, Col: col, Msg: msg}
 }
 
 var (

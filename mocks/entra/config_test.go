@@ -100,19 +100,19 @@ func TestLoadDirectoryErrors(t *testing.T) {
 		line int
 		want string
 	}{
-		{"testdata/unknown-field.yaml", 7, `unknown field "passwd" in a user; valid fields are upn, object_id, display_name, password`},
+		{"testdata/unknown-field.yaml", 7, `unknown key "passwd" in tenants[0].users[0]; did you mean password?`},
 		{"testdata/bad-guid.yaml", 8, `object_id "not-a-guid", which is not a GUID`},
 		{"testdata/bad-default-user.yaml", 7, `default_user "megan@contoso.onmicrosoft.com" is not one of tenant`},
-		{"testdata/bad-syntax.yaml", 3, "invalid YAML"},
-		{"testdata/bad-syntax.json", 5, "invalid JSON"},
+		{"testdata/bad-syntax.yaml", 3, "malformed YAML: found unexpected end of stream while scanning a quoted scalar"},
+		{"testdata/bad-syntax.json", 5, "malformed JSON"},
 		{"testdata/confidential-without-secret.json", 3, "set public_client: true or add client_secret"},
-		{"testdata/wrong-type.yaml", 4, `"maybe" cannot be used here; expected true or false`},
+		{"testdata/wrong-type.yaml", 4, `apps[0].public_client must be true or false, not "maybe"`},
 		{"testdata/bad-lifetime.yaml", 2, "lifetimes.access_token is -1"},
 		{"testdata/empty.yaml", 0, "the file is empty"},
 		{"testdata/directory.toml", 0, "name the file .yaml, .yml or .json"},
 		{"testdata/bad-certificate.yaml", 5, "certificate pem: no PEM CERTIFICATE block found"},
 		{"testdata/bad-certificate-time.yaml", 6, `certificate end "next year" is not an RFC 3339 time; write it as 2027-01-01T00:00:00Z`},
-		{"testdata/unknown-resource.yaml", 6, `unknown field "teams" in permissions; valid fields are graph, exchange, sharepoint`},
+		{"testdata/unknown-resource.yaml", 6, `unknown key "teams" in apps[0].permissions; known keys: exchange, graph, sharepoint`},
 		{"testdata/bad-app-tenant.yaml", 5, `app "8f1e2d3c-4b5a-4c6d-9e8f-7a6b5c4d3e2f": tenant "contoso.onmicrosoft.com" is not a tenant of the directory`},
 		{"testdata/bad-resource-uri.yaml", 4, `uri "vault" of resource cfa8b339-82a2-471a-a3c9-0fc0be7a4093 is not an identifier URI`},
 		{"testdata/resource-taken.yaml", 6, `uses "https://graph.microsoft.com/", which already names Microsoft Graph`},
@@ -129,8 +129,11 @@ func TestLoadDirectoryErrors(t *testing.T) {
 			if ce.File != c.file || ce.Line != c.line || !strings.Contains(ce.Msg, c.want) {
 				t.Errorf("got %q (line %d), want line %d containing %q", err, ce.Line, c.line, c.want)
 			}
-			if c.line > 0 && !strings.HasPrefix(err.Error(), c.file+":"+strconv.Itoa(c.line)+": ") {
-				t.Errorf("message %q does not start with file:line", err)
+			if c.line > 0 && !strings.HasPrefix(err.Error(), c.file+":"+strconv.Itoa(c.line)+":"+strconv.Itoa(ce.Col)+": ") {
+				t.Errorf("message %q does not start with file:line:col", err)
+			}
+			if c.line > 0 && ce.Col < 1 {
+				t.Errorf("%q has no column", err)
 			}
 		})
 	}

@@ -160,16 +160,6 @@ func (a Assumptions) withDefaults() Assumptions {
 // restores it.
 func WithDirectory(d Directory) Option { return func(c *config) { c.dir = d } }
 
-// WithKeys replaces the default signing keys (keys.NewSet(keys.Pooled(0),
-// keys.DefaultOverlap, 2)). Reset makes the set's active key at New time sign again.
-func WithKeys(k *keys.Set) Option {
-	return func(c *config) {
-		if k != nil {
-			c.keys = k
-		}
-	}
-}
-
 // WithBaseURL sets the public origin ("https://login.mock", "https://127.0.0.1:8400")
 // used in the issuer, the endpoints and verification_uri. Empty (the default) derives
 // it per request: https when the request came over TLS, else http, and r.Host.

@@ -171,7 +171,7 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 		{"entra devicelogin: a form of raw invalid UTF-8", false, "POST", "/devicelogin", form, "\xff\xfe=%zz", false, 400, shapeHTML, ""},
 		{"entra control: a body over 1 MiB is 413", false, "POST", "/_mock/devicecodes/approve", "application/json", `{"user_code":"` + big + `"}`, false, 413, shapeControl, ""},
 		{"entra control: invalid UTF-8 JSON is refused", false, "POST", "/_mock/devicecodes/approve", "application/json", "{\"user_code\":\"\xff\xfe\"}", false, 400, shapeControl, ""},
-		{"entra control: a repeated member, the last wins", false, "POST", "/_mock/devicecodes/approve", "application/json", `{"user_code":"A","user_code":"B"}`, false, 404, shapeControl, ""},
+		{"entra control: a repeated member is refused, not the last taken", false, "POST", "/_mock/devicecodes/approve", "application/json", `{"user_code":"A","user_code":"B"}`, false, 400, shapeControl, ""},
 		{"entra control: a text/plain body is refused (a page could send it cross-site)", false, "PUT", "/_mock/settings", "text/plain", "interval=5", false, 415, shapeControl, ""},
 		{"veeam control: a form body is refused (a page could send it cross-site)", true, "POST", "/_mock/clock/advance", "application/x-www-form-urlencoded", "duration=61m", false, 415, shapeControl, ""},
 		{"entra control: PATCH is 405 with Allow", false, "PATCH", "/_mock/settings", "application/json", "{}", false, 405, shapeControl, "GET, PUT"},

@@ -70,11 +70,6 @@ func WithAuthority(origin string) Option { return func(c *config) { c.authority 
 // client with a 10 s timeout.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.client = hc } }
 
-// WithKeys sets the keys Veeam's own tokens are signed with; the active key signs and
-// its thumbprint is the kid. Default keys.NewSet(keys.Pooled(1), 0, 10): pool index 0 is
-// the mock Entra's, so the two never share a key.
-func WithKeys(k *keys.Set) Option { return func(c *config) { c.keys = k } }
-
 // WithAdmin sets the administrator account for grant_type=password. Default
 // DefaultAdminUser / DefaultAdminPassword. The user name matches case-insensitively,
 // with or without a DOMAIN\ prefix.
