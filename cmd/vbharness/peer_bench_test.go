@@ -140,6 +140,8 @@ func envInt(b *testing.B, name string, def int) int {
 	return n
 }
 
+// BenchmarkPeerIssuance is the comparison the comment at the top of this file
+// describes. Run it once (-benchtime 1x, as .ci/peer does): it times its own rounds.
 func BenchmarkPeerIssuance(b *testing.B) {
 	peerDir := os.Getenv("VBHARNESS_PEER_DIR")
 	if peerDir == "" {
