@@ -65,6 +65,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"os/exec"
@@ -198,6 +200,12 @@ func TestDocsRun(t *testing.T) {
 						t.Errorf("%s does not compile: %v", b, err)
 					}
 				case b.info == "go": // compiled together, in "go blocks"
+				case b.info == "go fragment":
+					// An excerpt of a package's own code (unexported names): it must parse as
+					// declarations, but cannot compile outside its package.
+					if _, err := parser.ParseFile(token.NewFileSet(), b.String(), "package p\n"+b.body, parser.SkipObjectResolution); err != nil {
+						t.Errorf("%s does not parse as Go declarations: %v", b, err)
+					}
 				case b.info == "json":
 					if !json.Valid([]byte(b.body)) {
 						t.Errorf("%s is not valid JSON; mark an illustrative sample ```text", b)
@@ -206,7 +214,7 @@ func TestDocsRun(t *testing.T) {
 					checkYAML(t, b)
 				case b.info == "text":
 				default:
-					t.Errorf("%s: unknown block kind; use sh, text output, js, js fragment, go, json, yaml [entra-config|veeam-fixtures] or text", b)
+					t.Errorf("%s: unknown block kind; use sh, text output, js, js fragment, go, go fragment, json, yaml [entra-config|veeam-fixtures] or text", b)
 				}
 			}
 		})

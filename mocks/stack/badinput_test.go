@@ -187,7 +187,7 @@ func TestBadInputEveryEndpoint(t *testing.T) {
 		{"veeam token: a repeated grant_type, the first wins", true, "POST", "/v8/token", form, "grant_type=password&grant_type=refresh_token&username=Administrator&password=" + url.QueryEscape(run.AdminPassword), false, 200, shapeAnyTokens, ""},
 		{"veeam token: GET is 405 with Allow", true, "GET", "/v8/token", "", "", false, 405, shapeVeeam, "POST"},
 		{"veeam logout: GET is 405 with Allow", true, "GET", "/v8/token/logout", "", "", false, 405, shapeVeeam, "POST"},
-		{"veeam Organizations: POST is 405 with Allow", true, "POST", "/v8/Organizations", "application/json", "{}", true, 405, shapeVeeam, "GET"},
+		{"veeam Organizations: PATCH is 405 with Allow", true, "PATCH", "/v8/Organizations", "application/json", "{}", true, 405, shapeVeeam, "GET, POST"},
 		{"veeam job start: GET is 405 with Allow", true, "GET", "/v8/Jobs/" + job + "/start", "", "", true, 405, shapeVeeam, "POST"},
 		{"veeam Organizations: a body over 1 MiB is 413", true, "GET", "/v8/Organizations", "application/json", big + "A", true, 413, shapeVeeam, ""},
 		{"veeam job start: a body that is not JSON", true, "POST", "/v8/Jobs/" + job + "/start", "application/json", "{full:", true, 400, shapeVeeam, ""},

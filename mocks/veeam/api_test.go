@@ -295,13 +295,15 @@ func TestTenantTokensAreLimitedToTheirOrganization(t *testing.T) {
 	}
 }
 
-// A known path with a method the mock does not serve is 405 with Allow.
+// A known path with a method the document does not give it is 405 with Allow, before
+// authentication.
 func TestMethodNotAllowed(t *testing.T) {
 	t.Parallel()
 	e := newTestServer(t)
 	job := DefaultFixtures().Jobs[0].ID
 	for _, tc := range []struct{ method, path, allow string }{
-		{"DELETE", "/v8/Organizations", "GET"},
+		{"DELETE", "/v8/Organizations", "GET, POST"},
+		{"PATCH", "/v8/Organizations/" + DefaultFixtures().Organizations[0].ID, "DELETE, GET, PUT"},
 		{"GET", "/v8/token", "POST"},
 		{"PUT", "/v8/Token", "POST"},
 		{"GET", "/v8/Jobs/" + job + "/start", "POST"},

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/vbharness/vbharness/mocks/configfile"
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
 // Fixtures is the data the mock serves: organizations, the backup infrastructure, jobs
@@ -646,7 +647,7 @@ func fixtureID(kind string, i int) string {
 	sum := sha1.Sum([]byte("vbharness/veeam/" + kind + "/" + strconv.Itoa(i)))
 	sum[6] = (sum[6] & 0x0f) | 0x50 // version 5
 	sum[8] = (sum[8] & 0x3f) | 0x80 // RFC 4122 variant
-	return formatGUID(sum[:16])
+	return spec.FormatGUID([16]byte(sum[:16]))
 }
 
 // Default organization and accounts (docs/veeam-mock.md lists them).

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -16,51 +17,55 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
-// specPath is Veeam's published v8 OpenAPI document (testdata/README.md says where it
-// comes from). Tests never read it from anywhere else.
-const specPath = "testdata/vb365_rest_v8.openapi.json"
+// specPath names Veeam's published v8 OpenAPI document in messages: the copy embedded in
+// package spec (spec/README.md says where it comes from). Tests never read it from
+// anywhere else.
+const specPath = "spec/vb365_rest_v8.openapi.json"
 
-var spec struct {
+var kin struct {
 	once   sync.Once
 	doc    *openapi3.T
 	router routers.Router
 	err    error
 }
 
-// loadSpec loads and validates the document once per test binary, then tightens it into
-// the stricter view that responses are checked against (see tighten). SPEC8 uses format
-// "uuid", which kin-openapi leaves unchecked unless defined; it is defined here so ids
-// are checked too.
+// loadSpec loads and validates the document once per test binary with kin-openapi's own
+// loader, independently of package spec's, so the mock's answers are judged by a reader
+// it does not share; then it tightens it into the stricter view that responses are
+// checked against (see tighten). SPEC8 uses format "uuid", which kin-openapi leaves
+// unchecked unless defined; it is defined here so ids are checked too.
 func loadSpec(t testing.TB) routers.Router {
 	t.Helper()
-	spec.once.Do(func() {
+	kin.once.Do(func() {
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
-		doc, err := openapi3.NewLoader().LoadFromFile(specPath)
+		doc, err := openapi3.NewLoader().LoadFromData(spec.JSON())
 		if err != nil {
-			spec.err = err
+			kin.err = err
 			return
 		}
 		if err := doc.Validate(context.Background()); err != nil {
-			spec.err = err
+			kin.err = err
 			return
 		}
 		if err := tighten(doc); err != nil {
-			spec.err = fmt.Errorf("stricter view: %w", err)
+			kin.err = fmt.Errorf("stricter view: %w", err)
 			return
 		}
 		if err := doc.Validate(context.Background()); err != nil {
-			spec.err = fmt.Errorf("stricter view: %w", err)
+			kin.err = fmt.Errorf("stricter view: %w", err)
 			return
 		}
-		spec.doc = doc
-		spec.router, spec.err = gorillamux.NewRouter(doc) // servers: https://127.0.0.1:4443
+		kin.doc = doc
+		kin.router, kin.err = gorillamux.NewRouter(doc) // servers: https://127.0.0.1:4443
 	})
-	if spec.err != nil {
-		t.Fatalf("load %s: %v", specPath, spec.err)
+	if kin.err != nil {
+		t.Fatalf("load %s: %v", specPath, kin.err)
 	}
-	return spec.router
+	return kin.router
 }
 
 // promised lists, per SPEC8 schema, the properties docs/veeam-mock.md promises in every
@@ -108,7 +113,7 @@ var promised = []struct {
 var usedErrorCodes = []string{codeAccessDenied, codeNotFound, codeValidation, codeOperationConflict}
 
 // tighten turns the loaded document into the stricter view the conformance tests check
-// responses against. Only this test binary's copy changes; testdata stays the published
+// responses against. Only this test binary's copy changes; the embedded copy (package spec) stays the published
 // document.
 //   - The properties in promised become required (and not null unless allowed), and
 //     RESTExceptionInfo.message must not be empty. errorCode keeps the document's own enum
@@ -204,8 +209,8 @@ func validateResponse(t testing.TB, s *Server, method, target, ctype, body strin
 	if err != nil || isControlPath(u.Path) || (w.Code == http.StatusUnauthorized && w.Body.Len() == 0) {
 		return false, nil
 	}
-	canon, leaf := s.routes.resolve(u.Path)
-	if leaf == nil {
+	canon, ok := canonicalPath(u.Path)
+	if !ok {
 		return false, nil
 	}
 	router := loadSpec(t)
@@ -220,6 +225,14 @@ func validateResponse(t testing.TB, s *Server, method, target, ctype, body strin
 		}
 		return false, fmt.Errorf("%s %s is served but not in %s: %w", method, canon, specPath, err)
 	}
+	if resp := route.Operation.Responses.Status(w.Code); resp != nil && resp.Value.Content["application/octet-stream"] != nil {
+		// A binary answer: the document gives it the schema {"type": "object"}, which no
+		// byte stream satisfies; its media type is what can be checked.
+		if ct := w.Header().Get("Content-Type"); ct != "application/octet-stream" {
+			return true, fmt.Errorf("%s: Content-Type %q, want application/octet-stream", route.Operation.OperationID, ct)
+		}
+		return true, nil
+	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
 		Status:                 w.Code,
@@ -230,18 +243,10 @@ func validateResponse(t testing.TB, s *Server, method, target, ctype, body strin
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		return true, fmt.Errorf("does not match %s: %w", route.Operation.OperationID, err)
 	}
-	// GET …/{someId}: the object answered is the one asked for, its id in lower case.
+	// GET …/{someId}: the object answered is the one asked for.
 	if method == http.MethodGet && w.Code == http.StatusOK && strings.HasSuffix(route.Path, "}") {
-		param := route.Path[strings.LastIndexByte(route.Path, '{')+1 : len(route.Path)-1]
-		var got struct {
-			ID *string `json:"id"`
-		}
-		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got.ID == nil || *got.ID != strings.ToLower(params[param]) {
-			id := "none"
-			if got.ID != nil {
-				id = *got.ID
-			}
-			return true, fmt.Errorf("%s with %s=%s answered the object with id %s", route.Operation.OperationID, param, params[param], id)
+		if err := answersTheObjectAskedFor(route, params, w.Body.Bytes()); err != nil {
+			return true, err
 		}
 	}
 	return true, nil
@@ -307,7 +312,7 @@ func TestEveryResponseValidatesAgainstVeeamsOpenAPI(t *testing.T) {
 		{"GET", "/v8/Organization", "", "", a, 403},
 		{"POST", "/v8/Organization/Explore", jsonType, `{"type":"Vet"}`, tn, 201},
 		{"POST", "/v8/Organization/Explore", jsonType, `{"type":"Nope"}`, tn, 400},
-		{"DELETE", "/v8/Organizations/" + missing, "", "", a, 405},
+		{"DELETE", "/v8/Organizations/" + missing, "", "", a, 404},
 		{"POST", "/v8/token/logout", "", "", a, 204},
 	}
 	for _, c := range cases {
@@ -413,6 +418,138 @@ func TestSpecCheckCatchesBrokenBodies(t *testing.T) {
 			t.Logf("caught: %s", strings.SplitN(err.Error(), "\n", 2)[0])
 		})
 	}
+}
+
+// canonicalPath is a path of the document spelled as the document spells it (the mock
+// routes case-insensitively; kin-openapi's router does not), or false for paths outside
+// the document.
+func canonicalPath(path string) (string, bool) {
+	var m match
+	if !table().tree.resolve(path, &m) || m.leaf.routes[0].op == nil {
+		return "", false
+	}
+	return fillTemplate(m.leaf.routes[0].template, m.values[:m.n]), true
+}
+
+// keyByOperation names the property that identifies the object of a GET by id whose
+// schema has neither a property named like the path's last parameter, nor name for a
+// …Name parameter, nor id. RESTAmazonInstanceType has no name: its type ("t3.micro") is
+// the instance type's name.
+var keyByOperation = map[string]string{
+	"EC2Resources_GetInstanceTypeByName": "type",
+}
+
+// answersTheObjectAskedFor checks that a GET …/{param} answered the object the path
+// names. The property that names it is read from the document: the property named like
+// the parameter (subscriptionId, postId, versionId), else name for a …Name parameter
+// (resourceGroupName, Name), else id, unless keyByOperation says otherwise. A GUID is
+// answered in lower case; other keys match as the mock matches them, ignoring case. A
+// version (…/{xId}/Versions/{versionId}) is the versioned object's: its id is xId. Where
+// the document answers an array (the EC2 lookups by name), each element must be the
+// object asked for, and there must be one.
+func answersTheObjectAskedFor(route *routers.Route, params map[string]string, body []byte) error {
+	op := route.Operation.OperationID
+	tpl := strings.Split(strings.Trim(route.Path, "/"), "/")
+	var vars []string
+	for _, seg := range tpl {
+		if strings.HasPrefix(seg, "{") {
+			vars = append(vars, strings.Trim(seg, "{}"))
+		}
+	}
+	param := vars[len(vars)-1]
+	resp := route.Operation.Responses.Status(http.StatusOK)
+	if resp == nil || resp.Value.Content.Get("application/json") == nil {
+		return fmt.Errorf("%s answered 200, which the document does not describe as JSON", op)
+	}
+	schema := resp.Value.Content.Get("application/json").Schema.Value
+	array := schema.Type.Is(openapi3.TypeArray)
+	if array {
+		schema = schema.Items.Value
+	}
+	props := propertiesOf(schema)
+	key, ok := keyByOperation[op]
+	switch {
+	case ok:
+	case props[param]:
+		key = param
+	case strings.HasSuffix(strings.ToLower(param), "name"):
+		key = "name"
+	default:
+		key = "id"
+	}
+	if !props[key] {
+		return fmt.Errorf("%s: its schema has no property %s to name the object by; say in keyByOperation which one does", op, key)
+	}
+	want := map[string]string{key: params[param]}
+	if n := len(tpl); n >= 4 && strings.EqualFold(tpl[n-2], "Versions") && key != "id" && props["id"] {
+		want["id"] = params[vars[len(vars)-2]]
+	}
+	var objs []map[string]json.RawMessage
+	if array {
+		if err := json.Unmarshal(body, &objs); err != nil || len(objs) == 0 {
+			return fmt.Errorf("%s with %s=%s answered no object: %.200s", op, param, params[param], body)
+		}
+	} else {
+		var o map[string]json.RawMessage
+		if err := json.Unmarshal(body, &o); err != nil {
+			return fmt.Errorf("%s with %s=%s answered no object: %.200s", op, param, params[param], body)
+		}
+		objs = append(objs, o)
+	}
+	for _, o := range objs {
+		for prop, value := range want {
+			if !sameKey(value, o[prop]) {
+				got := "none"
+				if o[prop] != nil {
+					got = string(o[prop])
+				}
+				return fmt.Errorf("%s with %s=%s answered the object with %s %s", op, param, params[param], prop, got)
+			}
+		}
+	}
+	return nil
+}
+
+// sameKey reports whether an answered key is the path's value: a GUID in lower case
+// ("Ids are GUIDs in any case and are served in lower case"), a number by its digits, any
+// other string ignoring case.
+func sameKey(value string, got json.RawMessage) bool {
+	if got == nil {
+		return false
+	}
+	var n json.Number
+	if err := json.Unmarshal(got, &n); err == nil {
+		return n.String() == value
+	}
+	var s string
+	if err := json.Unmarshal(got, &s); err != nil {
+		return false
+	}
+	if guidPattern.MatchString(value) {
+		return s == strings.ToLower(value)
+	}
+	return strings.EqualFold(s, value)
+}
+
+// guidPattern is a GUID in any case.
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// propertiesOf is the set of a schema's property names, allOf parts included.
+func propertiesOf(s *openapi3.Schema) map[string]bool {
+	out := map[string]bool{}
+	var add func(s *openapi3.Schema)
+	add = func(s *openapi3.Schema) {
+		for name := range s.Properties {
+			out[name] = true
+		}
+		for _, part := range s.AllOf {
+			if part.Value != nil {
+				add(part.Value)
+			}
+		}
+	}
+	add(s)
+	return out
 }
 
 // recorded is a recorded JSON response.
