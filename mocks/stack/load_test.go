@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vbharness/vbharness/mocks/control"
 	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/faults"
-	"github.com/vbharness/vbharness/mocks/control"
 	"github.com/vbharness/vbharness/mocks/journal"
 	"github.com/vbharness/vbharness/mocks/veeam"
 )
