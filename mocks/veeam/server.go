@@ -35,6 +35,7 @@ type Server struct {
 	control       *routeNode // the control routes; the API's are the shared table()
 	settings      *settingsStore
 	world         *world
+	timeline      *timeline // long-running work on the clock (clocked.go)
 	sessions      *sessionStore
 	tokens        *tokenService
 	entra         *entraKeys
@@ -53,7 +54,6 @@ type Server struct {
 type config struct {
 	authority    string
 	client       *http.Client
-	keys         *keys.Set
 	admin        credentials
 	settings     Settings
 	fixtures     *Fixtures
@@ -119,11 +119,9 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	signing := keys.NewSet(keys.Pooled(1), 0, 10) // Veeam's own signing keys: pooled key 1
 	if cfg.client == nil {
 		cfg.client = &http.Client{Timeout: 10 * time.Second}
-	}
-	if cfg.keys == nil {
-		cfg.keys = keys.NewSet(keys.Pooled(1), 0, 10)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
@@ -140,16 +138,17 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		clk:       clk,
 		settings:  &settingsStore{},
 		world:     newWorld(base),
+		timeline:  newTimeline(),
 		sessions:  newSessionStore(cfg.maxSessions),
 		entra:     newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
-		keys:      cfg.keys,
+		keys:      signing,
 		authority: strings.TrimRight(cfg.authority, "/"),
 		mut:       cfg.mutations,
 	}
 	s.settings.set(cfg.settings)
 	s.initial.settings = s.settings.get()
 	s.initial.world = base
-	s.initial.key = cfg.keys.Active()
+	s.initial.key = signing.Active()
 	if cfg.state != nil {
 		s.restore(cfg.state, cfg.logger)
 	}
@@ -164,7 +163,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		},
 	})
 	s.tokens = &tokenService{
-		clk: clk, keys: cfg.keys, sessions: s.sessions, orgs: s, entra: s.entra,
+		clk: clk, keys: signing, sessions: s.sessions, orgs: s, entra: s.entra,
 		settings: s.settings, admin: cfg.admin, issuer: cfg.issuer, log: cfg.logger, mut: cfg.mutations,
 	}
 
@@ -200,6 +199,7 @@ func (s *Server) Reset() {
 	}
 	s.sessions.reset()
 	s.entra.reset()
+	s.timeline.reset()
 	s.world.reset(s.initial.world)
 	s.settings.set(s.initial.settings)
 	s.keys.Reset(s.initial.key)
