@@ -59,6 +59,7 @@ const (
 	recSingleton = "s/" // + a settings object's path in lower case: its JSON
 	recSession   = "u/" // + a session's credential key: sessionRecord
 	recToken     = "t/" // + the SHA-256 of a token, in hex: tokenRecordJSON
+	recStep      = "l/" // + a timeline step's order number, 20 digits: stepRecord
 	recSettings  = "settings"
 )
 
@@ -72,6 +73,14 @@ type itemRecord struct {
 	Object  json.RawMessage `json:"object,omitempty"`
 	Org     *orgSecrets     `json:"org,omitempty"`
 	Restore *restoreOwner   `json:"restore,omitempty"`
+	Members []string        `json:"members,omitempty"` // a group's members' ids
+}
+
+// stepRecord is a pending step of the timeline: long-running work still to come.
+type stepRecord struct {
+	At   time.Time `json:"at"`
+	Seq  uint64    `json:"seq"`
+	Plan stepPlan  `json:"plan"`
 }
 
 // sessionRecord is a session; Seq keeps the creation order eviction follows.
@@ -104,6 +113,7 @@ type SavedState struct {
 	settings   *Settings
 	sessions   []*session // in creation order
 	tokens     map[string]*tokenRecord
+	steps      []stepRecord      // in order
 	seq        uint64            // the highest Seq in use
 	seqs       map[string]uint64 // an added item's key → its Seq
 }
@@ -140,6 +150,8 @@ func LoadState(st Store) (*SavedState, error) {
 					hidden = *r.Org
 				case r.Restore != nil:
 					hidden = *r.Restore
+				case r.Members != nil:
+					hidden = r.Members
 				}
 				it, err := newItem(r.Path, r.ID, r.Object, hidden)
 				if err != nil {
@@ -175,6 +187,17 @@ func LoadState(st Store) (*SavedState, error) {
 			sessions[r.Key] = s
 			seqOf[s] = r.Seq
 			ss.seq = max(ss.seq, r.Seq)
+		case strings.HasPrefix(key, recStep):
+			var r stepRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return bad(err)
+			}
+			switch r.Plan.Do {
+			case "half", "end", "maintenance":
+			default:
+				return bad(fmt.Errorf("no step does %q", r.Plan.Do))
+			}
+			ss.steps = append(ss.steps, r)
 		case strings.HasPrefix(key, recToken):
 			var r tokenRecordJSON
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -240,8 +263,16 @@ func (s *Server) restore(ss *SavedState, log *slog.Logger) {
 		st.tokens[tok] = rec
 	}
 	st.nextSweep = max(2*len(st.tokens), minSweep)
+	tl := s.timeline
+	for _, r := range ss.steps { // in Seq order: the order they were scheduled in
+		step := s.planned(r.Plan, r.At)
+		step.seq = r.Seq
+		tl.insertLocked(step)
+		tl.seq = max(tl.seq, r.Seq)
+	}
+	tl.storeNext()
 	p := &persister{store: ss.store, log: log, pending: map[string][]byte{}, seq: ss.seq, seqs: ss.seqs}
-	s.p, w.p, st.p, s.settings.p = p, p, p, p
+	s.p, w.p, st.p, s.settings.p, tl.p = p, p, p, p, p
 }
 
 // persister collects the records a request changes and commits them. Its record methods
@@ -292,6 +323,8 @@ func (p *persister) putItem(it *item, added bool) {
 		r.Org = &h
 	case restoreOwner:
 		r.Restore = &h
+	case []string:
+		r.Members = h
 	default: // a new kind of mock-only fields: give itemRecord a member for it
 		p.pmu.Lock()
 		p.err = errors.Join(p.err, fmt.Errorf("%s: no record holds mock-only fields of type %T", it.key, h))
@@ -340,6 +373,14 @@ func (p *persister) putToken(tok string, rec *tokenRecord) {
 }
 
 func (p *persister) dropToken(tok string) { p.record(tokenKey(tok), nil) }
+
+func (p *persister) putStep(st step) {
+	p.recordJSON(stepKey(st.seq), stepRecord{At: st.at, Seq: st.seq, Plan: st.plan})
+}
+
+func (p *persister) dropStep(seq uint64) { p.record(stepKey(seq), nil) }
+
+func stepKey(seq uint64) string { return fmt.Sprintf("%s%020d", recStep, seq) }
 
 func (p *persister) dropSession(s *session) { p.record(recSession+s.key, nil) }
 
@@ -406,15 +447,26 @@ func (s *Server) saving(fn func() error) error {
 }
 
 // handleSaved is handle for a server with a Store: a request that may change state runs
-// alone and is committed before its answer is written. GET and HEAD change nothing (no
-// handler of theirs stores anything; TestReadsRecordNothing walks every one), so they
-// neither wait for the lock nor commit.
+// alone and is committed before its answer is written, with the timeline's steps due by
+// its clock reading. GET and HEAD change nothing (no handler of theirs stores anything;
+// TestReadsRecordNothing walks every one), so they neither wait for the lock nor commit,
+// unless steps are due: those are settled and committed, alone, first.
 func (s *Server) handleSaved(rq *request) (int, any, *apiError) {
 	if rq.Method == http.MethodGet || rq.Method == http.MethodHead {
+		if s.timeline.due(rq.now) { // steps of long-running work change the world: alone, committed
+			s.p.mu.Lock()
+			s.timeline.settle(s, rq.now)
+			err := s.p.commit()
+			s.p.mu.Unlock()
+			if err != nil {
+				return 0, nil, errNotSaved()
+			}
+		}
 		return s.handle(rq)
 	}
 	s.p.mu.Lock()
 	defer s.p.mu.Unlock()
+	s.timeline.settle(s, rq.now)
 	status, body, e := s.handle(rq)
 	return s.committed(status, body, e)
 }
@@ -426,8 +478,13 @@ func (s *Server) committed(status int, body any, e *apiError) (int, any, *apiErr
 		if pj, ok := body.(pooledJSON); ok {
 			release(pj.buf)
 		}
-		return 0, nil, &apiError{Status: http.StatusInternalServerError,
-			Message: "The change could not be saved to the mock's state file; the mock's log says why."}
+		return 0, nil, errNotSaved()
 	}
 	return status, body, e
+}
+
+// errNotSaved is the answer to a request whose changes could not be committed.
+func errNotSaved() *apiError {
+	return &apiError{Status: http.StatusInternalServerError,
+		Message: "The change could not be saved to the mock's state file; the mock's log says why."}
 }

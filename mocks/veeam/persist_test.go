@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
 )
@@ -353,5 +354,86 @@ func TestReadsRecordNothing(t *testing.T) {
 	}
 	if reads < 200 {
 		t.Errorf("walked %d reads", reads)
+	}
+}
+
+// Long-running work goes on across a restart: a job run started before it, halfway when
+// the mock stops, ends after it at its own time, with its log entries once each, and the
+// job shows the result. The timeline's pending steps are kept as plans.
+func TestWorkOnTheClockGoesOnAfterARestart(t *testing.T) {
+	t.Parallel()
+	st := newMemStore()
+	a := restarted(t, st)
+	tok := bearer(a.adminLogin().AccessToken)
+	job := DefaultFixtures().Jobs[0].ID
+	w := a.do("POST", "/v8/Jobs/"+job+"/start", jsonType, `{"full":false}`, tok...)
+	if w.Code != http.StatusOK {
+		t.Fatalf("start: %d %s", w.Code, w.Body)
+	}
+	session := decode[map[string]any](t, w)["id"].(string)
+	a.clk.Advance(DefaultSessionDuration / 2 * time.Second)
+	if got := decode[map[string]any](t, a.do("GET", "/v8/JobSessions/"+session, "", "", tok...)); got["progress"] != 50.0 {
+		t.Fatalf("halfway before the restart: %v", got["progress"])
+	}
+
+	b := restarted(t, st) // its clock starts where a's did: the rest of the run is still to come
+	b.clk.Advance(DefaultSessionDuration / 2 * time.Second)
+	if got := decode[map[string]any](t, b.do("GET", "/v8/JobSessions/"+session, "", "", tok...)); got["progress"] != 50.0 || got["status"] != "Running" {
+		t.Errorf("halfway after the restart: %v %v", got["progress"], got["status"])
+	}
+	b.clk.Advance(DefaultSessionDuration * time.Second)
+	if got := decode[map[string]any](t, b.do("GET", "/v8/JobSessions/"+session, "", "", tok...)); got["status"] != "Success" {
+		t.Errorf("the run after the restart ended %v", got["status"])
+	}
+	if got := decode[map[string]any](t, b.do("GET", "/v8/Jobs/"+job, "", "", tok...)); got["lastStatus"] != "Success" {
+		t.Errorf("the job after its run: %v", got["lastStatus"])
+	}
+	var msgs []string
+	for _, l := range decode[page_](t, b.do("GET", "/v8/JobSessions/"+session+"/LogItems", "", "", tok...)).Results {
+		msgs = append(msgs, l["message"].(string))
+	}
+	if len(msgs) != 3 {
+		t.Errorf("log items: %q, want started, halfway and finished once each", msgs)
+	}
+	// The end, settled by a read, was saved too: a third start finds the job idle.
+	c := restarted(t, st)
+	c.clk.Advance(2 * DefaultSessionDuration * time.Second)
+	if got := decode[map[string]any](t, c.do("GET", "/v8/JobSessions/"+session, "", "", tok...)); got["status"] != "Success" {
+		t.Errorf("after a second restart: %v", got["status"])
+	}
+}
+
+// A changed group item keeps its members (mock-only fields) after a restart. The
+// document has no operation that changes a group, so the change is made as an action
+// would make it: through the world, committed as one request.
+func TestAChangedGroupKeepsItsMembers(t *testing.T) {
+	t.Parallel()
+	st := newMemStore()
+	a := restarted(t, st)
+	tok := bearer(a.adminLogin().AccessToken)
+	org := DefaultFixtures().Organizations[0].ID
+	groups := decode[page_](t, a.do("GET", "/v8/Organizations/"+org+"/Groups", "", "", tok...)).Results
+	var group string
+	var members int
+	for _, g := range groups {
+		id := g["id"].(string)
+		if n := len(decode[page_](t, a.do("GET", "/v8/Organizations/"+org+"/Groups/"+id+"/Members", "", "", tok...)).Results); n > 0 {
+			group, members = id, n
+			break
+		}
+	}
+	if group == "" {
+		t.Fatal("no fixture group has members")
+	}
+	err := a.srv.saving(func() error {
+		a.srv.change("/v8/Organizations/"+org+"/Groups/"+group, func(o *object) { o.setValue("displayName", "Renamed") })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := restarted(t, st)
+	if n := len(decode[page_](t, b.do("GET", "/v8/Organizations/"+org+"/Groups/"+group+"/Members", "", "", tok...)).Results); n != members {
+		t.Errorf("members after the restart: %d, want %d", n, members)
 	}
 }
