@@ -332,7 +332,7 @@ func TestOperatorGrant(t *testing.T) {
 	form := func(clientID, tok string) string {
 		return "grant_type=operator&client_id=" + url.QueryEscape(clientID) + "&assertion=" + url.QueryEscape(tok)
 	}
-	good := e.entra.mint(t, entraToken{claims: map[string]any{"aud": "api://" + DefaultRestorePortalAppID, "scp": "access_as_user"}})
+	good := e.entra.mint(t, entraToken{claims: map[string]any{"aud": "api://" + DefaultRestorePortalAppID, "scp": "access_as_user", "appid": DefaultRestorePortalAppID}})
 	clientID := userID + "." + DefaultOrganizationMSID
 	if w := e.do("POST", "/v8/token", formType, form(clientID, good)); w.Code != 400 || !strings.Contains(w.Body.String(), "operator authentication is disabled") {
 		t.Fatalf("operator grant while disabled: %d %s", w.Code, w.Body)
@@ -346,6 +346,8 @@ func TestOperatorGrant(t *testing.T) {
 		{"a Graph token is not for the portal", clientID, e.entra.mint(t, entraToken{}), "not the Restore Portal application"},
 		{"no access_as_user scope", clientID, e.entra.mint(t, entraToken{claims: map[string]any{"aud": DefaultRestorePortalAppID, "scp": "openid"}}), "lacks the access_as_user scope"},
 		{"unknown tenant", userID + ".11111111-2222-4333-8444-555555555555", good, "No organization with tenant id"},
+		{"issued to another application", clientID, e.entra.mint(t, entraToken{claims: map[string]any{"aud": "api://" + DefaultRestorePortalAppID, "scp": "access_as_user"}}), `issued to application \"04b07795-8ddb-461a-bbee-02f9e1bf7b46\", not the Restore Portal application`},
+		{"a v2 token's azp names another application", clientID, e.entra.mint(t, entraToken{claims: map[string]any{"aud": DefaultRestorePortalAppID, "scp": "access_as_user", "azp": "11111111-2222-4333-8444-555555555555"}, drop: []string{"appid"}}), `issued to application \"11111111-2222-4333-8444-555555555555\"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if w := e.do("POST", "/v8/token", formType, form(tc.clientID, tc.tok)); w.Code != 400 || !strings.Contains(w.Body.String(), tc.want) {
@@ -353,6 +355,8 @@ func TestOperatorGrant(t *testing.T) {
 			}
 		})
 	}
+	v2 := e.entra.mint(t, entraToken{claims: map[string]any{"aud": DefaultRestorePortalAppID, "scp": "access_as_user", "azp": DefaultRestorePortalAppID}, drop: []string{"appid"}})
+	e.login(form(clientID, v2)) // a v2 token names its client in azp
 	tr := e.login(form(clientID, good))
 	if w := e.do("GET", "/v8/Organization", "", "", bearer(tr.AccessToken)...); w.Code != 200 {
 		t.Errorf("operator GET /v8/Organization: %d", w.Code)

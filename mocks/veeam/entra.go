@@ -71,6 +71,15 @@ type entraClaims struct {
 	UniqueName        string `json:"unique_name"`
 	PreferredUsername string `json:"preferred_username"`
 	AppID             string `json:"appid"`
+	AuthorizedParty   string `json:"azp"`
+}
+
+// clientApp is the application the token was issued to: appid in v1 tokens, azp in v2.
+func (c *entraClaims) clientApp() string {
+	if c.AppID != "" {
+		return c.AppID
+	}
+	return c.AuthorizedParty
 }
 
 // userName is the signed-in user as the token names them.
@@ -99,9 +108,35 @@ func (c *entraClaims) hasScope(want []string) bool {
 // jwtHeader is the part of a JOSE header the mock looks at. jku, x5u and x5c are never
 // read: keys come only from the configured authority's JWKS.
 type jwtHeader struct {
-	Alg   string `json:"alg"`
-	Kid   string `json:"kid"`
-	Nonce string `json:"nonce"`
+	Alg   string          `json:"alg"`
+	Kid   string          `json:"kid"`
+	Nonce string          `json:"nonce"`
+	Crit  json.RawMessage `json:"crit"`
+}
+
+// checkTimeClaims refuses a payload whose exp, nbf or iat is not a JSON number: RFC 7519
+// §2 makes them NumericDates, and the JWT library would read "1700000000" (a string) as
+// one.
+func checkTimeClaims(payload string) error {
+	raw, err := b64.DecodeString(strings.TrimRight(payload, "="))
+	if err != nil {
+		return nil // the parser reports it
+	}
+	var claims map[string]json.RawMessage
+	if json.Unmarshal(raw, &claims) != nil {
+		return nil // the parser reports it
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		v, ok := claims[name]
+		if !ok {
+			continue
+		}
+		var n json.Number
+		if c := strings.TrimSpace(string(v)); c == "" || c[0] == '"' || json.Unmarshal(v, &n) != nil {
+			return fmt.Errorf("its %s claim is %s, not a number of seconds (RFC 7519 NumericDate)", name, v)
+		}
+	}
+	return nil
 }
 
 // entraKeys verifies Entra-issued access tokens. Keys are discovered per tenant through
@@ -353,6 +388,14 @@ func (e *entraKeys) verifyEntraToken(ctx context.Context, raw, tenant, what stri
 	}
 	if err != nil {
 		return nil, invalidGrant("%s is not a JWT: its header is not base64url-encoded JSON.", what)
+	}
+	if len(h.Crit) > 0 && string(h.Crit) != "null" {
+		// RFC 7515 §4.1.11: a recipient must reject a JWS whose crit names extensions it
+		// does not understand; the mock understands none, and Entra sends no crit.
+		return nil, invalidGrant("%s has a crit header (%s): it names JWS extensions this server does not understand, and Microsoft Entra ID tokens carry none.", what, h.Crit)
+	}
+	if err := checkTimeClaims(parts[1]); err != nil {
+		return nil, invalidGrant("%s is not valid: %v.", what, err)
 	}
 	switch {
 	case h.Alg == "RS256":

@@ -312,6 +312,12 @@ func (t *tokenService) operator(r *http.Request, f map[string]string, now time.T
 	if !c.hasScope([]string{operatorScope}) {
 		return nil, invalidGrant("The operator's access token lacks the %s scope of the Restore Portal application.", operatorScope)
 	}
+	// [A] The operator signs in through the Restore Portal application itself (a public
+	// client asking for its own api://<appId>/access_as_user), so the token's client
+	// (appid in v1, azp in v2) must be that application.
+	if !strings.EqualFold(c.clientApp(), app) {
+		return nil, invalidGrant("The operator's access token was issued to application %q, not the Restore Portal application %s.", c.clientApp(), app)
+	}
 	user := c.userName()
 	if user == "" {
 		user = userID
