@@ -179,13 +179,15 @@ const (
 	refreshUnknown
 	refreshNotRefresh
 	refreshSpent
+	refreshReused // spent, and the session was revoked for it
 	refreshExpired
 )
 
 // useRefresh checks a refresh token (its expiry only when checkExpiry is set, which
 // Mutations.IgnoreRefreshTokenExpiry clears) and, when rotate is set, spends it. It
-// returns the session and the antiforgery value the token carried.
-func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExpiry bool) (*session, bool, refreshOutcome) {
+// returns the session and the antiforgery value the token carried. A spent token
+// presented again revokes its whole session when revokeOnReuse is set.
+func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExpiry, revokeOnReuse bool) (*session, bool, refreshOutcome) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	rec := st.tokens[token]
@@ -194,6 +196,12 @@ func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExp
 		return nil, false, refreshUnknown
 	case !rec.refresh:
 		return nil, false, refreshNotRefresh
+	case rec.spent && revokeOnReuse:
+		if st.sessions[rec.sess.key] == rec.sess {
+			st.dropLocked(rec.sess)
+			st.compactLocked()
+		}
+		return nil, false, refreshReused
 	case rec.spent:
 		return nil, false, refreshSpent
 	case checkExpiry && !now.Before(rec.expires):

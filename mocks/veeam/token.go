@@ -192,7 +192,7 @@ func (t *tokenService) refresh(f map[string]string, now time.Time, set Settings)
 	if tok == "" {
 		return nil, false, invalidRequest("grant_type=refresh_token needs refresh_token.")
 	}
-	sess, af, outcome := t.sessions.useRefresh(tok, now, set.RefreshRotation, !t.mut.IgnoreRefreshTokenExpiry)
+	sess, af, outcome := t.sessions.useRefresh(tok, now, set.RefreshRotation, !t.mut.IgnoreRefreshTokenExpiry, set.RevokeOnRefreshReuse)
 	switch outcome {
 	case refreshUnknown:
 		return nil, false, invalidGrant("The refresh token is invalid or has been revoked; sign in again.")
@@ -200,6 +200,8 @@ func (t *tokenService) refresh(f map[string]string, now time.Time, set Settings)
 		return nil, false, invalidGrant("The token is an access token, not a refresh token.")
 	case refreshSpent:
 		return nil, false, invalidGrant("The refresh token has already been used; each refresh token is valid for one refresh.")
+	case refreshReused:
+		return nil, false, invalidGrant("The refresh token has already been used; each refresh token is valid for one refresh. Every token of this sign-in has been revoked, since a reused refresh token may have leaked; sign in again.")
 	case refreshExpired:
 		return nil, false, invalidGrant("The refresh token has expired; sign in again.")
 	}
