@@ -113,7 +113,8 @@ func TestAddOrganizationControlRoute(t *testing.T) {
 	}
 }
 
-// POST /_mock/sessions/revoke revokes one user's sessions, or all with {}.
+// POST /_mock/sessions/revoke revokes one user's sessions, or all with {"all":true};
+// a body that names no one is a 400.
 func TestRevokeSessionsControlRoute(t *testing.T) {
 	t.Parallel()
 	e := newTestServer(t)
@@ -130,7 +131,16 @@ func TestRevokeSessionsControlRoute(t *testing.T) {
 	if w := e.do("GET", "/v8/Organization", "", "", bearer(tenant.AccessToken)...); w.Code != 200 {
 		t.Errorf("tenant token after revoking Administrator: %d", w.Code)
 	}
-	if w := e.do("POST", "/_mock/sessions/revoke", jsonType, `{}`); decode[map[string]int](t, w)["revoked"] != 1 {
+	// A body that names no one is refused and revokes nothing (issue 15, item 9).
+	for _, body := range []string{`{}`, ``, `{"userName":""}`, `{"all":false}`, `{"all":true,"userName":"x"}`} {
+		if w := e.do("POST", "/_mock/sessions/revoke", jsonType, body); w.Code != 400 || !strings.Contains(w.Body.String(), `\"all\":true`) {
+			t.Errorf("revoke with %q: %d %s, want 400 naming {\"all\":true}", body, w.Code, w.Body)
+		}
+	}
+	if w := e.do("GET", "/v8/Organization", "", "", bearer(tenant.AccessToken)...); w.Code != 200 {
+		t.Errorf("tenant token after refused revokes: %d", w.Code)
+	}
+	if w := e.do("POST", "/_mock/sessions/revoke", jsonType, `{"all":true}`); decode[map[string]int](t, w)["revoked"] != 1 {
 		t.Errorf("revoke all: %s", w.Body)
 	}
 	if w := e.do("GET", "/v8/Organization", "", "", bearer(tenant.AccessToken)...); w.Code != 401 {
