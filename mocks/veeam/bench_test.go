@@ -192,17 +192,19 @@ func BenchmarkJWTBearerLogin(b *testing.B) {
 	b.ReportMetric(2, "sigs/op")
 }
 
-// fillSessions puts n live sessions with a token pair each into st.
+// fillSessions puts n live sessions with a token pair each into st, spread over 100
+// tenants (each under its per-principal bound for n up to 100 000).
 func fillSessions(st *sessionStore, n int, now time.Time) {
 	for i := range n {
-		s := &session{key: fmt.Sprintf("key-%d", i), user: "Administrator", kind: kindAdmin, credentialType: credUsernamePassword}
+		s := &session{key: fmt.Sprintf("key-%d", i), user: fmt.Sprintf("tenant%d.onmicrosoft.com", i%100), orgID: fmt.Sprintf("org%d", i%100), kind: kindTenant, credentialType: credJWTBearer}
 		st.add(s, fmt.Sprintf("access-%d", i), fmt.Sprintf("refresh-%d", i), now.Add(time.Hour), now.Add(2*time.Hour), true, now)
 	}
 }
 
 // BenchmarkSessionAddFullStore is one login's bookkeeping (no signing) while the session
 // store holds DefaultMaxSessions live sessions, as a standalone mock does after 50 000
-// logins within the refresh-token lifetime (2 h). Each new session evicts the oldest.
+// logins within the refresh-token lifetime (2 h), from 100 tenants. Each new session
+// evicts the oldest session of the tenant holding the most.
 func BenchmarkSessionAddFullStore(b *testing.B) {
 	st := newSessionStore(0)
 	now := clock.DefaultStart
