@@ -36,7 +36,7 @@ func TestHostileScenariosFailAloneAndTheRunGoesOn(t *testing.T) {
 	// top_loop.js never ends its top level: only the run's 15s timeout, which also bounds
 	// registering a script's tests, ends it. The watchdog makes a broken default fail
 	// here in seconds instead of hanging the package.
-	planCtx := runnertest.Watchdog(t, context.Background(), 30*time.Second)
+	planCtx := runnertest.Watchdog(t, context.Background(), 90*time.Second)
 	p, err := runner.NewPlan(planCtx, runner.Options{
 		Engine: runner.NewEngine(fsys), Files: files, Target: runner.MockTarget(nil),
 		Parallel: 1, Seed: 7, Timeout: 15 * time.Second, MaxMemory: 128 << 20,
