@@ -255,9 +255,17 @@ func (s *Server) restore(ss *SavedState, log *slog.Logger) {
 		s.settings.set(*ss.settings)
 	}
 	st := s.sessions
-	for _, sess := range ss.sessions {
+	for _, sess := range ss.sessions { // in creation order, as add registers them
 		st.sessions[sess.key] = sess
 		st.order = append(st.order, sess)
+		q := st.queues[sess.principal()]
+		if q == nil {
+			q = &principalQueue{}
+			st.queues[sess.principal()] = q
+		}
+		sess.queue = q
+		q.order = append(q.order, sess)
+		q.live++
 	}
 	for tok, rec := range ss.tokens {
 		st.tokens[tok] = rec
