@@ -212,7 +212,9 @@ func TestKill9DuringWritesLeavesAConsistentState(t *testing.T) {
 			pools := map[string]*poolState{}          // by name
 			bulks := map[string][]string{}            // a bulk add's ids, by its first
 			bulkAcked := map[string]bool{}            // answered bulk adds
-			refresh := tp.Refresh                     // the last refresh token answered
+			// The refresher signs in on its own: presenting a spent refresh token revokes its
+			// whole session (refresh-family revocation), which must not be the writers'.
+			refresh := m.adminLogin().Refresh // the last refresh token answered
 			var mu sync.Mutex
 			for round := 1; round <= row.kills; round++ {
 				ctx, stop := context.WithCancel(context.Background())
