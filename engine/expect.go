@@ -27,34 +27,44 @@ type failure struct {
 	actual   string
 }
 
-type matcher func(r *rt, actual goja.Value, not bool, args []goja.Value) (pass bool, f func() failure)
+type matcher func(r *expectModule, actual goja.Value, not bool, args []goja.Value) (pass bool, f func() failure)
 
-// expectFunc returns the JS expect(actual) function. Matchers live on one prototype per
-// runtime; expect() allocates only the small object holding actual.
-func (r *rt) expectFunc() goja.Value {
-	r.symActual, r.symNot = goja.NewSymbol("actual"), goja.NewSymbol("not")
-	proto := r.vm.NewObject()
-	table := map[string]matcher{
-		"toBe": matchBe, "toEqual": matchEqual, "toMatch": matchMatch, "toContain": matchContain,
-		"toHaveProperty": matchProperty, "toHaveLength": matchLength,
-		"toBeGreaterThan":        compare(">", func(a, b float64) bool { return a > b }),
-		"toBeGreaterThanOrEqual": compare(">=", func(a, b float64) bool { return a >= b }),
-		"toBeLessThan":           compare("<", func(a, b float64) bool { return a < b }),
-		"toBeLessThanOrEqual":    compare("<=", func(a, b float64) bool { return a <= b }),
-		"toBeDefined":            simple("to be defined", func(v goja.Value) bool { return v != nil && !goja.IsUndefined(v) }),
-		"toBeUndefined":          simple("to be undefined", func(v goja.Value) bool { return v == nil || goja.IsUndefined(v) }),
-		"toBeNull":               simple("to be null", func(v goja.Value) bool { return v != nil && goja.IsNull(v) }),
-		"toBeTruthy":             simple("to be truthy", func(v goja.Value) bool { return v != nil && v.ToBoolean() }),
-		"toBeFalsy":              simple("to be falsy", func(v goja.Value) bool { return v == nil || !v.ToBoolean() }),
-		"toBeInstanceOf":         matchInstanceOf,
-		"toThrow":                matchThrow,
-		"toHaveStatus":           matchStatus,
-		"toHaveEntraError":       matchEntraError,
-		"toHaveVeeamError":       matchVeeamError,
-	}
+// matchers maps each matcher name to its implementation.
+var matchers = map[string]matcher{
+	"toBe": matchBe, "toEqual": matchEqual, "toMatch": matchMatch, "toContain": matchContain,
+	"toHaveProperty": matchProperty, "toHaveLength": matchLength,
+	"toBeGreaterThan":        compare(">", func(a, b float64) bool { return a > b }),
+	"toBeGreaterThanOrEqual": compare(">=", func(a, b float64) bool { return a >= b }),
+	"toBeLessThan":           compare("<", func(a, b float64) bool { return a < b }),
+	"toBeLessThanOrEqual":    compare("<=", func(a, b float64) bool { return a <= b }),
+	"toBeDefined":            simple("to be defined", func(v goja.Value) bool { return v != nil && !goja.IsUndefined(v) }),
+	"toBeUndefined":          simple("to be undefined", func(v goja.Value) bool { return v == nil || goja.IsUndefined(v) }),
+	"toBeNull":               simple("to be null", func(v goja.Value) bool { return v != nil && goja.IsNull(v) }),
+	"toBeTruthy":             simple("to be truthy", func(v goja.Value) bool { return v != nil && v.ToBoolean() }),
+	"toBeFalsy":              simple("to be falsy", func(v goja.Value) bool { return v == nil || !v.ToBoolean() }),
+	"toBeInstanceOf":         matchInstanceOf,
+	"toThrow":                matchThrow,
+	"toHaveStatus":           matchStatus,
+	"toHaveEntraError":       matchEntraError,
+	"toHaveVeeamError":       matchVeeamError,
+}
+
+// expectModule is `expect`: expect(actual) returns an object holding actual whose
+// prototype carries the matchers, made once per runtime; expect() allocates only the
+// small object.
+type expectModule struct {
+	*host
+	proto     *goja.Object
+	symActual *goja.Symbol
+	symNot    *goja.Symbol
+}
+
+func newExpect(h *host) goja.Value {
+	r := &expectModule{host: h, symActual: goja.NewSymbol("actual"), symNot: goja.NewSymbol("not")}
+	r.proto = h.vm.NewObject()
 	for _, name := range matcherNames {
-		m, name := table[name], name
-		_ = proto.Set(name, func(call goja.FunctionCall) goja.Value {
+		m, name := matchers[name], name
+		_ = r.proto.Set(name, h.named(name, func(call goja.FunctionCall) goja.Value {
 			this, ok := call.This.(*goja.Object)
 			if !ok {
 				r.throw("TypeError", "%s must be called on expect(value)", name)
@@ -66,27 +76,26 @@ func (r *rt) expectFunc() goja.Value {
 				r.fail(name, not, f())
 			}
 			return goja.Undefined()
-		})
+		}))
 	}
-	_ = proto.DefineAccessorProperty("not", r.vm.ToValue(func(call goja.FunctionCall) goja.Value {
-		this := call.This.ToObject(r.vm)
+	_ = r.proto.DefineAccessorProperty("not", h.named("get not", func(call goja.FunctionCall) goja.Value {
+		this := call.This.ToObject(h.vm)
 		return r.newExpectation(this.GetSymbol(r.symActual), !this.GetSymbol(r.symNot).ToBoolean())
 	}), nil, goja.FLAG_FALSE, goja.FLAG_FALSE)
-	r.matchProto = proto
-	return r.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+	return h.named("expect", func(call goja.FunctionCall) goja.Value {
 		return r.newExpectation(call.Argument(0), false)
 	})
 }
 
-func (r *rt) newExpectation(actual goja.Value, not bool) *goja.Object {
-	o := r.vm.CreateObject(r.matchProto)
+func (r *expectModule) newExpectation(actual goja.Value, not bool) *goja.Object {
+	o := r.vm.CreateObject(r.proto)
 	_ = o.SetSymbol(r.symActual, orUndefined(actual))
 	_ = o.SetSymbol(r.symNot, not)
 	return o
 }
 
 // fail throws the AssertionError for a failed matcher.
-func (r *rt) fail(name string, not bool, f failure) {
+func (r *expectModule) fail(name string, not bool, f failure) {
 	msg := f.summary
 	if f.detail != "" {
 		msg += "\n\n" + f.detail
@@ -107,7 +116,7 @@ func notWord(not bool) string {
 	return ""
 }
 
-func (r *rt) short(v goja.Value) string { return r.formatCompact(v, 80) }
+func (r *expectModule) short(v goja.Value) string { return r.formatCompact(v, 80) }
 
 func arg(args []goja.Value, i int) goja.Value {
 	if i < len(args) {
@@ -116,7 +125,7 @@ func arg(args []goja.Value, i int) goja.Value {
 	return goja.Undefined()
 }
 
-func matchBe(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchBe(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	exp := arg(args, 0)
 	return actual.SameAs(exp), func() failure {
 		f := failure{summary: fmt.Sprintf("toBe: expected %s%s to be %s", r.short(actual), notWord(not), r.short(exp)),
@@ -130,7 +139,7 @@ func matchBe(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func(
 	}
 }
 
-func matchEqual(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchEqual(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	exp := arg(args, 0)
 	return r.deepEqual(exp, actual), func() failure {
 		f := failure{expected: r.formatPretty(exp), actual: r.formatPretty(actual)}
@@ -144,7 +153,7 @@ func matchEqual(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, fu
 	}
 }
 
-func matchMatch(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchMatch(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	pat := arg(args, 0)
 	fail := func() failure {
 		return failure{summary: fmt.Sprintf("toMatch: expected %s%s to match %s", r.short(actual), notWord(not), r.short(pat)),
@@ -171,7 +180,7 @@ func matchMatch(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, fu
 	return strings.Contains(actual.String(), pat.String()), fail
 }
 
-func matchContain(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchContain(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	item := arg(args, 0)
 	fail := func() failure {
 		return failure{summary: fmt.Sprintf("toContain: expected %s%s to contain %s", r.short(actual), notWord(not), r.short(item)),
@@ -198,14 +207,14 @@ func matchContain(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, 
 }
 
 // propertyPath splits "a.b.c" (or takes an array of keys).
-func (r *rt) propertyPath(v goja.Value) []string {
+func (r *expectModule) propertyPath(v goja.Value) []string {
 	if goja.IsString(v) {
 		return strings.Split(v.String(), ".")
 	}
 	return r.stringList(v, "toHaveProperty(path)")
 }
 
-func matchProperty(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchProperty(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	keys := r.propertyPath(arg(args, 0))
 	withValue := len(args) > 1
 	cur := actual
@@ -242,7 +251,7 @@ func matchProperty(r *rt, actual goja.Value, not bool, args []goja.Value) (bool,
 	}
 }
 
-func matchLength(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchLength(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	want := arg(args, 0).ToInteger()
 	var got int64 = -1
 	if goja.IsString(actual) {
@@ -263,7 +272,7 @@ func matchLength(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, f
 }
 
 func compare(op string, cmp func(a, b float64) bool) matcher {
-	return func(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+	return func(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 		exp := arg(args, 0)
 		numeric := func(v goja.Value) bool {
 			if goja.IsNumber(v) || goja.IsBigInt(v) {
@@ -286,7 +295,7 @@ func compare(op string, cmp func(a, b float64) bool) matcher {
 }
 
 func simple(what string, test func(goja.Value) bool) matcher {
-	return func(r *rt, actual goja.Value, not bool, _ []goja.Value) (bool, func() failure) {
+	return func(r *expectModule, actual goja.Value, not bool, _ []goja.Value) (bool, func() failure) {
 		return test(actual), func() failure {
 			return failure{summary: fmt.Sprintf("expected %s%s %s", r.short(actual), notWord(not), what),
 				expected: strings.TrimPrefix(what, "to be "), actual: r.formatPretty(actual)}
@@ -294,7 +303,7 @@ func simple(what string, test func(goja.Value) bool) matcher {
 	}
 }
 
-func matchInstanceOf(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchInstanceOf(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	ctor, ok := arg(args, 0).(*goja.Object)
 	if !ok {
 		r.throw("TypeError", "toBeInstanceOf(constructor) needs a class or constructor function")
@@ -311,7 +320,7 @@ func matchInstanceOf(r *rt, actual goja.Value, not bool, args []goja.Value) (boo
 
 // callForThrow calls fn and returns what it threw (nil if it returned). An interrupt
 // propagates: a timeout is never an assertion result.
-func (r *rt) callForThrow(fn goja.Callable) (thrown goja.Value, returned goja.Value) {
+func (r *expectModule) callForThrow(fn goja.Callable) (thrown goja.Value, returned goja.Value) {
 	ret, err := fn(goja.Undefined())
 	if err == nil {
 		return nil, ret
@@ -325,7 +334,7 @@ func (r *rt) callForThrow(fn goja.Callable) (thrown goja.Value, returned goja.Va
 	panic(err)
 }
 
-func (r *rt) errorText(v goja.Value) string {
+func (r *expectModule) errorText(v goja.Value) string {
 	if o, ok := v.(*goja.Object); ok {
 		if m := o.Get("message"); m != nil && !goja.IsUndefined(m) {
 			return m.String()
@@ -334,7 +343,7 @@ func (r *rt) errorText(v goja.Value) string {
 	return v.String()
 }
 
-func matchThrow(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchThrow(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	fn, ok := goja.AssertFunction(actual)
 	if !ok {
 		r.throw("TypeError", "toThrow: expect() needs a function to call, e.g. expect(() => entra.pollToken(code)).toThrow()")
@@ -378,7 +387,7 @@ func matchThrow(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, fu
 // maxBodyInMessage is how much of a response body a failed toHaveStatus shows.
 const maxBodyInMessage = 2000
 
-func matchStatus(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchStatus(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	want := arg(args, 0).ToInteger()
 	o, ok := actual.(*goja.Object)
 	var status goja.Value
@@ -443,7 +452,7 @@ func (p protoError) String() string {
 
 // protoErrorOf reads an error code from a thrown EntraError/VeeamError, an error-shaped
 // object, an HTTP response whose body is an error, or a function that throws one.
-func (r *rt) protoErrorOf(v goja.Value, veeam bool) (protoError, string) {
+func (r *expectModule) protoErrorOf(v goja.Value, veeam bool) (protoError, string) {
 	if fn, ok := goja.AssertFunction(v); ok {
 		thrown, ret := r.callForThrow(fn)
 		if thrown == nil {
@@ -500,7 +509,7 @@ func (r *rt) protoErrorOf(v goja.Value, veeam bool) (protoError, string) {
 	return pe, ""
 }
 
-func matchEntraError(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchEntraError(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	code := arg(args, 0).String()
 	var aadsts int64
 	if len(args) > 1 && !goja.IsUndefined(args[1]) {
@@ -524,7 +533,7 @@ func matchEntraError(r *rt, actual goja.Value, not bool, args []goja.Value) (boo
 	}
 }
 
-func matchVeeamError(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchVeeamError(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	code := arg(args, 0).String()
 	pe, why := r.protoErrorOf(actual, true)
 	pass := pe.found && pe.code == code

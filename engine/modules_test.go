@@ -146,7 +146,7 @@ func TestHTTPJWTClockTargetEnvConsole(t *testing.T) {
 			tr.run(c.src)
 			if strings.HasPrefix(c.name, "console") {
 				got := ""
-				for _, l := range tr.console {
+				for _, l := range tr.rec.console {
 					got += l.Level + ":" + l.Text + "\n"
 				}
 				if want := "log:a 1 { \"b\": 2 }\ninfo:i\nwarn:w\nerror:e\nlog:d\n"; got != want {

@@ -70,7 +70,7 @@ func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
 func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Result) {
 	res = &Result{Name: test, File: s.path}
 	start := wall.Now()
-	var r *rt
+	var r *runtime
 	defer func() {
 		if p := recover(); p != nil {
 			res.Status, res.Message = StatusErrored, fmt.Sprintf("internal engine error: %v", p)
@@ -173,9 +173,9 @@ func learnTargetSecrets(s *secret.Scrubber, t *Target) {
 
 // runTest runs the beforeEach hooks, the test and the afterEach hooks (which run even
 // when the test failed, but not after a timeout).
-func (r *rt) runTest(def *testDef, res *Result) {
-	r.phase = phaseTest
-	ctxObj := r.contextObject(def.info)
+func (r *runtime) runTest(def *testDef, res *Result) {
+	r.phase, r.test = phaseTest, &def.info
+	ctxObj := contextObject(r.host, r.exports, def.info)
 	call := func(fn goja.Callable) error {
 		if err := r.ctx.Err(); err != nil {
 			return err
@@ -184,7 +184,7 @@ func (r *rt) runTest(def *testDef, res *Result) {
 		if err != nil {
 			return err
 		}
-		_, err = r.settle(v)
+		_, err = r.loop.settle(v)
 		return err
 	}
 	var err error
@@ -204,7 +204,7 @@ func (r *rt) runTest(def *testDef, res *Result) {
 		}
 	}
 	if err == nil && r.ctx.Err() == nil {
-		if v, ok := r.firstUnhandled(); ok {
+		if v, ok := r.loop.firstUnhandled(); ok {
 			// A rejection nobody awaited: report it as what it was (an assertion fails
 			// the test), saying it went unhandled.
 			r.describeThrown(v, nil, res)
@@ -224,7 +224,7 @@ func (r *rt) runTest(def *testDef, res *Result) {
 
 // describe classifies err into res: a timeout, an assertion failure, or another error,
 // with the message and the JS stack.
-func (r *rt) describe(err error, res *Result) {
+func (r *host) describe(err error, res *Result) {
 	var ex *goja.Exception
 	var ie *goja.InterruptedError
 	var so *goja.StackOverflowError
@@ -270,7 +270,7 @@ func (r *rt) describe(err error, res *Result) {
 }
 
 // describeThrown reports a thrown JS value. AssertionErrors fail; anything else errors.
-func (r *rt) describeThrown(v goja.Value, frames []frame, res *Result) {
+func (r *host) describeThrown(v goja.Value, frames []frame, res *Result) {
 	defer func() {
 		// A thrown Proxy or an object whose getters or toString throw cannot be read;
 		// say so instead of failing the engine.
@@ -324,15 +324,15 @@ func (r *rt) describeThrown(v goja.Value, frames []frame, res *Result) {
 }
 
 // finish scrubs everything the run recorded and hands it to res.
-func (r *rt) finish(res *Result) {
+func (r *host) finish(res *Result) {
 	s := r.scrub
 	res.Message, res.Stack = s.Scrub(res.Message), s.Scrub(res.Stack)
 	res.Expected, res.Actual = s.Scrub(res.Expected), s.Scrub(res.Actual)
-	res.Console = make([]ConsoleLine, len(r.console))
-	for i, l := range r.console {
+	res.Console = make([]ConsoleLine, len(r.rec.console))
+	for i, l := range r.rec.console {
 		res.Console[i] = ConsoleLine{Level: l.Level, Text: s.Scrub(l.Text)}
 	}
-	res.Trace = r.trace
+	res.Trace = r.rec.trace
 	for i := range res.Trace {
 		e := &res.Trace[i]
 		e.URL, e.RequestBody, e.ResponseBody, e.Error = s.Scrub(e.URL), s.Scrub(e.RequestBody), s.Scrub(e.ResponseBody), s.Scrub(e.Error)

@@ -21,7 +21,7 @@ const maxTraceBody = 64 << 10
 // the exchange carries (secret-named form, JSON and query fields, bearer tokens), then
 // stores a redacted copy: secret fields replaced by their markers, and every known secret
 // scrubbed from what is left.
-func (r *rt) observe(ex *flow.Exchange) {
+func (r *host) observe(ex *flow.Exchange) {
 	r.learn(ex)
 	e := Exchange{
 		Method:          ex.Method,
@@ -36,11 +36,11 @@ func (r *rt) observe(ex *flow.Exchange) {
 	if ex.Err != nil {
 		e.Error = r.scrub.Scrub(ex.Err.Error())
 	}
-	r.trace = append(r.trace, e)
+	r.rec.trace = append(r.rec.trace, e)
 }
 
 // learn adds the exchange's secrets to the scrubber.
-func (r *rt) learn(ex *flow.Exchange) {
+func (r *host) learn(ex *flow.Exchange) {
 	if u, err := url.Parse(ex.URL); err == nil {
 		for k, vs := range u.Query() {
 			if secret.IsField(k) {
@@ -73,7 +73,7 @@ func isJSONType(mt string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
-func (r *rt) learnBody(ct string, body []byte) {
+func (r *host) learnBody(ct string, body []byte) {
 	if len(body) == 0 {
 		return
 	}
@@ -97,7 +97,7 @@ func (r *rt) learnBody(ct string, body []byte) {
 
 // learnJSON adds every string under a secret-named key (at any depth) to the scrubber,
 // both as is and as it appears JSON-escaped.
-func (r *rt) learnJSON(v any, underSecret bool) {
+func (r *host) learnJSON(v any, underSecret bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
@@ -125,7 +125,7 @@ func secretHeader(name string) bool {
 	return secret.IsField(name)
 }
 
-func (r *rt) redactHeaders(h http.Header) map[string]string {
+func (r *host) redactHeaders(h http.Header) map[string]string {
 	if len(h) == 0 {
 		return nil
 	}
@@ -144,7 +144,7 @@ func (r *rt) redactHeaders(h http.Header) map[string]string {
 	return out
 }
 
-func (r *rt) redactURL(raw string) string {
+func (r *host) redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.RawQuery == "" {
 		return r.scrub.Scrub(raw)
@@ -167,7 +167,7 @@ func (r *rt) redactURL(raw string) string {
 
 // redactBody returns body for the trace: form and JSON secret fields replaced by their
 // markers (JSON keeps its key order), known secrets scrubbed, long bodies cut.
-func (r *rt) redactBody(ct string, body []byte) string {
+func (r *host) redactBody(ct string, body []byte) string {
 	if len(body) == 0 {
 		return ""
 	}

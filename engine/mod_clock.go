@@ -1,0 +1,58 @@
+package engine
+
+import (
+	"github.com/dop251/goja"
+)
+
+// clockModule is `clock` (and `sleep`): the scenario clock, which Date, timers and the
+// device-code polling read too.
+type clockModule struct{ *host }
+
+func newClock(h *host) goja.Value {
+	m := &clockModule{h}
+	return h.object(
+		member{"now", m.now},
+		member{"advance", m.advance},
+		member{"sleep", m.sleep},
+		member{"isVirtual", m.isVirtual},
+	)
+}
+
+// newSleep is the module's top-level `sleep`, the same as clock.sleep.
+func newSleep(h *host) goja.Value { return h.named("sleep", (&clockModule{h}).sleep) }
+
+func (m *clockModule) now(goja.FunctionCall) goja.Value {
+	return m.vm.ToValue(m.clock.Now().UnixMilli())
+}
+
+func (m *clockModule) isVirtual(goja.FunctionCall) goja.Value {
+	return m.vm.ToValue(m.clock.IsVirtual())
+}
+
+func (m *clockModule) advance(call goja.FunctionCall) goja.Value {
+	m.needTest("clock.advance")
+	d := m.duration(call.Argument(0), "clock.advance(duration)")
+	switch {
+	case m.target.Kind == TargetMock:
+		// The in-process stack shares this very clock with its servers.
+		m.clock.Advance(d)
+	case m.target.Control != nil:
+		// A standalone `vbharness mock` has one clock for both servers; move it, then
+		// move our own view of time by the same amount.
+		m.controlJSON("entra", "POST", "/_mock/clock/advance", map[string]string{"duration": d.String()})
+		m.clock.Advance(d)
+	default:
+		m.throw("RequirementError", "clock.advance needs a controllable clock, which target %q does not have; declare requires: [\"clock\"] on the test so the runner skips it on live targets", m.target.Name)
+	}
+	return m.vm.ToValue(m.clock.Now().UnixMilli())
+}
+
+func (m *clockModule) sleep(call goja.FunctionCall) goja.Value {
+	m.needTest("sleep")
+	d := m.duration(call.Argument(0), "sleep(duration)")
+	if err := m.clock.Sleep(m.ctx, d); err != nil {
+		m.throwErr("sleep", err)
+	}
+	m.checkCtx("sleep")
+	return goja.Undefined()
+}
