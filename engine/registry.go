@@ -28,8 +28,6 @@ func (g *registry) infos() []TestInfo {
 	return out
 }
 
-var validRequirements = map[Requirement]bool{RequireClock: true, RequireControl: true, RequireLive: true}
-
 var testOptionKeys = map[string]bool{"tags": true, "timeout": true, "requires": true, "reason": true}
 
 // registration is `test` (with test.skip and test.only), `beforeEach` and `afterEach`:

@@ -15,29 +15,6 @@ import (
 	"github.com/vbharness/vbharness/mocks/secret"
 )
 
-// Satisfies reports whether the target meets a requirement and, when it does not, why.
-// The runner uses it to skip tests with a reason; Run applies it too.
-func (t *Target) Satisfies(req Requirement) (bool, string) {
-	switch req {
-	case RequireClock:
-		if t.Kind == TargetMock || t.Control != nil {
-			return true, ""
-		}
-		return false, fmt.Sprintf("requires clock: target %q has no controllable clock (only the mocks do)", t.Name)
-	case RequireControl:
-		if t.Control != nil {
-			return true, ""
-		}
-		return false, fmt.Sprintf("requires control: target %q has no mock control API", t.Name)
-	case RequireLive:
-		if t.Kind == TargetLive {
-			return true, ""
-		}
-		return false, fmt.Sprintf("requires live: target %q is the embedded mock", t.Name)
-	}
-	return false, fmt.Sprintf("unknown requirement %q", req)
-}
-
 // collect evaluates the top level without a target and returns the registered tests.
 func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
 	r, err := configure(config{ctx: ctx, loader: s.loader, file: s.path})
@@ -126,15 +103,13 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		}
 		return res
 	}
-	for _, req := range def.info.Requires {
-		if !validRequirements[req] {
-			res.Status, res.Message = StatusErrored, fmt.Sprintf("unknown requirement %q in test %q (known: clock, control, live)", req, test)
-			return res
-		}
-		if ok, why := opts.Target.Satisfies(req); !ok {
-			res.Status, res.SkipReason = StatusSkipped, why
-			return res
-		}
+	switch skip, err := opts.Target.Capabilities().Check(opts.Target.Name, def.info.Requires); {
+	case err != nil:
+		res.Status, res.Message = StatusErrored, fmt.Sprintf("test %q: %v", test, err)
+		return res
+	case skip != "":
+		res.Status, res.SkipReason = StatusSkipped, skip
+		return res
 	}
 	if def.info.Timeout > 0 {
 		// The test's own timeout replaces the run's default, from the test's start.

@@ -251,7 +251,7 @@ func TestLoadErrorsNameFileLineAndColumn(t *testing.T) {
 	if infos, err := s.Tests(context.Background()); err != nil || len(infos) != 1 || infos[0].Requires[0] != "clok" {
 		t.Errorf("unknown requirement: Tests = %+v, %v; want the test, with its requirement as written", infos, err)
 	}
-	if res := s.Run(context.Background(), "a", RunOptions{Target: target}); res.Status != StatusErrored || res.Message != `unknown requirement "clok" in test "a" (known: clock, control, live)` {
+	if res := s.Run(context.Background(), "a", RunOptions{Target: target}); res.Status != StatusErrored || res.Message != `test "a": unknown requirement "clok" (known: clock, control, live)` {
 		t.Errorf("unknown requirement: %s %q", res.Status, res.Message)
 	}
 	s, _ = l.Load("nested_test.js")
@@ -309,7 +309,7 @@ test("fails then hooks still run", ({ test }) => { log.push(test.name); expect(1
 	if res := run("skipped with a reason"); res.Status != StatusSkipped || res.SkipReason != "not on Tuesdays" {
 		t.Errorf("skip: %s %q", res.Status, res.SkipReason)
 	}
-	if res := run("timeout in ms"); res.Status != StatusSkipped || res.SkipReason != `requires live: target "mock" is the embedded mock` {
+	if res := run("timeout in ms"); res.Status != StatusSkipped || res.SkipReason != `requires live: target "mock" is the embedded mocks` {
 		t.Errorf("requirement: %s %q", res.Status, res.SkipReason)
 	}
 	if res := run("no such test"); res.Status != StatusErrored || res.Message != `reg.js registers no test named "no such test"` {

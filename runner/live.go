@@ -93,9 +93,7 @@ func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) 
 		Name:               r.Name,
 		Kind:               engine.TargetLive,
 		Description:        desc,
-		Clock:              et.Control != nil,
 		Control:            et.Control != nil,
-		Shared:             true,
 		InsecureSkipVerify: r.InsecureSkipVerify,
 		New: func(context.Context) (*engine.Target, func(), error) {
 			t := et

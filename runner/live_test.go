@@ -50,8 +50,8 @@ func TestLiveTargetOnARunningMockHasClockAndControlAndTheMocksTime(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !tgt.Clock || !tgt.Control || !tgt.Shared || tgt.Kind != engine.TargetLive {
-		t.Errorf("capabilities = clock %v, control %v, shared %v, kind %s", tgt.Clock, tgt.Control, tgt.Shared, tgt.Kind)
+	if c := tgt.Capabilities(); !c.Control || c.Kind != engine.TargetLive {
+		t.Errorf("capabilities = %+v, want a live target with control", c)
 	}
 	a, _, err := tgt.New(context.Background())
 	if err != nil {
@@ -75,10 +75,10 @@ func TestLiveTargetWithoutControlSkipsClockTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tgt.Clock || tgt.Control {
-		t.Errorf("a lab target claims clock %v, control %v", tgt.Clock, tgt.Control)
+	if tgt.Control {
+		t.Error("a lab target claims the control API")
 	}
-	if got := tgt.SkipReason([]engine.Requirement{engine.RequireClock}); got != "needs a controllable clock (requires: clock); target lab has none" {
+	if got, _ := tgt.Capabilities().Check(tgt.Name, []engine.Requirement{engine.RequireClock}); got != `requires clock: target "lab" has no controllable clock (only the embedded mocks and a running vbharness mock have one)` {
 		t.Errorf("skip reason = %q", got)
 	}
 	if !strings.Contains(tgt.Description, "no control API") {

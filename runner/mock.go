@@ -24,7 +24,6 @@ func MockTarget(env map[string]string) *Target {
 		Name:        config.MockTarget,
 		Kind:        engine.TargetMock,
 		Description: "embedded mocks, virtual clock",
-		Clock:       true,
 		Control:     true,
 		New: func(context.Context) (*engine.Target, func(), error) {
 			st := stack.NewInProcess(stack.Options{})

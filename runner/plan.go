@@ -170,11 +170,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		case only && !t.Info.Only:
 			t.SkipReason = "another test in this run is marked test.only"
 		default:
-			if err := UnknownRequirement(t.Info.Requires); err != nil {
-				t.Err = err
-			} else {
-				t.SkipReason = opts.Target.SkipReason(t.Info.Requires)
-			}
+			t.SkipReason, t.Err = opts.Target.Capabilities().Check(opts.Target.Name, t.Info.Requires)
 		}
 	}
 	return p, nil

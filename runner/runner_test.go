@@ -116,8 +116,8 @@ func TestSelection(t *testing.T) {
 func TestSkips(t *testing.T) {
 	t.Parallel()
 	mockTarget := (&runnertest.Target{}).Runner()
-	lab := &runner.Target{Name: "lab", Kind: engine.TargetLive, Shared: true, New: mockTarget.New}
-	labMock := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Shared: true, Clock: true, Control: true, New: mockTarget.New}
+	lab := &runner.Target{Name: "lab", Kind: engine.TargetLive, New: mockTarget.New}
+	labMock := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Control: true, New: mockTarget.New}
 	req := func(name string, r ...engine.Requirement) runnertest.Test {
 		return info(name, func(i *engine.TestInfo) { i.Requires = r })
 	}
@@ -138,13 +138,13 @@ func TestSkips(t *testing.T) {
 			[]row{{"a", "skipped", "another test in this run is marked test.only"}, {"b", "passed", ""}, {"c", "skipped", "another test in this run is marked test.only"}}},
 		{"a clock test is skipped on a live target without a controllable clock", lab,
 			[]runnertest.Test{req("expiry", engine.RequireClock)},
-			[]row{{"expiry", "skipped", "needs a controllable clock (requires: clock); target lab has none"}}},
+			[]row{{"expiry", "skipped", `requires clock: target "lab" has no controllable clock (only the embedded mocks and a running vbharness mock have one)`}}},
 		{"a control test is skipped on a live target without the control API", lab,
 			[]runnertest.Test{req("faults", engine.RequireControl)},
-			[]row{{"faults", "skipped", "needs the mock control API (requires: control); target lab has none"}}},
+			[]row{{"faults", "skipped", `requires control: target "lab" has no mock control API`}}},
 		{"a live-only test is skipped on the embedded mocks", mockTarget,
 			[]runnertest.Test{req("real entra", engine.RequireLive)},
-			[]row{{"real entra", "skipped", "needs a live target (requires: live); target mock is the embedded mocks"}}},
+			[]row{{"real entra", "skipped", `requires live: target "mock" is the embedded mocks`}}},
 		{"clock and control tests run against a running vbharness mock", labMock,
 			[]runnertest.Test{req("expiry", engine.RequireClock), req("faults", engine.RequireControl), req("live", engine.RequireLive)},
 			[]row{{"expiry", "passed", ""}, {"faults", "passed", ""}, {"live", "passed", ""}}},
@@ -180,7 +180,7 @@ func TestUnknownRequirementNamesTheKnownOnes(t *testing.T) {
 	o, _ := run(t, context.Background(), map[string]*runnertest.Script{"x.js": {Tests: []runnertest.Test{
 		info("typo", func(i *engine.TestInfo) { i.Requires = []engine.Requirement{"clok"} }),
 	}}}, runner.Options{})
-	if msg := o.Results[0].Message; msg != `unknown requirement "clok"; known requirements: clock, control, live` {
+	if msg := o.Results[0].Message; msg != `unknown requirement "clok" (known: clock, control, live)` {
 		t.Errorf("message = %q", msg)
 	}
 }
@@ -449,7 +449,7 @@ func TestExclusiveTestsRunAloneOnASharedTarget(t *testing.T) {
 		tests = append(tests, tt)
 	}
 	base := (&runnertest.Target{}).Runner()
-	shared := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Shared: true, Clock: true, Control: true, New: base.New}
+	shared := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Control: true, New: base.New}
 	o, _ := run(t, context.Background(), map[string]*runnertest.Script{"x.js": {Tests: tests}}, runner.Options{Target: shared, Parallel: 4})
 	if c := o.Counts(); c.Passed != 60 {
 		t.Fatalf("counts = %+v", c)

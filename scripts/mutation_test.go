@@ -159,7 +159,7 @@ var mutations = []mutation{
 func mutatedTarget(m mutation) *runner.Target {
 	return &runner.Target{
 		Name: config.MockTarget, Kind: engine.TargetMock, Description: "embedded mocks, mutated: " + m.name,
-		Clock: true, Control: true,
+		Control: true,
 		New: func(context.Context) (*engine.Target, func(), error) {
 			st := stack.NewInProcess(stack.Options{Entra: m.entra, Veeam: m.veeam})
 			if m.setup != nil {

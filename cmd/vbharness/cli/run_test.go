@@ -198,7 +198,7 @@ func TestRunSkipsWithReasons(t *testing.T) {
 	f := newFixture(t, scripts)
 	r := f.run("run", "s.js")
 	for _, line := range []string{
-		"SKIP    s.js › real tenant — needs a live target (requires: live); target mock is the embedded mocks\n",
+		"SKIP    s.js › real tenant — requires live: target \"mock\" is the embedded mocks\n",
 		"SKIP    s.js › later — waiting for Veeam 8.1\n",
 	} {
 		if !strings.Contains(r.stdout, line) {
@@ -213,8 +213,8 @@ func TestRunSkipsWithReasons(t *testing.T) {
 	write(t, filepath.Join(f.dir, "vbharness.yaml"), labYAML)
 	r = f.run("run", "s.js", "--target", "lab")
 	for _, line := range []string{
-		"SKIP    s.js › expiry — needs a controllable clock (requires: clock); target lab has none\n",
-		"SKIP    s.js › faults — needs the mock control API (requires: control); target lab has none\n",
+		"SKIP    s.js › expiry — requires clock: target \"lab\" has no controllable clock (only the embedded mocks and a running vbharness mock have one)\n",
+		"SKIP    s.js › faults — requires control: target \"lab\" has no mock control API\n",
 		"PASS    s.js › real tenant",
 	} {
 		if !strings.Contains(r.stdout, line) {
