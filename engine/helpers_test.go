@@ -50,7 +50,7 @@ func withSeed(seed int64) testOption {
 }
 
 // newTestRuntime returns a runtime on a fresh in-process mock target (unless withTarget
-// says otherwise).
+// says otherwise), running a test that declares every requirement.
 func newTestRuntime(t testing.TB, opts ...testOption) *testRuntime {
 	t.Helper()
 	tr := &testRuntime{t: t}
@@ -67,7 +67,7 @@ func newTestRuntime(t testing.TB, opts ...testOption) *testRuntime {
 		t.Fatal(err)
 	}
 	r.phase = phaseTest
-	r.test = &TestInfo{Name: "snippet", File: "snippet.js"}
+	r.test = &TestInfo{Name: "snippet", File: "snippet.js", Requires: Requirements()} // snippets may call anything
 	tr.runtime = r
 	return tr
 }

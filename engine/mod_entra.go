@@ -180,6 +180,10 @@ func (m *entraModule) approve(st *deviceCodeState, o *goja.Object) goja.Value {
 	}
 	deny := optValue(o, "deny") != nil && optValue(o, "deny").ToBoolean()
 	after := optValue(o, "afterPolls")
+	if deny || after != nil {
+		// Only the mock can decline or hold a sign-in; a plain one works everywhere.
+		m.need("entra.signIn with deny or afterPolls", RequireControl)
+	}
 	if m.target.Control != nil {
 		switch {
 		case deny:
@@ -198,9 +202,6 @@ func (m *entraModule) approve(st *deviceCodeState, o *goja.Object) goja.Value {
 			m.controlJSON("entra", "POST", "/_mock/devicecodes/approve", body)
 		}
 		return goja.Undefined()
-	}
-	if deny || after != nil {
-		m.throw("RequirementError", "entra.signIn with deny or afterPolls needs the mock control API, which target %q does not have; declare requires: [\"control\"] on the test", m.target.Name)
 	}
 	msg := st.dc.Message
 	if msg == "" {

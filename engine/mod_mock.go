@@ -10,8 +10,8 @@ import (
 var servers = []string{"entra", "veeam"}
 
 // mockModule is `mock`: the control API (/_mock/) of both mock servers. Every function
-// first checks that the target has one, so the error names the function the script
-// called.
+// first checks that the test declared requires: ["control"] and that the target has a
+// control API, so the error names the function the script called.
 type mockModule struct{ *host }
 
 func newMock(h *host) goja.Value {
@@ -56,11 +56,11 @@ func newMock(h *host) goja.Value {
 }
 
 // fn is a mock function named name (a dotted path below mock) that first checks the
-// target has a control API.
+// test declared requires: ["control"] and the target has a control API.
 func (m *mockModule) fn(name string, f func(goja.FunctionCall) goja.Value) member {
 	what := "mock." + name
 	return member{name[strings.LastIndex(name, ".")+1:], func(call goja.FunctionCall) goja.Value {
-		m.needControl(what)
+		m.need(what, RequireControl)
 		return f(call)
 	}}
 }

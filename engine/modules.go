@@ -92,7 +92,12 @@ func contextObject(h *host, exports *goja.Object, info TestInfo) *goja.Object {
 	for i, s := range info.Tags {
 		tags[i] = s
 	}
-	_ = c.Set("test", h.object(member{"name", info.Name}, member{"file", info.File}, member{"tags", h.vm.NewArray(tags...)}))
+	reqs := make([]any, len(info.Requires))
+	for i, r := range info.Requires {
+		reqs[i] = string(r)
+	}
+	_ = c.Set("test", h.object(member{"name", info.Name}, member{"file", info.File},
+		member{"tags", h.vm.NewArray(tags...)}, member{"requires", h.vm.NewArray(reqs...)}))
 	return c
 }
 

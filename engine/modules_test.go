@@ -207,11 +207,11 @@ func TestRequirementErrors(t *testing.T) {
 	t.Parallel()
 	tr := newTestRuntime(t, withTarget(liveTarget(clock.NewReal())))
 	cases := []struct{ src, want string }{
-		{`clock.advance("61m")`, `RequirementError: clock.advance needs a controllable clock, which target "lab" does not have; declare requires: ["clock"] on the test so the runner skips it on live targets`},
-		{`mock.approve("ABC")`, `RequirementError: mock.approve needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
-		{`mock.veeam.faults.add({path: "/v8/token", status: 503})`, `RequirementError: mock.veeam.faults.add needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
-		{`mock.entra.settings.set({interval: 1})`, `RequirementError: mock.entra.settings.set needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
-		{`entra.signIn({device_code: "abcdefgh"}, {deny: true})`, `RequirementError: entra.signIn with deny or afterPolls needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test`},
+		{`clock.advance("61m")`, `RequirementError: clock.advance: requires clock: target "lab" has no controllable clock (only the embedded mocks and a running vbharness mock have one)`},
+		{`mock.approve("ABC")`, `RequirementError: mock.approve: requires control: target "lab" has no mock control API`},
+		{`mock.veeam.faults.add({path: "/v8/token", status: 503})`, `RequirementError: mock.veeam.faults.add: requires control: target "lab" has no mock control API`},
+		{`mock.entra.settings.set({interval: 1})`, `RequirementError: mock.entra.settings.set: requires control: target "lab" has no mock control API`},
+		{`entra.signIn({device_code: "abcdefgh"}, {deny: true})`, `RequirementError: entra.signIn with deny or afterPolls: requires control: target "lab" has no mock control API`},
 	}
 	for _, c := range cases {
 		res := tr.failing(c.src)

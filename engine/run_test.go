@@ -584,3 +584,45 @@ func TestPollingConformance(t *testing.T) {
 		})
 	}
 }
+
+// scriptOf compiles one script from source, as file s.js.
+func scriptOf(t *testing.T, src string) *Script {
+	t.Helper()
+	s, err := NewLoader(fstest.MapFS{"s.js": &fstest.MapFile{Data: []byte(src)}}).Load("s.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestAMissingRequirementIsAnErrorOnEveryTarget is issue 12's defect 9: a test that moves
+// the clock or uses the control API without declaring it used to pass on the embedded
+// mocks (which have both) and fail only on a lab. Now the call throws a
+// RequirementError naming the requirement, on the embedded mocks too.
+func TestAMissingRequirementIsAnErrorOnEveryTarget(t *testing.T) {
+	t.Parallel()
+	s := scriptOf(t, `const { test, afterEach } = require("vbharness");
+test("advances", ({ clock }) => { clock.advance("1h"); });
+test("sets", ({ mock }) => { mock.veeam.settings.set({ accessTokenLifetime: 600 }); });
+test("denies", ({ entra }) => { entra.signIn(entra.deviceCode(), { deny: true }); });
+test("declares both", ({ clock, mock }) => { clock.advance("1h"); mock.veeam.settings.get(); }, { requires: ["clock", "control"] });
+test("signs in", ({ entra }) => { const c = entra.deviceCode(); entra.signIn(c); entra.pollToken(c); });
+`)
+	cases := []struct{ test, want string }{
+		{"advances", `RequirementError: clock.advance needs requires: ["clock"] on the test; declare it, and targets without a controllable clock skip the test instead of failing it`},
+		{"sets", `RequirementError: mock.veeam.settings.set needs requires: ["control"] on the test; declare it, and targets without the mock control API skip the test instead of failing it`},
+		{"denies", `RequirementError: entra.signIn with deny or afterPolls needs requires: ["control"] on the test; declare it, and targets without the mock control API skip the test instead of failing it`},
+		{"declares both", ""},
+		{"signs in", ""}, // a plain sign-in works everywhere: a person signs in on a lab
+	}
+	for _, c := range cases {
+		tg, _ := newMockTarget(t)
+		res := s.Run(context.Background(), c.test, RunOptions{Target: tg, Timeout: 20 * time.Second})
+		switch {
+		case c.want == "" && res.Status != StatusPassed:
+			t.Errorf("%s: %s %s", c.test, res.Status, res.Message)
+		case c.want != "" && (res.Status != StatusErrored || res.Message != c.want):
+			t.Errorf("%s: %s %q\nwant errored %q", c.test, res.Status, res.Message, c.want)
+		}
+	}
+}

@@ -66,6 +66,8 @@ declare module "vbharness" {
     name: string;
     file: string;
     tags: string[];
+    /** What the test declared in requires (so a shared hook can tell what it may call). */
+    requires: Requirement[];
   }
 
   export const test: TestFunction;
