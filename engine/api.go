@@ -79,6 +79,10 @@ const (
 	RequireControl Requirement = "control"
 	// RequireLive: the test only makes sense against a live target.
 	RequireLive Requirement = "live"
+	// RequireIsolated: the test needs a fresh, private stack: exact virtual time, fixture
+	// counts, journal counts. Only the embedded mocks give each test one; a running
+	// `vbharness mock` (shared by the whole run) and a lab skip the test.
+	RequireIsolated Requirement = "isolated"
 )
 
 // TestInfo describes one registered test.

@@ -39,6 +39,9 @@ var requirements = []requirement{
 		"target %q has no mock control API", "the mock control API", true},
 	{RequireLive, func(c Capabilities) bool { return c.Kind == TargetLive },
 		"target %q is the embedded mocks", "a live target", false},
+	{RequireIsolated, func(c Capabilities) bool { return c.Kind == TargetMock },
+		"target %q is shared by every test of the run; only the embedded mocks give each test a fresh, private stack",
+		"a fresh, private stack", false},
 }
 
 func lookupRequirement(r Requirement) (requirement, bool) {

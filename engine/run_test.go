@@ -251,7 +251,7 @@ func TestLoadErrorsNameFileLineAndColumn(t *testing.T) {
 	if infos, err := s.Tests(context.Background()); err != nil || len(infos) != 1 || infos[0].Requires[0] != "clok" {
 		t.Errorf("unknown requirement: Tests = %+v, %v; want the test, with its requirement as written", infos, err)
 	}
-	if res := s.Run(context.Background(), "a", RunOptions{Target: target}); res.Status != StatusErrored || res.Message != `test "a": unknown requirement "clok" (known: clock, control, live)` {
+	if res := s.Run(context.Background(), "a", RunOptions{Target: target}); res.Status != StatusErrored || res.Message != `test "a": unknown requirement "clok" (known: clock, control, live, isolated)` {
 		t.Errorf("unknown requirement: %s %q", res.Status, res.Message)
 	}
 	s, _ = l.Load("nested_test.js")
@@ -624,5 +624,26 @@ test("signs in", ({ entra }) => { const c = entra.deviceCode(); entra.signIn(c);
 		case c.want != "" && (res.Status != StatusErrored || res.Message != c.want):
 			t.Errorf("%s: %s %q\nwant errored %q", c.test, res.Status, res.Message, c.want)
 		}
+	}
+}
+
+// TestIsolatedRunsOnlyOnAPrivateStack is issue 12's defect 10: a test that needs a fresh,
+// private stack (exact virtual time, fixture and journal counts) declares "isolated"; it
+// runs on the embedded mocks, and a running mock, which the whole run shares, skips it
+// with that reason instead of failing it.
+func TestIsolatedRunsOnlyOnAPrivateStack(t *testing.T) {
+	t.Parallel()
+	s := scriptOf(t, `require("vbharness").test("counts the journal", ({ mock, expect }) => {
+  expect(mock.veeam.requests()).toEqual([]);
+}, { requires: ["isolated", "control"] });`)
+	mockT, _ := newMockTarget(t)
+	if res := s.Run(context.Background(), "counts the journal", RunOptions{Target: mockT}); res.Status != StatusPassed {
+		t.Errorf("embedded mocks: %s %s", res.Status, res.Message)
+	}
+	shared := liveTarget(clock.NewReal())
+	shared.Name, shared.Control = "localmock", &ControlTarget{EntraURL: "https://e.invalid", VeeamURL: "https://v.invalid"}
+	res := s.Run(context.Background(), "counts the journal", RunOptions{Target: shared})
+	if want := `requires isolated: target "localmock" is shared by every test of the run; only the embedded mocks give each test a fresh, private stack`; res.Status != StatusSkipped || res.SkipReason != want {
+		t.Errorf("running mock: %s %q %q\nwant skipped %q", res.Status, res.Message, res.SkipReason, want)
 	}
 }

@@ -21,14 +21,14 @@ declare module "vbharness" {
   export type Duration = string | number;
 
   /** Something a test needs from its target; the runner skips the test where it is missing. */
-  export type Requirement = "clock" | "control" | "live";
+  export type Requirement = "clock" | "control" | "live" | "isolated";
 
   export interface TestOptions {
     /** Labels for --tag selection. */
     tags?: string[] | string;
     /** Wall-clock deadline of this test; replaces the run's default. */
     timeout?: Duration;
-    /** What the target must offer: "clock" (clock.advance), "control" (mock.*), "live". */
+    /** What the target must offer: "clock" (clock.advance), "control" (mock.*), "live", "isolated" (a fresh, private stack). */
     requires?: Requirement[] | Requirement;
     /** Why the test is skipped (test.skip only). */
     reason?: string;

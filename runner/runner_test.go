@@ -180,7 +180,7 @@ func TestUnknownRequirementNamesTheKnownOnes(t *testing.T) {
 	o, _ := run(t, context.Background(), map[string]*runnertest.Script{"x.js": {Tests: []runnertest.Test{
 		info("typo", func(i *engine.TestInfo) { i.Requires = []engine.Requirement{"clok"} }),
 	}}}, runner.Options{})
-	if msg := o.Results[0].Message; msg != `unknown requirement "clok" (known: clock, control, live)` {
+	if msg := o.Results[0].Message; msg != `unknown requirement "clok" (known: clock, control, live, isolated)` {
 		t.Errorf("message = %q", msg)
 	}
 }
