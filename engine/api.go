@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/secret"
 )
@@ -30,13 +31,12 @@ const (
 	TargetLive TargetKind = "live"
 )
 
-// EntraTarget is how a scenario reaches Microsoft Entra ID.
+// EntraTarget is how a scenario reaches Microsoft Entra ID: the settings of the Entra
+// client (authority, tenant, client id, scope; empty fields take engine/flow's defaults),
+// and who signs in.
 type EntraTarget struct {
-	Authority string `json:"authority"`      // origin, e.g. https://login.microsoftonline.com (no tenant)
-	Tenant    string `json:"tenant"`         // e.g. abc.onmicrosoft.com
-	ClientID  string `json:"client_id"`      // default 04b07795-8ddb-461a-bbee-02f9e1bf7b46
-	Scope     string `json:"scope"`          // default "Directory.AccessAsUser.All User.ReadWrite.All offline_access"
-	User      string `json:"user,omitempty"` // default user for mock sign-in
+	flow.EntraSettings
+	User string `json:"user,omitempty"` // who entra.signIn approves as on a mock; empty: the mock's default user
 }
 
 // VeeamTarget is how a scenario reaches the Veeam Backup for Microsoft 365 REST API.
@@ -44,7 +44,7 @@ type VeeamTarget struct {
 	URL           string `json:"url"` // origin, e.g. https://abc.tech.local:4443
 	AdminUser     string `json:"admin_user,omitempty"`
 	AdminPassword string `json:"-"`
-	Organization  string `json:"organization,omitempty"` // client_id for jwt-bearer; default Entra tenant
+	Organization  string `json:"organization,omitempty"` // client_id for jwt-bearer; default: the Entra tenant (Target.Organization)
 }
 
 // ControlTarget locates the mock control API (/_mock/) of both servers.

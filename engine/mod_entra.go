@@ -26,7 +26,7 @@ type deviceCodeState struct {
 
 func newEntra(h *host) goja.Value {
 	m := &entraModule{host: h, codes: map[string]*deviceCodeState{}}
-	m.flow, _ = h.target.clients(h.http, h.clock)
+	m.flow, _ = h.target.Clients(h.http, h.clock)
 	return h.object(
 		member{"deviceCode", m.deviceCode},
 		member{"pollToken", m.pollToken},

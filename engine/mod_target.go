@@ -6,8 +6,6 @@ import (
 	"slices"
 
 	"github.com/dop251/goja"
-
-	"github.com/vbharness/vbharness/engine/flow"
 )
 
 // newTarget is `target`: where the test runs, read-only data. Empty while the runner
@@ -20,16 +18,17 @@ func newTarget(h *host) goja.Value {
 	}
 	_ = o.Set("name", t.Name)
 	_ = o.Set("kind", string(t.Kind))
+	es := t.Entra.WithDefaults() // what the entra module's client uses
 	_ = o.Set("entra", h.object(
-		member{"authority", t.Entra.Authority},
-		member{"tenant", t.Entra.Tenant},
-		member{"clientId", firstNonEmpty(t.Entra.ClientID, flow.DefaultClientID)},
-		member{"scope", firstNonEmpty(t.Entra.Scope, flow.DefaultScope)},
+		member{"authority", es.Authority},
+		member{"tenant", es.Tenant},
+		member{"clientId", es.ClientID},
+		member{"scope", es.Scope},
 		member{"user", t.Entra.User},
 	))
 	_ = o.Set("veeam", h.object(
 		member{"url", t.Veeam.URL},
-		member{"organization", firstNonEmpty(t.Veeam.Organization, t.Entra.Tenant)},
+		member{"organization", t.Organization()},
 		member{"adminUser", t.Veeam.AdminUser},
 	))
 	_ = o.Set("control", t.Control != nil)
@@ -44,15 +43,6 @@ func newTarget(h *host) goja.Value {
 	}
 	_ = o.Set("settings", settings)
 	return o
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // newEnv is `env`: the target's VBHARNESS_* variables, by name.

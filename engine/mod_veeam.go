@@ -18,7 +18,7 @@ type veeamModule struct {
 
 func newVeeam(h *host) goja.Value {
 	m := &veeamModule{host: h}
-	_, m.flow = h.target.clients(h.http, h.clock)
+	_, m.flow = h.target.Clients(h.http, h.clock)
 	return h.object(
 		member{"login", m.login},
 		member{"token", m.token},
@@ -42,10 +42,7 @@ func (m *veeamModule) login(call goja.FunctionCall) goja.Value {
 		}
 		org := optString(o, "organization")
 		if org == "" {
-			org = m.target.Veeam.Organization
-		}
-		if org == "" {
-			org = m.target.Entra.Tenant
+			org = m.target.Organization()
 		}
 		s, err = m.flow.LoginAssertion(m.ctx, org, assertion)
 	case optValue(o, "operator") != nil:

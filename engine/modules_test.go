@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/stack"
@@ -199,7 +200,7 @@ func TestMockModule(t *testing.T) {
 
 // liveTarget is a target without control API or controllable clock.
 func liveTarget(clk clock.Clock) *Target {
-	return &Target{Name: "lab", Kind: TargetLive, Clock: clk, Entra: EntraTarget{Authority: "https://login.invalid", Tenant: "abc.onmicrosoft.com"},
+	return &Target{Name: "lab", Kind: TargetLive, Clock: clk, Entra: EntraTarget{EntraSettings: flow.EntraSettings{Authority: "https://login.invalid", Tenant: "abc.onmicrosoft.com"}},
 		Veeam: VeeamTarget{URL: "https://veeam.invalid:4443"}}
 }
 
@@ -301,7 +302,7 @@ func TestMockCallsSendTheControlToken(t *testing.T) {
 	}
 	target := &Target{
 		Name: "localmock", Kind: TargetLive, Clock: clock.NewReal(), HTTPClient: &http.Client{},
-		Entra:   EntraTarget{Authority: run.EntraURL, Tenant: run.Tenant, ClientID: run.ClientID},
+		Entra:   EntraTarget{EntraSettings: flow.EntraSettings{Authority: run.EntraURL, Tenant: run.Tenant, ClientID: run.ClientID}},
 		Veeam:   VeeamTarget{URL: run.VeeamURL, Organization: run.Tenant},
 		Control: &ControlTarget{EntraURL: run.EntraURL, VeeamURL: run.VeeamURL, Token: token},
 	}

@@ -145,15 +145,23 @@ func httpClient(t *Target) *http.Client {
 	return defaultClient
 }
 
-// clients returns the protocol clients of target t over h on clk: the one place a
-// target's Entra and Veeam settings become flow clients. A nil target (collecting tests)
-// gives clients of flow's defaults that are never called.
-func (t *Target) clients(h *flow.HTTP, clk clock.Clock) (*flow.Entra, *flow.Veeam) {
-	var et EntraTarget
-	var vt VeeamTarget
-	if t != nil {
-		et, vt = t.Entra, t.Veeam
+// Clients returns the protocol clients of target t, sending through h and reading clk:
+// the one constructor of flow clients from a target, used by the engine's modules and by
+// `vbharness login` and `token`. A nil target (collecting tests) gives clients of flow's
+// defaults, which are never called.
+func (t *Target) Clients(h *flow.HTTP, clk clock.Clock) (*flow.Entra, *flow.Veeam) {
+	var t0 Target
+	if t == nil {
+		t = &t0
 	}
-	return &flow.Entra{HTTP: h, Clock: clk, Authority: et.Authority, Tenant: et.Tenant, ClientID: et.ClientID, Scope: et.Scope},
-		&flow.Veeam{HTTP: h, Clock: clk, URL: vt.URL}
+	return &flow.Entra{HTTP: h, Clock: clk, EntraSettings: t.Entra.EntraSettings}, &flow.Veeam{HTTP: h, Clock: clk, URL: t.Veeam.URL}
+}
+
+// Organization is the client_id of Veeam's jwt-bearer grant: the target's organization,
+// else its Entra tenant.
+func (t *Target) Organization() string {
+	if t.Veeam.Organization != "" {
+		return t.Veeam.Organization
+	}
+	return t.Entra.Tenant
 }

@@ -86,7 +86,7 @@ func TestFaultsOnALiveMockAreReportedAsTheFailuresTheyAre(t *testing.T) {
 			pool.AppendCertsFromPEM(pem)
 			tgt, err := runner.LiveTarget(ctx, &config.Resolved{Target: config.Target{
 				Name:    "localmock",
-				Entra:   config.Entra{Authority: run.EntraURL, Tenant: run.Tenant, ClientID: run.ClientID, Scope: config.DefaultScope},
+				Entra:   config.Entra{Authority: run.EntraURL, Tenant: run.Tenant, ClientID: run.ClientID},
 				Veeam:   config.Veeam{URL: run.VeeamURL, Organization: run.Tenant, AdminUser: run.AdminUser, AdminPassword: run.AdminPassword},
 				Control: &config.Control{Entra: run.EntraURL, Veeam: run.VeeamURL},
 			}, RootCAs: pool}, nil)

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
+	"github.com/vbharness/vbharness/mocks/veeam"
 	"github.com/vbharness/vbharness/runner/config"
 )
 
@@ -55,25 +58,28 @@ func HTTPClient(r *config.Resolved) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// LiveTarget returns the runner target for a resolved live target. Every test gets a
-// copy of one engine target: one HTTP client, and one real clock shared by all tests.
+// EngineTarget converts a target of the targets file into the engine's target model,
+// engine.Target: the one conversion from runner/config, used by LiveTarget (every test of
+// a run) and by `vbharness login` and `token`. Protocol defaults (authority, client id,
+// scope) stay empty here: engine/flow fills them.
 //
-// A target with a control API (a running `vbharness mock`) gets clock and control
-// capabilities. LiveTarget then checks that the control API answers, and moves the shared
-// clock to the mock's time (which an earlier run may have advanced), so that scenarios
-// and servers agree on the time; an unreachable control API is an error, before any test
-// runs.
-func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) (*Target, error) {
+// A target with a control section is a running `vbharness mock`: unless the file or the
+// environment says otherwise, veeam.login({admin: true}) uses the mock's documented
+// administrator (a different --admin-password goes in VBHARNESS_VEEAM_PASSWORD). EngineTarget then checks that the
+// control API answers, and moves the clock to the mock's time (which an earlier run may
+// have advanced), so that scenarios and servers agree on the time; an unreachable control
+// API is an error.
+func EngineTarget(ctx context.Context, r *config.Resolved, env map[string]string) (*engine.Target, error) {
 	client := HTTPClient(r)
 	clk, err := TargetClock(ctx, client, r)
 	if err != nil {
 		return nil, err
 	}
-	et := engine.Target{
+	t := &engine.Target{
 		Name: r.Name,
 		Kind: engine.TargetLive,
-		Entra: engine.EntraTarget{Authority: r.Entra.Authority, Tenant: r.Entra.Tenant, ClientID: r.Entra.ClientID,
-			Scope: r.Entra.Scope, User: r.Entra.User},
+		Entra: engine.EntraTarget{EntraSettings: flow.EntraSettings{Authority: r.Entra.Authority, Tenant: r.Entra.Tenant,
+			ClientID: r.Entra.ClientID, Scope: r.Entra.Scope}, User: r.Entra.User},
 		Veeam: engine.VeeamTarget{URL: r.Veeam.URL, AdminUser: r.Veeam.AdminUser, AdminPassword: r.Veeam.AdminPassword,
 			Organization: r.Veeam.Organization},
 		HTTPClient:         client,
@@ -82,9 +88,25 @@ func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) 
 		Env:                ScriptEnv(env),
 		Settings:           r.Settings,
 	}
-	desc := fmt.Sprintf("live: Entra %s, Veeam %s, real clock", r.Entra.Authority, r.Veeam.URL)
 	if r.Control != nil {
-		et.Control = &engine.ControlTarget{EntraURL: r.Control.Entra, VeeamURL: r.Control.Veeam, Token: r.Control.Token}
+		t.Control = &engine.ControlTarget{EntraURL: r.Control.Entra, VeeamURL: r.Control.Veeam, Token: r.Control.Token}
+		t.Veeam.AdminUser = cmp.Or(t.Veeam.AdminUser, veeam.DefaultAdminUser)
+		t.Veeam.AdminPassword = cmp.Or(t.Veeam.AdminPassword, veeam.DefaultAdminPassword)
+	}
+	return t, nil
+}
+
+// LiveTarget returns the runner target for a resolved live target. Every test gets a
+// copy of one engine target (EngineTarget): one HTTP client, and one real clock shared
+// by all tests. A target with a control API (a running `vbharness mock`) offers the clock
+// and the control API to tests' requirements.
+func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) (*Target, error) {
+	et, err := EngineTarget(ctx, r, env)
+	if err != nil {
+		return nil, err
+	}
+	desc := fmt.Sprintf("live: Entra %s, Veeam %s, real clock", et.Entra.WithDefaults().Authority, et.Veeam.URL)
+	if et.Control != nil {
 		desc += " and control API"
 	} else {
 		desc += ", no control API"
@@ -96,7 +118,7 @@ func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) 
 		Control:            et.Control != nil,
 		InsecureSkipVerify: r.InsecureSkipVerify,
 		New: func(context.Context) (*engine.Target, func(), error) {
-			t := et
+			t := *et
 			t.Env = maps.Clone(et.Env)
 			if et.Control != nil {
 				c := *et.Control

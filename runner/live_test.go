@@ -12,8 +12,10 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
+	"github.com/vbharness/vbharness/mocks/veeam"
 	"github.com/vbharness/vbharness/runner"
 	"github.com/vbharness/vbharness/runner/config"
 )
@@ -35,7 +37,7 @@ func controlServer(t *testing.T, token string) (*httptest.Server, *x509.CertPool
 func resolved(name, url string, pool *x509.CertPool, ctl *config.Control) *config.Resolved {
 	return &config.Resolved{Target: config.Target{
 		Name:    name,
-		Entra:   config.Entra{Authority: url, Tenant: "abc.onmicrosoft.com", ClientID: config.DefaultClientID, Scope: config.DefaultScope},
+		Entra:   config.Entra{Authority: url, Tenant: "abc.onmicrosoft.com"},
 		Veeam:   config.Veeam{URL: url, Organization: "abc.onmicrosoft.com", AdminPassword: "pw-from-env"},
 		Control: ctl,
 	}, RootCAs: pool}
@@ -135,5 +137,53 @@ func TestSecretEnv(t *testing.T) {
 		"VBHARNESS_CLIENT_SECRET": "s1", "VBHARNESS_TENANT": "abc", "OTHER_PASSWORD": "x"})
 	if len(got) != 3 {
 		t.Errorf("SecretEnv = %q, want the password, token and secret", got)
+	}
+}
+
+// TestARunningMocksTargetDefaultsToTheMocksAdministrator: a target with a control
+// section is a running `vbharness mock`, whose documented administrator veeam.login({admin:
+// true}) uses unless the file or VBHARNESS_VEEAM_PASSWORD says otherwise; a lab gets no
+// credentials it was not given. The Veeam organization defaults to the tenant.
+func TestARunningMocksTargetDefaultsToTheMocksAdministrator(t *testing.T) {
+	t.Parallel()
+	srv, pool := controlServer(t, "")
+	f, err := config.Parse("vbharness.yaml", t.TempDir(), []byte(`targets:
+  localmock:
+    entra: { authority: `+srv.URL+`, tenant: abc.onmicrosoft.com }
+    veeam: { url: `+srv.URL+` }
+    control: {}
+  lab:
+    entra: { tenant: abc.onmicrosoft.com }
+    veeam: { url: https://abc.tech.local:4443 }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := func(name string, env map[string]string) *engine.Target {
+		t.Helper()
+		r, err := f.Resolve(name, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.RootCAs = pool
+		et, err := runner.EngineTarget(context.Background(), r, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return et
+	}
+	m := target("localmock", nil)
+	if m.Veeam.AdminUser != veeam.DefaultAdminUser || m.Veeam.AdminPassword != veeam.DefaultAdminPassword || m.Organization() != "abc.onmicrosoft.com" {
+		t.Errorf("mock target admin = %q/%q, organization %q; want the mock's defaults and the tenant", m.Veeam.AdminUser, m.Veeam.AdminPassword, m.Organization())
+	}
+	if m2 := target("localmock", map[string]string{config.EnvVeeamPassword: "from-env-123"}); m2.Veeam.AdminPassword != "from-env-123" {
+		t.Errorf("VBHARNESS_VEEAM_PASSWORD did not override the default: %q", m2.Veeam.AdminPassword)
+	}
+	lab := target("lab", nil)
+	if lab.Veeam.AdminUser != "" || lab.Veeam.AdminPassword != "" {
+		t.Errorf("a lab target got admin credentials it was never given: %q/%q", lab.Veeam.AdminUser, lab.Veeam.AdminPassword)
+	}
+	if es := lab.Entra.WithDefaults(); es.Authority != flow.DefaultAuthority || es.ClientID != flow.DefaultClientID || es.Scope != flow.DefaultScope {
+		t.Errorf("lab entra settings with flow's defaults = %+v", es)
 	}
 }

@@ -165,21 +165,11 @@ func mutatedTarget(m mutation) *runner.Target {
 			if m.setup != nil {
 				m.setup(st)
 			}
-			client := st.Client
+			t := runner.StackTarget(st, nil)
 			if m.wire != nil {
-				client = &http.Client{Transport: m.wire(st.Transport)}
+				t.HTTPClient = &http.Client{Transport: m.wire(st.Transport)}
 			}
-			return &engine.Target{
-				Name: config.MockTarget, Kind: engine.TargetMock,
-				Entra: engine.EntraTarget{Authority: st.EntraURL, Tenant: st.Tenant, ClientID: st.ClientID,
-					Scope: config.DefaultScope, User: st.User},
-				Veeam: engine.VeeamTarget{URL: st.VeeamURL, AdminUser: st.AdminUser, AdminPassword: st.AdminPassword,
-					Organization: st.Tenant},
-				HTTPClient: client,
-				Clock:      st.Clock,
-				Control:    &engine.ControlTarget{EntraURL: st.EntraURL, VeeamURL: st.VeeamURL},
-				Env:        map[string]string{},
-			}, func() {}, nil
+			return t, func() {}, nil
 		},
 	}
 }

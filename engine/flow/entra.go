@@ -35,42 +35,59 @@ const (
 	GrantRefreshToken = "refresh_token"
 )
 
-// Entra is a client of Microsoft Entra ID's v2 endpoints for one tenant and client.
-type Entra struct {
-	HTTP      *HTTP
-	Clock     clock.Clock // polling waits and device-code expiry; required for PollToken
-	Authority string      // origin without tenant; default DefaultAuthority
-	Tenant    string      // path segment: domain, GUID, organizations, common
-	ClientID  string      // default DefaultClientID
-	Scope     string      // default DefaultScope
+// DefaultTenant is the tenant segment when none is set: any work or school account.
+const DefaultTenant = "organizations"
+
+// EntraSettings say which Entra a client asks and as which application. Empty fields
+// take flow's defaults (WithDefaults): this package is the one place that decides them.
+// engine.Target embeds them, so a target's settings become a client's as one value.
+type EntraSettings struct {
+	Authority string `json:"authority"` // origin without tenant; default DefaultAuthority
+	Tenant    string `json:"tenant"`    // path segment: domain, GUID, organizations, common; default DefaultTenant
+	ClientID  string `json:"client_id"` // default DefaultClientID
+	Scope     string `json:"scope"`     // default DefaultScope
 }
 
-func (e *Entra) authority() string {
-	a := strings.TrimRight(e.Authority, "/")
-	if a == "" {
-		a = DefaultAuthority
+// WithDefaults returns s with flow's default in every empty field, and the authority
+// without a trailing slash.
+func (s EntraSettings) WithDefaults() EntraSettings {
+	s.Authority = strings.TrimRight(s.Authority, "/")
+	if s.Authority == "" {
+		s.Authority = DefaultAuthority
 	}
-	return a
+	if s.Tenant == "" {
+		s.Tenant = DefaultTenant
+	}
+	if s.ClientID == "" {
+		s.ClientID = DefaultClientID
+	}
+	if s.Scope == "" {
+		s.Scope = DefaultScope
+	}
+	return s
 }
+
+// Entra is a client of Microsoft Entra ID's v2 endpoints for one tenant and client.
+type Entra struct {
+	HTTP  *HTTP
+	Clock clock.Clock // polling waits and device-code expiry; required for PollToken
+	EntraSettings
+}
+
+func (e *Entra) authority() string { return e.WithDefaults().Authority }
 
 func (e *Entra) tenant(t string) string {
 	if t != "" {
 		return t
 	}
-	if e.Tenant != "" {
-		return e.Tenant
-	}
-	return "organizations"
+	return e.WithDefaults().Tenant
 }
 
 func (e *Entra) clientID(c string) string {
 	if c != "" {
 		return c
 	}
-	if e.ClientID != "" {
-		return e.ClientID
-	}
-	return DefaultClientID
+	return e.WithDefaults().ClientID
 }
 
 // Endpoint returns the URL of a v2 OAuth endpoint ("devicecode", "token") for tenant
@@ -214,10 +231,7 @@ func (e *Entra) DeviceCode(ctx context.Context, req DeviceCodeRequest) (*DeviceC
 	tenant, client := e.tenant(req.Tenant), e.clientID(req.ClientID)
 	scope := req.Scope
 	if scope == "" {
-		scope = e.Scope
-	}
-	if scope == "" {
-		scope = DefaultScope
+		scope = e.WithDefaults().Scope
 	}
 	resp, err := e.PostForm(ctx, tenant, "devicecode", url.Values{"client_id": {client}, "scope": {scope}})
 	if err != nil {
@@ -349,10 +363,7 @@ func (e *Entra) Refresh(ctx context.Context, refreshToken string, req RefreshReq
 	}
 	scope := req.Scope
 	if scope == "" {
-		scope = e.Scope
-	}
-	if scope == "" {
-		scope = DefaultScope
+		scope = e.WithDefaults().Scope
 	}
 	form := url.Values{"grant_type": {GrantRefreshToken}, "client_id": {e.clientID(req.ClientID)},
 		"refresh_token": {refreshToken}, "scope": {scope}}

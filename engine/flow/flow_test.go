@@ -66,7 +66,7 @@ func newEntra(t *testing.T, outcomes ...string) (*Entra, *fakeEntra, *clock.Virt
 	fake := &fakeEntra{clk: clk, outcomes: outcomes}
 	tr := inproc.New()
 	tr.Handle("login.test", fake)
-	return &Entra{HTTP: &HTTP{Client: &http.Client{Transport: tr}}, Clock: clk, Authority: "https://login.test", Tenant: "contoso.onmicrosoft.com"}, fake, clk
+	return &Entra{HTTP: &HTTP{Client: &http.Client{Transport: tr}}, Clock: clk, EntraSettings: EntraSettings{Authority: "https://login.test", Tenant: "contoso.onmicrosoft.com"}}, fake, clk
 }
 
 func gaps(ts []time.Time, start time.Time) []time.Duration {
@@ -168,7 +168,7 @@ func TestPollTokenEndsWithContext(t *testing.T) {
 	t.Parallel()
 	tr := inproc.New()
 	tr.Handle("login.test", &fakeEntra{clk: clock.NewReal(), outcomes: []string{"pending"}})
-	e := &Entra{HTTP: &HTTP{Client: &http.Client{Transport: tr}}, Clock: clock.NewReal(), Authority: "https://login.test", Tenant: "t"}
+	e := &Entra{HTTP: &HTTP{Client: &http.Client{Transport: tr}}, Clock: clock.NewReal(), EntraSettings: EntraSettings{Authority: "https://login.test", Tenant: "t"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := e.PollToken(ctx, &DeviceCode{DeviceCode: "dc-123456", ExpiresIn: 900, Interval: 5}, PollOptions{})

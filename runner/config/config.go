@@ -14,8 +14,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v4"
-
-	"github.com/vbharness/vbharness/mocks/veeam"
 )
 
 // FileName is the targets file looked up in the working directory.
@@ -24,14 +22,6 @@ const FileName = "vbharness.yaml"
 // MockTarget is the name of the built-in target (the embedded mocks); a targets file
 // cannot define it.
 const MockTarget = "mock"
-
-// Defaults for a target's Entra settings: the Azure CLI public client and the scopes of
-// Veeam's modern app-only authentication (the seed document).
-const (
-	DefaultAuthority = "https://login.microsoftonline.com"
-	DefaultClientID  = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
-	DefaultScope     = "Directory.AccessAsUser.All User.ReadWrite.All offline_access"
-)
 
 // Environment variables that override secrets of the selected target. Secrets belong
 // in the environment (or a CI secret store), not in a file that gets committed.
@@ -69,13 +59,15 @@ func (e *Error) Error() string {
 // ErrNotFound is returned by Find when no targets file exists where one was looked for.
 var ErrNotFound = errors.New("no targets file")
 
-// Entra is a target's Microsoft Entra ID settings.
+// Entra is a target's Microsoft Entra ID settings. Authority, ClientID and Scope are
+// optional: left empty, engine/flow's defaults apply (login.microsoftonline.com, the Azure
+// CLI public client, the scopes of Veeam's modern app-only authentication).
 type Entra struct {
-	Authority string // origin, default DefaultAuthority
+	Authority string // origin
 	Tenant    string // required, e.g. abc.onmicrosoft.com
-	ClientID  string // default DefaultClientID
-	Scope     string // default DefaultScope
-	User      string // default user for mock sign-in; optional
+	ClientID  string
+	Scope     string
+	User      string // who sign-ins approve as on a mock; optional
 }
 
 // Veeam is a target's Veeam Backup for Microsoft 365 REST API settings.
@@ -84,7 +76,7 @@ type Veeam struct {
 	CAFile        string // PEM file of the CA that signed the server certificate; optional
 	AdminUser     string
 	AdminPassword string // only from VBHARNESS_VEEAM_PASSWORD
-	Organization  string // client_id of the jwt-bearer grant; default Entra.Tenant
+	Organization  string // client_id of the jwt-bearer grant; empty: the tenant (engine.Target.Organization)
 }
 
 // Control locates the control API of a running `vbharness mock`.
@@ -372,28 +364,19 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 		l, c := at(key)
 		return &Error{File: f.Path, Line: l, Col: c, Msg: fmt.Sprintf("targets.%s.%s %s", name, key, msg), Fix: fix}
 	}
-	if r.Entra.Authority == "" {
-		r.Entra.Authority = DefaultAuthority
-	}
-	if r.Entra.ClientID == "" {
-		r.Entra.ClientID = DefaultClientID
-	}
-	if r.Entra.Scope == "" {
-		r.Entra.Scope = DefaultScope
-	}
 	if r.Entra.Tenant == "" {
 		return nil, fail("entra.tenant", "is missing", "set it to the tenant's domain, e.g. tenant: abc.onmicrosoft.com")
 	}
 	if r.Veeam.URL == "" {
 		return nil, fail("veeam.url", "is missing", "set it to the REST API's origin, e.g. url: https://veeam.example.com:4443")
 	}
-	if r.Veeam.Organization == "" {
-		r.Veeam.Organization = r.Entra.Tenant
-	}
 	for _, u := range []struct {
 		key string
 		v   *string
 	}{{"entra.authority", &r.Entra.Authority}, {"veeam.url", &r.Veeam.URL}} {
+		if *u.v == "" {
+			continue // no authority: flow's default, login.microsoftonline.com
+		}
 		o, err := origin(*u.v)
 		if err != nil {
 			return nil, fail(u.key, "is not a URL: "+err.Error(), "write it as https://host[:port]")
@@ -406,6 +389,9 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 		}
 		if r.Control.Veeam == "" {
 			r.Control.Veeam = r.Veeam.URL
+		}
+		if r.Control.Entra == "" {
+			return nil, fail("control", "has no Entra URL", "set entra.authority (or control.entra) to the URL of the running vbharness mock's Entra")
 		}
 		for _, u := range []struct {
 			key string
@@ -423,15 +409,6 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 		if r.Control.Token != "" {
 			r.Secrets = append(r.Secrets, r.Control.Token)
 		}
-	}
-	if r.Control != nil {
-		// A target with a control section is a running `vbharness mock`: unless the file or
-		// the environment says otherwise, its administrator is the mock's documented default
-		// (a different --admin-password goes in VBHARNESS_VEEAM_PASSWORD).
-		if r.Veeam.AdminUser == "" {
-			r.Veeam.AdminUser = veeam.DefaultAdminUser
-		}
-		r.Veeam.AdminPassword = veeam.DefaultAdminPassword
 	}
 	if pw := env[EnvVeeamPassword]; pw != "" {
 		r.Veeam.AdminPassword = pw
