@@ -16,6 +16,7 @@ import (
 	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
+	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/veeam"
 	"github.com/vbharness/vbharness/runner/config"
 )
@@ -64,8 +65,11 @@ func HTTPClient(r *config.Resolved) *http.Client {
 // scope) stay empty here: engine/flow fills them.
 //
 // A target with a control section is a running `vbharness mock`: unless the file or the
-// environment says otherwise, veeam.login({admin: true}) uses the mock's documented
-// administrator (a different --admin-password goes in VBHARNESS_VEEAM_PASSWORD). EngineTarget then checks that the
+// environment says otherwise, entra.signIn approves as the mock's default user (as it
+// does when the approval names nobody, so target.entra.user says who signs in), and
+// veeam.login({admin: true}) uses the mock's documented administrator (a different
+// --admin-password goes in VBHARNESS_VEEAM_PASSWORD). A mock started with a directory
+// file whose default user differs needs user: in the target. EngineTarget then checks that the
 // control API answers, and moves the clock to the mock's time (which an earlier run may
 // have advanced), so that scenarios and servers agree on the time; an unreachable control
 // API is an error.
@@ -90,6 +94,7 @@ func EngineTarget(ctx context.Context, r *config.Resolved, env map[string]string
 	}
 	if r.Control != nil {
 		t.Control = &engine.ControlTarget{EntraURL: r.Control.Entra, VeeamURL: r.Control.Veeam, Token: r.Control.Token}
+		t.Entra.User = cmp.Or(t.Entra.User, entra.DefaultAdminUPN)
 		t.Veeam.AdminUser = cmp.Or(t.Veeam.AdminUser, veeam.DefaultAdminUser)
 		t.Veeam.AdminPassword = cmp.Or(t.Veeam.AdminPassword, veeam.DefaultAdminPassword)
 	}

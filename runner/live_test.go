@@ -15,6 +15,7 @@ import (
 	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
+	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/veeam"
 	"github.com/vbharness/vbharness/runner"
 	"github.com/vbharness/vbharness/runner/config"
@@ -185,5 +186,32 @@ func TestARunningMocksTargetDefaultsToTheMocksAdministrator(t *testing.T) {
 	}
 	if es := lab.Entra.WithDefaults(); es.Authority != flow.DefaultAuthority || es.ClientID != flow.DefaultClientID || es.Scope != flow.DefaultScope {
 		t.Errorf("lab entra settings with flow's defaults = %+v", es)
+	}
+}
+
+// TestARunningMocksTargetNamesItsDefaultUser is issue 12's defect 3: on a running mock's
+// target, target.entra.user was "" while veeam.adminUser was filled in. It is the user
+// entra.signIn approves as: the mock's default user, unless the file names one.
+func TestARunningMocksTargetNamesItsDefaultUser(t *testing.T) {
+	t.Parallel()
+	srv, pool := controlServer(t, "")
+	for _, c := range []struct{ user, want string }{{"", entra.DefaultAdminUPN}, {"user: megan@abc.onmicrosoft.com, ", "megan@abc.onmicrosoft.com"}} {
+		f, err := config.Parse("vbharness.yaml", t.TempDir(), []byte("targets:\n  localmock:\n    entra: { "+c.user+"authority: "+srv.URL+", tenant: abc.onmicrosoft.com }\n    veeam: { url: "+srv.URL+" }\n    control: {}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.Resolve("localmock", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.RootCAs = pool
+		tgt, err := runner.LiveTarget(context.Background(), r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		et, _, _ := tgt.New(context.Background())
+		if et.Entra.User != c.want || et.Veeam.AdminUser != veeam.DefaultAdminUser {
+			t.Errorf("entra.user %q, veeam.adminUser %q; want %q and the mock's %q", et.Entra.User, et.Veeam.AdminUser, c.want, veeam.DefaultAdminUser)
+		}
 	}
 }
