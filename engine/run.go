@@ -69,7 +69,7 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		seed = rand.Int64()
 	}
 	res.Seed = seed
-	learnTargetSecrets(opts.Scrubber, opts.Target)
+	opts.Scrubber.AddCredential(opts.Target.Credentials()...)
 
 	runCtx, cancel := deadline(ctx, opts.Timeout)
 	defer cancel()
@@ -129,21 +129,6 @@ func deadline(ctx context.Context, d time.Duration) (context.Context, context.Ca
 		return context.WithTimeoutCause(ctx, d, fmt.Errorf("%w after %v", errTimedOut, d))
 	}
 	return context.WithCancel(ctx)
-}
-
-// learnTargetSecrets hands the scrubber the target's own secrets: the admin password,
-// the control token and VBHARNESS_* variables whose names say they are secret.
-func learnTargetSecrets(s *secret.Scrubber, t *Target) {
-	s.Add(t.Veeam.AdminPassword)
-	if t.Control != nil {
-		s.Add(t.Control.Token)
-	}
-	for k, v := range t.Env {
-		u := strings.ToUpper(k)
-		if strings.Contains(u, "PASSWORD") || strings.Contains(u, "SECRET") || strings.Contains(u, "TOKEN") {
-			s.Add(v)
-		}
-	}
 }
 
 // runTest runs the beforeEach hooks, the test and the afterEach hooks (which run even

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -646,4 +647,33 @@ func TestIsolatedRunsOnlyOnAPrivateStack(t *testing.T) {
 	if want := `requires isolated: target "localmock" is shared by every test of the run; only the embedded mocks give each test a fresh, private stack`; res.Status != StatusSkipped || res.SkipReason != want {
 		t.Errorf("running mock: %s %q %q\nwant skipped %q", res.Status, res.Message, res.SkipReason, want)
 	}
+}
+
+// TestPasswordsAreRedactedWhole is issue 12's defect 8: passwords kept their last four
+// characters in redaction markers ("[redacted …0rd!]") in traces, reports and the mocks'
+// journals. Passwords and client secrets are now redacted whole everywhere; the short
+// suffix is for tokens only, which still keep it.
+func TestPasswordsAreRedactedWhole(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	tr.run(`const s = veeam.login({username: "Administrator", password: "vbharness-Passw0rd!"});
+		http.post(target.entra.authority + "/abc.onmicrosoft.com/oauth2/v2.0/token", {form: {grant_type: "client_credentials", client_id: "x", client_secret: "my-client-secret-42"}});
+		console.log("journal", JSON.stringify(mock.veeam.requests({path: "/v8/token"})[0].fields));
+		console.log("said", "vbharness-Passw0rd!", s.accessToken);`)
+	res := &Result{}
+	tr.finish(res)
+	var all strings.Builder
+	for _, e := range res.Trace {
+		fmt.Fprintf(&all, "%s %v\n%s\n%s\n", e.URL, e.RequestHeaders, e.RequestBody, e.ResponseBody)
+	}
+	for _, l := range res.Console {
+		all.WriteString(l.Text + "\n")
+	}
+	out := all.String()
+	for _, leak := range []string{"0rd!", "t-42", "Passw0rd", "client-secret"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("%q is still visible:\n%s", leak, out)
+		}
+	}
+	mustContain(t, "the result", out, "password=[redacted]", "client_secret=[redacted]", `"password":"[redacted]"`, "said [redacted] [redacted …")
 }

@@ -80,8 +80,8 @@ func configure(cfg config) (*runtime, error) {
 		h.clock = clock.NewReal()
 	}
 	client := httpClient(cfg.target)
-	h.http = &flow.HTTP{Client: client, Wall: wall, Observe: h.observe, Secret: h.scrub.Add, Redact: h.scrub.Scrub, UserAgent: "vbharness"}
-	h.control = &flow.HTTP{Client: client, Secret: h.scrub.Add, Redact: h.scrub.Scrub, UserAgent: "vbharness"}
+	h.http = &flow.HTTP{Client: client, Wall: wall, Observe: h.observe, Secret: h.scrub.AddAs, Redact: h.scrub.Scrub, UserAgent: "vbharness"}
+	h.control = &flow.HTTP{Client: client, Secret: h.scrub.AddAs, Redact: h.scrub.Scrub, UserAgent: "vbharness"}
 
 	r := &runtime{host: h, loop: newEventLoop(h)}
 	vm.SetFieldNameMapper(goja.TagFieldNameMapper("json", true))
@@ -155,6 +155,23 @@ func (t *Target) Clients(h *flow.HTTP, clk clock.Clock) (*flow.Entra, *flow.Veea
 		t = &t0
 	}
 	return &flow.Entra{HTTP: h, Clock: clk, EntraSettings: t.Entra.EntraSettings}, &flow.Veeam{HTTP: h, Clock: clk, URL: t.Veeam.URL}
+}
+
+// Credentials returns the secrets the target was given, all credentials (see
+// mocks/secret): the admin password, the control token, and the values of environment
+// variables whose names say they are secret (secret.IsEnv). Run hands them to the
+// scrubber before the test starts.
+func (t *Target) Credentials() []string {
+	out := []string{t.Veeam.AdminPassword}
+	if t.Control != nil {
+		out = append(out, t.Control.Token)
+	}
+	for k, v := range t.Env {
+		if secret.IsEnv(k) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Organization is the client_id of Veeam's jwt-bearer grant: the target's organization,

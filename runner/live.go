@@ -17,6 +17,7 @@ import (
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
 	"github.com/vbharness/vbharness/mocks/entra"
+	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/mocks/veeam"
 	"github.com/vbharness/vbharness/runner/config"
 )
@@ -35,16 +36,13 @@ func ScriptEnv(env map[string]string) map[string]string {
 	return out
 }
 
-// SecretEnv returns the values of VBHARNESS_* variables whose names say they hold a
-// secret (PASSWORD, TOKEN, SECRET), for the run's scrubber.
+// SecretEnv returns the values of the VBHARNESS_* variables that mocks/secret counts as
+// secret (secret.IsEnv), for the run's scrubber: credentials.
 func SecretEnv(env map[string]string) []string {
 	var out []string
 	for k, v := range ScriptEnv(env) {
-		for _, w := range []string{"PASSWORD", "TOKEN", "SECRET"} {
-			if strings.Contains(k, w) {
-				out = append(out, v)
-				break
-			}
+		if secret.IsEnv(k) {
+			out = append(out, v)
 		}
 	}
 	return out

@@ -514,7 +514,7 @@ func TestScrubCopiesEveryStringAndLeavesTheOriginal(t *testing.T) {
 	if got := fmt.Sprintf("%+v", c.Results); contains(got, tok) {
 		t.Errorf("scrubbed outcome still holds the token: %s", got)
 	}
-	if !contains(c.Results[0].Message, secret.Redact(tok)) {
+	if !contains(c.Results[0].Message, secret.RedactToken(tok)) {
 		t.Errorf("message = %q, want the redaction marker", c.Results[0].Message)
 	}
 	if o.Results[0].Console[0].Text != tok || o.Results[0].Trace[0].RequestHeaders["Authorization"] != "Bearer "+tok {

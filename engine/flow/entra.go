@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
 )
 
 // Defaults of the modern app-only flow (Veeam's "Authorization for Organizations with
@@ -218,11 +219,7 @@ func (e *Entra) clock() clock.Clock {
 // PostForm posts form to a v2 endpoint ("devicecode", "token") of tenant and returns the
 // response whatever its status: raw access for negative tests.
 func (e *Entra) PostForm(ctx context.Context, tenant, endpoint string, form url.Values) (*Response, error) {
-	for _, k := range []string{"device_code", "refresh_token", "code", "client_secret", "assertion", "password"} {
-		if v := form.Get(k); v != "" {
-			e.HTTP.secret(v)
-		}
-	}
+	e.HTTP.secretFields(form)
 	return e.HTTP.Do(ctx, Form(e.Endpoint(tenant, endpoint), form))
 }
 
@@ -247,7 +244,7 @@ func (e *Entra) DeviceCode(ctx context.Context, req DeviceCodeRequest) (*DeviceC
 	if err := resp.JSON(dc); err != nil {
 		return nil, fmt.Errorf("entra device code: %w", err)
 	}
-	e.HTTP.secret(dc.DeviceCode, dc.UserCode)
+	e.HTTP.secret(secret.Token, dc.DeviceCode, dc.UserCode)
 	if dc.DeviceCode == "" {
 		return nil, fmt.Errorf("entra device code: response from %s has no device_code", redactURL(resp.URL))
 	}
@@ -338,7 +335,7 @@ func (e *Entra) redeem(ctx context.Context, tenant string, form url.Values) (*En
 	if err := resp.JSON(tok); err != nil {
 		return nil, nil, fmt.Errorf("entra token: %w", err)
 	}
-	e.HTTP.secret(tok.AccessToken, tok.RefreshToken, tok.IDToken)
+	e.HTTP.secret(secret.Token, tok.AccessToken, tok.RefreshToken, tok.IDToken)
 	if ee := ParseEntraError(resp.Status, resp.Body); ee != nil {
 		return nil, nil, ee // an error member on a 200 is still an error (x/oauth2 does the same)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/mocks/inproc"
 )
 
@@ -429,8 +430,12 @@ func TestVeeamErrorShapes(t *testing.T) {
 func TestSecretsAreReported(t *testing.T) {
 	t.Parallel()
 	e, _, _ := newEntra(t, "ok")
-	var secrets []string
-	e.HTTP.Secret = func(v ...string) { secrets = append(secrets, v...) }
+	secrets := map[string]secret.Kind{}
+	e.HTTP.Secret = func(k secret.Kind, vs ...string) {
+		for _, v := range vs {
+			secrets[v] = max(secrets[v], k)
+		}
+	}
 	dc, err := e.DeviceCode(context.Background(), DeviceCodeRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -439,10 +444,16 @@ func TestSecretsAreReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	joined := strings.Join(secrets, " ")
 	for _, s := range []string{dc.DeviceCode, dc.UserCode, tok.AccessToken, tok.RefreshToken} {
-		if !strings.Contains(joined, s) {
-			t.Errorf("secret %q was not reported", s)
+		if secrets[s] != secret.Token {
+			t.Errorf("token %q was reported as kind %d, want a token", s, secrets[s])
 		}
+	}
+	// A password or client secret a form carries is a credential.
+	if _, err := e.PostForm(context.Background(), "", "token", url.Values{"client_secret": {"the-client-secret"}, "password": {"the-password"}}); err != nil {
+		t.Fatal(err)
+	}
+	if secrets["the-client-secret"] != secret.Credential || secrets["the-password"] != secret.Credential {
+		t.Errorf("credentials reported as %d and %d, want credentials", secrets["the-client-secret"], secrets["the-password"])
 	}
 }

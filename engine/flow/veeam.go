@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
 )
 
 // Grant types of the Veeam /v8/token endpoint (OpenAPI v8, `grant_type` enum).
@@ -160,11 +161,7 @@ func ParseVeeamError(status int, body []byte) *VeeamError {
 // PostToken posts form to /v8/token and returns the response whatever its status: raw
 // access for negative tests.
 func (v *Veeam) PostToken(ctx context.Context, form url.Values) (*Response, error) {
-	for _, k := range []string{"password", "assertion", "refresh_token", "client_secret"} {
-		if s := form.Get(k); s != "" {
-			v.HTTP.secret(s)
-		}
-	}
+	v.HTTP.secretFields(form)
 	return v.HTTP.Do(ctx, Form(v.TokenURL(), form))
 }
 
@@ -185,7 +182,7 @@ func (v *Veeam) Token(ctx context.Context, form url.Values) (*VeeamToken, error)
 	if err := resp.JSON(tok); err != nil {
 		return nil, fmt.Errorf("veeam token: %w", err)
 	}
-	v.HTTP.secret(tok.AccessToken, tok.RefreshToken)
+	v.HTTP.secret(secret.Token, tok.AccessToken, tok.RefreshToken)
 	if tok.AccessToken == "" {
 		return nil, fmt.Errorf("veeam token: 200 response from %s has no access_token", redactURL(resp.URL))
 	}

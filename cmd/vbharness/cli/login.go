@@ -121,13 +121,14 @@ func (a *app) liveSession(ctx context.Context, cmdName string, f *loginFlags) (*
 		return nil, err
 	}
 	scrub := secret.NewScrubber()
-	scrub.Add(r.Secrets...)
-	scrub.Add(runner.SecretEnv(a.env)...)
+	scrub.AddCredential(r.Secrets...)
+	scrub.AddCredential(runner.SecretEnv(a.env)...)
 	t, err := runner.EngineTarget(ctx, r, a.env)
 	if err != nil {
 		return nil, usage("target %s: %v", name, err)
 	}
-	h := &flow.HTTP{Client: t.HTTPClient, Secret: scrub.Add, UserAgent: "vbharness/" + version()}
+	scrub.AddCredential(t.Credentials()...)
+	h := &flow.HTTP{Client: t.HTTPClient, Secret: scrub.AddAs, UserAgent: "vbharness/" + version()}
 	e, v := t.Clients(h, t.Clock)
 	return &liveSession{t: t, clk: t.Clock, entra: e, veeam: v, scrub: scrub, path: path}, nil
 }

@@ -116,7 +116,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	}
 
 	scrub := secret.NewScrubber()
-	scrub.Add(runner.SecretEnv(a.env)...)
+	scrub.AddCredential(runner.SecretEnv(a.env)...)
 	target, err := a.target(ctx, f.target, f.config, scrub)
 	if err != nil {
 		return err
@@ -223,7 +223,7 @@ func (a *app) target(ctx context.Context, name, configFlag string, scrub *secret
 	if err != nil {
 		return nil, err
 	}
-	scrub.Add(r.Secrets...)
+	scrub.AddCredential(r.Secrets...)
 	t, err := runner.LiveTarget(ctx, r, a.env)
 	if err != nil {
 		return nil, usage("target %s: %v", name, err)
