@@ -144,6 +144,46 @@ type Result struct {
 	Seed       int64
 }
 
+// MapStrings returns a copy of r with f applied to every string the test produced: its
+// name, file, message, stack, expected and actual values, skip reason, console lines, and
+// every part of every exchange (URL, header names and values, bodies, error). It is the
+// one visitor of a result's text: the engine scrubs a finished result with it, and the
+// reports scrub and escape through it (runner.Outcome.MapStrings). The copy shares no
+// slice or map with r.
+func (r Result) MapStrings(f func(string) string) Result {
+	r.Name, r.File, r.Message, r.Stack = f(r.Name), f(r.File), f(r.Message), f(r.Stack)
+	r.Expected, r.Actual, r.SkipReason = f(r.Expected), f(r.Actual), f(r.SkipReason)
+	if r.Console != nil {
+		lines := make([]ConsoleLine, len(r.Console))
+		for i, l := range r.Console {
+			lines[i] = ConsoleLine{Level: f(l.Level), Text: f(l.Text)}
+		}
+		r.Console = lines
+	}
+	if r.Trace != nil {
+		trace := make([]Exchange, len(r.Trace))
+		for i, x := range r.Trace {
+			x.Method, x.URL, x.Error = f(x.Method), f(x.URL), f(x.Error)
+			x.RequestBody, x.ResponseBody = f(x.RequestBody), f(x.ResponseBody)
+			x.RequestHeaders, x.ResponseHeaders = mapHeaders(x.RequestHeaders, f), mapHeaders(x.ResponseHeaders, f)
+			trace[i] = x
+		}
+		r.Trace = trace
+	}
+	return r
+}
+
+func mapHeaders(h map[string]string, f func(string) string) map[string]string {
+	if h == nil {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		out[f(k)] = f(v)
+	}
+	return out
+}
+
 // RunOptions configure one test run.
 type RunOptions struct {
 	Target *Target

@@ -283,25 +283,13 @@ func (r *host) describeThrown(v goja.Value, frames []frame, res *Result) {
 	res.Stack = formatFrames(frames)
 }
 
-// finish scrubs everything the run recorded and hands it to res.
+// finish hands res everything the run recorded, and scrubs all of it.
 func (r *host) finish(res *Result) {
-	s := r.scrub
-	res.Message, res.Stack = s.Scrub(res.Message), s.Scrub(res.Stack)
-	res.Expected, res.Actual = s.Scrub(res.Expected), s.Scrub(res.Actual)
-	res.Console = make([]ConsoleLine, len(r.rec.console))
-	for i, l := range r.rec.console {
-		res.Console[i] = ConsoleLine{Level: l.Level, Text: s.Scrub(l.Text)}
+	res.Console, res.Trace = r.rec.console, r.rec.trace
+	if res.Console == nil {
+		res.Console = []ConsoleLine{}
 	}
-	res.Trace = r.rec.trace
-	for i := range res.Trace {
-		e := &res.Trace[i]
-		e.URL, e.RequestBody, e.ResponseBody, e.Error = s.Scrub(e.URL), s.Scrub(e.RequestBody), s.Scrub(e.ResponseBody), s.Scrub(e.Error)
-		for _, h := range []map[string]string{e.RequestHeaders, e.ResponseHeaders} {
-			for k, v := range h {
-				h[k] = s.Scrub(v)
-			}
-		}
-	}
+	*res = res.MapStrings(r.scrub.Scrub)
 }
 
 // frame is one user-code stack frame.

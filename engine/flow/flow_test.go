@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
-	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/mocks/inproc"
+	"github.com/vbharness/vbharness/mocks/secret"
 )
 
 // fakeEntra is a small strict RFC 8628 token endpoint: it answers each poll from a script
