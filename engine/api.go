@@ -85,12 +85,40 @@ const (
 	RequireIsolated Requirement = "isolated"
 )
 
+// DefaultTimeout is a test's wall-clock deadline when neither the test nor the run sets
+// one. Virtual time never counts.
+const DefaultTimeout = 30 * time.Second
+
+// NoTimeout, as a test's timeout option (TestInfo.Timeout) or the run's default
+// (RunOptions.Timeout, runner.Options.Timeout), means no deadline at all. It is the one
+// spelling of "none" in every layer; 0 always means "not set: the default applies". In
+// scripts it is timeout: "none" (or Infinity); on the command line, --timeout none.
+const NoTimeout time.Duration = -1
+
+// Deadline decides which wall-clock limit applies to a test: its own timeout option
+// (test) when it sets one, else the run's default (run), where 0 means DefaultTimeout.
+// The result is positive, or NoTimeout. The engine alone calls it for tests (Script.Run);
+// the runner calls it with test 0 to bound the top level and to show the run's limit.
+func Deadline(test, run time.Duration) time.Duration {
+	d := test
+	if d == 0 {
+		d = run
+	}
+	switch {
+	case d == 0:
+		return DefaultTimeout
+	case d < 0:
+		return NoTimeout
+	}
+	return d
+}
+
 // TestInfo describes one registered test.
 type TestInfo struct {
 	Name       string
 	File       string
 	Tags       []string
-	Timeout    time.Duration // the test's own timeout option; 0 when it sets none (or 0): RunOptions.Timeout applies
+	Timeout    time.Duration // the test's own timeout option: 0 when it sets none (RunOptions.Timeout applies), NoTimeout for "none"
 	Requires   []Requirement
 	Skip       bool   // test.skip
 	SkipReason string // reason given to test.skip, if any
@@ -189,8 +217,9 @@ type RunOptions struct {
 	Target *Target
 	Seed   int64 // seeds Math.random
 	// Timeout is the run-wide default deadline (wall clock) of a test that sets no timeout
-	// option of its own; 0 means none. Run applies the test's own option instead when it
-	// has one: callers pass the default, never a test's option (see the package doc).
+	// option of its own: 0 means DefaultTimeout, NoTimeout none (see Deadline). Run
+	// applies the test's own option instead when it has one: callers pass the default,
+	// never a test's option (see the package doc).
 	Timeout  time.Duration
 	Scrubber *secret.Scrubber // every secret the run obtains is added here; may be nil
 	Out      io.Writer        // where live sign-in prompts go (a person at a terminal); may be nil
@@ -206,5 +235,5 @@ type RunOptions struct {
 //	    Evaluates the top level in a throwaway runtime to collect the tests it registers.
 //	func (s *Script) Run(ctx context.Context, test string, opts RunOptions) *Result
 //	    Runs one registered test in a fresh runtime; never panics. Decides the test's
-//	    deadline: its own timeout option, else opts.Timeout.
+//	    deadline: Deadline(its own timeout option, opts.Timeout).
 var _ = context.Background

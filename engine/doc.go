@@ -32,11 +32,13 @@
 // exchange durations.
 //
 // Timeouts: the engine alone decides which wall-clock deadline applies to a test
-// (Script.Run). A test's own timeout option, when it sets one, is its deadline, longer or
-// shorter than the run's; otherwise RunOptions.Timeout is, the run-wide default its caller
-// passes down unchanged (the runner's --timeout). RunOptions.Timeout 0 means no deadline;
-// a timeout option of 0 is the same as none (the run's default applies). The top level,
-// which Run evaluates before the test, has the run-wide default. Virtual time never counts.
+// (Deadline, called by Script.Run). A test's own timeout option, when it sets one, is its
+// deadline, longer or shorter than the run's; otherwise RunOptions.Timeout is, the
+// run-wide default its caller passes down unchanged (the runner's --timeout). One meaning
+// in every layer: 0 is "not set" (the run's default, then DefaultTimeout, 30 s);
+// NoTimeout is "none" (timeout: "none" in scripts, --timeout none on the command line).
+// The top level, which Run evaluates before the test, has the run-wide default. Virtual
+// time never counts.
 //
 // Secrets: every token, device or user code, password and assertion a host module sends
 // or receives is added to RunOptions.Scrubber; the trace, console capture, messages and

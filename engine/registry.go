@@ -1,6 +1,10 @@
 package engine
 
 import (
+	"math"
+	"strings"
+	"time"
+
 	"github.com/dop251/goja"
 )
 
@@ -117,7 +121,7 @@ func (r registration) options(label, name string, v goja.Value, info *TestInfo) 
 		info.Tags = r.stringList(tv, label+" option tags")
 	}
 	if tv := obj.Get("timeout"); tv != nil && !goja.IsUndefined(tv) {
-		info.Timeout = r.duration(tv, label+" option timeout")
+		info.Timeout = r.timeout(tv, label+" option timeout")
 	}
 	if rv := obj.Get("requires"); rv != nil && !goja.IsUndefined(rv) {
 		// Unknown names are kept: the test then errors (rather than the whole file failing
@@ -129,4 +133,13 @@ func (r registration) options(label, name string, v goja.Value, info *TestInfo) 
 	if rv := obj.Get("reason"); rv != nil && goja.IsString(rv) {
 		info.SkipReason = rv.String()
 	}
+}
+
+// timeout reads a test's timeout option: a duration, 0 for the run's default, or "none"
+// (or Infinity) for no deadline at all (NoTimeout).
+func (r registration) timeout(v goja.Value, what string) time.Duration {
+	if (goja.IsString(v) && strings.EqualFold(strings.TrimSpace(v.String()), "none")) || (goja.IsNumber(v) && math.IsInf(v.ToFloat(), 1)) {
+		return NoTimeout
+	}
+	return r.duration(v, what)
 }

@@ -36,9 +36,9 @@ func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
 }
 
 // Run runs one registered test in a fresh runtime and reports its outcome; it never
-// panics. Run alone decides the test's wall-clock deadline: the test's own timeout
-// option when it sets one (longer or shorter than the run's), else opts.Timeout, the
-// run-wide default (0: none); the top level is evaluated under opts.Timeout. ctx may end
+// panics. Run alone decides the test's wall-clock deadline, Deadline(the test's own
+// timeout option, opts.Timeout): its own when it sets one (longer or shorter than the
+// run's), else the run-wide default; the top level is evaluated under the run's. ctx may end
 // the run sooner. Either way the result is StatusTimedOut within moments: the runtime is
 // interrupted and every blocking host call watches ctx.
 // A test whose requirements the target does not meet is skipped with the reason.
@@ -71,7 +71,7 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 	res.Seed = seed
 	opts.Scrubber.AddCredential(opts.Target.Credentials()...)
 
-	runCtx, cancel := deadline(ctx, opts.Timeout)
+	runCtx, cancel := deadline(ctx, Deadline(0, opts.Timeout))
 	defer cancel()
 	var err error
 	r, err = configure(config{ctx: runCtx, loader: s.loader, file: s.path, target: opts.Target, scrub: opts.Scrubber, out: opts.Out, seed: seed})
@@ -111,11 +111,12 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		res.Status, res.SkipReason = StatusSkipped, skip
 		return res
 	}
-	if def.info.Timeout > 0 {
-		// The test's own timeout replaces the run's default, from the test's start.
+	if def.info.Timeout != 0 {
+		// The test's own timeout (or NoTimeout) replaces the run's default, from the
+		// test's start.
 		stop()
 		cancel()
-		runCtx, cancel = deadline(ctx, def.info.Timeout)
+		runCtx, cancel = deadline(ctx, Deadline(def.info.Timeout, opts.Timeout))
 		defer cancel()
 		r.ctx = runCtx
 		stop = context.AfterFunc(runCtx, func() { r.vm.Interrupt(errTimedOut) })
@@ -124,6 +125,7 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 	return res
 }
 
+// deadline derives ctx with the limit d (from Deadline; NoTimeout: none).
 func deadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if d > 0 {
 		return context.WithTimeoutCause(ctx, d, fmt.Errorf("%w after %v", errTimedOut, d))

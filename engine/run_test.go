@@ -94,7 +94,8 @@ func TestTimeoutsEndTheRun(t *testing.T) {
 
 // TestATestsOwnTimeoutIsItsDeadline: the engine alone decides a test's deadline. A test
 // with a timeout option of its own ends at that deadline, shorter or longer than the
-// run's default (RunOptions.Timeout); without one, or with 0, the run's default applies.
+// run's default (RunOptions.Timeout); without one, or with 0, the run's default applies;
+// "none" (or Infinity) means no deadline, and so does a run default of NoTimeout.
 func TestATestsOwnTimeoutIsItsDeadline(t *testing.T) {
 	t.Parallel()
 	s := load(t, "own_timeout.js")
@@ -108,11 +109,20 @@ func TestATestsOwnTimeoutIsItsDeadline(t *testing.T) {
 		{"waits for ever with no timeout of its own", 300 * time.Millisecond, StatusTimedOut, "timed out after 300ms"},
 		{"waits for ever with a timeout option of 0", 300 * time.Millisecond, StatusTimedOut, "timed out after 300ms"},
 		{"outlives the run's default within its own timeout", time.Second, StatusPassed, ""},
+		{"outlives the run's default with no timeout at all", time.Second, StatusPassed, ""},
+		{"outlives the run's default with an infinite timeout", time.Second, StatusPassed, ""},
+		{"waits for ever with no timeout of its own", NoTimeout, StatusTimedOut, "timed out after 2s"}, // the watchdog's context below ends it
 	}
 	for _, c := range cases {
 		t.Run(c.test, func(t *testing.T) {
 			t.Parallel()
 			ctx := watchdog(t)
+			if c.runDefault == NoTimeout {
+				// Nothing in the engine ends it: only the caller's context can.
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeoutCause(ctx, 2*time.Second, errors.New("timed out after 2s (the caller's context)"))
+				defer cancel()
+			}
 			res := s.Run(ctx, c.test, RunOptions{Target: liveTarget(clock.NewReal()), Timeout: c.runDefault})
 			checkWatchdog(t, ctx, res)
 			if res.Status != c.status || !strings.HasPrefix(res.Message, c.message) {
@@ -676,4 +686,23 @@ func TestPasswordsAreRedactedWhole(t *testing.T) {
 		}
 	}
 	mustContain(t, "the result", out, "password=[redacted]", "client_secret=[redacted]", `"password":"[redacted]"`, "said [redacted] [redacted …")
+}
+
+// TestDeadlineHasOneMeaningForNone: 0 is "not set" at every level (the run's default, then
+// DefaultTimeout), NoTimeout is none, a positive duration is itself.
+func TestDeadlineHasOneMeaningForNone(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ test, run, want time.Duration }{
+		{0, 0, DefaultTimeout},
+		{0, 5 * time.Second, 5 * time.Second},
+		{0, NoTimeout, NoTimeout},
+		{time.Second, 0, time.Second},
+		{time.Second, NoTimeout, time.Second},
+		{NoTimeout, 5 * time.Second, NoTimeout},
+		{NoTimeout, 0, NoTimeout},
+	} {
+		if got := Deadline(c.test, c.run); got != c.want {
+			t.Errorf("Deadline(%v, %v) = %v, want %v", c.test, c.run, got, c.want)
+		}
+	}
 }

@@ -26,8 +26,8 @@ declare module "vbharness" {
   export interface TestOptions {
     /** Labels for --tag selection. */
     tags?: string[] | string;
-    /** Wall-clock deadline of this test; replaces the run's default. */
-    timeout?: Duration;
+    /** Wall-clock deadline of this test; replaces the run's default. "none" (or Infinity): no deadline; 0: the run's default. */
+    timeout?: Duration | "none";
     /** What the target must offer: "clock" (clock.advance), "control" (mock.*), "live", "isolated" (a fresh, private stack). */
     requires?: Requirement[] | Requirement;
     /** Why the test is skipped (test.skip only). */

@@ -276,9 +276,9 @@ func TestEachTestGetsItsOwnTargetSeedAndTheRunsTimeout(t *testing.T) {
 	}
 }
 
-// TestTheRunsTimeoutReachesTheEngineAsIs: the default (0) becomes DefaultTimeout, a
-// negative timeout (no limit) becomes the engine's 0 (no deadline), and a test's own
-// option never replaces the run's in what the runner passes.
+// TestTheRunsTimeoutReachesTheEngineAsIs: the default (0) becomes engine.DefaultTimeout,
+// engine.NoTimeout (no limit) goes down as is, and a test's own option never replaces the
+// run's in what the runner passes.
 func TestTheRunsTimeoutReachesTheEngineAsIs(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -287,7 +287,7 @@ func TestTheRunsTimeoutReachesTheEngineAsIs(t *testing.T) {
 		want time.Duration
 	}{
 		{"the default, 30s as documented", 0, 30 * time.Second},
-		{"no limit", -1, 0},
+		{"no limit", engine.NoTimeout, engine.NoTimeout},
 		{"a set timeout", 250 * time.Millisecond, 250 * time.Millisecond},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -465,6 +465,8 @@ func TestNewPlanRejectsInvalidOptions(t *testing.T) {
 		"no engine":         {Target: (&runnertest.Target{}).Runner()},
 		"no target":         {Engine: &runnertest.Engine{}},
 		"negative parallel": {Engine: &runnertest.Engine{}, Target: (&runnertest.Target{}).Runner(), Parallel: -1},
+		// "none" has one spelling, engine.NoTimeout; other negative values are mistakes.
+		"a negative timeout that is not NoTimeout": {Engine: &runnertest.Engine{}, Target: (&runnertest.Target{}).Runner(), Timeout: -5 * time.Second},
 	} {
 		if _, err := runner.NewPlan(context.Background(), opts); !errors.Is(err, runner.ErrOptions) {
 			t.Errorf("%s: error = %v, want ErrOptions", name, err)

@@ -94,7 +94,8 @@ func TestRunUsageErrorsExit2BeforeAnyTestRuns(t *testing.T) {
 		{"a folder without scenarios", []string{"run", "empty"}, "vbharness: no scenario files (*.js outside lib/ folders) in empty"},
 		{"a file that is not a scenario", []string{"run", "empty/readme.txt"}, "vbharness: empty/readme.txt: not a scenario file (scenarios are .js files)"},
 		{"negative parallelism", []string{"run", "--parallel", "-1"}, "vbharness: --parallel must be 0 (the number of CPUs) or more, got -1"},
-		{"a negative timeout", []string{"run", "--timeout", "-1s"}, "vbharness: --timeout must be 0 (no limit) or more"},
+		{"a negative timeout", []string{"run", "--timeout", "-1s"}, `invalid argument "-1s" for "--timeout" flag: give a duration such as 30s or 5m, or none for no limit`},
+		{"a zero timeout, which never means none", []string{"run", "--timeout", "0"}, `invalid argument "0" for "--timeout" flag: give a duration such as 30s or 5m, or none for no limit`},
 		{"a memory limit that is not a size", []string{"run", "--max-memory", "lots"}, `vbharness: --max-memory "lots": give a size such as 512MiB, 2GiB or 0 for no limit`},
 		{"a negative memory limit", []string{"run", "--max-memory", "-1GiB"}, `vbharness: --max-memory "-1GiB": give a size`},
 		{"a filter that matches nothing", []string{"run", "scenarios", "--filter", "zzz"}, `vbharness: no test matches --filter "zzz" --tag "" (3 tests found in 2 files)`},
@@ -500,7 +501,7 @@ test("x", () => {
 
 // TestRunTimeoutEndsATestThatSetsNone runs spinning scenarios through the real engine:
 // --timeout ends a test that sets no timeout of its own, a test's own option ends it
-// sooner, and with --timeout 0 (none) the option still applies. The runs are under a
+// sooner, and with --timeout none the option still applies. The runs are under a
 // watchdog, so a default timeout that never fires fails here in seconds, saying so.
 func TestRunTimeoutEndsATestThatSetsNone(t *testing.T) {
 	t.Parallel()
@@ -517,7 +518,7 @@ test("spins past its own timeout", () => { for (;;) {} }, { timeout: "50ms" });
 		{"--timeout 300ms", []string{"--timeout", "300ms"},
 			[]string{"spins with no timeout of its own", "timed out after 300ms", "spins past its own timeout", "timed out after 50ms"},
 			"0 passed, 2 failed, 0 skipped"},
-		{"--timeout 0 keeps a test's own", []string{"--timeout", "0", "--filter", "its own timeout"},
+		{"--timeout none keeps a test's own", []string{"--timeout", "none", "--filter", "its own timeout"},
 			[]string{"spins past its own timeout", "timed out after 50ms"}, "0 passed, 1 failed, 0 skipped"},
 	}
 	for _, c := range cases {
