@@ -45,8 +45,8 @@ var matchers = map[string]matcher{
 	"toBeInstanceOf":         matchInstanceOf,
 	"toThrow":                matchThrow,
 	"toHaveStatus":           matchStatus,
-	"toHaveEntraError":       matchEntraError,
-	"toHaveVeeamError":       matchVeeamError,
+	"toHaveEntraError":       matchService(serviceEntra),
+	"toHaveVeeamError":       matchService(serviceVeeam),
 }
 
 // expectModule is `expect`: expect(actual) returns an object holding actual whose
@@ -426,14 +426,25 @@ func matchStatus(r *expectModule, actual goja.Value, not bool, args []goja.Value
 	}
 }
 
-// protoError is what an Entra or Veeam error looks like, wherever it came from.
+// The services a protocol error can come from.
+const (
+	serviceEntra = "entra"
+	serviceVeeam = "veeam"
+)
+
+// serviceNames are how failures name the services.
+var serviceNames = map[string]string{serviceEntra: "Entra", serviceVeeam: "Veeam"}
+
+// protoError is what an Entra or Veeam error looks like, wherever it came from, and
+// which service answered.
 type protoError struct {
 	found       bool
 	code        string
 	aadsts      int64
 	status      int64
 	description string
-	from        string // "threw", "returned", "response"
+	service     string // serviceEntra or serviceVeeam; set whenever found
+	source      string // how the service is known: "a VeeamError", "the response to POST …"
 }
 
 func (p protoError) String() string {
@@ -450,9 +461,15 @@ func (p protoError) String() string {
 	return s
 }
 
-// protoErrorOf reads an error code from a thrown EntraError/VeeamError, an error-shaped
-// object, an HTTP response whose body is an error, or a function that throws one.
-func (r *expectModule) protoErrorOf(v goja.Value, veeam bool) (protoError, string) {
+// protoErrorOf reads a protocol error and the service that answered from: a thrown or
+// caught EntraError or VeeamError (its class says the service), a response a module
+// returned (tagged with the service it came from: entra.raw.*, veeam.token, a session,
+// http.* to the target's Entra or Veeam), a function that throws one of those, or an
+// error-shaped object. An object nobody tagged is read by its shape: only Entra sends
+// AADSTS codes (error_codes, aadsts, "AADSTS" in the description); any other error shape
+// (RESTExceptionInfo, or the bare OAuth {error, error_description} of Veeam's /token) is
+// Veeam's.
+func (r *expectModule) protoErrorOf(v goja.Value) (protoError, string) {
 	if fn, ok := goja.AssertFunction(v); ok {
 		thrown, ret := r.callForThrow(fn)
 		if thrown == nil {
@@ -477,74 +494,107 @@ func (r *expectModule) protoErrorOf(v goja.Value, veeam bool) (protoError, strin
 		return 0
 	}
 	pe := protoError{status: num("status")}
+	isResponse := goja.IsNumber(orUndefined(o.Get("status"))) && goja.IsString(orUndefined(o.Get("body")))
 	switch {
-	case str("errorCode") != "" || str("error") != "":
-		pe.found, pe.code, pe.aadsts = true, str("errorCode"), num("aadsts")
-		if pe.code == "" || !veeam {
-			if e := str("error"); e != "" {
-				pe.code = e
-			}
+	case r.isInstance(o, "EntraError"):
+		pe.service, pe.source = serviceEntra, "an EntraError"
+	case r.isInstance(o, "VeeamError"):
+		pe.service, pe.source = serviceVeeam, "a VeeamError"
+	case isResponse:
+		if svc, ok := o.GetSymbol(r.js.symService).(goja.Value); ok && svc != nil && goja.IsString(svc) {
+			pe.service = svc.String()
 		}
-		pe.description = str("description")
-		if pe.aadsts == 0 {
-			if codes, ok := o.Get("error_codes").(*goja.Object); ok {
-				pe.aadsts = codes.Get("0").ToInteger()
-			}
+		pe.source = "the response"
+		if m, u := str("method"), str("url"); m != "" && u != "" {
+			pe.source += " to " + m + " " + u
 		}
-	case goja.IsNumber(orUndefined(o.Get("status"))) && goja.IsString(orUndefined(o.Get("body"))):
+	}
+	if isResponse && !r.isInstance(o, "EntraError") && !r.isInstance(o, "VeeamError") {
 		body := []byte(str("body"))
-		if veeam {
-			if ve := flow.ParseVeeamError(int(pe.status), body); ve.Code() != "" {
-				pe.found, pe.code, pe.description = true, ve.Code(), ve.Message+ve.Description
-			}
-		} else if ee := flow.ParseEntraError(int(pe.status), body); ee != nil {
+		ee := flow.ParseEntraError(int(pe.status), body)
+		if pe.service == "" && ee != nil && ee.AADSTS != 0 {
+			pe.service, pe.source = serviceEntra, "a response shaped like Entra's errors"
+		}
+		switch {
+		case pe.service == serviceEntra && ee != nil:
 			pe.found, pe.code, pe.aadsts, pe.description = true, ee.Code, int64(ee.AADSTS), ee.Description
+		case pe.service != serviceEntra:
+			if ve := flow.ParseVeeamError(int(pe.status), body); ve.Code() != "" {
+				if pe.service == "" {
+					pe.source = "a response shaped like Veeam's errors (no AADSTS code)"
+				}
+				pe.found, pe.service, pe.code, pe.description = true, serviceVeeam, ve.Code(), ve.Message+ve.Description
+			}
 		}
 		if !pe.found {
 			return pe, fmt.Sprintf("the response (HTTP %d) carries no error code", pe.status)
 		}
-	default:
+		return pe, ""
+	}
+	if str("errorCode") == "" && str("error") == "" {
 		return protoError{}, "received " + r.short(v)
+	}
+	pe.found, pe.aadsts, pe.description = true, num("aadsts"), str("description")
+	if pe.aadsts == 0 {
+		if codes, ok := o.Get("error_codes").(*goja.Object); ok {
+			pe.aadsts = codes.Get("0").ToInteger()
+		}
+	}
+	if pe.service == "" {
+		pe.service, pe.source = serviceVeeam, "an object shaped like Veeam's errors (no AADSTS code)"
+		if pe.aadsts != 0 || strings.Contains(str("error_description")+pe.description, "AADSTS") {
+			pe.service, pe.source = serviceEntra, "an object shaped like Entra's errors"
+		}
+	}
+	pe.code = str("error")
+	if pe.service == serviceVeeam && str("errorCode") != "" {
+		pe.code = str("errorCode")
 	}
 	return pe, ""
 }
 
-func matchEntraError(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
-	code := arg(args, 0).String()
-	var aadsts int64
-	if len(args) > 1 && !goja.IsUndefined(args[1]) {
-		aadsts = args[1].ToInteger()
-	}
-	pe, why := r.protoErrorOf(actual, false)
-	pass := pe.found && pe.code == code && (aadsts == 0 || pe.aadsts == aadsts)
-	want := code
-	if aadsts != 0 {
-		want += fmt.Sprintf(" (AADSTS%d)", aadsts)
-	}
-	return pass, func() failure {
-		f := failure{summary: fmt.Sprintf("toHaveEntraError: expected%s Entra error %s, got %s", notWord(not), want, pe), expected: want, actual: pe.String()}
-		if why != "" {
-			f.summary = fmt.Sprintf("toHaveEntraError: expected%s Entra error %s, but %s", notWord(not), want, why)
-		}
-		if pe.description != "" {
-			f.detail = "error_description: " + pe.description
-		}
-		return f
-	}
+// isInstance reports whether o is an instance of one of the prelude's error classes.
+func (r *expectModule) isInstance(o *goja.Object, class string) bool {
+	ctor, ok := r.js.errCtors[class].(*goja.Object)
+	return ok && r.vm.InstanceOf(o, ctor)
 }
 
-func matchVeeamError(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
-	code := arg(args, 0).String()
-	pe, why := r.protoErrorOf(actual, true)
-	pass := pe.found && pe.code == code
-	return pass, func() failure {
-		f := failure{summary: fmt.Sprintf("toHaveVeeamError: expected%s Veeam error %s, got %s", notWord(not), code, pe), expected: code, actual: pe.String()}
-		if why != "" {
-			f.summary = fmt.Sprintf("toHaveVeeamError: expected%s Veeam error %s, but %s", notWord(not), code, why)
+// matchService is toHaveEntraError and toHaveVeeamError: the received error must come
+// from service and carry code (and, for Entra, the AADSTS number when one is given).
+func matchService(service string) matcher {
+	name := "toHave" + serviceNames[service] + "Error"
+	return func(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+		code := arg(args, 0).String()
+		var aadsts int64
+		if service == serviceEntra && len(args) > 1 && !goja.IsUndefined(args[1]) {
+			aadsts = args[1].ToInteger()
 		}
-		if pe.description != "" {
-			f.detail = "message: " + pe.description
+		pe, why := r.protoErrorOf(actual)
+		pass := pe.found && pe.service == service && pe.code == code && (aadsts == 0 || pe.aadsts == aadsts)
+		want := code
+		if aadsts != 0 {
+			want += fmt.Sprintf(" (AADSTS%d)", aadsts)
 		}
-		return f
+		return pass, func() failure {
+			f := failure{expected: want, actual: pe.String()}
+			lead := fmt.Sprintf("%s: expected%s %s error %s", name, notWord(not), serviceNames[service], want)
+			switch {
+			case why != "":
+				f.summary = lead + ", but " + why
+			case pe.service != service:
+				f.summary = fmt.Sprintf("%s, but %s answered: %s (%s)", lead, serviceNames[pe.service], pe, pe.source)
+				f.actual = serviceNames[pe.service] + " " + pe.String()
+			default:
+				f.summary = lead + ", got " + pe.String()
+			}
+			if pe.description != "" {
+				label := "message: "
+				if pe.service == serviceEntra {
+					label = "error_description: "
+				}
+				f.detail = label + pe.description
+			}
+			return f
+		}
 	}
 }

@@ -155,3 +155,44 @@ func TestToHaveEntraErrorChecksTheAADSTSNumber(t *testing.T) {
 		t.Errorf("not.toHaveEntraError(\"authorization_pending\", 70000) failed on an AADSTS70016 response: %s", tr.result(err).Message)
 	}
 }
+
+// TestProtocolErrorMatchersTellTheServicesApart is issue 12's defect 1: both services
+// answer invalid_grant, so toHaveEntraError passed on a VeeamError or a Veeam /v8/token
+// response, and toHaveVeeamError on an EntraError: "Entra refused" could pass when Veeam
+// refused. Each matcher now accepts only its own service's errors and responses, and its
+// failure says which service answered.
+func TestProtocolErrorMatchersTellTheServicesApart(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	tr.run(`globalThis.veeamRefusal = (() => { try { veeam.login({username: "Administrator", password: "wrong-password"}); } catch (e) { return e; } })();
+		globalThis.entraRefusal = (() => { try { entra.refresh("not-a-token"); } catch (e) { return e; } })();
+		globalThis.veeamAnswer = veeam.token({grant_type: "password", username: "Administrator", password: "nope-nope"});
+		globalThis.entraAnswer = entra.raw.token({grant_type: "refresh_token", client_id: target.entra.clientId, refresh_token: "nope"});
+		globalThis.entraOverHTTP = http.post(target.entra.authority + "/" + target.entra.tenant + "/oauth2/v2.0/token", {form: {grant_type: "refresh_token", client_id: target.entra.clientId, refresh_token: "nope"}});
+		// Each matcher still takes its own service's errors and answers.
+		expect(veeamRefusal).toHaveVeeamError("invalid_grant");
+		expect(veeamAnswer).toHaveVeeamError("invalid_grant");
+		expect(entraRefusal).toHaveEntraError("invalid_grant");
+		expect(entraAnswer).toHaveEntraError("invalid_grant");
+		expect(entraOverHTTP).toHaveEntraError("invalid_grant");
+		expect(veeamRefusal).not.toHaveEntraError("invalid_grant");
+		expect(entraAnswer).not.toHaveVeeamError("invalid_grant");`)
+	cases := []struct{ src, want string }{
+		{`expect(veeamRefusal).toHaveEntraError("invalid_grant")`, "toHaveEntraError: expected Entra error invalid_grant, but Veeam answered: invalid_grant [HTTP 400] (a VeeamError)"},
+		{`expect(veeamAnswer).toHaveEntraError("invalid_grant")`, "toHaveEntraError: expected Entra error invalid_grant, but Veeam answered: invalid_grant [HTTP 400] (the response to POST https://veeam.mock:4443/v8/token)"},
+		{`expect(() => entra.refresh("not-a-token")).toHaveVeeamError("invalid_grant")`, "toHaveVeeamError: expected Veeam error invalid_grant, but Entra answered: invalid_grant (AADSTS9002313) [HTTP 400] (an EntraError)"},
+		{`expect(entraAnswer).toHaveVeeamError("invalid_grant")`, "toHaveVeeamError: expected Veeam error invalid_grant, but Entra answered: invalid_grant (AADSTS9002313) [HTTP 400] (the response to POST https://login.mock/abc.onmicrosoft.com/oauth2/v2.0/token)"},
+		{`expect(entraOverHTTP).toHaveVeeamError("invalid_grant")`, "toHaveVeeamError: expected Veeam error invalid_grant, but Entra answered: invalid_grant (AADSTS9002313) [HTTP 400] (the response to POST https://login.mock/abc.onmicrosoft.com/oauth2/v2.0/token)"},
+	}
+	for _, c := range cases {
+		err := tr.exec(c.src)
+		if err == nil {
+			t.Errorf("%s passed", c.src)
+			continue
+		}
+		res := tr.result(err)
+		if first, _, _ := strings.Cut(res.Message, "\n"); res.Status != StatusFailed || first != c.want {
+			t.Errorf("%s:\n%s %s\nwant failed, starting:\n%s", c.src, res.Status, res.Message, c.want)
+		}
+	}
+}

@@ -62,6 +62,7 @@ type jsKit struct {
 	jsonParse  goja.Callable
 	jsonString goja.Callable
 	respProto  *goja.Object // the prototype of every HTTP response object (json())
+	symService *goja.Symbol // a response's hidden tag: which service answered ("entra", "veeam" or "")
 }
 
 // ---- building JS values from module structs

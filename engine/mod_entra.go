@@ -115,7 +115,7 @@ func (m *entraModule) raw(endpoint string) func(goja.FunctionCall) goja.Value {
 		if err != nil {
 			m.throwErr(what, err)
 		}
-		return m.response("POST", resp)
+		return m.response(serviceEntra, "POST", resp)
 	}
 }
 

@@ -54,7 +54,7 @@ func (m *httpModule) do(method string, rawURL, optV goja.Value) goja.Value {
 	if err != nil {
 		m.requestError(what, rctx, o, err)
 	}
-	return m.response(method, resp)
+	return m.response(m.serviceAt(resp.URL), method, resp)
 }
 
 // ---- what every request-making module shares
@@ -170,8 +170,10 @@ func isArray(v goja.Value) bool {
 	return ok && o.ClassName() == "Array"
 }
 
-// response renders a response as {status, headers, body, url, method, json()}.
-func (h *host) response(method string, resp *flow.Response) *goja.Object {
+// response renders a response as {status, headers, body, url, method, json()}, tagged
+// (with a symbol scripts do not see) with the service that answered: serviceEntra,
+// serviceVeeam or "" (toHaveEntraError and toHaveVeeamError read it).
+func (h *host) response(service, method string, resp *flow.Response) *goja.Object {
 	if h.js.respProto == nil {
 		h.js.respProto = h.object(member{"json", func(call goja.FunctionCall) goja.Value {
 			this := call.This.ToObject(h.vm)
@@ -194,7 +196,26 @@ func (h *host) response(method string, resp *flow.Response) *goja.Object {
 	_ = o.Set("body", string(resp.Body))
 	_ = o.Set("url", resp.URL)
 	_ = o.Set("method", method)
+	_ = o.SetSymbol(h.js.symService, service)
 	return o
+}
+
+// serviceAt says which of the target's services serves rawURL: serviceEntra at its Entra
+// authority, serviceVeeam at its Veeam URL, "" anywhere else.
+func (h *host) serviceAt(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || h.target == nil {
+		return ""
+	}
+	origin := u.Scheme + "://" + u.Host
+	for _, s := range []struct{ service, base string }{
+		{serviceEntra, h.target.Entra.WithDefaults().Authority}, {serviceVeeam, h.target.Veeam.URL},
+	} {
+		if b, err := url.Parse(s.base); err == nil && b.Host != "" && strings.EqualFold(b.Scheme+"://"+b.Host, origin) {
+			return s.service
+		}
+	}
+	return ""
 }
 
 // withTimeout derives the context for one request.

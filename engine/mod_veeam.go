@@ -75,7 +75,7 @@ func (m *veeamModule) token(call goja.FunctionCall) goja.Value {
 	if err != nil {
 		m.throwErr("veeam.token", err)
 	}
-	return m.response("POST", resp)
+	return m.response(serviceVeeam, "POST", resp)
 }
 
 // session is the JS object veeam.login returns: a flow.Session's live token fields as
@@ -148,7 +148,7 @@ func (s *session) do(method string, pathV, optV goja.Value) goja.Value {
 	if err != nil {
 		s.requestError(what, rctx, opts, err)
 	}
-	ro := s.host.response(method, resp.Response)
+	ro := s.host.response(serviceVeeam, method, resp.Response)
 	_ = ro.Set("refreshed", resp.Refreshed)
 	if resp.RefreshErr != nil {
 		var ve *flow.VeeamError

@@ -116,6 +116,7 @@ func (h *host) installKit() error {
 	for _, k := range obj.Keys() {
 		h.js.errCtors[k] = obj.Get(k)
 	}
+	h.js.symService = goja.NewSymbol("service")
 	json := h.vm.Get("JSON").ToObject(h.vm)
 	h.js.jsonParse, _ = goja.AssertFunction(json.Get("parse"))
 	h.js.jsonString, _ = goja.AssertFunction(json.Get("stringify"))

@@ -143,9 +143,9 @@ declare module "vbharness" {
     toThrow(expected?: string | RegExp | Function): void;
     /** The received HTTP response has this status; the failure shows the body. */
     toHaveStatus(status: number): void;
-    /** An EntraError, an error response, or a function that throws one, carries this code (and AADSTS number). */
+    /** An EntraError, an Entra error response, or a function that throws one, carries this code (and AADSTS number). Veeam's errors fail it, naming Veeam. */
     toHaveEntraError(error: string, aadsts?: number): void;
-    /** A VeeamError, an error response, or a function that throws one, carries this errorCode (or OAuth error). */
+    /** A VeeamError, a Veeam error response, or a function that throws one, carries this errorCode (or OAuth error). Entra's errors fail it, naming Entra. */
     toHaveVeeamError(code: string): void;
   }
 
