@@ -2,7 +2,9 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -145,6 +147,11 @@ func (s *session) do(method string, pathV, optV goja.Value) goja.Value {
 	rctx, cancel := s.withTimeout(opts.timeout)
 	defer cancel()
 	resp, err := s.s.Do(rctx, flow.SessionRequest{Method: method, Path: p, Header: opts.header, Body: opts.body, NoAutoRefresh: !s.auto || opts.noAutoRetry})
+	var refresh *flow.RefreshError
+	if errors.As(err, &refresh) && s.ctx.Err() == nil {
+		s.throwErr(fmt.Sprintf("%s: the access token expired at %s and the automatic refresh failed (the request was not sent)",
+			what, refresh.ExpiredAt.UTC().Format(time.RFC3339)), refresh.Err)
+	}
 	if err != nil {
 		s.requestError(what, rctx, opts, err)
 	}

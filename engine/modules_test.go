@@ -323,3 +323,35 @@ func TestMockCallsSendTheControlToken(t *testing.T) {
 		expect(Date.parse(mock.veeam.clock().now) - before).toBeGreaterThanOrEqual(61 * 60 * 1000);
 		mock.reset();`)
 }
+
+// TestARefusedRefreshIsNotSentAgain is issue 12's defect 2: one session.get after the
+// refresh token had expired sent the refresh (400), the GET with the expired access
+// token (401), then the same refresh again (400). After invalid_grant the session must
+// not retry the same refresh token nor send an access token it knows has expired: the
+// call fails once, with the refresh error.
+func TestARefusedRefreshIsNotSentAgain(t *testing.T) {
+	t.Parallel()
+	newTestRuntime(t).run(`
+		const refreshes = () => mock.veeam.requests({path: "/v8/token", field: "grant_type", value: "refresh_token"}).length;
+		const s = veeam.login({admin: true});
+		clock.advance("3h"); // past the access token's hour and the refresh token's own lifetime
+		expect(() => s.get("/v8/Jobs")).toHaveVeeamError("invalid_grant");
+		expect(() => s.get("/v8/Jobs")).toThrow(/the access token expired at .* and the automatic refresh failed/);
+		expect(refreshes()).toBe(1);
+		expect(mock.veeam.requests({path: "/v8/Jobs"})).toHaveLength(0);
+		expect(s.get("/v8/Jobs", {autoRefresh: false})).toHaveStatus(401); // sent as is on request
+		expect(() => s.refresh()).toHaveVeeamError("invalid_grant");       // an explicit refresh is sent
+		expect(refreshes()).toBe(2);
+
+		// A token the server revoked is not known to have expired: the call is sent, its
+		// 401 refreshes once, and later calls keep the refusal instead of resending it.
+		const r = veeam.login({admin: true});
+		mock.revokeSessions();
+		const first = r.get("/v8/Jobs");
+		expect(first).toHaveStatus(401);
+		expect(first.refreshError).toHaveVeeamError("invalid_grant");
+		const second = r.get("/v8/Jobs");
+		expect(second).toHaveStatus(401);
+		expect(second.refreshError).toHaveVeeamError("invalid_grant");
+		expect(refreshes()).toBe(3);`)
+}

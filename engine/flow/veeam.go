@@ -251,7 +251,24 @@ type Session struct {
 	mu        sync.Mutex
 	tok       VeeamToken
 	loggedOut bool
+	refused   string // a refresh token Veeam refused: automatic refresh never sends it again
+	refusal   error  // what Veeam answered then
 }
+
+// RefreshError is what Session.Do returns when its access token has expired (on the
+// session's clock) and the automatic refresh failed: the request is not sent, since the
+// server could only refuse it. Err is the refresh's error (a *VeeamError when Veeam
+// answered).
+type RefreshError struct {
+	ExpiredAt time.Time // when the access token expired
+	Err       error
+}
+
+// Error implements error.
+func (e *RefreshError) Error() string { return "automatic refresh: " + e.Err.Error() }
+
+// Unwrap returns the refresh's error.
+func (e *RefreshError) Unwrap() error { return e.Err }
 
 // Token returns the current token pair.
 func (s *Session) Token() VeeamToken {
@@ -267,11 +284,19 @@ func (s *Session) LoggedOut() bool {
 	return s.loggedOut
 }
 
-// Refresh replaces the pair with one obtained from the refresh token.
+// Refresh replaces the pair with one obtained from the refresh token. It always sends
+// the refresh token, even one Veeam refused before (an explicit refresh is the caller's
+// choice); a refusal (a *VeeamError) is remembered for automatic refresh.
 func (s *Session) Refresh(ctx context.Context) error {
 	rt := s.Token().RefreshToken
 	tok, err := s.veeam.RefreshToken(ctx, rt)
 	if err != nil {
+		var ve *VeeamError
+		if errors.As(err, &ve) {
+			s.mu.Lock()
+			s.refused, s.refusal = rt, err
+			s.mu.Unlock()
+		}
 		return err
 	}
 	if tok.RefreshToken == "" {
@@ -281,6 +306,19 @@ func (s *Session) Refresh(ctx context.Context) error {
 	s.tok = *tok
 	s.mu.Unlock()
 	return nil
+}
+
+// autoRefresh is Refresh for Do: a refresh token Veeam already refused is not sent again;
+// its refusal is returned instead.
+func (s *Session) autoRefresh(ctx context.Context) error {
+	s.mu.Lock()
+	refused := s.refused != "" && s.refused == s.tok.RefreshToken
+	refusal := s.refusal
+	s.mu.Unlock()
+	if refused {
+		return refusal
+	}
+	return s.Refresh(ctx)
 }
 
 // Logout ends the session on the server (POST /v8/token/logout → 204) and turns off
@@ -318,16 +356,23 @@ type SessionResponse struct {
 
 // Do sends an authenticated request. Unless NoAutoRefresh is set (or the session logged
 // out), it refreshes first when the token expires within RefreshBefore on the clock, and
-// on a 401 it refreshes once and retries once.
+// on a 401 it refreshes once and retries once. Automatic refresh never sends a refresh
+// token Veeam refused before, and tries at most once per call. When the access token has
+// expired and the refresh fails, the request is not sent: Do returns a *RefreshError.
 func (s *Session) Do(ctx context.Context, req SessionRequest) (*SessionResponse, error) {
 	auto := !req.NoAutoRefresh && !s.LoggedOut()
 	out := &SessionResponse{}
 	if auto {
 		tok := s.Token()
-		if !tok.ExpiresAt.IsZero() && !s.veeam.clock().Now().Before(tok.ExpiresAt.Add(-s.refreshBefore())) {
-			if err := s.Refresh(ctx); err != nil {
+		now := s.veeam.clock().Now()
+		if !tok.ExpiresAt.IsZero() && !now.Before(tok.ExpiresAt.Add(-s.refreshBefore())) {
+			if err := s.autoRefresh(ctx); err != nil {
 				if ctx.Err() != nil {
 					return nil, err
+				}
+				if !now.Before(tok.ExpiresAt) {
+					// The access token has expired: the server could only answer 401.
+					return nil, &RefreshError{ExpiredAt: tok.ExpiresAt, Err: err}
 				}
 				out.RefreshErr = err
 			} else {
@@ -340,8 +385,8 @@ func (s *Session) Do(ctx context.Context, req SessionRequest) (*SessionResponse,
 		return nil, err
 	}
 	out.Response = resp
-	if auto && resp.Status == http.StatusUnauthorized && !out.Refreshed {
-		if rerr := s.Refresh(ctx); rerr != nil {
+	if auto && resp.Status == http.StatusUnauthorized && !out.Refreshed && out.RefreshErr == nil {
+		if rerr := s.autoRefresh(ctx); rerr != nil {
 			if ctx.Err() != nil {
 				return nil, rerr
 			}
