@@ -355,3 +355,18 @@ func TestARefusedRefreshIsNotSentAgain(t *testing.T) {
 		expect(second.refreshError).toHaveVeeamError("invalid_grant");
 		expect(refreshes()).toBe(3);`)
 }
+
+// TestASessionRequestKeepsTheCallersAuthorization is issue 12's defect 6: a
+// session.get(path, {headers: {Authorization}}) silently sent the session's own token.
+// The caller's header is now sent as given, and that call does not refresh (a refresh
+// could not change the header it sends).
+func TestASessionRequestKeepsTheCallersAuthorization(t *testing.T) {
+	t.Parallel()
+	newTestRuntime(t).run(`
+		const s = veeam.login({admin: true});
+		const r = s.get("/v8/Jobs", {headers: {authorization: "Bearer not-a-token"}});
+		expect(r).toHaveStatus(401);
+		expect(r.refreshed).toBe(false);
+		expect(mock.veeam.requests({path: "/v8/token", field: "grant_type", value: "refresh_token"})).toHaveLength(0);
+		expect(s.get("/v8/Jobs")).toHaveStatus(200); // the session's own token, still good`)
+}

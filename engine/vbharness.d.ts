@@ -275,6 +275,7 @@ declare module "vbharness" {
     token(form: Record<string, unknown>): HttpResponse;
   }
 
+  /** headers.Authorization, if given, is sent instead of the session's token, and the call does not refresh. */
   export interface SessionRequestOptions extends RequestOptions {
     /** false: send the current token as is and return a 401 unchanged. */
     autoRefresh?: boolean;

@@ -341,6 +341,8 @@ func (s *Session) Logout(ctx context.Context) (*Response, error) {
 type SessionRequest struct {
 	Method string
 	Path   string // "/v8/Jobs?limit=10" or an absolute URL
+	// Header is sent with the request. An Authorization header of the caller's is sent
+	// as given instead of the session's token, and the call does not refresh.
 	Header http.Header
 	Body   []byte
 	// NoAutoRefresh sends the current token as is and returns a 401 unchanged.
@@ -360,7 +362,7 @@ type SessionResponse struct {
 // token Veeam refused before, and tries at most once per call. When the access token has
 // expired and the refresh fails, the request is not sent: Do returns a *RefreshError.
 func (s *Session) Do(ctx context.Context, req SessionRequest) (*SessionResponse, error) {
-	auto := !req.NoAutoRefresh && !s.LoggedOut()
+	auto := !req.NoAutoRefresh && !s.LoggedOut() && req.Header.Get("Authorization") == ""
 	out := &SessionResponse{}
 	if auto {
 		tok := s.Token()
@@ -418,7 +420,9 @@ func (s *Session) send(ctx context.Context, method, path string, header http.Hea
 	if h.Get("Accept") == "" {
 		h.Set("Accept", "application/json")
 	}
-	h.Set("Authorization", "Bearer "+s.Token().AccessToken)
+	if h.Get("Authorization") == "" {
+		h.Set("Authorization", "Bearer "+s.Token().AccessToken)
+	}
 	return s.veeam.HTTP.Do(ctx, Request{Method: method, URL: s.veeam.Resolve(path), Header: h, Body: body})
 }
 
