@@ -41,13 +41,7 @@ func (m *httpModule) do(method string, rawURL, optV goja.Value) goja.Value {
 	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		m.throw("TypeError", "%s(url): %q is not an absolute http(s) URL; build it from target.veeam.url or target.entra.authority", what, u)
 	}
-	if len(o.query) > 0 {
-		sep := "?"
-		if strings.Contains(u, "?") {
-			sep = "&"
-		}
-		u += sep + o.query.Encode()
-	}
+	u = withQuery(u, o.query)
 	rctx, cancel := m.withTimeout(o.timeout)
 	defer cancel()
 	resp, err := m.http.Do(rctx, flow.Request{Method: method, URL: u, Header: o.header, Body: o.body})
@@ -168,6 +162,28 @@ func (h *host) formString(v goja.Value) string {
 func isArray(v goja.Value) bool {
 	o, ok := v.(*goja.Object)
 	return ok && o.ClassName() == "Array"
+}
+
+// withQuery adds the query option's parameters to u (a URL or a path): each replaces the
+// parameters of the same name already there, which would otherwise come first and win;
+// the others keep their place and spelling.
+func withQuery(u string, q url.Values) string {
+	if len(q) == 0 {
+		return u
+	}
+	base, raw, _ := strings.Cut(u, "?")
+	var kept []string
+	for _, p := range strings.Split(raw, "&") {
+		if p == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(p, "=")
+		if name, err := url.QueryUnescape(k); err == nil && q.Has(name) {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return base + "?" + strings.Join(append(kept, q.Encode()), "&")
 }
 
 // response renders a response as {status, headers, body, url, method, json()}, tagged

@@ -136,14 +136,7 @@ func (s *session) do(method string, pathV, optV goja.Value) goja.Value {
 	what := "session." + strings.ToLower(method)
 	s.needTest(what)
 	opts := s.requestOptions(optV, what, true)
-	p := pathV.String()
-	if len(opts.query) > 0 {
-		sep := "?"
-		if strings.Contains(p, "?") {
-			sep = "&"
-		}
-		p += sep + opts.query.Encode()
-	}
+	p := withQuery(pathV.String(), opts.query)
 	rctx, cancel := s.withTimeout(opts.timeout)
 	defer cancel()
 	resp, err := s.s.Do(rctx, flow.SessionRequest{Method: method, Path: p, Header: opts.header, Body: opts.body, NoAutoRefresh: !s.auto || opts.noAutoRetry})

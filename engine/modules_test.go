@@ -370,3 +370,18 @@ func TestASessionRequestKeepsTheCallersAuthorization(t *testing.T) {
 		expect(mock.veeam.requests({path: "/v8/token", field: "grant_type", value: "refresh_token"})).toHaveLength(0);
 		expect(s.get("/v8/Jobs")).toHaveStatus(200); // the session's own token, still good`)
 }
+
+// TestTheQueryOptionReplacesParametersOfThePath is issue 12's defect 7: the query option
+// appended limit=5 next to a limit=3 already in the path, and the server read the first.
+// A query parameter now replaces the path's parameter of the same name; the others stay
+// as written.
+func TestTheQueryOptionReplacesParametersOfThePath(t *testing.T) {
+	t.Parallel()
+	newTestRuntime(t).run(`
+		const s = veeam.login({admin: true});
+		const r = s.get("/v8/Jobs?limit=3&offset=1", {query: {limit: 5}});
+		expect(r.url).toBe(target.veeam.url + "/v8/Jobs?offset=1&limit=5");
+		expect(r.json().results).toHaveLength(5);
+		const h = http.get(target.veeam.url + "/v8/Health?x=1&x=2&y=%2F", {query: {x: "3"}});
+		expect(h.url).toBe(target.veeam.url + "/v8/Health?y=%2F&x=3");`)
+}

@@ -157,7 +157,7 @@ declare module "vbharness" {
     form?: Record<string, unknown>;
     /** A raw body. */
     body?: string;
-    /** Query parameters appended to the URL. */
+    /** Query parameters added to the URL; each replaces a parameter of the same name already in it. */
     query?: Record<string, unknown>;
     /** Wall-clock limit of this request. */
     timeout?: Duration;
