@@ -158,13 +158,30 @@ func (r *runtime) runTest(def *testDef, res *Result) {
 	if err == nil && def.fn != nil {
 		err = call(def.fn)
 	}
+	var hookErrs []error // afterEach errors after the test's own failure
 	if r.ctx.Err() == nil {
 		for _, h := range r.reg.after {
-			if herr := call(h); herr != nil && err == nil {
-				err = herr
+			if herr := call(h); herr != nil {
+				if err == nil {
+					err = herr
+				} else if r.ctx.Err() == nil {
+					hookErrs = append(hookErrs, herr)
+				}
 			}
 		}
 	}
+	defer func() {
+		// The test's failure comes first; what its afterEach hooks threw follows, so
+		// a broken cleanup is not hidden by the failure it cleaned up after.
+		for _, herr := range hookErrs {
+			var hres Result
+			r.describe(herr, &hres)
+			res.Message += "\n\nafterEach also failed: " + hres.Message
+			if f := firstFrame(hres.Stack); f.file != "" {
+				res.Message += fmt.Sprintf(" (at %s:%d:%d)", f.file, f.line, f.col)
+			}
+		}
+	}()
 	if err == nil && r.ctx.Err() == nil {
 		if v, ok := r.loop.firstUnhandled(); ok {
 			// A rejection nobody awaited: report it as what it was (an assertion fails

@@ -706,3 +706,24 @@ func TestDeadlineHasOneMeaningForNone(t *testing.T) {
 		}
 	}
 }
+
+// TestAnAfterEachErrorIsShownWhenTheTestFailed is issue 12's defect 14: when a test
+// failed, an error thrown by its afterEach was dropped. The result now keeps the test's
+// failure (status, message, stack) and says what the hook threw, and where.
+func TestAnAfterEachErrorIsShownWhenTheTestFailed(t *testing.T) {
+	t.Parallel()
+	s := scriptOf(t, `const { test, expect, afterEach } = require("vbharness");
+afterEach(() => { throw new Error("cleanup broke"); });
+test("fails", () => { expect(1).toBe(2); });
+test("passes", () => {});`)
+	tg, _ := newMockTarget(t)
+	res := s.Run(context.Background(), "fails", RunOptions{Target: tg})
+	want := "toBe: expected 1 to be 2\n\nafterEach also failed: Error: cleanup broke (at s.js:2:25)"
+	if res.Status != StatusFailed || res.Message != want || !strings.HasPrefix(res.Stack, "at s.js:3:") {
+		t.Errorf("%s %q\nstack %q\nwant failed %q", res.Status, res.Message, res.Stack, want)
+	}
+	tg, _ = newMockTarget(t)
+	if res := s.Run(context.Background(), "passes", RunOptions{Target: tg}); res.Status != StatusErrored || res.Message != "Error: cleanup broke" {
+		t.Errorf("a passing test whose afterEach throws: %s %q", res.Status, res.Message)
+	}
+}
