@@ -101,6 +101,10 @@ func (r *expectModule) fail(name string, not bool, f failure) {
 		msg += "\n\n" + f.detail
 	}
 	m := "expect(received)."
+	if not && f.expected != "" {
+		// What a negated matcher expected is the opposite, as jest writes it.
+		f.expected = "not " + f.expected
+	}
 	if not {
 		m += "not."
 	}
