@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"strings"
+	"time"
+
 	"github.com/dop251/goja"
 )
 
@@ -31,7 +34,19 @@ func (m *clockModule) isVirtual(goja.FunctionCall) goja.Value {
 
 func (m *clockModule) advance(call goja.FunctionCall) goja.Value {
 	m.need("clock.advance", RequireClock)
-	d := m.duration(call.Argument(0), "clock.advance(duration)")
+	arg := call.Argument(0)
+	back := ""
+	if goja.IsString(arg) {
+		if d, err := time.ParseDuration(strings.TrimSpace(arg.String())); err == nil && d < 0 {
+			back = strings.TrimSpace(arg.String())
+		}
+	} else if goja.IsNumber(arg) && arg.ToFloat() < 0 {
+		back = arg.String() + " ms"
+	}
+	if back != "" {
+		m.throw("TypeError", "clock.advance: the scenario clock cannot go back (%s); give how far to move it forward, such as \"5m\"", back)
+	}
+	d := m.duration(arg, "clock.advance(duration)")
 	if m.target.Kind == TargetMock {
 		// The in-process stack shares this very clock with its servers.
 		m.clock.Advance(d)

@@ -385,3 +385,18 @@ func TestTheQueryOptionReplacesParametersOfThePath(t *testing.T) {
 		const h = http.get(target.veeam.url + "/v8/Health?x=1&x=2&y=%2F", {query: {x: "3"}});
 		expect(h.url).toBe(target.veeam.url + "/v8/Health?y=%2F&x=3");`)
 }
+
+// TestTheClockCannotGoBack is issue 12's defect 20: clock.advance("-5m") said the value
+// "is not a duration", which it is. It now says the clock cannot go back.
+func TestTheClockCannotGoBack(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	for src, want := range map[string]string{
+		`clock.advance("-5m")`: `TypeError: clock.advance: the scenario clock cannot go back (-5m); give how far to move it forward, such as "5m"`,
+		`clock.advance(-1000)`: `TypeError: clock.advance: the scenario clock cannot go back (-1000 ms); give how far to move it forward, such as "5m"`,
+	} {
+		if res := tr.failing(src); res.Status != StatusErrored || res.Message != want {
+			t.Errorf("%s: %s %q\nwant %q", src, res.Status, res.Message, want)
+		}
+	}
+}
