@@ -2,7 +2,9 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/dop251/goja"
@@ -28,6 +30,7 @@ type timer struct {
 	fn       goja.Callable
 	args     []goja.Value
 	canceled bool
+	set      string // "setTimeout at file.js:line:col", for a test that leaves it pending
 }
 
 func newEventLoop(h *host) *eventLoop {
@@ -36,13 +39,14 @@ func newEventLoop(h *host) *eventLoop {
 
 // install sets the timer globals: setTimeout, setInterval, clearTimeout, clearInterval.
 func (l *eventLoop) install() {
-	_ = l.vm.Set("setTimeout", l.named("setTimeout", l.add(false)))
-	_ = l.vm.Set("setInterval", l.named("setInterval", l.add(true)))
+	_ = l.vm.Set("setTimeout", l.named("setTimeout", l.add("setTimeout")))
+	_ = l.vm.Set("setInterval", l.named("setInterval", l.add("setInterval")))
 	_ = l.vm.Set("clearTimeout", l.named("clearTimeout", l.cancel))
 	_ = l.vm.Set("clearInterval", l.named("clearInterval", l.cancel))
 }
 
-func (l *eventLoop) add(repeat bool) func(goja.FunctionCall) goja.Value {
+func (l *eventLoop) add(name string) func(goja.FunctionCall) goja.Value {
+	repeat := name == "setInterval"
 	return func(call goja.FunctionCall) goja.Value {
 		fn, ok := goja.AssertFunction(call.Argument(0))
 		if !ok {
@@ -54,7 +58,7 @@ func (l *eventLoop) add(repeat bool) func(goja.FunctionCall) goja.Value {
 		}
 		d := time.Duration(ms * float64(time.Millisecond))
 		l.timerSeq++
-		t := &timer{id: l.timerSeq, seq: l.timerSeq, due: l.clock.Now().Add(d), fn: fn}
+		t := &timer{id: l.timerSeq, seq: l.timerSeq, due: l.clock.Now().Add(d), fn: fn, set: name + " at " + l.callerPos()}
 		if len(call.Arguments) > 2 {
 			t.args = append([]goja.Value(nil), call.Arguments[2:]...)
 		}
@@ -117,6 +121,28 @@ func (l *eventLoop) firstUnhandled() (goja.Value, bool) {
 		}
 	}
 	return nil, false
+}
+
+// pending describes the timers still set (not cleared, not fired), or "" when none is.
+// A test that ends with one errors: its callback, which may hold assertions, would never
+// run, and the test would pass without them.
+func (l *eventLoop) pending() string {
+	var live []string
+	now := l.clock.Now()
+	for _, t := range l.timers {
+		if !t.canceled {
+			live = append(live, fmt.Sprintf("%s (due in %v)", t.set, max(t.due.Sub(now), 0)))
+		}
+	}
+	switch len(live) {
+	case 0:
+		return ""
+	case 1:
+		return "the test ended with a timer still pending, whose callback would never run: " + live[0] +
+			"; await it, or clear it with clearTimeout or clearInterval"
+	}
+	return fmt.Sprintf("the test ended with %d timers still pending, whose callbacks would never run: %s; await them, or clear them with clearTimeout or clearInterval",
+		len(live), strings.Join(live, ", "))
 }
 
 var promiseType = reflect.TypeOf((*goja.Promise)(nil))

@@ -183,6 +183,10 @@ func (r *runtime) runTest(def *testDef, res *Result) {
 		}
 	}()
 	if err == nil && r.ctx.Err() == nil {
+		if why := r.loop.pending(); why != "" {
+			res.Status, res.Message = StatusErrored, why
+			return
+		}
 		if v, ok := r.loop.firstUnhandled(); ok {
 			// A rejection nobody awaited: report it as what it was (an assertion fails
 			// the test), saying it went unhandled.

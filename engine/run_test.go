@@ -727,3 +727,33 @@ test("passes", () => {});`)
 		t.Errorf("a passing test whose afterEach throws: %s %q", res.Status, res.Message)
 	}
 }
+
+// TestATimerStillPendingWhenTheTestEndsFailsIt is issue 12's defect 22: a setTimeout
+// callback the test did not await was dropped when the test returned, so
+// setTimeout(() => expect(1).toBe(2), 1000) passed. A test that ends with timers pending
+// now errors, naming each timer and where it was set; cleared and fired timers are fine.
+func TestATimerStillPendingWhenTheTestEndsFailsIt(t *testing.T) {
+	t.Parallel()
+	s := scriptOf(t, `const { test, expect } = require("vbharness");
+test("forgets a timer", () => { setTimeout(() => expect(1).toBe(2), 1000); });
+test("forgets an interval", () => { setInterval(() => {}, 10); setTimeout(() => {}, 0); });
+test("clears its timers", () => { clearTimeout(setTimeout(() => {}, 1000)); clearInterval(setInterval(() => {}, 5)); });
+test("awaits its timer", async () => { await new Promise((resolve) => setTimeout(resolve, 1000)); });
+`)
+	cases := []struct{ test, want string }{
+		{"forgets a timer", "the test ended with a timer still pending, whose callback would never run: setTimeout at s.js:2:43 (due in 1s); await it, or clear it with clearTimeout or clearInterval"},
+		{"forgets an interval", "the test ended with 2 timers still pending, whose callbacks would never run: setInterval at s.js:3:48 (due in 10ms), setTimeout at s.js:3:74 (due in 0s); await them, or clear them with clearTimeout or clearInterval"},
+		{"clears its timers", ""},
+		{"awaits its timer", ""},
+	}
+	for _, c := range cases {
+		tg, _ := newMockTarget(t)
+		res := s.Run(context.Background(), c.test, RunOptions{Target: tg})
+		switch {
+		case c.want == "" && res.Status != StatusPassed:
+			t.Errorf("%s: %s %s", c.test, res.Status, res.Message)
+		case c.want != "" && (res.Status != StatusErrored || res.Message != c.want):
+			t.Errorf("%s: %s %q\nwant errored %q", c.test, res.Status, res.Message, c.want)
+		}
+	}
+}
