@@ -55,11 +55,12 @@ func (m *entraModule) deviceCode(call goja.FunctionCall) goja.Value {
 func (m *entraModule) pollToken(call goja.FunctionCall) goja.Value {
 	m.needTest("entra.pollToken")
 	st := m.codeState(call.Argument(0), "entra.pollToken")
-	m.options(call.Argument(1), "entra.pollToken")
+	o := m.options(call.Argument(1), "entra.pollToken", "retry")
 	if st.token != nil {
 		return st.token
 	}
-	return m.poll(st, nil)
+	retry := optValue(o, "retry")
+	return m.poll(st, flow.PollOptions{NoRetry: retry != nil && !retry.ToBoolean()})
 }
 
 func (m *entraModule) signIn(call goja.FunctionCall) goja.Value {
@@ -159,9 +160,9 @@ func (m *entraModule) codeState(v goja.Value, what string) *deviceCodeState {
 	return st
 }
 
-// poll redeems a device code, reporting progress through onPoll.
-func (m *entraModule) poll(st *deviceCodeState, onPoll func(flow.PollEvent)) goja.Value {
-	tok, err := m.flow.PollToken(m.ctx, st.dc, flow.PollOptions{OnPoll: onPoll})
+// poll redeems a device code.
+func (m *entraModule) poll(st *deviceCodeState, opts flow.PollOptions) goja.Value {
+	tok, err := m.flow.PollToken(m.ctx, st.dc, opts)
 	if err != nil {
 		m.throwErr("entra.pollToken", err)
 	}
@@ -210,13 +211,13 @@ func (m *entraModule) approve(st *deviceCodeState, o *goja.Object) goja.Value {
 	fmt.Fprintf(m.out, "\n%s\n", msg)
 	fmt.Fprintf(m.out, "Waiting for sign-in (%s left)…\n", st.dc.ExpiresAt().Sub(m.clock.Now()).Round(time.Second))
 	lastShown := time.Duration(-1)
-	tok := m.poll(st, func(ev flow.PollEvent) {
+	tok := m.poll(st, flow.PollOptions{OnPoll: func(ev flow.PollEvent) {
 		left := ev.Remaining.Truncate(time.Minute)
 		if left != lastShown {
 			lastShown = left
 			fmt.Fprintf(m.out, "  still waiting: %s left\n", ev.Remaining.Round(time.Second))
 		}
-	})
+	}})
 	fmt.Fprintf(m.out, "Signed in.\n")
 	return tok
 }

@@ -400,3 +400,47 @@ func TestTheClockCannotGoBack(t *testing.T) {
 		}
 	}
 }
+
+// TestPollTokenRetriesTransientAnswers is issue 12's defect 23: entra.pollToken threw at
+// once on 429 and 503 and ignored Retry-After. It now retries transient answers (408,
+// 429, 500, 502, 503, 504) within the code's lifetime, waiting Retry-After when that is
+// longer than the polling interval; {retry: false} stops at the first one, and
+// entra.raw.token shows the raw answer.
+func TestPollTokenRetriesTransientAnswers(t *testing.T) {
+	t.Parallel()
+	newTestRuntime(t).run(`
+		const tokenPath = "*/oauth2/v2.0/token";
+		// 503 with Retry-After: 20 s: the next poll waits 20 s instead of the 5 s interval.
+		let c = entra.deviceCode(); entra.signIn(c);
+		mock.entra.faults.add({path: tokenPath, status: 503, headers: {"Retry-After": "20"}, times: 1});
+		let t0 = clock.now();
+		expect(entra.pollToken(c).access_token).toBeDefined();
+		expect(clock.now() - t0).toBe(5000 + 20000);
+
+		// 429 without Retry-After, twice: each retry waits the interval.
+		c = entra.deviceCode(); entra.signIn(c);
+		mock.entra.faults.add({path: tokenPath, status: 429, times: 2});
+		t0 = clock.now();
+		expect(entra.pollToken(c).access_token).toBeDefined();
+		expect(clock.now() - t0).toBe(15000);
+
+		// An HTTP date in Retry-After counts on the scenario clock.
+		c = entra.deviceCode(); entra.signIn(c);
+		mock.entra.faults.add({path: tokenPath, status: 503, headers: {"Retry-After": new Date(clock.now() + 65000).toUTCString()}, times: 1});
+		t0 = clock.now();
+		entra.pollToken(c);
+		expect(clock.now() - t0).toBe(65000);
+
+		// {retry: false}: the first transient answer is thrown; entra.raw.token shows it whole.
+		c = entra.deviceCode(); entra.signIn(c);
+		mock.entra.faults.add({path: tokenPath, status: 503, headers: {"Retry-After": "7"}, times: 2});
+		expect(() => entra.pollToken(c, {retry: false})).toThrow(/HTTP 503/);
+		const raw = entra.raw.token({grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: target.entra.clientId, device_code: c.device_code});
+		expect(raw).toHaveStatus(503);
+		expect(raw.headers["retry-after"]).toBe("7");
+
+		// A server that stays unavailable: polling stops at the code's expiry, saying so.
+		c = entra.deviceCode(); entra.signIn(c);
+		mock.entra.faults.add({path: tokenPath, status: 503, times: -1});
+		expect(() => entra.pollToken(c)).toThrow(/expired_token.*the last 180 polls were answered HTTP 503/);`)
+}

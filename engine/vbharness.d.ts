@@ -229,9 +229,12 @@ declare module "vbharness" {
     deviceCode(options?: EntraDefaults): DeviceCodeResponse;
     /**
      * Redeems a device code (RFC 8628): first poll after one interval, never faster, +5 s
-     * after slow_down, stops at expires_in. Returns the token response or throws an EntraError.
+     * after slow_down, stops at expires_in. Transient answers (408, 429, 500, 502, 503, 504)
+     * are polled again after the interval or their Retry-After, whichever is longer, while
+     * the code lives; retry: false throws the first one instead. Returns the token response
+     * or throws an EntraError.
      */
-    pollToken(code: DeviceCodeResponse | string): TokenResponse;
+    pollToken(code: DeviceCodeResponse | string, options?: { retry?: boolean }): TokenResponse;
     /**
      * The user's side. Mock target: approves (or denies, or approves after N polls)
      * through the control API. Live target: prints Microsoft's message and the time left

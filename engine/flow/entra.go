@@ -255,8 +255,10 @@ func (e *Entra) DeviceCode(ctx context.Context, req DeviceCodeRequest) (*DeviceC
 // PollEvent describes one poll, for progress display (a live sign-in shows the time left).
 type PollEvent struct {
 	Attempt   int           // 1 for the first poll
-	Error     string        // authorization_pending or slow_down; "" on success
+	Error     string        // authorization_pending or slow_down; "" for a transient answer
+	Status    int           // the HTTP status of a transient answer (429, 503, …); 0 otherwise
 	Interval  time.Duration // the interval now in force
+	Wait      time.Duration // until the next poll: the interval, or a longer Retry-After
 	Remaining time.Duration // until the device code expires
 }
 
@@ -264,6 +266,40 @@ type PollEvent struct {
 type PollOptions struct {
 	// OnPoll, if set, is called after every poll that did not end the flow.
 	OnPoll func(PollEvent)
+	// NoRetry makes the first transient answer (see Transient) end the polling, returned
+	// as an error, instead of being retried.
+	NoRetry bool
+}
+
+// Transient reports whether an HTTP status is a transient answer that a client retries
+// rather than reports: 408, 429, 500, 502, 503 and 504, the statuses MSAL for Go
+// (v1.10.1) retries in its managed-identity client. Its device-code loop retries only
+// authorization_pending and slow_down; PollToken also retries these, within the code's
+// lifetime, as a person waiting at a terminal would want.
+func Transient(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// RetryAfter reads a Retry-After header (RFC 9110 §10.2.3): delay-seconds, or an
+// HTTP-date counted from now on the caller's clock. It returns 0 when there is none or
+// it cannot be read.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return max(time.Duration(s)*time.Second, 0)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
 }
 
 // ErrDeviceCodeExpired is wrapped by the local EntraError PollToken returns when the
@@ -273,9 +309,10 @@ var ErrDeviceCodeExpired = errors.New("device code expired")
 // PollToken redeems a device code (RFC 8628 §3.4–3.5): it waits one interval before the
 // first poll and between polls (never faster), adds 5 s to the interval on slow_down,
 // keeps polling on authorization_pending, and stops when the next poll would fall after
-// the code's expires_in, returning a local EntraError with Code "expired_token". Any
-// other error answer is returned as an *EntraError. Waits run on e.Clock and end with
-// ctx.
+// the code's expires_in, returning a local EntraError with Code "expired_token". A
+// transient answer (Transient: 429, 503, …) is retried too, after the interval or the
+// answer's Retry-After when that is longer (unless opts.NoRetry). Any other error answer
+// is returned as an *EntraError. Waits run on e.Clock and end with ctx.
 func (e *Entra) PollToken(ctx context.Context, dc *DeviceCode, opts PollOptions) (*EntraToken, error) {
 	clk := e.clock()
 	interval := dc.Interval.Duration()
@@ -288,14 +325,18 @@ func (e *Entra) PollToken(ctx context.Context, dc *DeviceCode, opts PollOptions)
 	}
 	deadline := issued.Add(dc.ExpiresIn.Duration())
 	form := url.Values{"grant_type": {GrantDeviceCode}, "client_id": {e.clientID(dc.ClientID)}, "device_code": {dc.DeviceCode}}
+	wait := interval
+	transient, lastStatus := 0, 0 // the run of transient answers just before, and their last status
 	for attempt := 1; ; attempt++ {
 		now := clk.Now()
-		if dc.ExpiresIn > 0 && now.Add(interval).After(deadline) {
-			return nil, &EntraError{Code: "expired_token", Description: fmt.Sprintf(
-				"%v: no sign-in within expires_in (%ds); the next poll would have been after the code expired (RFC 8628 §3.5)",
-				ErrDeviceCodeExpired, int64(dc.ExpiresIn))}
+		if dc.ExpiresIn > 0 && now.Add(wait).After(deadline) {
+			why := "no sign-in within expires_in (%ds); the next poll would have been after the code expired (RFC 8628 §3.5)"
+			if transient > 0 {
+				why += fmt.Sprintf("; the last %d polls were answered HTTP %d", transient, lastStatus)
+			}
+			return nil, &EntraError{Code: "expired_token", Description: fmt.Sprintf("%v: "+why, ErrDeviceCodeExpired, int64(dc.ExpiresIn))}
 		}
-		if err := clk.Sleep(ctx, interval); err != nil {
+		if err := clk.Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("entra poll: %w", err)
 		}
 		tok, resp, err := e.redeem(ctx, dc.Tenant, form)
@@ -305,19 +346,30 @@ func (e *Entra) PollToken(ctx context.Context, dc *DeviceCode, opts PollOptions)
 		if tok != nil {
 			return tok, nil
 		}
+		ev := PollEvent{Attempt: attempt, Interval: interval}
 		ee := ParseEntraError(resp.Status, resp.Body)
-		if ee == nil {
+		switch {
+		case Transient(resp.Status) && !opts.NoRetry && (ee == nil || (ee.Code != "authorization_pending" && ee.Code != "slow_down")):
+			// Throttled or unavailable: poll again after the interval, or after the
+			// answer's Retry-After when that is longer, as long as the code lives.
+			transient, lastStatus = transient+1, resp.Status
+			ev.Status, ev.Wait = resp.Status, max(interval, RetryAfter(resp.Header, clk.Now()))
+		case ee == nil && Transient(resp.Status):
+			return nil, fmt.Errorf("%w (PollOptions.NoRetry)", unexpected(e.HTTP, "entra poll", resp))
+		case ee == nil:
 			return nil, unexpected(e.HTTP, "entra poll", resp)
-		}
-		switch ee.Code {
-		case "authorization_pending":
-		case "slow_down":
+		case ee.Code == "authorization_pending":
+			transient, ev.Error, ev.Wait = 0, ee.Code, interval
+		case ee.Code == "slow_down":
 			interval += SlowDownStep
+			transient, ev.Error, ev.Interval, ev.Wait = 0, ee.Code, interval, interval
 		default:
 			return nil, ee
 		}
+		wait = ev.Wait
+		ev.Remaining = deadline.Sub(clk.Now())
 		if opts.OnPoll != nil {
-			opts.OnPoll(PollEvent{Attempt: attempt, Error: ee.Code, Interval: interval, Remaining: deadline.Sub(clk.Now())})
+			opts.OnPoll(ev)
 		}
 	}
 }
