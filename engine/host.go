@@ -43,11 +43,12 @@ type host struct {
 	file   string    // the script, as stack frames name it
 	out    io.Writer // live sign-in prompts
 
-	reg     *registry  // what the top level registers (test, beforeEach, afterEach)
-	http    *flow.HTTP // every request a module makes: traced and redacted
-	control *flow.HTTP // the mock control API: not traced
-	rec     recording  // the test's console lines and exchanges
-	js      jsKit      // the prelude's error classes, JSON, the response prototype
+	reg     *registry    // what the top level registers (test, beforeEach, afterEach)
+	exports *goja.Object // require("vbharness"), for suggestions when a name is misspelt
+	http    *flow.HTTP   // every request a module makes: traced and redacted
+	control *flow.HTTP   // the mock control API: not traced
+	rec     recording    // the test's console lines and exchanges
+	js      jsKit        // the prelude's error classes, JSON, the response prototype
 }
 
 // recording is what a test leaves behind for its result, unredacted until finish.

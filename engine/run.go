@@ -293,7 +293,7 @@ func (r *host) describeThrown(v goja.Value, frames []frame, res *Result) {
 		res.Status = StatusFailed
 		res.Message, res.Expected, res.Actual = msg, get("expected"), get("actual")
 	case obj.ClassName() == "Error" || name != "":
-		res.Message = name + ": " + msg
+		res.Message = r.suggest(name + ": " + msg)
 		if name == "" {
 			res.Message = msg
 		}

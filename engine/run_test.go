@@ -757,3 +757,26 @@ test("awaits its timer", async () => { await new Promise((resolve) => setTimeout
 		}
 	}
 }
+
+// TestATypoInAVbharnessNameSuggestsTheRightOne is issue 12's defect 24: a misspelt
+// function gave goja's bare "Object has no member 'devicecode'". When the name is close
+// to a name of the vbharness module (its modules, their members, a session's, the
+// matchers), the message now adds the nearest one.
+func TestATypoInAVbharnessNameSuggestsTheRightOne(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	for src, want := range map[string]string{
+		`entra.devicecode()`:                             "TypeError: Object has no member 'devicecode' (did you mean deviceCode?)",
+		`expect(1).toEqul(1)`:                            "TypeError: Object has no member 'toEqul' (did you mean toEqual?)",
+		`mock.veeam.settings.sett({})`:                   "TypeError: Object has no member 'sett' (did you mean set?)",
+		`veeam.login({admin: true}).paginte("/v8/Jobs")`: "TypeError: Object has no member 'paginte' (did you mean paginate?)",
+		`expct(1)`:            "ReferenceError: expct is not defined (did you mean expect?)",
+		`entra.token()`:       "TypeError: Object has no member 'token' (did you mean entra.raw.token or veeam.token?)",
+		`clock.advence("1h")`: "TypeError: Object has no member 'advence' (did you mean advance?)",
+		`[].pushh(1)`:         "TypeError: Object has no member 'pushh'", // not a vbharness name: no guess
+	} {
+		if res := tr.failing(src); res.Status != StatusErrored || res.Message != want {
+			t.Errorf("%s: %s %q\nwant %q", src, res.Status, res.Message, want)
+		}
+	}
+}

@@ -95,6 +95,7 @@ func configure(cfg config) (*runtime, error) {
 		return nil, err
 	}
 	r.exports = buildExports(h)
+	h.exports = r.exports
 	r.req = &requirer{host: h, loader: cfg.loader, exports: r.exports, modules: map[string]*goja.Object{}}
 	_ = vm.Set("console", r.exports.Get("console"))
 	r.loop.install()
