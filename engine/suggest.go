@@ -24,16 +24,24 @@ var typoMessages = []*regexp.Regexp{
 // message alone: a guess among names the script did not mean would mislead.
 func (h *host) suggest(msg string) string {
 	var typo string
-	for _, re := range typoMessages {
+	variable := false // a ReferenceError names a variable: only the exports can be meant
+	for i, re := range typoMessages {
 		if m := re.FindStringSubmatch(msg); m != nil {
-			typo = m[1]
+			typo, variable = m[1], i == len(typoMessages)-1
 			break
 		}
 	}
 	if typo == "" || h.exports == nil {
 		return msg
 	}
-	if best := nearest(typo, h.vocabulary()); len(best) > 0 {
+	known := h.vocabulary()
+	if variable {
+		known = map[string][]string{}
+		for _, n := range exportNames() {
+			known[n] = []string{n}
+		}
+	}
+	if best := nearest(typo, known); len(best) > 0 {
 		return msg + " (did you mean " + strings.Join(best, " or ") + "?)"
 	}
 	return msg
@@ -69,7 +77,7 @@ func (h *host) vocabulary() map[string][]string {
 
 // nearest returns what to suggest for typo: known names that differ only in case; else
 // those within an edit distance that grows with the name's length (1 up to 5 characters,
-// 2 up to 9, 3 beyond); else, when typo is a name that exists elsewhere (entra.token for
+// 2 beyond); else, when typo is a name that exists elsewhere (entra.token for
 // veeam.token), where it exists. Nothing when nothing is close.
 func nearest(typo string, known map[string][]string) []string {
 	names := slices.Sorted(func(yield func(string) bool) {
@@ -92,8 +100,6 @@ func nearest(typo string, known map[string][]string) []string {
 	switch n := len(typo); {
 	case n < 3:
 		limit = 0
-	case n > 9:
-		limit = 3
 	case n > 5:
 		limit = 2
 	}
