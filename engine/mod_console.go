@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"strings"
-
 	"github.com/dop251/goja"
 )
 
@@ -10,7 +8,8 @@ import (
 const maxConsoleValue = 2000
 
 // consoleModule is `console` (also the global console): lines are captured per test with
-// their level, redacted when the result is finished.
+// their level, formatted as Node's console formats them (inspect.go), redacted when the
+// result is finished.
 type consoleModule struct{ *host }
 
 func newConsole(h *host) goja.Value {
@@ -26,15 +25,7 @@ func newConsole(h *host) goja.Value {
 
 func (m *consoleModule) writer(level string) func(goja.FunctionCall) goja.Value {
 	return func(call goja.FunctionCall) goja.Value {
-		parts := make([]string, len(call.Arguments))
-		for i, a := range call.Arguments {
-			if s, ok := a.Export().(string); ok && goja.IsString(a) {
-				parts[i] = s
-			} else {
-				parts[i] = m.formatCompact(a, maxConsoleValue)
-			}
-		}
-		m.rec.console = append(m.rec.console, ConsoleLine{Level: level, Text: strings.Join(parts, " ")})
+		m.rec.console = append(m.rec.console, ConsoleLine{Level: level, Text: m.formatArgs(call.Arguments)})
 		return goja.Undefined()
 	}
 }

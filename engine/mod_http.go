@@ -212,7 +212,7 @@ func (h *host) response(service, method string, resp *flow.Response) *goja.Objec
 	_ = o.Set("body", string(resp.Body))
 	_ = o.Set("url", resp.URL)
 	_ = o.Set("method", method)
-	_ = o.SetSymbol(h.js.symService, service)
+	_ = o.DefineDataPropertySymbol(h.js.symService, h.vm.ToValue(service), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
 	return o
 }
 

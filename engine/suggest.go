@@ -119,6 +119,7 @@ func nearest(typo string, known map[string][]string) []string {
 	}
 	return best
 }
+
 // editDistance is the Levenshtein distance of a and b, by bytes (names are ASCII).
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
