@@ -88,16 +88,6 @@ type VeeamToken struct {
 	ExpiresAt time.Time `json:"-"`
 }
 
-// ServerTime parses a .issued/.expires value (RFC 3339 or RFC 1123).
-func ServerTime(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339Nano, time.RFC1123, time.RFC1123Z} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
-
 // VeeamError is an error answer of the Veeam REST API, in either of its shapes: the
 // RESTExceptionInfo {message, errorCode} or the OAuth {error, error_description} some
 // builds use on /token. A 401 on an API call usually has an empty body.
