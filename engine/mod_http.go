@@ -19,18 +19,22 @@ type httpModule struct{ *host }
 
 func newHTTP(h *host) goja.Value {
 	m := &httpModule{h}
-	members := []member{{"request", m.request}}
+	return h.object(verbs(m.do)...)
+}
+
+// verbs are the request functions http and a session share: request(method, where,
+// options) and get, post, put, patch and delete(where, options), all calling do.
+func verbs(do func(method string, where, options goja.Value) goja.Value) []member {
+	members := []member{{"request", func(call goja.FunctionCall) goja.Value {
+		return do(strings.ToUpper(call.Argument(0).String()), call.Argument(1), call.Argument(2))
+	}}}
 	for _, name := range []string{"get", "post", "put", "patch", "delete"} {
 		method := strings.ToUpper(name)
 		members = append(members, member{name, func(call goja.FunctionCall) goja.Value {
-			return m.do(method, call.Argument(0), call.Argument(1))
+			return do(method, call.Argument(0), call.Argument(1))
 		}})
 	}
-	return h.object(members...)
-}
-
-func (m *httpModule) request(call goja.FunctionCall) goja.Value {
-	return m.do(strings.ToUpper(call.Argument(0).String()), call.Argument(1), call.Argument(2))
+	return members
 }
 
 func (m *httpModule) do(method string, rawURL, optV goja.Value) goja.Value {

@@ -93,14 +93,7 @@ type session struct {
 }
 
 func (s *session) object() *goja.Object {
-	members := []member{{"request", s.request}}
-	for _, name := range []string{"get", "post", "put", "patch", "delete"} {
-		method := strings.ToUpper(name)
-		members = append(members, member{name, func(call goja.FunctionCall) goja.Value {
-			return s.do(method, call.Argument(0), call.Argument(1))
-		}})
-	}
-	members = append(members, member{"refresh", s.refresh}, member{"logout", s.logout}, member{"paginate", s.paginate})
+	members := append(verbs(s.do), member{"refresh", s.refresh}, member{"logout", s.logout}, member{"paginate", s.paginate})
 	s.o = s.vm.NewObject()
 	token := func(name string, get func(tok flow.VeeamToken) any) {
 		s.getter(s.o, name, func() goja.Value { return s.vm.ToValue(get(s.s.Token())) })
@@ -126,10 +119,6 @@ func (s *session) response() goja.Value {
 		s.respRaw, s.respVal = t.Raw, s.parseJSON(t.Raw, "the token response")
 	}
 	return s.respVal
-}
-
-func (s *session) request(call goja.FunctionCall) goja.Value {
-	return s.do(strings.ToUpper(call.Argument(0).String()), call.Argument(1), call.Argument(2))
 }
 
 func (s *session) do(method string, pathV, optV goja.Value) goja.Value {
