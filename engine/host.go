@@ -110,6 +110,21 @@ func (h *host) named(name string, f func(goja.FunctionCall) goja.Value) *goja.Ob
 	return o
 }
 
+// lazy sets o[name] to what build returns, built when a script first reads it: the value
+// then replaces the accessor and reads as a plain property. Members most tests never
+// touch (mock.entra, mock.veeam, mock.faults: a third of a runtime's set-up) cost nothing
+// until they are used. Assigning to the member replaces it too.
+func (h *host) lazy(o *goja.Object, name string, build func() goja.Value) {
+	set := func(v goja.Value) goja.Value {
+		_ = o.DefineDataProperty(name, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+		return v
+	}
+	_ = o.DefineAccessorProperty(name,
+		h.vm.ToValue(func(goja.FunctionCall) goja.Value { return set(build()) }),
+		h.vm.ToValue(func(call goja.FunctionCall) goja.Value { set(call.Argument(0)); return goja.Undefined() }),
+		goja.FLAG_TRUE, goja.FLAG_TRUE)
+}
+
 // getter defines a read-only accessor property.
 func (h *host) getter(o *goja.Object, name string, get func() goja.Value) {
 	_ = o.DefineAccessorProperty(name, h.named("get "+name, func(goja.FunctionCall) goja.Value { return get() }),

@@ -16,7 +16,7 @@ type mockModule struct{ *host }
 
 func newMock(h *host) goja.Value {
 	m := &mockModule{h}
-	return h.object(
+	o := h.object(
 		m.fn("approve", m.approve),
 		m.fn("deny", m.deny),
 		m.fn("autoApprove", m.autoApprove),
@@ -49,10 +49,11 @@ func newMock(h *host) goja.Value {
 		m.fn("clock", func(goja.FunctionCall) goja.Value {
 			return m.controlJSON("entra", "GET", "/_mock/clock", nil)
 		}),
-		member{"faults", m.faults("")},
-		member{"entra", m.server("entra")},
-		member{"veeam", m.server("veeam")},
 	)
+	h.lazy(o, "faults", func() goja.Value { return m.faults("") })
+	h.lazy(o, "entra", func() goja.Value { return m.server("entra") })
+	h.lazy(o, "veeam", func() goja.Value { return m.server("veeam") })
+	return o
 }
 
 // fn is a mock function named name (a dotted path below mock) that first checks the
