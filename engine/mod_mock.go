@@ -93,6 +93,11 @@ func (m *mockModule) autoApprove(call goja.FunctionCall) goja.Value {
 	if a := optValue(o, "after"); a != nil {
 		body["after"] = m.duration(a, "mock.autoApprove after").String()
 	}
+	if len(body) == 0 {
+		// No condition: every code at its first poll. The mock refuses an empty
+		// rule, so a script that means everyone says so on the wire.
+		body["all"] = true
+	}
 	return m.controlJSON("entra", "POST", "/_mock/devicecodes/auto-approve", body)
 }
 

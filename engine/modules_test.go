@@ -166,6 +166,9 @@ func TestMockModule(t *testing.T) {
 			const d = entra.deviceCode(); mock.deny(d); expect(() => entra.pollToken(d)).toHaveEntraError("authorization_declined");`},
 		{"auto-approve after a time", `mock.autoApprove({after: "30s"}); const c = entra.deviceCode(); const t0 = clock.now();
 			entra.pollToken(c); expect(clock.now() - t0).toBe(30000);`},
+		{"auto-approve with no condition approves every code at its first poll", `expect(mock.autoApprove({}).all).toBe(true);
+			const c = entra.deviceCode(); expect(entra.pollToken(c).access_token).toBeDefined();
+			expect(mock.deviceCodes().devicecodes[0].poll_count).toBe(1);`},
 		{"device codes are listed", `const c = entra.deviceCode(); const list = mock.deviceCodes().devicecodes; expect(list.length).toBe(1);`},
 		{"the journal per server", `const c = entra.deviceCode(); const reqs = mock.requests("entra");
 			expect(reqs.length).toBe(1); expect(reqs[0].path).toBe("/abc.onmicrosoft.com/oauth2/v2.0/devicecode"); expect(reqs[0].status).toBe(200);

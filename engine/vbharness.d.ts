@@ -343,6 +343,8 @@ declare module "vbharness" {
     method: string;
     path: string;
     fields?: Record<string, string>;
+    /** How many fields past the journal's limit per entry were not kept. */
+    fields_omitted?: number;
     status: number;
     latency_ms: number;
     fault?: string;
@@ -403,7 +405,8 @@ declare module "vbharness" {
   export interface Mock {
     approve(code: DeviceCodeResponse | string, options?: { user?: string }): Record<string, any>;
     deny(code: DeviceCodeResponse | string): Record<string, any>;
-    /** A standing approval for current and future codes; false turns it off. */
+    /** A standing approval for current and future codes; with no option (`{}`), every code at
+     * its first poll as its tenant's default user; false turns it off. */
     autoApprove(options: { user?: string; afterPolls?: number; after?: Duration } | false): Record<string, any>;
     /** One code's dialect: strict RFC 8628 (true), Entra's (false) or the server's (null). */
     dialect(code: DeviceCodeResponse | string, strict: boolean | null): Record<string, any>;

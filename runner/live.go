@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -16,9 +15,7 @@ import (
 	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
-	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/secret"
-	"github.com/vbharness/vbharness/mocks/veeam"
 	"github.com/vbharness/vbharness/runner/config"
 )
 
@@ -62,16 +59,14 @@ func HTTPClient(r *config.Resolved) *http.Client {
 // a run) and by `vbharness login` and `token`. Protocol defaults (authority, client id,
 // scope) stay empty here: engine/flow fills them.
 //
-// A target with a control section is a running `vbharness mock`: unless the file or the
-// environment says otherwise, entra.signIn approves as the mock's default user (as it
-// does when the approval names nobody, so target.entra.user says who signs in), and
-// veeam.login({admin: true}) uses the mock's documented administrator (a different
-// --admin-password goes in VBHARNESS_VEEAM_PASSWORD). A mock started with a directory
-// file whose default user differs needs user: in the target. EngineTarget then checks that the
+// A target with a control section is a running `vbharness mock`: EngineTarget first fills
+// in what the file leaves out with the mock's defaults (MockDefaults, which changes r).
+// EngineTarget then checks that the
 // control API answers, and moves the clock to the mock's time (which an earlier run may
 // have advanced), so that scenarios and servers agree on the time; an unreachable control
 // API is an error.
 func EngineTarget(ctx context.Context, r *config.Resolved, env map[string]string) (*engine.Target, error) {
+	MockDefaults(r)
 	client := HTTPClient(r)
 	clk, err := TargetClock(ctx, client, r)
 	if err != nil {
@@ -92,9 +87,6 @@ func EngineTarget(ctx context.Context, r *config.Resolved, env map[string]string
 	}
 	if r.Control != nil {
 		t.Control = &engine.ControlTarget{EntraURL: r.Control.Entra, VeeamURL: r.Control.Veeam, Token: r.Control.Token}
-		t.Entra.User = cmp.Or(t.Entra.User, entra.DefaultAdminUPN)
-		t.Veeam.AdminUser = cmp.Or(t.Veeam.AdminUser, veeam.DefaultAdminUser)
-		t.Veeam.AdminPassword = cmp.Or(t.Veeam.AdminPassword, veeam.DefaultAdminPassword)
 	}
 	return t, nil
 }

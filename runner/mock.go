@@ -6,6 +6,7 @@ import (
 
 	"github.com/vbharness/vbharness/engine"
 	"github.com/vbharness/vbharness/engine/flow"
+	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/keys"
 	"github.com/vbharness/vbharness/mocks/stack"
 	"github.com/vbharness/vbharness/runner/config"
@@ -17,9 +18,11 @@ import (
 // transport (no sockets, no ports), so tests cannot see each other. Signing keys are shared process-wide by the mocks themselves.
 // env's VBHARNESS_* variables are exposed to scenarios.
 func MockTarget(env map[string]string) *Target {
-	// Every stack signs with pooled keys 0 (Entra) and 1 (Veeam): generate them now, side
-	// by side, while the scripts load, instead of one after the other in the first test.
+	// Every stack signs with pooled keys 0 (Entra) and 1 (Veeam), and its Entra holds the
+	// default application's certificate: generate the three keys now, side by side,
+	// while the scripts load, instead of one after the other in the first test.
 	keys.Warm(2)
+	entra.Warm()
 	scriptEnv := ScriptEnv(env)
 	return &Target{
 		Name:        config.MockTarget,

@@ -48,6 +48,12 @@ type Options struct {
 	Observer Observer
 	// Prompt is where live sign-in prompts for a person go; may be nil.
 	Prompt io.Writer
+	// ShowPath, if set, turns a path of the engine's file system into the path results
+	// show, so it opens from the user's shell: the CLI names files under the working
+	// directory relative to it and others by their absolute path. It is applied to each
+	// result's File and to the script paths (*.js) inside its Message and Stack, and
+	// returns a path it does not know unchanged. nil shows file-system paths as they are.
+	ShowPath func(fsPath string) string
 	// MaxMemory is the Go heap, in bytes, the run may use: past it the runner stops the
 	// scenario that has run longest, which is reported as errored ("memory limit
 	// exceeded"), and the run goes on. 0 means DefaultMaxMemory; negative, no limit.
@@ -56,7 +62,9 @@ type Options struct {
 
 // Observer hears about a run's progress. Every test that is run (or fails without
 // running) is announced by TestStarted before its TestFinished; skipped tests and
-// scripts that failed to load only finish. The runner calls the Observer from one
+// scripts that failed to load only finish. TestStarted comes as tests start; TestFinished
+// comes in plan order (files sorted, tests in registration order), each as soon as the
+// test and every test before it have finished. The runner calls the Observer from one
 // goroutine at a time, so implementations need no locking of their own.
 type Observer interface {
 	TestStarted(t *Planned)
@@ -87,7 +95,8 @@ type Plan struct {
 	// LoadErrors is how many scripts failed to load.
 	LoadErrors int
 
-	opts Options
+	opts    Options
+	started time.Time // when NewPlan began: loading the scripts is part of the run
 }
 
 // Selected is how many tests passed the filter and the tags (run or skipped).
@@ -124,7 +133,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if opts.Scrubber == nil {
 		opts.Scrubber = secret.NewScrubber()
 	}
-	p := &Plan{opts: opts, Files: len(opts.Files)}
+	p := &Plan{opts: opts, Files: len(opts.Files), started: opts.Clock.Now()}
 	guard := newMemoryGuard(opts.MaxMemory)
 	defer guard.stop()
 	for _, f := range opts.Files {

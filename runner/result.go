@@ -54,8 +54,8 @@ type Outcome struct {
 	Parallel int
 	Timeout  time.Duration
 	Files    int
-	Started  time.Time // on the run's clock
-	Elapsed  time.Duration
+	Started  time.Time     // on the run's clock, when NewPlan began loading the scripts
+	Elapsed  time.Duration // from Started: loading, registering and running
 	// Results holds one entry per selected test (and per script that failed to load),
 	// in discovery order: files sorted by path, tests in registration order. Tests a
 	// cancelled run never started are absent.

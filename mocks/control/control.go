@@ -6,6 +6,14 @@
 // common control routes (and gets the /_mock subrouter back for its own), and serves
 // Wrap(router). The control API answers loopback callers only, unless a control token is
 // configured; then every caller must send `Authorization: Bearer <token>`.
+//
+// A web page must not be able to drive the control API through the user's browser, so
+// every control request must also name the mock itself in Host (localhost, a loopback
+// address, or a name given to AllowHosts: DNS rebinding sends the attacker's name), must
+// carry no Origin but the mock's own, and every call that changes state (POST, PUT,
+// PATCH) with a body must be application/json, which a browser sends cross-site only
+// after a CORS preflight that the control API never answers (a bodiless POST, as curl
+// sends for reset, needs the type only when a browser sent it).
 package control
 
 import (
@@ -22,12 +30,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/configfile"
 	"github.com/vbharness/vbharness/mocks/faults"
 	"github.com/vbharness/vbharness/mocks/journal"
 	"github.com/vbharness/vbharness/mocks/secret"
@@ -54,7 +64,8 @@ type Options struct {
 
 // Control is one server's pipeline and common control API.
 type Control struct {
-	o Options
+	o     Options
+	hosts atomic.Pointer[map[string]bool] // AllowHosts names, lower-case; IPs in net.IP.String form
 }
 
 // New returns a Control with defaults filled in.
@@ -79,6 +90,115 @@ func New(o Options) *Control {
 		}
 	}
 	return &Control{o: o}
+}
+
+// AllowHosts adds names or IP addresses that the control API accepts in the Host
+// header besides localhost and the loopback addresses, which it always accepts: the
+// names the server is really reached by (the standalone stack's --hostname names and
+// listen address, the in-process stack's origins). Safe to call while serving.
+func (c *Control) AllowHosts(hosts ...string) {
+	for {
+		old := c.hosts.Load()
+		next := map[string]bool{}
+		if old != nil {
+			for h := range *old {
+				next[h] = true
+			}
+		}
+		for _, h := range hosts {
+			if h = normalHost(h); h != "" {
+				next[h] = true
+			}
+		}
+		if c.hosts.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+// normalHost is a host name or address as Host comparisons use it: lower-case, without
+// a trailing dot or IPv6 brackets, IP addresses in their canonical form.
+func normalHost(h string) string {
+	h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if ip := net.ParseIP(h); ip != nil {
+		return ip.String()
+	}
+	return h
+}
+
+// ownHost reports whether host (a Host header: name or address, with or without a
+// port) names this server.
+func (c *Control) ownHost(host string) bool {
+	name, _ := splitHostPort(host)
+	name = normalHost(name)
+	if name == "localhost" {
+		return true
+	}
+	if ip := net.ParseIP(name); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	m := c.hosts.Load()
+	return m != nil && (*m)[name]
+}
+
+// splitHostPort splits "host:port", "[v6]:port", "host" or "[v6]"; port is "" when
+// absent.
+func splitHostPort(hp string) (host, port string) {
+	if h, p, err := net.SplitHostPort(hp); err == nil {
+		return h, p
+	}
+	return hp, ""
+}
+
+// sameOrigin reports whether an Origin header value is the origin r was sent to: the
+// same host and port (ports defaulted by scheme). Another page on the same host but
+// another port is another origin.
+func sameOrigin(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return false
+	}
+	defPort := func(scheme string) string {
+		if scheme == "https" {
+			return "443"
+		}
+		return "80"
+	}
+	oh, op := splitHostPort(u.Host)
+	if op == "" {
+		op = defPort(u.Scheme)
+	}
+	rh, rp := splitHostPort(r.Host)
+	if rp == "" {
+		scheme := "http"
+		if r.TLS != nil || r.URL.Scheme == "https" {
+			scheme = "https"
+		}
+		rp = defPort(scheme)
+	}
+	return normalHost(oh) == normalHost(rh) && op == rp
+}
+
+// needsJSON reports whether a control request with this method must be
+// application/json: the methods that change state. DELETE is left out: a browser never
+// sends it cross-site without a preflight, and it has no body. A POST without a body
+// (reset, keys/rotate, as `curl -X POST` sends it) needs no type unless a browser sent
+// it, which fromBrowser tells.
+func needsJSON(method string) bool {
+	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
+}
+
+// fromBrowser reports whether a browser sent r on behalf of a page: browsers send Origin
+// with every cross-site POST, and Sec-Fetch-Site (other than "none", a URL the user typed)
+// with every request.
+func fromBrowser(r *http.Request) bool {
+	if len(r.Header.Values("Origin")) > 0 {
+		return true
+	}
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site != "" && site != "none"
 }
 
 // Journal returns the server's journal.
@@ -273,6 +393,25 @@ func (c *Control) Mount(r *mux.Router) *mux.Router {
 
 func (c *Control) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !c.ownHost(r.Host) {
+			WriteError(w, http.StatusForbidden, fmt.Sprintf("the control API answers only requests addressed to the mock itself "+
+				"(localhost, a loopback address or a name given with --hostname), not Host %q; if that name is really the mock's, "+
+				"start it with --hostname", r.Host))
+			return
+		}
+		if origins := r.Header.Values("Origin"); len(origins) > 0 && (len(origins) > 1 || !sameOrigin(origins[0], r)) {
+			WriteError(w, http.StatusForbidden, fmt.Sprintf("the control API refuses calls made by web pages of other origins "+
+				"(Origin %q); call it from a script, a test or curl", strings.Join(origins, ", ")))
+			return
+		}
+		if needsJSON(r.Method) && (r.ContentLength != 0 || fromBrowser(r)) {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				WriteError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("a control call that changes state must send "+
+					"Content-Type: application/json, not %q: a web page cannot send that to another site without the "+
+					"browser asking first", r.Header.Get("Content-Type")))
+				return
+			}
+		}
 		if c.o.Token != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(c.o.Token)) != 1 {
@@ -332,10 +471,14 @@ func (c *Control) advanceClock(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := time.ParseDuration(body.Duration)
 	if err != nil || d < 0 {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("duration %q is not a non-negative Go duration such as \"61m\"", body.Duration))
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("duration %q is not a non-negative Go duration such as \"61m\" (at most \"2562047h\")", body.Duration))
 		return
 	}
-	now := c.o.Clock.Advance(d)
+	now, err := c.o.Clock.TryAdvance(d)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error()+"; restart the mock for a fresh clock")
+		return
+	}
 	WriteJSON(w, http.StatusOK, ClockState{Now: now.Format(time.RFC3339Nano), Virtual: c.o.Clock.IsVirtual()})
 }
 
@@ -366,11 +509,17 @@ func (c *Control) addFault(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusCreated, added)
 }
 
-// WriteJSON writes v as JSON with status.
+// WriteJSON writes v as JSON with status. <, > and & are written as they are: the
+// bodies are for programs and people at a terminal, never HTML.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	var b []byte
+	if err := enc.Encode(v); err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":"encode response"}`)
+	} else {
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -397,6 +546,13 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	// sent; JSON must be UTF-8 (RFC 8259 §8.1).
 	if !utf8.Valid(body) {
 		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%v: it is not valid UTF-8", ErrBadBody))
+		return false
+	}
+	// encoding/json matches names regardless of case ("accessTokenLifeTime" would set
+	// accessTokenLifetime); every field must be spelt as documented, and a near miss is
+	// named.
+	if e := configfile.CheckJSON(body, v); e != nil {
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%v: %s; %s", ErrBadBody, e.Msg, e.Fix))
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -148,16 +148,20 @@ func BenchmarkRefreshGrantHTTPS(b *testing.B) {
 }
 
 // BenchmarkDeviceCodeIssueFullStore is POST /devicecode, called as a handler, while the
-// store holds MaxDeviceCodes codes none of which has expired: a standalone mock that
-// issues codes faster than they age out (its real clock keeps a code for two lifetimes,
-// 30 minutes) runs like this. Each new code evicts the oldest.
+// store holds MaxDeviceCodes codes that have expired but are still kept (for a late
+// poll's expired_token): a standalone mock that issues codes faster than they age out
+// (its real clock keeps a code for two lifetimes, 30 minutes) runs like this. Each new
+// code evicts the oldest finished one.
 func BenchmarkDeviceCodeIssueFullStore(b *testing.B) {
 	clk := clock.NewVirtual(time.Time{})
 	srv := New(clk)
 	now := clk.Now()
+	srv.store.perKey1 = MaxDeviceCodes
 	for i := range MaxDeviceCodes {
-		srv.store.add(&deviceCode{deviceCode: fmt.Sprintf("code-%d", i), issued: now, expires: now.Add(DefaultDeviceCodeLifetime), state: StatePending}, now)
+		srv.store.add(&deviceCode{deviceCode: fmt.Sprintf("code-%d", i), clientID: fmt.Sprintf("client-%d", i%8),
+			issued: now.Add(-DefaultDeviceCodeLifetime), expires: now, state: StatePending}, now.Add(-DefaultDeviceCodeLifetime))
 	}
+	srv.store.perKey1 = MaxDeviceCodesPerClient
 	body := url.Values{"client_id": {AzureCLIClientID}, "scope": {seedScope}}.Encode()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -34,6 +34,7 @@ type Server struct {
 	settings   *settingsBox
 	store      *store
 	seals      *sealBox
+	jtis       *jtiCache
 }
 
 // runtimeSettings are the knobs PUT /_mock/settings changes. Handlers copy them once
@@ -114,6 +115,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		defaultDir: c.dir.clone(),
 		settings:   &settingsBox{cur: def, def: def},
 		seals:      newSealBox(),
+		jtis:       newJTICache(),
 	}
 	s.store = newStore(newDirectory(s.defaultDir))
 	s.ctl = control.New(control.Options{
@@ -150,6 +152,18 @@ func (s *Server) routes() *mux.Router {
 	})
 	s.mountControl(s.ctl.Mount(r))
 
+	// CORS preflights first, so OPTIONS never reaches a handler that would refuse it.
+	for _, p := range []struct{ path, methods string }{
+		{"/{tenant}/v2.0/.well-known/openid-configuration", corsGET},
+		{"/{tenant}/discovery/v2.0/keys", corsGET},
+		{"/{tenant}/discovery/keys", corsGET},
+		{"/{tenant}/discovery/instance", corsGET},
+		{"/{tenant}/oauth2/v2.0/devicecode", corsPOST},
+		{"/{tenant}/oauth2/v2.0/token", corsPOST},
+	} {
+		r.HandleFunc(p.path, preflight(p.methods)).Methods(http.MethodOptions)
+	}
+
 	disc := &discoveryHandler{clk: s.clk, store: s.store, keys: s.keys, origin: s.origin}
 	r.HandleFunc("/{tenant}/v2.0/.well-known/openid-configuration", disc.openIDConfiguration).Methods(http.MethodGet)
 	r.HandleFunc("/{tenant}/discovery/v2.0/keys", disc.jwks).Methods(http.MethodGet)
@@ -160,7 +174,7 @@ func (s *Server) routes() *mux.Router {
 	// and MSAL for Go a bare "?". Any method reaches the handler, which answers
 	// AADSTS900561 for anything but POST.
 	r.Handle("/{tenant}/oauth2/v2.0/devicecode", &deviceCodeHandler{clk: s.clk, store: s.store, settings: s.settings, origin: s.origin, log: s.log})
-	r.Handle("/{tenant}/oauth2/v2.0/token", &tokenHandler{clk: s.clk, store: s.store, keys: s.keys, seals: s.seals, settings: s.settings, origin: s.origin, log: s.log})
+	r.Handle("/{tenant}/oauth2/v2.0/token", &tokenHandler{clk: s.clk, store: s.store, keys: s.keys, seals: s.seals, settings: s.settings, origin: s.origin, log: s.log, jtis: s.jtis})
 
 	csrfKey := make([]byte, 32)
 	_, _ = rand.Read(csrfKey)
@@ -184,13 +198,15 @@ func (s *Server) Keys() *keys.Set { return s.keys }
 func (s *Server) Clock() clock.Clock { return s.clk }
 
 // Reset forgets device codes, refresh tokens (by changing the key that seals them),
-// revocations and the auto-approve rule, and restores the directory, settings and
-// signing key the server was built with. The journal and faults are the Control's
+// revocations, remembered assertion jtis and the auto-approve rule, and restores the
+// directory (with its applications and their credentials), settings and signing key
+// the server was built with. The journal and faults are the Control's
 // (POST /_mock/reset clears them too).
 func (s *Server) Reset() {
 	s.settings.reset()
 	s.store.reset(newDirectory(s.defaultDir))
 	s.seals.renew()
+	s.jtis.reset()
 	s.keys.Reset(s.initialKey)
 }
 

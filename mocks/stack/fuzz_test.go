@@ -82,8 +82,8 @@ func FuzzControlAPI(f *testing.F) {
 		if query != "" {
 			target += "?" + query
 		}
-		req := httptest.NewRequest(r.method, "https://mock"+r.path, strings.NewReader(body))
-		if u, err := url.Parse("https://mock" + target); err == nil {
+		req := httptest.NewRequest(r.method, "https://localhost"+r.path, strings.NewReader(body))
+		if u, err := url.Parse("https://localhost" + target); err == nil {
 			req.URL = u
 		}
 		req.RemoteAddr = "127.0.0.1:50000"
@@ -119,7 +119,7 @@ func FuzzControlAPI(f *testing.F) {
 			} else {
 				rd = strings.NewReader("")
 			}
-			req := httptest.NewRequest(probe.method, "https://mock"+probe.path, rd)
+			req := httptest.NewRequest(probe.method, "https://localhost"+probe.path, rd)
 			req.RemoteAddr = "127.0.0.1:50000"
 			if probe.form != nil {
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -39,8 +39,9 @@ func loadFlows(t *testing.T) int {
 		return 60
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 5000 {
-		t.Fatalf("%s=%q: want a number of flows from 1 to 5000", loadFlowsEnv, s)
+	// All flows use one client in one tenant, whose live device codes Entra bounds.
+	if err != nil || n < 1 || n > entra.MaxDeviceCodesPerClient {
+		t.Fatalf("%s=%q: want a number of flows from 1 to %d", loadFlowsEnv, s, entra.MaxDeviceCodesPerClient)
 	}
 	return n
 }

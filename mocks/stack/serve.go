@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,6 +48,7 @@ type ServeOptions struct {
 	EntraAuthority string   // Veeam verifies assertions against this Entra instead of the local mock
 	ConfigFile     string   // Entra directory and lifetimes (entra.LoadConfig)
 	FixturesFile   string   // Veeam fixtures (veeam.LoadFixtures)
+	JournalBytes   int64    // each server's journal keeps at most this many bytes (default journal.DefaultMaxBytes)
 	Logger         *slog.Logger
 
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout replace the package defaults of the
@@ -156,13 +158,17 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			vl.Close()
 			return nil, errors.New("a state directory is required for HTTPS (it holds the CA)")
 		}
-		ca, caFile, err := tlsca.LoadOrCreate(o.StateDir, clk.Now())
+		hosts := certHosts(o.Hostnames, el, vl)
+		ca, caFile, err := tlsca.LoadOrCreate(o.StateDir, clk.Now(), hosts...)
 		if err != nil {
 			el.Close()
 			vl.Close()
 			return nil, err
 		}
-		cert, err := ca.Issue(clk.Now(), o.Hostnames...)
+		for _, n := range ca.Notes {
+			o.Logger.Warn(n)
+		}
+		cert, err := ca.Issue(clk.Now(), hosts...)
 		if err != nil {
 			el.Close()
 			vl.Close()
@@ -182,6 +188,10 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	run.Entra = entra.New(clk, append([]entra.Option{entra.WithBaseURL(run.EntraURL)}, entraOpts...)...)
 	run.Veeam = veeam.New(clk, append([]veeam.Option{veeam.WithAuthority(authority), veeam.WithHTTPClient(client)}, veeamOpts...)...)
 	linkResets(run.Entra, run.Veeam)
+	run.Entra.Control().AllowHosts(ownNames(el, o.Hostnames)...)
+	run.Veeam.Control().AllowHosts(ownNames(vl, o.Hostnames)...)
+	run.Entra.Control().Journal().SetMaxBytes(o.JournalBytes)
+	run.Veeam.Control().Journal().SetMaxBytes(o.JournalBytes)
 
 	for _, p := range []struct {
 		l net.Listener
@@ -193,7 +203,9 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			ReadTimeout:       o.ReadTimeout,
 			IdleTimeout:       o.IdleTimeout,
 			MaxHeaderBytes:    MaxHeaderBytes,
-			ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+			// TLS handshake failures and panics outside the pipeline: the operator
+			// must see them, and the CLI's handler shows Warn and above.
+			ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 		}
 		l := p.l
 		if tlsConf != nil {
@@ -222,6 +234,41 @@ func (r *Running) Shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// certHosts are the names and addresses the server certificate (and the CA's name
+// constraints) cover besides localhost and the loopback: the --hostname names and the
+// listeners' own addresses when they are specific. On a wildcard listen, the machine's
+// other addresses need --hostname: they change, and each change would make a new CA.
+func certHosts(hostnames []string, ls ...net.Listener) []string {
+	hosts := slices.Clone(hostnames)
+	for _, l := range ls {
+		host, _, _ := net.SplitHostPort(l.Addr().String())
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() && !slices.Contains(hosts, ip.String()) {
+			hosts = append(hosts, ip.String())
+		}
+	}
+	return hosts
+}
+
+// ownNames are the names and addresses a server is reached by, which its control API
+// accepts in Host besides localhost and the loopback addresses: the --hostname names,
+// and the listener's address, or on a wildcard listen every address of the machine's
+// interfaces.
+func ownNames(l net.Listener, hostnames []string) []string {
+	names := append([]string(nil), hostnames...)
+	host, _, _ := net.SplitHostPort(l.Addr().String())
+	ip := net.ParseIP(host)
+	if ip != nil && !ip.IsUnspecified() {
+		return append(names, ip.String())
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			names = append(names, n.IP.String())
+		}
+	}
+	return names
 }
 
 // publicAddr is the host:port put in the printed URLs: the listener's own IP when it is a

@@ -54,7 +54,7 @@ func redacted(o Organization) Organization {
 }
 
 func (c *controlAPI) listOrganizations(w http.ResponseWriter, _ *http.Request) {
-	orgs := c.s.data.orgs(nil)
+	orgs := c.s.organizations()
 	for i := range orgs {
 		orgs[i] = redacted(orgs[i])
 	}

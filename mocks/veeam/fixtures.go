@@ -1,20 +1,20 @@
 package veeam
 
 import (
-	"bytes"
 	"crypto/sha1"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
+
+	"github.com/vbharness/vbharness/mocks/configfile"
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
 // Fixtures is the data the mock serves: organizations, the backup infrastructure, jobs
@@ -345,37 +345,9 @@ func LoadFixtures(path string) (Fixtures, error) {
 
 func parseFixtures(path string, data []byte) (Fixtures, error) {
 	var f Fixtures
-	ext := strings.ToLower(filepath.Ext(path))
-	isJSON := ext == ".json" || (ext != ".yaml" && ext != ".yml" && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")))
-	if isJSON {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&f); err != nil {
-			off := dec.InputOffset()
-			var se *json.SyntaxError
-			var te *json.UnmarshalTypeError
-			switch {
-			case errors.As(err, &se):
-				off = se.Offset
-			case errors.As(err, &te):
-				off = te.Offset
-			default:
-				// "json: unknown field \"x\"" carries no offset; point at the key itself.
-				if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-					if i := bytes.LastIndex(data[:min(off, int64(len(data)))], []byte(name)); i >= 0 {
-						off = int64(i)
-					}
-				}
-			}
-			return Fixtures{}, fmt.Errorf("%s:%d: %w: %w", path, lineAt(data, off), ErrInvalidFixtures, err)
-		}
-	} else {
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil {
-			// yaml.v3 errors already say "line N".
-			return Fixtures{}, fmt.Errorf("%s: %w: %w", path, ErrInvalidFixtures, err)
-		}
+	if _, err := configfile.Decode(path, data, &f); err != nil {
+		// "fixtures.yaml:12:5: unknown key …; did you mean …?", and errors.Is(err, ErrInvalidFixtures).
+		return Fixtures{}, configfile.WithKind(err, ErrInvalidFixtures)
 	}
 	if err := f.Validate(); err != nil {
 		var root yaml.Node
@@ -401,16 +373,6 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
-}
-
-func lineAt(data []byte, off int64) int {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	if off < 0 {
-		off = 0
-	}
-	return bytes.Count(data[:off], []byte("\n")) + 1
 }
 
 // nodeLine finds the line of a path like "jobs[3].organizationId" in a parsed document,
@@ -685,7 +647,7 @@ func fixtureID(kind string, i int) string {
 	sum := sha1.Sum([]byte("vbharness/veeam/" + kind + "/" + strconv.Itoa(i)))
 	sum[6] = (sum[6] & 0x0f) | 0x50 // version 5
 	sum[8] = (sum[8] & 0x3f) | 0x80 // RFC 4122 variant
-	return formatGUID(sum[:16])
+	return spec.FormatGUID([16]byte(sum[:16]))
 }
 
 // Default organization and accounts (docs/veeam-mock.md lists them).

@@ -112,9 +112,9 @@ func TestLoadFixturesErrorsNameFileAndLine(t *testing.T) {
 		want                []string
 	}{
 		{"JSON syntax error", "f.json", "{\n  \"organizations\": [\n    {\"id\": }\n  ]\n}", []string{"f.json:3:"}},
-		{"JSON unknown field", "f.json", "{\n  \"organisations\": []\n}", []string{"f.json:2:", `unknown field "organisations"`}},
+		{"JSON unknown field", "f.json", "{\n  \"organisations\": []\n}", []string{"f.json:2:3: ", `unknown key "organisations" in the top level; did you mean organizations?`}},
 		{"JSON wrong type", "f.json", "{\n  \"jobs\": [\n    {\"isEnabled\": \"yes\"}\n  ]\n}", []string{"f.json:3:"}},
-		{"YAML unknown field", "f.yaml", "organizations:\n  - id: x\n    tenant: y\n", []string{"f.yaml", "line 3", "tenant"}},
+		{"YAML unknown field", "f.yaml", "organizations:\n  - id: x\n    tenant: y\n", []string{"f.yaml:3:5: ", `unknown key "tenant" in organizations[0]`}},
 		{"YAML bad reference", "f.yaml", strings.Replace(yamlFixtures, "repositoryId: 5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", "repositoryId: 99999999-9c0d-4e1f-8a2b-3c4d5e6f7a8b", 1), []string{"f.yaml:23:", "jobs[0].repositoryId", "no repository has id"}},
 		{"YAML bad enum", "f.yaml", strings.Replace(yamlFixtures, "lastStatus: Success", "lastStatus: Great", 1), []string{"f.yaml:26:", "jobs[0].lastStatus", `"Great" is not one of`}},
 		{"JSON bad GUID", "f.json", "{\n  \"organizations\": [\n    {\n      \"id\": \"nope\",\n      \"name\": \"a\"\n    }\n  ]\n}", []string{"f.json:4:", "organizations[0].id", `"nope" is not a GUID`}},

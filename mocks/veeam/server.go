@@ -1,6 +1,9 @@
 package veeam
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -25,18 +28,22 @@ const (
 // Server is the mock Veeam Backup for Microsoft 365 REST API v8. It implements
 // http.Handler and is safe for concurrent use.
 type Server struct {
-	clk      clock.Clock
-	ctl      *control.Control
-	handler  http.Handler
-	routes   *routeNode
-	settings *settingsStore
-	data     *dataStore
-	sessions *sessionStore
-	entra    *entraKeys
-	keys     *keys.Set
-	initial  struct {
+	clk           clock.Clock
+	ctl           *control.Control
+	handler       http.Handler
+	controlRouter *mux.Router
+	control       *routeNode // the control routes; the API's are the shared table()
+	settings      *settingsStore
+	world         *world
+	sessions      *sessionStore
+	tokens        *tokenService
+	entra         *entraKeys
+	keys          *keys.Set
+	authority     string
+	mut           Mutations // for testing the tests only
+	initial       struct {
 		settings Settings
-		fixtures Fixtures
+		world    *worldState
 		key      *keys.Key
 	}
 }
@@ -69,11 +76,6 @@ func WithAuthority(origin string) Option { return func(c *config) { c.authority 
 // pass one with an inproc transport; TLS tests one trusting the test CA). Default: a
 // client with a 10 s timeout.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.client = hc } }
-
-// WithKeys sets the keys Veeam's own tokens are signed with; the active key signs and
-// its thumbprint is the kid. Default keys.NewSet(keys.Pooled(1), 0, 10): pool index 0 is
-// the mock Entra's, so the two never share a key.
-func WithKeys(k *keys.Set) Option { return func(c *config) { c.keys = k } }
 
 // WithAdmin sets the administrator account for grant_type=password. Default
 // DefaultAdminUser / DefaultAdminPassword. The user name matches case-insensitively,
@@ -127,22 +129,24 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	if cfg.admin.user == "" {
 		cfg.admin.user = DefaultAdminUser
 	}
-	fixtures := defaultFixtures() // shared and read-only: the store works on its own copy
+	base := defaultWorld() // built once per process, shared read-only; each server keeps its own changes
 	if cfg.fixtures != nil {
-		fixtures = cfg.fixtures.normalized()
+		base = buildWorld(cfg.fixtures.normalized())
 	}
 
 	s := &Server{
-		clk:      clk,
-		settings: &settingsStore{},
-		data:     newDataStore(fixtures),
-		sessions: newSessionStore(cfg.maxSessions),
-		entra:    newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
-		keys:     cfg.keys,
+		clk:       clk,
+		settings:  &settingsStore{},
+		world:     newWorld(base),
+		sessions:  newSessionStore(cfg.maxSessions),
+		entra:     newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
+		keys:      cfg.keys,
+		authority: strings.TrimRight(cfg.authority, "/"),
+		mut:       cfg.mutations,
 	}
 	s.settings.set(cfg.settings)
 	s.initial.settings = s.settings.get()
-	s.initial.fixtures = fixtures
+	s.initial.world = base
 	s.initial.key = cfg.keys.Active()
 	s.ctl = control.New(control.Options{
 		Server:   "veeam",
@@ -154,26 +158,22 @@ func New(clk clock.Clock, opts ...Option) *Server {
 			writeError(w, "", &apiError{Status: http.StatusInternalServerError, Message: "An internal error occurred."})
 		},
 	})
-
-	tokens := &tokenService{
-		clk: clk, keys: cfg.keys, sessions: s.sessions, data: s.data, entra: s.entra,
+	s.tokens = &tokenService{
+		clk: clk, keys: cfg.keys, sessions: s.sessions, orgs: s, entra: s.entra,
 		settings: s.settings, admin: cfg.admin, issuer: cfg.issuer, log: cfg.logger, mut: cfg.mutations,
 	}
-	a := &api{clk: clk, data: s.data, sessions: s.sessions, settings: s.settings, authority: strings.TrimRight(cfg.authority, "/"), mut: cfg.mutations}
-	ctl := &controlAPI{s: s}
 
+	// The API's routes are the document's (table(), shared by every server); the control
+	// API keeps a gorilla/mux router of its own.
 	r := mux.NewRouter()
-	v8 := r.PathPrefix("/v8").Subrouter()
-	tokens.mount(v8, a.auth)
-	a.mount(v8)
 	sub := s.ctl.Mount(r)
-	ctl.mount(sub)
-	for _, rt := range []*mux.Router{r, v8, sub} { // mux subrouters do not inherit it
+	(&controlAPI{s: s}).mount(sub)
+	for _, rt := range []*mux.Router{r, sub} { // mux subrouters do not inherit it
 		rt.NotFoundHandler = http.HandlerFunc(s.notFound)
 	}
-
-	s.routes = buildRouteTree(r)
-	s.handler = s.ctl.Wrap(s.canonicalize(r))
+	s.controlRouter = r
+	s.control = controlTree(r)
+	s.handler = s.ctl.Wrap(http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -190,7 +190,7 @@ func (s *Server) Control() *control.Control { return s.ctl }
 func (s *Server) Reset() {
 	s.sessions.reset()
 	s.entra.reset()
-	s.data.reset(s.initial.fixtures)
+	s.world.reset(s.initial.world)
 	s.settings.set(s.initial.settings)
 	s.keys.Reset(s.initial.key)
 }
@@ -212,16 +212,43 @@ func (s *Server) AddOrganization(o Organization) (Organization, error) {
 	if err := f.Validate(); err != nil {
 		return Organization{}, err
 	}
-	return s.data.addOrg(f.normalized().Organizations[0])
+	return s.addOrganization(f.normalized().Organizations[0])
+}
+
+// errDuplicate marks an organization that is already added.
+var errDuplicate = errors.New("already exists")
+
+// addOrganization stores a normalised organization, refusing a duplicate name, id or
+// msid.
+func (s *Server) addOrganization(o Organization) (Organization, error) {
+	s.world.mu.Lock() // one check-and-add at a time; the reads below take no lock of their own
+	defer s.world.mu.Unlock()
+	for _, it := range s.world.listLocked("/v8/organizations") {
+		x := organizationOf(it)
+		switch {
+		case strings.EqualFold(x.Name, o.Name):
+			return Organization{}, fmt.Errorf("organization %s %w", o.Name, errDuplicate)
+		case x.ID == o.ID:
+			return Organization{}, fmt.Errorf("an organization with id %s %w", o.ID, errDuplicate)
+		case o.MSID != "" && x.MSID == o.MSID:
+			return Organization{}, fmt.Errorf("organization %s with msid %s %w", x.Name, o.MSID, errDuplicate)
+		}
+	}
+	raw, err := json.Marshal(organizationWire(o))
+	if err != nil {
+		return Organization{}, err
+	}
+	it, err := newItem("/v8/Organizations/"+o.ID, o.ID, raw, orgSecrets{ModernAppOnly: o.ModernAppOnly, Account: o.Account, Password: o.Password})
+	if err != nil {
+		return Organization{}, err
+	}
+	s.world.putLocked(it)
+	return o, nil
 }
 
 // RevokeSessions revokes the sessions of userName (case-insensitive), or all sessions
 // when it is empty, and returns how many were revoked.
 func (s *Server) RevokeSessions(userName string) int { return s.sessions.revokeUser(userName) }
-
-func isControlPath(p string) bool {
-	return p == control.Prefix || strings.HasPrefix(p, control.Prefix+"/")
-}
 
 // tooLarge answers a body over the 1 MiB limit: a 400 token error on /v8/token (same
 // shape as every token error), 413 RESTExceptionInfo elsewhere.
@@ -231,7 +258,8 @@ func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
 		control.WriteError(w, http.StatusRequestEntityTooLarge, msg)
 		return
 	}
-	if canon, _ := s.routes.resolve(r.URL.Path); canon == "/v8/token" {
+	var m match
+	if table().tree.resolve(r.URL.Path, &m) && m.leaf.route(http.MethodPost) == table().byID["token"] {
 		writeError(w, s.settings.get().ErrorStyle, invalidRequest("%s", msg))
 		return
 	}
@@ -250,9 +278,8 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 // methodNotAllowed answers a known path with a method it does not serve: 405 with
-// Allow listing the methods the mock serves there.
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, leaf *routeNode) {
-	allow := strings.Join(leaf.methods, ", ")
+// Allow listing the methods served there, before any authentication.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	w.Header().Set("Allow", allow)
 	if isControlPath(r.URL.Path) {
 		control.WriteError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+allow)

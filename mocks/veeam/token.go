@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
 	"github.com/vbharness/vbharness/mocks/keys"
@@ -35,12 +33,19 @@ type credentials struct {
 	user, password string
 }
 
+// orgDirectory is what the token service reads of the world: organizations and the
+// Restore Portal application.
+type orgDirectory interface {
+	findOrganization(match func(*Organization) bool) (Organization, bool)
+	restorePortal() RestorePortal
+}
+
 // tokenService owns POST /v8/token and POST /v8/token/logout.
 type tokenService struct {
 	clk      clock.Clock
 	keys     *keys.Set
 	sessions *sessionStore
-	data     *dataStore
+	orgs     orgDirectory
 	entra    *entraKeys
 	settings *settingsStore
 	admin    credentials
@@ -49,34 +54,37 @@ type tokenService struct {
 	mut      Mutations // for testing the tests only
 }
 
-// mount adds the token routes to the /v8 router.
-func (t *tokenService) mount(v8 *mux.Router, auth func(access, authedHandler) http.HandlerFunc) {
-	v8.HandleFunc("/token", t.token).Methods(http.MethodPost)                         // anonymous (x-anonymous)
-	v8.HandleFunc("/token/logout", auth(anyToken, t.logout)).Methods(http.MethodPost) // 204
+// tokenReply is the token endpoint's success body with OWIN's headers [I].
+type tokenReply struct{ tokenResponse }
+
+func (tokenReply) setHeaders(h http.Header) {
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "-1")
 }
 
-// token is POST /v8/token. Form and JSON bodies carry the same fields (SPEC8); the
-// pipeline has already parsed them (control.Fields). Extra and empty fields are
-// harmless, as on a real server (veeam.md §1.2).
-func (t *tokenService) token(w http.ResponseWriter, r *http.Request) {
-	now := t.clk.Now()
+// token is POST /v8/token (anonymous, x-anonymous). Form and JSON bodies carry the same
+// fields (SPEC8); the pipeline has already parsed them (control.Fields). Extra and empty
+// fields are harmless, as on a real server (veeam.md §1.2). It validates its own request
+// and answers errors in Settings.ErrorStyle.
+func (s *Server) token(rq *request) (int, any, *apiError) { return s.tokens.token(rq) }
+
+func (t *tokenService) token(rq *request) (int, any, *apiError) {
+	r, now := rq.Request, rq.now
 	set := t.settings.get()
 	f := control.Fields(r)
 	if f == nil {
-		if r.Body == nil || r.Body == http.NoBody { // the pipeline keeps a read body in r.Body
-			writeError(w, set.ErrorStyle, invalidRequest("The token request has no body; send grant_type and its fields as application/x-www-form-urlencoded or application/json."))
-			return
+		if len(rq.body) == 0 {
+			return 0, nil, invalidRequest("The token request has no body; send grant_type and its fields as application/x-www-form-urlencoded or application/json.")
 		}
-		writeError(w, set.ErrorStyle, invalidRequest("The token request body is neither a form (application/x-www-form-urlencoded) nor a JSON object (application/json)."))
-		return
+		return 0, nil, invalidRequest("The token request body is neither a form (application/x-www-form-urlencoded) nor a JSON object (application/json).")
 	}
 	antiforgery := true
 	afSet := false
 	if v, ok := f["disable_antiforgery_token"]; ok && v != "" && v != "null" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			writeError(w, set.ErrorStyle, invalidRequest("disable_antiforgery_token must be true or false, not %q.", v))
-			return
+			return 0, nil, invalidRequest("disable_antiforgery_token must be true or false, not %q.", v)
 		}
 		antiforgery, afSet = !b, true
 	}
@@ -104,23 +112,14 @@ func (t *tokenService) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if e != nil {
 		t.log.Info("token request refused", "grant_type", f["grant_type"], "reason", e.Message)
-		writeError(w, set.ErrorStyle, e)
-		return
+		return 0, nil, e
 	}
 	resp, err := t.issuePair(sess, antiforgery, t.issuerFor(r), now, set)
 	if err != nil {
 		t.log.Error("issue tokens", "err", err)
-		writeError(w, set.ErrorStyle, &apiError{Status: http.StatusInternalServerError, Message: "The server could not issue tokens."})
-		return
+		return 0, nil, &apiError{Status: http.StatusInternalServerError, Message: "The server could not issue tokens."}
 	}
-	b, _ := marshal(resp)
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-cache") // OWIN's token endpoint headers [I]
-	h.Set("Pragma", "no-cache")
-	h.Set("Expires", "-1")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	return http.StatusOK, tokenReply{resp}, nil
 }
 
 // issuerFor is the iss claim: the configured issuer, else the request's host without
@@ -152,7 +151,7 @@ func (t *tokenService) password(f map[string]string, set Settings) (*session, *a
 	if sameAccount(user, t.admin.user) && subtle.ConstantTimeCompare([]byte(pass), []byte(t.admin.password)) == 1 {
 		return &session{key: newGUID(), user: t.admin.user, kind: kindAdmin, credentialType: credUsernamePassword}, nil
 	}
-	org, ok := t.data.orgByAccount(user)
+	org, ok := t.orgs.findOrganization(func(o *Organization) bool { return o.Account != "" && strings.EqualFold(o.Account, user) })
 	switch {
 	case !ok:
 		t.log.Info("password login refused", "user", user, "why", "no such administrator or organization account, or wrong administrator password")
@@ -224,7 +223,7 @@ func (t *tokenService) jwtBearer(r *http.Request, f map[string]string, now time.
 	if !set.TenantAuthentication && !t.mut.IgnoreTenantAuthentication {
 		return nil, invalidGrant("Tenant authentication is disabled on this server; enable tenant authentication with organization credentials (General Options → Authentication) before logging in with an assertion.")
 	}
-	org, ok := t.data.orgByName(clientID)
+	org, ok := t.orgs.findOrganization(func(o *Organization) bool { return strings.EqualFold(o.Name, clientID) })
 	if !ok {
 		return nil, invalidGrant("Organization %q was not found on this server; client_id must name an added organization in the *.onmicrosoft.com form.", clientID)
 	}
@@ -278,7 +277,7 @@ func (t *tokenService) operator(r *http.Request, f map[string]string, now time.T
 	if !okU || !okT {
 		return nil, invalidRequest("client_id %q is not <userId>.<tenantId> (two GUIDs joined by a dot).", clientID)
 	}
-	org, ok := t.data.orgByMSID(tenantID)
+	org, ok := t.orgs.findOrganization(func(o *Organization) bool { return o.MSID != "" && strings.EqualFold(o.MSID, tenantID) })
 	if !ok {
 		return nil, invalidGrant("No organization with tenant id %s was added to this server.", tenantID)
 	}
@@ -300,7 +299,7 @@ func (t *tokenService) operator(r *http.Request, f map[string]string, now time.T
 	if !strings.EqualFold(c.ObjectID, userID) {
 		return nil, invalidGrant("The operator's access token belongs to user %q, not %s.", c.ObjectID, userID)
 	}
-	app := t.data.restorePortalApp()
+	app := strings.ToLower(t.orgs.restorePortal().ApplicationID)
 	okAud := false
 	for _, a := range c.Audience {
 		if strings.EqualFold(a, app) || strings.EqualFold(a, "api://"+app) {
@@ -322,7 +321,7 @@ func (t *tokenService) operator(r *http.Request, f map[string]string, now time.T
 
 // logout is POST /v8/token/logout: 204, and every token of the caller's session (the
 // whole refresh chain of that login) is revoked.
-func (t *tokenService) logout(w http.ResponseWriter, _ *http.Request, c call) {
-	t.sessions.revoke(c.sess.key)
-	w.WriteHeader(http.StatusNoContent)
+func (s *Server) logout(rq *request) (int, any, *apiError) {
+	s.sessions.revoke(rq.sess.key)
+	return http.StatusNoContent, nil, nil
 }

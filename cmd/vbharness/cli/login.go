@@ -33,6 +33,28 @@ type loginFlags struct {
 	refresh   bool
 }
 
+// command is the vbharness command line that does cmd for target with the same targets
+// and token files as this one, for hints a person copies: a hint that left out
+// --token-file would read another file and fail.
+func (f *loginFlags) command(cmd, target string) string {
+	parts := []string{"vbharness", cmd, "--target", shellQuote(target)}
+	if f.config != "" {
+		parts = append(parts, "--config", shellQuote(f.config))
+	}
+	if f.tokenFile != "" {
+		parts = append(parts, "--token-file", shellQuote(f.tokenFile))
+	}
+	return strings.Join(parts, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain path characters.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 func (a *app) addLoginFlags(cmd *cobra.Command, f *loginFlags) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.target, "target", "", "live target from the targets file (default $"+EnvTarget+")")
@@ -152,7 +174,7 @@ func (a *app) login(ctx context.Context, f *loginFlags) error {
 		return err
 	}
 	name := s.t.Name
-	again := fmt.Sprintf("run `vbharness login --target %s` to try again", name)
+	again := fmt.Sprintf("run `%s` to try again", f.command("login", name))
 	dc, err := s.entra.DeviceCode(ctx, flow.DeviceCodeRequest{Scope: f.scope})
 	if err != nil {
 		return s.failure(ctx, "device code", err, "")
@@ -203,7 +225,7 @@ func (a *app) login(ctx context.Context, f *loginFlags) error {
 	if f.show {
 		fmt.Fprintf(w, "  access_token:  %s\n  refresh_token: %s\n", saved.AccessToken, saved.RefreshToken)
 	} else {
-		fmt.Fprintf(w, "Run `vbharness token --target %s` to print the access token.\n", name)
+		fmt.Fprintf(w, "Run `%s` to print the access token.\n", f.command("token", name))
 	}
 	return nil
 }
@@ -227,7 +249,7 @@ func (a *app) token(ctx context.Context, f *loginFlags) error {
 		return err
 	}
 	name := s.t.Name
-	login := fmt.Sprintf("run `vbharness login --target %s` to sign in", name)
+	login := fmt.Sprintf("run `%s` to sign in", f.command("login", name))
 	all, err := readTokens(s.path)
 	if err != nil {
 		return fail("%v; %s", err, login)

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vbharness/vbharness/mocks/journal"
 	"github.com/vbharness/vbharness/mocks/stack"
 )
 
@@ -18,9 +21,22 @@ import (
 const shutdownGrace = 5 * time.Second
 
 type mockFlags struct {
-	o         stack.ServeOptions
-	printJSON bool
+	o                 stack.ServeOptions
+	printJSON         bool
+	journalMiB        int
+	controlTokenFile  string
+	adminPasswordFile string
 }
+
+// Environment variables `vbharness mock` reads its secrets from, so they need not be
+// flags, which every user of the machine sees in ps. VBHARNESS_CONTROL_TOKEN is the
+// variable `run` reads for a target's control token, so one setting serves both. The
+// password has its own: VBHARNESS_VEEAM_PASSWORD may hold a lab's password, and the mock
+// prints its own.
+const (
+	envMockControlToken  = "VBHARNESS_CONTROL_TOKEN"
+	envMockAdminPassword = "VBHARNESS_MOCK_ADMIN_PASSWORD"
+)
 
 func (a *app) mockCommand() *cobra.Command {
 	var f mockFlags
@@ -34,13 +50,17 @@ state folder (trust its ca.pem once), and serves until SIGINT or SIGTERM.
 It prints the URLs, the CA file, the tenant, the client, the users and the Veeam
 administrator's user name and password; --print-json prints them first as one JSON
 line. The control API (/_mock/ on both servers: clock, device codes, faults, journal)
-answers loopback callers only unless --control-token is set.
+answers loopback callers only unless a control token is set (--control-token-file,
+$VBHARNESS_CONTROL_TOKEN or --control-token); web pages cannot call it. The
+administrator's password comes from --admin-password-file, $VBHARNESS_MOCK_ADMIN_PASSWORD
+or --admin-password. Flags are visible to every user in ps; files and the environment
+are not.
 
 Exit codes: 0 after a clean shutdown, 1 a server failed while serving, 2 usage or
 configuration error (including an address already in use).`,
 		Example: `  vbharness mock
   vbharness mock --entra-addr 127.0.0.1:0 --veeam-addr 127.0.0.1:0 --print-json
-  vbharness mock --hostname mock.lab.local --control-token "$TOKEN"`,
+  vbharness mock --hostname mock.lab.local --control-token-file ~/.config/vbharness/control-token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.mock(cmd.Context(), &f) },
 	}
@@ -52,11 +72,43 @@ configuration error (including an address already in use).`,
 	fl.StringSliceVar(&f.o.Hostnames, "hostname", nil, "extra host name for the server certificate (repeatable)")
 	fl.StringVar(&f.o.ConfigFile, "config", "", "Entra directory and lifetimes (YAML or JSON)")
 	fl.StringVar(&f.o.FixturesFile, "fixtures", "", "Veeam fixtures: organizations, jobs, … (YAML or JSON)")
-	fl.StringVar(&f.o.ControlToken, "control-token", "", "require Authorization: Bearer TOKEN on the control API (else loopback callers only)")
-	fl.StringVar(&f.o.AdminPassword, "admin-password", "", "the Veeam administrator's password (default the mock's built-in one)")
+	fl.StringVar(&f.o.ControlToken, "control-token", "", "require Authorization: Bearer TOKEN on the control API (else loopback callers only); visible in ps: prefer --control-token-file or $"+envMockControlToken)
+	fl.StringVar(&f.controlTokenFile, "control-token-file", "", "read the control token from FILE (one line)")
+	fl.StringVar(&f.o.AdminPassword, "admin-password", "", "the Veeam administrator's password (default the mock's built-in one); visible in ps: prefer --admin-password-file or $"+envMockAdminPassword)
+	fl.StringVar(&f.adminPasswordFile, "admin-password-file", "", "read the Veeam administrator's password from FILE (one line)")
 	fl.StringVar(&f.o.EntraAuthority, "entra-authority", "", "let Veeam verify assertions against this Entra instead of the mock's")
+	fl.IntVar(&f.journalMiB, "journal-mib", journal.DefaultMaxBytes>>20, "each server's request journal keeps at most this many MiB (oldest entries dropped first)")
 	fl.BoolVar(&f.printJSON, "print-json", false, "print one JSON line with the URLs, CA file and credentials before serving")
 	return cmd
+}
+
+// secret returns a secret given by flag (value), else read from the file given by
+// flag+"-file", else from the environment variable env. A file holds one line; its line
+// ending is dropped.
+func (a *app) secret(value, flag, file, env string) (string, error) {
+	switch {
+	case value != "" && file != "":
+		return "", usage("give %s or %s-file, not both", flag, flag)
+	case value != "":
+		return value, nil
+	case file != "":
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(a.dir, file)
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", usage("%s-file: %v", flag, err)
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		switch {
+		case v == "":
+			return "", usage("%s-file %s is empty", flag, file)
+		case strings.ContainsAny(v, "\r\n"):
+			return "", usage("%s-file %s holds more than one line; put the secret alone on the first line", flag, file)
+		}
+		return v, nil
+	}
+	return a.env[env], nil
 }
 
 // mockInfo is the --print-json line.
@@ -72,6 +124,17 @@ type mockInfo struct {
 
 func (a *app) mock(ctx context.Context, f *mockFlags) error {
 	o := f.o
+	if f.journalMiB < 1 || f.journalMiB > 1<<20 {
+		return usage("--journal-mib %d: give a number of MiB from 1 to %d", f.journalMiB, 1<<20)
+	}
+	o.JournalBytes = int64(f.journalMiB) << 20
+	var err error
+	if o.ControlToken, err = a.secret(o.ControlToken, "--control-token", f.controlTokenFile, envMockControlToken); err != nil {
+		return err
+	}
+	if o.AdminPassword, err = a.secret(o.AdminPassword, "--admin-password", f.adminPasswordFile, envMockAdminPassword); err != nil {
+		return err
+	}
 	if o.StateDir == "" && !o.HTTP {
 		dir, err := userConfigDir(a.env)
 		if err != nil {
@@ -89,6 +152,10 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 	if err != nil {
 		return usage("cannot start the mock: %v", err)
 	}
+	// Start-up parsed the v8 document and built the Veeam mock's world, about 25 MB of
+	// short-lived allocations for 5 MB kept; hand the rest back to the OS now rather than
+	// when the scavenger gets to it, so an idle mock stays small (docs/performance.md).
+	debug.FreeOSMemory()
 	if f.printJSON {
 		line, _ := json.Marshal(mockInfo{Entra: run.EntraURL, Veeam: run.VeeamURL, CAFile: run.CAFile, Tenant: run.Tenant,
 			ClientID: run.ClientID, AdminUser: run.AdminUser, AdminPassword: run.AdminPassword})
@@ -108,7 +175,7 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 	fmt.Fprintf(w, "  users:           %s\n", strings.Join(run.Users, ", "))
 	fmt.Fprintf(w, "  Veeam admin:     %s / %s\n", run.AdminUser, run.AdminPassword)
 	if o.ControlToken != "" {
-		fmt.Fprintf(w, "  control API:     /_mock/ on both servers; needs Authorization: Bearer <--control-token>\n")
+		fmt.Fprintf(w, "  control API:     /_mock/ on both servers; needs Authorization: Bearer <the control token>\n")
 	} else {
 		fmt.Fprintf(w, "  control API:     /_mock/ on both servers, loopback callers only\n")
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,6 +107,8 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	seed := f.seed
 	if !cmd.Flags().Changed("seed") {
 		seed = runner.NewRunSeed()
+	} else if seed < 0 || seed > runner.MaxSeed {
+		return usage("--seed must be between 0 and %d (2^53-1), got %d", int64(runner.MaxSeed), seed)
 	}
 	if a.deps.newEngine == nil {
 		return usage("this build of vbharness has no scenario engine")
@@ -117,7 +120,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	if err != nil {
 		return err
 	}
-	fsys, files, err := a.scenarios(args)
+	fsys, files, show, err := a.scenarios(args)
 	if err != nil {
 		return err
 	}
@@ -142,7 +145,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	plan, err := runner.NewPlan(ctx, runner.Options{
 		Engine: a.deps.newEngine(fsys), Files: files, Target: target,
 		Parallel: f.parallel, Timeout: timeout, Filter: filter, Tags: f.tags, FailFast: f.failFast, Seed: seed,
-		Clock: a.deps.clock, Scrubber: scrub, Observer: con, Prompt: con.Prompt(), MaxMemory: maxMemory,
+		Clock: a.deps.clock, Scrubber: scrub, Observer: con, Prompt: con.Prompt(), MaxMemory: maxMemory, ShowPath: show,
 	})
 	if err != nil {
 		return usage("%v", err)
@@ -247,7 +250,8 @@ func (a *app) loadConfig(configFlag, why string) (*config.File, error) {
 	return f, nil
 }
 
-// resolve loads the targets file and resolves a live target in it.
+// resolve loads the targets file and resolves a live target in it, with a running
+// mock's defaults filled in (runner.MockDefaults).
 func (a *app) resolve(name, configFlag string) (*config.Resolved, error) {
 	f, err := a.loadConfig(configFlag, fmt.Sprintf("target %q", name))
 	if err != nil {
@@ -257,20 +261,22 @@ func (a *app) resolve(name, configFlag string) (*config.Resolved, error) {
 	if err != nil {
 		return nil, usage("%v", err)
 	}
+	runner.MockDefaults(r)
 	return r, nil
 }
 
 // scenarios returns the file system the engine reads and the scenario files in it: the
 // bundled catalogue when no path is given, otherwise the given files and folders, seen
-// from their common folder (the working directory when they are all under it), so that
-// reports name them as the user does.
-func (a *app) scenarios(args []string) (fs.FS, []string, error) {
+// from their common folder with the working directory. When that folder is not the
+// working directory (a path outside it was given), show names each file as it opens from
+// the shell (runner.Options.ShowPath); otherwise show is nil, the paths already do.
+func (a *app) scenarios(args []string) (fsys fs.FS, files []string, show func(string) string, err error) {
 	if len(args) == 0 {
 		files, err := runner.Discover(a.deps.catalogue, catalogueDir)
 		if err != nil {
-			return nil, nil, usage("the bundled catalogue: %v", err)
+			return nil, nil, nil, usage("the bundled catalogue: %v", err)
 		}
-		return a.deps.catalogue, files, nil
+		return a.deps.catalogue, files, nil, nil
 	}
 	abs := make([]string, len(args))
 	root := a.dir
@@ -281,7 +287,7 @@ func (a *app) scenarios(args []string) (fs.FS, []string, error) {
 		p = filepath.Clean(p)
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, usage("%s: no such file or folder", args[i])
+			return nil, nil, nil, usage("%s: no such file or folder", args[i])
 		}
 		abs[i] = p
 		d := p
@@ -294,19 +300,50 @@ func (a *app) scenarios(args []string) (fs.FS, []string, error) {
 	for i, p := range abs {
 		rel, err := filepath.Rel(root, p)
 		if err != nil {
-			return nil, nil, usage("%s: %v", args[i], err)
+			return nil, nil, nil, usage("%s: %v", args[i], err)
 		}
 		roots[i] = filepath.ToSlash(rel)
 	}
-	fsys := os.DirFS(root)
-	files, err := runner.Discover(fsys, roots...)
+	fsys = os.DirFS(root)
+	files, err = runner.Discover(fsys, roots...)
 	if err != nil {
 		if errors.Is(err, runner.ErrNoScenarios) {
-			return nil, nil, usage("no scenario files (*.js outside lib/ folders) in %s", strings.Join(args, ", "))
+			return nil, nil, nil, usage("no scenario files (*.js outside lib/ folders) in %s", strings.Join(args, ", "))
 		}
-		return nil, nil, usage("%v", err)
+		return nil, nil, nil, usage("%v", err)
 	}
-	return fsys, files, nil
+	if root != a.dir {
+		show = shellPaths(root, a.dir)
+	}
+	return fsys, files, show, nil
+}
+
+// shellPaths returns a runner.Options.ShowPath for a file system rooted at root: a file
+// under dir (the working directory) is named relative to it, any other by its absolute
+// path. A path that names no file under root is returned as it is. Safe for concurrent
+// use.
+func shellPaths(root, dir string) func(string) string {
+	var (
+		mu   sync.Mutex
+		seen = map[string]string{}
+	)
+	return func(p string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		if s, ok := seen[p]; ok {
+			return s
+		}
+		s := p
+		abs := filepath.Join(root, filepath.FromSlash(p))
+		if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+			s = abs
+			if rel, err := filepath.Rel(dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				s = rel
+			}
+		}
+		seen[p] = s
+		return s
+	}
 }
 
 // commonDir returns the deepest folder containing both a and b (absolute, clean).

@@ -93,6 +93,8 @@ func TestRunUsageErrorsExit2BeforeAnyTestRuns(t *testing.T) {
 		{"a missing path", []string{"run", "nope.js"}, "vbharness: nope.js: no such file or folder"},
 		{"a folder without scenarios", []string{"run", "empty"}, "vbharness: no scenario files (*.js outside lib/ folders) in empty"},
 		{"a file that is not a scenario", []string{"run", "empty/readme.txt"}, "vbharness: empty/readme.txt: not a scenario file (scenarios are .js files)"},
+		{"a seed JSON readers would round", []string{"run", "--seed", "9007199254740992"}, "vbharness: --seed must be between 0 and 9007199254740991 (2^53-1), got 9007199254740992"},
+		{"a negative seed", []string{"run", "--seed", "-1"}, "vbharness: --seed must be between 0 and 9007199254740991 (2^53-1), got -1"},
 		{"negative parallelism", []string{"run", "--parallel", "-1"}, "vbharness: --parallel must be 0 (the number of CPUs) or more, got -1"},
 		{"a negative timeout", []string{"run", "--timeout", "-1s"}, `invalid argument "-1s" for "--timeout" flag: give a duration such as 30s or 5m, or none for no limit`},
 		{"a zero timeout, which never means none", []string{"run", "--timeout", "0"}, `invalid argument "0" for "--timeout" flag: give a duration such as 30s or 5m, or none for no limit`},
@@ -133,9 +135,9 @@ func TestRunConfigErrorsNameFileLineAndFix(t *testing.T) {
 		{"an unknown target lists the known ones", "targets:\n  lab:\n    entra: {tenant: abc.onmicrosoft.com}\n    veeam: {url: https://abc.tech.local:4443}\n",
 			"lba", `vbharness: vbharness.yaml: unknown target "lba"; known targets: mock (built in), lab; pass one of them to --target`},
 		{"malformed YAML", "targets:\n  lab:\n    entra: {tenant: x\n    veeam: y\n", "lab",
-			"vbharness: vbharness.yaml:4: malformed YAML: did not find expected ',' or '}'; fix the syntax"},
+			"vbharness: vbharness.yaml:4:10: malformed YAML: did not find expected ',' or '}' (while parsing a flow mapping started at line 3); fix the syntax"},
 		{"an unknown key", "targets:\n  lab:\n    entra: {tenant: x}\n    veeam: {url: https://x, cafile: ca.pem}\n", "lab",
-			`vbharness: vbharness.yaml:4:29: unknown key "cafile" in targets.lab.veeam; known keys: admin_user, ca_file, organization, url`},
+			`vbharness: vbharness.yaml:4:29: unknown key "cafile" in targets.lab.veeam; did you mean ca_file?`},
 		{"an unreadable CA file", "targets:\n  lab:\n    entra: {tenant: x}\n    veeam: {url: https://x, ca_file: lab-ca.pem}\n", "lab",
 			"vbharness: vbharness.yaml:4:38: targets.lab.veeam.ca_file cannot be read: "},
 		{"a missing tenant", "targets:\n  lab:\n    veeam: {url: https://x}\n", "lab",
@@ -562,5 +564,65 @@ func TestParseSize(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("parseSize(%q) = %d, %v; want %d", c.in, got, err, c.want)
 		}
+	}
+}
+
+// TestRunNamesFilesSoTheyOpenFromTheShell is issue 12 defect 17: with a scenario outside
+// the working directory, results named files relative to the common parent of the paths,
+// with the leading / dropped ("tmp/x/fail.js"), which opens from nowhere. Files under the
+// working directory are named relative to it, others by their absolute path: in result
+// lines, messages, stack frames (a required helper's too) and report files.
+func TestRunNamesFilesSoTheyOpenFromTheShell(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	other := t.TempDir()
+	write(t, filepath.Join(f.dir, "here.js"), `const { test } = require("vbharness");
+test("passes here", () => {});
+`)
+	write(t, filepath.Join(other, "lib", "h.js"), `exports.boom = () => {
+  throw new Error("boom in a helper");
+};
+`)
+	write(t, filepath.Join(other, "fail.js"), `const { test } = require("vbharness");
+const h = require("./lib/h.js");
+test("fails elsewhere", () => { h.boom(); });
+`)
+	write(t, filepath.Join(other, "broken.js"), "const { test } = require(\"vbharness\");\nlet = ;\n")
+	r := f.runWith(f.realEngine(), "run", "here.js", filepath.Join(other, "fail.js"), filepath.Join(other, "broken.js"), "--report", "json=r.json")
+	if r.code != 3 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	abs := func(p string) string { return filepath.Join(other, p) }
+	for _, want := range []string{
+		"PASS    here.js › passes here",
+		"ERROR   " + abs("fail.js") + " › fails elsewhere",
+		"at " + abs("lib/h.js") + ":2:",
+		abs("fail.js") + ":3:",
+		"LOAD    " + abs("broken.js") + ":2:",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(f.dir, "r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Tests []struct{ File, Stack string }
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, tc := range rep.Tests {
+		files = append(files, tc.File)
+		if _, err := os.Stat(filepath.Join(f.dir, tc.File)); tc.File != "here.js" && !filepath.IsAbs(tc.File) || err != nil && !filepath.IsAbs(tc.File) {
+			t.Errorf("the report names %q, which does not open from the working directory", tc.File)
+		}
+	}
+	if got := strings.Join(files, ","); got != strings.Join([]string{"here.js", abs("broken.js"), abs("fail.js")}, ",") &&
+		got != strings.Join([]string{abs("broken.js"), abs("fail.js"), "here.js"}, ",") {
+		t.Errorf("report files = %s", got)
 	}
 }
