@@ -111,9 +111,9 @@ func (m *mockModule) dialect(call goja.FunctionCall) goja.Value {
 
 // revokeSessions revokes every session, or one user's: mock.revokeSessions(userName).
 func (m *mockModule) revokeSessions(call goja.FunctionCall) goja.Value {
-	body := map[string]any{}
+	body := map[string]any{"all": true}
 	if a := call.Argument(0); goja.IsString(a) {
-		body["userName"] = a.String()
+		body = map[string]any{"userName": a.String()}
 	}
 	return m.controlJSON("veeam", "POST", "/_mock/sessions/revoke", body)
 }
