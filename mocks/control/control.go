@@ -241,6 +241,7 @@ func (c *Control) Wrap(h http.Handler) http.Handler {
 		var entry journal.Entry
 		if !isControl {
 			entry = journal.Entry{Server: c.o.Server, Time: c.o.Clock.Now(), Method: r.Method, Path: r.URL.Path}
+			sw.entry = &entry
 			defer func() {
 				rec := recover()
 				if rec != nil && rec != http.ErrAbortHandler {
@@ -335,6 +336,18 @@ func redactFields(f map[string]string) map[string]string {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	entry  *journal.Entry // the request's journal entry; nil for control requests
+}
+
+// MarkStub records in the journal entry of the request w answers that the stub with id
+// answered it (journal.Entry.Stub). w is the ResponseWriter the pipeline handed the
+// server's handler; through any other writer (a control request's, a truncate fault's
+// buffer) it does nothing. It costs no allocation, so the pipeline need not put the
+// entry in the request's context.
+func MarkStub(w http.ResponseWriter, id string) {
+	if sw, ok := w.(*statusWriter); ok && sw.entry != nil {
+		sw.entry.Stub = id
+	}
 }
 
 func (s *statusWriter) WriteHeader(code int) {

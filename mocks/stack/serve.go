@@ -35,7 +35,7 @@ const (
 	MaxHeaderBytes    = 64 << 10
 )
 
-// ServeOptions configure Serve. Files (Config, Fixtures) are parsed by Serve, before any
+// ServeOptions configure Serve. Files (Config, Fixtures, Stubs) are parsed by Serve, before any
 // listener opens, so a bad file is reported without side effects.
 type ServeOptions struct {
 	EntraAddr      string   // default DefaultEntraAddr; port 0 picks a free port
@@ -48,6 +48,7 @@ type ServeOptions struct {
 	EntraAuthority string   // Veeam verifies assertions against this Entra instead of the local mock
 	ConfigFile     string   // Entra directory and lifetimes (entra.LoadConfig)
 	FixturesFile   string   // Veeam fixtures (veeam.LoadFixtures)
+	StubsFile      string   // Veeam stubs the mock starts with and returns to on reset (veeam.LoadStubs)
 	JournalBytes   int64    // each server's journal keeps at most this many bytes (default journal.DefaultMaxBytes)
 	Logger         *slog.Logger
 
@@ -69,6 +70,7 @@ type Running struct {
 	Users         []string
 	AdminUser     string
 	AdminPassword string
+	Stubs         int // how many stubs the Veeam mock started with (StubsFile)
 	Clock         *clock.Real
 	Entra         *entra.Server
 	Veeam         *veeam.Server
@@ -121,6 +123,14 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 		}
 		veeamOpts = append(veeamOpts, veeam.WithFixtures(fx))
 	}
+	var stubs veeam.Stubs
+	if o.StubsFile != "" {
+		var err error
+		if stubs, err = veeam.LoadStubs(o.StubsFile); err != nil {
+			return nil, err
+		}
+		veeamOpts = append(veeamOpts, veeam.WithStubs(stubs))
+	}
 
 	lc := net.ListenConfig{}
 	el, err := lc.Listen(ctx, "tcp", o.EntraAddr)
@@ -141,7 +151,7 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 		VeeamURL: fmt.Sprintf("%s://%s", scheme, publicAddr(vl, o.Hostnames)),
 		Tenant:   entra.DefaultTenant, ClientID: entra.AzureCLIClientID,
 		AdminUser: veeam.DefaultAdminUser, AdminPassword: o.AdminPassword,
-		Clock: clk, done: make(chan error, 2),
+		Stubs: stubs.Len(), Clock: clk, done: make(chan error, 2),
 	}
 	for _, t := range dir.Tenants {
 		for _, u := range t.Users {

@@ -25,8 +25,11 @@
 //     the Microsoft Graph audience and the seed's Directory and User permissions, then
 //     the organization, its modern app-only authentication and the tenant-authentication
 //     setting.
+//   - Stubs (stubs.go), WireMock's stub mappings: answers of the caller's own for any
+//     operation or exact path, matched before validation and the handler but after
+//     authentication, from the control API, WithStubs or a file (LoadStubs).
 //   - The common control API of mocks/control under /_mock/, plus /_mock/settings,
-//     /_mock/organizations and /_mock/sessions/revoke.
+//     /_mock/organizations, /_mock/sessions/revoke and /_mock/stubs.
 //
 // What lives elsewhere: the document, its validation and the value generator are
 // mocks/veeam/spec; the clock, signing keys, journal, faults, control pipeline and TLS

@@ -35,6 +35,7 @@ type Server struct {
 	control       *routeNode // the control routes; the API's are the shared table()
 	settings      *settingsStore
 	world         *world
+	stubs         *stubSet
 	sessions      *sessionStore
 	tokens        *tokenService
 	entra         *entraKeys
@@ -45,6 +46,7 @@ type Server struct {
 		settings Settings
 		world    *worldState
 		key      *keys.Key
+		stubs    []*stub
 	}
 }
 
@@ -60,6 +62,7 @@ type config struct {
 	issuer       string
 	logger       *slog.Logger
 	maxSessions  int
+	stubs        Stubs
 	mutations    Mutations
 }
 
@@ -107,6 +110,10 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // WithMaxSessions bounds the session store (default DefaultMaxSessions).
 func WithMaxSessions(n int) Option { return func(c *config) { c.maxSessions = n } }
 
+// WithStubs gives the server stubs it starts with, and returns to on Reset (NewStubs,
+// LoadStubs). Default: none.
+func WithStubs(st Stubs) Option { return func(c *config) { c.stubs = st } }
+
 // New returns a mock Veeam server on clk, the clock its stack shares.
 func New(clk clock.Clock, opts ...Option) *Server {
 	cfg := config{
@@ -138,6 +145,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		clk:       clk,
 		settings:  &settingsStore{},
 		world:     newWorld(base),
+		stubs:     &stubSet{},
 		sessions:  newSessionStore(cfg.maxSessions),
 		entra:     newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
 		keys:      cfg.keys,
@@ -148,6 +156,8 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	s.initial.settings = s.settings.get()
 	s.initial.world = base
 	s.initial.key = cfg.keys.Active()
+	s.initial.stubs = cfg.stubs.list
+	s.stubs.reset(s.initial.stubs)
 	s.ctl = control.New(control.Options{
 		Server:   "veeam",
 		Clock:    clk,
@@ -185,10 +195,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) Control() *control.Control { return s.ctl }
 
 // Reset drops every session and token, forgets cached Entra keys, and restores the
-// initial fixtures, settings and signing key. (Control().Reset also clears the journal
-// and faults, then calls this.)
+// initial fixtures, settings, signing key and stubs (those WithStubs gave, their
+// counters at zero). (Control().Reset also clears the journal and faults, then calls
+// this.)
 func (s *Server) Reset() {
 	s.sessions.reset()
+	s.stubs.reset(s.initial.stubs)
 	s.entra.reset()
 	s.world.reset(s.initial.world)
 	s.settings.set(s.initial.settings)
