@@ -56,7 +56,7 @@ func TestFaultsOnALiveMockAreReportedAsTheFailuresTheyAre(t *testing.T) {
 		{"a dropped connection on the refresh", true, faults.Rule{Path: "/v8/token", Match: map[string]string{"grant_type": "refresh_token"}, Action: faults.ActionDrop}, engine.StatusErrored, []string{"/v8/token"}},
 		{"a response cut short on GET /v8/Organization", true, faults.Rule{Method: "GET", Path: "/v8/organization", Action: faults.ActionTruncate}, engine.StatusErrored, []string{"session.get: unexpected EOF"}},
 		{"a 500 on GET /v8/Organization", true, faults.Rule{Method: "GET", Path: "/v8/organization", Status: 500}, engine.StatusFailed, []string{"expected HTTP status 200, got 500"}},
-		{"a delay longer than the test's timeout", true, faults.Rule{Path: "/v8/token", Delay: "30s"}, engine.StatusTimedOut, []string{"timed out after 4s"}},
+		{"a delay longer than the test's timeout", true, faults.Rule{Path: "/v8/token", Delay: "60s"}, engine.StatusTimedOut, []string{"timed out after 10s"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -105,17 +105,17 @@ func TestFaultsOnALiveMockAreReportedAsTheFailuresTheyAre(t *testing.T) {
 			fsys := os.DirFS(dir)
 			p, err := runner.NewPlan(ctx, runner.Options{
 				Engine: runner.NewEngine(fsys), Files: []string{"1_faulted.js", "2_clean.js"}, Target: tgt,
-				Parallel: 1, Seed: 3, Timeout: 4 * time.Second, Clock: clock.NewReal(),
+				Parallel: 1, Seed: 3, Timeout: 10 * time.Second, Clock: clock.NewReal(),
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Each test ends within its 4s --timeout; the delay case relies on it. The
-			// watchdog makes a default that never fires fail here, saying so, before the
-			// 30s delay ends.
-			runCtx := runnertest.Watchdog(t, ctx, 20*time.Second)
+			// Each test ends within its 10s --timeout (generous, for a loaded machine); the
+			// delay case relies on it. The watchdog makes a default that never fires fail
+			// here, saying so, before the 60s delay ends.
+			runCtx := runnertest.Watchdog(t, ctx, 45*time.Second)
 			o := p.Execute(runCtx)
-			runnertest.CheckWatchdog(t, runCtx, "the faulted flow and the clean one, each under a 4s --timeout,")
+			runnertest.CheckWatchdog(t, runCtx, "the faulted flow and the clean one, each under a 10s --timeout,")
 			if len(o.Results) != 2 {
 				t.Fatalf("%d results, want 2", len(o.Results))
 			}

@@ -64,8 +64,9 @@ type Options struct {
 
 // Control is one server's pipeline and common control API.
 type Control struct {
-	o     Options
-	hosts atomic.Pointer[map[string]bool] // AllowHosts names, lower-case; IPs in net.IP.String form
+	o        Options
+	hosts    atomic.Pointer[map[string]bool] // AllowHosts names, lower-case; IPs in net.IP.String form
+	inflight *inflight                       // requests not yet journaled (Settle)
 }
 
 // New returns a Control with defaults filled in.
@@ -89,7 +90,7 @@ func New(o Options) *Control {
 			WriteError(w, http.StatusInternalServerError, "internal error")
 		}
 	}
-	return &Control{o: o}
+	return &Control{o: o, inflight: newInflight()}
 }
 
 // AllowHosts adds names or IP addresses that the control API accepts in the Host
@@ -204,6 +205,12 @@ func fromBrowser(r *http.Request) bool {
 // Journal returns the server's journal.
 func (c *Control) Journal() *journal.Journal { return c.o.Journal }
 
+// Settle waits until every request the pipeline began serving before the call has its
+// journal entry, for at most 2 s (a request a fault delays can take longer), and
+// reports whether all had. The journal routes settle before they read or clear, so a
+// client that reads the journal after an answer finds that answer's entry.
+func (c *Control) Settle() bool { return c.inflight.settle(settleWait) }
+
 // Faults returns the server's fault rules.
 func (c *Control) Faults() *faults.Set { return c.o.Faults }
 
@@ -215,6 +222,7 @@ func (c *Control) SetReset(f func()) { c.o.Reset = f }
 
 // Reset clears the journal and the faults and calls the server's reset.
 func (c *Control) Reset() {
+	c.Settle()
 	c.o.Journal.Clear()
 	c.o.Faults.Clear()
 	if c.o.Reset != nil {
@@ -242,6 +250,7 @@ func (c *Control) Wrap(h http.Handler) http.Handler {
 		if !isControl {
 			entry = journal.Entry{Server: c.o.Server, Time: c.o.Clock.Now(), Method: r.Method, Path: r.URL.Path}
 			sw.entry = &entry
+			recorded := c.inflight.begin()
 			defer func() {
 				rec := recover()
 				if rec != nil && rec != http.ErrAbortHandler {
@@ -254,6 +263,7 @@ func (c *Control) Wrap(h http.Handler) http.Handler {
 				}
 				entry.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 				c.o.Journal.Record(entry)
+				recorded()
 				if rec != nil {
 					panic(rec)
 				}
@@ -382,6 +392,7 @@ func (c *Control) Mount(r *mux.Router) *mux.Router {
 	sub.HandleFunc("/clock/advance", c.advanceClock).Methods(http.MethodPost)
 	sub.HandleFunc("/requests", c.listRequests).Methods(http.MethodGet)
 	sub.HandleFunc("/requests", func(w http.ResponseWriter, _ *http.Request) {
+		c.Settle()
 		c.o.Journal.Clear()
 		w.WriteHeader(http.StatusNoContent)
 	}).Methods(http.MethodDelete)
@@ -509,6 +520,7 @@ func (c *Control) listRequests(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Since = n
 	}
+	c.Settle()
 	WriteJSON(w, http.StatusOK, map[string]any{"requests": c.o.Journal.List(f)})
 }
 

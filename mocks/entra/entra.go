@@ -102,14 +102,12 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.keys == nil {
-		c.keys = keys.NewSet(keys.Pooled(0), keys.DefaultOverlap, 2)
-	}
+	signing := keys.NewSet(keys.Pooled(0), keys.DefaultOverlap, 2)
 	def := runtimeSettings{strict: c.strict, life: c.lifetimes.withDefaults(), assume: c.assumptions.withDefaults()}
 	s := &Server{
 		clk:        clk,
-		keys:       c.keys,
-		initialKey: c.keys.Active(),
+		keys:       signing,
+		initialKey: signing.Active(),
 		origin:     originRule{base: c.baseURL},
 		log:        c.logger,
 		defaultDir: c.dir.clone(),

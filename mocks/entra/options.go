@@ -4,8 +4,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-
-	"github.com/vbharness/vbharness/mocks/keys"
 )
 
 // Option configures a Server. Options never fail: parse files (LoadDirectory) before
@@ -16,7 +14,6 @@ type Option func(*config)
 // precomputes (the go-httpbin order).
 type config struct {
 	dir          Directory
-	keys         *keys.Set
 	baseURL      string
 	controlToken string
 	strict       bool

@@ -46,9 +46,12 @@ func serveForBadInput(t *testing.T) (*Running, *http.Client, *x509.CertPool) {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	// One connection per request: a server that refuses a body (413) closes its
+	// connection, and a pooled one it closed could be handed to the next case, which
+	// would then read EOF instead of its answer.
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, DisableKeepAlives: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	return run, &http.Client{Transport: tr, Timeout: 10 * time.Second}, pool
+	return run, &http.Client{Transport: tr, Timeout: 30 * time.Second}, pool
 }
 
 // Answer shapes of the two services and their control APIs.

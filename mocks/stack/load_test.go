@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vbharness/vbharness/mocks/control"
 	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/faults"
 	"github.com/vbharness/vbharness/mocks/journal"
@@ -287,7 +288,13 @@ func (c *loadClient) checkJournals(t *testing.T) map[string]int {
 	for _, s := range []struct {
 		name string
 		j    *journal.Journal
-	}{{"entra", c.run.Entra.Control().Journal()}, {"veeam", c.run.Veeam.Control().Journal()}} {
+		c    *control.Control
+	}{{"entra", c.run.Entra.Control().Journal(), c.run.Entra.Control()}, {"veeam", c.run.Veeam.Control().Journal(), c.run.Veeam.Control()}} {
+		// An answer can reach the client before the pipeline has recorded it, as the
+		// journal routes know: wait as they do.
+		if !s.c.Settle() {
+			t.Errorf("%s: requests still unrecorded 2s after the client's last answer", s.name)
+		}
 		if s.j.Len() > s.j.Cap() {
 			t.Errorf("%s journal holds %d entries, over its capacity %d", s.name, s.j.Len(), s.j.Cap())
 		}

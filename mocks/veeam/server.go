@@ -54,7 +54,6 @@ type Server struct {
 type config struct {
 	authority    string
 	client       *http.Client
-	keys         *keys.Set
 	admin        credentials
 	settings     Settings
 	fixtures     *Fixtures
@@ -124,11 +123,9 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	signing := keys.NewSet(keys.Pooled(1), 0, 10) // Veeam's own signing keys: pooled key 1
 	if cfg.client == nil {
 		cfg.client = &http.Client{Timeout: 10 * time.Second}
-	}
-	if cfg.keys == nil {
-		cfg.keys = keys.NewSet(keys.Pooled(1), 0, 10)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
@@ -148,14 +145,14 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		stubs:     &stubSet{},
 		sessions:  newSessionStore(cfg.maxSessions),
 		entra:     newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
-		keys:      cfg.keys,
+		keys:      signing,
 		authority: strings.TrimRight(cfg.authority, "/"),
 		mut:       cfg.mutations,
 	}
 	s.settings.set(cfg.settings)
 	s.initial.settings = s.settings.get()
 	s.initial.world = base
-	s.initial.key = cfg.keys.Active()
+	s.initial.key = signing.Active()
 	s.initial.stubs = cfg.stubs.list
 	s.stubs.reset(s.initial.stubs)
 	s.ctl = control.New(control.Options{
@@ -169,7 +166,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		},
 	})
 	s.tokens = &tokenService{
-		clk: clk, keys: cfg.keys, sessions: s.sessions, orgs: s, entra: s.entra,
+		clk: clk, keys: signing, sessions: s.sessions, orgs: s, entra: s.entra,
 		settings: s.settings, admin: cfg.admin, issuer: cfg.issuer, log: cfg.logger, mut: cfg.mutations,
 	}
 
