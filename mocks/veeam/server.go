@@ -36,6 +36,7 @@ type Server struct {
 	settings      *settingsStore
 	world         *world
 	stubs         *stubSet
+	timeline      *timeline // long-running work on the clock (clocked.go)
 	sessions      *sessionStore
 	tokens        *tokenService
 	entra         *entraKeys
@@ -143,6 +144,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		settings:  &settingsStore{},
 		world:     newWorld(base),
 		stubs:     &stubSet{},
+		timeline:  newTimeline(),
 		sessions:  newSessionStore(cfg.maxSessions),
 		entra:     newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
 		keys:      signing,
@@ -199,6 +201,7 @@ func (s *Server) Reset() {
 	s.sessions.reset()
 	s.stubs.reset(s.initial.stubs)
 	s.entra.reset()
+	s.timeline.reset()
 	s.world.reset(s.initial.world)
 	s.settings.set(s.initial.settings)
 	s.keys.Reset(s.initial.key)
