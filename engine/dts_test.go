@@ -87,7 +87,8 @@ func TestDeclarationsMatchTheModule(t *testing.T) {
 		return {
 			"": own(vb), TestFunction: own(test), Entra: own(entra), EntraRaw: own(entra.raw), Veeam: own(veeam),
 			VeeamSession: own(session), SessionResponse: own(session.get("/v8/Jobs")), Mock: own(mock), Faults: own(mock.faults),
-			MockServer: own(mock.entra), MockServer_veeam: own(mock.veeam), MockSettings: own(mock.entra.settings),
+			MockServer: own(mock.entra), MockVeeam: own(mock.veeam), MockSettings: own(mock.entra.settings),
+			VeeamStub: own(mock.veeam.stub({method: "GET", path: "/v8/Jobs"})),
 			Clock: own(clock), Http: own(http), Jwt: own(jwt), TargetInfo: own(target), TargetEntra: own(target.entra),
 			TargetVeeam: own(target.veeam), Matchers: own(expect(1)), HttpResponse: own(http.get(target.veeam.url + "/v8/Health")),
 			Console: own(console),

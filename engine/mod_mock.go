@@ -225,6 +225,9 @@ func (r *rt) serverObject(server string) *goja.Object {
 		return r.controlJSON(server, "PUT", "/_mock/settings", patch)
 	})
 	_ = s.Set("settings", settings)
+	if server == "veeam" {
+		r.stubFunctions(s)
+	}
 	return s
 }
 

@@ -145,6 +145,9 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		r.ctx = runCtx
 		stop = context.AfterFunc(runCtx, func() { r.vm.Interrupt(errTimedOut) })
 	}
+	// The stubs a test added go when it ends, however it ends (this runs before the
+	// deadline's cancel and before finish collects the console).
+	defer r.removeOwnStubs(ctx)
 	r.runTest(def, res)
 	return res
 }

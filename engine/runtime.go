@@ -84,6 +84,7 @@ type rt struct {
 	veeam       *flow.Veeam
 	deviceCodes map[string]*deviceCodeState
 	jwksCache   map[string][]byte
+	ownStubs    []string // ids of the Veeam stubs the test added and has not removed (mod_stubs.go)
 
 	exports *goja.Object // the vbharness module
 }
