@@ -230,6 +230,7 @@ func compileStubs(stubs []Stub) (Stubs, []indexedProblem) {
 	var out Stubs
 	var probs []indexedProblem
 	ids := map[string]bool{}
+	total, over := 0, false
 	for i, st := range stubs {
 		c, p := compileStub(st)
 		if p == nil && c.ID != "" && ids[c.ID] {
@@ -241,6 +242,11 @@ func compileStubs(stubs []Stub) (Stubs, []indexedProblem) {
 		}
 		ids[c.ID] = true
 		out.list = append(out.list, c)
+		if total += c.size; total > MaxStubBytes && !over {
+			over = true
+			probs = append(probs, indexedProblem{index: i, stubProblem: &stubProblem{field: "body", at: []any{"body"},
+				msg: fmt.Sprintf("the stubs' bodies pass %d MiB here, the most a server keeps", MaxStubBytes>>20)}})
+		}
 	}
 	if len(out.list) > MaxStubs {
 		probs = append(probs, indexedProblem{index: MaxStubs, stubProblem: &stubProblem{field: "id", msg: fmt.Sprintf("a server holds at most %d stubs", MaxStubs)}})

@@ -531,3 +531,24 @@ func FuzzStubsRoute(f *testing.F) {
 		}
 	})
 }
+
+// NewStubs holds stubs given in Go to the same rules, and to the server's bounds
+// together.
+func TestNewStubsBounds(t *testing.T) {
+	t.Parallel()
+	body := JSONValue(`"` + strings.Repeat("x", MaxStubBody-2) + `"`)
+	var many []Stub
+	for range MaxStubBytes/MaxStubBody + 1 {
+		many = append(many, Stub{Method: "GET", Path: "/v8/Jobs", Body: body})
+	}
+	if _, err := NewStubs(many...); err == nil || !errors.Is(err, ErrInvalidStub) || !strings.Contains(err.Error(), "stubs[16].body: the stubs' bodies pass 16 MiB") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := NewStubs(Stub{Method: "GET", Path: "/v8/Jobs"}, Stub{Method: "TRACE", Path: "/v8/Jobs"}); err == nil || !strings.Contains(err.Error(), `stubs[1].method: "TRACE"`) {
+		t.Errorf("err = %v", err)
+	}
+	st, err := NewStubs(Stub{Method: "GET", Path: "/v8/Jobs"})
+	if err != nil || st.Len() != 1 {
+		t.Errorf("%d, %v", st.Len(), err)
+	}
+}
