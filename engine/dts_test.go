@@ -181,12 +181,13 @@ func TestDeclarationsMatchTheModule(t *testing.T) {
 		"HttpResponse":    `http.get(target.veeam.url + "/v8/Health")`,
 		"Matchers":        `expect(1)`,
 		"Console":         `console`,
+		"VeeamStub":       `mock.veeam.stub({method: "GET", path: "/v8/Jobs"})`,
 	} {
 		compare(iface, iface, tr.value(expr))
 	}
 	ctx := contextObject(tr.host, tr.exports, TestInfo{Name: "n", File: "f.js"})
 	compare("context", "Context", ctx)
-	for _, want := range []string{"TestFunction", "Entra", "EntraRaw", "Mock", "MockServer", "Faults", "MockSettings", "TargetInfo", "TargetEntra", "TargetVeeam", "RunningTest"} {
+	for _, want := range []string{"TestFunction", "Entra", "EntraRaw", "Mock", "MockServer", "MockVeeam", "Faults", "MockSettings", "TargetInfo", "TargetEntra", "TargetVeeam", "RunningTest"} {
 		if !checked[want] {
 			t.Errorf("interface %s was not reached from the modules table", want)
 		}

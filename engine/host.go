@@ -43,13 +43,35 @@ type host struct {
 	file   string    // the script, as stack frames name it
 	out    io.Writer // live sign-in prompts
 
-	reg     *registry    // what the top level registers (test, beforeEach, afterEach)
-	exports *goja.Object // require("vbharness"), for suggestions when a name is misspelt
-	http    *flow.HTTP   // every request a module makes: traced and redacted
-	control *flow.HTTP   // the mock control API: not traced
-	rec     recording    // the test's console lines and exchanges
-	js      jsKit        // the prelude's error classes, JSON, the response prototype
+	reg     *registry                   // what the top level registers (test, beforeEach, afterEach)
+	exports *goja.Object                // require("vbharness"), for suggestions when a name is misspelt
+	http    *flow.HTTP                  // every request a module makes: traced and redacted
+	control *flow.HTTP                  // the mock control API: not traced
+	rec     recording                   // the test's console lines and exchanges
+	js      jsKit                       // the prelude's error classes, JSON, the response prototype
+	ends    []func(ctx context.Context) // what modules undo when the test ends (atTestEnd)
 }
+
+// atTestEnd registers f to run when the test ends, however it ends (passed, failed,
+// timed out, interrupted), before its result is collected; ctx is not the test's, which
+// may be done, but one with a short deadline of its own. f must not throw.
+func (h *host) atTestEnd(f func(ctx context.Context)) { h.ends = append(h.ends, f) }
+
+// testEnded runs what atTestEnd registered, newest first.
+func (h *host) testEnded(parent context.Context) {
+	if len(h.ends) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), testEndTimeout)
+	defer cancel()
+	for i := len(h.ends) - 1; i >= 0; i-- {
+		h.ends[i](ctx)
+	}
+	h.ends = nil
+}
+
+// testEndTimeout bounds what runs when a test ends (atTestEnd).
+const testEndTimeout = 5 * time.Second
 
 // recording is what a test leaves behind for its result, unredacted until finish.
 type recording struct {

@@ -12,10 +12,13 @@ var servers = []string{"entra", "veeam"}
 // mockModule is `mock`: the control API (/_mock/) of both mock servers. Every function
 // first checks that the test declared requires: ["control"] and that the target has a
 // control API, so the error names the function the script called.
-type mockModule struct{ *host }
+type mockModule struct {
+	*host
+	stubs []string // ids of the Veeam stubs the test added and has not removed (mod_stubs.go)
+}
 
 func newMock(h *host) goja.Value {
-	m := &mockModule{h}
+	m := &mockModule{host: h}
 	o := h.object(
 		m.fn("approve", m.approve),
 		m.fn("deny", m.deny),
@@ -156,7 +159,7 @@ func (m *mockModule) requests(server string, filter goja.Value) goja.Value {
 // server is mock.entra / mock.veeam: the control API of one server.
 func (m *mockModule) server(server string) *goja.Object {
 	p := server + "."
-	return m.object(
+	members := []member{
 		m.fn(p+"requests", func(call goja.FunctionCall) goja.Value { return m.requests(server, call.Argument(0)) }),
 		m.fn(p+"clearRequests", func(goja.FunctionCall) goja.Value {
 			return m.controlJSON(server, "DELETE", "/_mock/requests", nil)
@@ -178,7 +181,11 @@ func (m *mockModule) server(server string) *goja.Object {
 				return m.controlJSON(server, "PUT", "/_mock/settings", patch)
 			}),
 		)},
-	)
+	}
+	if server == "veeam" {
+		members = append(members, m.stubMembers()...)
+	}
+	return m.object(members...)
 }
 
 // faults is mock.faults (server from each rule's `server` field) or a server's own.

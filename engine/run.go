@@ -121,6 +121,9 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		r.ctx = runCtx
 		stop = context.AfterFunc(runCtx, func() { r.vm.Interrupt(errTimedOut) })
 	}
+	// What modules undo when the test ends (the stubs it added), however it ends: this
+	// runs before the deadline's cancel and before finish collects the console.
+	defer r.testEnded(ctx)
 	r.runTest(def, res)
 	return res
 }

@@ -347,7 +347,10 @@ declare module "vbharness" {
     fields_omitted?: number;
     status: number;
     latency_ms: number;
+    /** The id of the fault rule that answered, if one did. */
     fault?: string;
+    /** The id of the Veeam stub that answered, if one did. */
+    stub?: string;
   }
 
   export interface JournalFilter {
@@ -391,6 +394,45 @@ declare module "vbharness" {
     set(patch: Record<string, unknown>): Record<string, any>;
   }
 
+  /** A stub of the Veeam mock (docs/veeam-mock.md, "Stubs"): what it matches and its answer. */
+  export interface StubSpec {
+    /** Assigned (s1, s2, …) when left out. */
+    id?: string;
+    method: string;
+    /** A template of the v8 document ("/v8/Jobs/{jobId}") or an exact path under /v8/. */
+    path: string;
+    /** Query parameters (names in any case, values exact) and a subset of the JSON body. */
+    match?: { query?: Record<string, string>; body?: unknown };
+    /** 200 when left out. */
+    status?: number;
+    headers?: Record<string, string>;
+    /** A string is sent as text, anything else as JSON. */
+    body?: unknown;
+    /** How many requests it answers; 0 or left out: every one. */
+    times?: number;
+    /** Waited on the mock's clock (the scenario clock in-process), at most 30 s. */
+    delay?: Duration;
+    /** Answer callers without a valid token too; otherwise 401 and 403 stay real. */
+    anonymous?: boolean;
+  }
+
+  /** A stub as the mock keeps it, with its counters. */
+  export interface StubState extends StubSpec {
+    id: string;
+    hits: number;
+    /** null when unlimited. */
+    remaining: number | null;
+  }
+
+  /** What mock.veeam.stub returns; the stub is removed when the test ends in any case. */
+  export interface VeeamStub extends StubSpec {
+    id: string;
+    hits: number;
+    remaining: number | null;
+    /** Removes it now; false when it was gone already (removed, cleared or reset). */
+    remove(): boolean;
+  }
+
   export interface MockServer {
     requests(filter?: JournalFilter): JournalEntry[];
     clearRequests(): void;
@@ -399,6 +441,15 @@ declare module "vbharness" {
     reset(): void;
     faults: Faults;
     settings: MockSettings;
+  }
+
+  /** mock.veeam: the Veeam mock's control API, with its stubs. */
+  export interface MockVeeam extends MockServer {
+    /** Adds a stub (POST /_mock/stubs); the newest stub that matches answers. */
+    stub(spec: StubSpec): VeeamStub;
+    stubs(): StubState[];
+    /** Removes every stub, those of the mock's --stubs file too (reset brings those back). */
+    clearStubs(): void;
   }
 
   /** The mock control API; every call throws a RequirementError where the target has none. */
@@ -423,7 +474,7 @@ declare module "vbharness" {
     clock(): { now: string; virtual: boolean };
     faults: Faults;
     entra: MockServer;
-    veeam: MockServer;
+    veeam: MockVeeam;
   }
 
   export interface TargetInfo {

@@ -19,8 +19,9 @@ package main
 //	                   statements, compiled as a function body that imports the packages it
 //	                   names (this module's and the standard library's, by package name)
 //	json               must be valid JSON
-//	yaml               a targets file (runner/config); `yaml entra-config` and
-//	                   `yaml veeam-fixtures` are loaded by the mocks' own loaders
+//	yaml               a targets file (runner/config); `yaml entra-config`,
+//	                   `yaml veeam-fixtures` and `yaml veeam-stubs` are loaded by the
+//	                   mocks' own loaders
 //	text               output or prose: not run
 //
 // Any other info string fails the test, so a new block must say what it is.
@@ -216,7 +217,7 @@ func TestDocsRun(t *testing.T) {
 					checkYAML(t, b)
 				case b.info == "text":
 				default:
-					t.Errorf("%s: unknown block kind; use sh, text output, js, js fragment, go, go fragment, json, yaml [entra-config|veeam-fixtures] or text", b)
+					t.Errorf("%s: unknown block kind; use sh, text output, js, js fragment, go, go fragment, json, yaml [entra-config|veeam-fixtures|veeam-stubs] or text", b)
 				}
 			}
 		})
@@ -242,6 +243,12 @@ func checkYAML(t *testing.T, b block) {
 		_ = os.WriteFile(p, []byte(b.body), 0o644)
 		if _, err := veeam.LoadFixtures(p); err != nil {
 			t.Errorf("%s is not a valid Veeam fixtures file: %v", b, err)
+		}
+	case "yaml veeam-stubs":
+		p := filepath.Join(dir, "stubs.yaml")
+		_ = os.WriteFile(p, []byte(b.body), 0o644)
+		if _, err := veeam.LoadStubs(p); err != nil {
+			t.Errorf("%s is not a valid Veeam stubs file: %v", b, err)
 		}
 	default:
 		t.Errorf("%s: unknown yaml kind", b)

@@ -249,6 +249,7 @@ func (c *Control) Wrap(h http.Handler) http.Handler {
 		var entry journal.Entry
 		if !isControl {
 			entry = journal.Entry{Server: c.o.Server, Time: c.o.Clock.Now(), Method: r.Method, Path: r.URL.Path}
+			sw.journaled = true
 			recorded := c.inflight.begin()
 			defer func() {
 				rec := recover()
@@ -261,6 +262,7 @@ func (c *Control) Wrap(h http.Handler) http.Handler {
 					entry.Status = 0
 				}
 				entry.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+				entry.Stub = sw.stub
 				c.o.Journal.Record(entry)
 				recorded()
 				if rec != nil {
@@ -341,7 +343,20 @@ func redactFields(f map[string]string) map[string]string {
 
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status    int
+	journaled bool   // false for control requests
+	stub      string // MarkStub's id, copied into the journal entry
+}
+
+// MarkStub records in the journal entry of the request w answers that the stub with id
+// answered it (journal.Entry.Stub). w is the ResponseWriter the pipeline handed the
+// server's handler; through any other writer (a control request's, a truncate fault's
+// buffer) it does nothing. The id rides on the writer, which the pipeline allocates
+// anyway, so journaling costs no allocation more than it did.
+func MarkStub(w http.ResponseWriter, id string) {
+	if sw, ok := w.(*statusWriter); ok && sw.journaled {
+		sw.stub = id
+	}
 }
 
 func (s *statusWriter) WriteHeader(code int) {

@@ -34,6 +34,7 @@ type Entry struct {
 	Status        int               `json:"status"`
 	LatencyMS     float64           `json:"latency_ms"`
 	Fault         string            `json:"fault,omitempty"`
+	Stub          string            `json:"stub,omitempty"` // the id of the stub that answered, if one did
 }
 
 // Filter selects entries; zero fields match anything. Path matches a prefix,
@@ -225,6 +226,7 @@ func bound(e Entry) Entry {
 	e.Method = clip(e.Method, MaxValueBytes)
 	e.Path = clip(e.Path, MaxValueBytes)
 	e.Fault = clip(e.Fault, MaxValueBytes)
+	e.Stub = clip(e.Stub, MaxValueBytes)
 	if len(e.Fields) == 0 {
 		e.Fields = nil
 		return e
@@ -271,7 +273,7 @@ func truncatedMarker(n int) string {
 
 // size estimates the memory e holds.
 func (e *Entry) size() int64 {
-	n := entryOverhead + int64(len(e.Method)+len(e.Path)+len(e.Fault))
+	n := entryOverhead + int64(len(e.Method)+len(e.Path)+len(e.Fault)+len(e.Stub))
 	for k, v := range e.Fields {
 		n += fieldOverhead + int64(len(k)+len(v))
 	}

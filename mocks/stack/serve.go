@@ -36,7 +36,7 @@ const (
 	MaxHeaderBytes    = 64 << 10
 )
 
-// ServeOptions configure Serve. Files (Config, Fixtures) are parsed by Serve, before any
+// ServeOptions configure Serve. Files (Config, Fixtures, Stubs) are parsed by Serve, before any
 // listener opens, so a bad file is reported without side effects.
 type ServeOptions struct {
 	EntraAddr      string   // default DefaultEntraAddr; port 0 picks a free port
@@ -50,6 +50,7 @@ type ServeOptions struct {
 	EntraAuthority string   // Veeam verifies assertions against this Entra instead of the local mock
 	ConfigFile     string   // Entra directory and lifetimes (entra.LoadConfig)
 	FixturesFile   string   // Veeam fixtures (veeam.LoadFixtures)
+	StubsFile      string   // Veeam stubs the mock starts with and returns to on reset (veeam.LoadStubs)
 	JournalBytes   int64    // each server's journal keeps at most this many bytes (default journal.DefaultMaxBytes)
 	Logger         *slog.Logger
 
@@ -72,6 +73,7 @@ type Running struct {
 	Users         []string
 	AdminUser     string
 	AdminPassword string
+	Stubs         int // how many stubs the Veeam mock started with (StubsFile)
 	Clock         *clock.Real
 	Entra         *entra.Server
 	Veeam         *veeam.Server
@@ -144,6 +146,14 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			db.Close()
 		}
 	}()
+	var stubs veeam.Stubs
+	if o.StubsFile != "" {
+		var err error
+		if stubs, err = veeam.LoadStubs(o.StubsFile); err != nil {
+			return nil, err
+		}
+		veeamOpts = append(veeamOpts, veeam.WithStubs(stubs))
+	}
 
 	lc := net.ListenConfig{}
 	el, err := lc.Listen(ctx, "tcp", o.EntraAddr)
@@ -164,7 +174,7 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 		VeeamURL: fmt.Sprintf("%s://%s", scheme, publicAddr(vl, o.Hostnames)),
 		Tenant:   entra.DefaultTenant, ClientID: entra.AzureCLIClientID,
 		AdminUser: veeam.DefaultAdminUser, AdminPassword: o.AdminPassword,
-		Clock: clk, done: make(chan error, 2), db: db,
+		Stubs: stubs.Len(), Clock: clk, done: make(chan error, 2), db: db,
 	}
 	if db != nil {
 		run.StateFile = db.Path()

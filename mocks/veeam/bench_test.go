@@ -242,6 +242,48 @@ func BenchmarkLogoutBusyStore(b *testing.B) {
 	}
 }
 
+// BenchmarkStubs is an administrator's GET /v8/Organizations with no stubs installed,
+// with 100 stubs of other operations (what a request no stub answers pays while stubs
+// are installed: a second route lookup and a walk of the list), and answered by the
+// oldest of 100 stubs (the longest walk).
+func BenchmarkStubs(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		stubs  int
+		answer bool
+		want   int
+	}{{"none", 0, false, http.StatusOK}, {"100 others", 100, false, http.StatusOK}, {"answered by the oldest of 100", 100, true, 299}} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := newTestServer(b)
+			auth := "Bearer " + e.adminLogin().AccessToken
+			if bc.answer {
+				if _, err := e.srv.AddStub(Stub{Method: "GET", Path: "/v8/Organizations", Status: 299, Body: JSONValue(`{"ok":true}`)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for i := range bc.stubs - len(e.srv.Stubs()) {
+				if _, err := e.srv.AddStub(Stub{Method: "GET", Path: fmt.Sprintf("/v8/Jobs/%08d-0000-4000-8000-000000000000", i), Status: 500}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				req := httptest.NewRequest("GET", "https://127.0.0.1:4443/v8/Organizations", nil)
+				req.Header.Set("Authorization", auth)
+				w := &discard{h: http.Header{}}
+				for pb.Next() {
+					clear(w.h)
+					e.srv.ServeHTTP(w, req)
+					if w.code != bc.want {
+						b.Fatalf("status %d", w.code)
+					}
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkJWTBearerLoginUnderKidAttack is one legitimate jwt-bearer login (a known kid)
 // while 8 clients send assertions with random unknown kids (each a new one every
 // millisecond or so) and Entra's JWKS takes 200 ms to answer (issue 15, item 3; the attack that raised the median login from 2.8 ms to

@@ -25,8 +25,11 @@
 //     the Microsoft Graph audience and the seed's Directory and User permissions, then
 //     the organization, its modern app-only authentication and the tenant-authentication
 //     setting.
+//   - Stubs (stubs.go), WireMock's stub mappings: answers of the caller's own for any
+//     operation or exact path, matched before validation and the handler but after
+//     authentication, from the control API, WithStubs or a file (LoadStubs).
 //   - The common control API of mocks/control under /_mock/, plus /_mock/settings,
-//     /_mock/organizations and /_mock/sessions/revoke.
+//     /_mock/organizations, /_mock/sessions/revoke and /_mock/stubs.
 //   - With WithState (persist.go), what clients change (the world's items and settings
 //     objects, sessions and tokens, the mock settings) is written through to a Store
 //     in one commit per request, before the answer, and LoadState reads it back at the

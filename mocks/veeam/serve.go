@@ -43,10 +43,13 @@ func (rq *request) param(name string) string {
 func (rq *request) canonicalPath() string { return fillTemplate(rq.route.template, rq.values) }
 
 // serve is the server's handler behind the pipeline (journal, faults): the control API
-// under /_mock/, everything else by the document's routes.
+// under /_mock/, then the stubs (stubs.go), everything else by the document's routes.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if isControlPath(r.URL.Path) {
 		s.serveControl(w, r)
+		return
+	}
+	if s.stubs.n.Load() > 0 && s.serveStub(w, r) {
 		return
 	}
 	var m match

@@ -35,6 +35,7 @@ type Server struct {
 	control       *routeNode // the control routes; the API's are the shared table()
 	settings      *settingsStore
 	world         *world
+	stubs         *stubSet
 	timeline      *timeline // long-running work on the clock (clocked.go)
 	sessions      *sessionStore
 	tokens        *tokenService
@@ -47,6 +48,7 @@ type Server struct {
 		settings Settings
 		world    *worldState
 		key      *keys.Key
+		stubs    []*stub
 	}
 }
 
@@ -61,6 +63,7 @@ type config struct {
 	issuer       string
 	logger       *slog.Logger
 	maxSessions  int
+	stubs        Stubs
 	mutations    Mutations
 	state        *SavedState
 }
@@ -109,6 +112,10 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // WithMaxSessions bounds the session store (default DefaultMaxSessions).
 func WithMaxSessions(n int) Option { return func(c *config) { c.maxSessions = n } }
 
+// WithStubs gives the server stubs it starts with, and returns to on Reset (NewStubs,
+// LoadStubs). Default: none.
+func WithStubs(st Stubs) Option { return func(c *config) { c.stubs = st } }
+
 // New returns a mock Veeam server on clk, the clock its stack shares.
 func New(clk clock.Clock, opts ...Option) *Server {
 	cfg := config{
@@ -138,6 +145,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		clk:       clk,
 		settings:  &settingsStore{},
 		world:     newWorld(base),
+		stubs:     &stubSet{},
 		timeline:  newTimeline(),
 		sessions:  newSessionStore(cfg.maxSessions),
 		entra:     newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
@@ -149,6 +157,8 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	s.initial.settings = s.settings.get()
 	s.initial.world = base
 	s.initial.key = signing.Active()
+	s.initial.stubs = cfg.stubs.list
+	s.stubs.reset(s.initial.stubs)
 	if cfg.state != nil {
 		s.restore(cfg.state, cfg.logger)
 	}
@@ -189,15 +199,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) Control() *control.Control { return s.ctl }
 
 // Reset drops every session and token, forgets cached Entra keys, and restores the
-// initial fixtures, settings and signing key. A server with a state file (WithState)
-// also clears it, so a restart after a reset starts from the fixtures too.
-// (Control().Reset also clears the journal and faults, then calls this.)
+// initial fixtures, settings, signing key and stubs (those WithStubs gave, their
+// counters at zero). A server with a state file (WithState) also clears it, so a
+// restart after a reset starts from the fixtures too. Stubs are never kept in the state
+// file. (Control().Reset also clears the journal and faults, then calls this.)
 func (s *Server) Reset() {
 	if s.p != nil {
 		s.p.mu.Lock()
 		defer s.p.mu.Unlock()
 	}
 	s.sessions.reset()
+	s.stubs.reset(s.initial.stubs)
 	s.entra.reset()
 	s.timeline.reset()
 	s.world.reset(s.initial.world)

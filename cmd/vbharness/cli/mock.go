@@ -65,7 +65,8 @@ configuration error (including an address already in use).`,
 		Example: `  vbharness mock
   vbharness mock --entra-addr 127.0.0.1:0 --veeam-addr 127.0.0.1:0 --print-json
   vbharness mock --state-dir ./mock-state
-  vbharness mock --hostname mock.lab.local --control-token-file ~/.config/vbharness/control-token`,
+  vbharness mock --hostname mock.lab.local --control-token-file ~/.config/vbharness/control-token
+  vbharness mock --stubs stubs.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Giving a state folder asks for state kept in it; the default folder only
@@ -82,6 +83,7 @@ configuration error (including an address already in use).`,
 	fl.StringSliceVar(&f.o.Hostnames, "hostname", nil, "extra host name for the server certificate (repeatable)")
 	fl.StringVar(&f.o.ConfigFile, "config", "", "Entra directory and lifetimes (YAML or JSON)")
 	fl.StringVar(&f.o.FixturesFile, "fixtures", "", "Veeam fixtures: organizations, jobs, … (YAML or JSON)")
+	fl.StringVar(&f.o.StubsFile, "stubs", "", "Veeam stubs to start with, and to return to on reset (YAML or JSON)")
 	fl.StringVar(&f.o.ControlToken, "control-token", "", "require Authorization: Bearer TOKEN on the control API (else loopback callers only); visible in ps: prefer --control-token-file or $"+envMockControlToken)
 	fl.StringVar(&f.controlTokenFile, "control-token-file", "", "read the control token from FILE (one line)")
 	fl.StringVar(&f.o.AdminPassword, "admin-password", "", "the Veeam administrator's password (default the mock's built-in one); visible in ps: prefer --admin-password-file or $"+envMockAdminPassword)
@@ -152,7 +154,7 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 		}
 		o.StateDir = filepath.Join(dir, "vbharness", "mock")
 	}
-	for _, p := range []*string{&o.StateDir, &o.ConfigFile, &o.FixturesFile} {
+	for _, p := range []*string{&o.StateDir, &o.ConfigFile, &o.FixturesFile, &o.StubsFile} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(a.dir, *p)
 		}
@@ -187,6 +189,9 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 	fmt.Fprintf(w, "  client:          %s\n", run.ClientID)
 	fmt.Fprintf(w, "  users:           %s\n", strings.Join(run.Users, ", "))
 	fmt.Fprintf(w, "  Veeam admin:     %s / %s\n", run.AdminUser, run.AdminPassword)
+	if o.StubsFile != "" {
+		fmt.Fprintf(w, "  Veeam stubs:     %d from %s (GET /_mock/stubs; reset returns to them)\n", run.Stubs, o.StubsFile)
+	}
 	if o.ControlToken != "" {
 		fmt.Fprintf(w, "  control API:     /_mock/ on both servers; needs Authorization: Bearer <the control token>\n")
 	} else {
