@@ -27,7 +27,7 @@ test("a job session runs on the clock and the job shows its result", ({ veeam, c
   expect(admin.get(`/v8/Jobs/${job.id}`).json().lastStatus).toBe("Success");
   const log = admin.get(`${session}/LogItems`).json().results.map((l) => l.type);
   expect(log).toEqual(["Running", "Running", "Success"]);
-}, { tags: ["sessions"], requires: ["clock"] });
+}, { tags: ["sessions"], requires: ["clock", "isolated"] }); // exact seconds on a clock no other test moves
 
 test("a repository synchronisation runs on the clock", ({ veeam, clock }) => {
   const admin = veeam.login({ admin: true });
@@ -42,4 +42,4 @@ test("a repository synchronisation runs on the clock", ({ veeam, clock }) => {
   const done = admin.get(session).json();
   expect(done.state).toBe("None");
   expect(done.progressPercent).toBe(100);
-}, { tags: ["sessions"], requires: ["clock"] });
+}, { tags: ["sessions"], requires: ["clock", "isolated"] }); // exact seconds on a clock no other test moves
