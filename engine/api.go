@@ -121,6 +121,14 @@ type Exchange struct {
 	ResponseBody    string            `json:"response_body,omitempty"`
 	DurationMS      float64           `json:"duration_ms"`
 	Error           string            `json:"error,omitempty"`
+	// AtMS is when the request was sent, in milliseconds on the scenario clock (virtual
+	// or real) since the test began: what the HTML report's timeline lays it out by.
+	AtMS float64 `json:"at_ms"`
+	// Uses names the tokens (Result.Tokens ids) the request carried: a bearer token, a
+	// refresh_token, an assertion or the access token inside one.
+	Uses []string `json:"uses,omitempty"`
+	// Issues names the tokens the response issued.
+	Issues []string `json:"issues,omitempty"`
 }
 
 // Result is the outcome of one test.
@@ -135,9 +143,18 @@ type Result struct {
 	SkipReason string
 	Console    []ConsoleLine
 	Trace      []Exchange
-	Wall       time.Duration
-	Virtual    time.Duration // time that passed on the scenario clock
-	Seed       int64
+	// Tokens lists every token a response of the trace issued, in order of issue; Clock
+	// every step the scenario clock took apart from requests (clock.advance, sleeps,
+	// timers, polling). Together with Exchange.AtMS they are a token's life on the
+	// scenario clock. Neither ever holds a secret.
+	Tokens []Token
+	Clock  []ClockStep
+	// Excerpt is the script source around the failing line (the first frame of Stack) of
+	// a test that did not pass; nil when no frame names a readable script.
+	Excerpt *Excerpt
+	Wall    time.Duration
+	Virtual time.Duration // time that passed on the scenario clock
+	Seed    int64
 }
 
 // RunOptions configure one test run.

@@ -52,6 +52,7 @@ func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
 		le := &LoadError{File: s.path, Message: res.Message, Stack: res.Stack, Err: err}
 		if f := firstFrame(res.Stack); f.file != "" {
 			le.File, le.Line, le.Column = f.file, f.line, f.col
+			le.Excerpt = s.loader.excerpt(f)
 		}
 		return nil, le
 	}
@@ -333,6 +334,17 @@ func (r *rt) finish(res *Result) {
 		res.Console[i] = ConsoleLine{Level: l.Level, Text: s.Scrub(l.Text)}
 	}
 	res.Trace = r.trace
+	if r.tl != nil {
+		res.Tokens, res.Clock = r.tl.tokens, r.tl.steps
+	}
+	if res.Status != StatusPassed && res.Status != StatusSkipped && r.loader != nil {
+		res.Excerpt = r.loader.excerpt(firstFrame(res.Stack))
+		if x := res.Excerpt; x != nil {
+			for i := range x.Lines {
+				x.Lines[i].Text = s.Scrub(x.Lines[i].Text)
+			}
+		}
+	}
 	for i := range res.Trace {
 		e := &res.Trace[i]
 		e.URL, e.RequestBody, e.ResponseBody, e.Error = s.Scrub(e.URL), s.Scrub(e.RequestBody), s.Scrub(e.ResponseBody), s.Scrub(e.Error)

@@ -61,6 +61,7 @@ type rt struct {
 
 	console []ConsoleLine
 	trace   []Exchange
+	tl      *timeline // nil while collecting tests
 
 	reg      *registry
 	modules  map[string]*goja.Object // require cache: path → module object
@@ -129,6 +130,10 @@ func configure(cfg config) (*rt, error) {
 		r.clock = clock.NewVirtual(clock.DefaultStart)
 	default:
 		r.clock = clock.NewReal()
+	}
+	if cfg.target != nil {
+		r.tl = newTimeline(r.clock.Now(), cfg.target)
+		r.clock = recordingClock{Clock: r.clock, r: r}
 	}
 	vm.SetFieldNameMapper(goja.TagFieldNameMapper("json", true))
 	vm.SetTimeSource(r.clock.Now)
@@ -583,7 +588,7 @@ func (r *rt) httpClient() *http.Client {
 }
 
 func (r *rt) installHTTP() {
-	r.http = &flow.HTTP{Client: r.httpClient(), Wall: wall, Observe: r.observe, Secret: r.scrub.Add, Redact: r.scrub.Scrub, UserAgent: "vbharness"}
+	r.http = &flow.HTTP{Client: r.httpClient(), Wall: wall, Clock: r.clock, Observe: r.observe, Secret: r.scrub.Add, Redact: r.scrub.Scrub, UserAgent: "vbharness"}
 	r.control = &flow.HTTP{Client: r.httpClient(), Secret: r.scrub.Add, Redact: r.scrub.Scrub, UserAgent: "vbharness"}
 	var et EntraTarget
 	var vt VeeamTarget

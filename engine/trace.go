@@ -36,6 +36,9 @@ func (r *rt) observe(ex *flow.Exchange) {
 	if ex.Err != nil {
 		e.Error = r.scrub.Scrub(ex.Err.Error())
 	}
+	if r.tl != nil {
+		r.tl.exchange(ex, &e, len(r.trace))
+	}
 	r.trace = append(r.trace, e)
 }
 

@@ -139,6 +139,7 @@ func (o *Outcome) Scrub(s *secret.Scrubber) *Outcome {
 		r.Expected = s.Scrub(r.Expected)
 		r.Actual = s.Scrub(r.Actual)
 		r.SkipReason = s.Scrub(r.SkipReason)
+		r.Excerpt = r.Excerpt.Map(s.Scrub)
 		if r.Console != nil {
 			lines := make([]engine.ConsoleLine, len(r.Console))
 			for j, l := range r.Console {

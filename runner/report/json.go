@@ -61,7 +61,10 @@ type jsonTest struct {
 	Actual     string               `json:"actual,omitempty"`
 	Stack      string               `json:"stack,omitempty"`
 	Console    []engine.ConsoleLine `json:"console,omitempty"`
+	Excerpt    *engine.Excerpt      `json:"excerpt,omitempty"`
 	Trace      []engine.Exchange    `json:"trace,omitempty"`
+	Tokens     []engine.Token       `json:"tokens,omitempty"`
+	Clock      []engine.ClockStep   `json:"clock,omitempty"`
 }
 
 func writeJSON(w io.Writer, o *runner.Outcome) error {
@@ -89,7 +92,7 @@ func writeJSON(w io.Writer, o *runner.Outcome) error {
 			Name: r.Name, File: r.File, Status: string(r.Status), SkipReason: r.SkipReason, LoadError: r.LoadError,
 			Tags: r.Tags, WallMS: ms(r.Wall), VirtualMS: ms(r.Virtual), Seed: r.Seed,
 			Message: r.Message, Expected: r.Expected, Actual: r.Actual, Stack: r.Stack,
-			Console: r.Console, Trace: r.Trace,
+			Console: r.Console, Excerpt: r.Excerpt, Trace: r.Trace, Tokens: r.Tokens, Clock: r.Clock,
 		})
 	}
 	enc := json.NewEncoder(w)

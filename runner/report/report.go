@@ -84,6 +84,7 @@ func mapStrings(o *runner.Outcome, f func(string) string) *runner.Outcome {
 	for i, r := range o.Results {
 		r.Name, r.File, r.Message, r.Stack = f(r.Name), f(r.File), f(r.Message), f(r.Stack)
 		r.Expected, r.Actual, r.SkipReason = f(r.Expected), f(r.Actual), f(r.SkipReason)
+		r.Excerpt = r.Excerpt.Map(f)
 		if r.Console != nil {
 			lines := make([]engine.ConsoleLine, len(r.Console))
 			for j, l := range r.Console {
