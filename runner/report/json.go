@@ -68,6 +68,14 @@ type jsonTest struct {
 }
 
 func writeJSON(w io.Writer, o *runner.Outcome) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(newJSONReport(o))
+}
+
+// newJSONReport is the JSON report's document; the HTML report renders the same one.
+func newJSONReport(o *runner.Outcome) jsonReport {
 	c := o.Counts()
 	rep := jsonReport{
 		Tool:   "vbharness",
@@ -95,8 +103,5 @@ func writeJSON(w io.Writer, o *runner.Outcome) error {
 			Console: r.Console, Excerpt: r.Excerpt, Trace: r.Trace, Tokens: r.Tokens, Clock: r.Clock,
 		})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(rep)
+	return rep
 }

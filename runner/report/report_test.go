@@ -135,7 +135,7 @@ func TestReportFormatsMatchTheirGoldenFilesAndHoldNoSecrets(t *testing.T) {
 			if err := report.Write(&buf, f, fixture(), scrubber()); err != nil {
 				t.Fatal(err)
 			}
-			ext := map[report.Format]string{report.JUnit: "xml", report.JSON: "json", report.TAP: "tap"}[f]
+			ext := map[report.Format]string{report.JUnit: "xml", report.JSON: "json", report.TAP: "tap", report.HTML: "html"}[f]
 			golden(t, "report."+ext, buf.Bytes())
 			noSecrets(t, string(f), buf.Bytes())
 		})
@@ -195,7 +195,7 @@ func TestParseSpec(t *testing.T) {
 	for in, msg := range map[string]string{
 		"junit":        "want FORMAT=FILE",
 		"junit=":       "want FORMAT=FILE",
-		"html=x.html":  `unknown format "html"; known formats: junit, json, tap`,
+		"pdf=x.pdf":    `unknown format "pdf"; known formats: junit, json, tap, html`,
 		"=results.xml": `unknown format ""`,
 	} {
 		if _, err := report.ParseSpec(in); err == nil || !strings.Contains(err.Error(), msg) {
