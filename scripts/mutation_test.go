@@ -87,6 +87,8 @@ const (
 	backOff        = "strict_rfc8628.js › pollToken adds 5 s to its interval after slow_down"
 	labTenant      = "lab/smoke.js › a tenant signs in with a device code, reads its organization, refreshes and logs out"
 	labAdmin       = "lab/smoke.js › the administrator reads ServiceInstance, organizations and jobs, refreshes and logs out"
+	jobOnClock     = "sessions_on_the_clock.js › a job session runs on the clock and the job shows its result"
+	syncOnClock    = "sessions_on_the_clock.js › a repository synchronisation runs on the clock"
 )
 
 func settings(change func(*veeam.Settings)) veeam.Option {
@@ -129,6 +131,8 @@ var mutations = []mutation{
 		setup: fault(veeamFaults, faults.Rule{Method: "POST", Path: "/v8/token/logout", Status: 204, Times: -1}), red: []string{labAdmin, labTenant, logout}},
 	{name: "Tenant tokens reach administrator routes", how: "`veeam.Mutations{IgnoreTenantScope}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreTenantScope: true})}, red: []string{operator, tenantScope}},
+	{name: "Veeam's long-running work takes 10 minutes, not 5", how: "setting `sessionDuration: 600`",
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.SessionDuration = 600 })}, red: []string{jobOnClock, syncOnClock}},
 	{name: "Veeam's pages have no `_links.next`", how: "`veeam.Mutations{NoNextLinks}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoNextLinks: true})}, red: []string{jobPaging, orgPaging}},
 	{name: "Entra's signing keys cannot be fetched again (rotation not followed)", how: "fault rule: `GET */discovery/v2.0/keys` answers 503 after the first fetch",

@@ -2,6 +2,7 @@ package veeam
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -55,7 +56,22 @@ type Settings struct {
 	// nbf. Default 0: checks are exact on the shared clock. (.NET's
 	// Microsoft.IdentityModel defaults to 300; whether Veeam keeps that is [?].)
 	AssertionClockSkew int `json:"assertionClockSkew"`
+	// SessionDuration is how long, in virtual seconds, long-running work takes: a job
+	// session, a repository synchronisation, an organization sync, a proxy entering
+	// maintenance. The work is Running (or Synchronizing, Enabling) from its start,
+	// halfway done at half this time, and ends after it (clocked.go). Default 300 [?: a
+	// real run takes as long as the data it moves].
+	SessionDuration int `json:"sessionDuration"`
+	// SessionResult is how long-running work ends: "Success" (default), "Warning" or
+	// "Failed".
+	SessionResult string `json:"sessionResult"`
 }
+
+// DefaultSessionDuration is SessionDuration's default, in seconds.
+const DefaultSessionDuration = 300
+
+// Session results (Settings.SessionResult), as RESTJobSession.status spells them.
+var sessionResults = []string{"Success", "Warning", "Failed"}
 
 // DefaultSettings returns the settings a new server starts with.
 func DefaultSettings() Settings {
@@ -65,6 +81,8 @@ func DefaultSettings() Settings {
 		RefreshTokenLifetime: DefaultRefreshTokenLifetime,
 		ErrorStyle:           ErrorStyleOAuth,
 		RefreshRotation:      true,
+		SessionDuration:      DefaultSessionDuration,
+		SessionResult:        "Success",
 	}
 }
 
@@ -84,6 +102,12 @@ func (s Settings) normalized() Settings {
 	if s.AssertionClockSkew < 0 {
 		s.AssertionClockSkew = 0
 	}
+	if s.SessionDuration <= 0 {
+		s.SessionDuration = d.SessionDuration
+	}
+	if !inEnum(s.SessionResult, sessionResults) {
+		s.SessionResult = d.SessionResult
+	}
 	return s
 }
 
@@ -97,6 +121,8 @@ type settingsPatch struct {
 	RefreshRotation        *bool   `json:"refreshRotation"`
 	ClaimsOnly             *bool   `json:"claimsOnly"`
 	AssertionClockSkew     *int    `json:"assertionClockSkew"`
+	SessionDuration        *int    `json:"sessionDuration"`
+	SessionResult          *string `json:"sessionResult"`
 }
 
 // apply merges p into s, refusing values a server cannot run with.
@@ -113,6 +139,12 @@ func (p settingsPatch) apply(s Settings) (Settings, error) {
 	if p.AssertionClockSkew != nil && *p.AssertionClockSkew < 0 {
 		return s, fmt.Errorf("assertionClockSkew must not be negative, got %d", *p.AssertionClockSkew)
 	}
+	if p.SessionDuration != nil && *p.SessionDuration <= 0 {
+		return s, fmt.Errorf("sessionDuration must be a positive number of seconds, got %d", *p.SessionDuration)
+	}
+	if p.SessionResult != nil && !inEnum(*p.SessionResult, sessionResults) {
+		return s, fmt.Errorf("sessionResult must be one of %s, got %q", strings.Join(sessionResults, ", "), *p.SessionResult)
+	}
 	setBool(&s.TenantAuthentication, p.TenantAuthentication)
 	setBool(&s.OperatorAuthentication, p.OperatorAuthentication)
 	setBool(&s.RefreshRotation, p.RefreshRotation)
@@ -128,6 +160,12 @@ func (p settingsPatch) apply(s Settings) (Settings, error) {
 	}
 	if p.AssertionClockSkew != nil {
 		s.AssertionClockSkew = *p.AssertionClockSkew
+	}
+	if p.SessionDuration != nil {
+		s.SessionDuration = *p.SessionDuration
+	}
+	if p.SessionResult != nil {
+		s.SessionResult = *p.SessionResult
 	}
 	return s, nil
 }
