@@ -107,15 +107,15 @@ func TestTimelineRecordsTokenLife(t *testing.T) {
 // line its first stack frame names.
 func TestExcerptShowsTheFailingLine(t *testing.T) {
 	t.Parallel()
-	res := runMock(t, load(t, "timeline.js"), "fails at line 20", RunOptions{})
+	res := runMock(t, load(t, "timeline.js"), "fails at line 21", RunOptions{})
 	if res.Status != StatusFailed {
 		t.Fatalf("status %s: %s", res.Status, res.Message)
 	}
 	x := res.Excerpt
-	if x == nil || x.File != "timeline.js" || x.Line != 20 || len(x.Lines) != 5 {
-		t.Fatalf("excerpt %+v, want timeline.js line 20 with two lines either side", x)
+	if x == nil || x.File != "timeline.js" || x.Line != 21 || len(x.Lines) != 5 {
+		t.Fatalf("excerpt %+v, want timeline.js line 21 with two lines either side", x)
 	}
-	if l := x.Lines[2]; l.N != 20 || !strings.Contains(l.Text, "expect(answer).toBe(42)") {
+	if l := x.Lines[2]; l.N != 21 || !strings.Contains(l.Text, "expect(answer).toBe(42)") {
 		t.Errorf("failing line %+v", l)
 	}
 }

@@ -11,11 +11,12 @@ test("token life", ({ entra, veeam, clock }) => {
   expect(session.get("/v8/Organization", { autoRefresh: false })).toHaveStatus(401);
   const spent = session.refreshToken;
   session.refresh();
-  expect(veeam.token({ grant_type: "refresh_token", refresh_token: spent })).toHaveStatus(400);
   expect(session.get("/v8/Organization")).toHaveStatus(200);
+  // Last: a spent refresh token revokes its whole family, this session's tokens too.
+  expect(veeam.token({ grant_type: "refresh_token", refresh_token: spent })).toHaveStatus(400);
 }, { requires: ["clock"] });
 
-test("fails at line 20", () => {
+test("fails at line 21", () => {
   const answer = 41;
   expect(answer).toBe(42);
 });
