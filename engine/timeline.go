@@ -33,7 +33,7 @@ const (
 type Token struct {
 	ID       string    `json:"id"`       // "t1", "t2", … in order of issue
 	Kind     TokenKind `json:"kind"`     // entra_access, entra_refresh, entra_id, veeam_access, veeam_refresh
-	Redacted string    `json:"redacted"` // secret.Redact of the token: "[redacted …x9Qa]"
+	Redacted string    `json:"redacted"` // secret.RedactToken of the token: "[redacted …x9Qa]"
 	// IssuedMS is when the response that issued the token was sent for, in milliseconds
 	// on the scenario clock since the test began (the request's AtMS).
 	IssuedMS float64 `json:"issued_ms"`
@@ -137,7 +137,7 @@ func (tl *timeline) exchange(ex *flow.Exchange, e *Exchange, i int) {
 			e.Issues = append(e.Issues, id)
 			continue
 		}
-		tok := Token{ID: "t" + strconv.Itoa(len(tl.tokens)+1), Kind: f.kind, Redacted: secret.Redact(raw), IssuedMS: tl.ms(arrived), Exchange: i}
+		tok := Token{ID: "t" + strconv.Itoa(len(tl.tokens)+1), Kind: f.kind, Redacted: secret.RedactToken(raw), IssuedMS: tl.ms(arrived), Exchange: i}
 		iat, exp := jwtTimes(raw)
 		if iat != nil {
 			v := tl.ms(*iat)
@@ -293,13 +293,13 @@ func number(v any) (float64, bool) {
 // made through it is a step of the timeline. The mocks share the clock underneath.
 type recordingClock struct {
 	clock.Clock
-	r *rt
+	h *host
 }
 
 func (c recordingClock) Advance(d time.Duration) time.Time {
 	at := c.Clock.Now()
 	now := c.Clock.Advance(d)
-	c.r.tl.step(at, now.Sub(at), "advance", len(c.r.trace))
+	c.h.tl.step(at, now.Sub(at), "advance", len(c.h.rec.trace))
 	return now
 }
 
@@ -307,7 +307,7 @@ func (c recordingClock) TryAdvance(d time.Duration) (time.Time, error) {
 	at := c.Clock.Now()
 	now, err := c.Clock.TryAdvance(d)
 	if err == nil {
-		c.r.tl.step(at, now.Sub(at), "advance", len(c.r.trace))
+		c.h.tl.step(at, now.Sub(at), "advance", len(c.h.rec.trace))
 	}
 	return now, err
 }
@@ -315,6 +315,6 @@ func (c recordingClock) TryAdvance(d time.Duration) (time.Time, error) {
 func (c recordingClock) Sleep(ctx context.Context, d time.Duration) error {
 	at := c.Clock.Now()
 	err := c.Clock.Sleep(ctx, d)
-	c.r.tl.step(at, c.Clock.Now().Sub(at), "wait", len(c.r.trace))
+	c.h.tl.step(at, c.Clock.Now().Sub(at), "wait", len(c.h.rec.trace))
 	return err
 }

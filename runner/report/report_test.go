@@ -31,7 +31,9 @@ const (
 
 func scrubber() *secret.Scrubber {
 	s := secret.NewScrubber()
-	s.Add(accessToken, refreshToken, deviceCode, userCode, password)
+	s.Add(accessToken, refreshToken, deviceCode, userCode)
+	s.AddCredential(password) // redacted whole, unlike the tokens
+
 	return s
 }
 
@@ -69,9 +71,9 @@ func fixture() *runner.Outcome {
 						Status:         401, DurationMS: 0.3, AtMS: 3665000, Uses: []string{"t1"}},
 				},
 				Tokens: []engine.Token{
-					{ID: "t1", Kind: engine.EntraAccess, Redacted: secret.Redact(accessToken), IssuedMS: 5000, IatMS: ptr(-295000.0),
+					{ID: "t1", Kind: engine.EntraAccess, Redacted: secret.RedactToken(accessToken), IssuedMS: 5000, IatMS: ptr(-295000.0),
 						ExpiresMS: ptr(3604000.0), ExpiryFrom: "exp", Exchange: 0},
-					{ID: "t2", Kind: engine.EntraRefresh, Redacted: secret.Redact(refreshToken), IssuedMS: 5000, Exchange: 0},
+					{ID: "t2", Kind: engine.EntraRefresh, Redacted: secret.RedactToken(refreshToken), IssuedMS: 5000, Exchange: 0},
 				},
 				Clock: []engine.ClockStep{{AtMS: 0, ByMS: 5000, How: "wait"}, {AtMS: 5000, ByMS: 3660000, How: "advance"}},
 				Excerpt: &engine.Excerpt{File: "scripts/modern_auth_login.js", Line: 14, Column: 3, Lines: []engine.ExcerptLine{
