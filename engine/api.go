@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/vbharness/vbharness/engine/flow"
@@ -153,6 +154,14 @@ type Exchange struct {
 	ResponseBody    string            `json:"response_body,omitempty"`
 	DurationMS      float64           `json:"duration_ms"`
 	Error           string            `json:"error,omitempty"`
+	// AtMS is when the request was sent, in milliseconds on the scenario clock (virtual
+	// or real) since the test began: what the HTML report's timeline lays it out by.
+	AtMS float64 `json:"at_ms"`
+	// Uses names the tokens (Result.Tokens ids) the request carried: a bearer token, a
+	// refresh_token, an assertion or the access token inside one.
+	Uses []string `json:"uses,omitempty"`
+	// Issues names the tokens the response issued.
+	Issues []string `json:"issues,omitempty"`
 }
 
 // Result is the outcome of one test.
@@ -167,14 +176,24 @@ type Result struct {
 	SkipReason string
 	Console    []ConsoleLine
 	Trace      []Exchange
-	Wall       time.Duration
-	Virtual    time.Duration // time that passed on the scenario clock
-	Seed       int64
+	// Tokens lists every token a response of the trace issued, in order of issue; Clock
+	// every step the scenario clock took apart from requests (clock.advance, sleeps,
+	// timers, polling). Together with Exchange.AtMS they are a token's life on the
+	// scenario clock. Neither ever holds a secret.
+	Tokens []Token
+	Clock  []ClockStep
+	// Excerpt is the script source around the failing line (the first frame of Stack) of
+	// a test that did not pass; nil when no frame names a readable script.
+	Excerpt *Excerpt
+	Wall    time.Duration
+	Virtual time.Duration // time that passed on the scenario clock
+	Seed    int64
 }
 
 // MapStrings returns a copy of r with f applied to every string the test produced: its
-// name, file, message, stack, expected and actual values, skip reason, console lines, and
-// every part of every exchange (URL, header names and values, bodies, error). It is the
+// name, file, message, stack, expected and actual values, skip reason, console lines,
+// every part of every exchange (URL, header names and values, bodies, error), the script
+// excerpt and the tokens' redaction markers. It is the
 // one visitor of a result's text: the engine scrubs a finished result with it, and the
 // reports scrub and escape through it (runner.Outcome.MapStrings). The copy shares no
 // slice or map with r.
@@ -194,10 +213,21 @@ func (r Result) MapStrings(f func(string) string) Result {
 			x.Method, x.URL, x.Error = f(x.Method), f(x.URL), f(x.Error)
 			x.RequestBody, x.ResponseBody = f(x.RequestBody), f(x.ResponseBody)
 			x.RequestHeaders, x.ResponseHeaders = mapHeaders(x.RequestHeaders, f), mapHeaders(x.ResponseHeaders, f)
+			x.Uses, x.Issues = slices.Clone(x.Uses), slices.Clone(x.Issues)
 			trace[i] = x
 		}
 		r.Trace = trace
 	}
+	r.Excerpt = r.Excerpt.Map(f)
+	if r.Tokens != nil {
+		tokens := make([]Token, len(r.Tokens))
+		for i, t := range r.Tokens {
+			t.Redacted = f(t.Redacted)
+			tokens[i] = t
+		}
+		r.Tokens = tokens
+	}
+	r.Clock = slices.Clone(r.Clock)
 	return r
 }
 

@@ -48,6 +48,7 @@ type host struct {
 	http    *flow.HTTP                  // every request a module makes: traced and redacted
 	control *flow.HTTP                  // the mock control API: not traced
 	rec     recording                   // the test's console lines and exchanges
+	tl      *timeline                   // the trace on the scenario clock: tokens, clock steps; nil while collecting tests
 	js      jsKit                       // the prelude's error classes, JSON, the response prototype
 	ends    []func(ctx context.Context) // what modules undo when the test ends (atTestEnd)
 }

@@ -29,6 +29,7 @@ func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
 		le := &LoadError{File: s.path, Message: res.Message, Stack: res.Stack, Err: err}
 		if f := firstFrame(res.Stack); f.file != "" {
 			le.File, le.Line, le.Column = f.file, f.line, f.col
+			le.Excerpt = s.loader.excerpt(f)
 		}
 		return nil, le
 	}
@@ -53,6 +54,9 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 			res.Status, res.Message = StatusErrored, fmt.Sprintf("internal engine error: %v", p)
 		}
 		if r != nil {
+			if res.Status != StatusPassed && res.Status != StatusSkipped {
+				res.Excerpt = s.loader.excerpt(firstFrame(res.Stack))
+			}
 			r.finish(res)
 		}
 		res.Wall = wall.Now().Sub(start)
@@ -312,6 +316,9 @@ func (r *host) describeThrown(v goja.Value, frames []frame, res *Result) {
 // finish hands res everything the run recorded, and scrubs all of it.
 func (r *host) finish(res *Result) {
 	res.Console, res.Trace = r.rec.console, r.rec.trace
+	if r.tl != nil {
+		res.Tokens, res.Clock = r.tl.tokens, r.tl.steps
+	}
 	if res.Console == nil {
 		res.Console = []ConsoleLine{}
 	}

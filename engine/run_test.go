@@ -557,6 +557,15 @@ func TestNoSecretIsRecordedWhole(t *testing.T) {
 	for _, l := range res.Console {
 		recorded = append(recorded, l.Text)
 	}
+	if res.Excerpt == nil || len(res.Tokens) < 6 {
+		t.Fatalf("excerpt %+v and %d tokens; want the failing line and every token of the run", res.Excerpt, len(res.Tokens))
+	}
+	for _, l := range res.Excerpt.Lines {
+		recorded = append(recorded, l.Text)
+	}
+	for _, tok := range res.Tokens {
+		recorded = append(recorded, tok.Redacted)
+	}
 	for _, e := range res.Trace {
 		recorded = append(recorded, e.URL, e.RequestBody, e.ResponseBody, e.Error)
 		for _, h := range []map[string]string{e.RequestHeaders, e.ResponseHeaders} {

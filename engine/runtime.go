@@ -79,8 +79,12 @@ func configure(cfg config) (*runtime, error) {
 	default:
 		h.clock = clock.NewReal()
 	}
+	if cfg.target != nil {
+		h.tl = newTimeline(h.clock.Now(), cfg.target)
+		h.clock = recordingClock{Clock: h.clock, h: h}
+	}
 	client := httpClient(cfg.target)
-	h.http = &flow.HTTP{Client: client, Wall: wall, Observe: h.observe, Secret: h.scrub.AddAs, Redact: h.scrub.Scrub, UserAgent: "vbharness"}
+	h.http = &flow.HTTP{Client: client, Wall: wall, Clock: h.clock, Observe: h.observe, Secret: h.scrub.AddAs, Redact: h.scrub.Scrub, UserAgent: "vbharness"}
 	h.control = &flow.HTTP{Client: client, Secret: h.scrub.AddAs, Redact: h.scrub.Scrub, UserAgent: "vbharness"}
 
 	r := &runtime{host: h, loop: newEventLoop(h)}

@@ -36,6 +36,9 @@ func (r *host) observe(ex *flow.Exchange) {
 	if ex.Err != nil {
 		e.Error = r.scrub.Scrub(ex.Err.Error())
 	}
+	if r.tl != nil {
+		r.tl.exchange(ex, &e, len(r.rec.trace))
+	}
 	r.rec.trace = append(r.rec.trace, e)
 }
 

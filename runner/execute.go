@@ -156,6 +156,11 @@ func (p *Plan) show(r *Result) *Result {
 		})
 	}
 	r.Message, r.Stack = rewrite(r.Message), rewrite(r.Stack)
+	if r.Excerpt != nil {
+		x := *r.Excerpt
+		x.File = f(x.File)
+		r.Excerpt = &x
+	}
 	return r
 }
 
@@ -244,6 +249,7 @@ func loadErrorResult(t *Planned) *Result {
 	var le *engine.LoadError
 	if errors.As(t.loadErr, &le) {
 		r.Stack = le.Stack
+		r.Excerpt = le.Excerpt
 	}
 	r.LoadError = true
 	return r

@@ -34,6 +34,7 @@ type Exchange struct {
 	ResponseHeader http.Header
 	ResponseBody   []byte
 	Duration       time.Duration // 0 unless HTTP.Wall is set
+	At             time.Time     // when the request was sent, on HTTP.Clock; zero unless it is set
 	Err            error
 }
 
@@ -46,6 +47,9 @@ type HTTP struct {
 	// Wall measures how long exchanges take; nil leaves Exchange.Duration at 0. It must be
 	// a real clock: a virtual one would report zero.
 	Wall clock.Clock
+	// Clock, if set, is the scenario clock: it stamps Exchange.At, so a trace can be laid
+	// on the scenario's time line (virtual or real).
+	Clock clock.Clock
 	// Observe, if set, is called after every round trip, on the caller's goroutine.
 	Observe func(*Exchange)
 	// Secret, if set, is called with every secret value a client sends or receives (tokens,
@@ -148,6 +152,9 @@ func (h *HTTP) Do(ctx context.Context, req Request) (*Response, error) {
 		h.secret(kind, v)
 	}
 	ex := &Exchange{Method: method, URL: hreq.URL.String(), RequestHeader: hreq.Header, RequestBody: req.Body}
+	if h.Clock != nil {
+		ex.At = h.Clock.Now()
+	}
 	start := h.now()
 	resp, err := client.Do(hreq)
 	var out *Response

@@ -61,10 +61,21 @@ type jsonTest struct {
 	Actual     string               `json:"actual,omitempty"`
 	Stack      string               `json:"stack,omitempty"`
 	Console    []engine.ConsoleLine `json:"console,omitempty"`
+	Excerpt    *engine.Excerpt      `json:"excerpt,omitempty"`
 	Trace      []engine.Exchange    `json:"trace,omitempty"`
+	Tokens     []engine.Token       `json:"tokens,omitempty"`
+	Clock      []engine.ClockStep   `json:"clock,omitempty"`
 }
 
 func writeJSON(w io.Writer, o *runner.Outcome) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(newJSONReport(o))
+}
+
+// newJSONReport is the JSON report's document; the HTML report renders the same one.
+func newJSONReport(o *runner.Outcome) jsonReport {
 	c := o.Counts()
 	rep := jsonReport{
 		Tool:   "vbharness",
@@ -89,11 +100,8 @@ func writeJSON(w io.Writer, o *runner.Outcome) error {
 			Name: r.Name, File: r.File, Status: string(r.Status), SkipReason: r.SkipReason, LoadError: r.LoadError,
 			Tags: r.Tags, WallMS: ms(r.Wall), VirtualMS: ms(r.Virtual), Seed: r.Seed,
 			Message: r.Message, Expected: r.Expected, Actual: r.Actual, Stack: r.Stack,
-			Console: r.Console, Trace: r.Trace,
+			Console: r.Console, Excerpt: r.Excerpt, Trace: r.Trace, Tokens: r.Tokens, Clock: r.Clock,
 		})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(rep)
+	return rep
 }

@@ -19,10 +19,11 @@ const (
 	JUnit Format = "junit"
 	JSON  Format = "json"
 	TAP   Format = "tap"
+	HTML  Format = "html"
 )
 
 // Formats lists the report file formats in the order help texts name them.
-var Formats = []Format{JUnit, JSON, TAP}
+var Formats = []Format{JUnit, JSON, TAP, HTML}
 
 // Spec is one --report flag: a format and the file to write.
 type Spec struct {
@@ -41,7 +42,7 @@ func ParseSpec(s string) (Spec, error) {
 			return Spec{Format: known, Path: p}, nil
 		}
 	}
-	return Spec{}, fmt.Errorf("--report %q: unknown format %q; known formats: junit, json, tap", s, f)
+	return Spec{}, fmt.Errorf("--report %q: unknown format %q; known formats: junit, json, tap, html", s, f)
 }
 
 // Write renders o in format f to w, with every secret s knows scrubbed.
@@ -56,6 +57,8 @@ func Write(w io.Writer, f Format, o *runner.Outcome, s *secret.Scrubber) error {
 		err = writeJSON(&buf, o)
 	case TAP:
 		err = writeTAP(&buf, o)
+	case HTML:
+		err = writeHTML(&buf, o)
 	default:
 		return fmt.Errorf("unknown report format %q", f)
 	}

@@ -72,7 +72,7 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 	fl.Int64Var(&f.seed, "seed", 0, "run seed, to reproduce a run (default random; the header prints it)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print console output and HTTP traces of passing tests too")
 	fl.BoolVar(&f.noColor, "no-color", false, "plain output without colours (also NO_COLOR=1)")
-	fl.StringArrayVar(&f.reports, "report", nil, "write a report: junit=FILE, json=FILE or tap=FILE (repeatable)")
+	fl.StringArrayVar(&f.reports, "report", nil, "write a report: junit=FILE, json=FILE, tap=FILE or html=FILE (repeatable)")
 	fl.StringVar(&f.maxMem, "max-memory", "2GiB", "heap the scenarios may use before the longest-running one is stopped as errored (e.g. 512MiB, 4GiB; 0 for no limit)")
 	return cmd
 }

@@ -88,7 +88,7 @@ func TestRunUsageErrorsExit2BeforeAnyTestRuns(t *testing.T) {
 		{"an unknown command", []string{"rnu"}, `vbharness: unknown command "rnu" for "vbharness"`},
 		{"no command", nil, "Usage:"},
 		{"a bad regular expression", []string{"run", "--filter", "log(in"}, `vbharness: --filter "log(in" is not a regular expression`},
-		{"a bad report", []string{"run", "--report", "html=x.html"}, `vbharness: --report "html=x.html": unknown format "html"; known formats: junit, json, tap`},
+		{"a bad report", []string{"run", "--report", "pdf=x.pdf"}, `vbharness: --report "pdf=x.pdf": unknown format "pdf"; known formats: junit, json, tap, html`},
 		{"a report without a file", []string{"run", "--report", "junit"}, `want FORMAT=FILE`},
 		{"a missing path", []string{"run", "nope.js"}, "vbharness: nope.js: no such file or folder"},
 		{"a folder without scenarios", []string{"run", "empty"}, "vbharness: no scenario files (*.js outside lib/ folders) in empty"},
