@@ -62,6 +62,7 @@ const (
 	codeReused     = "device_code_errors.js › a redeemed device code polled again: expired_token AADSTS70020"
 	accessExpiry   = "veeam_token_expiry.js › an access token expires after 60 minutes: 401, refresh, 200, new expiry times"
 	spentRefresh   = "veeam_token_expiry.js › a spent refresh token is refused"
+	reuseNoRevoke  = "veeam_token_expiry.js › with revokeOnRefreshReuse off, only the spent refresh token is refused"
 	expiredRefresh = "veeam_token_expiry.js › a refresh token past its own expiry forces a new login"
 	entraRefresh   = "long_running_sessions.js › an Entra refresh gives a fresh assertion that Veeam accepts after the first expired"
 	keepAlive      = "long_running_sessions.js › auto-refresh keeps a session alive for five virtual hours with five refreshes"
@@ -124,7 +125,9 @@ var mutations = []mutation{
 	{name: "Veeam's access tokens live 30 minutes, not 60", how: "setting `accessTokenLifetime: 1800`",
 		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.AccessTokenLifetime = 1800 })}, red: []string{adminLogin, keepAlive, seedFlow, accessExpiry}},
 	{name: "Veeam's refresh tokens can be used again", how: "setting `refreshRotation: false`",
-		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RefreshRotation = false })}, red: []string{spentRefresh}},
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RefreshRotation = false })}, red: []string{spentRefresh, reuseNoRevoke}},
+	{name: "Veeam does not revoke a sign-in whose spent refresh token comes back", how: "setting `revokeOnRefreshReuse: false`",
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RevokeOnRefreshReuse = false })}, red: []string{spentRefresh}},
 	{name: "Veeam accepts expired refresh tokens", how: "`veeam.Mutations{IgnoreRefreshTokenExpiry}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreRefreshTokenExpiry: true})}, red: []string{expiredRefresh}},
 	{name: "Veeam's logout revokes nothing", how: "fault rule: `POST /v8/token/logout` answers 204 for ever",

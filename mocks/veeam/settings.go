@@ -48,6 +48,10 @@ type Settings struct {
 	ErrorStyle string `json:"errorStyle"`
 	// RefreshRotation spends a refresh token when it is used. Default true [I].
 	RefreshRotation bool `json:"refreshRotation"`
+	// RevokeOnRefreshReuse revokes every token of a sign-in when one of its spent refresh
+	// tokens is presented again, as RFC 9700 §4.14.2 recommends: the reuse means the token
+	// may have leaked. Default true [A: the real server's behaviour is not documented].
+	RevokeOnRefreshReuse bool `json:"revokeOnRefreshReuse"`
 	// ClaimsOnly skips the signature check of jwt-bearer and operator assertions, for
 	// real Microsoft Graph tokens whose header nonce makes them unverifiable by anyone
 	// but Graph (entra.md §5.1). Every claim is still checked. Default false.
@@ -81,6 +85,7 @@ func DefaultSettings() Settings {
 		RefreshTokenLifetime: DefaultRefreshTokenLifetime,
 		ErrorStyle:           ErrorStyleOAuth,
 		RefreshRotation:      true,
+		RevokeOnRefreshReuse: true,
 		SessionDuration:      DefaultSessionDuration,
 		SessionResult:        "Success",
 	}
@@ -119,6 +124,7 @@ type settingsPatch struct {
 	RefreshTokenLifetime   *int    `json:"refreshTokenLifetime"`
 	ErrorStyle             *string `json:"errorStyle"`
 	RefreshRotation        *bool   `json:"refreshRotation"`
+	RevokeOnRefreshReuse   *bool   `json:"revokeOnRefreshReuse"`
 	ClaimsOnly             *bool   `json:"claimsOnly"`
 	AssertionClockSkew     *int    `json:"assertionClockSkew"`
 	SessionDuration        *int    `json:"sessionDuration"`
@@ -148,6 +154,7 @@ func (p settingsPatch) apply(s Settings) (Settings, error) {
 	setBool(&s.TenantAuthentication, p.TenantAuthentication)
 	setBool(&s.OperatorAuthentication, p.OperatorAuthentication)
 	setBool(&s.RefreshRotation, p.RefreshRotation)
+	setBool(&s.RevokeOnRefreshReuse, p.RevokeOnRefreshReuse)
 	setBool(&s.ClaimsOnly, p.ClaimsOnly)
 	if p.AccessTokenLifetime != nil {
 		s.AccessTokenLifetime = *p.AccessTokenLifetime
