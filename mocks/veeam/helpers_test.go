@@ -169,6 +169,11 @@ type testEnv struct {
 	srv   *Server
 	clk   *clock.Virtual
 	entra *fakeEntra
+	// xsrf maps each access and refresh token a login answered to its antiforgery
+	// token, which do sends with it, as a client that keeps the token response's
+	// header does; unless bare is set (the antiforgery tests send what they mean).
+	xsrf sync.Map
+	bare bool
 }
 
 // newTestServer returns a mock Veeam on a fresh virtual clock, verifying assertions
@@ -198,10 +203,42 @@ func (e *testEnv) do(method, path, ctype, body string, hdr ...string) *httptest.
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	set := e.srv.Settings()
+	if !e.bare && req.Header.Get(set.AntiforgeryHeader) == "" {
+		tok, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		if rt := refreshTokenOf(ctype, body); rt != "" {
+			tok = rt
+		}
+		if x, ok := e.xsrf.Load(tok); ok {
+			req.Header.Set(set.AntiforgeryHeader, x.(string))
+		}
+	}
 	w := httptest.NewRecorder()
 	e.srv.ServeHTTP(w, req)
+	if x := w.Header().Get(set.AntiforgeryHeader); x != "" && w.Code == http.StatusOK {
+		var tr tokenResponse
+		if json.Unmarshal(w.Body.Bytes(), &tr) == nil {
+			e.xsrf.Store(tr.AccessToken, x)
+			e.xsrf.Store(tr.RefreshToken, x)
+		}
+	}
 	checkAgainstSpec(e.t, e.srv, method, path, ctype, body, w)
 	return w
+}
+
+// refreshTokenOf is the refresh_token field of a token request body, form or JSON.
+func refreshTokenOf(ctype, body string) string {
+	if ctype == jsonType {
+		var f struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		_ = json.Unmarshal([]byte(body), &f)
+		return f.RefreshToken
+	}
+	if v, err := url.ParseQuery(body); err == nil {
+		return v.Get("refresh_token")
+	}
+	return ""
 }
 
 // bearer is a header pair for do.
