@@ -13,12 +13,21 @@ func (r *rt) veeamModule() *goja.Object {
 	m := r.vm.NewObject()
 	_ = m.Set("login", func(call goja.FunctionCall) goja.Value {
 		r.needTest("veeam.login")
-		o := r.options(call.Argument(0), "veeam.login", "assertion", "organization", "username", "password", "admin", "operator", "autoRefresh")
+		o := r.options(call.Argument(0), "veeam.login", "assertion", "organization", "username", "password", "admin", "operator", "autoRefresh", "antiforgery")
 		if o == nil {
 			r.throw("TypeError", "veeam.login needs {assertion}, {username, password}, {admin: true} or {operator: {userId, tenantId, accessToken}}")
 		}
 		var s *flow.Session
 		var err error
+		v := r.veeam
+		if a := optValue(o, "antiforgery"); a != nil && a.ToBoolean() {
+			// Keep the antiforgery protection, as the seed's requests and the Restore
+			// Portal do: no disable_antiforgery_token=true, and the session sends the
+			// antiforgery token with every call and refresh.
+			keep := *r.veeam
+			keep.KeepAntiforgery = true
+			v = &keep
+		}
 		switch {
 		case optValue(o, "assertion") != nil:
 			a := optValue(o, "assertion")
@@ -33,17 +42,17 @@ func (r *rt) veeamModule() *goja.Object {
 			if org == "" {
 				org = r.target.Entra.Tenant
 			}
-			s, err = r.veeam.LoginAssertion(r.ctx, org, assertion)
+			s, err = v.LoginAssertion(r.ctx, org, assertion)
 		case optValue(o, "operator") != nil:
 			op := r.options(optValue(o, "operator"), "veeam.login operator", "userId", "tenantId", "accessToken")
-			s, err = r.veeam.LoginOperator(r.ctx, optString(op, "userId"), optString(op, "tenantId"), optString(op, "accessToken"))
+			s, err = v.LoginOperator(r.ctx, optString(op, "userId"), optString(op, "tenantId"), optString(op, "accessToken"))
 		case optValue(o, "admin") != nil && optValue(o, "admin").ToBoolean():
 			if r.target.Veeam.AdminUser == "" {
 				r.throw("Error", "veeam.login({admin: true}): target %q has no Veeam admin user configured", r.target.Name)
 			}
-			s, err = r.veeam.LoginPassword(r.ctx, r.target.Veeam.AdminUser, r.target.Veeam.AdminPassword)
+			s, err = v.LoginPassword(r.ctx, r.target.Veeam.AdminUser, r.target.Veeam.AdminPassword)
 		case optValue(o, "username") != nil:
-			s, err = r.veeam.LoginPassword(r.ctx, optString(o, "username"), optString(o, "password"))
+			s, err = v.LoginPassword(r.ctx, optString(o, "username"), optString(o, "password"))
 		default:
 			r.throw("TypeError", "veeam.login needs {assertion}, {username, password}, {admin: true} or {operator: {userId, tenantId, accessToken}}")
 		}

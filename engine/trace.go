@@ -118,8 +118,12 @@ func (r *rt) learnJSON(v any, underSecret bool) {
 }
 
 func secretHeader(name string) bool {
-	switch strings.ToLower(name) {
-	case "cookie", "set-cookie", "proxy-authorization", "x-antiforgery-token":
+	l := strings.ToLower(name)
+	switch l {
+	case "cookie", "set-cookie", "proxy-authorization":
+		return true
+	}
+	if strings.Contains(l, "xsrf") || strings.Contains(l, "csrf") || strings.Contains(l, "antiforgery") { // X-XSRF-TOKEN, Veeam's antiforgery token
 		return true
 	}
 	return secret.IsField(name)
