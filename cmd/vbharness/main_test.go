@@ -115,7 +115,7 @@ func TestBinaryExitStatus(t *testing.T) {
 	}
 	t.Run("130 when interrupted", func(t *testing.T) {
 		t.Parallel()
-		cmd := exec.Command(bin, "run", "--timeout", "0", "spin.js")
+		cmd := exec.Command(bin, "run", "--timeout", "none", "spin.js")
 		cmd.Dir, cmd.Env = dir, env
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {

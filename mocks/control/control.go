@@ -334,10 +334,7 @@ func ParseFields(contentType string, body []byte) map[string]string {
 func redactFields(f map[string]string) map[string]string {
 	out := make(map[string]string, len(f))
 	for k, v := range f {
-		if secret.IsField(k) {
-			v = secret.Redact(v)
-		}
-		out[k] = v
+		out[k] = secret.RedactField(k, v)
 	}
 	return out
 }
@@ -490,7 +487,7 @@ func (c *Control) advanceClock(w http.ResponseWriter, r *http.Request) {
 	}
 	now, err := c.o.Clock.TryAdvance(d)
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error()+"; restart the mock for a fresh clock")
+		WriteError(w, http.StatusBadRequest, err.Error()+"; restart the mock for a fresh clock (on a new --state-dir, if it keeps its state)")
 		return
 	}
 	WriteJSON(w, http.StatusOK, ClockState{Now: now.Format(time.RFC3339Nano), Virtual: c.o.Clock.IsVirtual()})

@@ -169,12 +169,15 @@ type testEnv struct {
 	srv   *Server
 	clk   *clock.Virtual
 	entra *fakeEntra
-	// xsrf maps each access and refresh token a login answered to its antiforgery
-	// token, which do sends with it, as a client that keeps the token response's
-	// header does; unless bare is set (the antiforgery tests send what they mean).
-	xsrf sync.Map
+	// bare turns off sending the antiforgery token of testXSRF (the antiforgery tests
+	// send what they mean).
 	bare bool
 }
+
+// testXSRF maps each access and refresh token a login answered to its antiforgery token,
+// which do sends with it, as a client that keeps the token response's header does. One
+// map for every test (tokens are unique), so a token still works on a restarted server.
+var testXSRF sync.Map
 
 // newTestServer returns a mock Veeam on a fresh virtual clock, verifying assertions
 // against a fake Entra that shares the clock. Requests go straight to the handler.
@@ -209,7 +212,7 @@ func (e *testEnv) do(method, path, ctype, body string, hdr ...string) *httptest.
 		if rt := refreshTokenOf(ctype, body); rt != "" {
 			tok = rt
 		}
-		if x, ok := e.xsrf.Load(tok); ok {
+		if x, ok := testXSRF.Load(tok); ok {
 			req.Header.Set(set.AntiforgeryHeader, x.(string))
 		}
 	}
@@ -218,8 +221,8 @@ func (e *testEnv) do(method, path, ctype, body string, hdr ...string) *httptest.
 	if x := w.Header().Get(set.AntiforgeryHeader); x != "" && w.Code == http.StatusOK {
 		var tr tokenResponse
 		if json.Unmarshal(w.Body.Bytes(), &tr) == nil {
-			e.xsrf.Store(tr.AccessToken, x)
-			e.xsrf.Store(tr.RefreshToken, x)
+			testXSRF.Store(tr.AccessToken, x)
+			testXSRF.Store(tr.RefreshToken, x)
 		}
 	}
 	checkAgainstSpec(e.t, e.srv, method, path, ctype, body, w)
