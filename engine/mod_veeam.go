@@ -29,12 +29,21 @@ func newVeeam(h *host) goja.Value {
 
 func (m *veeamModule) login(call goja.FunctionCall) goja.Value {
 	m.needTest("veeam.login")
-	o := m.options(call.Argument(0), "veeam.login", "assertion", "organization", "username", "password", "admin", "operator", "autoRefresh")
+	o := m.options(call.Argument(0), "veeam.login", "assertion", "organization", "username", "password", "admin", "operator", "autoRefresh", "antiforgery")
 	if o == nil {
 		m.throw("TypeError", "veeam.login needs {assertion}, {username, password}, {admin: true} or {operator: {userId, tenantId, accessToken}}")
 	}
 	var s *flow.Session
 	var err error
+	v := m.flow
+	if a := optValue(o, "antiforgery"); a != nil && a.ToBoolean() {
+		// Keep the antiforgery protection, as the seed's requests and the Restore Portal
+		// do: no disable_antiforgery_token=true, and the session sends the antiforgery
+		// token with every call and refresh.
+		keep := *m.flow
+		keep.KeepAntiforgery = true
+		v = &keep
+	}
 	switch {
 	case optValue(o, "assertion") != nil:
 		a := optValue(o, "assertion")
@@ -46,17 +55,17 @@ func (m *veeamModule) login(call goja.FunctionCall) goja.Value {
 		if org == "" {
 			org = m.target.Organization()
 		}
-		s, err = m.flow.LoginAssertion(m.ctx, org, assertion)
+		s, err = v.LoginAssertion(m.ctx, org, assertion)
 	case optValue(o, "operator") != nil:
 		op := m.options(optValue(o, "operator"), "veeam.login operator", "userId", "tenantId", "accessToken")
-		s, err = m.flow.LoginOperator(m.ctx, optString(op, "userId"), optString(op, "tenantId"), optString(op, "accessToken"))
+		s, err = v.LoginOperator(m.ctx, optString(op, "userId"), optString(op, "tenantId"), optString(op, "accessToken"))
 	case optValue(o, "admin") != nil && optValue(o, "admin").ToBoolean():
 		if m.target.Veeam.AdminUser == "" {
 			m.throw("Error", "veeam.login({admin: true}): target %q has no Veeam admin user configured", m.target.Name)
 		}
-		s, err = m.flow.LoginPassword(m.ctx, m.target.Veeam.AdminUser, m.target.Veeam.AdminPassword)
+		s, err = v.LoginPassword(m.ctx, m.target.Veeam.AdminUser, m.target.Veeam.AdminPassword)
 	case optValue(o, "username") != nil:
-		s, err = m.flow.LoginPassword(m.ctx, optString(o, "username"), optString(o, "password"))
+		s, err = v.LoginPassword(m.ctx, optString(o, "username"), optString(o, "password"))
 	default:
 		m.throw("TypeError", "veeam.login needs {assertion}, {username, password}, {admin: true} or {operator: {userId, tenantId, accessToken}}")
 	}

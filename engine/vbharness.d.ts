@@ -269,6 +269,13 @@ declare module "vbharness" {
     operator?: { userId: string; tenantId: string; accessToken: string };
     /** Default true: refresh once on 401 or shortly before expiry, then retry once. */
     autoRefresh?: boolean;
+    /**
+     * Default false: the login sends disable_antiforgery_token=true, as programmatic
+     * clients do. true: keep Veeam's antiforgery protection, as the seed's requests do:
+     * no flag, and the session sends the antiforgery token the token response set
+     * (header X-XSRF-TOKEN) with every call and refresh.
+     */
+    antiforgery?: boolean;
   }
 
   export interface Veeam {

@@ -90,6 +90,9 @@ const (
 	labAdmin       = "lab/smoke.js › the administrator reads ServiceInstance, organizations and jobs, refreshes and logs out"
 	jobOnClock     = "sessions_on_the_clock.js › a job session runs on the clock and the job shows its result"
 	syncOnClock    = "sessions_on_the_clock.js › a repository synchronisation runs on the clock"
+	antiforgery    = "antiforgery.js › a bearer-only call of an antiforgery login is refused with how to fix the client"
+	keepAntiforge  = "antiforgery.js › veeam.login with antiforgery keeps the protection and carries the token"
+	flagByDefault  = "antiforgery.js › veeam.login sends disable_antiforgery_token=true by default, and bearer-only calls work"
 )
 
 func settings(change func(*veeam.Settings)) veeam.Option {
@@ -128,6 +131,10 @@ var mutations = []mutation{
 		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RefreshRotation = false })}, red: []string{spentRefresh, reuseNoRevoke}},
 	{name: "Veeam does not revoke a sign-in whose spent refresh token comes back", how: "setting `revokeOnRefreshReuse: false`",
 		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RevokeOnRefreshReuse = false })}, red: []string{spentRefresh}},
+	{name: "Veeam lets bearer-only calls of an antiforgery login through", how: "setting `antiforgery: \"ignore\"`",
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.Antiforgery = veeam.AntiforgeryIgnore })}, red: []string{antiforgery, keepAntiforge}},
+	{name: "Veeam keeps antiforgery on despite disable_antiforgery_token=true", how: "`veeam.Mutations{IgnoreDisableAntiforgery}`",
+		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreDisableAntiforgery: true})}, red: []string{flagByDefault}},
 	{name: "Veeam accepts expired refresh tokens", how: "`veeam.Mutations{IgnoreRefreshTokenExpiry}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreRefreshTokenExpiry: true})}, red: []string{expiredRefresh}},
 	{name: "Veeam's logout revokes nothing", how: "fault rule: `POST /v8/token/logout` answers 204 for ever",

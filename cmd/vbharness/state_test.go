@@ -121,7 +121,7 @@ type tokenPair struct {
 func (m *stateMock) adminLogin() tokenPair {
 	m.t.Helper()
 	st, b, err := m.do("POST", "/v8/token", "application/x-www-form-urlencoded",
-		"grant_type=password&username=Administrator&password="+url.QueryEscape("vbharness-Passw0rd!"), "")
+		"grant_type=password&disable_antiforgery_token=true&username=Administrator&password="+url.QueryEscape("vbharness-Passw0rd!"), "")
 	var tp tokenPair
 	if err != nil || st != http.StatusOK || json.Unmarshal(b, &tp) != nil {
 		m.t.Fatalf("admin login: %d %v", st, err)

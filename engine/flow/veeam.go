@@ -38,8 +38,24 @@ type Veeam struct {
 	Version string      // path version; default "v8"
 	// KeepAntiforgery, when false (the default), sends disable_antiforgery_token=true with
 	// every grant, as every programmatic client does; Veeam otherwise demands its
-	// antiforgery token next to the bearer token.
+	// antiforgery token next to the bearer token. When true, the grant leaves the flag out
+	// and a Session sends the antiforgery token the token response answered (in the
+	// AntiforgeryHeader header) with every call and refresh.
 	KeepAntiforgery bool
+	// AntiforgeryHeader names the header the token response carries the antiforgery
+	// token in and requests send it back in; default DefaultAntiforgeryHeader.
+	AntiforgeryHeader string
+}
+
+// DefaultAntiforgeryHeader is the mock's antiforgery header. The real name is not in
+// the public record (veeam.md §1.6 [?]); the mock assumes ASP.NET's X-XSRF-TOKEN [A].
+const DefaultAntiforgeryHeader = "X-XSRF-TOKEN"
+
+func (v *Veeam) antiforgeryHeader() string {
+	if v.AntiforgeryHeader == "" {
+		return DefaultAntiforgeryHeader
+	}
+	return v.AntiforgeryHeader
 }
 
 func (v *Veeam) clock() clock.Clock {
@@ -82,6 +98,9 @@ type VeeamToken struct {
 	Issued       string          `json:".issued"`  // as sent: ISO 8601 per the spec, RFC 1123 on older OWIN builds
 	Expires      string          `json:".expires"` // as sent
 	Raw          json.RawMessage `json:"-"`
+	// Antiforgery is the antiforgery token the response carried (Veeam.KeepAntiforgery),
+	// "" when the login sent disable_antiforgery_token=true. A secret.
+	Antiforgery string `json:"-"`
 	// IssuedAt is when the response arrived, on the client's clock.
 	IssuedAt time.Time `json:"-"`
 	// ExpiresAt is IssuedAt + expires_in: the client's own view, immune to server clock skew.
@@ -151,17 +170,37 @@ func ParseVeeamError(status int, body []byte) *VeeamError {
 // PostToken posts form to /v8/token and returns the response whatever its status: raw
 // access for negative tests.
 func (v *Veeam) PostToken(ctx context.Context, form url.Values) (*Response, error) {
+	return v.postToken(ctx, form, "")
+}
+
+// postToken posts form, with the antiforgery token xsrf when it is not "" (a refresh of
+// a pair that has one).
+func (v *Veeam) postToken(ctx context.Context, form url.Values, xsrf string) (*Response, error) {
 	v.HTTP.secretFields(form)
-	return v.HTTP.Do(ctx, Form(v.TokenURL(), form))
+	req := Form(v.TokenURL(), form)
+	if xsrf != "" {
+		req.Header.Set(v.antiforgeryHeader(), xsrf)
+	}
+	resp, err := v.HTTP.Do(ctx, req)
+	if err == nil {
+		if x := resp.Header.Get(v.antiforgeryHeader()); x != "" {
+			v.HTTP.secret(secret.Token, x)
+		}
+	}
+	return resp, err
 }
 
 // Token runs one grant at /v8/token and returns the token pair, or a *VeeamError.
 func (v *Veeam) Token(ctx context.Context, form url.Values) (*VeeamToken, error) {
+	return v.token(ctx, form, "")
+}
+
+func (v *Veeam) token(ctx context.Context, form url.Values, xsrf string) (*VeeamToken, error) {
 	if !v.KeepAntiforgery && form.Get("disable_antiforgery_token") == "" {
 		form = cloneValues(form)
 		form.Set("disable_antiforgery_token", "true")
 	}
-	resp, err := v.PostToken(ctx, form)
+	resp, err := v.postToken(ctx, form, xsrf)
 	if err != nil {
 		return nil, fmt.Errorf("veeam token: %w", err)
 	}
@@ -177,6 +216,7 @@ func (v *Veeam) Token(ctx context.Context, form url.Values) (*VeeamToken, error)
 		return nil, fmt.Errorf("veeam token: 200 response from %s has no access_token", redactURL(resp.URL))
 	}
 	tok.Raw = resp.Body
+	tok.Antiforgery = resp.Header.Get(v.antiforgeryHeader())
 	tok.IssuedAt = v.clock().Now()
 	tok.ExpiresAt = tok.IssuedAt.Add(tok.ExpiresIn.Duration())
 	return tok, nil
@@ -227,7 +267,7 @@ func (v *Veeam) NewSession(tok *VeeamToken) *Session {
 
 // RefreshToken redeems a Veeam refresh token for a new pair.
 func (v *Veeam) RefreshToken(ctx context.Context, refreshToken string) (*VeeamToken, error) {
-	return v.Token(ctx, url.Values{"grant_type": {GrantRefreshToken}, "refresh_token": {refreshToken}})
+	return v.token(ctx, url.Values{"grant_type": {GrantRefreshToken}, "refresh_token": {refreshToken}}, "")
 }
 
 // Session is a logged-in Veeam client: a token pair that refreshes itself. Safe for
@@ -276,10 +316,12 @@ func (s *Session) LoggedOut() bool {
 
 // Refresh replaces the pair with one obtained from the refresh token. It always sends
 // the refresh token, even one Veeam refused before (an explicit refresh is the caller's
-// choice); a refusal (a *VeeamError) is remembered for automatic refresh.
+// choice), with the pair's antiforgery token when it has one (the server demands it on
+// refresh too); a refusal (a *VeeamError) is remembered for automatic refresh.
 func (s *Session) Refresh(ctx context.Context) error {
-	rt := s.Token().RefreshToken
-	tok, err := s.veeam.RefreshToken(ctx, rt)
+	cur := s.Token()
+	rt := cur.RefreshToken
+	tok, err := s.veeam.token(ctx, url.Values{"grant_type": {GrantRefreshToken}, "refresh_token": {rt}}, cur.Antiforgery)
 	if err != nil {
 		var ve *VeeamError
 		if errors.As(err, &ve) {
@@ -410,8 +452,12 @@ func (s *Session) send(ctx context.Context, method, path string, header http.Hea
 	if h.Get("Accept") == "" {
 		h.Set("Accept", "application/json")
 	}
+	tok := s.Token()
 	if h.Get("Authorization") == "" {
-		h.Set("Authorization", "Bearer "+s.Token().AccessToken)
+		h.Set("Authorization", "Bearer "+tok.AccessToken)
+	}
+	if tok.Antiforgery != "" && h.Get(s.veeam.antiforgeryHeader()) == "" {
+		h.Set(s.veeam.antiforgeryHeader(), tok.Antiforgery)
 	}
 	return s.veeam.HTTP.Do(ctx, Request{Method: method, URL: s.veeam.Resolve(path), Header: h, Body: body})
 }

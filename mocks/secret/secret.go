@@ -48,8 +48,14 @@ func IsField(name string) bool { return FieldKind(name) != 0 }
 // IsHeader reports whether an HTTP header carries a secret value: Authorization and
 // Proxy-Authorization, cookies, Veeam's antiforgery token, and the secret field names.
 func IsHeader(name string) bool {
-	switch strings.ToLower(name) {
+	l := strings.ToLower(name)
+	switch l {
 	case "cookie", "set-cookie", "proxy-authorization", "x-antiforgery-token":
+		return true
+	}
+	// The Veeam mock's antiforgery header (X-XSRF-TOKEN, settable) and any other
+	// anti-forgery token header.
+	if strings.Contains(l, "xsrf") || strings.Contains(l, "csrf") || strings.Contains(l, "antiforgery") {
 		return true
 	}
 	return IsField(name)

@@ -236,7 +236,7 @@ func (c *loadClient) flow(ctx context.Context, i int) (userCode string, err erro
 	if upn, _ := claims(at)["upn"].(string); upn != user {
 		return userCode, fmt.Errorf("flow %d: the Entra token is for %q, want %q", i, upn, user)
 	}
-	a = c.call(ctx, "veeam", "POST", "/v8/token", url.Values{"grant_type": {veeam.GrantJWTBearer}, "client_id": {veeam.DefaultOrganization}, "assertion": {string(a.body)}})
+	a = c.call(ctx, "veeam", "POST", "/v8/token", url.Values{"grant_type": {veeam.GrantJWTBearer}, "client_id": {veeam.DefaultOrganization}, "assertion": {string(a.body)}, "disable_antiforgery_token": {"true"}})
 	if a.status != http.StatusOK {
 		return userCode, fail("veeam jwt-bearer", a)
 	}

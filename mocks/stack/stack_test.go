@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,11 +25,18 @@ func TestDefaultsAgree(t *testing.T) {
 	}
 }
 
-// client is a tiny form/JSON client for the tests below.
+// client is a tiny form/JSON client for the tests below. It keeps the antiforgery token
+// each Veeam token response answers (antiforgery is enforced by default) and sends it
+// with that response's tokens, as a client of a real server must unless it logs in with
+// disable_antiforgery_token=true.
 type client struct {
 	t  *testing.T
 	hc *http.Client
 }
+
+// antiforgery maps each issued Veeam token to its antiforgery token (tokens are unique,
+// so one map serves every test).
+var antiforgery sync.Map
 
 func (c client) do(method, u string, form url.Values, jsonBody, bearer string) (int, map[string]any) {
 	c.t.Helper()
@@ -46,6 +54,9 @@ func (c client) do(method, u string, form url.Values, jsonBody, bearer string) (
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
+	if x, ok := antiforgery.Load(bearer + form.Get("refresh_token")); ok {
+		req.Header.Set(veeam.DefaultAntiforgeryHeader, x.(string))
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, u, err)
@@ -54,6 +65,13 @@ func (c client) do(method, u string, form url.Values, jsonBody, bearer string) (
 	raw, _ := io.ReadAll(resp.Body)
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
+	if x := resp.Header.Get(veeam.DefaultAntiforgeryHeader); x != "" {
+		for _, k := range []string{"access_token", "refresh_token"} {
+			if tok, _ := out[k].(string); tok != "" {
+				antiforgery.Store(tok, x)
+			}
+		}
+	}
 	return resp.StatusCode, out
 }
 

@@ -63,7 +63,7 @@ func (s *Server) singleton(rq *request) []byte {
 	if b, ok := s.world.singleton(path); ok {
 		return b
 	}
-	return spec.Doc().Generate(rq.route.get.Response, spec.Gen{Seed: strings.ToLower(path), Now: worldTime})
+	return spec.Doc().Generate(rq.route.get.Response, spec.Gen{Seed: strings.ToLower(path), Now: s.world.generatedAt()})
 }
 
 // putSingleton serves PUT on a settings object: the body's fields that fit the object
@@ -82,7 +82,7 @@ func (s *Server) putSingleton(rq *request) (int, any, *apiError) {
 // deleteSingleton serves DELETE on a settings object: back to its default. 204.
 func (s *Server) deleteSingleton(rq *request) (int, any, *apiError) {
 	path := rq.canonicalPath()
-	s.world.setSingleton(path, spec.Doc().Generate(rq.route.get.Response, spec.Gen{Seed: strings.ToLower(path), Now: worldTime}))
+	s.world.setSingleton(path, spec.Doc().Generate(rq.route.get.Response, spec.Gen{Seed: strings.ToLower(path), Now: s.world.generatedAt()}))
 	return rq.route.op.Status, nil, nil
 }
 

@@ -578,3 +578,42 @@ func TestPagingLinksAtEveryOffset(t *testing.T) {
 		})
 	}
 }
+
+// Issue 19 item 6: the mock serves v8 only. The older versions' paths that real clients
+// pin (/v6/token, /v7/Organization/Explore, /v6/Jobs, …) answer 404 with a null
+// errorCode, anonymous or with a valid v8 token, so a client's version probe (Cenvora's
+// anonymous GET /vN/ServiceInstance: 401 served, 404 not) finds v8 only; the choice is
+// documented in docs/veeam-mock.md, "Older API versions".
+func TestOlderAPIVersionsAnswer404(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	tok := bearer(e.adminLogin().AccessToken)
+	for _, tc := range []struct {
+		name, method, path, ctype, body string
+		auth                            bool
+	}{
+		{"the v7 version probe", "GET", "/v7/ServiceInstance", "", "", false},
+		{"the v6 version probe", "GET", "/v6/ServiceInstance", "", "", false},
+		{"a v6 password login", "POST", "/v6/token", formType, "grant_type=password&username=Administrator&password=x", false},
+		{"a v7 login with the antiforgery flag", "POST", "/v7/Token", formType, "grant_type=password&username=Administrator&password=x&disable_antiforgery_token=true", false},
+		{"a v6 job list with a v8 token", "GET", "/v6/Jobs", "", "", true},
+		{"a v7 organization list with a v8 token", "GET", "/v7/Organizations", "", "", true},
+		{"a v7 operator explore with a v8 token", "POST", "/v7/Organization/Explore", jsonType, "{}", true},
+	} {
+		var hdr []string
+		if tc.auth {
+			hdr = tok
+		}
+		w := e.do(tc.method, tc.path, tc.ctype, tc.body, hdr...)
+		if w.Code != http.StatusNotFound {
+			t.Errorf("%s: %s %s = %d, want 404", tc.name, tc.method, tc.path, w.Code)
+			continue
+		}
+		if b := decode[map[string]any](t, w); b["errorCode"] != nil || b["message"] == "" {
+			t.Errorf("%s: body %v, want a message and a null errorCode", tc.name, b)
+		}
+	}
+	if w := e.do("GET", "/v8/ServiceInstance", "", ""); w.Code != http.StatusUnauthorized {
+		t.Errorf("the v8 version probe: %d, want 401", w.Code)
+	}
+}

@@ -197,7 +197,7 @@ func BenchmarkJWTBearerLogin(b *testing.B) {
 func fillSessions(st *sessionStore, n int, now time.Time) {
 	for i := range n {
 		s := &session{key: fmt.Sprintf("key-%d", i), user: fmt.Sprintf("tenant%d.onmicrosoft.com", i%100), orgID: fmt.Sprintf("org%d", i%100), kind: kindTenant, credentialType: credJWTBearer}
-		st.add(s, fmt.Sprintf("access-%d", i), fmt.Sprintf("refresh-%d", i), now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+		st.add(s, fmt.Sprintf("access-%d", i), fmt.Sprintf("refresh-%d", i), now.Add(time.Hour), now.Add(2*time.Hour), "", now)
 	}
 }
 
@@ -214,7 +214,7 @@ func BenchmarkSessionAddFullStore(b *testing.B) {
 	for b.Loop() {
 		i++
 		s := &session{key: fmt.Sprintf("new-%d", i), user: "Administrator", kind: kindAdmin, credentialType: credUsernamePassword}
-		st.add(s, fmt.Sprintf("new-access-%d", i), fmt.Sprintf("new-refresh-%d", i), now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+		st.add(s, fmt.Sprintf("new-access-%d", i), fmt.Sprintf("new-refresh-%d", i), now.Add(time.Hour), now.Add(2*time.Hour), "", now)
 	}
 	if n, _ := st.counts(); n > DefaultMaxSessions {
 		b.Fatalf("%d sessions, more than %d", n, DefaultMaxSessions)
@@ -232,7 +232,7 @@ func BenchmarkLogoutBusyStore(b *testing.B) {
 	for b.Loop() {
 		i++
 		s := &session{key: fmt.Sprintf("new-%d", i), user: "Administrator", kind: kindAdmin, credentialType: credUsernamePassword}
-		st.add(s, fmt.Sprintf("new-access-%d", i), fmt.Sprintf("new-refresh-%d", i), now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+		st.add(s, fmt.Sprintf("new-access-%d", i), fmt.Sprintf("new-refresh-%d", i), now.Add(time.Hour), now.Add(2*time.Hour), "", now)
 		if !st.revoke(s.key) {
 			b.Fatal("the new session was not found")
 		}

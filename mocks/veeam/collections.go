@@ -43,6 +43,14 @@ type collection struct {
 	// links are the _links besides self: relation → href, with {field} replaced by the
 	// item's field (a link whose field is empty is left out).
 	links map[string]string
+	// linkFor overrides a relation's href for one item, e.g. a copy job's session links
+	// its job under /v8/CopyJobs; "" keeps the template's.
+	linkFor func(rel string, it *item) string
+	// refs are fields that name an item of another list (field → list path): creating or
+	// updating an item that names a missing one is refused with 404, so every link the
+	// item's _links then carries leads somewhere [I: a real server cannot back up an
+	// organization it does not hold].
+	refs map[string]string
 	// order sorts a list in place (default: the order items were added in).
 	order func(items []*item)
 	// view changes what is served of an item for a request (extendedView).
@@ -79,17 +87,18 @@ type filter struct {
 // add things".
 var collections = []*collection{
 	{list: "/v8/Organizations", item: "/v8/Organizations/{organizationId}", fixtures: true, view: organizationView,
-		links: map[string]string{"jobs": "/v8/Organizations/{id}/Jobs", "usedRepositories": "/v8/Organizations/{id}/usedRepositories"}},
+		links: map[string]string{"jobs": "/v8/Jobs?organizationId={id}", "usedRepositories": "/v8/Organizations/{id}/usedRepositories"}},
 	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, links: map[string]string{
 		"organization": "/v8/Organizations/{organizationId}", "backupRepository": "/v8/BackupRepositories/{repositoryId}",
-		"jobsessions": "/v8/JobSessions?jobId={id}"}},
+		"jobsessions": "/v8/JobSessions?jobId={id}"},
+		refs: map[string]string{"organizationId": "/v8/Organizations", "repositoryId": "/v8/BackupRepositories"}},
 	{list: "/v8/JobSessions", item: "/v8/JobSessions/{jobSessionsId}", fixtures: true, order: newestFirst,
-		links: map[string]string{"job": "/v8/Jobs/{jobId}"}, filters: []filter{
+		links: map[string]string{"job": "/v8/Jobs/{jobId}"}, linkFor: copyJobLink, filters: []filter{
 			{query: "status", match: jobSessionStatus},
 			{query: "endTimeLowerBound", match: timeBound("endTime", false)},
 			{query: "endTimeUpperBound", match: timeBound("endTime", true)}}},
 	{list: "/v8/BackupRepositories", item: "/v8/BackupRepositories/{repositoryId}", fixtures: true,
-		links: map[string]string{"proxy": "/v8/Proxies/{proxyId}"}, filters: []filter{
+		links: map[string]string{"proxy": "/v8/Proxies/{proxyId}"}, refs: map[string]string{"proxyId": "/v8/Proxies"}, filters: []filter{
 			{query: "organizationId", match: usedByOrganization},
 			{query: "longTerm", field: "isLongTerm"}}},
 	{list: "/v8/Proxies", item: "/v8/Proxies/{proxyId}", fixtures: true},
@@ -328,6 +337,9 @@ func (s *Server) addItem(rq *request, body []byte, bulk bool) (*item, *apiError)
 	if o.get("eTag") != nil {
 		o.set("eTag", json.RawMessage("1"))
 	}
+	if e := s.checkRefs(c, o); e != nil {
+		return nil, e
+	}
 	it, err := newItem(path, id, o.bytes(), nil)
 	if err != nil {
 		return nil, &apiError{Status: http.StatusInternalServerError, Message: "The new item could not be stored."}
@@ -421,6 +433,9 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 		return 0, nil, e
 	}
 	given, _ := parseObject(bytes.TrimSpace(rq.body))
+	if e := s.checkRefs(c, given); e != nil { // the stored values were checked already
+		return 0, nil, e
+	}
 	id := rq.values[c.listVars]
 	next, e := s.world.update(c.itemPath(rq.values, id), func(cur *item) (*item, *apiError) {
 		return cur.with(func(o *object) {
@@ -439,6 +454,30 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 		return 0, nil, c.notFound(id)
 	}
 	return rq.route.op.Status, nil, nil
+}
+
+// checkRefs refuses an object of c that names, in one of c.refs, an item its list does
+// not hold (a job for an organization or repository that is not there).
+func (s *Server) checkRefs(c *collection, o object) *apiError {
+	for field, list := range c.refs {
+		v := o.text(field)
+		if v == "" || v == "null" {
+			continue
+		}
+		if _, ok := s.world.get(list + "/" + strings.ToLower(v)); !ok {
+			return collectionOf(list).notFound(v)
+		}
+	}
+	return nil
+}
+
+// copyJobLink links a copy job's session to its job under /v8/CopyJobs, where the
+// session's jobId is found (RESTJobSession.jobType "Copy").
+func copyJobLink(rel string, it *item) string {
+	if rel == "job" && it.obj.str("jobType") == "Copy" {
+		return "/v8/CopyJobs/" + it.obj.str("jobId")
+	}
+	return ""
 }
 
 // bumpETag adds one to an object's eTag, if it has one.
@@ -557,7 +596,14 @@ func (c *collection) writeLinks(b *bytes.Buffer, it *item) {
 	var buf [8][2]string
 	rels := append(buf[:0], [2]string{"self", it.path})
 	for rel, tpl := range c.links {
-		if h := expand(tpl, it); h != "" {
+		h := ""
+		if c.linkFor != nil {
+			h = c.linkFor(rel, it)
+		}
+		if h == "" {
+			h = expand(tpl, it)
+		}
+		if h != "" {
 			rels = append(rels, [2]string{rel, h})
 		}
 	}

@@ -238,7 +238,7 @@ func TestSessionStoreStaysBounded(t *testing.T) {
 	// at once, so the store never holds more than the sweep threshold.
 	for i := range 3000 {
 		s := &session{key: newGUID(), user: "u"}
-		st.add(s, "a"+url.QueryEscape(s.key), "r"+s.key, now.Add(time.Minute), now.Add(2*time.Minute), true, now)
+		st.add(s, "a"+url.QueryEscape(s.key), "r"+s.key, now.Add(time.Minute), now.Add(2*time.Minute), "", now)
 		now = now.Add(time.Second)
 		if sessions, tokens := st.counts(); tokens > minSweep || sessions > minSweep {
 			t.Fatalf("after %d logins: %d sessions and %d tokens held", i+1, sessions, tokens)
@@ -256,7 +256,7 @@ func TestSessionStoreOrderStaysBoundedUnderLogouts(t *testing.T) {
 	var live []*session
 	for i := range 5000 {
 		s := &session{key: newGUID(), user: "u"}
-		st.add(s, "a"+s.key, "r"+s.key, now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+		st.add(s, "a"+s.key, "r"+s.key, now.Add(time.Hour), now.Add(2*time.Hour), "", now)
 		if i%3 == 0 {
 			live = append(live, s)
 		} else if !st.revoke(s.key) {
@@ -275,7 +275,7 @@ func TestSessionStoreOrderStaysBoundedUnderLogouts(t *testing.T) {
 		t.Fatalf("%d sessions left, want the 9 or 10 newest", n)
 	}
 	for i, s := range live {
-		if _, ok := st.access("a"+s.key, now); ok != (i >= len(live)-n) {
+		if _, _, ok := st.access("a"+s.key, now); ok != (i >= len(live)-n) {
 			t.Fatalf("session %d of %d (%d kept): token works = %t", i, len(live), n, ok)
 		}
 	}
@@ -310,18 +310,18 @@ func TestAFloodOfOneLoginEvictsOnlyItsOwnSessions(t *testing.T) {
 	st := newSessionStore(0)
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	other := &session{key: newGUID(), user: "Administrator", kind: kindAdmin}
-	st.add(other, "a-other", "r-other", now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+	st.add(other, "a-other", "r-other", now.Add(time.Hour), now.Add(2*time.Hour), "", now)
 	for i := range DefaultMaxSessionsPerPrincipal + 10 {
 		s := &session{key: newGUID(), user: "abc.onmicrosoft.com", kind: kindTenant, orgID: "org"}
-		st.add(s, fmt.Sprintf("a%d", i), fmt.Sprintf("r%d", i), now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+		st.add(s, fmt.Sprintf("a%d", i), fmt.Sprintf("r%d", i), now.Add(time.Hour), now.Add(2*time.Hour), "", now)
 	}
 	if n, _ := st.counts(); n != DefaultMaxSessionsPerPrincipal+1 {
 		t.Errorf("%d sessions, want the tenant's %d and the administrator's one", n, DefaultMaxSessionsPerPrincipal)
 	}
-	if _, ok := st.access("a-other", now); !ok {
+	if _, _, ok := st.access("a-other", now); !ok {
 		t.Error("the administrator's session was evicted by another principal's logins")
 	}
-	if _, ok := st.access("a0", now); ok {
+	if _, _, ok := st.access("a0", now); ok {
 		t.Error("the tenant's oldest session outlived its principal's bound")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -692,6 +693,64 @@ const (
 // jobs (two pages at the default limit), 90 job sessions and three restore sessions,
 // timed around clock.DefaultStart. Every call returns a fresh copy.
 func DefaultFixtures() Fixtures { return defaultFixtures().clone() }
+
+// shifted returns f with every time in it (time.Time and *time.Time fields, at any
+// depth) moved by d. Slices, maps and pointers on the way are copied before a change,
+// never written through, so f may share them with the defaults.
+func (f Fixtures) shifted(d time.Duration) Fixtures {
+	shiftTimes(reflect.ValueOf(&f).Elem(), d)
+	return f
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// shiftTimes moves every time under v, which must be settable, by d.
+func shiftTimes(v reflect.Value, d time.Duration) {
+	switch v.Kind() {
+	case reflect.Struct:
+		if v.Type() == timeType {
+			if t := v.Interface().(time.Time); !t.IsZero() {
+				v.Set(reflect.ValueOf(t.Add(d)))
+			}
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				shiftTimes(v.Field(i), d)
+			}
+		}
+	case reflect.Pointer:
+		if v.IsNil() {
+			return
+		}
+		p := reflect.New(v.Type().Elem())
+		p.Elem().Set(v.Elem())
+		shiftTimes(p.Elem(), d)
+		v.Set(p)
+	case reflect.Slice:
+		if v.IsNil() {
+			return
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		for i := range c.Len() {
+			shiftTimes(c.Index(i), d)
+		}
+		v.Set(c)
+	case reflect.Map:
+		if v.IsNil() {
+			return
+		}
+		c := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			shiftTimes(e, d)
+			c.SetMapIndex(k, e)
+		}
+		v.Set(c)
+	}
+}
 
 // defaultFixtures builds the defaults once per process; callers must not change the
 // value it returns (New keeps it as the read-only original that Reset copies).

@@ -79,6 +79,7 @@ func FuzzTokenEndpoint(f *testing.F) {
 			}
 			probe := httptest.NewRequest("GET", "https://127.0.0.1:4443/v8/RestoreSessions", nil)
 			probe.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+			probe.Header.Set(DefaultAntiforgeryHeader, w.Header().Get(DefaultAntiforgeryHeader)) // "" after disable_antiforgery_token=true
 			pw := httptest.NewRecorder()
 			e.srv.ServeHTTP(pw, probe)
 			if pw.Code != http.StatusOK {
@@ -425,8 +426,10 @@ jobs:
 		if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &tr) != nil {
 			t.Fatalf("administrator login with accepted fixtures: %d %s", w.Code, w.Body)
 		}
+		xsrf := w.Header().Get(DefaultAntiforgeryHeader)
 		req = httptest.NewRequest("GET", "https://127.0.0.1:4443/v8/Organizations", nil)
 		req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+		req.Header.Set(DefaultAntiforgeryHeader, xsrf)
 		w = httptest.NewRecorder()
 		srv.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {

@@ -96,12 +96,12 @@ type sessionRecord struct {
 // tokenRecordJSON is an issued token and what the store knows about it. The token itself
 // is kept (the file is 0600): a bearer is accepted by being found.
 type tokenRecordJSON struct {
-	Token       string    `json:"token"`
-	Session     string    `json:"session"`
-	Refresh     bool      `json:"refresh,omitempty"`
-	Expires     time.Time `json:"expires"`
-	Spent       bool      `json:"spent,omitempty"`
-	Antiforgery bool      `json:"antiforgery,omitempty"`
+	Token   string    `json:"token"`
+	Session string    `json:"session"`
+	Refresh bool      `json:"refresh,omitempty"`
+	Expires time.Time `json:"expires"`
+	Spent   bool      `json:"spent,omitempty"`
+	XSRF    string    `json:"xsrf,omitempty"` // the pair's antiforgery token; "" without antiforgery
 }
 
 // SavedState is a Store's records, read and checked by LoadState; WithState starts a
@@ -222,7 +222,7 @@ func LoadState(st Store) (*SavedState, error) {
 		if s == nil {
 			continue
 		}
-		ss.tokens[r.Token] = &tokenRecord{sess: s, refresh: r.Refresh, expires: r.Expires, spent: r.Spent, antiforgery: r.Antiforgery}
+		ss.tokens[r.Token] = &tokenRecord{sess: s, refresh: r.Refresh, expires: r.Expires, spent: r.Spent, xsrf: r.XSRF}
 		s.tokens = append(s.tokens, r.Token)
 		if r.Refresh && r.Expires.After(s.expires) {
 			s.expires = r.Expires
@@ -377,7 +377,7 @@ func (p *persister) putSession(s *session) {
 
 func (p *persister) putToken(tok string, rec *tokenRecord) {
 	p.recordJSON(tokenKey(tok), tokenRecordJSON{Token: tok, Session: rec.sess.key, Refresh: rec.refresh, Expires: rec.expires,
-		Spent: rec.spent, Antiforgery: rec.antiforgery})
+		Spent: rec.spent, XSRF: rec.xsrf})
 }
 
 func (p *persister) dropToken(tok string) { p.record(tokenKey(tok), nil) }

@@ -25,20 +25,33 @@ const (
 	seedParents   = 2
 )
 
-// worldTime is the clock reading the shared world is generated on: the virtual clock's
-// start, around which the fixtures are timed.
-var worldTime = clock.DefaultStart
+// defaultWorld is the world of DefaultFixtures, built once per process, timed around
+// clock.DefaultStart, where the embedded target's virtual clock starts.
+var defaultWorld = sync.OnceValue(func() *worldState { return buildWorld(defaultFixtures(), clock.DefaultStart) })
 
-// defaultWorld is the world of DefaultFixtures, built once per process.
-var defaultWorld = sync.OnceValue(func() *worldState { return buildWorld(defaultFixtures()) })
+// worldFor is the default world as a server starting at start sees it: the shared one
+// when start is clock.DefaultStart (the embedded target and every scenario on the
+// default virtual clock, whose dates stay pinned), else one built with every fixture
+// time moved by start − clock.DefaultStart (whole seconds), so on a mock running on the
+// real clock the jobs ran last night and run again tonight instead of months ago
+// (issue 19 item 5).
+func worldFor(start time.Time) *worldState {
+	shift := start.Sub(clock.DefaultStart).Truncate(time.Second)
+	if shift == 0 {
+		return defaultWorld()
+	}
+	return buildWorld(defaultFixtures().clone().shifted(shift), clock.DefaultStart.Add(shift))
+}
 
 // Keys of the world's mock-only singletons.
 const restorePortalKey = "#restoreportal"
 
 // buildWorld turns normalised fixtures into a world and seeds the other collections.
-func buildWorld(f Fixtures) *worldState {
+// at is the clock reading the world is generated on, around which f is timed.
+func buildWorld(f Fixtures, at time.Time) *worldState {
 	table() // derives the collections' schemas
 	ws := newWorldState()
+	ws.at = at
 	must := func(path, id string, v any, hidden any) {
 		raw, err := json.Marshal(v)
 		if err != nil {
@@ -83,7 +96,7 @@ func buildWorld(f Fixtures) *worldState {
 			for i := range seedPerParent {
 				id := c.seedID(parent, i)
 				path := c.itemPath(parent, id)
-				o := c.generate(path, id, parent, worldTime)
+				o := c.generate(path, id, parent, ws.at)
 				it, err := newItem(path, id, o.bytes(), nil)
 				if err != nil {
 					panic(fmt.Sprintf("veeam: seed %s: %v", path, err))
@@ -334,7 +347,7 @@ func restoreSessionWire(s RestoreSession, orgName string) restoreSessionWireT {
 // declares them.
 func (ws *worldState) addFrom(c *collection, parent []string, id string, fields map[string]any, hidden any) {
 	path := c.itemPath(parent, id)
-	o := c.generate(path, id, parent, worldTime)
+	o := c.generate(path, id, parent, ws.at)
 	for k, v := range fields {
 		if declares(c.itemSchema.Value, k) || declares(c.elemSchema.Value, k) {
 			o.setValue(k, v)
@@ -452,7 +465,7 @@ func buildDirectory(ws *worldState, f Fixtures) {
 		l := f.License
 		status, grace := "Valid", any(nil)
 		if l.Expires != nil {
-			if !l.Expires.After(worldTime) {
+			if !l.Expires.After(ws.at) {
 				status = "Expired"
 			}
 			grace = l.Expires.AddDate(0, 1, 0)

@@ -80,9 +80,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handle(rq *request) (int, any, *apiError) {
 	rt := rq.route
 	if rt.who != 0 {
-		sess, ok := s.sessions.access(bearerToken(rq.Request), rq.now)
+		sess, xsrf, ok := s.sessions.access(bearerToken(rq.Request), rq.now)
 		if !ok {
 			return 0, nil, errUnauthorized
+		}
+		if xsrf != "" {
+			if set := s.settings.get(); set.Antiforgery == AntiforgeryEnforce && !antiforgeryPresented(rq.Request, set, xsrf) {
+				return 0, nil, antiforgeryMissing(set, "access token")
+			}
 		}
 		rq.sess = sess
 		if !rt.who.has(sess.kind) && !(s.mut.IgnoreTenantScope && rt.who&admins != 0) {

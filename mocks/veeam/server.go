@@ -136,9 +136,14 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	if cfg.admin.user == "" {
 		cfg.admin.user = DefaultAdminUser
 	}
-	base := defaultWorld() // built once per process, shared read-only; each server keeps its own changes
+	// The default world is built once per process and shared read-only (each server
+	// keeps its own changes), unless the clock starts elsewhere than clock.DefaultStart.
+	// Fixtures a caller gives keep their own times.
+	var base *worldState
 	if cfg.fixtures != nil {
-		base = buildWorld(cfg.fixtures.normalized())
+		base = buildWorld(cfg.fixtures.normalized(), clock.DefaultStart)
+	} else {
+		base = worldFor(clk.Now())
 	}
 
 	s := &Server{

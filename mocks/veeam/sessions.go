@@ -55,11 +55,11 @@ type principalQueue struct {
 
 // tokenRecord is what the store knows about one issued token.
 type tokenRecord struct {
-	sess        *session
-	refresh     bool
-	expires     time.Time
-	spent       bool // a refresh token already exchanged (Settings.RefreshRotation)
-	antiforgery bool // the antiforgery claim it carries; inherited by refreshes
+	sess    *session
+	refresh bool
+	expires time.Time
+	spent   bool   // a refresh token already exchanged (Settings.RefreshRotation)
+	xsrf    string // the antiforgery token of its pair; "" when its claim says False
 }
 
 // DefaultMaxSessions bounds the session store; past it the oldest session of the
@@ -111,7 +111,8 @@ func (st *sessionStore) reset() {
 }
 
 // add records a new token pair for sess (registering sess if it is new).
-func (st *sessionStore) add(sess *session, access, refresh string, accessExp, refreshExp time.Time, antiforgery bool, now time.Time) {
+// xsrf is the pair's antiforgery token, "" for a pair issued without antiforgery.
+func (st *sessionStore) add(sess *session, access, refresh string, accessExp, refreshExp time.Time, xsrf string, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if _, ok := st.sessions[sess.key]; !ok {
@@ -132,8 +133,8 @@ func (st *sessionStore) add(sess *session, access, refresh string, accessExp, re
 			st.popOldest(q)
 		}
 	}
-	st.tokens[access] = &tokenRecord{sess: sess, expires: accessExp, antiforgery: antiforgery}
-	st.tokens[refresh] = &tokenRecord{sess: sess, refresh: true, expires: refreshExp, antiforgery: antiforgery}
+	st.tokens[access] = &tokenRecord{sess: sess, expires: accessExp, xsrf: xsrf}
+	st.tokens[refresh] = &tokenRecord{sess: sess, refresh: true, expires: refreshExp, xsrf: xsrf}
 	if st.p != nil {
 		st.p.putToken(access, st.tokens[access])
 		st.p.putToken(refresh, st.tokens[refresh])
@@ -244,18 +245,19 @@ func (st *sessionStore) dropLocked(s *session) {
 	}
 }
 
-// access returns the session of a valid, unexpired access token.
-func (st *sessionStore) access(token string, now time.Time) (*session, bool) {
+// access returns the session of a valid, unexpired access token and the antiforgery
+// token it must come with ("" for none).
+func (st *sessionStore) access(token string, now time.Time) (*session, string, bool) {
 	if token == "" {
-		return nil, false
+		return nil, "", false
 	}
 	st.mu.RLock()
 	rec := st.tokens[token]
 	st.mu.RUnlock()
 	if rec == nil || rec.refresh || !now.Before(rec.expires) {
-		return nil, false
+		return nil, "", false
 	}
-	return rec.sess, true
+	return rec.sess, rec.xsrf, true
 }
 
 // refreshOutcome says why a refresh token was refused.
@@ -268,13 +270,16 @@ const (
 	refreshSpent
 	refreshReused // spent, and the session was revoked for it
 	refreshExpired
+	refreshNoAntiforgery // the token needs its antiforgery token, which did not come
 )
 
 // useRefresh checks a refresh token (its expiry only when checkExpiry is set, which
 // Mutations.IgnoreRefreshTokenExpiry clears) and, when rotate is set, spends it. It
-// returns the session and the antiforgery value the token carried. A spent token
-// presented again revokes its whole session when revokeOnReuse is set.
-func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExpiry, revokeOnReuse bool) (*session, bool, refreshOutcome) {
+// returns the session and whether the token carried antiforgery True. A spent token
+// presented again revokes its whole session when revokeOnReuse is set. xsrfOK, unless
+// nil, judges the antiforgery token that came with the request against the one the
+// token needs; a refusal leaves the token unspent.
+func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExpiry, revokeOnReuse bool, xsrfOK func(want string) bool) (*session, bool, refreshOutcome) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	rec := st.tokens[token]
@@ -293,6 +298,8 @@ func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExp
 		return nil, false, refreshSpent
 	case checkExpiry && !now.Before(rec.expires):
 		return nil, false, refreshExpired
+	case rec.xsrf != "" && xsrfOK != nil && !xsrfOK(rec.xsrf):
+		return nil, false, refreshNoAntiforgery
 	}
 	if rotate {
 		rec.spent = true
@@ -300,7 +307,7 @@ func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExp
 			st.p.putToken(token, rec)
 		}
 	}
-	return rec.sess, rec.antiforgery, refreshOK
+	return rec.sess, rec.xsrf != "", refreshOK
 }
 
 // revoke drops every token of the session with key and reports whether it existed.

@@ -19,6 +19,24 @@ const (
 	ErrorStyleVeeam = "veeam"
 )
 
+// Antiforgery modes (Settings.Antiforgery).
+const (
+	// AntiforgeryEnforce is a real server's default (veeam.md §1.6 [C]): a token issued
+	// without disable_antiforgery_token=true works only with the antiforgery token that
+	// came with it, on API calls and on refresh.
+	AntiforgeryEnforce = "enforce"
+	// AntiforgeryIgnore records the antiforgery claim and checks nothing.
+	AntiforgeryIgnore = "ignore"
+)
+
+// Default antiforgery names. The real ones are not in the public record (veeam.md §1.6
+// [?]); these are ASP.NET's conventional pair for single-page applications such as the
+// Restore Portal [A].
+const (
+	DefaultAntiforgeryCookie = "XSRF-TOKEN"
+	DefaultAntiforgeryHeader = "X-XSRF-TOKEN"
+)
+
 // Default lifetimes, in seconds.
 const (
 	// DefaultAccessTokenLifetime is AuthTokenLifeTime's default of 60 minutes
@@ -69,6 +87,15 @@ type Settings struct {
 	// SessionResult is how long-running work ends: "Success" (default), "Warning" or
 	// "Failed".
 	SessionResult string `json:"sessionResult"`
+	// Antiforgery is AntiforgeryEnforce (default, as a real server) or AntiforgeryIgnore.
+	Antiforgery string `json:"antiforgery"`
+	// AntiforgeryCookie is the cookie the token response sets to the antiforgery token,
+	// and a request may carry it in. Default DefaultAntiforgeryCookie [A].
+	AntiforgeryCookie string `json:"antiforgeryCookie"`
+	// AntiforgeryHeader is the response header that carries the antiforgery token, and
+	// the request header a client may send it in instead of the cookie. Default
+	// DefaultAntiforgeryHeader [A].
+	AntiforgeryHeader string `json:"antiforgeryHeader"`
 }
 
 // DefaultSessionDuration is SessionDuration's default, in seconds.
@@ -88,6 +115,9 @@ func DefaultSettings() Settings {
 		RevokeOnRefreshReuse: true,
 		SessionDuration:      DefaultSessionDuration,
 		SessionResult:        "Success",
+		Antiforgery:          AntiforgeryEnforce,
+		AntiforgeryCookie:    DefaultAntiforgeryCookie,
+		AntiforgeryHeader:    DefaultAntiforgeryHeader,
 	}
 }
 
@@ -113,7 +143,30 @@ func (s Settings) normalized() Settings {
 	if !inEnum(s.SessionResult, sessionResults) {
 		s.SessionResult = d.SessionResult
 	}
+	if s.Antiforgery != AntiforgeryIgnore {
+		s.Antiforgery = AntiforgeryEnforce
+	}
+	if !isToken(s.AntiforgeryCookie) {
+		s.AntiforgeryCookie = d.AntiforgeryCookie
+	}
+	if !isToken(s.AntiforgeryHeader) {
+		s.AntiforgeryHeader = d.AntiforgeryHeader
+	}
 	return s
+}
+
+// isToken reports whether s is a non-empty RFC 9110 token, what a cookie or header name
+// must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // settingsPatch is the body of PUT /_mock/settings: only the fields given change.
@@ -129,6 +182,9 @@ type settingsPatch struct {
 	AssertionClockSkew     *int    `json:"assertionClockSkew"`
 	SessionDuration        *int    `json:"sessionDuration"`
 	SessionResult          *string `json:"sessionResult"`
+	Antiforgery            *string `json:"antiforgery"`
+	AntiforgeryCookie      *string `json:"antiforgeryCookie"`
+	AntiforgeryHeader      *string `json:"antiforgeryHeader"`
 }
 
 // apply merges p into s, refusing values a server cannot run with.
@@ -150,6 +206,24 @@ func (p settingsPatch) apply(s Settings) (Settings, error) {
 	}
 	if p.SessionResult != nil && !inEnum(*p.SessionResult, sessionResults) {
 		return s, fmt.Errorf("sessionResult must be one of %s, got %q", strings.Join(sessionResults, ", "), *p.SessionResult)
+	}
+	if p.Antiforgery != nil && *p.Antiforgery != AntiforgeryEnforce && *p.Antiforgery != AntiforgeryIgnore {
+		return s, fmt.Errorf("antiforgery must be %q or %q, got %q", AntiforgeryEnforce, AntiforgeryIgnore, *p.Antiforgery)
+	}
+	if p.AntiforgeryCookie != nil && !isToken(*p.AntiforgeryCookie) {
+		return s, fmt.Errorf("antiforgeryCookie must be a cookie name (letters, digits and !#$%%&'*+-.^_`|~), got %q", *p.AntiforgeryCookie)
+	}
+	if p.AntiforgeryHeader != nil && !isToken(*p.AntiforgeryHeader) {
+		return s, fmt.Errorf("antiforgeryHeader must be a header name (letters, digits and !#$%%&'*+-.^_`|~), got %q", *p.AntiforgeryHeader)
+	}
+	if p.Antiforgery != nil {
+		s.Antiforgery = *p.Antiforgery
+	}
+	if p.AntiforgeryCookie != nil {
+		s.AntiforgeryCookie = *p.AntiforgeryCookie
+	}
+	if p.AntiforgeryHeader != nil {
+		s.AntiforgeryHeader = *p.AntiforgeryHeader
 	}
 	setBool(&s.TenantAuthentication, p.TenantAuthentication)
 	setBool(&s.OperatorAuthentication, p.OperatorAuthentication)

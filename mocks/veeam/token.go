@@ -3,6 +3,7 @@ package veeam
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -54,13 +55,50 @@ type tokenService struct {
 	mut      Mutations // for testing the tests only
 }
 
-// tokenReply is the token endpoint's success body with OWIN's headers [I].
-type tokenReply struct{ tokenResponse }
+// tokenReply is the token endpoint's success body with OWIN's headers [I], and the
+// pair's antiforgery token, when it has one, in a cookie and a response header of the
+// configured names [A: veeam.md §1.6 says the server issues one alongside the token
+// pair, to be kept "e.g. in browser cookies"; the names are not public]. The cookie is
+// Secure when the request came over TLS, as ASP.NET's SameAsRequest default [I].
+type tokenReply struct {
+	tokenResponse
+	xsrf, cookie, header string
+	secure               bool // the request came over TLS
+}
 
-func (tokenReply) setHeaders(h http.Header) {
+func (r tokenReply) setHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Pragma", "no-cache")
 	h.Set("Expires", "-1")
+	if r.xsrf != "" {
+		h.Add("Set-Cookie", (&http.Cookie{Name: r.cookie, Value: r.xsrf, Path: "/", Secure: r.secure, SameSite: http.SameSiteStrictMode}).String())
+		h.Set(r.header, r.xsrf)
+	}
+}
+
+// antiforgeryPresented reports whether r carries want, the antiforgery token of its
+// access or refresh token, in the configured header or cookie.
+func antiforgeryPresented(r *http.Request, set Settings, want string) bool {
+	if v := r.Header.Get(set.AntiforgeryHeader); v != "" && subtle.ConstantTimeCompare([]byte(v), []byte(want)) == 1 {
+		return true
+	}
+	for _, c := range r.CookiesNamed(set.AntiforgeryCookie) {
+		if subtle.ConstantTimeCompare([]byte(c.Value), []byte(want)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// antiforgeryMissing is the answer to a call or refresh whose token says antiforgery
+// True without its antiforgery token: 400 RESTExceptionInfo [A: ASP.NET answers a
+// failed antiforgery validation with 400; what VB365 writes is not public], with a
+// message that tells the client developer the two ways out.
+func antiforgeryMissing(set Settings, what string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: codeValidation, Message: fmt.Sprintf(
+		"The antiforgery token is missing or invalid: this %s was issued with antiforgery protection, so each request needs the antiforgery token that came with it; "+
+			"send disable_antiforgery_token=true at login, or the antiforgery token (the %s cookie or the %s header the token response set).",
+		what, set.AntiforgeryCookie, set.AntiforgeryHeader)}
 }
 
 // token is POST /v8/token (anonymous, x-anonymous). Form and JSON bodies carry the same
@@ -86,7 +124,7 @@ func (t *tokenService) token(rq *request) (int, any, *apiError) {
 		if err != nil {
 			return 0, nil, invalidRequest("disable_antiforgery_token must be true or false, not %q.", v)
 		}
-		antiforgery, afSet = !b, true
+		antiforgery, afSet = !b || t.mut.IgnoreDisableAntiforgery, true
 	}
 	var (
 		sess *session
@@ -97,7 +135,7 @@ func (t *tokenService) token(rq *request) (int, any, *apiError) {
 		sess, e = t.password(f, set)
 	case GrantRefresh:
 		var inherited bool
-		sess, inherited, e = t.refresh(f, now, set)
+		sess, inherited, e = t.refresh(r, f, now, set)
 		if !afSet {
 			antiforgery = inherited
 		}
@@ -114,12 +152,12 @@ func (t *tokenService) token(rq *request) (int, any, *apiError) {
 		t.log.Info("token request refused", "grant_type", f["grant_type"], "reason", e.Message)
 		return 0, nil, e
 	}
-	resp, err := t.issuePair(sess, antiforgery, t.issuerFor(r), now, set)
+	resp, xsrf, err := t.issuePair(sess, antiforgery, t.issuerFor(r), now, set)
 	if err != nil {
 		t.log.Error("issue tokens", "err", err)
 		return 0, nil, &apiError{Status: http.StatusInternalServerError, Message: "The server could not issue tokens."}
 	}
-	return http.StatusOK, tokenReply{resp}, nil
+	return http.StatusOK, tokenReply{tokenResponse: resp, xsrf: xsrf, cookie: set.AntiforgeryCookie, header: set.AntiforgeryHeader, secure: r.TLS != nil}, nil
 }
 
 // issuerFor is the iss claim: the configured issuer, else the request's host without
@@ -187,13 +225,23 @@ func splitAccount(s string) (domain, user string) {
 
 // refresh is grant_type=refresh_token: a new pair in the same session. The used token
 // is spent unless Settings.RefreshRotation is off; an expired one is refused.
-func (t *tokenService) refresh(f map[string]string, now time.Time, set Settings) (*session, bool, *apiError) {
+// A refresh token that carries antiforgery True needs its antiforgery token too, when
+// Settings.Antiforgery enforces it (veeam.md §1.6 [C]: "including on refresh").
+func (t *tokenService) refresh(r *http.Request, f map[string]string, now time.Time, set Settings) (*session, bool, *apiError) {
 	tok := f["refresh_token"]
 	if tok == "" {
 		return nil, false, invalidRequest("grant_type=refresh_token needs refresh_token.")
 	}
-	sess, af, outcome := t.sessions.useRefresh(tok, now, set.RefreshRotation, !t.mut.IgnoreRefreshTokenExpiry, set.RevokeOnRefreshReuse)
+	var xsrfOK func(string) bool
+	if set.Antiforgery == AntiforgeryEnforce {
+		xsrfOK = func(want string) bool { return antiforgeryPresented(r, set, want) }
+	}
+	sess, af, outcome := t.sessions.useRefresh(tok, now, set.RefreshRotation, !t.mut.IgnoreRefreshTokenExpiry, set.RevokeOnRefreshReuse, xsrfOK)
 	switch outcome {
+	case refreshNoAntiforgery:
+		e := antiforgeryMissing(set, "refresh token")
+		e.OAuth = oauthInvalidRequest
+		return nil, false, e
 	case refreshUnknown:
 		return nil, false, invalidGrant("The refresh token is invalid or has been revoked; sign in again.")
 	case refreshNotRefresh:

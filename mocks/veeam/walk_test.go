@@ -49,7 +49,7 @@ func (w *walker) mint(kind principalKind, org string) string {
 	tok := "walk-" + newGUID()
 	now := w.clk.Now()
 	sess := &session{key: newGUID(), user: "walker", kind: kind, orgID: org, credentialType: credUsernamePassword}
-	w.srv.sessions.add(sess, tok, tok+"-refresh", now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+	w.srv.sessions.add(sess, tok, tok+"-refresh", now.Add(time.Hour), now.Add(2*time.Hour), "", now) // as after disable_antiforgery_token=true
 	return tok
 }
 
@@ -88,14 +88,34 @@ func (w *walker) pathValues(rt *route) []string {
 
 // semanticBodies are the bodies a schema-generated value cannot make valid: what the
 // document types as a plain string or a list of ids must be Base64 or name items of the
-// world.
-var semanticBodies = map[string]func(w *walker) string{
-	"License_InstallAction": func(*walker) string {
+// world; a job or repository must name an organization, repository and proxy the world
+// holds (the server refuses one that does not, so its _links lead somewhere).
+var semanticBodies = map[string]func(w *walker, rt *route) string{
+	"License_InstallAction": func(*walker, *route) string {
 		return `{"licenseFile":"` + base64.StdEncoding.EncodeToString([]byte("walk license")) + `"}`
 	},
-	"Proxy_Rescan": func(w *walker) string {
+	"Proxy_Rescan": func(w *walker, _ *route) string {
 		return `{"proxies":[{"id":"` + w.srv.world.list("/v8/Proxies")[0].id + `"}]}`
 	},
+	"Job_Add":                           namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
+	"Job_Update":                        namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
+	"BackupRepository_Add":              namingWorldItems("proxyId", "/v8/Proxies"),
+	"BackupRepository_UpdateRepository": namingWorldItems("proxyId", "/v8/Proxies"),
+}
+
+// namingWorldItems generates the operation's body from the document, then sets each
+// field to the id of the first item of its list: field, list, field, list, ….
+func namingWorldItems(pairs ...string) func(w *walker, rt *route) string {
+	return func(w *walker, rt *route) string {
+		o, err := parseObject(spec.Doc().Generate(rt.op.Body, spec.Gen{Seed: "walk/" + rt.op.ID, Now: w.clk.Now(), Request: true}))
+		if err != nil {
+			w.t.Fatalf("%s: generated body: %v", rt.op.ID, err)
+		}
+		for i := 0; i+1 < len(pairs); i += 2 {
+			o.setValue(pairs[i], w.srv.world.list(pairs[i+1])[0].id)
+		}
+		return string(o.bytes())
+	}
 }
 
 // exampleValue is a valid value for a parameter.
@@ -141,7 +161,7 @@ func (w *walker) validRequest(rt *route) *http.Request {
 	case op.ID == "token":
 		body, ctype = "grant_type=password&username=Administrator&password="+url.QueryEscape(DefaultAdminPassword), formType
 	case semanticBodies[op.ID] != nil:
-		body, ctype = semanticBodies[op.ID](w), jsonType
+		body, ctype = semanticBodies[op.ID](w, rt), jsonType
 	case op.Body != nil:
 		body, ctype = string(spec.Doc().Generate(op.Body, spec.Gen{Seed: "walk/" + op.ID, Now: w.clk.Now(), Request: true})), jsonType
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // item is one stored resource: the JSON object the API serves (without _links, which
@@ -57,6 +58,7 @@ type worldState struct {
 	items      map[string]*item
 	lists      map[string][]*item
 	singletons map[string][]byte
+	at         time.Time // the clock reading it was generated on (buildWorld)
 }
 
 func newWorldState() *worldState {
@@ -95,6 +97,14 @@ func (w *world) reset(base *worldState) {
 	w.changed = map[string]*item{}
 	w.added = map[string][]string{}
 	w.singletons = map[string][]byte{}
+}
+
+// generatedAt is the clock reading the base was generated on: what values generated
+// later for it (a settings object's default) are timed on.
+func (w *world) generatedAt() time.Time {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.base.at
 }
 
 func (w *world) lookupLocked(key string) *item {

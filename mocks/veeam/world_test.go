@@ -2,8 +2,13 @@ package veeam
 
 import (
 	"bytes"
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vbharness/vbharness/mocks/clock"
 )
 
 // Issue 11 item 4: the default world is coherent. Every organization has users,
@@ -102,7 +107,7 @@ func TestDefaultWorldIsCoherent(t *testing.T) {
 		}
 	}
 
-	a, b := buildWorld(defaultFixtures()), buildWorld(defaultFixtures())
+	a, b := buildWorld(defaultFixtures(), clock.DefaultStart), buildWorld(defaultFixtures(), clock.DefaultStart)
 	if len(a.items) != len(b.items) {
 		t.Fatalf("two builds: %d and %d items", len(a.items), len(b.items))
 	}
@@ -113,5 +118,116 @@ func TestDefaultWorldIsCoherent(t *testing.T) {
 	}
 	if !strings.Contains(string(a.singletons["/v8/license"]), f.License.LicenseID) {
 		t.Errorf("the license singleton lacks the fixtures' license id")
+	}
+}
+
+// Issue 19 item 5: a server on a clock that starts elsewhere than clock.DefaultStart (a
+// running mock on the real clock) sees the default world moved with it, every time by
+// the same whole seconds, so the jobs ran last night; a server on the default virtual
+// clock (the embedded target) keeps the pinned dates; fixtures a caller gives keep theirs.
+func TestDefaultWorldMovesWithTheMocksStart(t *testing.T) {
+	t.Parallel()
+	job := DefaultFixtures().Jobs[0]
+	pinned := job.LastRun.UTC()
+	get := func(s *Server, path string) map[string]any {
+		t.Helper()
+		it, ok := s.world.get(path)
+		if !ok {
+			t.Fatalf("%s is not in the world", path)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(it.raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	lastRun := func(s *Server) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339Nano, get(s, "/v8/Jobs/"+job.ID)["lastRun"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	real := clock.NewReal()
+	start := real.Now()
+	for _, tc := range []struct {
+		name string
+		srv  *Server
+		want time.Time
+	}{
+		{"the embedded target's virtual clock keeps the pinned dates", New(clock.NewVirtual(clock.DefaultStart)), pinned},
+		{"a running mock on the real clock moves them to its start", New(real), pinned.Add(start.Sub(clock.DefaultStart).Truncate(time.Second))},
+		{"a virtual clock started a year later moves them a year", New(clock.NewVirtual(clock.DefaultStart.AddDate(1, 0, 0))), pinned.Add(clock.DefaultStart.AddDate(1, 0, 0).Sub(clock.DefaultStart))},
+		{"fixtures a caller gives keep their own times", New(real, WithFixtures(DefaultFixtures())), pinned},
+	} {
+		// Truncate: the real clock moved a little between start and New.
+		if got := lastRun(tc.srv); got.Sub(tc.want).Abs() > 2*time.Second {
+			t.Errorf("%s: job lastRun %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	// On the real clock the world keeps its shape around now: the last run is hours
+	// ago, the next one ahead, and the generated collections are timed on the start too.
+	s := New(real)
+	now := real.Now()
+	if lr := lastRun(s); lr.After(now) || now.Sub(lr) > 36*time.Hour {
+		t.Errorf("on the real clock job lastRun %s is not within a day and a half before %s", lr, now)
+	}
+	next, _ := time.Parse(time.RFC3339Nano, get(s, "/v8/Jobs/"+job.ID)["nextRun"].(string))
+	if !next.After(now) {
+		t.Errorf("on the real clock job nextRun %s is not after %s", next, now)
+	}
+	if d := s.world.generatedAt().Sub(now); d > 0 || d < -time.Minute {
+		t.Errorf("the world was generated on %s, want the start %s", s.world.generatedAt(), now)
+	}
+	// The shared default world is untouched by a moved copy.
+	if got := *defaultFixtures().Jobs[0].LastRun; !got.Equal(pinned) {
+		t.Errorf("the shared fixtures moved: lastRun %s, want %s", got, pinned)
+	}
+}
+
+// Issue 19 item 5: every time the mock writes has at most seven fractional digits, as
+// a .NET server writes them: the token's .issued, a started job's session, a stopped
+// one's end, a new item's generated times, read on a real clock whose readings carry
+// nanoseconds.
+func TestTimesHaveAtMostSevenFractionalDigits(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	// newTestServer's clock is virtual; the mock's real-clock readings carry
+	// nanoseconds, which is what the check needs.
+	srv := New(clock.NewReal())
+	e.srv = srv
+	tok := bearer(e.adminLogin().AccessToken)
+	var bodies []string
+	add := func(method, path, body string) {
+		t.Helper()
+		ctype := ""
+		if body != "" {
+			ctype = jsonType
+		}
+		w := e.do(method, path, ctype, body, tok...)
+		if w.Code >= 300 {
+			t.Fatalf("%s %s = %d %s", method, path, w.Code, w.Body)
+		}
+		bodies = append(bodies, w.Body.String())
+	}
+	job := srv.world.list("/v8/Jobs")[0].id
+	add("POST", "/v8/Jobs/"+job+"/start", "")
+	add("POST", "/v8/Jobs/"+job+"/stop", "")
+	add("GET", "/v8/JobSessions?jobId="+job+"&limit=1", "")
+	add("GET", "/v8/Jobs/"+job, "")
+	add("GET", "/v8/ServiceInstance", "")
+	timeRE := regexp.MustCompile(`"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)"`)
+	n := 0
+	for _, b := range bodies {
+		for _, m := range timeRE.FindAllStringSubmatch(b, -1) {
+			n++
+			if len(m[1]) > 8 { // the dot and seven digits
+				t.Errorf("time %s has %d fractional digits, want at most 7", m[0], len(m[1])-1)
+			}
+		}
+	}
+	if n < 5 {
+		t.Errorf("found %d times in the answers; the check saw too little", n)
 	}
 }
