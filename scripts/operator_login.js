@@ -5,7 +5,6 @@
 // public client; the token goes to Veeam as Entra issued it.
 const { test, expect, afterEach } = require("vbharness");
 const { entraToken } = require("./lib/flow.js");
-const { alter } = require("./lib/jwt.js");
 const { veeamRefusal } = require("./lib/refusal.js");
 const { resetSharedMock } = require("./lib/cleanup.js");
 
