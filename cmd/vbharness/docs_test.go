@@ -20,7 +20,11 @@ package main
 //	                   names (this module's and the standard library's, by package name)
 //	json               must be valid JSON
 //	yaml               a targets file (runner/config); `yaml entra-config` and
-//	                   `yaml veeam-fixtures` are loaded by the mocks' own loaders
+//	                   `yaml veeam-fixtures` are loaded by the mocks' own loaders;
+//	                   `yaml github-actions`, `yaml gitlab-ci` and `yaml k8s` are CI
+//	                   examples: parsed as a workflow, a .gitlab-ci.yml or manifests, and
+//	                   every vbharness command in them must parse with the CLI's flags
+//	                   (docs_ci_test.go)
 //	text               output or prose: not run
 //
 // Any other info string fails the test, so a new block must say what it is.
@@ -214,7 +218,7 @@ func TestDocsRun(t *testing.T) {
 					checkYAML(t, b)
 				case b.info == "text":
 				default:
-					t.Errorf("%s: unknown block kind; use sh, text output, js, js fragment, go, go fragment, json, yaml [entra-config|veeam-fixtures] or text", b)
+					t.Errorf("%s: unknown block kind; use sh, text output, js, js fragment, go, go fragment, json, yaml [entra-config|veeam-fixtures|github-actions|gitlab-ci|k8s] or text", b)
 				}
 			}
 		})
@@ -240,6 +244,10 @@ func checkYAML(t *testing.T, b block) {
 		_ = os.WriteFile(p, []byte(b.body), 0o644)
 		if _, err := veeam.LoadFixtures(p); err != nil {
 			t.Errorf("%s is not a valid Veeam fixtures file: %v", b, err)
+		}
+	case "yaml github-actions", "yaml gitlab-ci", "yaml k8s":
+		if err := checkCIYAML(strings.TrimPrefix(b.info, "yaml "), b.body); err != nil {
+			t.Errorf("%s: %v", b, err)
 		}
 	default:
 		t.Errorf("%s: unknown yaml kind", b)
