@@ -154,9 +154,9 @@ func (r *rt) mockModule() *goja.Object {
 	})
 	fn("revokeSessions", func(call goja.FunctionCall) goja.Value {
 		// mock.revokeSessions() revokes every session; mock.revokeSessions(userName) one user's.
-		body := map[string]any{}
+		body := map[string]any{"all": true}
 		if a := call.Argument(0); goja.IsString(a) {
-			body["userName"] = a.String()
+			body = map[string]any{"userName": a.String()}
 		}
 		return r.controlJSON("veeam", "POST", "/_mock/sessions/revoke", body)
 	})

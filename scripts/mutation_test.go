@@ -62,6 +62,7 @@ const (
 	codeReused     = "device_code_errors.js › a redeemed device code polled again: expired_token AADSTS70020"
 	accessExpiry   = "veeam_token_expiry.js › an access token expires after 60 minutes: 401, refresh, 200, new expiry times"
 	spentRefresh   = "veeam_token_expiry.js › a spent refresh token is refused"
+	reuseNoRevoke  = "veeam_token_expiry.js › with revokeOnRefreshReuse off, only the spent refresh token is refused"
 	expiredRefresh = "veeam_token_expiry.js › a refresh token past its own expiry forces a new login"
 	entraRefresh   = "long_running_sessions.js › an Entra refresh gives a fresh assertion that Veeam accepts after the first expired"
 	keepAlive      = "long_running_sessions.js › auto-refresh keeps a session alive for five virtual hours with five refreshes"
@@ -87,6 +88,8 @@ const (
 	backOff        = "strict_rfc8628.js › pollToken adds 5 s to its interval after slow_down"
 	labTenant      = "lab/smoke.js › a tenant signs in with a device code, reads its organization, refreshes and logs out"
 	labAdmin       = "lab/smoke.js › the administrator reads ServiceInstance, organizations and jobs, refreshes and logs out"
+	jobOnClock     = "sessions_on_the_clock.js › a job session runs on the clock and the job shows its result"
+	syncOnClock    = "sessions_on_the_clock.js › a repository synchronisation runs on the clock"
 )
 
 func settings(change func(*veeam.Settings)) veeam.Option {
@@ -122,13 +125,17 @@ var mutations = []mutation{
 	{name: "Veeam's access tokens live 30 minutes, not 60", how: "setting `accessTokenLifetime: 1800`",
 		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.AccessTokenLifetime = 1800 })}, red: []string{adminLogin, keepAlive, seedFlow, accessExpiry}},
 	{name: "Veeam's refresh tokens can be used again", how: "setting `refreshRotation: false`",
-		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RefreshRotation = false })}, red: []string{spentRefresh}},
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RefreshRotation = false })}, red: []string{spentRefresh, reuseNoRevoke}},
+	{name: "Veeam does not revoke a sign-in whose spent refresh token comes back", how: "setting `revokeOnRefreshReuse: false`",
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RevokeOnRefreshReuse = false })}, red: []string{spentRefresh}},
 	{name: "Veeam accepts expired refresh tokens", how: "`veeam.Mutations{IgnoreRefreshTokenExpiry}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreRefreshTokenExpiry: true})}, red: []string{expiredRefresh}},
 	{name: "Veeam's logout revokes nothing", how: "fault rule: `POST /v8/token/logout` answers 204 for ever",
 		setup: fault(veeamFaults, faults.Rule{Method: "POST", Path: "/v8/token/logout", Status: 204, Times: -1}), red: []string{labAdmin, labTenant, logout}},
 	{name: "Tenant tokens reach administrator routes", how: "`veeam.Mutations{IgnoreTenantScope}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreTenantScope: true})}, red: []string{operator, tenantScope}},
+	{name: "Veeam's long-running work takes 10 minutes, not 5", how: "setting `sessionDuration: 600`",
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.SessionDuration = 600 })}, red: []string{jobOnClock, syncOnClock}},
 	{name: "Veeam's pages have no `_links.next`", how: "`veeam.Mutations{NoNextLinks}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoNextLinks: true})}, red: []string{jobPaging, orgPaging}},
 	{name: "Entra's signing keys cannot be fetched again (rotation not followed)", how: "fault rule: `GET */discovery/v2.0/keys` answers 503 after the first fetch",

@@ -81,12 +81,22 @@ func (c *controlAPI) addOrganization(w http.ResponseWriter, r *http.Request) {
 }
 
 // revokeSessions is POST /_mock/sessions/revoke: {"userName":"…"} revokes that user's
-// sessions, {} every session. It answers {"revoked": n}.
+// sessions, {"all":true} every session; an empty body or {} names no one and is a 400
+// (issue 15: a call that acts on everyone must say so). It answers {"revoked": n}.
 func (c *controlAPI) revokeSessions(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		UserName string `json:"userName"`
+		All      bool   `json:"all"`
 	}
 	if !control.DecodeJSON(w, r, &body) {
+		return
+	}
+	switch {
+	case body.All && body.UserName != "":
+		control.WriteError(w, http.StatusBadRequest, `give either "userName" or "all":true, not both`)
+		return
+	case !body.All && body.UserName == "":
+		control.WriteError(w, http.StatusBadRequest, `name whose sessions to revoke: {"userName":"…"}, or {"all":true} for every session`)
 		return
 	}
 	control.WriteJSON(w, http.StatusOK, map[string]int{"revoked": c.s.RevokeSessions(body.UserName)})

@@ -38,6 +38,18 @@ type Fixtures struct {
 	JobSessions []JobSession `json:"jobSessions" yaml:"jobSessions"`
 	// RestoreSessions are restore sessions (GET /v8/RestoreSessions).
 	RestoreSessions []RestoreSession `json:"restoreSessions" yaml:"restoreSessions"`
+	// Users are the organizations' users (directory.go).
+	Users []User `json:"users,omitempty" yaml:"users,omitempty"`
+	// Groups are the organizations' groups and their members.
+	Groups []Group `json:"groups,omitempty" yaml:"groups,omitempty"`
+	// Sites are the organizations' SharePoint sites.
+	Sites []Site `json:"sites,omitempty" yaml:"sites,omitempty"`
+	// Teams are the organizations' teams, with channels and tabs.
+	Teams []Team `json:"teams,omitempty" yaml:"teams,omitempty"`
+	// RbacRoles are the restore operator roles.
+	RbacRoles []RbacRole `json:"rbacRoles,omitempty" yaml:"rbacRoles,omitempty"`
+	// License is the installed license (GET /v8/License).
+	License License `json:"license,omitzero" yaml:"license,omitempty"`
 }
 
 // ServiceInstance is RESTServiceInstance.
@@ -550,6 +562,7 @@ func (f Fixtures) Validate() error {
 		enum(p+".state", s.State, enumRestoreState, false)
 		enum(p+".result", s.Result, enumRestoreResult, false)
 	}
+	f.validateDirectory(bad, checkID, has)
 	return errors.Join(errs...)
 }
 
@@ -594,6 +607,7 @@ func (f Fixtures) normalized() Fixtures {
 		s := &f.RestoreSessions[i]
 		s.ID, s.OrganizationID = low(s.ID), low(s.OrganizationID)
 	}
+	f.normalizeDirectory()
 	return f
 }
 
@@ -630,6 +644,7 @@ func (f Fixtures) clone() Fixtures {
 	for i := range out.RestoreSessions {
 		out.RestoreSessions[i].EndTime = clonePtr(out.RestoreSessions[i].EndTime)
 	}
+	f.cloneDirectory(&out)
 	return out
 }
 
@@ -788,5 +803,6 @@ func buildDefaultFixtures() Fixtures {
 			State: "Stopped", Result: "Success", InitiatedBy: `VBO\Administrator`, ClientHost: "vb365.tech.local", ETag: 2,
 		})
 	}
+	defaultDirectory(&f)
 	return f.normalized()
 }

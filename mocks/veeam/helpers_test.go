@@ -31,6 +31,8 @@ type fakeEntra struct {
 	configHits atomic.Int64
 	mu         sync.Mutex
 	down       bool
+	hold       chan struct{} // when set, JWKS requests wait until it is closed
+	delay      time.Duration // added to every JWKS answer
 }
 
 func newFakeEntra(t testing.TB, clk clock.Clock) *fakeEntra {
@@ -43,7 +45,7 @@ func newFakeEntra(t testing.TB, clk clock.Clock) *fakeEntra {
 
 func (fe *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 	fe.mu.Lock()
-	down := fe.down
+	down, hold, delay := fe.down, fe.hold, fe.delay
 	fe.mu.Unlock()
 	if down {
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
@@ -63,6 +65,10 @@ func (fe *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 		})
 	case len(parts) == 4 && parts[1] == "discovery" && parts[2] == "v2.0" && parts[3] == "keys":
 		fe.jwksHits.Add(1)
+		if hold != nil {
+			<-hold
+		}
+		time.Sleep(delay)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": fe.keys.JWKS(fe.clk.Now(), "")})
 	default:

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
@@ -72,6 +74,7 @@ func buildWorld(f Fixtures) *worldState {
 	for _, rs := range f.RestoreSessions {
 		must("/v8/RestoreSessions/"+rs.ID, rs.ID, restoreSessionWire(rs, orgNames[rs.OrganizationID]), restoreOwner{OrganizationID: rs.OrganizationID, Tenant: rs.Tenant})
 	}
+	buildDirectory(ws, f)
 	for _, c := range seedOrder() {
 		if c.fixtures {
 			continue
@@ -322,4 +325,215 @@ func restoreSessionWire(s RestoreSession, orgName string) restoreSessionWireT {
 	return restoreSessionWireT{ID: s.ID, Name: s.Name, Organization: orgName, Type: s.Type, CreationTime: s.CreationTime,
 		EndTime: s.EndTime, State: s.State, Result: s.Result, InitiatedBy: s.InitiatedBy, Details: s.Details,
 		ClientHost: s.ClientHost, Reason: s.Reason, ETag: s.ETag}
+}
+
+// --- the directory and what follows from it ---
+
+// addFrom adds to ws an item of c under parent: generated from the schema (so it is
+// valid whatever the fixtures leave out), with fields set where the item's schema
+// declares them.
+func (ws *worldState) addFrom(c *collection, parent []string, id string, fields map[string]any, hidden any) {
+	path := c.itemPath(parent, id)
+	o := c.generate(path, id, parent, worldTime)
+	for k, v := range fields {
+		if declares(c.itemSchema.Value, k) || declares(c.elemSchema.Value, k) {
+			o.setValue(k, v)
+		}
+	}
+	it, err := newItem(path, id, o.bytes(), hidden)
+	if err != nil {
+		panic(fmt.Sprintf("veeam: seed %s: %v", path, err))
+	}
+	ws.add(it)
+}
+
+// declares reports whether a schema (or a part of its allOf) has a property.
+func declares(s *openapi3.Schema, name string) bool {
+	if s == nil {
+		return false
+	}
+	if s.Properties[name] != nil {
+		return true
+	}
+	for _, part := range s.AllOf {
+		if declares(part.Value, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// accountType is RESTProtectedUser.accountType and RESTRbacUser.type of a user's type.
+func accountType(t string) string {
+	switch t {
+	case "Shared":
+		return "SharedMailbox"
+	case "Public":
+		return "PublicMailbox"
+	}
+	return "User"
+}
+
+// buildDirectory adds the organizations' directory, what is protected and licensed,
+// restore points, copy jobs and RBAC roles, and the restore sessions' content, from the
+// fixtures (see directory.go for the rules).
+func buildDirectory(ws *worldState, f Fixtures) {
+	orgs := map[string]Organization{}
+	backedUp := map[string]bool{} // organizations a job backs up
+	for _, o := range f.Organizations {
+		orgs[o.ID] = o
+	}
+	for _, j := range f.Jobs {
+		backedUp[j.OrganizationID] = true
+	}
+	last := func(o Organization) any {
+		if o.LastBackupTime != nil {
+			return *o.LastBackupTime
+		}
+		return nil
+	}
+	users := map[string]User{}
+	for _, u := range f.Users {
+		users[u.ID] = u
+		o := orgs[u.OrganizationID]
+		org := []string{u.OrganizationID}
+		ws.addFrom(collectionOf("/v8/Organizations/{organizationId}/Users"), org, u.ID, map[string]any{
+			"name": u.Name, "displayName": u.DisplayName, "type": u.Type, "locationType": "Cloud", "msid": u.ID, "eTag": 1}, nil)
+		if !u.NoOneDrive {
+			ws.addFrom(collectionOf("/v8/Organizations/{organizationId}/Users/{userId}/OneDrives"), []string{u.OrganizationID, u.ID}, oneDriveID(u.ID), map[string]any{
+				"name": "OneDrive - " + u.DisplayName, "url": oneDriveURL(o, u)}, nil)
+		}
+		if !backedUp[u.OrganizationID] {
+			continue
+		}
+		ws.addFrom(collectionOf("/v8/ProtectedUsers"), nil, u.ID, map[string]any{
+			"msid": u.ID, "displayName": u.DisplayName, "accountType": accountType(u.Type), "organizationId": u.OrganizationID,
+			"backedUpOrganizationId": o.BackedUpOrganizationID, "eTag": 1}, nil)
+		if u.Type == "User" {
+			ws.addFrom(collectionOf("/v8/LicensedUsers"), nil, u.ID, map[string]any{
+				"name": u.Name, "isBackedUp": true, "lastBackupDate": last(o), "licenseState": "Licensed",
+				"organizationId": u.OrganizationID, "backedUpOrganizationId": o.BackedUpOrganizationID, "organizationName": o.Name}, nil)
+		}
+	}
+	for _, g := range f.Groups {
+		ws.addFrom(collectionOf("/v8/Organizations/{organizationId}/Groups"), []string{g.OrganizationID}, g.ID, map[string]any{
+			"name": g.Name, "displayName": g.Name, "type": g.Type, "locationType": "Cloud", "msid": g.ID, "eTag": 1}, g.Members)
+		if backedUp[g.OrganizationID] {
+			ws.addFrom(collectionOf("/v8/ProtectedGroups"), nil, g.ID, map[string]any{"msid": g.ID, "displayName": g.Name,
+				"organizationId": g.OrganizationID, "backedUpOrganizationId": orgs[g.OrganizationID].BackedUpOrganizationID, "eTag": 1}, nil)
+		}
+	}
+	for _, s := range f.Sites {
+		ws.addFrom(collectionOf("/v8/Organizations/{organizationId}/Sites"), []string{s.OrganizationID}, s.ID, map[string]any{
+			"url": s.URL, "name": s.Name, "title": s.Name, "isCloud": true, "isPersonal": false, "isAvailable": true, "msid": s.ID, "eTag": 1}, nil)
+		if backedUp[s.OrganizationID] {
+			ws.addFrom(collectionOf("/v8/ProtectedSites"), nil, s.ID, map[string]any{"msid": s.ID, "displayName": s.Name, "url": s.URL,
+				"organizationId": s.OrganizationID, "backedUpOrganizationId": orgs[s.OrganizationID].BackedUpOrganizationID, "eTag": 1}, nil)
+		}
+	}
+	for _, t := range f.Teams {
+		ws.addFrom(collectionOf("/v8/Organizations/{organizationId}/Teams"), []string{t.OrganizationID}, t.ID, map[string]any{
+			"displayName": t.DisplayName, "description": t.DisplayName + " team", "msid": t.ID, "eTag": 1}, nil)
+		if backedUp[t.OrganizationID] {
+			ws.addFrom(collectionOf("/v8/ProtectedTeams"), nil, t.ID, map[string]any{"msid": t.ID, "displayName": t.DisplayName,
+				"organizationId": t.OrganizationID, "backedUpOrganizationId": orgs[t.OrganizationID].BackedUpOrganizationID, "eTag": 1}, nil)
+		}
+	}
+	for _, r := range f.RbacRoles {
+		ws.addFrom(collectionOf("/v8/RbacRoles"), nil, r.ID, map[string]any{"organizationId": r.OrganizationID, "name": r.Name,
+			"description": r.Description, "roleType": "EntireOrganization"}, nil)
+		for _, op := range r.Operators {
+			u := users[op]
+			ws.addFrom(collectionOf("/v8/RbacRoles/{roleId}/operators"), []string{r.ID}, op, map[string]any{"type": "User",
+				"user": map[string]any{"id": u.ID, "displayName": u.DisplayName, "name": u.Name, "type": accountType(u.Type)}}, nil)
+		}
+	}
+	if f.License.LicenseID != "" {
+		l := f.License
+		status, grace := "Valid", any(nil)
+		if l.Expires != nil {
+			if !l.Expires.After(worldTime) {
+				status = "Expired"
+			}
+			grace = l.Expires.AddDate(0, 1, 0)
+		}
+		lic := map[string]any{"licenseID": l.LicenseID, "email": l.Email, "status": status, "licenseExpires": l.Expires,
+			"gracePeriodExpires": grace, "type": l.Type, "package": "None", "licensedTo": l.LicensedTo, "totalNumber": l.TotalNumber,
+			"supportID": l.SupportID}
+		b, _ := json.Marshal(lic)
+		ws.singletons[strings.ToLower(licensePath)] = b
+	}
+	// Restore points: one per job session that backed something up.
+	jobs := map[string]Job{}
+	for _, j := range f.Jobs {
+		jobs[j.ID] = j
+	}
+	for _, js := range f.JobSessions {
+		if js.EndTime == nil || (js.Status != "Success" && js.Status != "Warning") {
+			continue
+		}
+		j := jobs[js.JobID]
+		o := orgs[j.OrganizationID]
+		ws.addFrom(collectionOf("/v8/RestorePoints"), nil, spec.UUID("vbharness/veeam/restorepoint/"+js.ID), map[string]any{
+			"isDeleted": false, "repositoryId": js.RepositoryID, "backupTime": *js.EndTime, "jobId": js.JobID, "organizationId": j.OrganizationID,
+			"isExchange": o.IsExchangeOnline, "isSharePoint": o.IsSharePointOnline, "isOneDrive": o.IsSharePointOnline, "isTeams": o.IsTeamsOnline,
+			"isLongTermCopy": false, "isCopy": false, "isRetrieved": false, "eTag": 1, "objectsEtag": 1}, nil)
+	}
+	// Copy jobs: one for each of the first two enabled jobs, copying to the next repository.
+	copies := 0
+	for i, j := range f.Jobs {
+		if copies == 2 || !j.IsEnabled || len(f.Repositories) == 0 {
+			continue
+		}
+		copies++
+		ws.addFrom(collectionOf("/v8/CopyJobs"), nil, fixtureID("copyjob", i), map[string]any{
+			"backupJobId": j.ID, "organizationId": j.OrganizationID, "repositoryId": f.Repositories[(i+1)%len(f.Repositories)].ID,
+			"name": "Copy of " + j.Name, "lastRun": j.LastRun, "nextRun": j.NextRun, "lastBackup": j.LastBackup,
+			"isEnabled": true, "lastStatus": "Success", "eTag": 1}, nil)
+	}
+	// A restore session shows its organization's mailboxes, OneDrives, sites and teams.
+	for _, rs := range f.RestoreSessions {
+		p := []string{rs.ID}
+		o := orgs[rs.OrganizationID]
+		for _, u := range f.Users {
+			if u.OrganizationID != rs.OrganizationID {
+				continue
+			}
+			if !u.NoMailbox {
+				ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes"), p, spec.UUID("vbharness/veeam/mailbox/"+u.ID),
+					map[string]any{"name": u.DisplayName, "email": u.Name, "isArchive": false, "isPublic": u.Type == "Public"}, nil)
+			}
+			if !u.NoOneDrive {
+				ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives"), p, oneDriveID(u.ID),
+					map[string]any{"name": "OneDrive - " + u.DisplayName, "url": oneDriveURL(o, u)}, nil)
+			}
+		}
+		for _, s := range f.Sites {
+			if s.OrganizationID == rs.OrganizationID {
+				ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/Organization/Sites"), p, s.ID, map[string]any{"name": s.Name, "url": s.URL}, nil)
+			}
+		}
+		for _, t := range f.Teams {
+			if t.OrganizationID != rs.OrganizationID {
+				continue
+			}
+			ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/organization/teams"), p, t.ID,
+				map[string]any{"displayName": t.DisplayName, "description": t.DisplayName + " team", "isArchived": false}, nil)
+			for _, ch := range t.Channels {
+				ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}/channels"), []string{rs.ID, t.ID}, ch.ID,
+					map[string]any{"displayName": ch.DisplayName, "teamId": t.ID}, nil)
+				for _, tab := range ch.Tabs {
+					ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}/channels/{channelId}/tabs"), []string{rs.ID, t.ID, ch.ID},
+						spec.UUID("vbharness/veeam/tab/"+ch.ID+"/"+tab), map[string]any{"displayName": tab, "channelId": ch.ID, "teamId": t.ID}, nil)
+				}
+			}
+		}
+	}
+}
+
+func oneDriveID(user string) string { return spec.UUID("vbharness/veeam/onedrive/" + user) }
+
+func oneDriveURL(o Organization, u User) string {
+	short := strings.SplitN(o.Name, ".", 2)[0]
+	return "https://" + short + "-my.sharepoint.com/personal/" + strings.NewReplacer("@", "_", ".", "_").Replace(u.Name)
 }

@@ -58,6 +58,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// One clock reading per request, at .NET's resolution (100 ns ticks), so every time
 	// the mock writes has at most seven fractional digits, as a real server's.
 	now := s.clk.Now().Truncate(100 * time.Nanosecond)
+	s.timeline.settle(s, now) // long-running work due by now shows it first
 	rq := &request{Request: r, server: s, route: rt, values: m.values[:m.n], now: now}
 	status, body, e := s.handle(rq)
 	s.write(w, rq, status, body, e)

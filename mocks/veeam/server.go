@@ -35,6 +35,7 @@ type Server struct {
 	control       *routeNode // the control routes; the API's are the shared table()
 	settings      *settingsStore
 	world         *world
+	timeline      *timeline // long-running work on the clock (clocked.go)
 	sessions      *sessionStore
 	tokens        *tokenService
 	entra         *entraKeys
@@ -135,6 +136,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		clk:       clk,
 		settings:  &settingsStore{},
 		world:     newWorld(base),
+		timeline:  newTimeline(),
 		sessions:  newSessionStore(cfg.maxSessions),
 		entra:     newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
 		keys:      signing,
@@ -187,6 +189,7 @@ func (s *Server) Control() *control.Control { return s.ctl }
 func (s *Server) Reset() {
 	s.sessions.reset()
 	s.entra.reset()
+	s.timeline.reset()
 	s.world.reset(s.initial.world)
 	s.settings.set(s.initial.settings)
 	s.keys.Reset(s.initial.key)

@@ -1,6 +1,7 @@
 package veeam
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,8 +34,23 @@ type session struct {
 	orgID          string // the organization of a tenant or operator session
 	credentialType string
 
-	tokens  []string  // every token issued in this session (guarded by the store)
-	expires time.Time // the latest expiry among tokens (guarded by the store)
+	tokens  []string        // every token issued in this session (guarded by the store)
+	expires time.Time       // the latest expiry among tokens (guarded by the store)
+	queue   *principalQueue // its principal's sessions (guarded by the store)
+}
+
+// principal names who a session belongs to, for the per-principal bound: its kind, its
+// user (case-insensitive) and its organization.
+func (s *session) principal() string {
+	return strconv.Itoa(int(s.kind)) + "|" + strings.ToLower(s.user) + "|" + s.orgID
+}
+
+// principalQueue is one principal's sessions in creation order, oldest first, with
+// the number still live (revoked and evicted ones stay in order until popped or
+// compacted).
+type principalQueue struct {
+	order []*session
+	live  int
 }
 
 // tokenRecord is what the store knows about one issued token.
@@ -46,9 +62,15 @@ type tokenRecord struct {
 	antiforgery bool // the antiforgery claim it carries; inherited by refreshes
 }
 
-// DefaultMaxSessions bounds the session store; past it the oldest sessions are evicted
-// (their tokens then get 401, as revoked ones do).
+// DefaultMaxSessions bounds the session store; past it the oldest session of the
+// principal holding the most is evicted (its tokens then get 401, as revoked ones do).
 const DefaultMaxSessions = 50000
+
+// DefaultMaxSessionsPerPrincipal bounds one principal's live sessions (an administrator,
+// an organization's tenant, one restore operator); past it that principal's oldest
+// session is evicted, never another's, so a client replaying one login cannot sign
+// anyone else out [A: the real server's limits are not documented].
+const DefaultMaxSessionsPerPrincipal = 1000
 
 // sessionStore keeps issued tokens and their sessions in maps behind one RWMutex.
 // A bearer token is accepted only if it is byte-for-byte a token this server issued and
@@ -59,8 +81,10 @@ type sessionStore struct {
 	mu        sync.RWMutex
 	tokens    map[string]*tokenRecord
 	sessions  map[string]*session
-	order     []*session // creation order, oldest first, for eviction
+	order     []*session // creation order, oldest first, for the sweep
+	queues    map[string]*principalQueue
 	max       int
+	maxPer    int
 	nextSweep int
 }
 
@@ -70,7 +94,7 @@ func newSessionStore(max int) *sessionStore {
 	if max <= 0 {
 		max = DefaultMaxSessions
 	}
-	st := &sessionStore{max: max}
+	st := &sessionStore{max: max, maxPer: min(max, DefaultMaxSessionsPerPrincipal)}
 	st.reset()
 	return st
 }
@@ -81,6 +105,7 @@ func (st *sessionStore) reset() {
 	st.tokens = map[string]*tokenRecord{}
 	st.sessions = map[string]*session{}
 	st.order = nil
+	st.queues = map[string]*principalQueue{}
 	st.nextSweep = minSweep
 }
 
@@ -91,6 +116,17 @@ func (st *sessionStore) add(sess *session, access, refresh string, accessExp, re
 	if _, ok := st.sessions[sess.key]; !ok {
 		st.sessions[sess.key] = sess
 		st.order = append(st.order, sess)
+		q := st.queues[sess.principal()]
+		if q == nil {
+			q = &principalQueue{}
+			st.queues[sess.principal()] = q
+		}
+		sess.queue = q
+		q.order = append(q.order, sess)
+		q.live++
+		for q.live > st.maxPer {
+			st.popOldest(q)
+		}
 	}
 	st.tokens[access] = &tokenRecord{sess: sess, expires: accessExp, antiforgery: antiforgery}
 	st.tokens[refresh] = &tokenRecord{sess: sess, refresh: true, expires: refreshExp, antiforgery: antiforgery}
@@ -104,16 +140,35 @@ func (st *sessionStore) add(sess *session, access, refresh string, accessExp, re
 	st.evictLocked()
 }
 
-// evictLocked drops the oldest sessions while more than max remain: the head of the
-// creation order, skipping sessions already revoked, in constant time per session
-// (sweeping every session on each login made a full store cost milliseconds a login).
+// evictLocked drops sessions while more than max remain: each time the oldest session
+// of the principal holding the most, so a principal with few sessions keeps them. The
+// walk is over principals (a handful: administrators, organizations, operators), and
+// popping skips dead sessions in constant time each (sweeping every session on each
+// login made a full store cost milliseconds a login).
 func (st *sessionStore) evictLocked() {
-	for len(st.sessions) > st.max && len(st.order) > 0 {
-		s := st.order[0]
-		st.order[0] = nil
-		st.order = st.order[1:]
+	for len(st.sessions) > st.max {
+		var heaviest *principalQueue
+		for _, q := range st.queues {
+			if heaviest == nil || q.live > heaviest.live {
+				heaviest = q
+			}
+		}
+		if heaviest == nil || heaviest.live == 0 {
+			return
+		}
+		st.popOldest(heaviest)
+	}
+}
+
+// popOldest drops q's oldest live session.
+func (st *sessionStore) popOldest(q *principalQueue) {
+	for len(q.order) > 0 {
+		s := q.order[0]
+		q.order[0] = nil
+		q.order = q.order[1:]
 		if st.sessions[s.key] == s {
 			st.dropLocked(s)
+			return
 		}
 	}
 }
@@ -155,6 +210,21 @@ func (st *sessionStore) dropLocked(s *session) {
 	}
 	s.tokens = nil
 	delete(st.sessions, s.key)
+	if q := s.queue; q != nil {
+		q.live--
+		if q.live == 0 {
+			delete(st.queues, s.principal())
+		} else if len(q.order) > 2*q.live+64 {
+			kept := q.order[:0]
+			for _, o := range q.order {
+				if st.sessions[o.key] == o {
+					kept = append(kept, o)
+				}
+			}
+			clear(q.order[len(kept):])
+			q.order = kept
+		}
+	}
 }
 
 // access returns the session of a valid, unexpired access token.
@@ -179,13 +249,15 @@ const (
 	refreshUnknown
 	refreshNotRefresh
 	refreshSpent
+	refreshReused // spent, and the session was revoked for it
 	refreshExpired
 )
 
 // useRefresh checks a refresh token (its expiry only when checkExpiry is set, which
 // Mutations.IgnoreRefreshTokenExpiry clears) and, when rotate is set, spends it. It
-// returns the session and the antiforgery value the token carried.
-func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExpiry bool) (*session, bool, refreshOutcome) {
+// returns the session and the antiforgery value the token carried. A spent token
+// presented again revokes its whole session when revokeOnReuse is set.
+func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExpiry, revokeOnReuse bool) (*session, bool, refreshOutcome) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	rec := st.tokens[token]
@@ -194,6 +266,12 @@ func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExp
 		return nil, false, refreshUnknown
 	case !rec.refresh:
 		return nil, false, refreshNotRefresh
+	case rec.spent && revokeOnReuse:
+		if st.sessions[rec.sess.key] == rec.sess {
+			st.dropLocked(rec.sess)
+			st.compactLocked()
+		}
+		return nil, false, refreshReused
 	case rec.spent:
 		return nil, false, refreshSpent
 	case checkExpiry && !now.Before(rec.expires):

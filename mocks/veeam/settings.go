@@ -2,6 +2,7 @@ package veeam
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -47,6 +48,10 @@ type Settings struct {
 	ErrorStyle string `json:"errorStyle"`
 	// RefreshRotation spends a refresh token when it is used. Default true [I].
 	RefreshRotation bool `json:"refreshRotation"`
+	// RevokeOnRefreshReuse revokes every token of a sign-in when one of its spent refresh
+	// tokens is presented again, as RFC 9700 §4.14.2 recommends: the reuse means the token
+	// may have leaked. Default true [A: the real server's behaviour is not documented].
+	RevokeOnRefreshReuse bool `json:"revokeOnRefreshReuse"`
 	// ClaimsOnly skips the signature check of jwt-bearer and operator assertions, for
 	// real Microsoft Graph tokens whose header nonce makes them unverifiable by anyone
 	// but Graph (entra.md §5.1). Every claim is still checked. Default false.
@@ -55,7 +60,22 @@ type Settings struct {
 	// nbf. Default 0: checks are exact on the shared clock. (.NET's
 	// Microsoft.IdentityModel defaults to 300; whether Veeam keeps that is [?].)
 	AssertionClockSkew int `json:"assertionClockSkew"`
+	// SessionDuration is how long, in virtual seconds, long-running work takes: a job
+	// session, a repository synchronisation, an organization sync, a proxy entering
+	// maintenance. The work is Running (or Synchronizing, Enabling) from its start,
+	// halfway done at half this time, and ends after it (clocked.go). Default 300 [?: a
+	// real run takes as long as the data it moves].
+	SessionDuration int `json:"sessionDuration"`
+	// SessionResult is how long-running work ends: "Success" (default), "Warning" or
+	// "Failed".
+	SessionResult string `json:"sessionResult"`
 }
+
+// DefaultSessionDuration is SessionDuration's default, in seconds.
+const DefaultSessionDuration = 300
+
+// Session results (Settings.SessionResult), as RESTJobSession.status spells them.
+var sessionResults = []string{"Success", "Warning", "Failed"}
 
 // DefaultSettings returns the settings a new server starts with.
 func DefaultSettings() Settings {
@@ -65,6 +85,9 @@ func DefaultSettings() Settings {
 		RefreshTokenLifetime: DefaultRefreshTokenLifetime,
 		ErrorStyle:           ErrorStyleOAuth,
 		RefreshRotation:      true,
+		RevokeOnRefreshReuse: true,
+		SessionDuration:      DefaultSessionDuration,
+		SessionResult:        "Success",
 	}
 }
 
@@ -84,6 +107,12 @@ func (s Settings) normalized() Settings {
 	if s.AssertionClockSkew < 0 {
 		s.AssertionClockSkew = 0
 	}
+	if s.SessionDuration <= 0 {
+		s.SessionDuration = d.SessionDuration
+	}
+	if !inEnum(s.SessionResult, sessionResults) {
+		s.SessionResult = d.SessionResult
+	}
 	return s
 }
 
@@ -95,8 +124,11 @@ type settingsPatch struct {
 	RefreshTokenLifetime   *int    `json:"refreshTokenLifetime"`
 	ErrorStyle             *string `json:"errorStyle"`
 	RefreshRotation        *bool   `json:"refreshRotation"`
+	RevokeOnRefreshReuse   *bool   `json:"revokeOnRefreshReuse"`
 	ClaimsOnly             *bool   `json:"claimsOnly"`
 	AssertionClockSkew     *int    `json:"assertionClockSkew"`
+	SessionDuration        *int    `json:"sessionDuration"`
+	SessionResult          *string `json:"sessionResult"`
 }
 
 // apply merges p into s, refusing values a server cannot run with.
@@ -113,9 +145,16 @@ func (p settingsPatch) apply(s Settings) (Settings, error) {
 	if p.AssertionClockSkew != nil && *p.AssertionClockSkew < 0 {
 		return s, fmt.Errorf("assertionClockSkew must not be negative, got %d", *p.AssertionClockSkew)
 	}
+	if p.SessionDuration != nil && *p.SessionDuration <= 0 {
+		return s, fmt.Errorf("sessionDuration must be a positive number of seconds, got %d", *p.SessionDuration)
+	}
+	if p.SessionResult != nil && !inEnum(*p.SessionResult, sessionResults) {
+		return s, fmt.Errorf("sessionResult must be one of %s, got %q", strings.Join(sessionResults, ", "), *p.SessionResult)
+	}
 	setBool(&s.TenantAuthentication, p.TenantAuthentication)
 	setBool(&s.OperatorAuthentication, p.OperatorAuthentication)
 	setBool(&s.RefreshRotation, p.RefreshRotation)
+	setBool(&s.RevokeOnRefreshReuse, p.RevokeOnRefreshReuse)
 	setBool(&s.ClaimsOnly, p.ClaimsOnly)
 	if p.AccessTokenLifetime != nil {
 		s.AccessTokenLifetime = *p.AccessTokenLifetime
@@ -128,6 +167,12 @@ func (p settingsPatch) apply(s Settings) (Settings, error) {
 	}
 	if p.AssertionClockSkew != nil {
 		s.AssertionClockSkew = *p.AssertionClockSkew
+	}
+	if p.SessionDuration != nil {
+		s.SessionDuration = *p.SessionDuration
+	}
+	if p.SessionResult != nil {
+		s.SessionResult = *p.SessionResult
 	}
 	return s, nil
 }

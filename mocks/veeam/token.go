@@ -192,7 +192,7 @@ func (t *tokenService) refresh(f map[string]string, now time.Time, set Settings)
 	if tok == "" {
 		return nil, false, invalidRequest("grant_type=refresh_token needs refresh_token.")
 	}
-	sess, af, outcome := t.sessions.useRefresh(tok, now, set.RefreshRotation, !t.mut.IgnoreRefreshTokenExpiry)
+	sess, af, outcome := t.sessions.useRefresh(tok, now, set.RefreshRotation, !t.mut.IgnoreRefreshTokenExpiry, set.RevokeOnRefreshReuse)
 	switch outcome {
 	case refreshUnknown:
 		return nil, false, invalidGrant("The refresh token is invalid or has been revoked; sign in again.")
@@ -200,6 +200,8 @@ func (t *tokenService) refresh(f map[string]string, now time.Time, set Settings)
 		return nil, false, invalidGrant("The token is an access token, not a refresh token.")
 	case refreshSpent:
 		return nil, false, invalidGrant("The refresh token has already been used; each refresh token is valid for one refresh.")
+	case refreshReused:
+		return nil, false, invalidGrant("The refresh token has already been used; each refresh token is valid for one refresh. Every token of this sign-in has been revoked, since a reused refresh token may have leaked; sign in again.")
 	case refreshExpired:
 		return nil, false, invalidGrant("The refresh token has expired; sign in again.")
 	}
@@ -311,6 +313,12 @@ func (t *tokenService) operator(r *http.Request, f map[string]string, now time.T
 	}
 	if !c.hasScope([]string{operatorScope}) {
 		return nil, invalidGrant("The operator's access token lacks the %s scope of the Restore Portal application.", operatorScope)
+	}
+	// [A] The operator signs in through the Restore Portal application itself (a public
+	// client asking for its own api://<appId>/access_as_user), so the token's client
+	// (appid in v1, azp in v2) must be that application.
+	if !strings.EqualFold(c.clientApp(), app) {
+		return nil, invalidGrant("The operator's access token was issued to application %q, not the Restore Portal application %s.", c.clientApp(), app)
 	}
 	user := c.userName()
 	if user == "" {

@@ -1,6 +1,7 @@
 package veeam
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -85,6 +86,18 @@ func (w *walker) pathValues(rt *route) []string {
 	return values
 }
 
+// semanticBodies are the bodies a schema-generated value cannot make valid: what the
+// document types as a plain string or a list of ids must be Base64 or name items of the
+// world.
+var semanticBodies = map[string]func(w *walker) string{
+	"License_InstallAction": func(*walker) string {
+		return `{"licenseFile":"` + base64.StdEncoding.EncodeToString([]byte("walk license")) + `"}`
+	},
+	"Proxy_Rescan": func(w *walker) string {
+		return `{"proxies":[{"id":"` + w.srv.world.list("/v8/Proxies")[0].id + `"}]}`
+	},
+}
+
 // exampleValue is a valid value for a parameter.
 func exampleValue(s *openapi3.SchemaRef, seed string) string {
 	v := s.Value
@@ -127,6 +140,8 @@ func (w *walker) validRequest(rt *route) *http.Request {
 	switch {
 	case op.ID == "token":
 		body, ctype = "grant_type=password&username=Administrator&password="+url.QueryEscape(DefaultAdminPassword), formType
+	case semanticBodies[op.ID] != nil:
+		body, ctype = semanticBodies[op.ID](w), jsonType
 	case op.Body != nil:
 		body, ctype = string(spec.Doc().Generate(op.Body, spec.Gen{Seed: "walk/" + op.ID, Now: w.clk.Now(), Request: true})), jsonType
 	}
