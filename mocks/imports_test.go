@@ -17,7 +17,8 @@ const module = "github.com/vbharness/vbharness"
 // engine, runner nor cmd; engine never imports runner or cmd; runner never imports cmd;
 // runner/config imports no mock server; mocks/veeam/spec, which owns the v8 document,
 // imports no other package of the module (the mock builds on it, and so can a validating
-// proxy or the runner's contract checks).
+// proxy or the runner's contract checks); mocks/veeam does not import the state file's
+// package (mocks/state, bbolt), which imports no other package of the module.
 //
 // A rule that matches nothing proves nothing, so the test fails instead of passing
 // quietly when the module path changes or a directory moves: module must be go.mod's
@@ -49,6 +50,11 @@ func TestImportRules(t *testing.T) {
 		{"runner/config", []string{"mocks/veeam", "mocks/entra", "mocks/stack"}},
 		// "" is the whole module: the rule's own packages are all it may import.
 		{"mocks/veeam/spec", []string{""}},
+		// The state file (bbolt) is the standalone stack's: the Veeam mock writes to the
+		// Store interface, so servers built without one (every in-process stack) carry no
+		// database code, and the file's package knows nothing of what its records mean.
+		{"mocks/veeam", []string{"mocks/state"}},
+		{"mocks/state", []string{""}},
 	}
 	for _, r := range rules {
 		pattern := module + "/" + r.dir + "/..."

@@ -55,10 +55,11 @@ package main
 // `token --target lab` run for real against it, with auto-approve standing in for the
 // person), a `my-scenarios/` folder and a copy of the repository's `scripts/`; HOME in a
 // temporary folder; `vbharness` on PATH, built from this package. `go run ./cmd/vbharness`
-// is rewritten to `vbharness`. A foreground `vbharness mock` runs on free ports and a
-// temporary state folder until it has printed its banner, then gets SIGTERM and must exit
-// 0; its standard output is the banner, in which those ports and that folder read as the
-// defaults the docs show (127.0.0.1:8400, 127.0.0.1:4443, /home/you/.config/vbharness/mock).
+// is rewritten to `vbharness`. A foreground `vbharness mock` runs on free ports (and, unless
+// the line gives --state-dir, its default state folder under the temporary HOME) until it
+// has printed its banner, then gets SIGTERM and must exit 0; its standard output is the
+// banner, in which those ports and that folder read as the defaults the docs show
+// (127.0.0.1:8400, 127.0.0.1:4443, /home/you/.config/vbharness/mock).
 // `curl` fails on HTTP errors (unless it asks for the status with -w). `go test`, `go
 // install`, `task` and `bash .ci/run` lines are not run (this test is part of `go test`, and
 // the module is not published); the test checks instead that `go test -race ./...` is what
@@ -353,7 +354,7 @@ __mock_fg() {
   # its redirections, and a banner left from before would let the SIGTERM below reach the
   # shell before it has become vbharness (exit 143, with the old "stopped" still there).
   rm -f "$HOME/mock2.out" "$HOME/mock2.err"
-  vbharness mock "$@" --entra-addr 127.0.0.1:0 --veeam-addr 127.0.0.1:0 --state-dir "$HOME/mock2" \
+  XDG_CONFIG_HOME= vbharness mock "$@" --entra-addr 127.0.0.1:0 --veeam-addr 127.0.0.1:0 \
       > "$HOME/mock2.out" 2> "$HOME/mock2.err" &
   local pid=$! i rc=0 e v
   for i in $(seq 100); do
@@ -371,7 +372,7 @@ __mock_fg() {
   e=$(grep -o 'Entra ID: *https://127\.0\.0\.1:[0-9]*' "$HOME/mock2.out" | grep -o '[0-9]*$')
   v=$(grep -o 'Veeam REST API: *https://127\.0\.0\.1:[0-9]*' "$HOME/mock2.out" | grep -o '[0-9]*$')
   sed -e "s/127\.0\.0\.1:$e\b/127.0.0.1:8400/g" -e "s/127\.0\.0\.1:$v\b/127.0.0.1:4443/g" \
-      -e "s#$HOME/mock2#/home/you/.config/vbharness/mock#g" "$HOME/mock2.out"
+      -e "s#$HOME/.config/vbharness/mock#/home/you/.config/vbharness/mock#g" "$HOME/mock2.out"
 }
 `
 

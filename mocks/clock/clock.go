@@ -141,6 +141,11 @@ type Real struct {
 // NewReal returns a wall clock with no offset.
 func NewReal() *Real { return &Real{} }
 
+// NewRealOffset returns a wall clock already advanced by off (clamped to 0 and
+// MaxAdvance): a restarted mock resumes the offset it had, so its clock does not go back
+// behind the times it already wrote (tokens' expiries, sessions' times).
+func NewRealOffset(off time.Duration) *Real { return &Real{offset: clampOffset(0, max(off, 0))} }
+
 // Now implements Clock.
 func (r *Real) Now() time.Time {
 	r.mu.Lock()

@@ -61,6 +61,27 @@ func TestRealOffset(t *testing.T) {
 	}
 }
 
+// A restarted mock resumes its offset (NewRealOffset); an offset read from a damaged or
+// foreign file is clamped into [0, MaxAdvance], so the clock neither goes back nor wraps.
+func TestNewRealOffsetResumesAndClamps(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		in   time.Duration
+		want time.Duration
+	}{
+		{"resumes a saved offset", 61 * time.Minute, 61 * time.Minute},
+		{"a negative offset is none", -time.Hour, 0},
+		{"past MaxAdvance is MaxAdvance", math.MaxInt64, MaxAdvance},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := NewRealOffset(c.in).Offset(); got != c.want {
+				t.Errorf("NewRealOffset(%v).Offset() = %v, want %v", c.in, got, c.want)
+			}
+		})
+	}
+}
+
 // Issue 15 item 5: two advances of the largest duration wrapped the Real clock's int64
 // offset and the clock went back to 1734, so an expired token was accepted again. The
 // clock never goes back, whatever it is asked to do: Advance clamps at MaxAdvance in

@@ -584,7 +584,7 @@ func (c *Control) advanceClock(w http.ResponseWriter, r *http.Request) {
 	}
 	now, err := c.o.Clock.TryAdvance(d)
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error()+"; restart the mock for a fresh clock")
+		WriteError(w, http.StatusBadRequest, err.Error()+"; restart the mock for a fresh clock (on a new --state-dir, if it keeps its state)")
 		return
 	}
 	WriteJSON(w, http.StatusOK, ClockState{Now: now.Format(time.RFC3339Nano), Virtual: c.o.Clock.IsVirtual()})

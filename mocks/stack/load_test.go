@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -102,6 +103,8 @@ type answer struct {
 	header http.Header
 	body   []byte
 	err    error
+	// written: the whole request went out (so the server may have journaled it).
+	written bool
 }
 
 func (a answer) json() map[string]any {
@@ -135,18 +138,28 @@ func (c *loadClient) send(ctx context.Context, server, method, path string, body
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	if !strings.HasPrefix(path, "/_mock/") {
-		c.mu.Lock()
-		c.attempts[server+" "+method+" "+path]++
-		c.mu.Unlock()
-	}
+	// An attempt counts once the whole request is on the wire: one that failed before
+	// (a TLS handshake a loaded machine let time out) never reached a handler, so no
+	// journal can hold it.
+	var written atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err != nil || strings.HasPrefix(path, "/_mock/") {
+				return
+			}
+			written.Store(true)
+			c.mu.Lock()
+			c.attempts[server+" "+method+" "+path]++
+			c.mu.Unlock()
+		},
+	}))
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return answer{err: err}
+		return answer{err: err, written: written.Load()}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	return answer{status: resp.StatusCode, header: resp.Header, body: raw, err: err}
+	return answer{status: resp.StatusCode, header: resp.Header, body: raw, err: err, written: true}
 }
 
 // faultedStatuses are the statuses TestLoad's fault rules answer with.
@@ -164,7 +177,9 @@ func (c *loadClient) call(ctx context.Context, server, method, path string, body
 		if a.err == nil && !faultedStatuses[a.status] {
 			return a
 		}
-		c.faulted.Add(1)
+		if a.written { // a request that never left the client met no fault rule
+			c.faulted.Add(1)
+		}
 	}
 	return a
 }

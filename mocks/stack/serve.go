@@ -17,6 +17,7 @@ import (
 	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/keys"
 	"github.com/vbharness/vbharness/mocks/metrics"
+	"github.com/vbharness/vbharness/mocks/state"
 	"github.com/vbharness/vbharness/mocks/tlsca"
 	"github.com/vbharness/vbharness/mocks/veeam"
 )
@@ -43,6 +44,7 @@ type ServeOptions struct {
 	VeeamAddr      string   // default DefaultVeeamAddr; port 0 picks a free port
 	HTTP           bool     // plain HTTP instead of HTTPS
 	StateDir       string   // where the CA lives; required unless HTTP
+	Persist        bool     // keep the Veeam mock's state and the clock in StateDir (state.db) across restarts
 	Hostnames      []string // extra names (or IPs) for the server certificate
 	ControlToken   string   // require Authorization: Bearer <token> on /_mock/ (else loopback only)
 	AdminPassword  string   // Veeam administrator password (default veeam.DefaultAdminPassword)
@@ -65,6 +67,7 @@ type Running struct {
 	EntraURL      string
 	VeeamURL      string
 	CAFile        string // empty over plain HTTP
+	StateFile     string // the state file when Persist is set, else empty
 	Tenant        string
 	ClientID      string
 	Users         []string
@@ -78,6 +81,7 @@ type Running struct {
 
 	servers []*http.Server
 	done    chan error
+	db      *state.DB
 }
 
 // ErrNeedsToken is returned by Serve for a listen address off the loopback without a
@@ -117,7 +121,6 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 		}
 	}
 	keys.Warm(2) // Entra's and Veeam's signing keys, generated side by side while the files load
-	clk := clock.NewReal()
 	entraOpts := []entra.Option{entra.WithLogger(o.Logger), entra.WithControlToken(o.ControlToken)}
 	dir := entra.DefaultDirectory()
 	if o.ConfigFile != "" {
@@ -137,6 +140,26 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 		}
 		veeamOpts = append(veeamOpts, veeam.WithFixtures(fx))
 	}
+	clk := clock.NewReal()
+	var mockClock clock.Clock = clk
+	var db *state.DB
+	if o.Persist {
+		if o.StateDir == "" {
+			return nil, errors.New("keeping state needs a state directory")
+		}
+		var saved *veeam.SavedState
+		var err error
+		if db, clk, mockClock, saved, err = openState(o.StateDir, o.Logger); err != nil {
+			return nil, err
+		}
+		veeamOpts = append(veeamOpts, veeam.WithState(saved))
+	}
+	started := false
+	defer func() {
+		if !started && db != nil {
+			db.Close()
+		}
+	}()
 
 	lc := net.ListenConfig{}
 	el, err := lc.Listen(ctx, "tcp", o.EntraAddr)
@@ -157,7 +180,10 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 		VeeamURL: fmt.Sprintf("%s://%s", scheme, publicAddr(vl, o.Hostnames)),
 		Tenant:   entra.DefaultTenant, ClientID: entra.AzureCLIClientID,
 		AdminUser: veeam.DefaultAdminUser, AdminPassword: o.AdminPassword,
-		Clock: clk, done: make(chan error, 2),
+		Clock: clk, done: make(chan error, 2), db: db,
+	}
+	if db != nil {
+		run.StateFile = db.Path()
 	}
 	for _, t := range dir.Tenants {
 		for _, u := range t.Users {
@@ -175,7 +201,11 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			return nil, errors.New("a state directory is required for HTTPS (it holds the CA)")
 		}
 		hosts := certHosts(o.Hostnames, el, vl)
-		ca, caFile, err := tlsca.LoadOrCreate(o.StateDir, clk.Now(), hosts...)
+		// The CA and certificate are checked by clients against their wall clocks, so
+		// they are made on the wall clock, not on the mock's (which a saved offset may
+		// have moved ahead).
+		wall := clock.NewReal()
+		ca, caFile, err := tlsca.LoadOrCreate(o.StateDir, wall.Now(), hosts...)
 		if err != nil {
 			el.Close()
 			vl.Close()
@@ -184,7 +214,7 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 		for _, n := range ca.Notes {
 			o.Logger.Warn(n)
 		}
-		cert, err := ca.Issue(clk.Now(), hosts...)
+		cert, err := ca.Issue(wall.Now(), hosts...)
 		if err != nil {
 			el.Close()
 			vl.Close()
@@ -201,8 +231,8 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			client = &http.Client{Timeout: 10 * time.Second} // the real Entra: system roots
 		}
 	}
-	run.Entra = entra.New(clk, append([]entra.Option{entra.WithBaseURL(run.EntraURL)}, entraOpts...)...)
-	run.Veeam = veeam.New(clk, append([]veeam.Option{veeam.WithAuthority(authority), veeam.WithHTTPClient(client)}, veeamOpts...)...)
+	run.Entra = entra.New(mockClock, append([]entra.Option{entra.WithBaseURL(run.EntraURL)}, entraOpts...)...)
+	run.Veeam = veeam.New(mockClock, append([]veeam.Option{veeam.WithAuthority(authority), veeam.WithHTTPClient(client)}, veeamOpts...)...)
 	linkResets(run.Entra, run.Veeam)
 	run.Metrics = metrics.New()
 	run.Metrics.Attach(run.Entra.Control())
@@ -237,13 +267,15 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			}
 		}()
 	}
+	started = true
 	return run, nil
 }
 
 // Err returns a channel that yields an error if a server stops unexpectedly.
 func (r *Running) Err() <-chan error { return r.done }
 
-// Shutdown stops both servers, waiting for in-flight requests until ctx ends.
+// Shutdown stops both servers, waiting for in-flight requests until ctx ends, then
+// closes the state file.
 func (r *Running) Shutdown(ctx context.Context) error {
 	r.Entra.Control().SetStopping()
 	r.Veeam.Control().SetStopping()
@@ -252,6 +284,13 @@ func (r *Running) Shutdown(ctx context.Context) error {
 		if err := s.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 			s.Close()
+		}
+	}
+	if r.db != nil {
+		// Every request either finished (and committed) or was cut off; a commit still
+		// running holds the database until it ends, and Close waits for it.
+		if err := r.db.Close(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

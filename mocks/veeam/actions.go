@@ -99,7 +99,7 @@ func (s *Server) startJob(rq *request) (int, any, *apiError) {
 
 // jobWork is a job session's run: when it ends, the job shows its result.
 func (s *Server) jobWork(session, job, name string) work {
-	return work{path: session, kind: jobSessionKind, title: "Job '" + name + "'",
+	return work{name: "job", path: session, kind: jobSessionKind, title: "Job '" + name + "'", target: job,
 		done: func(s *Server, result string, end time.Time) {
 			s.change(job, func(o *object) {
 				o.setValue("lastStatus", result)
@@ -193,7 +193,7 @@ func (s *Server) syncRepository(rq *request) (int, any, *apiError) {
 }
 
 func repositoryWork(session, repo string) work {
-	return work{path: session, kind: repositorySyncKind, title: "Synchronization",
+	return work{name: "repository", path: session, kind: repositorySyncKind, title: "Synchronization", target: repo,
 		done: func(s *Server, result string, _ time.Time) {
 			if result == "Success" || result == "Warning" {
 				s.change(repo, func(o *object) { o.setValue("isOutOfSync", false) })
@@ -328,8 +328,13 @@ func (s *Server) syncOrganization(rq *request) (int, any, *apiError) {
 	cur.setValue("status", "Running")
 	o.set("currentSyncState", cur.bytes())
 	s.world.setSingleton(path, o.bytes())
-	s.startSession(work{path: path, kind: orgSyncKind, title: "Organization sync"}, rq.now)
+	s.startSession(orgSyncWork(path), rq.now)
 	return http.StatusNoContent, nil, nil
+}
+
+// orgSyncWork is an organization sync's run, shown by its sync state at path.
+func orgSyncWork(path string) work {
+	return work{name: "orgSync", path: path, kind: orgSyncKind, title: "Organization sync"}
 }
 
 // --- proxies ---
@@ -399,9 +404,7 @@ func (s *Server) enableMaintenance(rq *request) (int, any, *apiError) {
 	}
 	s.change(path, func(o *object) { o.setValue("maintenanceModeState", "Enabling") })
 	d := time.Duration(s.settings.get().SessionDuration) * time.Second
-	s.timeline.schedule(step{at: rq.now.Add(d), owner: strings.ToLower(path), apply: func(s *Server) {
-		s.change(path, func(o *object) { o.setValue("maintenanceModeState", "Enabled") })
-	}})
+	s.timeline.schedule(s.planned(stepPlan{Do: "maintenance", Path: path}, rq.now.Add(d)))
 	return http.StatusNoContent, nil, nil
 }
 

@@ -28,7 +28,20 @@ type step struct {
 	at    time.Time
 	seq   uint64 // order of scheduling, for steps at the same moment
 	owner string // lower-case path of what the step changes
+	plan  stepPlan
 	apply func(s *Server)
+}
+
+// stepPlan is what a step does, as data: a server with a state file keeps its timeline
+// as plans and rebuilds each step's function from its plan (Server.planned) at the next
+// start, so work running at a restart goes on.
+type stepPlan struct {
+	Do     string `json:"do"`               // "half" or "end" of a work, or "maintenance"
+	Work   string `json:"work,omitempty"`   // the work's name: "job", "repository", "orgSync"
+	Path   string `json:"path"`             // the session, or the proxy entering maintenance
+	Title  string `json:"title,omitempty"`  // for log messages
+	Target string `json:"target,omitempty"` // the job or repository the work's end changes
+	Result string `json:"result,omitempty"` // how the work ends
 }
 
 // timeline is a server's pending steps, earliest first. Requests check next without a
@@ -39,6 +52,7 @@ type timeline struct {
 	steps []step
 	seq   uint64
 	next  atomic.Int64 // UnixNano of the earliest step; math.MaxInt64 when there is none
+	p     *persister   // records every change when the server keeps a state file; nil otherwise
 }
 
 func newTimeline() *timeline {
@@ -54,16 +68,26 @@ func (tl *timeline) schedule(steps ...step) {
 	for _, st := range steps {
 		tl.seq++
 		st.seq = tl.seq
-		i, _ := slices.BinarySearchFunc(tl.steps, st, func(a, b step) int {
-			if c := a.at.Compare(b.at); c != 0 {
-				return c
-			}
-			return int(a.seq) - int(b.seq)
-		})
-		tl.steps = slices.Insert(tl.steps, i, st)
+		tl.insertLocked(st)
+		if tl.p != nil {
+			tl.p.putStep(st)
+		}
 	}
 	tl.storeNext()
 }
+
+func (tl *timeline) insertLocked(st step) {
+	i, _ := slices.BinarySearchFunc(tl.steps, st, func(a, b step) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return int(a.seq) - int(b.seq)
+	})
+	tl.steps = slices.Insert(tl.steps, i, st)
+}
+
+// due reports whether a step is due at now (settle has work to do).
+func (tl *timeline) due(now time.Time) bool { return now.UnixNano() >= tl.next.Load() }
 
 func (tl *timeline) storeNext() {
 	if len(tl.steps) == 0 {
@@ -84,6 +108,9 @@ func (tl *timeline) settle(s *Server, now time.Time) {
 		st := tl.steps[0]
 		tl.steps = tl.steps[1:]
 		st.apply(s)
+		if tl.p != nil {
+			tl.p.dropStep(st.seq)
+		}
 	}
 	tl.storeNext()
 }
@@ -94,7 +121,15 @@ func (tl *timeline) cancel(owner string) bool {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	n := len(tl.steps)
-	tl.steps = slices.DeleteFunc(tl.steps, func(st step) bool { return st.owner == owner })
+	tl.steps = slices.DeleteFunc(tl.steps, func(st step) bool {
+		if st.owner != owner {
+			return false
+		}
+		if tl.p != nil {
+			tl.p.dropStep(st.seq)
+		}
+		return true
+	})
 	tl.storeNext()
 	return len(tl.steps) < n
 }
@@ -130,10 +165,58 @@ type sessionKind struct {
 // work is one run of long work: the session that shows it and what the run does to
 // other items when it ends (a job's lastStatus), which may be nil.
 type work struct {
-	path  string // the session's path (an item or a settings object)
-	kind  *sessionKind
-	title string // for log messages: "Job 'abc - Exchange 01'"
-	done  func(s *Server, result string, end time.Time)
+	name   string // what rebuilds it from a plan (workOf): "job", "repository", "orgSync"
+	path   string // the session's path (an item or a settings object)
+	kind   *sessionKind
+	title  string // for log messages: "Job 'abc - Exchange 01'"
+	target string // the job or repository done changes, for the plan
+	done   func(s *Server, result string, end time.Time)
+}
+
+// workOf rebuilds the work a plan names.
+func (s *Server) workOf(p stepPlan) work {
+	var w work
+	switch p.Work {
+	case "job":
+		w = s.jobWork(p.Path, p.Target, "")
+	case "repository":
+		w = repositoryWork(p.Path, p.Target)
+	default:
+		w = orgSyncWork(p.Path)
+	}
+	w.title = p.Title
+	return w
+}
+
+// planned builds the step a plan describes, at its moment.
+func (s *Server) planned(p stepPlan, at time.Time) step {
+	st := step{at: at, owner: strings.ToLower(p.Path), plan: p}
+	switch p.Do {
+	case "maintenance":
+		st.apply = func(s *Server) {
+			s.change(p.Path, func(o *object) { o.setValue("maintenanceModeState", "Enabled") })
+		}
+	case "half":
+		w := s.workOf(p)
+		st.apply = func(s *Server) {
+			s.change(w.path, func(o *object) { w.kind.progress(o, 50) })
+			if w.kind.logs {
+				s.addLog(w.path, at, "Running", w.title+" is halfway done.")
+			}
+		}
+	default: // "end"
+		w := s.workOf(p)
+		st.apply = func(s *Server) {
+			s.change(w.path, func(o *object) { w.kind.finish(o, p.Result, at) })
+			if w.kind.logs {
+				s.addLog(w.path, at, logType(p.Result), w.title+" finished with "+strings.ToLower(p.Result)+".")
+			}
+			if w.done != nil {
+				w.done(s, p.Result, at)
+			}
+		}
+	}
+	return st
 }
 
 // startSession runs w on the clock from start: the session (stored by the caller,
@@ -146,24 +229,10 @@ func (s *Server) startSession(w work, start time.Time) {
 	if w.kind.logs {
 		s.addLog(w.path, start, "Running", w.title+" started.")
 	}
-	owner := strings.ToLower(w.path)
-	half, end := start.Add(d/2), start.Add(d)
-	s.timeline.schedule(
-		step{at: half, owner: owner, apply: func(s *Server) {
-			s.change(w.path, func(o *object) { w.kind.progress(o, 50) })
-			if w.kind.logs {
-				s.addLog(w.path, half, "Running", w.title+" is halfway done.")
-			}
-		}},
-		step{at: end, owner: owner, apply: func(s *Server) {
-			s.change(w.path, func(o *object) { w.kind.finish(o, result, end) })
-			if w.kind.logs {
-				s.addLog(w.path, end, logType(result), w.title+" finished with "+strings.ToLower(result)+".")
-			}
-			if w.done != nil {
-				w.done(s, result, end)
-			}
-		}})
+	p := stepPlan{Work: w.name, Path: w.path, Title: w.title, Target: w.target}
+	half, end := p, p
+	half.Do, end.Do, end.Result = "half", "end", result
+	s.timeline.schedule(s.planned(half, start.Add(d/2)), s.planned(end, start.Add(d)))
 }
 
 // stopSession stops w's run if it is still running: its remaining steps are dropped and

@@ -37,8 +37,16 @@ func (c *controlAPI) putSettings(w http.ResponseWriter, r *http.Request) {
 	if !control.DecodeJSON(w, r, &p) {
 		return
 	}
-	set, err := c.s.settings.merge(p)
-	if err != nil {
+	var set Settings
+	err := c.s.saving(func() (err error) {
+		set, err = c.s.settings.merge(p)
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrNotSaved):
+		control.WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	case err != nil:
 		control.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -71,6 +79,8 @@ func (c *controlAPI) addOrganization(w http.ResponseWriter, r *http.Request) {
 	}
 	added, err := c.s.AddOrganization(o)
 	switch {
+	case errors.Is(err, ErrNotSaved):
+		control.WriteError(w, http.StatusInternalServerError, err.Error())
 	case errors.Is(err, errDuplicate):
 		control.WriteError(w, http.StatusConflict, err.Error())
 	case err != nil:
@@ -99,5 +109,10 @@ func (c *controlAPI) revokeSessions(w http.ResponseWriter, r *http.Request) {
 		control.WriteError(w, http.StatusBadRequest, `name whose sessions to revoke: {"userName":"…"}, or {"all":true} for every session`)
 		return
 	}
-	control.WriteJSON(w, http.StatusOK, map[string]int{"revoked": c.s.RevokeSessions(body.UserName)})
+	n, err := c.s.revokeSessions(body.UserName)
+	if err != nil {
+		control.WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	control.WriteJSON(w, http.StatusOK, map[string]int{"revoked": n})
 }

@@ -27,10 +27,14 @@
 //     setting.
 //   - The common control API of mocks/control under /_mock/, plus /_mock/settings,
 //     /_mock/organizations and /_mock/sessions/revoke.
+//   - With WithState (persist.go), what clients change (the world's items and settings
+//     objects, sessions and tokens, the mock settings) is written through to a Store
+//     in one commit per request, before the answer, and LoadState reads it back at the
+//     next start. Without it, as in every in-process stack, all of it stays in memory.
 //
 // What lives elsewhere: the document, its validation and the value generator are
-// mocks/veeam/spec; the clock, signing keys, journal, faults, control pipeline and TLS
-// CA are the shared packages under mocks/; the mock Entra ID is mocks/entra; the
+// mocks/veeam/spec; the clock, signing keys, journal, faults, control pipeline, TLS
+// CA and the state file (mocks/state, bbolt, behind Store) are the shared packages under mocks/; the mock Entra ID is mocks/entra; the
 // `vbharness mock` command that serves both over HTTPS is in cmd. Facts and the
 // confirmed/inferred status of every behaviour are in docs/veeam-mock.md, which also
 // says where to add things.

@@ -58,9 +58,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// One clock reading per request, at .NET's resolution (100 ns ticks), so every time
 	// the mock writes has at most seven fractional digits, as a real server's.
 	now := s.clk.Now().Truncate(100 * time.Nanosecond)
-	s.timeline.settle(s, now) // long-running work due by now shows it first
 	rq := &request{Request: r, server: s, route: rt, values: m.values[:m.n], now: now}
-	status, body, e := s.handle(rq)
+	var status int
+	var body any
+	var e *apiError
+	if s.p == nil {
+		s.timeline.settle(s, now) // long-running work due by now shows it first
+		status, body, e = s.handle(rq)
+	} else {
+		status, body, e = s.handleSaved(rq) // the same, with the changes committed
+	}
 	s.write(w, rq, status, body, e)
 }
 

@@ -41,7 +41,8 @@ type Server struct {
 	entra         *entraKeys
 	keys          *keys.Set
 	authority     string
-	mut           Mutations // for testing the tests only
+	mut           Mutations  // for testing the tests only
+	p             *persister // the state file's writer (WithState); nil keeps everything in memory
 	initial       struct {
 		settings Settings
 		world    *worldState
@@ -61,6 +62,7 @@ type config struct {
 	logger       *slog.Logger
 	maxSessions  int
 	mutations    Mutations
+	state        *SavedState
 }
 
 // Option configures a Server. Options never fail; parse files (LoadFixtures) first.
@@ -147,6 +149,9 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	s.initial.settings = s.settings.get()
 	s.initial.world = base
 	s.initial.key = signing.Active()
+	if cfg.state != nil {
+		s.restore(cfg.state, cfg.logger)
+	}
 	s.ctl = control.New(control.Options{
 		Server:   "veeam",
 		Clock:    clk,
@@ -184,26 +189,38 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) Control() *control.Control { return s.ctl }
 
 // Reset drops every session and token, forgets cached Entra keys, and restores the
-// initial fixtures, settings and signing key. (Control().Reset also clears the journal
-// and faults, then calls this.)
+// initial fixtures, settings and signing key. A server with a state file (WithState)
+// also clears it, so a restart after a reset starts from the fixtures too.
+// (Control().Reset also clears the journal and faults, then calls this.)
 func (s *Server) Reset() {
+	if s.p != nil {
+		s.p.mu.Lock()
+		defer s.p.mu.Unlock()
+	}
 	s.sessions.reset()
 	s.entra.reset()
 	s.timeline.reset()
 	s.world.reset(s.initial.world)
 	s.settings.set(s.initial.settings)
 	s.keys.Reset(s.initial.key)
+	if s.p != nil {
+		s.p.clear()
+	}
 }
 
 // Settings returns the current settings.
 func (s *Server) Settings() Settings { return s.settings.get() }
 
-// UpdateSettings replaces the settings; out-of-range values fall back to defaults.
-func (s *Server) UpdateSettings(set Settings) { s.settings.set(set) }
+// UpdateSettings replaces the settings; out-of-range values fall back to defaults. A
+// failure to save them (WithState) is logged.
+func (s *Server) UpdateSettings(set Settings) {
+	_ = s.saving(func() error { s.settings.set(set); return nil })
+}
 
 // AddOrganization adds an organization as POST /_mock/organizations does: the id is
 // generated when empty, the fields are validated as fixtures are (ErrInvalidFixtures),
-// defaults are filled in, and a taken name, id or msid is refused. Reset removes it.
+// defaults are filled in, and a taken name, id or msid is refused. Reset removes it. With
+// WithState a failure to save it wraps ErrNotSaved.
 func (s *Server) AddOrganization(o Organization) (Organization, error) {
 	if o.ID == "" {
 		o.ID = newGUID()
@@ -212,7 +229,12 @@ func (s *Server) AddOrganization(o Organization) (Organization, error) {
 	if err := f.Validate(); err != nil {
 		return Organization{}, err
 	}
-	return s.addOrganization(f.normalized().Organizations[0])
+	var added Organization
+	err := s.saving(func() (err error) {
+		added, err = s.addOrganization(f.normalized().Organizations[0])
+		return err
+	})
+	return added, err
 }
 
 // errDuplicate marks an organization that is already added.
@@ -247,8 +269,17 @@ func (s *Server) addOrganization(o Organization) (Organization, error) {
 }
 
 // RevokeSessions revokes the sessions of userName (case-insensitive), or all sessions
-// when it is empty, and returns how many were revoked.
-func (s *Server) RevokeSessions(userName string) int { return s.sessions.revokeUser(userName) }
+// when it is empty, and returns how many were revoked. With WithState a failure to save
+// the revocation is logged (revokeSessions returns it).
+func (s *Server) RevokeSessions(userName string) int {
+	n, _ := s.revokeSessions(userName)
+	return n
+}
+
+func (s *Server) revokeSessions(userName string) (n int, err error) {
+	err = s.saving(func() error { n = s.sessions.revokeUser(userName); return nil })
+	return n, err
+}
 
 // tooLarge answers a body over the 1 MiB limit: a 400 token error on /v8/token (same
 // shape as every token error), 413 RESTExceptionInfo elsewhere.

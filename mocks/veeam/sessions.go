@@ -86,6 +86,7 @@ type sessionStore struct {
 	max       int
 	maxPer    int
 	nextSweep int
+	p         *persister // records every change when the server keeps a state file; nil otherwise
 }
 
 const minSweep = 1024
@@ -116,6 +117,9 @@ func (st *sessionStore) add(sess *session, access, refresh string, accessExp, re
 	if _, ok := st.sessions[sess.key]; !ok {
 		st.sessions[sess.key] = sess
 		st.order = append(st.order, sess)
+		if st.p != nil {
+			st.p.putSession(sess)
+		}
 		q := st.queues[sess.principal()]
 		if q == nil {
 			q = &principalQueue{}
@@ -130,6 +134,10 @@ func (st *sessionStore) add(sess *session, access, refresh string, accessExp, re
 	}
 	st.tokens[access] = &tokenRecord{sess: sess, expires: accessExp, antiforgery: antiforgery}
 	st.tokens[refresh] = &tokenRecord{sess: sess, refresh: true, expires: refreshExp, antiforgery: antiforgery}
+	if st.p != nil {
+		st.p.putToken(access, st.tokens[access])
+		st.p.putToken(refresh, st.tokens[refresh])
+	}
 	sess.tokens = append(sess.tokens, access, refresh)
 	if refreshExp.After(sess.expires) {
 		sess.expires = refreshExp
@@ -191,6 +199,9 @@ func (st *sessionStore) sweepLocked(now time.Time) {
 				live = append(live, t)
 			} else {
 				delete(st.tokens, t)
+				if st.p != nil {
+					st.p.dropToken(t)
+				}
 			}
 		}
 		s.tokens = live
@@ -207,9 +218,15 @@ func (st *sessionStore) sweepLocked(now time.Time) {
 func (st *sessionStore) dropLocked(s *session) {
 	for _, t := range s.tokens {
 		delete(st.tokens, t)
+		if st.p != nil {
+			st.p.dropToken(t)
+		}
 	}
 	s.tokens = nil
 	delete(st.sessions, s.key)
+	if st.p != nil {
+		st.p.dropSession(s)
+	}
 	if q := s.queue; q != nil {
 		q.live--
 		if q.live == 0 {
@@ -279,6 +296,9 @@ func (st *sessionStore) useRefresh(token string, now time.Time, rotate, checkExp
 	}
 	if rotate {
 		rec.spent = true
+		if st.p != nil {
+			st.p.putToken(token, rec)
+		}
 	}
 	return rec.sess, rec.antiforgery, refreshOK
 }

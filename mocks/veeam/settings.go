@@ -186,28 +186,35 @@ func setBool(dst *bool, v *bool) {
 // settingsStore holds the current settings. Requests read them without a lock; writers
 // serialise on mu so a merge (PUT /_mock/settings) never loses a concurrent change.
 type settingsStore struct {
-	mu sync.Mutex
-	p  atomic.Pointer[Settings]
+	mu  sync.Mutex
+	cur atomic.Pointer[Settings]
+	p   *persister // records every change when the server keeps a state file; nil otherwise
 }
 
-func (st *settingsStore) get() Settings { return *st.p.Load() }
+func (st *settingsStore) get() Settings { return *st.cur.Load() }
 
 func (st *settingsStore) set(s Settings) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s = s.normalized()
-	st.p.Store(&s)
+	st.cur.Store(&s)
+	if st.p != nil {
+		st.p.putSettings(s)
+	}
 }
 
 // merge applies p to the current settings atomically and returns the result.
 func (st *settingsStore) merge(p settingsPatch) (Settings, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	s, err := p.apply(*st.p.Load())
+	s, err := p.apply(*st.cur.Load())
 	if err != nil {
 		return Settings{}, err
 	}
 	s = s.normalized()
-	st.p.Store(&s)
+	st.cur.Store(&s)
+	if st.p != nil {
+		st.p.putSettings(s)
+	}
 	return s, nil
 }

@@ -78,6 +78,7 @@ type world struct {
 	changed    map[string]*item    // key → the current item; nil marks a deleted one
 	added      map[string][]string // list key → keys of items added here, in order
 	singletons map[string][]byte
+	p          *persister // records every change when the server keeps a state file; nil otherwise
 }
 
 func newWorld(base *worldState) *world {
@@ -86,7 +87,7 @@ func newWorld(base *worldState) *world {
 	return w
 }
 
-// reset drops every change.
+// reset drops every change (Server.Reset clears the state file).
 func (w *world) reset(base *worldState) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -151,10 +152,15 @@ func (w *world) put(it *item) {
 }
 
 func (w *world) putLocked(it *item) {
+	added := false
 	if _, inBase := w.base.items[it.key]; !inBase && w.changed[it.key] == nil {
 		w.added[it.list] = append(w.added[it.list], it.key)
+		added = true
 	}
 	w.changed[it.key] = it
+	if w.p != nil {
+		w.p.putItem(it, added)
+	}
 }
 
 // insert stores a new item and reports whether it did: false when an item is already
@@ -198,7 +204,11 @@ func (w *world) remove(key string) bool {
 	if cur == nil {
 		return false
 	}
-	if _, inBase := w.base.items[key]; inBase {
+	_, inBase := w.base.items[key]
+	if w.p != nil {
+		w.p.removeItem(key, inBase)
+	}
+	if inBase {
 		w.changed[key] = nil
 		return true
 	}
@@ -224,7 +234,11 @@ func (w *world) singleton(path string) ([]byte, bool) {
 
 // setSingleton stores a settings object.
 func (w *world) setSingleton(path string, b []byte) {
+	key := strings.ToLower(path)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.singletons[strings.ToLower(path)] = b
+	w.singletons[key] = b
+	if w.p != nil {
+		w.p.putSingleton(key, b)
+	}
 }

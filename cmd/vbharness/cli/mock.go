@@ -51,7 +51,11 @@ func (a *app) mockCommand() *cobra.Command {
 		Short: "Serve the mock Entra ID and Veeam REST API until interrupted",
 		Long: `mock starts the mock stack: a mock Microsoft Entra ID and a mock Veeam Backup for
 Microsoft 365 REST API v8 sharing one clock, over HTTPS with a local CA kept in the
-state folder (trust its ca.pem once), and serves until SIGINT or SIGTERM.
+state folder (trust its ca.pem once), and serves until SIGINT or SIGTERM. With
+--state-dir, the Veeam mock's organizations, jobs, repositories and every other item
+clients create or change, its sessions and tokens, its settings and the clock's offset
+are kept in DIR/state.db, written before each answer, so they survive a restart or a
+kill -9; POST /_mock/reset clears them.
 
 It prints the URLs, the CA file, the tenant, the client, the users and the Veeam
 administrator's user name and password; --print-json prints them first as one JSON
@@ -66,17 +70,23 @@ Exit codes: 0 after a clean shutdown, 1 a server failed while serving, 2 usage o
 configuration error (including an address already in use).`,
 		Example: `  vbharness mock
   vbharness mock --entra-addr 127.0.0.1:0 --veeam-addr 127.0.0.1:0 --print-json
+  vbharness mock --state-dir ./mock-state
   vbharness mock --hostname mock.lab.local --control-token-file ~/.config/vbharness/control-token
   vbharness mock --listen-all --hostname mock.lab.local --control-token-file /run/secrets/control-token`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.mock(cmd.Context(), &f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Giving a state folder asks for state kept in it; the default folder only
+			// keeps the CA, so a plain `vbharness mock` starts fresh every time.
+			f.o.Persist = cmd.Flags().Changed("state-dir") && f.o.StateDir != ""
+			return a.mock(cmd.Context(), &f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.o.EntraAddr, "entra-addr", stack.DefaultEntraAddr, "Entra's listen address; port 0 picks a free port")
 	fl.StringVar(&f.o.VeeamAddr, "veeam-addr", stack.DefaultVeeamAddr, "Veeam's listen address; port 0 picks a free port")
 	fl.BoolVar(&f.listenAll, "listen-all", false, "listen on every interface (the ports of --entra-addr and --veeam-addr), for a shared lab or a container; needs a control token")
 	fl.BoolVar(&f.o.HTTP, "http", false, "serve plain HTTP instead of HTTPS")
-	fl.StringVar(&f.o.StateDir, "state-dir", "", "where the CA and certificates live (default vbharness/mock in the user's config folder)")
+	fl.StringVar(&f.o.StateDir, "state-dir", "", "where the CA lives (default vbharness/mock in the user's config folder); when given, also where the mock keeps what clients create and change, across restarts and crashes (state.db)")
 	fl.StringSliceVar(&f.o.Hostnames, "hostname", nil, "extra host name for the server certificate (repeatable)")
 	fl.StringVar(&f.o.ConfigFile, "config", "", "Entra directory and lifetimes (YAML or JSON)")
 	fl.StringVar(&f.o.FixturesFile, "fixtures", "", "Veeam fixtures: organizations, jobs, … (YAML or JSON)")
@@ -195,6 +205,9 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 		fmt.Fprintf(w, "  CA file:         %s\n", run.CAFile)
 	} else {
 		fmt.Fprintf(w, "  TLS:             off (--http)\n")
+	}
+	if run.StateFile != "" {
+		fmt.Fprintf(w, "  state:           %s (kept across restarts; POST /_mock/reset clears it)\n", run.StateFile)
 	}
 	fmt.Fprintf(w, "  tenant:          %s\n", run.Tenant)
 	fmt.Fprintf(w, "  client:          %s\n", run.ClientID)

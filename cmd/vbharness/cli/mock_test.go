@@ -105,6 +105,7 @@ func TestMockPrintsOneJSONLineThenItsDetailsAndStopsCleanly(t *testing.T) {
 		t.Errorf("exit %d after Ctrl-C, want 0\n%s", r.code, r.stderr)
 	}
 	for _, s := range []string{"Entra ID:        " + info.Entra, "Veeam REST API:  " + info.Veeam, "CA file:         " + info.CAFile,
+		"state:           " + filepath.Join(f.dir, "state", "state.db") + " (kept across restarts; POST /_mock/reset clears it)",
 		"tenant:          abc.onmicrosoft.com", "users:           admin@abc.onmicrosoft.com", "Veeam admin:     Administrator / Lab-Passw0rd-42"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("stdout lacks %q:\n%s", s, r.stdout)
@@ -126,12 +127,34 @@ func TestMockOnABusyAddressIsAUsageError(t *testing.T) {
 	}
 }
 
+// The default state folder keeps the CA only: a plain `vbharness mock` starts from its
+// fixtures every time, and only a --state-dir given keeps state (state.db).
 func TestMockStateFolderDefaultsToTheUserConfigFolder(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	info, _ := serveMock(t, f, "--state-dir", "")
+	info, m := serveMock(t, f, "--state-dir", "")
 	if want := filepath.Join(f.dir, ".config", "vbharness", "mock", "ca.pem"); info.CAFile != want {
 		t.Errorf("ca_file = %q, want %q", info.CAFile, want)
+	}
+	r := m.stop()
+	if _, err := os.Stat(filepath.Join(f.dir, ".config", "vbharness", "mock", "state.db")); !os.IsNotExist(err) {
+		t.Errorf("the default state folder holds a state file (%v)", err)
+	}
+	if strings.Contains(r.stdout, "state:") {
+		t.Errorf("the banner names a state file:\n%s", r.stdout)
+	}
+}
+
+// A state folder that cannot be used stops the mock before it serves, with exit code 2
+// and the state file's error: here, a second mock on a folder the first one holds.
+func TestMockOnAStateFolderInUseIsAUsageError(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	serveMock(t, f)
+	r := f.run("mock", "--entra-addr", "127.0.0.1:0", "--veeam-addr", "127.0.0.1:0", "--state-dir", filepath.Join(f.dir, "state"))
+	want := "vbharness: cannot start the mock: the state file is in use: " + filepath.Join(f.dir, "state", "state.db") + " is held by another process"
+	if r.code != 2 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "give this one another --state-dir") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 
