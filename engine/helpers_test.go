@@ -17,7 +17,7 @@ import (
 // testRuntime is a scenario runtime for module tests, built by the same configure
 // function as Script.Run, already inside a test (host calls allowed).
 type testRuntime struct {
-	*rt
+	*runtime
 	t      testing.TB
 	target *Target
 	stack  *stack.InProcess
@@ -50,7 +50,7 @@ func withSeed(seed int64) testOption {
 }
 
 // newTestRuntime returns a runtime on a fresh in-process mock target (unless withTarget
-// says otherwise).
+// says otherwise), running a test that declares every requirement.
 func newTestRuntime(t testing.TB, opts ...testOption) *testRuntime {
 	t.Helper()
 	tr := &testRuntime{t: t}
@@ -67,13 +67,23 @@ func newTestRuntime(t testing.TB, opts ...testOption) *testRuntime {
 		t.Fatal(err)
 	}
 	r.phase = phaseTest
-	tr.rt = r
+	r.test = &TestInfo{Name: "snippet", File: "snippet.js", Requires: Requirements()} // snippets may call anything
+	tr.runtime = r
 	return tr
 }
 
 // snippetPrelude puts the module's exports in scope on the snippet's first line, so the
-// snippet's own line numbers are unchanged.
-const snippetPrelude = `const { test, expect, sleep, entra, veeam, mock, clock, http, jwt, target, env, AssertionError, EntraError, VeeamError, TimeoutError, RequirementError } = require("vbharness"); `
+// snippet's own line numbers are unchanged. It names every export of the modules table
+// but console (the global one is the same object).
+var snippetPrelude = func() string {
+	var names []string
+	for _, n := range exportNames() {
+		if n != "console" {
+			names = append(names, n)
+		}
+	}
+	return "const { " + strings.Join(names, ", ") + ` } = require("vbharness"); `
+}()
 
 // exec runs src as the body of a module named snippet.js.
 func (tr *testRuntime) exec(src string) error {
@@ -82,8 +92,8 @@ func (tr *testRuntime) exec(src string) error {
 	if lerr != nil {
 		tr.t.Fatalf("snippet does not compile: %v", lerr)
 	}
-	delete(tr.modules, "snippet.js")
-	return tr.protect(func() { tr.runModule("snippet.js", prog) })
+	delete(tr.req.modules, "snippet.js")
+	return protect(func() { tr.req.run("snippet.js", prog) })
 }
 
 // run runs src and fails the test if it throws.
@@ -99,7 +109,7 @@ func (tr *testRuntime) run(src string) {
 func (tr *testRuntime) value(expr string) goja.Value {
 	tr.t.Helper()
 	tr.run("module.exports = (" + expr + ");")
-	return tr.modules["snippet.js"].Get("exports")
+	return tr.req.modules["snippet.js"].Get("exports")
 }
 
 // result classifies err as Run would and scrubs it.

@@ -21,14 +21,14 @@ declare module "vbharness" {
   export type Duration = string | number;
 
   /** Something a test needs from its target; the runner skips the test where it is missing. */
-  export type Requirement = "clock" | "control" | "live";
+  export type Requirement = "clock" | "control" | "live" | "isolated";
 
   export interface TestOptions {
     /** Labels for --tag selection. */
     tags?: string[] | string;
-    /** Wall-clock deadline of this test; replaces the run's default. */
-    timeout?: Duration;
-    /** What the target must offer: "clock" (clock.advance), "control" (mock.*), "live". */
+    /** Wall-clock deadline of this test; replaces the run's default. "none" (or Infinity): no deadline; 0: the run's default. */
+    timeout?: Duration | "none";
+    /** What the target must offer: "clock" (clock.advance), "control" (mock.*), "live", "isolated" (a fresh, private stack). */
     requires?: Requirement[] | Requirement;
     /** Why the test is skipped (test.skip only). */
     reason?: string;
@@ -66,6 +66,8 @@ declare module "vbharness" {
     name: string;
     file: string;
     tags: string[];
+    /** What the test declared in requires (so a shared hook can tell what it may call). */
+    requires: Requirement[];
   }
 
   export const test: TestFunction;
@@ -141,9 +143,9 @@ declare module "vbharness" {
     toThrow(expected?: string | RegExp | Function): void;
     /** The received HTTP response has this status; the failure shows the body. */
     toHaveStatus(status: number): void;
-    /** An EntraError, an error response, or a function that throws one, carries this code (and AADSTS number). */
+    /** An EntraError, an Entra error response, or a function that throws one, carries this code (and AADSTS number). Veeam's errors fail it, naming Veeam. */
     toHaveEntraError(error: string, aadsts?: number): void;
-    /** A VeeamError, an error response, or a function that throws one, carries this errorCode (or OAuth error). */
+    /** A VeeamError, a Veeam error response, or a function that throws one, carries this errorCode (or OAuth error). Entra's errors fail it, naming Entra. */
     toHaveVeeamError(code: string): void;
   }
 
@@ -155,7 +157,7 @@ declare module "vbharness" {
     form?: Record<string, unknown>;
     /** A raw body. */
     body?: string;
-    /** Query parameters appended to the URL. */
+    /** Query parameters added to the URL; each replaces a parameter of the same name already in it. */
     query?: Record<string, unknown>;
     /** Wall-clock limit of this request. */
     timeout?: Duration;
@@ -227,9 +229,12 @@ declare module "vbharness" {
     deviceCode(options?: EntraDefaults): DeviceCodeResponse;
     /**
      * Redeems a device code (RFC 8628): first poll after one interval, never faster, +5 s
-     * after slow_down, stops at expires_in. Returns the token response or throws an EntraError.
+     * after slow_down, stops at expires_in. Transient answers (408, 429, 500, 502, 503, 504)
+     * are polled again after the interval or their Retry-After, whichever is longer, while
+     * the code lives; retry: false throws the first one instead. Returns the token response
+     * or throws an EntraError.
      */
-    pollToken(code: DeviceCodeResponse | string): TokenResponse;
+    pollToken(code: DeviceCodeResponse | string, options?: { retry?: boolean }): TokenResponse;
     /**
      * The user's side. Mock target: approves (or denies, or approves after N polls)
      * through the control API. Live target: prints Microsoft's message and the time left
@@ -273,6 +278,7 @@ declare module "vbharness" {
     token(form: Record<string, unknown>): HttpResponse;
   }
 
+  /** headers.Authorization, if given, is sent instead of the session's token, and the call does not refresh. */
   export interface SessionRequestOptions extends RequestOptions {
     /** false: send the current token as is and return a 401 unchanged. */
     autoRefresh?: boolean;

@@ -77,7 +77,7 @@ func TestRealEngineScenarios(t *testing.T) {
 	})
 	check(b+"is skipped with a reason", engine.StatusSkipped, func(r runner.Result) bool { return r.SkipReason == "waiting for Veeam 8.1" })
 	check(b+"needs a live target", engine.StatusSkipped, func(r runner.Result) bool {
-		return r.SkipReason == "needs a live target (requires: live); target mock is the embedded mocks"
+		return r.SkipReason == `requires live: target "mock" is the embedded mocks`
 	})
 	check("scenarios/syntax_error.js › "+runner.LoadErrorName, engine.StatusErrored, func(r runner.Result) bool {
 		return r.LoadError && strings.HasPrefix(r.Message, "scenarios/syntax_error.js:4:")

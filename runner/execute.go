@@ -194,12 +194,11 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) (r *Resu
 		defer release()
 	}
 	// The run's default goes down as is; the engine alone applies a test's own timeout
-	// option instead (engine.Script.Run), so the rule lives in one place.
-	timeout := max(o.Timeout, 0) // negative: no limit, which the engine spells 0
+	// option instead (engine.Deadline), so the rule lives in one place.
 	res := t.script.Run(ctx, t.Info.Name, engine.RunOptions{
 		Target:   target,
 		Seed:     t.Seed,
-		Timeout:  timeout,
+		Timeout:  o.Timeout,
 		Scrubber: o.Scrubber,
 		Out:      o.Prompt,
 	})

@@ -15,10 +15,6 @@ import (
 	"github.com/vbharness/vbharness/mocks/secret"
 )
 
-// DefaultTimeout is the wall-clock limit of one test unless the test or --timeout says
-// otherwise (the engine decides which applies). Virtual time does not count.
-const DefaultTimeout = 30 * time.Second
-
 // Options configure a run. Engine, Files and Target are required.
 type Options struct {
 	Engine Engine
@@ -27,10 +23,11 @@ type Options struct {
 	Target *Target
 	// Parallel is how many tests run at once; 0 means runtime.NumCPU().
 	Parallel int
-	// Timeout is the wall-clock limit of a test that sets none itself; 0 means
-	// DefaultTimeout, a negative value means no limit. The runner passes it to the
-	// engine, which alone applies a test's own timeout option instead. It also bounds
-	// the evaluation of each script's top level while the plan is made.
+	// Timeout is the wall-clock limit of a test that sets none itself: 0 means
+	// engine.DefaultTimeout, engine.NoTimeout no limit (any other negative value is an
+	// error). The runner passes it to the engine, which alone applies a test's own
+	// timeout option instead (engine.Deadline). It also bounds the evaluation of each
+	// script's top level while the plan is made.
 	Timeout time.Duration
 	// Filter, if set, selects tests whose name it matches.
 	Filter *regexp.Regexp
@@ -132,9 +129,10 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if opts.Parallel == 0 {
 		opts.Parallel = runtime.NumCPU()
 	}
-	if opts.Timeout == 0 {
-		opts.Timeout = DefaultTimeout
+	if opts.Timeout < 0 && opts.Timeout != engine.NoTimeout {
+		return nil, fmt.Errorf("%w: timeout %v: give a duration, 0 for the default (%v) or engine.NoTimeout for none", ErrOptions, opts.Timeout, engine.DefaultTimeout)
 	}
+	opts.Timeout = engine.Deadline(0, opts.Timeout) // the run's limit: positive, or NoTimeout
 	if opts.Clock == nil {
 		opts.Clock = clock.NewReal()
 	}
@@ -185,11 +183,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		case only && !t.Info.Only:
 			t.SkipReason = "another test in this run is marked test.only"
 		default:
-			if err := UnknownRequirement(t.Info.Requires); err != nil {
-				t.Err = err
-			} else {
-				t.SkipReason = opts.Target.SkipReason(t.Info.Requires)
-			}
+			t.SkipReason, t.Err = opts.Target.Capabilities().Check(opts.Target.Name, t.Info.Requires)
 		}
 	}
 	return p, nil

@@ -117,8 +117,8 @@ func TestSelection(t *testing.T) {
 func TestSkips(t *testing.T) {
 	t.Parallel()
 	mockTarget := (&runnertest.Target{}).Runner()
-	lab := &runner.Target{Name: "lab", Kind: engine.TargetLive, Shared: true, New: mockTarget.New}
-	labMock := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Shared: true, Clock: true, Control: true, New: mockTarget.New}
+	lab := &runner.Target{Name: "lab", Kind: engine.TargetLive, New: mockTarget.New}
+	labMock := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Control: true, New: mockTarget.New}
 	req := func(name string, r ...engine.Requirement) runnertest.Test {
 		return info(name, func(i *engine.TestInfo) { i.Requires = r })
 	}
@@ -139,13 +139,13 @@ func TestSkips(t *testing.T) {
 			[]row{{"a", "skipped", "another test in this run is marked test.only"}, {"b", "passed", ""}, {"c", "skipped", "another test in this run is marked test.only"}}},
 		{"a clock test is skipped on a live target without a controllable clock", lab,
 			[]runnertest.Test{req("expiry", engine.RequireClock)},
-			[]row{{"expiry", "skipped", "needs a controllable clock (requires: clock); target lab has none"}}},
+			[]row{{"expiry", "skipped", `requires clock: target "lab" has no controllable clock (only the embedded mocks and a running vbharness mock have one)`}}},
 		{"a control test is skipped on a live target without the control API", lab,
 			[]runnertest.Test{req("faults", engine.RequireControl)},
-			[]row{{"faults", "skipped", "needs the mock control API (requires: control); target lab has none"}}},
+			[]row{{"faults", "skipped", `requires control: target "lab" has no mock control API`}}},
 		{"a live-only test is skipped on the embedded mocks", mockTarget,
 			[]runnertest.Test{req("real entra", engine.RequireLive)},
-			[]row{{"real entra", "skipped", "needs a live target (requires: live); target mock is the embedded mocks"}}},
+			[]row{{"real entra", "skipped", `requires live: target "mock" is the embedded mocks`}}},
 		{"clock and control tests run against a running vbharness mock", labMock,
 			[]runnertest.Test{req("expiry", engine.RequireClock), req("faults", engine.RequireControl), req("live", engine.RequireLive)},
 			[]row{{"expiry", "passed", ""}, {"faults", "passed", ""}, {"live", "passed", ""}}},
@@ -181,7 +181,7 @@ func TestUnknownRequirementNamesTheKnownOnes(t *testing.T) {
 	o, _ := run(t, context.Background(), map[string]*runnertest.Script{"x.js": {Tests: []runnertest.Test{
 		info("typo", func(i *engine.TestInfo) { i.Requires = []engine.Requirement{"clok"} }),
 	}}}, runner.Options{})
-	if msg := o.Results[0].Message; msg != `unknown requirement "clok"; known requirements: clock, control, live` {
+	if msg := o.Results[0].Message; msg != `unknown requirement "clok" (known: clock, control, live, isolated)` {
 		t.Errorf("message = %q", msg)
 	}
 }
@@ -288,9 +288,9 @@ func TestEachTestGetsItsOwnTargetSeedAndTheRunsTimeout(t *testing.T) {
 	}
 }
 
-// TestTheRunsTimeoutReachesTheEngineAsIs: the default (0) becomes DefaultTimeout, a
-// negative timeout (no limit) becomes the engine's 0 (no deadline), and a test's own
-// option never replaces the run's in what the runner passes.
+// TestTheRunsTimeoutReachesTheEngineAsIs: the default (0) becomes engine.DefaultTimeout,
+// engine.NoTimeout (no limit) goes down as is, and a test's own option never replaces the
+// run's in what the runner passes.
 func TestTheRunsTimeoutReachesTheEngineAsIs(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -299,7 +299,7 @@ func TestTheRunsTimeoutReachesTheEngineAsIs(t *testing.T) {
 		want time.Duration
 	}{
 		{"the default, 30s as documented", 0, 30 * time.Second},
-		{"no limit", -1, 0},
+		{"no limit", engine.NoTimeout, engine.NoTimeout},
 		{"a set timeout", 250 * time.Millisecond, 250 * time.Millisecond},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -461,7 +461,7 @@ func TestExclusiveTestsRunAloneOnASharedTarget(t *testing.T) {
 		tests = append(tests, tt)
 	}
 	base := (&runnertest.Target{}).Runner()
-	shared := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Shared: true, Clock: true, Control: true, New: base.New}
+	shared := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Control: true, New: base.New}
 	o, _ := run(t, context.Background(), map[string]*runnertest.Script{"x.js": {Tests: tests}}, runner.Options{Target: shared, Parallel: 4})
 	if c := o.Counts(); c.Passed != 60 {
 		t.Fatalf("counts = %+v", c)
@@ -477,6 +477,8 @@ func TestNewPlanRejectsInvalidOptions(t *testing.T) {
 		"no engine":         {Target: (&runnertest.Target{}).Runner()},
 		"no target":         {Engine: &runnertest.Engine{}},
 		"negative parallel": {Engine: &runnertest.Engine{}, Target: (&runnertest.Target{}).Runner(), Parallel: -1},
+		// "none" has one spelling, engine.NoTimeout; other negative values are mistakes.
+		"a negative timeout that is not NoTimeout": {Engine: &runnertest.Engine{}, Target: (&runnertest.Target{}).Runner(), Timeout: -5 * time.Second},
 	} {
 		if _, err := runner.NewPlan(context.Background(), opts); !errors.Is(err, runner.ErrOptions) {
 			t.Errorf("%s: error = %v, want ErrOptions", name, err)
@@ -526,7 +528,7 @@ func TestScrubCopiesEveryStringAndLeavesTheOriginal(t *testing.T) {
 	if got := fmt.Sprintf("%+v", c.Results); contains(got, tok) {
 		t.Errorf("scrubbed outcome still holds the token: %s", got)
 	}
-	if !contains(c.Results[0].Message, secret.Redact(tok)) {
+	if !contains(c.Results[0].Message, secret.RedactToken(tok)) {
 		t.Errorf("message = %q, want the redaction marker", c.Results[0].Message)
 	}
 	if o.Results[0].Console[0].Text != tok || o.Results[0].Trace[0].RequestHeaders["Authorization"] != "Bearer "+tok {

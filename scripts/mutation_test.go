@@ -166,27 +166,17 @@ var mutations = []mutation{
 func mutatedTarget(m mutation) *runner.Target {
 	return &runner.Target{
 		Name: config.MockTarget, Kind: engine.TargetMock, Description: "embedded mocks, mutated: " + m.name,
-		Clock: true, Control: true,
+		Control: true,
 		New: func(context.Context) (*engine.Target, func(), error) {
 			st := stack.NewInProcess(stack.Options{Entra: m.entra, Veeam: m.veeam})
 			if m.setup != nil {
 				m.setup(st)
 			}
-			client := st.Client
+			t := runner.StackTarget(st, nil)
 			if m.wire != nil {
-				client = &http.Client{Transport: m.wire(st.Transport)}
+				t.HTTPClient = &http.Client{Transport: m.wire(st.Transport)}
 			}
-			return &engine.Target{
-				Name: config.MockTarget, Kind: engine.TargetMock,
-				Entra: engine.EntraTarget{Authority: st.EntraURL, Tenant: st.Tenant, ClientID: st.ClientID,
-					Scope: config.DefaultScope, User: st.User},
-				Veeam: engine.VeeamTarget{URL: st.VeeamURL, AdminUser: st.AdminUser, AdminPassword: st.AdminPassword,
-					Organization: st.Tenant},
-				HTTPClient: client,
-				Clock:      st.Clock,
-				Control:    &engine.ControlTarget{EntraURL: st.EntraURL, VeeamURL: st.VeeamURL},
-				Env:        map[string]string{},
-			}, func() {}, nil
+			return t, func() {}, nil
 		},
 	}
 }

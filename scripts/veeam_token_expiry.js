@@ -67,9 +67,10 @@ test("a refresh token past its own expiry forces a new login", (ctx) => {
   expect(refreshExp).toBeGreaterThan(session.expiresAt);
   clock.advance(refreshExp - clock.now() + 5000);
   expect(() => session.refresh()).toHaveVeeamError("invalid_grant");
-  const call = session.get("/v8/Organization");
-  expect(call).toHaveStatus(401);
-  expect(call.refreshError).toHaveVeeamError("invalid_grant");
+  // The session knows its access token expired and that Veeam refused its refresh token:
+  // a call fails at once with that refusal, without sending either again.
+  expect(() => session.get("/v8/Organization")).toHaveVeeamError("invalid_grant");
+  expect(session.get("/v8/Organization", { autoRefresh: false })).toHaveStatus(401);
 
   const again = login(ctx).session;
   expect(again.get("/v8/Organization")).toHaveStatus(200);

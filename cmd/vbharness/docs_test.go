@@ -49,21 +49,22 @@ package main
 // `# {"status":"ok"}`) fails the test, so that every stated output is checked. A mismatch
 // fails with the doc's line, the command, the promise and the output.
 //
-// The sh sandbox, one per document: a fresh `vbharness mock` (HTTPS, free ports) whose URLs
-// and CA file are in $ENTRA, $VEEAM and $CA_FILE; a working folder holding a vbharness.yaml
-// whose targets `localmock` and `lab` both point at that mock (so `login --target lab` and
-// `token --target lab` run for real against it, with auto-approve standing in for the
-// person), a `my-scenarios/` folder and a copy of the repository's `scripts/`; HOME in a
-// temporary folder; `vbharness` on PATH, built from this package. `go run ./cmd/vbharness`
-// is rewritten to `vbharness`. A foreground `vbharness mock` runs on free ports (and, unless
-// the line gives --state-dir, its default state folder under the temporary HOME) until it
-// has printed its banner, then gets SIGTERM and must exit 0; its standard output is the
+// The sh sandbox, one per document: a fresh `vbharness mock` (HTTPS, free ports) whose
+// URLs and CA file are in $ENTRA, $VEEAM and $CA_FILE; a working folder holding a
+// vbharness.yaml whose targets `localmock` and `lab` both point at that mock (so `login
+// --target lab` and `token --target lab` run for real against it, with auto-approve
+// standing in for the person), a `my-scenarios/` folder and a copy of the repository's
+// `scripts/`; HOME in a temporary folder; `vbharness` on PATH, built from this package.
+// `go run ./cmd/vbharness` and a local build's `bin/vbharness` are rewritten to
+// `vbharness`. A foreground `vbharness mock` runs on free ports (and, unless the line
+// gives --state-dir, its default state folder under the temporary HOME) until it has
+// printed its banner, then gets SIGTERM and must exit 0; its standard output is the
 // banner, in which those ports and that folder read as the defaults the docs show
-// (127.0.0.1:8400, 127.0.0.1:4443, /home/you/.config/vbharness/mock).
-// `curl` fails on HTTP errors (unless it asks for the status with -w). `go test`, `go
-// install`, `task` and `bash .ci/run` lines are not run (this test is part of `go test`, and
-// the module is not published); the test checks instead that `go test -race ./...` is what
-// .ci/run runs.
+// (127.0.0.1:8400, 127.0.0.1:4443, /home/you/.config/vbharness/mock). `curl` fails on
+// HTTP errors (unless it asks for the status with -w). `go test`, `go build`, `go
+// install`, `task` and `bash .ci/run` lines are not run (this test is part of `go test`,
+// the sandbox is not a checkout, and the module is not published); the test checks instead
+// that `go test -race ./...` is what .ci/run runs.
 
 import (
 	"bufio"
@@ -385,7 +386,8 @@ const epilogue = `
 
 var (
 	goRunRE     = regexp.MustCompile(`go run \./cmd/vbharness\b`)
-	notRunRE    = regexp.MustCompile(`^\s*(go test|go install|task |bash \.ci/run)`)
+	localBinRE  = regexp.MustCompile(`(^|[\s;&|(])bin/vbharness\b`)
+	notRunRE    = regexp.MustCompile(`^\s*(go test|go build|go install|task |bash \.ci/run)`)
 	mockLineRE  = regexp.MustCompile(`^\s*vbharness mock\b([^&|#]*)(#.*)?$`)
 	loginLineRE = regexp.MustCompile(`\bvbharness login\b`)
 )
@@ -394,6 +396,7 @@ var (
 // and says whether it runs at all.
 func rewrite(line string) (string, bool) {
 	line = goRunRE.ReplaceAllString(line, "vbharness")
+	line = localBinRE.ReplaceAllString(line, "${1}vbharness")
 	switch {
 	case notRunRE.MatchString(line):
 		return ": # not run by the docs test: " + line, false

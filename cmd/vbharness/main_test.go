@@ -139,7 +139,7 @@ func TestBinaryExitStatus(t *testing.T) {
 // header is out, and returns the header, the rest of the output and the exit status.
 func interruptRun(t *testing.T, bin, dir string, env []string) (header, rest string, code int) {
 	t.Helper()
-	cmd := exec.Command(bin, "run", "--timeout", "0", "spin.js")
+	cmd := exec.Command(bin, "run", "--timeout", "none", "spin.js")
 	cmd.Dir, cmd.Env = dir, env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

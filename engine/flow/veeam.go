@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
 )
 
 // Grant types of the Veeam /v8/token endpoint (OpenAPI v8, `grant_type` enum).
@@ -87,16 +88,6 @@ type VeeamToken struct {
 	ExpiresAt time.Time `json:"-"`
 }
 
-// ServerTime parses a .issued/.expires value (RFC 3339 or RFC 1123).
-func ServerTime(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339Nano, time.RFC1123, time.RFC1123Z} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
-}
-
 // VeeamError is an error answer of the Veeam REST API, in either of its shapes: the
 // RESTExceptionInfo {message, errorCode} or the OAuth {error, error_description} some
 // builds use on /token. A 401 on an API call usually has an empty body.
@@ -160,11 +151,7 @@ func ParseVeeamError(status int, body []byte) *VeeamError {
 // PostToken posts form to /v8/token and returns the response whatever its status: raw
 // access for negative tests.
 func (v *Veeam) PostToken(ctx context.Context, form url.Values) (*Response, error) {
-	for _, k := range []string{"password", "assertion", "refresh_token", "client_secret"} {
-		if s := form.Get(k); s != "" {
-			v.HTTP.secret(s)
-		}
-	}
+	v.HTTP.secretFields(form)
 	return v.HTTP.Do(ctx, Form(v.TokenURL(), form))
 }
 
@@ -185,7 +172,7 @@ func (v *Veeam) Token(ctx context.Context, form url.Values) (*VeeamToken, error)
 	if err := resp.JSON(tok); err != nil {
 		return nil, fmt.Errorf("veeam token: %w", err)
 	}
-	v.HTTP.secret(tok.AccessToken, tok.RefreshToken)
+	v.HTTP.secret(secret.Token, tok.AccessToken, tok.RefreshToken)
 	if tok.AccessToken == "" {
 		return nil, fmt.Errorf("veeam token: 200 response from %s has no access_token", redactURL(resp.URL))
 	}
@@ -254,7 +241,24 @@ type Session struct {
 	mu        sync.Mutex
 	tok       VeeamToken
 	loggedOut bool
+	refused   string // a refresh token Veeam refused: automatic refresh never sends it again
+	refusal   error  // what Veeam answered then
 }
+
+// RefreshError is what Session.Do returns when its access token has expired (on the
+// session's clock) and the automatic refresh failed: the request is not sent, since the
+// server could only refuse it. Err is the refresh's error (a *VeeamError when Veeam
+// answered).
+type RefreshError struct {
+	ExpiredAt time.Time // when the access token expired
+	Err       error
+}
+
+// Error implements error.
+func (e *RefreshError) Error() string { return "automatic refresh: " + e.Err.Error() }
+
+// Unwrap returns the refresh's error.
+func (e *RefreshError) Unwrap() error { return e.Err }
 
 // Token returns the current token pair.
 func (s *Session) Token() VeeamToken {
@@ -270,11 +274,19 @@ func (s *Session) LoggedOut() bool {
 	return s.loggedOut
 }
 
-// Refresh replaces the pair with one obtained from the refresh token.
+// Refresh replaces the pair with one obtained from the refresh token. It always sends
+// the refresh token, even one Veeam refused before (an explicit refresh is the caller's
+// choice); a refusal (a *VeeamError) is remembered for automatic refresh.
 func (s *Session) Refresh(ctx context.Context) error {
 	rt := s.Token().RefreshToken
 	tok, err := s.veeam.RefreshToken(ctx, rt)
 	if err != nil {
+		var ve *VeeamError
+		if errors.As(err, &ve) {
+			s.mu.Lock()
+			s.refused, s.refusal = rt, err
+			s.mu.Unlock()
+		}
 		return err
 	}
 	if tok.RefreshToken == "" {
@@ -284,6 +296,19 @@ func (s *Session) Refresh(ctx context.Context) error {
 	s.tok = *tok
 	s.mu.Unlock()
 	return nil
+}
+
+// autoRefresh is Refresh for Do: a refresh token Veeam already refused is not sent again;
+// its refusal is returned instead.
+func (s *Session) autoRefresh(ctx context.Context) error {
+	s.mu.Lock()
+	refused := s.refused != "" && s.refused == s.tok.RefreshToken
+	refusal := s.refusal
+	s.mu.Unlock()
+	if refused {
+		return refusal
+	}
+	return s.Refresh(ctx)
 }
 
 // Logout ends the session on the server (POST /v8/token/logout → 204) and turns off
@@ -306,6 +331,8 @@ func (s *Session) Logout(ctx context.Context) (*Response, error) {
 type SessionRequest struct {
 	Method string
 	Path   string // "/v8/Jobs?limit=10" or an absolute URL
+	// Header is sent with the request. An Authorization header of the caller's is sent
+	// as given instead of the session's token, and the call does not refresh.
 	Header http.Header
 	Body   []byte
 	// NoAutoRefresh sends the current token as is and returns a 401 unchanged.
@@ -321,16 +348,23 @@ type SessionResponse struct {
 
 // Do sends an authenticated request. Unless NoAutoRefresh is set (or the session logged
 // out), it refreshes first when the token expires within RefreshBefore on the clock, and
-// on a 401 it refreshes once and retries once.
+// on a 401 it refreshes once and retries once. Automatic refresh never sends a refresh
+// token Veeam refused before, and tries at most once per call. When the access token has
+// expired and the refresh fails, the request is not sent: Do returns a *RefreshError.
 func (s *Session) Do(ctx context.Context, req SessionRequest) (*SessionResponse, error) {
-	auto := !req.NoAutoRefresh && !s.LoggedOut()
+	auto := !req.NoAutoRefresh && !s.LoggedOut() && req.Header.Get("Authorization") == ""
 	out := &SessionResponse{}
 	if auto {
 		tok := s.Token()
-		if !tok.ExpiresAt.IsZero() && !s.veeam.clock().Now().Before(tok.ExpiresAt.Add(-s.refreshBefore())) {
-			if err := s.Refresh(ctx); err != nil {
+		now := s.veeam.clock().Now()
+		if !tok.ExpiresAt.IsZero() && !now.Before(tok.ExpiresAt.Add(-s.refreshBefore())) {
+			if err := s.autoRefresh(ctx); err != nil {
 				if ctx.Err() != nil {
 					return nil, err
+				}
+				if !now.Before(tok.ExpiresAt) {
+					// The access token has expired: the server could only answer 401.
+					return nil, &RefreshError{ExpiredAt: tok.ExpiresAt, Err: err}
 				}
 				out.RefreshErr = err
 			} else {
@@ -343,8 +377,8 @@ func (s *Session) Do(ctx context.Context, req SessionRequest) (*SessionResponse,
 		return nil, err
 	}
 	out.Response = resp
-	if auto && resp.Status == http.StatusUnauthorized && !out.Refreshed {
-		if rerr := s.Refresh(ctx); rerr != nil {
+	if auto && resp.Status == http.StatusUnauthorized && !out.Refreshed && out.RefreshErr == nil {
+		if rerr := s.autoRefresh(ctx); rerr != nil {
 			if ctx.Err() != nil {
 				return nil, rerr
 			}
@@ -376,7 +410,9 @@ func (s *Session) send(ctx context.Context, method, path string, header http.Hea
 	if h.Get("Accept") == "" {
 		h.Set("Accept", "application/json")
 	}
-	h.Set("Authorization", "Bearer "+s.Token().AccessToken)
+	if h.Get("Authorization") == "" {
+		h.Set("Authorization", "Bearer "+s.Token().AccessToken)
+	}
 	return s.veeam.HTTP.Do(ctx, Request{Method: method, URL: s.veeam.Resolve(path), Header: h, Body: body})
 }
 

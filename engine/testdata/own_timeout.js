@@ -17,3 +17,11 @@ test("waits for ever with a timeout option of 0", () => {
 test("outlives the run's default within its own timeout", () => {
   sleep("1500ms");
 }, { timeout: "20s" });
+
+test("outlives the run's default with no timeout at all", () => {
+  sleep("1500ms");
+}, { timeout: "none" });
+
+test("outlives the run's default with an infinite timeout", () => {
+  sleep("1500ms");
+}, { timeout: Infinity });

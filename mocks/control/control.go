@@ -396,10 +396,7 @@ func ParseFields(contentType string, body []byte) map[string]string {
 func redactFields(f map[string]string) map[string]string {
 	out := make(map[string]string, len(f))
 	for k, v := range f {
-		if secret.IsField(k) {
-			v = secret.Redact(v)
-		}
-		out[k] = v
+		out[k] = secret.RedactField(k, v)
 	}
 	return out
 }

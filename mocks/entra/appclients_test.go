@@ -202,7 +202,8 @@ func TestOAuth2ClientCredentialsWithPrivateKeyJWT(t *testing.T) {
 
 // Every client-credentials request is in the Entra journal with client_assertion and
 // client_secret redacted (mocks/secret owns the field list; mocks/control applies it),
-// in the journal and in GET /_mock/requests.
+// in the journal and in GET /_mock/requests: the assertion, a token, keeps its short
+// suffix; the secret, a credential, is redacted whole (issue 12, defect 8).
 func TestClientCredentialsJournalRedactsCredentials(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, WithDirectory(testDirectory()))
@@ -222,7 +223,7 @@ func TestClientCredentialsJournalRedactsCredentials(t *testing.T) {
 	if len(entries) != 2 {
 		t.Fatalf("journal has %d client_credentials requests, want 2", len(entries))
 	}
-	if got := entries[0].Fields["client_assertion"]; got != secret.Redact(assertion) {
+	if got := entries[0].Fields["client_assertion"]; got != secret.RedactToken(assertion) {
 		t.Errorf("client_assertion journaled as %q", got)
 	}
 	if got := entries[1].Fields["client_secret"]; got != secret.Redact(confidentialPW) {

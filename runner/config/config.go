@@ -20,14 +20,6 @@ const FileName = "vbharness.yaml"
 // cannot define it.
 const MockTarget = "mock"
 
-// Defaults for a target's Entra settings: the Azure CLI public client and the scopes of
-// Veeam's modern app-only authentication (the seed document).
-const (
-	DefaultAuthority = "https://login.microsoftonline.com"
-	DefaultClientID  = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
-	DefaultScope     = "Directory.AccessAsUser.All User.ReadWrite.All offline_access"
-)
-
 // Environment variables that override secrets of the selected target. Secrets belong
 // in the environment (or a CI secret store), not in a file that gets committed.
 const (
@@ -42,13 +34,15 @@ type Error = configfile.Error
 // ErrNotFound is returned by Find when no targets file exists where one was looked for.
 var ErrNotFound = errors.New("no targets file")
 
-// Entra is a target's Microsoft Entra ID settings.
+// Entra is a target's Microsoft Entra ID settings. Authority, ClientID and Scope are
+// optional: left empty, engine/flow's defaults apply (login.microsoftonline.com, the Azure
+// CLI public client, the scopes of Veeam's modern app-only authentication).
 type Entra struct {
-	Authority string `yaml:"authority"` // origin, default DefaultAuthority
+	Authority string `yaml:"authority"` // origin
 	Tenant    string `yaml:"tenant"`    // required, e.g. abc.onmicrosoft.com
-	ClientID  string `yaml:"client_id"` // default DefaultClientID
-	Scope     string `yaml:"scope"`     // default DefaultScope
-	User      string `yaml:"user"`      // default user for mock sign-in; optional
+	ClientID  string `yaml:"client_id"`
+	Scope     string `yaml:"scope"`
+	User      string `yaml:"user"` // who sign-ins approve as on a mock; optional
 }
 
 // Veeam is a target's Veeam Backup for Microsoft 365 REST API settings.
@@ -57,7 +51,7 @@ type Veeam struct {
 	CAFile        string `yaml:"ca_file"`      // PEM file of the CA that signed the server certificate; optional
 	AdminUser     string `yaml:"admin_user"`   // the administrator of password logins; optional
 	AdminPassword string `yaml:"-"`            // only from VBHARNESS_VEEAM_PASSWORD
-	Organization  string `yaml:"organization"` // client_id of the jwt-bearer grant; default Entra.Tenant
+	Organization  string `yaml:"organization"` // client_id of the jwt-bearer grant; empty: the tenant (engine.Target.Organization)
 }
 
 // Control locates the control API of a running `vbharness mock`.
@@ -204,28 +198,19 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 		}
 		return f.doc.Errorf(path, fix, "targets.%s.%s %s", name, key, msg)
 	}
-	if r.Entra.Authority == "" {
-		r.Entra.Authority = DefaultAuthority
-	}
-	if r.Entra.ClientID == "" {
-		r.Entra.ClientID = DefaultClientID
-	}
-	if r.Entra.Scope == "" {
-		r.Entra.Scope = DefaultScope
-	}
 	if r.Entra.Tenant == "" {
 		return nil, fail("entra.tenant", "is missing", "set it to the tenant's domain, e.g. tenant: abc.onmicrosoft.com")
 	}
 	if r.Veeam.URL == "" {
 		return nil, fail("veeam.url", "is missing", "set it to the REST API's origin, e.g. url: https://veeam.example.com:4443")
 	}
-	if r.Veeam.Organization == "" {
-		r.Veeam.Organization = r.Entra.Tenant
-	}
 	for _, u := range []struct {
 		key string
 		v   *string
 	}{{"entra.authority", &r.Entra.Authority}, {"veeam.url", &r.Veeam.URL}} {
+		if *u.v == "" {
+			continue // no authority: flow's default, login.microsoftonline.com
+		}
 		o, err := origin(*u.v)
 		if err != nil {
 			return nil, fail(u.key, "is not a URL: "+err.Error(), "write it as https://host[:port]")
@@ -238,6 +223,9 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 		}
 		if r.Control.Veeam == "" {
 			r.Control.Veeam = r.Veeam.URL
+		}
+		if r.Control.Entra == "" {
+			return nil, fail("control", "has no Entra URL", "set entra.authority (or control.entra) to the URL of the running vbharness mock's Entra")
 		}
 		for _, u := range []struct {
 			key string

@@ -31,7 +31,9 @@ const (
 
 func scrubber() *secret.Scrubber {
 	s := secret.NewScrubber()
-	s.Add(accessToken, refreshToken, deviceCode, userCode, password)
+	s.Add(accessToken, refreshToken, deviceCode, userCode)
+	s.AddCredential(password) // redacted whole, unlike the tokens
+
 	return s
 }
 

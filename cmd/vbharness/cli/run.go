@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vbharness/vbharness/engine"
 	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/runner"
 	"github.com/vbharness/vbharness/runner/config"
@@ -66,7 +67,8 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 	fl.StringVar(&f.target, "target", "", `target to run against: "mock" (the embedded mocks) or a name from the targets file (default $`+EnvTarget+` or mock)`)
 	fl.StringVar(&f.config, "config", "", "targets file (default ./"+config.FileName+")")
 	fl.IntVarP(&f.parallel, "parallel", "p", 0, "tests to run at once (default the number of CPUs)")
-	fl.DurationVar(&f.timeout, "timeout", runner.DefaultTimeout, "wall-clock limit per test unless the test sets its own; 0 for none (virtual time does not count)")
+	f.timeout = engine.DefaultTimeout
+	fl.Var((*timeoutFlag)(&f.timeout), "timeout", "wall-clock limit per test unless the test sets its own, or none (virtual time does not count)")
 	fl.StringVar(&f.filter, "filter", "", "run only tests whose name matches this regular expression")
 	fl.StringSliceVar(&f.tags, "tag", nil, "run only tests with this tag (repeatable or comma-separated; !tag excludes)")
 	fl.BoolVar(&f.failFast, "fail-fast", false, "start no more tests after the first failure")
@@ -85,13 +87,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	if f.parallel < 0 {
 		return usage("--parallel must be 0 (the number of CPUs) or more, got %d", f.parallel)
 	}
-	if f.timeout < 0 {
-		return usage("--timeout must be 0 (no limit) or more, got %v", f.timeout)
-	}
-	timeout := f.timeout
-	if timeout == 0 {
-		timeout = -1 // runner: no limit
-	}
+	timeout := f.timeout // a positive duration, or engine.NoTimeout (--timeout none)
 	maxMemory, err := parseSize(f.maxMem)
 	if err != nil {
 		return usage("--max-memory %q: %v", f.maxMem, err)
@@ -141,7 +137,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	}
 
 	scrub := secret.NewScrubber()
-	scrub.Add(runner.SecretEnv(a.env)...)
+	scrub.AddCredential(runner.SecretEnv(a.env)...)
 	target, err := a.target(ctx, f.target, f.config, scrub)
 	if err != nil {
 		return err
@@ -255,7 +251,7 @@ func (a *app) target(ctx context.Context, name, configFlag string, scrub *secret
 	if err != nil {
 		return nil, err
 	}
-	scrub.Add(r.Secrets...)
+	scrub.AddCredential(r.Secrets...)
 	t, err := runner.LiveTarget(ctx, r, a.env)
 	if err != nil {
 		return nil, usage("target %s: %v", name, err)
@@ -453,3 +449,30 @@ func parseSize(s string) (int64, error) {
 	}
 	return n * mult, nil
 }
+
+// timeoutFlag is --timeout: a positive duration, or "none" (engine.NoTimeout). 0 and
+// negative durations are refused: 0 means "the default" in every layer, and on the
+// command line the default is what leaving the flag out gives.
+type timeoutFlag time.Duration
+
+func (t *timeoutFlag) String() string {
+	if time.Duration(*t) == engine.NoTimeout {
+		return "none"
+	}
+	return time.Duration(*t).String()
+}
+
+func (t *timeoutFlag) Set(s string) error {
+	if strings.EqualFold(strings.TrimSpace(s), "none") {
+		*t = timeoutFlag(engine.NoTimeout)
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("give a duration such as 30s or 5m, or none for no limit")
+	}
+	*t = timeoutFlag(d)
+	return nil
+}
+
+func (t *timeoutFlag) Type() string { return "duration" }

@@ -96,7 +96,8 @@ func TestRunUsageErrorsExit2BeforeAnyTestRuns(t *testing.T) {
 		{"a seed JSON readers would round", []string{"run", "--seed", "9007199254740992"}, "vbharness: --seed must be between 0 and 9007199254740991 (2^53-1), got 9007199254740992"},
 		{"a negative seed", []string{"run", "--seed", "-1"}, "vbharness: --seed must be between 0 and 9007199254740991 (2^53-1), got -1"},
 		{"negative parallelism", []string{"run", "--parallel", "-1"}, "vbharness: --parallel must be 0 (the number of CPUs) or more, got -1"},
-		{"a negative timeout", []string{"run", "--timeout", "-1s"}, "vbharness: --timeout must be 0 (no limit) or more"},
+		{"a negative timeout", []string{"run", "--timeout", "-1s"}, `invalid argument "-1s" for "--timeout" flag: give a duration such as 30s or 5m, or none for no limit`},
+		{"a zero timeout, which never means none", []string{"run", "--timeout", "0"}, `invalid argument "0" for "--timeout" flag: give a duration such as 30s or 5m, or none for no limit`},
 		{"a memory limit that is not a size", []string{"run", "--max-memory", "lots"}, `vbharness: --max-memory "lots": give a size such as 512MiB, 2GiB or 0 for no limit`},
 		{"a negative memory limit", []string{"run", "--max-memory", "-1GiB"}, `vbharness: --max-memory "-1GiB": give a size`},
 		{"a filter that matches nothing", []string{"run", "scenarios", "--filter", "zzz"}, `vbharness: no test matches --filter "zzz" --tag "" (3 tests found in 2 files)`},
@@ -200,7 +201,7 @@ func TestRunSkipsWithReasons(t *testing.T) {
 	f := newFixture(t, scripts)
 	r := f.run("run", "s.js")
 	for _, line := range []string{
-		"SKIP    s.js › real tenant — needs a live target (requires: live); target mock is the embedded mocks\n",
+		"SKIP    s.js › real tenant — requires live: target \"mock\" is the embedded mocks\n",
 		"SKIP    s.js › later — waiting for Veeam 8.1\n",
 	} {
 		if !strings.Contains(r.stdout, line) {
@@ -215,8 +216,8 @@ func TestRunSkipsWithReasons(t *testing.T) {
 	write(t, filepath.Join(f.dir, "vbharness.yaml"), labYAML)
 	r = f.run("run", "s.js", "--target", "lab")
 	for _, line := range []string{
-		"SKIP    s.js › expiry — needs a controllable clock (requires: clock); target lab has none\n",
-		"SKIP    s.js › faults — needs the mock control API (requires: control); target lab has none\n",
+		"SKIP    s.js › expiry — requires clock: target \"lab\" has no controllable clock (only the embedded mocks and a running vbharness mock have one)\n",
+		"SKIP    s.js › faults — requires control: target \"lab\" has no mock control API\n",
 		"PASS    s.js › real tenant",
 	} {
 		if !strings.Contains(r.stdout, line) {
@@ -502,7 +503,7 @@ test("x", () => {
 
 // TestRunTimeoutEndsATestThatSetsNone runs spinning scenarios through the real engine:
 // --timeout ends a test that sets no timeout of its own, a test's own option ends it
-// sooner, and with --timeout 0 (none) the option still applies. The runs are under a
+// sooner, and with --timeout none the option still applies. The runs are under a
 // watchdog, so a default timeout that never fires fails here in seconds, saying so.
 func TestRunTimeoutEndsATestThatSetsNone(t *testing.T) {
 	t.Parallel()
@@ -519,7 +520,7 @@ test("spins past its own timeout", () => { for (;;) {} }, { timeout: "50ms" });
 		{"--timeout 300ms", []string{"--timeout", "300ms"},
 			[]string{"spins with no timeout of its own", "timed out after 300ms", "spins past its own timeout", "timed out after 50ms"},
 			"0 passed, 2 failed, 0 skipped"},
-		{"--timeout 0 keeps a test's own", []string{"--timeout", "0", "--filter", "its own timeout"},
+		{"--timeout none keeps a test's own", []string{"--timeout", "none", "--filter", "its own timeout"},
 			[]string{"spins past its own timeout", "timed out after 50ms"}, "0 passed, 1 failed, 0 skipped"},
 	}
 	for _, c := range cases {
