@@ -33,6 +33,8 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		Timeout:  o.Timeout,
 		Files:    p.Files,
 		Started:  p.started, // the run began with loading its scripts (NewPlan)
+		Shard:    p.shard,
+		Planned:  p.planned,
 	}
 	results := make([]*Result, len(p.Tests))
 	var (
@@ -127,8 +129,9 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	for _, r := range results {
+	for i, r := range results {
 		if r != nil {
+			r.PlanIndex = p.Tests[i].index
 			out.Results = append(out.Results, *r)
 		}
 	}

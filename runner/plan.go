@@ -83,6 +83,7 @@ type Planned struct {
 
 	script  Script
 	loadErr error // set on the entry standing for a script that failed to load
+	index   int   // position in the plan before Shard cut it
 }
 
 // Plan is the tests a run will report, in order, with the decision for each.
@@ -94,8 +95,13 @@ type Plan struct {
 	Files int
 	// LoadErrors is how many scripts failed to load.
 	LoadErrors int
+	// Unsharded is how many tests Selected counted before Shard cut the plan to its
+	// share; 0 when the plan is not sharded.
+	Unsharded int
 
 	opts    Options
+	shard   Shard
+	planned int       // len(Tests) before Shard
 	started time.Time // when NewPlan began: loading the scripts is part of the run
 }
 

@@ -28,6 +28,9 @@ type Result struct {
 	// LoadError is set on the single result standing for a script that failed to load
 	// or to register its tests; Name is then LoadErrorName.
 	LoadError bool
+	// PlanIndex is the test's position in the whole run's plan when the run was a shard
+	// (Outcome.Shard set): Merge puts the shards' results back in that order.
+	PlanIndex int
 }
 
 // Failed reports whether the result counts as a failure: failed, errored or timed out.
@@ -64,6 +67,11 @@ type Outcome struct {
 	Interrupted bool
 	// Stopped reports that --fail-fast stopped the run after a failure.
 	Stopped bool
+	// Shard is the share of the run this outcome holds (Plan.Shard); zero for a whole
+	// run. Planned is then how many entries the whole plan had (tests and scripts that
+	// failed to load), over every shard.
+	Shard   Shard
+	Planned int
 }
 
 // Counts tallies results by status.

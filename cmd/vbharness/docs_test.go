@@ -21,7 +21,10 @@ package main
 //	json               must be valid JSON
 //	yaml               a targets file (runner/config); `yaml entra-config`,
 //	                   `yaml veeam-fixtures` and `yaml veeam-stubs` are loaded by the
-//	                   mocks' own loaders
+//	                   mocks' own loaders; `yaml github-actions`, `yaml gitlab-ci` and
+//	                   `yaml k8s` are CI examples: parsed as a workflow, a .gitlab-ci.yml
+//	                   or manifests, and every vbharness command in them must parse with
+//	                   the CLI's flags (docs_ci_test.go)
 //	text               output or prose: not run
 //
 // Any other info string fails the test, so a new block must say what it is.
@@ -217,7 +220,7 @@ func TestDocsRun(t *testing.T) {
 					checkYAML(t, b)
 				case b.info == "text":
 				default:
-					t.Errorf("%s: unknown block kind; use sh, text output, js, js fragment, go, go fragment, json, yaml [entra-config|veeam-fixtures|veeam-stubs] or text", b)
+					t.Errorf("%s: unknown block kind; use sh, text output, js, js fragment, go, go fragment, json, yaml [entra-config|veeam-fixtures|veeam-stubs|github-actions|gitlab-ci|k8s] or text", b)
 				}
 			}
 		})
@@ -249,6 +252,10 @@ func checkYAML(t *testing.T, b block) {
 		_ = os.WriteFile(p, []byte(b.body), 0o644)
 		if _, err := veeam.LoadStubs(p); err != nil {
 			t.Errorf("%s is not a valid Veeam stubs file: %v", b, err)
+		}
+	case "yaml github-actions", "yaml gitlab-ci", "yaml k8s":
+		if err := checkCIYAML(strings.TrimPrefix(b.info, "yaml "), b.body); err != nil {
+			t.Errorf("%s: %v", b, err)
 		}
 	default:
 		t.Errorf("%s: unknown yaml kind", b)

@@ -1,6 +1,7 @@
 // Package control owns what every mock server has in common around its own routes:
 // the request pipeline (panic recovery, the body-size limit, the journal, fault
-// injection) and the control API under /_mock/ (health, clock, requests, faults, reset).
+// injection) and the control API under /_mock/ (health, clock, requests, faults, reset,
+// metrics), with the probes /_mock/live and /_mock/ready, which answer anyone.
 //
 // Each mock mounts its protocol routes on a gorilla/mux router, calls Mount to add the
 // common control routes (and gets the /_mock subrouter back for its own), and serves
@@ -67,6 +68,53 @@ type Control struct {
 	o        Options
 	hosts    atomic.Pointer[map[string]bool] // AllowHosts names, lower-case; IPs in net.IP.String form
 	inflight *inflight                       // requests not yet journaled (Settle)
+	observe  atomic.Pointer[func(Observation)]
+	metrics  atomic.Pointer[http.Handler]
+	stopping atomic.Bool // SetStopping: /_mock/ready answers 503
+}
+
+// Observation is what the pipeline tells an observer (SetObserver) about one request to
+// the service's own routes, when its answer has been written. Control requests are not
+// observed.
+type Observation struct {
+	Server string // "entra" or "veeam"
+	Method string // as the client sent it
+	// Route is the template of the route that served the request ("/{tenant}/oauth2/v2.0/token",
+	// "/v8/Jobs/{jobId}"), set by the server through SetRoute; "" when no route matched.
+	Route   string
+	Status  int // 0 when the handler aborted the connection
+	Latency time.Duration
+	// GrantType is the request's grant_type form field, "" when it has none.
+	GrantType string
+	// ErrorBody is the start (up to 4 KiB) of the body of an answer with status 400 or
+	// more, where the service's error code is.
+	ErrorBody []byte
+}
+
+// SetObserver makes every request to the service's routes reported to f once answered,
+// from the request's goroutine (f must be safe for concurrent use). The standalone
+// mock's metrics are built on it; in-process stacks leave it unset and pay nothing.
+func (c *Control) SetObserver(f func(Observation)) { c.observe.Store(&f) }
+
+// SetMetrics sets the handler of GET /_mock/metrics (404 until set).
+func (c *Control) SetMetrics(h http.Handler) { c.metrics.Store(&h) }
+
+// SetStopping marks the server as shutting down: /_mock/ready answers 503 from then on,
+// so a load balancer stops sending it requests while those in flight finish.
+func (c *Control) SetStopping() { c.stopping.Store(true) }
+
+type routeKey struct{}
+
+// routeHolder receives the route template a server's router matched (SetRoute).
+type routeHolder struct{ template string }
+
+// SetRoute records the template of the route serving r, for the observer's Route; the
+// servers call it once they have matched a route. It does nothing when no observer is
+// set.
+func SetRoute(r *http.Request, template string) {
+	if h, ok := r.Context().Value(routeKey{}).(*routeHolder); ok {
+		h.template = template
+	}
 }
 
 // New returns a Control with defaults filled in.
@@ -247,6 +295,20 @@ func (c *Control) Wrap(h http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		isControl := strings.HasPrefix(r.URL.Path, Prefix+"/") || r.URL.Path == Prefix
 		var entry journal.Entry
+		if observe := c.observe.Load(); observe != nil && !isControl {
+			route := &routeHolder{}
+			r = r.WithContext(context.WithValue(r.Context(), routeKey{}, route))
+			sw.capture = true
+			defer func() {
+				status := sw.status
+				if rec := recover(); rec != nil {
+					status = 0
+					defer panic(rec) // the journal's deferred call, below, runs first
+				}
+				(*observe)(Observation{Server: c.o.Server, Method: r.Method, Route: route.template, Status: status,
+					Latency: time.Since(start), GrantType: Fields(r)["grant_type"], ErrorBody: sw.body})
+			}()
+		}
 		if !isControl {
 			entry = journal.Entry{Server: c.o.Server, Time: c.o.Clock.Now(), Method: r.Method, Path: r.URL.Path}
 			sw.journaled = true
@@ -346,6 +408,8 @@ type statusWriter struct {
 	status    int
 	journaled bool   // false for control requests
 	stub      string // MarkStub's id, copied into the journal entry
+	capture   bool   // keep the start of an error answer's body (an observer is set)
+	body      []byte // up to maxErrorBody bytes of it
 }
 
 // MarkStub records in the journal entry of the request w answers that the stub with id
@@ -359,6 +423,10 @@ func MarkStub(w http.ResponseWriter, id string) {
 	}
 }
 
+// maxErrorBody is how much of an error answer an observer sees: the error code is near
+// the start of every error body the mocks write.
+const maxErrorBody = 4 << 10
+
 func (s *statusWriter) WriteHeader(code int) {
 	if s.status == 0 {
 		s.status = code
@@ -369,6 +437,9 @@ func (s *statusWriter) WriteHeader(code int) {
 func (s *statusWriter) Write(p []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
+	}
+	if s.capture && s.status >= 400 && len(s.body) < maxErrorBody {
+		s.body = append(s.body, p[:min(len(p), maxErrorBody-len(s.body))]...)
 	}
 	return s.ResponseWriter.Write(p)
 }
@@ -382,10 +453,33 @@ func (s *statusWriter) Flush() {
 // Mount adds the common control routes to r and returns the /_mock subrouter, guarded by
 // the loopback/token check, for the server's own control routes.
 func (c *Control) Mount(r *mux.Router) *mux.Router {
+	// The probes answer anyone, with no token and whatever the Host: a kubelet or a load
+	// balancer calls them by the pod's address, and they tell nothing but that the
+	// server answers (live) and is not shutting down (ready).
+	r.HandleFunc(Prefix+"/live", func(w http.ResponseWriter, _ *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "live"})
+	}).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(Prefix+"/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if c.stopping.Load() {
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stopping"})
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}).Methods(http.MethodGet, http.MethodHead)
 	sub := r.PathPrefix(Prefix).Subrouter()
 	sub.Use(c.guard)
 	sub.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}).Methods(http.MethodGet)
+	// Metrics are control data (what clients did, which tokens were issued): they need
+	// the control token like every other control route.
+	sub.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		h := c.metrics.Load()
+		if h == nil {
+			WriteError(w, http.StatusNotFound, "metrics are served by a standalone mock (vbharness mock) only")
+			return
+		}
+		(*h).ServeHTTP(w, r)
 	}).Methods(http.MethodGet)
 	sub.HandleFunc("/clock", c.getClock).Methods(http.MethodGet)
 	sub.HandleFunc("/clock/advance", c.advanceClock).Methods(http.MethodPost)

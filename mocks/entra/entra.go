@@ -149,6 +149,18 @@ func (s *Server) routes() *mux.Router {
 		writeOAuthError(w, req, s.clk.Now(), errMethodNotAllowed(req.Method))
 	})
 	s.mountControl(s.ctl.Mount(r))
+	// The metrics of a standalone mock count requests by route template, never by raw
+	// path, which clients choose (tenants, unknown paths).
+	r.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if rt := mux.CurrentRoute(req); rt != nil {
+				if tpl, err := rt.GetPathTemplate(); err == nil {
+					control.SetRoute(req, tpl)
+				}
+			}
+			next.ServeHTTP(w, req)
+		})
+	})
 
 	// CORS preflights first, so OPTIONS never reaches a handler that would refuse it.
 	for _, p := range []struct{ path, methods string }{

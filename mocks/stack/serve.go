@@ -16,6 +16,7 @@ import (
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/keys"
+	"github.com/vbharness/vbharness/mocks/metrics"
 	"github.com/vbharness/vbharness/mocks/state"
 	"github.com/vbharness/vbharness/mocks/tlsca"
 	"github.com/vbharness/vbharness/mocks/veeam"
@@ -77,14 +78,22 @@ type Running struct {
 	Clock         *clock.Real
 	Entra         *entra.Server
 	Veeam         *veeam.Server
+	// Metrics counts both servers' requests; either server serves it at /_mock/metrics.
+	Metrics *metrics.Metrics
 
 	servers []*http.Server
 	done    chan error
 	db      *state.DB
 }
 
+// ErrNeedsToken is returned by Serve for a listen address off the loopback without a
+// control token: whoever reaches the mock could otherwise not be told from its operator.
+var ErrNeedsToken = errors.New("a control token is required")
+
 // Serve starts both mocks on their listeners and returns once they accept connections.
-// ctx bounds start-up only; call Shutdown to stop.
+// ctx bounds start-up only; call Shutdown to stop. A listen address that is not on the
+// loopback (a wildcard such as 0.0.0.0 or :4443, or a LAN address) needs a ControlToken:
+// ErrNeedsToken otherwise.
 func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	if o.EntraAddr == "" {
 		o.EntraAddr = DefaultEntraAddr
@@ -104,6 +113,13 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	}{{&o.ReadHeaderTimeout, ReadHeaderTimeout}, {&o.ReadTimeout, ReadTimeout}, {&o.IdleTimeout, IdleTimeout}} {
 		if *d.v <= 0 {
 			*d.v = d.def
+		}
+	}
+	if o.ControlToken == "" {
+		for _, a := range []string{o.EntraAddr, o.VeeamAddr} {
+			if !loopbackAddr(a) {
+				return nil, fmt.Errorf("%w to listen on %s, which other machines reach: give the mock a control token (--control-token-file or $VBHARNESS_CONTROL_TOKEN), or listen on 127.0.0.1", ErrNeedsToken, a)
+			}
 		}
 	}
 	keys.Warm(2) // Entra's and Veeam's signing keys, generated side by side while the files load
@@ -228,6 +244,9 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	run.Entra = entra.New(mockClock, append([]entra.Option{entra.WithBaseURL(run.EntraURL)}, entraOpts...)...)
 	run.Veeam = veeam.New(mockClock, append([]veeam.Option{veeam.WithAuthority(authority), veeam.WithHTTPClient(client)}, veeamOpts...)...)
 	linkResets(run.Entra, run.Veeam)
+	run.Metrics = metrics.New()
+	run.Metrics.Attach(run.Entra.Control())
+	run.Metrics.Attach(run.Veeam.Control())
 	run.Entra.Control().AllowHosts(ownNames(el, o.Hostnames)...)
 	run.Veeam.Control().AllowHosts(ownNames(vl, o.Hostnames)...)
 	run.Entra.Control().Journal().SetMaxBytes(o.JournalBytes)
@@ -268,6 +287,8 @@ func (r *Running) Err() <-chan error { return r.done }
 // Shutdown stops both servers, waiting for in-flight requests until ctx ends, then
 // closes the state file.
 func (r *Running) Shutdown(ctx context.Context) error {
+	r.Entra.Control().SetStopping()
+	r.Veeam.Control().SetStopping()
 	var errs []error
 	for _, s := range r.servers {
 		if err := s.Shutdown(ctx); err != nil {
@@ -331,4 +352,18 @@ func publicAddr(l net.Listener, hostnames []string) string {
 		}
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// loopbackAddr reports whether a listen address (host:port) is on the loopback:
+// localhost or a loopback IP. A wildcard or an empty host is not.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -57,6 +57,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if rt == nil {
 		return
 	}
+	control.SetRoute(r, rt.template) // the metrics' route label: the template, never the raw path
 	// One clock reading per request, at .NET's resolution (100 ns ticks), so every time
 	// the mock writes has at most seven fractional digits, as a real server's.
 	now := s.clk.Now().Truncate(100 * time.Nanosecond)

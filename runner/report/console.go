@@ -120,8 +120,12 @@ func (c *Console) Header(p *runner.Plan) {
 	if t.Description != "" {
 		desc += " (" + t.Description + ")"
 	}
+	tests := plural(p.Selected(), "test")
+	if s := p.ShardOf(); !s.IsZero() {
+		tests += fmt.Sprintf(" (shard %v of %d)", s, p.Unsharded)
+	}
 	c.write(fmt.Sprintf("vbharness run: %s in %s on target %s\nparallel %d · timeout %s · seed %d\n",
-		plural(p.Selected(), "test"), plural(p.Files, "file"), desc, o.Parallel, timeout, o.Seed))
+		tests, plural(p.Files, "file"), desc, o.Parallel, timeout, o.Seed))
 	if t.InsecureSkipVerify {
 		c.write(c.paint(yellow, fmt.Sprintf("warning: TLS certificate verification is OFF for target %s (insecure_skip_verify: true)", t.Name)) + "\n")
 	}

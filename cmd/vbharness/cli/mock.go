@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -22,6 +23,7 @@ const shutdownGrace = 5 * time.Second
 
 type mockFlags struct {
 	o                 stack.ServeOptions
+	listenAll         bool
 	printJSON         bool
 	journalMiB        int
 	controlTokenFile  string
@@ -36,6 +38,10 @@ type mockFlags struct {
 const (
 	envMockControlToken  = "VBHARNESS_CONTROL_TOKEN"
 	envMockAdminPassword = "VBHARNESS_MOCK_ADMIN_PASSWORD"
+	// envMockControlTokenFile is the default of --control-token-file, for a container
+	// whose token is a mounted secret: the mock and its health probe (`mock health`, the
+	// image's HEALTHCHECK) read the same variable.
+	envMockControlTokenFile = "VBHARNESS_CONTROL_TOKEN_FILE"
 )
 
 func (a *app) mockCommand() *cobra.Command {
@@ -66,7 +72,8 @@ configuration error (including an address already in use).`,
   vbharness mock --entra-addr 127.0.0.1:0 --veeam-addr 127.0.0.1:0 --print-json
   vbharness mock --state-dir ./mock-state
   vbharness mock --hostname mock.lab.local --control-token-file ~/.config/vbharness/control-token
-  vbharness mock --stubs stubs.yaml`,
+  vbharness mock --stubs stubs.yaml
+  vbharness mock --listen-all --hostname mock.lab.local --control-token-file /run/secrets/control-token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Giving a state folder asks for state kept in it; the default folder only
@@ -78,6 +85,7 @@ configuration error (including an address already in use).`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.o.EntraAddr, "entra-addr", stack.DefaultEntraAddr, "Entra's listen address; port 0 picks a free port")
 	fl.StringVar(&f.o.VeeamAddr, "veeam-addr", stack.DefaultVeeamAddr, "Veeam's listen address; port 0 picks a free port")
+	fl.BoolVar(&f.listenAll, "listen-all", false, "listen on every interface (the ports of --entra-addr and --veeam-addr), for a shared lab or a container; needs a control token")
 	fl.BoolVar(&f.o.HTTP, "http", false, "serve plain HTTP instead of HTTPS")
 	fl.StringVar(&f.o.StateDir, "state-dir", "", "where the CA lives (default vbharness/mock in the user's config folder); when given, also where the mock keeps what clients create and change, across restarts and crashes (state.db)")
 	fl.StringSliceVar(&f.o.Hostnames, "hostname", nil, "extra host name for the server certificate (repeatable)")
@@ -85,12 +93,13 @@ configuration error (including an address already in use).`,
 	fl.StringVar(&f.o.FixturesFile, "fixtures", "", "Veeam fixtures: organizations, jobs, … (YAML or JSON)")
 	fl.StringVar(&f.o.StubsFile, "stubs", "", "Veeam stubs to start with, and to return to on reset (YAML or JSON)")
 	fl.StringVar(&f.o.ControlToken, "control-token", "", "require Authorization: Bearer TOKEN on the control API (else loopback callers only); visible in ps: prefer --control-token-file or $"+envMockControlToken)
-	fl.StringVar(&f.controlTokenFile, "control-token-file", "", "read the control token from FILE (one line)")
+	fl.StringVar(&f.controlTokenFile, "control-token-file", "", "read the control token from FILE (one line; default $"+envMockControlTokenFile+")")
 	fl.StringVar(&f.o.AdminPassword, "admin-password", "", "the Veeam administrator's password (default the mock's built-in one); visible in ps: prefer --admin-password-file or $"+envMockAdminPassword)
 	fl.StringVar(&f.adminPasswordFile, "admin-password-file", "", "read the Veeam administrator's password from FILE (one line)")
 	fl.StringVar(&f.o.EntraAuthority, "entra-authority", "", "let Veeam verify assertions against this Entra instead of the mock's")
 	fl.IntVar(&f.journalMiB, "journal-mib", journal.DefaultMaxBytes>>20, "each server's request journal keeps at most this many MiB (oldest entries dropped first)")
 	fl.BoolVar(&f.printJSON, "print-json", false, "print one JSON line with the URLs, CA file and credentials before serving")
+	cmd.AddCommand(a.mockHealthCommand())
 	return cmd
 }
 
@@ -141,11 +150,28 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 	}
 	o.JournalBytes = int64(f.journalMiB) << 20
 	var err error
+	if o.ControlToken == "" && f.controlTokenFile == "" {
+		f.controlTokenFile = a.env[envMockControlTokenFile]
+	}
 	if o.ControlToken, err = a.secret(o.ControlToken, "--control-token", f.controlTokenFile, envMockControlToken); err != nil {
 		return err
 	}
 	if o.AdminPassword, err = a.secret(o.AdminPassword, "--admin-password", f.adminPasswordFile, envMockAdminPassword); err != nil {
 		return err
+	}
+	if f.listenAll {
+		for _, p := range []*string{&o.EntraAddr, &o.VeeamAddr} {
+			_, port, err := net.SplitHostPort(*p)
+			if err != nil {
+				return usage("--listen-all: %q is not host:port: %v", *p, err)
+			}
+			*p = net.JoinHostPort("", port)
+		}
+	}
+	if o.ControlToken == "" && (!loopbackListen(o.EntraAddr) || !loopbackListen(o.VeeamAddr)) {
+		return usage("the mock would listen on %s and %s, which other machines reach, without a control token: "+
+			"set $%s or --control-token-file (then every control call needs Authorization: Bearer <token>), or listen on 127.0.0.1",
+			o.EntraAddr, o.VeeamAddr, envMockControlToken)
 	}
 	if o.StateDir == "" && !o.HTTP {
 		dir, err := userConfigDir(a.env)
@@ -197,6 +223,9 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 	} else {
 		fmt.Fprintf(w, "  control API:     /_mock/ on both servers, loopback callers only\n")
 	}
+	if f.listenAll || !loopbackListen(o.EntraAddr) || !loopbackListen(o.VeeamAddr) {
+		fmt.Fprintf(w, "  listening:       %s (Entra), %s (Veeam); probes /_mock/live and /_mock/ready answer anyone\n", o.EntraAddr, o.VeeamAddr)
+	}
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
 
 	var serveErr error
@@ -214,4 +243,18 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 	}
 	fmt.Fprintf(a.stderr, "vbharness mock: stopped\n")
 	return nil
+}
+
+// loopbackListen reports whether a listen address is on the loopback (localhost or a
+// loopback IP); a wildcard is not. stack.Serve enforces the same rule.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

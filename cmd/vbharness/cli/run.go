@@ -39,6 +39,8 @@ type runFlags struct {
 	noColor  bool
 	reports  []string
 	maxMem   string
+	shard    string
+	durFile  string
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -55,7 +57,8 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 3 a script failed to load, 130 interrupted.`,
 		Example: `  vbharness run
   vbharness run --filter refresh --report junit=results.xml
-  vbharness run ./scenarios --target lab --tag smoke`,
+  vbharness run ./scenarios --target lab --tag smoke
+  vbharness run --shard 2/3 --shard-durations last.json --report json=shard-2.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.run(cmd.Context(), cmd, args, &f)
 		},
@@ -73,6 +76,8 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print console output and HTTP traces of passing tests too")
 	fl.BoolVar(&f.noColor, "no-color", false, "plain output without colours (also NO_COLOR=1)")
 	fl.StringArrayVar(&f.reports, "report", nil, "write a report: junit=FILE, json=FILE, tap=FILE or html=FILE (repeatable)")
+	fl.StringVar(&f.shard, "shard", "", `run only share i of n of the tests ("2/3"), or "auto": the share the CI's environment names (docs/ci.md)`)
+	fl.StringVar(&f.durFile, "shard-durations", "", "balance --shard by the test durations of this JSON report of an earlier run (--report json=FILE)")
 	fl.StringVar(&f.maxMem, "max-memory", "2GiB", "heap the scenarios may use before the longest-running one is stopped as errored (e.g. 512MiB, 4GiB; 0 for no limit)")
 	return cmd
 }
@@ -109,6 +114,23 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 		seed = runner.NewRunSeed()
 	} else if seed < 0 || seed > runner.MaxSeed {
 		return usage("--seed must be between 0 and %d (2^53-1), got %d", int64(runner.MaxSeed), seed)
+	}
+	var shard runner.Shard
+	var durations runner.Durations
+	if f.shard != "" {
+		if shard, err = runner.ParseShard(f.shard, a.env); err != nil {
+			return usage("%v", err)
+		}
+	}
+	if f.durFile != "" {
+		if f.shard == "" {
+			return usage("--shard-durations balances --shard; give --shard i/n or --shard auto with it")
+		}
+		prev, err := a.readReport(f.durFile, "--shard-durations")
+		if err != nil {
+			return err
+		}
+		durations = runner.DurationsOf(prev)
 	}
 	if a.deps.newEngine == nil {
 		return usage("this build of vbharness has no scenario engine")
@@ -155,6 +177,13 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 			return usage("no test matches --filter %q --tag %q (%d tests found in %d files)", f.filter, strings.Join(f.tags, ","), plan.Discovered, plan.Files)
 		}
 		return usage("the scenario files register no tests (%d files)", plan.Files)
+	}
+	if !shard.IsZero() {
+		// A shard with no test (more shards than tests) is a run that passes: a CI
+		// matrix wider than the catalogue must not fail for it.
+		if err := plan.Shard(shard, durations); err != nil {
+			return usage("%v", err)
+		}
 	}
 
 	con.Header(plan)
