@@ -13,14 +13,15 @@ var ErrMerge = errors.New("cannot merge")
 // Merge joins the outcomes of the shards of one run (1/n … n/n, in any order) into the
 // outcome the whole run would have had: every result once, in the whole plan's order, so
 // the counts and the exit code are those of an unsharded run. It refuses outcomes that
-// are not the shards of one run: a whole run, shards of different counts or targets, a
+// are not the shards of one run: a whole run, shards of different counts, targets or seeds, a
 // shard missing or given twice, or results that do not cover the plan exactly once (a
 // shard's plan differed: other files, filter or tags). An interrupted shard may lack the
 // tests it never started; the merged outcome is then interrupted too.
 //
 // The merged run started when the first shard started and lasted until the last one
-// finished. Seed, parallelism and timeout are the first shard's (give every shard the
-// same --seed so the merged seed reproduces every test); Files is the largest count, or the
+// finished. The seed is the one every shard ran with (shards with different seeds are
+// refused: the merged seed would not reproduce their tests); parallelism and timeout are
+// the first shard's; Files is the largest count, or the
 // files the results name if more.
 func Merge(outs []*Outcome) (*Outcome, error) {
 	if len(outs) == 0 {
@@ -36,6 +37,9 @@ func Merge(outs []*Outcome) (*Outcome, error) {
 			return nil, fmt.Errorf("%w: shard %v and shard %v are from runs split differently", ErrMerge, first.Shard, o.Shard)
 		case o.Target.Name != first.Target.Name:
 			return nil, fmt.Errorf("%w: shard %v ran on target %s, shard %v on target %s", ErrMerge, first.Shard, first.Target.Name, o.Shard, o.Target.Name)
+		case o.Seed != first.Seed:
+			return nil, fmt.Errorf("%w: shard %v ran with seed %d, shard %v with seed %d: the merged report's seed would not reproduce every test; run every shard with the same --seed (docs/ci.md)",
+				ErrMerge, first.Shard, first.Seed, o.Shard, o.Seed)
 		case o.Planned != first.Planned:
 			return nil, fmt.Errorf("%w: shard %v planned %d tests, shard %v planned %d: the shards ran different files, filters or tags",
 				ErrMerge, first.Shard, first.Planned, o.Shard, o.Planned)

@@ -246,6 +246,9 @@ func TestMergeRefusesWhatIsNotTheShardsOfOneRun(t *testing.T) {
 			slices.Sort(files)
 		}
 		opts.Engine, opts.Files, opts.Clock = eng, files, clock.NewVirtual(time.Time{})
+		if opts.Seed == 0 {
+			opts.Seed = 7 // the shards of one run share its seed
+		}
 		if opts.Target == nil {
 			opts.Target = (&runnertest.Target{}).Runner()
 		}
@@ -273,6 +276,7 @@ func TestMergeRefusesWhatIsNotTheShardsOfOneRun(t *testing.T) {
 		{"a whole run", []*runner.Outcome{shard(0, 0, runner.Options{})}, "is not a shard"},
 		{"different counts", []*runner.Outcome{shard(1, 2, runner.Options{}), shard(2, 3, runner.Options{})}, "split differently"},
 		{"different targets", []*runner.Outcome{shard(1, 2, runner.Options{}), shard(2, 2, runner.Options{Target: other})}, "ran on target mock, shard 2/2 on target lab"},
+		{"different seeds", []*runner.Outcome{shard(1, 2, runner.Options{}), shard(2, 2, runner.Options{Seed: 8})}, "shard 1/2 ran with seed 7, shard 2/2 with seed 8"},
 		{"different files", []*runner.Outcome{shard(1, 2, runner.Options{}), shard(2, 2, runner.Options{Files: []string{"f0.js"}})}, "ran different files, filters or tags"},
 	}
 	for _, c := range cases {

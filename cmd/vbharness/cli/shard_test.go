@@ -233,12 +233,18 @@ func TestReportMergeExitsWithTheWholeRunsCode(t *testing.T) {
 	var reports []string
 	for i := 1; i <= 2; i++ {
 		p := fmt.Sprintf("s%d.json", i)
-		f.run("run", "a.js", "--shard", fmt.Sprintf("%d/2", i), "--report", "json="+p)
+		f.run("run", "a.js", "--seed", "3", "--shard", fmt.Sprintf("%d/2", i), "--report", "json="+p)
 		reports = append(reports, p)
 	}
 	r := f.run(append([]string{"report", "merge"}, reports...)...)
 	if r.code != 1 || r.lastLine() != "2 passed, 1 failed, 0 skipped" {
 		t.Errorf("exit %d, last line %q; want 1 and the whole run's summary\n%s", r.code, r.lastLine(), r.stderr)
+	}
+	// Shards run without a shared --seed each get their own: refused, since the merged
+	// seed would not reproduce them (found by trying it from docs/ci.md).
+	f.run("run", "a.js", "--seed", "4", "--shard", "2/2", "--report", "json=other.json")
+	if r := f.run("report", "merge", reports[0], "other.json"); r.code != 2 || !strings.Contains(r.stderr, "shard 1/2 ran with seed 3, shard 2/2 with seed 4") {
+		t.Errorf("shards of different seeds: exit %d\n%s", r.code, r.stderr)
 	}
 	r = f.run("report", "merge", reports[0])
 	if r.code != 2 || !strings.Contains(r.stderr, "vbharness: report merge: cannot merge: shard 2/2 missing; give the reports of all 2 shards") {
