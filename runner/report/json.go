@@ -168,6 +168,7 @@ func ReadJSON(r io.Reader) (*runner.Outcome, error) {
 		res := runner.Result{
 			Result: engine.Result{Name: t.Name, File: t.File, Status: engine.Status(t.Status), Message: t.Message, Stack: t.Stack,
 				Expected: t.Expected, Actual: t.Actual, SkipReason: t.SkipReason, Console: t.Console, Trace: t.Trace,
+				Tokens: t.Tokens, Clock: t.Clock, Excerpt: t.Excerpt,
 				Wall: fromMS(t.WallMS), Virtual: fromMS(t.VirtualMS), Seed: t.Seed},
 			Tags: t.Tags, LoadError: t.LoadError,
 		}
