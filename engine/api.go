@@ -8,8 +8,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
+	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/secret"
 )
@@ -30,13 +32,12 @@ const (
 	TargetLive TargetKind = "live"
 )
 
-// EntraTarget is how a scenario reaches Microsoft Entra ID.
+// EntraTarget is how a scenario reaches Microsoft Entra ID: the settings of the Entra
+// client (authority, tenant, client id, scope; empty fields take engine/flow's defaults),
+// and who signs in.
 type EntraTarget struct {
-	Authority string `json:"authority"`      // origin, e.g. https://login.microsoftonline.com (no tenant)
-	Tenant    string `json:"tenant"`         // e.g. abc.onmicrosoft.com
-	ClientID  string `json:"client_id"`      // default 04b07795-8ddb-461a-bbee-02f9e1bf7b46
-	Scope     string `json:"scope"`          // default "Directory.AccessAsUser.All User.ReadWrite.All offline_access"
-	User      string `json:"user,omitempty"` // default user for mock sign-in
+	flow.EntraSettings
+	User string `json:"user,omitempty"` // who entra.signIn approves as on a mock; empty: the mock's default user
 }
 
 // VeeamTarget is how a scenario reaches the Veeam Backup for Microsoft 365 REST API.
@@ -44,7 +45,7 @@ type VeeamTarget struct {
 	URL           string `json:"url"` // origin, e.g. https://abc.tech.local:4443
 	AdminUser     string `json:"admin_user,omitempty"`
 	AdminPassword string `json:"-"`
-	Organization  string `json:"organization,omitempty"` // client_id for jwt-bearer; default Entra tenant
+	Organization  string `json:"organization,omitempty"` // client_id for jwt-bearer; default: the Entra tenant (Target.Organization)
 }
 
 // ControlTarget locates the mock control API (/_mock/) of both servers.
@@ -79,14 +80,46 @@ const (
 	RequireControl Requirement = "control"
 	// RequireLive: the test only makes sense against a live target.
 	RequireLive Requirement = "live"
+	// RequireIsolated: the test needs a fresh, private stack: exact virtual time, fixture
+	// counts, journal counts. Only the embedded mocks give each test one; a running
+	// `vbharness mock` (shared by the whole run) and a lab skip the test.
+	RequireIsolated Requirement = "isolated"
 )
+
+// DefaultTimeout is a test's wall-clock deadline when neither the test nor the run sets
+// one. Virtual time never counts.
+const DefaultTimeout = 30 * time.Second
+
+// NoTimeout, as a test's timeout option (TestInfo.Timeout) or the run's default
+// (RunOptions.Timeout, runner.Options.Timeout), means no deadline at all. It is the one
+// spelling of "none" in every layer; 0 always means "not set: the default applies". In
+// scripts it is timeout: "none" (or Infinity); on the command line, --timeout none.
+const NoTimeout time.Duration = -1
+
+// Deadline decides which wall-clock limit applies to a test: its own timeout option
+// (test) when it sets one, else the run's default (run), where 0 means DefaultTimeout.
+// The result is positive, or NoTimeout. The engine alone calls it for tests (Script.Run);
+// the runner calls it with test 0 to bound the top level and to show the run's limit.
+func Deadline(test, run time.Duration) time.Duration {
+	d := test
+	if d == 0 {
+		d = run
+	}
+	switch {
+	case d == 0:
+		return DefaultTimeout
+	case d < 0:
+		return NoTimeout
+	}
+	return d
+}
 
 // TestInfo describes one registered test.
 type TestInfo struct {
 	Name       string
 	File       string
 	Tags       []string
-	Timeout    time.Duration // 0: the run's default
+	Timeout    time.Duration // the test's own timeout option: 0 when it sets none (RunOptions.Timeout applies), NoTimeout for "none"
 	Requires   []Requirement
 	Skip       bool   // test.skip
 	SkipReason string // reason given to test.skip, if any
@@ -121,6 +154,14 @@ type Exchange struct {
 	ResponseBody    string            `json:"response_body,omitempty"`
 	DurationMS      float64           `json:"duration_ms"`
 	Error           string            `json:"error,omitempty"`
+	// AtMS is when the request was sent, in milliseconds on the scenario clock (virtual
+	// or real) since the test began: what the HTML report's timeline lays it out by.
+	AtMS float64 `json:"at_ms"`
+	// Uses names the tokens (Result.Tokens ids) the request carried: a bearer token, a
+	// refresh_token, an assertion or the access token inside one.
+	Uses []string `json:"uses,omitempty"`
+	// Issues names the tokens the response issued.
+	Issues []string `json:"issues,omitempty"`
 }
 
 // Result is the outcome of one test.
@@ -135,16 +176,81 @@ type Result struct {
 	SkipReason string
 	Console    []ConsoleLine
 	Trace      []Exchange
-	Wall       time.Duration
-	Virtual    time.Duration // time that passed on the scenario clock
-	Seed       int64
+	// Tokens lists every token a response of the trace issued, in order of issue; Clock
+	// every step the scenario clock took apart from requests (clock.advance, sleeps,
+	// timers, polling). Together with Exchange.AtMS they are a token's life on the
+	// scenario clock. Neither ever holds a secret.
+	Tokens []Token
+	Clock  []ClockStep
+	// Excerpt is the script source around the failing line (the first frame of Stack) of
+	// a test that did not pass; nil when no frame names a readable script.
+	Excerpt *Excerpt
+	Wall    time.Duration
+	Virtual time.Duration // time that passed on the scenario clock
+	Seed    int64
+}
+
+// MapStrings returns a copy of r with f applied to every string the test produced: its
+// name, file, message, stack, expected and actual values, skip reason, console lines,
+// every part of every exchange (URL, header names and values, bodies, error), the script
+// excerpt and the tokens' redaction markers. It is the
+// one visitor of a result's text: the engine scrubs a finished result with it, and the
+// reports scrub and escape through it (runner.Outcome.MapStrings). The copy shares no
+// slice or map with r.
+func (r Result) MapStrings(f func(string) string) Result {
+	r.Name, r.File, r.Message, r.Stack = f(r.Name), f(r.File), f(r.Message), f(r.Stack)
+	r.Expected, r.Actual, r.SkipReason = f(r.Expected), f(r.Actual), f(r.SkipReason)
+	if r.Console != nil {
+		lines := make([]ConsoleLine, len(r.Console))
+		for i, l := range r.Console {
+			lines[i] = ConsoleLine{Level: f(l.Level), Text: f(l.Text)}
+		}
+		r.Console = lines
+	}
+	if r.Trace != nil {
+		trace := make([]Exchange, len(r.Trace))
+		for i, x := range r.Trace {
+			x.Method, x.URL, x.Error = f(x.Method), f(x.URL), f(x.Error)
+			x.RequestBody, x.ResponseBody = f(x.RequestBody), f(x.ResponseBody)
+			x.RequestHeaders, x.ResponseHeaders = mapHeaders(x.RequestHeaders, f), mapHeaders(x.ResponseHeaders, f)
+			x.Uses, x.Issues = slices.Clone(x.Uses), slices.Clone(x.Issues)
+			trace[i] = x
+		}
+		r.Trace = trace
+	}
+	r.Excerpt = r.Excerpt.Map(f)
+	if r.Tokens != nil {
+		tokens := make([]Token, len(r.Tokens))
+		for i, t := range r.Tokens {
+			t.Redacted = f(t.Redacted)
+			tokens[i] = t
+		}
+		r.Tokens = tokens
+	}
+	r.Clock = slices.Clone(r.Clock)
+	return r
+}
+
+func mapHeaders(h map[string]string, f func(string) string) map[string]string {
+	if h == nil {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		out[f(k)] = f(v)
+	}
+	return out
 }
 
 // RunOptions configure one test run.
 type RunOptions struct {
-	Target   *Target
-	Seed     int64            // seeds Math.random
-	Timeout  time.Duration    // wall-clock deadline; 0 means none
+	Target *Target
+	Seed   int64 // seeds Math.random
+	// Timeout is the run-wide default deadline (wall clock) of a test that sets no timeout
+	// option of its own: 0 means DefaultTimeout, NoTimeout none (see Deadline). Run
+	// applies the test's own option instead when it has one: callers pass the default,
+	// never a test's option (see the package doc).
+	Timeout  time.Duration
 	Scrubber *secret.Scrubber // every secret the run obtains is added here; may be nil
 	Out      io.Writer        // where live sign-in prompts go (a person at a terminal); may be nil
 }
@@ -158,5 +264,6 @@ type RunOptions struct {
 //	func (s *Script) Tests(ctx context.Context) ([]TestInfo, error)
 //	    Evaluates the top level in a throwaway runtime to collect the tests it registers.
 //	func (s *Script) Run(ctx context.Context, test string, opts RunOptions) *Result
-//	    Runs one registered test in a fresh runtime; never panics.
+//	    Runs one registered test in a fresh runtime; never panics. Decides the test's
+//	    deadline: Deadline(its own timeout option, opts.Timeout).
 var _ = context.Background

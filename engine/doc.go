@@ -3,14 +3,19 @@
 // Result with the test's status, JS stack, console output and a redacted HTTP trace.
 //
 // What lives here: the Loader (compile once per path and content, relative requires
-// resolved inside the scenario fs.FS), the runtime configuration (configure: the field
-// name mapper, the scenario clock as Date's time source, a seeded Math.random, require,
-// console capture, timers and an event loop on the scenario clock), test registration
-// (test, test.skip, test.only, beforeEach, afterEach), the expect matchers, and the host
-// modules of the built-in "vbharness" module: entra, veeam, mock, clock, http, jwt, target
-// and env. The Go protocol clients behind entra and veeam live in engine/flow, which the
-// CLI reuses; the mock servers live in mocks; choosing targets, scheduling tests and
-// writing reports is the runner's job. api.go is the contract with the runner.
+// resolved inside the scenario fs.FS), the runtime (configure: the field name mapper, the
+// scenario clock as Date's time source, a seeded Math.random, require, console capture,
+// timers and an event loop on the scenario clock), and the modules of the built-in
+// "vbharness" module. Modules follow one contract (modules.go, k6's shape): a small host
+// holds what they share (the VM, the context, the clock, the scrubber, the target, the
+// phase and the helpers); each module is a struct of its own with its own state, whose
+// methods are its JS functions; one table lists them, and the exports, the context a test
+// receives and the .d.ts check derive from it. The modules are test registration (test,
+// test.skip, test.only, beforeEach, afterEach), expect, entra, veeam, mock, clock, http,
+// jwt, target, env and console. The Go protocol clients behind entra and veeam live in
+// engine/flow, which the CLI reuses; the mock servers live in mocks; choosing targets,
+// scheduling tests and writing reports is the runner's job. api.go is the contract with
+// the runner.
 //
 // Goroutine rules: a goja.Runtime is created, used and dropped by the goroutine that
 // calls Script.Run (or Script.Tests); no JS value leaves it. Host calls are synchronous
@@ -25,6 +30,15 @@
 // device-code polling all read it, so on the in-process mock target an hour of token life
 // passes in microseconds. The engine reads the wall clock only to measure Result.Wall and
 // exchange durations.
+//
+// Timeouts: the engine alone decides which wall-clock deadline applies to a test
+// (Deadline, called by Script.Run). A test's own timeout option, when it sets one, is its
+// deadline, longer or shorter than the run's; otherwise RunOptions.Timeout is, the
+// run-wide default its caller passes down unchanged (the runner's --timeout). One meaning
+// in every layer: 0 is "not set" (the run's default, then DefaultTimeout, 30 s);
+// NoTimeout is "none" (timeout: "none" in scripts, --timeout none on the command line).
+// The top level, which Run evaluates before the test, has the run-wide default. Virtual
+// time never counts.
 //
 // Secrets: every token, device or user code, password and assertion a host module sends
 // or receives is added to RunOptions.Scrubber; the trace, console capture, messages and

@@ -27,34 +27,44 @@ type failure struct {
 	actual   string
 }
 
-type matcher func(r *rt, actual goja.Value, not bool, args []goja.Value) (pass bool, f func() failure)
+type matcher func(r *expectModule, actual goja.Value, not bool, args []goja.Value) (pass bool, f func() failure)
 
-// expectFunc returns the JS expect(actual) function. Matchers live on one prototype per
-// runtime; expect() allocates only the small object holding actual.
-func (r *rt) expectFunc() goja.Value {
-	r.symActual, r.symNot = goja.NewSymbol("actual"), goja.NewSymbol("not")
-	proto := r.vm.NewObject()
-	table := map[string]matcher{
-		"toBe": matchBe, "toEqual": matchEqual, "toMatch": matchMatch, "toContain": matchContain,
-		"toHaveProperty": matchProperty, "toHaveLength": matchLength,
-		"toBeGreaterThan":        compare(">", func(a, b float64) bool { return a > b }),
-		"toBeGreaterThanOrEqual": compare(">=", func(a, b float64) bool { return a >= b }),
-		"toBeLessThan":           compare("<", func(a, b float64) bool { return a < b }),
-		"toBeLessThanOrEqual":    compare("<=", func(a, b float64) bool { return a <= b }),
-		"toBeDefined":            simple("to be defined", func(v goja.Value) bool { return v != nil && !goja.IsUndefined(v) }),
-		"toBeUndefined":          simple("to be undefined", func(v goja.Value) bool { return v == nil || goja.IsUndefined(v) }),
-		"toBeNull":               simple("to be null", func(v goja.Value) bool { return v != nil && goja.IsNull(v) }),
-		"toBeTruthy":             simple("to be truthy", func(v goja.Value) bool { return v != nil && v.ToBoolean() }),
-		"toBeFalsy":              simple("to be falsy", func(v goja.Value) bool { return v == nil || !v.ToBoolean() }),
-		"toBeInstanceOf":         matchInstanceOf,
-		"toThrow":                matchThrow,
-		"toHaveStatus":           matchStatus,
-		"toHaveEntraError":       matchEntraError,
-		"toHaveVeeamError":       matchVeeamError,
-	}
+// matchers maps each matcher name to its implementation.
+var matchers = map[string]matcher{
+	"toBe": matchBe, "toEqual": matchEqual, "toMatch": matchMatch, "toContain": matchContain,
+	"toHaveProperty": matchProperty, "toHaveLength": matchLength,
+	"toBeGreaterThan":        compare(">", func(a, b float64) bool { return a > b }),
+	"toBeGreaterThanOrEqual": compare(">=", func(a, b float64) bool { return a >= b }),
+	"toBeLessThan":           compare("<", func(a, b float64) bool { return a < b }),
+	"toBeLessThanOrEqual":    compare("<=", func(a, b float64) bool { return a <= b }),
+	"toBeDefined":            simple("to be defined", func(v goja.Value) bool { return v != nil && !goja.IsUndefined(v) }),
+	"toBeUndefined":          simple("to be undefined", func(v goja.Value) bool { return v == nil || goja.IsUndefined(v) }),
+	"toBeNull":               simple("to be null", func(v goja.Value) bool { return v != nil && goja.IsNull(v) }),
+	"toBeTruthy":             simple("to be truthy", func(v goja.Value) bool { return v != nil && v.ToBoolean() }),
+	"toBeFalsy":              simple("to be falsy", func(v goja.Value) bool { return v == nil || !v.ToBoolean() }),
+	"toBeInstanceOf":         matchInstanceOf,
+	"toThrow":                matchThrow,
+	"toHaveStatus":           matchStatus,
+	"toHaveEntraError":       matchService(serviceEntra),
+	"toHaveVeeamError":       matchService(serviceVeeam),
+}
+
+// expectModule is `expect`: expect(actual) returns an object holding actual whose
+// prototype carries the matchers, made once per runtime; expect() allocates only the
+// small object.
+type expectModule struct {
+	*host
+	proto     *goja.Object
+	symActual *goja.Symbol
+	symNot    *goja.Symbol
+}
+
+func newExpect(h *host) goja.Value {
+	r := &expectModule{host: h, symActual: goja.NewSymbol("actual"), symNot: goja.NewSymbol("not")}
+	r.proto = h.vm.NewObject()
 	for _, name := range matcherNames {
-		m, name := table[name], name
-		_ = proto.Set(name, func(call goja.FunctionCall) goja.Value {
+		m, name := matchers[name], name
+		_ = r.proto.Set(name, h.named(name, func(call goja.FunctionCall) goja.Value {
 			this, ok := call.This.(*goja.Object)
 			if !ok {
 				r.throw("TypeError", "%s must be called on expect(value)", name)
@@ -66,32 +76,35 @@ func (r *rt) expectFunc() goja.Value {
 				r.fail(name, not, f())
 			}
 			return goja.Undefined()
-		})
+		}))
 	}
-	_ = proto.DefineAccessorProperty("not", r.vm.ToValue(func(call goja.FunctionCall) goja.Value {
-		this := call.This.ToObject(r.vm)
+	_ = r.proto.DefineAccessorProperty("not", h.named("get not", func(call goja.FunctionCall) goja.Value {
+		this := call.This.ToObject(h.vm)
 		return r.newExpectation(this.GetSymbol(r.symActual), !this.GetSymbol(r.symNot).ToBoolean())
 	}), nil, goja.FLAG_FALSE, goja.FLAG_FALSE)
-	r.matchProto = proto
-	return r.vm.ToValue(func(call goja.FunctionCall) goja.Value {
+	return h.named("expect", func(call goja.FunctionCall) goja.Value {
 		return r.newExpectation(call.Argument(0), false)
 	})
 }
 
-func (r *rt) newExpectation(actual goja.Value, not bool) *goja.Object {
-	o := r.vm.CreateObject(r.matchProto)
+func (r *expectModule) newExpectation(actual goja.Value, not bool) *goja.Object {
+	o := r.vm.CreateObject(r.proto)
 	_ = o.SetSymbol(r.symActual, orUndefined(actual))
 	_ = o.SetSymbol(r.symNot, not)
 	return o
 }
 
 // fail throws the AssertionError for a failed matcher.
-func (r *rt) fail(name string, not bool, f failure) {
+func (r *expectModule) fail(name string, not bool, f failure) {
 	msg := f.summary
 	if f.detail != "" {
 		msg += "\n\n" + f.detail
 	}
 	m := "expect(received)."
+	if not && f.expected != "" {
+		// What a negated matcher expected is the opposite, as jest writes it.
+		f.expected = "not " + f.expected
+	}
 	if not {
 		m += "not."
 	}
@@ -107,7 +120,7 @@ func notWord(not bool) string {
 	return ""
 }
 
-func (r *rt) short(v goja.Value) string { return r.formatCompact(v, 80) }
+func (r *expectModule) short(v goja.Value) string { return r.formatCompact(v, 80) }
 
 func arg(args []goja.Value, i int) goja.Value {
 	if i < len(args) {
@@ -116,7 +129,7 @@ func arg(args []goja.Value, i int) goja.Value {
 	return goja.Undefined()
 }
 
-func matchBe(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchBe(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	exp := arg(args, 0)
 	return actual.SameAs(exp), func() failure {
 		f := failure{summary: fmt.Sprintf("toBe: expected %s%s to be %s", r.short(actual), notWord(not), r.short(exp)),
@@ -130,7 +143,7 @@ func matchBe(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func(
 	}
 }
 
-func matchEqual(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchEqual(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	exp := arg(args, 0)
 	return r.deepEqual(exp, actual), func() failure {
 		f := failure{expected: r.formatPretty(exp), actual: r.formatPretty(actual)}
@@ -144,7 +157,7 @@ func matchEqual(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, fu
 	}
 }
 
-func matchMatch(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchMatch(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	pat := arg(args, 0)
 	fail := func() failure {
 		return failure{summary: fmt.Sprintf("toMatch: expected %s%s to match %s", r.short(actual), notWord(not), r.short(pat)),
@@ -171,7 +184,7 @@ func matchMatch(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, fu
 	return strings.Contains(actual.String(), pat.String()), fail
 }
 
-func matchContain(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchContain(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	item := arg(args, 0)
 	fail := func() failure {
 		return failure{summary: fmt.Sprintf("toContain: expected %s%s to contain %s", r.short(actual), notWord(not), r.short(item)),
@@ -198,14 +211,14 @@ func matchContain(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, 
 }
 
 // propertyPath splits "a.b.c" (or takes an array of keys).
-func (r *rt) propertyPath(v goja.Value) []string {
+func (r *expectModule) propertyPath(v goja.Value) []string {
 	if goja.IsString(v) {
 		return strings.Split(v.String(), ".")
 	}
 	return r.stringList(v, "toHaveProperty(path)")
 }
 
-func matchProperty(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchProperty(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	keys := r.propertyPath(arg(args, 0))
 	withValue := len(args) > 1
 	cur := actual
@@ -242,7 +255,7 @@ func matchProperty(r *rt, actual goja.Value, not bool, args []goja.Value) (bool,
 	}
 }
 
-func matchLength(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchLength(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	want := arg(args, 0).ToInteger()
 	var got int64 = -1
 	if goja.IsString(actual) {
@@ -263,7 +276,7 @@ func matchLength(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, f
 }
 
 func compare(op string, cmp func(a, b float64) bool) matcher {
-	return func(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+	return func(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 		exp := arg(args, 0)
 		numeric := func(v goja.Value) bool {
 			if goja.IsNumber(v) || goja.IsBigInt(v) {
@@ -286,7 +299,7 @@ func compare(op string, cmp func(a, b float64) bool) matcher {
 }
 
 func simple(what string, test func(goja.Value) bool) matcher {
-	return func(r *rt, actual goja.Value, not bool, _ []goja.Value) (bool, func() failure) {
+	return func(r *expectModule, actual goja.Value, not bool, _ []goja.Value) (bool, func() failure) {
 		return test(actual), func() failure {
 			return failure{summary: fmt.Sprintf("expected %s%s %s", r.short(actual), notWord(not), what),
 				expected: strings.TrimPrefix(what, "to be "), actual: r.formatPretty(actual)}
@@ -294,7 +307,7 @@ func simple(what string, test func(goja.Value) bool) matcher {
 	}
 }
 
-func matchInstanceOf(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchInstanceOf(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	ctor, ok := arg(args, 0).(*goja.Object)
 	if !ok {
 		r.throw("TypeError", "toBeInstanceOf(constructor) needs a class or constructor function")
@@ -311,7 +324,7 @@ func matchInstanceOf(r *rt, actual goja.Value, not bool, args []goja.Value) (boo
 
 // callForThrow calls fn and returns what it threw (nil if it returned). An interrupt
 // propagates: a timeout is never an assertion result.
-func (r *rt) callForThrow(fn goja.Callable) (thrown goja.Value, returned goja.Value) {
+func (r *expectModule) callForThrow(fn goja.Callable) (thrown goja.Value, returned goja.Value) {
 	ret, err := fn(goja.Undefined())
 	if err == nil {
 		return nil, ret
@@ -325,7 +338,7 @@ func (r *rt) callForThrow(fn goja.Callable) (thrown goja.Value, returned goja.Va
 	panic(err)
 }
 
-func (r *rt) errorText(v goja.Value) string {
+func (r *expectModule) errorText(v goja.Value) string {
 	if o, ok := v.(*goja.Object); ok {
 		if m := o.Get("message"); m != nil && !goja.IsUndefined(m) {
 			return m.String()
@@ -334,7 +347,7 @@ func (r *rt) errorText(v goja.Value) string {
 	return v.String()
 }
 
-func matchThrow(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchThrow(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	fn, ok := goja.AssertFunction(actual)
 	if !ok {
 		r.throw("TypeError", "toThrow: expect() needs a function to call, e.g. expect(() => entra.pollToken(code)).toThrow()")
@@ -378,7 +391,7 @@ func matchThrow(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, fu
 // maxBodyInMessage is how much of a response body a failed toHaveStatus shows.
 const maxBodyInMessage = 2000
 
-func matchStatus(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+func matchStatus(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
 	want := arg(args, 0).ToInteger()
 	o, ok := actual.(*goja.Object)
 	var status goja.Value
@@ -417,14 +430,25 @@ func matchStatus(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, f
 	}
 }
 
-// protoError is what an Entra or Veeam error looks like, wherever it came from.
+// The services a protocol error can come from.
+const (
+	serviceEntra = "entra"
+	serviceVeeam = "veeam"
+)
+
+// serviceNames are how failures name the services.
+var serviceNames = map[string]string{serviceEntra: "Entra", serviceVeeam: "Veeam"}
+
+// protoError is what an Entra or Veeam error looks like, wherever it came from, and
+// which service answered.
 type protoError struct {
 	found       bool
 	code        string
 	aadsts      int64
 	status      int64
 	description string
-	from        string // "threw", "returned", "response"
+	service     string // serviceEntra or serviceVeeam; set whenever found
+	source      string // how the service is known: "a VeeamError", "the response to POST …"
 }
 
 func (p protoError) String() string {
@@ -441,9 +465,15 @@ func (p protoError) String() string {
 	return s
 }
 
-// protoErrorOf reads an error code from a thrown EntraError/VeeamError, an error-shaped
-// object, an HTTP response whose body is an error, or a function that throws one.
-func (r *rt) protoErrorOf(v goja.Value, veeam bool) (protoError, string) {
+// protoErrorOf reads a protocol error and the service that answered from: a thrown or
+// caught EntraError or VeeamError (its class says the service), a response a module
+// returned (tagged with the service it came from: entra.raw.*, veeam.token, a session,
+// http.* to the target's Entra or Veeam), a function that throws one of those, or an
+// error-shaped object. An object nobody tagged is read by its shape: only Entra sends
+// AADSTS codes (error_codes, aadsts, "AADSTS" in the description); any other error shape
+// (RESTExceptionInfo, or the bare OAuth {error, error_description} of Veeam's /token) is
+// Veeam's.
+func (r *expectModule) protoErrorOf(v goja.Value) (protoError, string) {
 	if fn, ok := goja.AssertFunction(v); ok {
 		thrown, ret := r.callForThrow(fn)
 		if thrown == nil {
@@ -468,74 +498,107 @@ func (r *rt) protoErrorOf(v goja.Value, veeam bool) (protoError, string) {
 		return 0
 	}
 	pe := protoError{status: num("status")}
+	isResponse := goja.IsNumber(orUndefined(o.Get("status"))) && goja.IsString(orUndefined(o.Get("body")))
 	switch {
-	case str("errorCode") != "" || str("error") != "":
-		pe.found, pe.code, pe.aadsts = true, str("errorCode"), num("aadsts")
-		if pe.code == "" || !veeam {
-			if e := str("error"); e != "" {
-				pe.code = e
-			}
+	case r.isInstance(o, "EntraError"):
+		pe.service, pe.source = serviceEntra, "an EntraError"
+	case r.isInstance(o, "VeeamError"):
+		pe.service, pe.source = serviceVeeam, "a VeeamError"
+	case isResponse:
+		if svc, ok := o.GetSymbol(r.js.symService).(goja.Value); ok && svc != nil && goja.IsString(svc) {
+			pe.service = svc.String()
 		}
-		pe.description = str("description")
-		if pe.aadsts == 0 {
-			if codes, ok := o.Get("error_codes").(*goja.Object); ok {
-				pe.aadsts = codes.Get("0").ToInteger()
-			}
+		pe.source = "the response"
+		if m, u := str("method"), str("url"); m != "" && u != "" {
+			pe.source += " to " + m + " " + u
 		}
-	case goja.IsNumber(orUndefined(o.Get("status"))) && goja.IsString(orUndefined(o.Get("body"))):
+	}
+	if isResponse && !r.isInstance(o, "EntraError") && !r.isInstance(o, "VeeamError") {
 		body := []byte(str("body"))
-		if veeam {
-			if ve := flow.ParseVeeamError(int(pe.status), body); ve.Code() != "" {
-				pe.found, pe.code, pe.description = true, ve.Code(), ve.Message+ve.Description
-			}
-		} else if ee := flow.ParseEntraError(int(pe.status), body); ee != nil {
+		ee := flow.ParseEntraError(int(pe.status), body)
+		if pe.service == "" && ee != nil && ee.AADSTS != 0 {
+			pe.service, pe.source = serviceEntra, "a response shaped like Entra's errors"
+		}
+		switch {
+		case pe.service == serviceEntra && ee != nil:
 			pe.found, pe.code, pe.aadsts, pe.description = true, ee.Code, int64(ee.AADSTS), ee.Description
+		case pe.service != serviceEntra:
+			if ve := flow.ParseVeeamError(int(pe.status), body); ve.Code() != "" {
+				if pe.service == "" {
+					pe.source = "a response shaped like Veeam's errors (no AADSTS code)"
+				}
+				pe.found, pe.service, pe.code, pe.description = true, serviceVeeam, ve.Code(), ve.Message+ve.Description
+			}
 		}
 		if !pe.found {
 			return pe, fmt.Sprintf("the response (HTTP %d) carries no error code", pe.status)
 		}
-	default:
+		return pe, ""
+	}
+	if str("errorCode") == "" && str("error") == "" {
 		return protoError{}, "received " + r.short(v)
+	}
+	pe.found, pe.aadsts, pe.description = true, num("aadsts"), str("description")
+	if pe.aadsts == 0 {
+		if codes, ok := o.Get("error_codes").(*goja.Object); ok {
+			pe.aadsts = codes.Get("0").ToInteger()
+		}
+	}
+	if pe.service == "" {
+		pe.service, pe.source = serviceVeeam, "an object shaped like Veeam's errors (no AADSTS code)"
+		if pe.aadsts != 0 || strings.Contains(str("error_description")+pe.description, "AADSTS") {
+			pe.service, pe.source = serviceEntra, "an object shaped like Entra's errors"
+		}
+	}
+	pe.code = str("error")
+	if pe.service == serviceVeeam && str("errorCode") != "" {
+		pe.code = str("errorCode")
 	}
 	return pe, ""
 }
 
-func matchEntraError(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
-	code := arg(args, 0).String()
-	var aadsts int64
-	if len(args) > 1 && !goja.IsUndefined(args[1]) {
-		aadsts = args[1].ToInteger()
-	}
-	pe, why := r.protoErrorOf(actual, false)
-	pass := pe.found && pe.code == code && (aadsts == 0 || pe.aadsts == aadsts)
-	want := code
-	if aadsts != 0 {
-		want += fmt.Sprintf(" (AADSTS%d)", aadsts)
-	}
-	return pass, func() failure {
-		f := failure{summary: fmt.Sprintf("toHaveEntraError: expected%s Entra error %s, got %s", notWord(not), want, pe), expected: want, actual: pe.String()}
-		if why != "" {
-			f.summary = fmt.Sprintf("toHaveEntraError: expected%s Entra error %s, but %s", notWord(not), want, why)
-		}
-		if pe.description != "" {
-			f.detail = "error_description: " + pe.description
-		}
-		return f
-	}
+// isInstance reports whether o is an instance of one of the prelude's error classes.
+func (r *expectModule) isInstance(o *goja.Object, class string) bool {
+	ctor, ok := r.js.errCtors[class].(*goja.Object)
+	return ok && r.vm.InstanceOf(o, ctor)
 }
 
-func matchVeeamError(r *rt, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
-	code := arg(args, 0).String()
-	pe, why := r.protoErrorOf(actual, true)
-	pass := pe.found && pe.code == code
-	return pass, func() failure {
-		f := failure{summary: fmt.Sprintf("toHaveVeeamError: expected%s Veeam error %s, got %s", notWord(not), code, pe), expected: code, actual: pe.String()}
-		if why != "" {
-			f.summary = fmt.Sprintf("toHaveVeeamError: expected%s Veeam error %s, but %s", notWord(not), code, why)
+// matchService is toHaveEntraError and toHaveVeeamError: the received error must come
+// from service and carry code (and, for Entra, the AADSTS number when one is given).
+func matchService(service string) matcher {
+	name := "toHave" + serviceNames[service] + "Error"
+	return func(r *expectModule, actual goja.Value, not bool, args []goja.Value) (bool, func() failure) {
+		code := arg(args, 0).String()
+		var aadsts int64
+		if service == serviceEntra && len(args) > 1 && !goja.IsUndefined(args[1]) {
+			aadsts = args[1].ToInteger()
 		}
-		if pe.description != "" {
-			f.detail = "message: " + pe.description
+		pe, why := r.protoErrorOf(actual)
+		pass := pe.found && pe.service == service && pe.code == code && (aadsts == 0 || pe.aadsts == aadsts)
+		want := code
+		if aadsts != 0 {
+			want += fmt.Sprintf(" (AADSTS%d)", aadsts)
 		}
-		return f
+		return pass, func() failure {
+			f := failure{expected: want, actual: pe.String()}
+			lead := fmt.Sprintf("%s: expected%s %s error %s", name, notWord(not), serviceNames[service], want)
+			switch {
+			case why != "":
+				f.summary = lead + ", but " + why
+			case pe.service != service:
+				f.summary = fmt.Sprintf("%s, but %s answered: %s (%s)", lead, serviceNames[pe.service], pe, pe.source)
+				f.actual = serviceNames[pe.service] + " " + pe.String()
+			default:
+				f.summary = lead + ", got " + pe.String()
+			}
+			if pe.description != "" {
+				label := "message: "
+				if pe.service == serviceEntra {
+					label = "error_description: "
+				}
+				f.detail = label + pe.description
+			}
+			return f
+		}
 	}
 }

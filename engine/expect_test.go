@@ -50,12 +50,12 @@ func TestMatcherFailures(t *testing.T) {
 		expected, actual string // exact, when not empty
 	}{
 		{"toBe names both values", `expect(401).toBe(200)`, "toBe: expected 401 to be 200", "200", "401"},
-		{"not.toBe", `expect(1).not.toBe(1)`, "toBe: expected 1 not to be 1", "1", "1"},
+		{"not.toBe", `expect(1).not.toBe(1)`, "toBe: expected 1 not to be 1", "not 1", "1"},
 		{"toBe on equal objects suggests toEqual", `expect({a: 1}).toBe({a: 1})`,
 			"toBe: expected { \"a\": 1 } to be { \"a\": 1 }\n\nThe values are equal but not the same object; use toEqual to compare structure.", "", ""},
 		{"toEqual shows a diff", `expect({name: "abc", jobs: [1, 2], deep: {x: "a long string to push this past one line"}}).toEqual({name: "abc", jobs: [1, 3], deep: {x: "a long string to push this past one line"}})`,
 			"toEqual: received value does not equal the expected value\n\n- Expected\n+ Received\n\n  {\n    \"deep\": { \"x\": \"a long string to push this past one line\" },\n-   \"jobs\": [1, 3],\n+   \"jobs\": [1, 2],\n    \"name\": \"abc\",\n  }", "", ""},
-		{"not.toEqual", `expect([1]).not.toEqual([1])`, "toEqual: expected [1] not to equal [1]", "[1]", "[1]"},
+		{"not.toEqual", `expect([1]).not.toEqual([1])`, "toEqual: expected [1] not to equal [1]", "not [1]", "[1]"},
 		{"toMatch", `expect("abc").toMatch(/z+/)`, `toMatch: expected "abc" to match /z+/`, "/z+/", `"abc"`},
 		{"toMatch on a non-string", `expect(5).toMatch(/5/)`, "toMatch: received value must be a string, got 5", "", ""},
 		{"toContain", `expect([1, 2]).toContain(3)`, "toContain: expected [1, 2] to contain 3", "3", "[1, 2]"},
@@ -67,7 +67,7 @@ func TestMatcherFailures(t *testing.T) {
 		{"comparing a non-number", `expect(undefined).toBeGreaterThan(2)`, "expected numbers to compare with >, got undefined and 2", "", ""},
 		{"toBeDefined", `expect(undefined).toBeDefined()`, "expected undefined to be defined", "defined", "undefined"},
 		{"toBeNull", `expect(0).toBeNull()`, "expected 0 to be null", "null", "0"},
-		{"not.toBeTruthy", `expect(1).not.toBeTruthy()`, "expected 1 not to be truthy", "truthy", "1"},
+		{"not.toBeTruthy", `expect(1).not.toBeTruthy()`, "expected 1 not to be truthy", "not truthy", "1"},
 		{"toBeInstanceOf", `expect("x").toBeInstanceOf(Error)`, `toBeInstanceOf: expected "x" to be an instance of Error`, "Error", `"x"`},
 		{"toThrow when nothing is thrown", `expect(() => 1).toThrow()`, "toThrow: expected the function to throw, but it did not throw", "to throw", "no exception"},
 		{"toThrow with the wrong message", `expect(() => { throw new Error("nope"); }).toThrow("boom")`,
@@ -121,6 +121,96 @@ func TestMatcherMisuseIsAnError(t *testing.T) {
 		res := tr.failing(src)
 		if res.Status != StatusErrored || res.Message[:10] != "TypeError:" {
 			t.Errorf("%s: %s %q, want a TypeError", src, res.Status, res.Message)
+		}
+	}
+}
+
+// TestToHaveEntraErrorChecksTheAADSTSNumber uses a real error response of the Entra mock
+// (polling before sign-in: 400 authorization_pending, AADSTS70016): the matcher passes
+// with the right code and number, and with the right code but another number it fails,
+// naming both numbers. A matcher that ignored its second argument would pass both.
+func TestToHaveEntraErrorChecksTheAADSTSNumber(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	tr.run(`
+		const code = entra.deviceCode();
+		globalThis.pending = http.post(target.entra.authority + "/" + target.entra.tenant + "/oauth2/v2.0/token", { form: {
+			grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: target.entra.clientId, device_code: code.device_code } });
+		expect(pending).toHaveStatus(400);
+		expect(pending).toHaveEntraError("authorization_pending", 70016);`)
+
+	if err := tr.exec(`expect(pending).toHaveEntraError("authorization_pending", 70000)`); err == nil {
+		t.Errorf("toHaveEntraError(\"authorization_pending\", 70000) passed on an AADSTS70016 response")
+	} else {
+		res := tr.result(err)
+		const want = "toHaveEntraError: expected Entra error authorization_pending (AADSTS70000), got authorization_pending (AADSTS70016) [HTTP 400]"
+		if first, _, _ := strings.Cut(res.Message, "\n"); res.Status != StatusFailed || first != want {
+			t.Errorf("%s:\n%s\nwant failed, starting:\n%s", res.Status, res.Message, want)
+		}
+		if res.Expected != "authorization_pending (AADSTS70000)" || res.Actual != "authorization_pending (AADSTS70016) [HTTP 400]" {
+			t.Errorf("expected %q, actual %q", res.Expected, res.Actual)
+		}
+	}
+	if err := tr.exec(`expect(pending).not.toHaveEntraError("authorization_pending", 70000)`); err != nil {
+		t.Errorf("not.toHaveEntraError(\"authorization_pending\", 70000) failed on an AADSTS70016 response: %s", tr.result(err).Message)
+	}
+}
+
+// TestProtocolErrorMatchersTellTheServicesApart is issue 12's defect 1: both services
+// answer invalid_grant, so toHaveEntraError passed on a VeeamError or a Veeam /v8/token
+// response, and toHaveVeeamError on an EntraError: "Entra refused" could pass when Veeam
+// refused. Each matcher now accepts only its own service's errors and responses, and its
+// failure says which service answered.
+func TestProtocolErrorMatchersTellTheServicesApart(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	tr.run(`globalThis.veeamRefusal = (() => { try { veeam.login({username: "Administrator", password: "wrong-password"}); } catch (e) { return e; } })();
+		globalThis.entraRefusal = (() => { try { entra.refresh("not-a-token"); } catch (e) { return e; } })();
+		globalThis.veeamAnswer = veeam.token({grant_type: "password", username: "Administrator", password: "nope-nope"});
+		globalThis.entraAnswer = entra.raw.token({grant_type: "refresh_token", client_id: target.entra.clientId, refresh_token: "nope"});
+		globalThis.entraOverHTTP = http.post(target.entra.authority + "/" + target.entra.tenant + "/oauth2/v2.0/token", {form: {grant_type: "refresh_token", client_id: target.entra.clientId, refresh_token: "nope"}});
+		// Each matcher still takes its own service's errors and answers.
+		expect(veeamRefusal).toHaveVeeamError("invalid_grant");
+		expect(veeamAnswer).toHaveVeeamError("invalid_grant");
+		expect(entraRefusal).toHaveEntraError("invalid_grant");
+		expect(entraAnswer).toHaveEntraError("invalid_grant");
+		expect(entraOverHTTP).toHaveEntraError("invalid_grant");
+		expect(veeamRefusal).not.toHaveEntraError("invalid_grant");
+		expect(entraAnswer).not.toHaveVeeamError("invalid_grant");`)
+	cases := []struct{ src, want string }{
+		{`expect(veeamRefusal).toHaveEntraError("invalid_grant")`, "toHaveEntraError: expected Entra error invalid_grant, but Veeam answered: invalid_grant [HTTP 400] (a VeeamError)"},
+		{`expect(veeamAnswer).toHaveEntraError("invalid_grant")`, "toHaveEntraError: expected Entra error invalid_grant, but Veeam answered: invalid_grant [HTTP 400] (the response to POST https://veeam.mock:4443/v8/token)"},
+		{`expect(() => entra.refresh("not-a-token")).toHaveVeeamError("invalid_grant")`, "toHaveVeeamError: expected Veeam error invalid_grant, but Entra answered: invalid_grant (AADSTS9002313) [HTTP 400] (an EntraError)"},
+		{`expect(entraAnswer).toHaveVeeamError("invalid_grant")`, "toHaveVeeamError: expected Veeam error invalid_grant, but Entra answered: invalid_grant (AADSTS9002313) [HTTP 400] (the response to POST https://login.mock/abc.onmicrosoft.com/oauth2/v2.0/token)"},
+		{`expect(entraOverHTTP).toHaveVeeamError("invalid_grant")`, "toHaveVeeamError: expected Veeam error invalid_grant, but Entra answered: invalid_grant (AADSTS9002313) [HTTP 400] (the response to POST https://login.mock/abc.onmicrosoft.com/oauth2/v2.0/token)"},
+	}
+	for _, c := range cases {
+		err := tr.exec(c.src)
+		if err == nil {
+			t.Errorf("%s passed", c.src)
+			continue
+		}
+		res := tr.result(err)
+		if first, _, _ := strings.Cut(res.Message, "\n"); res.Status != StatusFailed || first != c.want {
+			t.Errorf("%s:\n%s %s\nwant failed, starting:\n%s", c.src, res.Status, res.Message, c.want)
+		}
+	}
+}
+
+// TestANegatedMatcherSaysNotInExpected is issue 12's defect 16: a failing
+// .not.toThrow() reported "expected: to throw". A negated matcher's expected value now
+// says what was expected, as jest does: "not to throw", "not 2".
+func TestANegatedMatcherSaysNotInExpected(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	for src, want := range map[string]string{
+		`expect(() => { throw new Error("x"); }).not.toThrow()`:    "not to throw",
+		`expect(() => { throw new Error("x"); }).not.toThrow(/x/)`: "not to throw an error matching /x/",
+		`expect(2).not.toBe(2)`:                                    "not 2",
+		`expect(veeam.token({grant_type: "password", username: "Administrator", password: "nope-nope"})).not.toHaveVeeamError("invalid_grant")`: "not invalid_grant",
+	} {
+		if res := tr.failing(src); res.Status != StatusFailed || res.Expected != want {
+			t.Errorf("%s: %s, expected %q, want %q", src, res.Status, res.Expected, want)
 		}
 	}
 }

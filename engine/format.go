@@ -18,7 +18,7 @@ const maxFormatDepth = 8
 // formatPretty renders v for assertion messages and diffs, like jest's pretty-format:
 // strings quoted, object keys sorted, containers that do not fit on one short line spread
 // over several with two-space indents.
-func (r *rt) formatPretty(v goja.Value) string {
+func (r *host) formatPretty(v goja.Value) string {
 	var b strings.Builder
 	r.writeValue(&b, v, 0, true, map[*goja.Object]bool{})
 	return b.String()
@@ -26,7 +26,7 @@ func (r *rt) formatPretty(v goja.Value) string {
 
 // formatCompact renders v on one line, cut to limit runes (0: no limit). A cut text is
 // scrubbed first: cutting a secret in half would hide it from the scrubber.
-func (r *rt) formatCompact(v goja.Value, limit int) string {
+func (r *host) formatCompact(v goja.Value, limit int) string {
 	var b strings.Builder
 	r.writeValue(&b, v, 0, false, map[*goja.Object]bool{})
 	if limit <= 0 {
@@ -37,7 +37,7 @@ func (r *rt) formatCompact(v goja.Value, limit int) string {
 
 // cut scrubs s and shortens it to limit runes. Every text the engine shortens for a
 // message goes through it.
-func (r *rt) cut(s string, limit int) string {
+func (r *host) cut(s string, limit int) string {
 	s = r.scrub.Scrub(s)
 	if rs := []rune(s); len(rs) > limit {
 		s = string(rs[:limit-1]) + "…"
@@ -47,7 +47,7 @@ func (r *rt) cut(s string, limit int) string {
 
 const oneLineWidth = 60
 
-func (r *rt) writeValue(b *strings.Builder, v goja.Value, depth int, pretty bool, seen map[*goja.Object]bool) {
+func (r *host) writeValue(b *strings.Builder, v goja.Value, depth int, pretty bool, seen map[*goja.Object]bool) {
 	switch {
 	case v == nil || goja.IsUndefined(v):
 		b.WriteString("undefined")
@@ -162,11 +162,11 @@ func (r *rt) writeValue(b *strings.Builder, v goja.Value, depth int, pretty bool
 
 // deepEqual is jest's toEqual: recursive structural equality that ignores properties whose
 // value is undefined; primitives compare with SameValueZero (NaN equals NaN).
-func (r *rt) deepEqual(a, b goja.Value) bool {
+func (r *host) deepEqual(a, b goja.Value) bool {
 	return r.equal(a, b, map[[2]*goja.Object]bool{})
 }
 
-func (r *rt) equal(a, b goja.Value, seen map[[2]*goja.Object]bool) bool {
+func (r *host) equal(a, b goja.Value, seen map[[2]*goja.Object]bool) bool {
 	ao, aok := a.(*goja.Object)
 	bo, bok := b.(*goja.Object)
 	if !aok || !bok {

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/dop251/goja"
 
@@ -15,7 +17,7 @@ import (
 // testRuntime is a scenario runtime for module tests, built by the same configure
 // function as Script.Run, already inside a test (host calls allowed).
 type testRuntime struct {
-	*rt
+	*runtime
 	t      testing.TB
 	target *Target
 	stack  *stack.InProcess
@@ -48,7 +50,7 @@ func withSeed(seed int64) testOption {
 }
 
 // newTestRuntime returns a runtime on a fresh in-process mock target (unless withTarget
-// says otherwise).
+// says otherwise), running a test that declares every requirement.
 func newTestRuntime(t testing.TB, opts ...testOption) *testRuntime {
 	t.Helper()
 	tr := &testRuntime{t: t}
@@ -65,13 +67,23 @@ func newTestRuntime(t testing.TB, opts ...testOption) *testRuntime {
 		t.Fatal(err)
 	}
 	r.phase = phaseTest
-	tr.rt = r
+	r.test = &TestInfo{Name: "snippet", File: "snippet.js", Requires: Requirements()} // snippets may call anything
+	tr.runtime = r
 	return tr
 }
 
 // snippetPrelude puts the module's exports in scope on the snippet's first line, so the
-// snippet's own line numbers are unchanged.
-const snippetPrelude = `const { test, expect, sleep, entra, veeam, mock, clock, http, jwt, target, env, AssertionError, EntraError, VeeamError, TimeoutError, RequirementError } = require("vbharness"); `
+// snippet's own line numbers are unchanged. It names every export of the modules table
+// but console (the global one is the same object).
+var snippetPrelude = func() string {
+	var names []string
+	for _, n := range exportNames() {
+		if n != "console" {
+			names = append(names, n)
+		}
+	}
+	return "const { " + strings.Join(names, ", ") + ` } = require("vbharness"); `
+}()
 
 // exec runs src as the body of a module named snippet.js.
 func (tr *testRuntime) exec(src string) error {
@@ -80,8 +92,8 @@ func (tr *testRuntime) exec(src string) error {
 	if lerr != nil {
 		tr.t.Fatalf("snippet does not compile: %v", lerr)
 	}
-	delete(tr.modules, "snippet.js")
-	return tr.protect(func() { tr.runModule("snippet.js", prog) })
+	delete(tr.req.modules, "snippet.js")
+	return protect(func() { tr.req.run("snippet.js", prog) })
 }
 
 // run runs src and fails the test if it throws.
@@ -97,7 +109,7 @@ func (tr *testRuntime) run(src string) {
 func (tr *testRuntime) value(expr string) goja.Value {
 	tr.t.Helper()
 	tr.run("module.exports = (" + expr + ");")
-	return tr.modules["snippet.js"].Get("exports")
+	return tr.req.modules["snippet.js"].Get("exports")
 }
 
 // result classifies err as Run would and scrubs it.
@@ -125,5 +137,32 @@ func mustContain(t testing.TB, what, s string, parts ...string) {
 		if !strings.Contains(s, p) {
 			t.Errorf("%s does not contain %q:\n%s", what, p, s)
 		}
+	}
+}
+
+// watchdogAfter bounds the tests that rely on a default timeout (RunOptions.Timeout) to
+// end a scenario that never ends on its own. Their defaults are under a second and they
+// allow 2 s of lateness (timeoutBound); without the watchdog a broken default would hang
+// them until go test -timeout fires (40 minutes in CI) and say nothing of what broke.
+const watchdogAfter = 5 * time.Second
+
+// errDefaultTimeout is the cause of a watchdog context that fired.
+var errDefaultTimeout = errors.New("the default timeout did not end the test")
+
+// watchdog returns the context to pass to Script.Run in those tests: it ends after
+// watchdogAfter with errDefaultTimeout. Call checkWatchdog when Run returns.
+// (runnertest.Watchdog is the same for the runner and the CLI; the engine's tests
+// cannot import it.)
+func watchdog(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeoutCause(context.Background(), watchdogAfter, errDefaultTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// checkWatchdog fails the test at once if the watchdog ended ctx, saying what broke.
+func checkWatchdog(t testing.TB, ctx context.Context, res *Result) {
+	t.Helper()
+	if errors.Is(context.Cause(ctx), errDefaultTimeout) {
+		t.Fatalf("%v: it still ran %v after it started, and the watchdog stopped it (%s %q)", errDefaultTimeout, watchdogAfter, res.Status, res.Message)
 	}
 }

@@ -55,8 +55,9 @@ type LoadError struct {
 	Line    int
 	Column  int
 	Message string
-	Stack   string // JS stack of a top-level exception, file.js:line:col frames
-	Err     error  // the underlying error, if any
+	Stack   string   // JS stack of a top-level exception, file.js:line:col frames
+	Excerpt *Excerpt // the source around Line, when it is known
+	Err     error    // the underlying error, if any
 }
 
 // Error implements error: "file.js:line:col: message".
@@ -132,6 +133,9 @@ func (l *Loader) program(p string) (*goja.Program, *LoadError) {
 		return c.prog, c.err
 	}
 	prog, lerr := compileModule(p, string(src))
+	if lerr != nil && lerr.Line > 0 {
+		lerr.Excerpt = excerptOf(lerr.File, string(src), lerr.Line, lerr.Column)
+	}
 	l.mu.Lock()
 	l.progs[p] = compiled{sum: sum, prog: prog, err: lerr}
 	l.mu.Unlock()

@@ -9,56 +9,120 @@ import (
 	"github.com/vbharness/vbharness/engine/flow"
 )
 
+// entraModule is `entra`: the device-code flow against Microsoft Entra ID. It remembers
+// every device code it issued, so pollToken knows when each was issued and returns the
+// token a live signIn already redeemed.
+type entraModule struct {
+	*host
+	flow  *flow.Entra
+	codes map[string]*deviceCodeState
+}
+
 // deviceCodeState is what the entra module remembers about a device code it issued.
 type deviceCodeState struct {
 	dc    *flow.DeviceCode
 	token goja.Value // set when a live signIn already redeemed the code
 }
 
-// objectKeys refuses unknown option keys, so a typo is an error rather than a default.
-func (r *rt) options(v goja.Value, what string, known ...string) *goja.Object {
-	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
-		return nil
+func newEntra(h *host) goja.Value {
+	m := &entraModule{host: h, codes: map[string]*deviceCodeState{}}
+	m.flow, _ = h.target.Clients(h.http, h.clock)
+	return h.object(
+		member{"deviceCode", m.deviceCode},
+		member{"pollToken", m.pollToken},
+		member{"signIn", m.signIn},
+		member{"refresh", m.refresh},
+		member{"openidConfiguration", m.getDoc("entra.openidConfiguration", m.flow.OpenIDConfigurationURL)},
+		member{"jwks", m.getDoc("entra.jwks", m.flow.JWKSURL)},
+		member{"raw", h.object(
+			member{"devicecode", m.raw("devicecode")},
+			member{"token", m.raw("token")},
+		)},
+	)
+}
+
+func (m *entraModule) deviceCode(call goja.FunctionCall) goja.Value {
+	m.needTest("entra.deviceCode")
+	o := m.options(call.Argument(0), "entra.deviceCode", "scope", "clientId", "tenant")
+	dc, err := m.flow.DeviceCode(m.ctx, flow.DeviceCodeRequest{Scope: optString(o, "scope"), ClientID: optString(o, "clientId"), Tenant: optString(o, "tenant")})
+	if err != nil {
+		m.throwErr("entra.deviceCode", err)
 	}
-	obj, ok := v.(*goja.Object)
-	if !ok || obj.ClassName() == "Array" {
-		r.throw("TypeError", "%s: options must be an object", what)
+	m.codes[dc.DeviceCode] = &deviceCodeState{dc: dc}
+	return m.parseJSON(dc.Raw, "the device code response")
+}
+
+func (m *entraModule) pollToken(call goja.FunctionCall) goja.Value {
+	m.needTest("entra.pollToken")
+	st := m.codeState(call.Argument(0), "entra.pollToken")
+	o := m.options(call.Argument(1), "entra.pollToken", "retry")
+	if st.token != nil {
+		return st.token
 	}
-	for _, k := range obj.Keys() {
-		ok := false
-		for _, n := range known {
-			ok = ok || n == k
-		}
+	retry := optValue(o, "retry")
+	return m.poll(st, flow.PollOptions{NoRetry: retry != nil && !retry.ToBoolean()})
+}
+
+func (m *entraModule) signIn(call goja.FunctionCall) goja.Value {
+	m.needTest("entra.signIn")
+	st := m.codeState(call.Argument(0), "entra.signIn")
+	o := m.options(call.Argument(1), "entra.signIn", "user", "deny", "afterPolls")
+	return m.approve(st, o)
+}
+
+func (m *entraModule) refresh(call goja.FunctionCall) goja.Value {
+	m.needTest("entra.refresh")
+	rt := ""
+	switch a := call.Argument(0); {
+	case goja.IsString(a):
+		rt = a.String()
+	default:
+		o, ok := a.(*goja.Object)
 		if !ok {
-			r.throw("TypeError", "%s: unknown option %q (known: %v)", what, k, known)
+			m.throw("TypeError", "entra.refresh needs a token response (from pollToken) or a refresh token string")
 		}
+		rt = optString(o, "refresh_token")
 	}
-	return obj
+	o := m.options(call.Argument(1), "entra.refresh", "scope", "clientId", "tenant")
+	tok, err := m.flow.Refresh(m.ctx, rt, flow.RefreshRequest{Scope: optString(o, "scope"), ClientID: optString(o, "clientId"), Tenant: optString(o, "tenant")})
+	if err != nil {
+		m.throwErr("entra.refresh", err)
+	}
+	return m.parseJSON(tok.Raw, "the token response")
 }
 
-func optString(o *goja.Object, key string) string {
-	if o == nil {
-		return ""
+// getDoc is openidConfiguration and jwks: a JSON document of the tenant.
+func (m *entraModule) getDoc(what string, urlOf func(tenant string) string) func(goja.FunctionCall) goja.Value {
+	return func(call goja.FunctionCall) goja.Value {
+		m.needTest(what)
+		o := m.options(call.Argument(0), what, "tenant")
+		body, err := m.flow.GetJSON(m.ctx, urlOf(optString(o, "tenant")))
+		if err != nil {
+			m.throwErr(what, err)
+		}
+		return m.parseJSON(body, what)
 	}
-	if v := o.Get(key); v != nil && !goja.IsUndefined(v) && !goja.IsNull(v) {
-		return v.String()
-	}
-	return ""
 }
 
-func optValue(o *goja.Object, key string) goja.Value {
-	if o == nil {
-		return nil
+// raw is entra.raw.devicecode and entra.raw.token: the endpoint without defaults or
+// error handling.
+func (m *entraModule) raw(endpoint string) func(goja.FunctionCall) goja.Value {
+	what := "entra.raw." + endpoint
+	return func(call goja.FunctionCall) goja.Value {
+		m.needTest(what)
+		form := m.formValues(call.Argument(0), what+"(form)")
+		o := m.options(call.Argument(1), what, "tenant")
+		resp, err := m.flow.PostForm(m.ctx, optString(o, "tenant"), endpoint, form)
+		if err != nil {
+			m.throwErr(what, err)
+		}
+		return m.response(serviceEntra, "POST", resp)
 	}
-	if v := o.Get(key); v != nil && !goja.IsUndefined(v) && !goja.IsNull(v) {
-		return v
-	}
-	return nil
 }
 
 // codeState finds the device code a script passes: the object deviceCode() returned, or
 // its device_code string.
-func (r *rt) codeState(v goja.Value, what string) *deviceCodeState {
+func (m *entraModule) codeState(v goja.Value, what string) *deviceCodeState {
 	var code string
 	var obj *goja.Object
 	switch {
@@ -67,19 +131,19 @@ func (r *rt) codeState(v goja.Value, what string) *deviceCodeState {
 	default:
 		o, ok := v.(*goja.Object)
 		if !ok {
-			r.throw("TypeError", "%s needs the object entra.deviceCode() returned (or its device_code)", what)
+			m.throw("TypeError", "%s needs the object entra.deviceCode() returned (or its device_code)", what)
 		}
 		obj = o
 		code = optString(o, "device_code")
 	}
 	if code == "" {
-		r.throw("TypeError", "%s: the device code object has no device_code", what)
+		m.throw("TypeError", "%s: the device code object has no device_code", what)
 	}
-	if st, ok := r.deviceCodes[code]; ok {
+	if st, ok := m.codes[code]; ok {
 		return st
 	}
 	// A code made elsewhere (a raw devicecode response): trust its fields, issued now.
-	dc := &flow.DeviceCode{DeviceCode: code, IssuedAt: r.clock.Now(), ExpiresIn: 900, Interval: 5}
+	dc := &flow.DeviceCode{DeviceCode: code, IssuedAt: m.clock.Now(), ExpiresIn: 900, Interval: 5}
 	if obj != nil {
 		dc.UserCode = optString(obj, "user_code")
 		dc.Message = optString(obj, "message")
@@ -90,148 +154,70 @@ func (r *rt) codeState(v goja.Value, what string) *deviceCodeState {
 			dc.Interval = flow.Seconds(i.ToInteger())
 		}
 	}
-	r.scrub.Add(dc.DeviceCode, dc.UserCode)
+	m.scrub.Add(dc.DeviceCode, dc.UserCode)
 	st := &deviceCodeState{dc: dc}
-	r.deviceCodes[code] = st
+	m.codes[code] = st
 	return st
 }
 
-func (r *rt) entraModule() *goja.Object {
-	m := r.vm.NewObject()
-	_ = m.Set("deviceCode", func(call goja.FunctionCall) goja.Value {
-		r.needTest("entra.deviceCode")
-		o := r.options(call.Argument(0), "entra.deviceCode", "scope", "clientId", "tenant")
-		dc, err := r.entra.DeviceCode(r.ctx, flow.DeviceCodeRequest{Scope: optString(o, "scope"), ClientID: optString(o, "clientId"), Tenant: optString(o, "tenant")})
-		if err != nil {
-			r.throwErr("entra.deviceCode", err)
-		}
-		r.deviceCodes[dc.DeviceCode] = &deviceCodeState{dc: dc}
-		return r.parseJSON(dc.Raw, "the device code response")
-	})
-	_ = m.Set("pollToken", func(call goja.FunctionCall) goja.Value {
-		r.needTest("entra.pollToken")
-		st := r.codeState(call.Argument(0), "entra.pollToken")
-		r.options(call.Argument(1), "entra.pollToken")
-		if st.token != nil {
-			return st.token
-		}
-		return r.poll(st, nil)
-	})
-	_ = m.Set("signIn", func(call goja.FunctionCall) goja.Value {
-		r.needTest("entra.signIn")
-		st := r.codeState(call.Argument(0), "entra.signIn")
-		o := r.options(call.Argument(1), "entra.signIn", "user", "deny", "afterPolls")
-		return r.signIn(st, o)
-	})
-	_ = m.Set("refresh", func(call goja.FunctionCall) goja.Value {
-		r.needTest("entra.refresh")
-		rt := ""
-		switch a := call.Argument(0); {
-		case goja.IsString(a):
-			rt = a.String()
-		default:
-			o, ok := a.(*goja.Object)
-			if !ok {
-				r.throw("TypeError", "entra.refresh needs a token response (from pollToken) or a refresh token string")
-			}
-			rt = optString(o, "refresh_token")
-		}
-		o := r.options(call.Argument(1), "entra.refresh", "scope", "clientId", "tenant")
-		tok, err := r.entra.Refresh(r.ctx, rt, flow.RefreshRequest{Scope: optString(o, "scope"), ClientID: optString(o, "clientId"), Tenant: optString(o, "tenant")})
-		if err != nil {
-			r.throwErr("entra.refresh", err)
-		}
-		return r.parseJSON(tok.Raw, "the token response")
-	})
-	getDoc := func(what string, urlOf func(tenant string) string) func(goja.FunctionCall) goja.Value {
-		return func(call goja.FunctionCall) goja.Value {
-			r.needTest(what)
-			o := r.options(call.Argument(0), what, "tenant")
-			body, err := r.entra.GetJSON(r.ctx, urlOf(optString(o, "tenant")))
-			if err != nil {
-				r.throwErr(what, err)
-			}
-			return r.parseJSON(body, what)
-		}
-	}
-	_ = m.Set("openidConfiguration", getDoc("entra.openidConfiguration", r.entra.OpenIDConfigurationURL))
-	_ = m.Set("jwks", getDoc("entra.jwks", r.entra.JWKSURL))
-
-	raw := r.vm.NewObject()
-	for _, ep := range []string{"devicecode", "token"} {
-		what := "entra.raw." + ep
-		_ = raw.Set(ep, func(call goja.FunctionCall) goja.Value {
-			r.needTest(what)
-			form := r.formValues(call.Argument(0), what+"(form)")
-			o := r.options(call.Argument(1), what, "tenant")
-			resp, err := r.entra.PostForm(r.ctx, optString(o, "tenant"), ep, form)
-			if err != nil {
-				r.throwErr(what, err)
-			}
-			return r.responseObject("POST", resp)
-		})
-	}
-	_ = m.Set("raw", raw)
-	return m
-}
-
-// poll redeems a device code, reporting progress through onPoll.
-func (r *rt) poll(st *deviceCodeState, onPoll func(flow.PollEvent)) goja.Value {
-	tok, err := r.entra.PollToken(r.ctx, st.dc, flow.PollOptions{OnPoll: onPoll})
+// poll redeems a device code.
+func (m *entraModule) poll(st *deviceCodeState, opts flow.PollOptions) goja.Value {
+	tok, err := m.flow.PollToken(m.ctx, st.dc, opts)
 	if err != nil {
-		r.throwErr("entra.pollToken", err)
+		m.throwErr("entra.pollToken", err)
 	}
-	st.token = r.parseJSON(tok.Raw, "the token response")
+	st.token = m.parseJSON(tok.Raw, "the token response")
 	return st.token
 }
 
-// signIn completes the user's side of the device flow. With a control API it approves,
+// approve completes the user's side of the device flow. With a control API it approves,
 // denies or arranges auto-approval through the mock; without one a person must sign in:
 // Microsoft's message goes to RunOptions.Out with the time left, and the code is polled
 // until they do (pollToken then returns that token at once).
-func (r *rt) signIn(st *deviceCodeState, o *goja.Object) goja.Value {
+func (m *entraModule) approve(st *deviceCodeState, o *goja.Object) goja.Value {
 	user := optString(o, "user")
 	if user == "" {
-		user = r.target.Entra.User
+		user = m.target.Entra.User
 	}
 	deny := optValue(o, "deny") != nil && optValue(o, "deny").ToBoolean()
 	after := optValue(o, "afterPolls")
-	if r.target.Control != nil {
+	if deny || after != nil {
+		// Only the mock can decline or hold a sign-in; a plain one works everywhere.
+		m.need("entra.signIn with deny or afterPolls", RequireControl)
+	}
+	if m.target.Control != nil {
 		switch {
 		case deny:
-			r.controlJSON("entra", "POST", "/_mock/devicecodes/deny", map[string]any{"user_code": st.dc.UserCode})
+			m.controlJSON("entra", "POST", "/_mock/devicecodes/deny", map[string]any{"user_code": st.dc.UserCode})
 		case after != nil:
 			body := map[string]any{"after_polls": after.ToInteger()}
 			if user != "" {
 				body["user"] = user
 			}
-			r.controlJSON("entra", "POST", "/_mock/devicecodes/auto-approve", body)
+			m.controlJSON("entra", "POST", "/_mock/devicecodes/auto-approve", body)
 		default:
 			body := map[string]any{"user_code": st.dc.UserCode}
 			if user != "" {
 				body["user"] = user
 			}
-			r.controlJSON("entra", "POST", "/_mock/devicecodes/approve", body)
+			m.controlJSON("entra", "POST", "/_mock/devicecodes/approve", body)
 		}
 		return goja.Undefined()
-	}
-	if deny || after != nil {
-		r.throw("RequirementError", "entra.signIn with deny or afterPolls needs the mock control API, which target %q does not have; declare requires: [\"control\"] on the test", r.target.Name)
 	}
 	msg := st.dc.Message
 	if msg == "" {
 		msg = fmt.Sprintf("To sign in, open %s and enter the code %s.", st.dc.VerificationURI, st.dc.UserCode)
 	}
-	fmt.Fprintf(r.out, "\n%s\n", msg)
-	fmt.Fprintf(r.out, "Waiting for sign-in (%s left)…\n", st.dc.ExpiresAt().Sub(r.clock.Now()).Round(time.Second))
+	fmt.Fprintf(m.out, "\n%s\n", msg)
+	fmt.Fprintf(m.out, "Waiting for sign-in (%s left)…\n", st.dc.ExpiresAt().Sub(m.clock.Now()).Round(time.Second))
 	lastShown := time.Duration(-1)
-	tok := r.poll(st, func(ev flow.PollEvent) {
+	tok := m.poll(st, flow.PollOptions{OnPoll: func(ev flow.PollEvent) {
 		left := ev.Remaining.Truncate(time.Minute)
 		if left != lastShown {
 			lastShown = left
-			fmt.Fprintf(r.out, "  still waiting: %s left\n", ev.Remaining.Round(time.Second))
+			fmt.Fprintf(m.out, "  still waiting: %s left\n", ev.Remaining.Round(time.Second))
 		}
-	})
-	fmt.Fprintf(r.out, "Signed in.\n")
+	}})
+	fmt.Fprintf(m.out, "Signed in.\n")
 	return tok
 }

@@ -2,176 +2,202 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dop251/goja"
 
 	"github.com/vbharness/vbharness/engine/flow"
 )
 
-func (r *rt) veeamModule() *goja.Object {
-	m := r.vm.NewObject()
-	_ = m.Set("login", func(call goja.FunctionCall) goja.Value {
-		r.needTest("veeam.login")
-		o := r.options(call.Argument(0), "veeam.login", "assertion", "organization", "username", "password", "admin", "operator", "autoRefresh")
-		if o == nil {
-			r.throw("TypeError", "veeam.login needs {assertion}, {username, password}, {admin: true} or {operator: {userId, tenantId, accessToken}}")
-		}
-		var s *flow.Session
-		var err error
-		switch {
-		case optValue(o, "assertion") != nil:
-			a := optValue(o, "assertion")
-			assertion := a.String()
-			if ao, ok := a.(*goja.Object); ok && ao.ClassName() == "Object" {
-				assertion = r.stringify(a) // the whole Entra token response, as Veeam wants it
-			}
-			org := optString(o, "organization")
-			if org == "" {
-				org = r.target.Veeam.Organization
-			}
-			if org == "" {
-				org = r.target.Entra.Tenant
-			}
-			s, err = r.veeam.LoginAssertion(r.ctx, org, assertion)
-		case optValue(o, "operator") != nil:
-			op := r.options(optValue(o, "operator"), "veeam.login operator", "userId", "tenantId", "accessToken")
-			s, err = r.veeam.LoginOperator(r.ctx, optString(op, "userId"), optString(op, "tenantId"), optString(op, "accessToken"))
-		case optValue(o, "admin") != nil && optValue(o, "admin").ToBoolean():
-			if r.target.Veeam.AdminUser == "" {
-				r.throw("Error", "veeam.login({admin: true}): target %q has no Veeam admin user configured", r.target.Name)
-			}
-			s, err = r.veeam.LoginPassword(r.ctx, r.target.Veeam.AdminUser, r.target.Veeam.AdminPassword)
-		case optValue(o, "username") != nil:
-			s, err = r.veeam.LoginPassword(r.ctx, optString(o, "username"), optString(o, "password"))
-		default:
-			r.throw("TypeError", "veeam.login needs {assertion}, {username, password}, {admin: true} or {operator: {userId, tenantId, accessToken}}")
-		}
-		if err != nil {
-			r.throwErr("veeam.login", err)
-		}
-		auto := true
-		if a := optValue(o, "autoRefresh"); a != nil {
-			auto = a.ToBoolean()
-		}
-		return r.sessionObject(s, auto)
-	})
-	_ = m.Set("token", func(call goja.FunctionCall) goja.Value {
-		r.needTest("veeam.token")
-		form := r.formValues(call.Argument(0), "veeam.token(form)")
-		resp, err := r.veeam.PostToken(r.ctx, form)
-		if err != nil {
-			r.throwErr("veeam.token", err)
-		}
-		return r.responseObject("POST", resp)
-	})
-	return m
+// veeamModule is `veeam`: logins at /v8/token that return sessions, and the raw token
+// endpoint.
+type veeamModule struct {
+	*host
+	flow *flow.Veeam
 }
 
-// sessionObject exposes a flow.Session: live token fields as getters, and the request,
-// refresh, logout and paginate methods.
-func (r *rt) sessionObject(s *flow.Session, auto bool) *goja.Object {
-	o := r.vm.NewObject()
-	getter := func(name string, get func(tok flow.VeeamToken) goja.Value) {
-		_ = o.DefineAccessorProperty(name, r.vm.ToValue(func(goja.FunctionCall) goja.Value {
-			return get(s.Token())
-		}), nil, goja.FLAG_FALSE, goja.FLAG_TRUE)
-	}
-	getter("accessToken", func(t flow.VeeamToken) goja.Value { return r.vm.ToValue(t.AccessToken) })
-	getter("refreshToken", func(t flow.VeeamToken) goja.Value { return r.vm.ToValue(t.RefreshToken) })
-	getter("tokenType", func(t flow.VeeamToken) goja.Value { return r.vm.ToValue(t.TokenType) })
-	getter("expiresIn", func(t flow.VeeamToken) goja.Value { return r.vm.ToValue(int64(t.ExpiresIn)) })
-	getter("issuedAt", func(t flow.VeeamToken) goja.Value { return r.vm.ToValue(t.IssuedAt.UnixMilli()) })
-	getter("expiresAt", func(t flow.VeeamToken) goja.Value { return r.vm.ToValue(t.ExpiresAt.UnixMilli()) })
-	getter("userName", func(t flow.VeeamToken) goja.Value { return r.vm.ToValue(t.UserName) })
-	getter("loggedOut", func(flow.VeeamToken) goja.Value { return r.vm.ToValue(s.LoggedOut()) })
-	var respRaw []byte
-	var respVal goja.Value
-	getter("response", func(t flow.VeeamToken) goja.Value {
-		if respVal == nil || string(respRaw) != string(t.Raw) {
-			respRaw, respVal = t.Raw, r.parseJSON(t.Raw, "the token response")
-		}
-		return respVal
-	})
+func newVeeam(h *host) goja.Value {
+	m := &veeamModule{host: h}
+	_, m.flow = h.target.Clients(h.http, h.clock)
+	return h.object(
+		member{"login", m.login},
+		member{"token", m.token},
+	)
+}
 
-	request := func(method string, pathV, optV goja.Value) goja.Value {
-		what := "session." + strings.ToLower(method)
-		r.needTest(what)
-		opts := r.requestOptions(optV, what, true)
-		p := pathV.String()
-		if len(opts.query) > 0 {
-			sep := "?"
-			if strings.Contains(p, "?") {
-				sep = "&"
-			}
-			p += sep + opts.query.Encode()
-		}
-		rctx, cancel := r.withTimeout(opts.timeout)
-		defer cancel()
-		resp, err := s.Do(rctx, flow.SessionRequest{Method: method, Path: p, Header: opts.header, Body: opts.body, NoAutoRefresh: !auto || opts.noAutoRetry})
-		if err != nil {
-			r.requestError(what, rctx, opts, err)
-		}
-		ro := r.responseObject(method, resp.Response)
-		_ = ro.Set("refreshed", resp.Refreshed)
-		if resp.RefreshErr != nil {
-			var ve *flow.VeeamError
-			if errors.As(resp.RefreshErr, &ve) {
-				_ = ro.Set("refreshError", r.veeamErrorObject("automatic refresh", ve))
-			} else {
-				_ = ro.Set("refreshError", r.newError("Error", "automatic refresh: "+resp.RefreshErr.Error(), nil))
-			}
-		}
-		return ro
+func (m *veeamModule) login(call goja.FunctionCall) goja.Value {
+	m.needTest("veeam.login")
+	o := m.options(call.Argument(0), "veeam.login", "assertion", "organization", "username", "password", "admin", "operator", "autoRefresh", "antiforgery")
+	if o == nil {
+		m.throw("TypeError", "veeam.login needs {assertion}, {username, password}, {admin: true} or {operator: {userId, tenantId, accessToken}}")
 	}
-	_ = o.Set("request", func(call goja.FunctionCall) goja.Value {
-		return request(strings.ToUpper(call.Argument(0).String()), call.Argument(1), call.Argument(2))
-	})
-	for _, name := range []string{"get", "post", "put", "patch", "delete"} {
-		method := strings.ToUpper(name)
-		_ = o.Set(name, func(call goja.FunctionCall) goja.Value {
-			return request(method, call.Argument(0), call.Argument(1))
-		})
+	var s *flow.Session
+	var err error
+	v := m.flow
+	if a := optValue(o, "antiforgery"); a != nil && a.ToBoolean() {
+		// Keep the antiforgery protection, as the seed's requests and the Restore Portal
+		// do: no disable_antiforgery_token=true, and the session sends the antiforgery
+		// token with every call and refresh.
+		keep := *m.flow
+		keep.KeepAntiforgery = true
+		v = &keep
 	}
-	_ = o.Set("refresh", func(goja.FunctionCall) goja.Value {
-		r.needTest("session.refresh")
-		if err := s.Refresh(r.ctx); err != nil {
-			r.throwErr("session.refresh", err)
+	switch {
+	case optValue(o, "assertion") != nil:
+		a := optValue(o, "assertion")
+		assertion := a.String()
+		if ao, ok := a.(*goja.Object); ok && ao.ClassName() == "Object" {
+			assertion = m.stringify(a) // the whole Entra token response, as Veeam wants it
 		}
-		return o
-	})
-	_ = o.Set("logout", func(goja.FunctionCall) goja.Value {
-		r.needTest("session.logout")
-		if _, err := s.Logout(r.ctx); err != nil {
-			r.throwErr("session.logout", err)
+		org := optString(o, "organization")
+		if org == "" {
+			org = m.target.Organization()
 		}
-		return goja.Undefined()
-	})
-	_ = o.Set("paginate", func(call goja.FunctionCall) goja.Value {
-		r.needTest("session.paginate")
-		po := r.options(call.Argument(1), "session.paginate", "maxPages")
-		maxPages := 0
-		if mp := optValue(po, "maxPages"); mp != nil {
-			maxPages = int(mp.ToInteger())
+		s, err = v.LoginAssertion(m.ctx, org, assertion)
+	case optValue(o, "operator") != nil:
+		op := m.options(optValue(o, "operator"), "veeam.login operator", "userId", "tenantId", "accessToken")
+		s, err = v.LoginOperator(m.ctx, optString(op, "userId"), optString(op, "tenantId"), optString(op, "accessToken"))
+	case optValue(o, "admin") != nil && optValue(o, "admin").ToBoolean():
+		if m.target.Veeam.AdminUser == "" {
+			m.throw("Error", "veeam.login({admin: true}): target %q has no Veeam admin user configured", m.target.Name)
 		}
-		var items []any
-		err := s.Pages(r.ctx, call.Argument(0).String(), maxPages, func(resp *flow.SessionResponse, _ *flow.Page) error {
-			page, ok := r.parseJSON(resp.Body, "a page").(*goja.Object)
-			if !ok {
-				return nil
-			}
-			if res, ok := page.Get("results").(*goja.Object); ok {
-				n := int(res.Get("length").ToInteger())
-				for i := 0; i < n; i++ {
-					items = append(items, res.Get(itoa(i)))
-				}
-			}
+		s, err = v.LoginPassword(m.ctx, m.target.Veeam.AdminUser, m.target.Veeam.AdminPassword)
+	case optValue(o, "username") != nil:
+		s, err = v.LoginPassword(m.ctx, optString(o, "username"), optString(o, "password"))
+	default:
+		m.throw("TypeError", "veeam.login needs {assertion}, {username, password}, {admin: true} or {operator: {userId, tenantId, accessToken}}")
+	}
+	if err != nil {
+		m.throwErr("veeam.login", err)
+	}
+	auto := true
+	if a := optValue(o, "autoRefresh"); a != nil {
+		auto = a.ToBoolean()
+	}
+	return (&session{host: m.host, s: s, auto: auto}).object()
+}
+
+func (m *veeamModule) token(call goja.FunctionCall) goja.Value {
+	m.needTest("veeam.token")
+	form := m.formValues(call.Argument(0), "veeam.token(form)")
+	resp, err := m.flow.PostToken(m.ctx, form)
+	if err != nil {
+		m.throwErr("veeam.token", err)
+	}
+	return m.response(serviceVeeam, "POST", resp)
+}
+
+// session is the JS object veeam.login returns: a flow.Session's live token fields as
+// getters, and its request, refresh, logout and paginate methods.
+type session struct {
+	*host
+	s    *flow.Session
+	auto bool // automatic refresh, unless {autoRefresh: false}
+
+	o       *goja.Object
+	respRaw []byte     // the token response respVal was parsed from
+	respVal goja.Value // session.response, parsed once per token
+}
+
+func (s *session) object() *goja.Object {
+	members := append(verbs(s.do), member{"refresh", s.refresh}, member{"logout", s.logout}, member{"paginate", s.paginate})
+	s.o = s.vm.NewObject()
+	token := func(name string, get func(tok flow.VeeamToken) any) {
+		s.getter(s.o, name, func() goja.Value { return s.vm.ToValue(get(s.s.Token())) })
+	}
+	token("accessToken", func(t flow.VeeamToken) any { return t.AccessToken })
+	token("refreshToken", func(t flow.VeeamToken) any { return t.RefreshToken })
+	token("tokenType", func(t flow.VeeamToken) any { return t.TokenType })
+	token("expiresIn", func(t flow.VeeamToken) any { return int64(t.ExpiresIn) })
+	token("issuedAt", func(t flow.VeeamToken) any { return t.IssuedAt.UnixMilli() })
+	token("expiresAt", func(t flow.VeeamToken) any { return t.ExpiresAt.UnixMilli() })
+	token("userName", func(t flow.VeeamToken) any { return t.UserName })
+	s.getter(s.o, "loggedOut", func() goja.Value { return s.vm.ToValue(s.s.LoggedOut()) })
+	s.getter(s.o, "response", s.response)
+	for _, m := range members {
+		_ = s.o.Set(m.name, s.value(m.name, m.value))
+	}
+	return s.o
+}
+
+func (s *session) response() goja.Value {
+	t := s.s.Token()
+	if s.respVal == nil || string(s.respRaw) != string(t.Raw) {
+		s.respRaw, s.respVal = t.Raw, s.parseJSON(t.Raw, "the token response")
+	}
+	return s.respVal
+}
+
+func (s *session) do(method string, pathV, optV goja.Value) goja.Value {
+	what := "session." + strings.ToLower(method)
+	s.needTest(what)
+	opts := s.requestOptions(optV, what, true)
+	p := withQuery(pathV.String(), opts.query)
+	rctx, cancel := s.withTimeout(opts.timeout)
+	defer cancel()
+	resp, err := s.s.Do(rctx, flow.SessionRequest{Method: method, Path: p, Header: opts.header, Body: opts.body, NoAutoRefresh: !s.auto || opts.noAutoRetry})
+	var refresh *flow.RefreshError
+	if errors.As(err, &refresh) && s.ctx.Err() == nil {
+		s.throwErr(fmt.Sprintf("%s: the access token expired at %s and the automatic refresh failed (the request was not sent)",
+			what, refresh.ExpiredAt.UTC().Format(time.RFC3339)), refresh.Err)
+	}
+	if err != nil {
+		s.requestError(what, rctx, opts, err)
+	}
+	ro := s.host.response(serviceVeeam, method, resp.Response)
+	_ = ro.Set("refreshed", resp.Refreshed)
+	if resp.RefreshErr != nil {
+		var ve *flow.VeeamError
+		if errors.As(resp.RefreshErr, &ve) {
+			_ = ro.Set("refreshError", s.veeamError("automatic refresh", ve))
+		} else {
+			_ = ro.Set("refreshError", s.newError("Error", "automatic refresh: "+resp.RefreshErr.Error(), nil))
+		}
+	}
+	return ro
+}
+
+func (s *session) refresh(goja.FunctionCall) goja.Value {
+	s.needTest("session.refresh")
+	if err := s.s.Refresh(s.ctx); err != nil {
+		s.throwErr("session.refresh", err)
+	}
+	return s.o
+}
+
+func (s *session) logout(goja.FunctionCall) goja.Value {
+	s.needTest("session.logout")
+	if _, err := s.s.Logout(s.ctx); err != nil {
+		s.throwErr("session.logout", err)
+	}
+	return goja.Undefined()
+}
+
+func (s *session) paginate(call goja.FunctionCall) goja.Value {
+	s.needTest("session.paginate")
+	po := s.options(call.Argument(1), "session.paginate", "maxPages")
+	maxPages := 0
+	if mp := optValue(po, "maxPages"); mp != nil {
+		maxPages = int(mp.ToInteger())
+	}
+	var items []any
+	err := s.s.Pages(s.ctx, call.Argument(0).String(), maxPages, func(resp *flow.SessionResponse, _ *flow.Page) error {
+		page, ok := s.parseJSON(resp.Body, "a page").(*goja.Object)
+		if !ok {
 			return nil
-		})
-		if err != nil {
-			r.throwErr("session.paginate", err)
 		}
-		return r.vm.NewArray(items...)
+		if res, ok := page.Get("results").(*goja.Object); ok {
+			n := int(res.Get("length").ToInteger())
+			for i := 0; i < n; i++ {
+				items = append(items, res.Get(itoa(i)))
+			}
+		}
+		return nil
 	})
-	return o
+	if err != nil {
+		s.throwErr("session.paginate", err)
+	}
+	return s.vm.NewArray(items...)
 }

@@ -2,12 +2,17 @@ package engine
 
 import (
 	"bytes"
+	"context"
+	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/entra"
+	"github.com/vbharness/vbharness/mocks/stack"
 )
 
 // signedIn is a snippet that runs the device flow and leaves `code` and `tok` in scope.
@@ -143,10 +148,10 @@ func TestHTTPJWTClockTargetEnvConsole(t *testing.T) {
 			tr.run(c.src)
 			if strings.HasPrefix(c.name, "console") {
 				got := ""
-				for _, l := range tr.console {
+				for _, l := range tr.rec.console {
 					got += l.Level + ":" + l.Text + "\n"
 				}
-				if want := "log:a 1 { \"b\": 2 }\ninfo:i\nwarn:w\nerror:e\nlog:d\n"; got != want {
+				if want := "log:a 1 { b: 2 }\ninfo:i\nwarn:w\nerror:e\nlog:d\n"; got != want {
 					t.Errorf("console:\n%s\nwant:\n%s", got, want)
 				}
 			}
@@ -161,6 +166,9 @@ func TestMockModule(t *testing.T) {
 			const d = entra.deviceCode(); mock.deny(d); expect(() => entra.pollToken(d)).toHaveEntraError("authorization_declined");`},
 		{"auto-approve after a time", `mock.autoApprove({after: "30s"}); const c = entra.deviceCode(); const t0 = clock.now();
 			entra.pollToken(c); expect(clock.now() - t0).toBe(30000);`},
+		{"auto-approve with no condition approves every code at its first poll", `expect(mock.autoApprove({}).all).toBe(true);
+			const c = entra.deviceCode(); expect(entra.pollToken(c).access_token).toBeDefined();
+			expect(mock.deviceCodes().devicecodes[0].poll_count).toBe(1);`},
 		{"device codes are listed", `const c = entra.deviceCode(); const list = mock.deviceCodes().devicecodes; expect(list.length).toBe(1);`},
 		{"the journal per server", `const c = entra.deviceCode(); const reqs = mock.requests("entra");
 			expect(reqs.length).toBe(1); expect(reqs[0].path).toBe("/abc.onmicrosoft.com/oauth2/v2.0/devicecode"); expect(reqs[0].status).toBe(200);
@@ -196,7 +204,7 @@ func TestMockModule(t *testing.T) {
 
 // liveTarget is a target without control API or controllable clock.
 func liveTarget(clk clock.Clock) *Target {
-	return &Target{Name: "lab", Kind: TargetLive, Clock: clk, Entra: EntraTarget{Authority: "https://login.invalid", Tenant: "abc.onmicrosoft.com"},
+	return &Target{Name: "lab", Kind: TargetLive, Clock: clk, Entra: EntraTarget{EntraSettings: flow.EntraSettings{Authority: "https://login.invalid", Tenant: "abc.onmicrosoft.com"}},
 		Veeam: VeeamTarget{URL: "https://veeam.invalid:4443"}}
 }
 
@@ -204,11 +212,11 @@ func TestRequirementErrors(t *testing.T) {
 	t.Parallel()
 	tr := newTestRuntime(t, withTarget(liveTarget(clock.NewReal())))
 	cases := []struct{ src, want string }{
-		{`clock.advance("61m")`, `RequirementError: clock.advance needs a controllable clock, which target "lab" does not have; declare requires: ["clock"] on the test so the runner skips it on live targets`},
-		{`mock.approve("ABC")`, `RequirementError: mock.approve needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
-		{`mock.veeam.faults.add({path: "/v8/token", status: 503})`, `RequirementError: mock.veeam.faults.add needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
-		{`mock.entra.settings.set({interval: 1})`, `RequirementError: mock.entra.settings.set needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test so the runner skips it there`},
-		{`entra.signIn({device_code: "abcdefgh"}, {deny: true})`, `RequirementError: entra.signIn with deny or afterPolls needs the mock control API, which target "lab" does not have; declare requires: ["control"] on the test`},
+		{`clock.advance("61m")`, `RequirementError: clock.advance: requires clock: target "lab" has no controllable clock (only the embedded mocks and a running vbharness mock have one)`},
+		{`mock.approve("ABC")`, `RequirementError: mock.approve: requires control: target "lab" has no mock control API`},
+		{`mock.veeam.faults.add({path: "/v8/token", status: 503})`, `RequirementError: mock.veeam.faults.add: requires control: target "lab" has no mock control API`},
+		{`mock.entra.settings.set({interval: 1})`, `RequirementError: mock.entra.settings.set: requires control: target "lab" has no mock control API`},
+		{`entra.signIn({device_code: "abcdefgh"}, {deny: true})`, `RequirementError: entra.signIn with deny or afterPolls: requires control: target "lab" has no mock control API`},
 	}
 	for _, c := range cases {
 		res := tr.failing(c.src)
@@ -272,5 +280,238 @@ func TestHTTPRequestTimeout(t *testing.T) {
 	res := tr.failing(`http.get(target.veeam.url + "/v8/Health", {timeout: "50ms"})`)
 	if res.Status != StatusErrored || res.Message != "Error: http.get: no answer within the request timeout of 50ms" {
 		t.Errorf("%s %q", res.Status, res.Message)
+	}
+}
+
+// TestMockCallsSendTheControlToken runs mock.* calls against a standalone stack started
+// as `vbharness mock --control-token T` is (stack.Serve with ControlToken, plain HTTP on
+// loopback): that server answers 401 to a control call without Authorization: Bearer T,
+// so the calls pass only if the engine sends the target's control token on each.
+func TestMockCallsSendTheControlToken(t *testing.T) {
+	t.Parallel()
+	const token = "ctl-token-for-this-test-9Qa7"
+	run, err := stack.Serve(context.Background(), stack.ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: "127.0.0.1:0", HTTP: true, ControlToken: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = run.Shutdown(context.Background()) })
+	// The server does require the token: without it a control call is refused.
+	resp, err := http.Get(run.VeeamURL + "/_mock/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("GET /_mock/health without the control token: HTTP %d, want 401", resp.StatusCode)
+	}
+	target := &Target{
+		Name: "localmock", Kind: TargetLive, Clock: clock.NewReal(), HTTPClient: &http.Client{},
+		Entra:   EntraTarget{EntraSettings: flow.EntraSettings{Authority: run.EntraURL, Tenant: run.Tenant, ClientID: run.ClientID}},
+		Veeam:   VeeamTarget{URL: run.VeeamURL, Organization: run.Tenant},
+		Control: &ControlTarget{EntraURL: run.EntraURL, VeeamURL: run.VeeamURL, Token: token},
+	}
+	tr := newTestRuntime(t, withTarget(target))
+	tr.run(`
+		expect(mock.entra.health().status).toBe("ok");
+		expect(mock.veeam.health().status).toBe("ok");
+		const code = entra.deviceCode();
+		mock.approve(code);
+		expect(mock.deviceCodes()).toBeDefined();
+		mock.veeam.faults.add({ path: "/v8/Health", status: 503 });
+		expect(mock.faults.list()).toHaveLength(1);
+		mock.faults.clear();
+		expect(mock.faults.list()).toHaveLength(0);
+		expect(mock.veeam.settings.get()).toBeDefined();
+		const before = Date.parse(mock.veeam.clock().now);
+		clock.advance("61m");
+		expect(Date.parse(mock.veeam.clock().now) - before).toBeGreaterThanOrEqual(61 * 60 * 1000);
+		mock.reset();`)
+}
+
+// TestARefusedRefreshIsNotSentAgain is issue 12's defect 2: one session.get after the
+// refresh token had expired sent the refresh (400), the GET with the expired access
+// token (401), then the same refresh again (400). After invalid_grant the session must
+// not retry the same refresh token nor send an access token it knows has expired: the
+// call fails once, with the refresh error.
+func TestARefusedRefreshIsNotSentAgain(t *testing.T) {
+	t.Parallel()
+	newTestRuntime(t).run(`
+		const refreshes = () => mock.veeam.requests({path: "/v8/token", field: "grant_type", value: "refresh_token"}).length;
+		const s = veeam.login({admin: true});
+		clock.advance("3h"); // past the access token's hour and the refresh token's own lifetime
+		expect(() => s.get("/v8/Jobs")).toHaveVeeamError("invalid_grant");
+		expect(() => s.get("/v8/Jobs")).toThrow(/the access token expired at .* and the automatic refresh failed/);
+		expect(refreshes()).toBe(1);
+		expect(mock.veeam.requests({path: "/v8/Jobs"})).toHaveLength(0);
+		expect(s.get("/v8/Jobs", {autoRefresh: false})).toHaveStatus(401); // sent as is on request
+		expect(() => s.refresh()).toHaveVeeamError("invalid_grant");       // an explicit refresh is sent
+		expect(refreshes()).toBe(2);
+
+		// A token the server revoked is not known to have expired: the call is sent, its
+		// 401 refreshes once, and later calls keep the refusal instead of resending it.
+		const r = veeam.login({admin: true});
+		mock.revokeSessions();
+		const first = r.get("/v8/Jobs");
+		expect(first).toHaveStatus(401);
+		expect(first.refreshError).toHaveVeeamError("invalid_grant");
+		const second = r.get("/v8/Jobs");
+		expect(second).toHaveStatus(401);
+		expect(second.refreshError).toHaveVeeamError("invalid_grant");
+		expect(refreshes()).toBe(3);`)
+}
+
+// TestASessionRequestKeepsTheCallersAuthorization is issue 12's defect 6: a
+// session.get(path, {headers: {Authorization}}) silently sent the session's own token.
+// The caller's header is now sent as given, and that call does not refresh (a refresh
+// could not change the header it sends).
+func TestASessionRequestKeepsTheCallersAuthorization(t *testing.T) {
+	t.Parallel()
+	newTestRuntime(t).run(`
+		const s = veeam.login({admin: true});
+		const r = s.get("/v8/Jobs", {headers: {authorization: "Bearer not-a-token"}});
+		expect(r).toHaveStatus(401);
+		expect(r.refreshed).toBe(false);
+		expect(mock.veeam.requests({path: "/v8/token", field: "grant_type", value: "refresh_token"})).toHaveLength(0);
+		expect(s.get("/v8/Jobs")).toHaveStatus(200); // the session's own token, still good`)
+}
+
+// TestTheQueryOptionReplacesParametersOfThePath is issue 12's defect 7: the query option
+// appended limit=5 next to a limit=3 already in the path, and the server read the first.
+// A query parameter now replaces the path's parameter of the same name; the others stay
+// as written.
+func TestTheQueryOptionReplacesParametersOfThePath(t *testing.T) {
+	t.Parallel()
+	newTestRuntime(t).run(`
+		const s = veeam.login({admin: true});
+		const r = s.get("/v8/Jobs?limit=3&offset=1", {query: {limit: 5}});
+		expect(r.url).toBe(target.veeam.url + "/v8/Jobs?offset=1&limit=5");
+		expect(r.json().results).toHaveLength(5);
+		const h = http.get(target.veeam.url + "/v8/Health?x=1&x=2&y=%2F", {query: {x: "3"}});
+		expect(h.url).toBe(target.veeam.url + "/v8/Health?y=%2F&x=3");`)
+}
+
+// TestTheClockCannotGoBack is issue 12's defect 20: clock.advance("-5m") said the value
+// "is not a duration", which it is. It now says the clock cannot go back.
+func TestTheClockCannotGoBack(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	for src, want := range map[string]string{
+		`clock.advance("-5m")`: `TypeError: clock.advance: the scenario clock cannot go back (-5m); give how far to move it forward, such as "5m"`,
+		`clock.advance(-1000)`: `TypeError: clock.advance: the scenario clock cannot go back (-1000 ms); give how far to move it forward, such as "5m"`,
+	} {
+		if res := tr.failing(src); res.Status != StatusErrored || res.Message != want {
+			t.Errorf("%s: %s %q\nwant %q", src, res.Status, res.Message, want)
+		}
+	}
+}
+
+// TestPollTokenRetriesTransientAnswers is issue 12's defect 23: entra.pollToken threw at
+// once on 429 and 503 and ignored Retry-After. It now retries transient answers (408,
+// 429, 500, 502, 503, 504) within the code's lifetime, waiting Retry-After when that is
+// longer than the polling interval; {retry: false} stops at the first one, and
+// entra.raw.token shows the raw answer.
+func TestPollTokenRetriesTransientAnswers(t *testing.T) {
+	t.Parallel()
+	newTestRuntime(t).run(`
+		const tokenPath = "*/oauth2/v2.0/token";
+		// 503 with Retry-After: 20 s: the next poll waits 20 s instead of the 5 s interval.
+		let c = entra.deviceCode(); entra.signIn(c);
+		mock.entra.faults.add({path: tokenPath, status: 503, headers: {"Retry-After": "20"}, times: 1});
+		let t0 = clock.now();
+		expect(entra.pollToken(c).access_token).toBeDefined();
+		expect(clock.now() - t0).toBe(5000 + 20000);
+
+		// 429 without Retry-After, twice: each retry waits the interval.
+		c = entra.deviceCode(); entra.signIn(c);
+		mock.entra.faults.add({path: tokenPath, status: 429, times: 2});
+		t0 = clock.now();
+		expect(entra.pollToken(c).access_token).toBeDefined();
+		expect(clock.now() - t0).toBe(15000);
+
+		// An HTTP date in Retry-After counts on the scenario clock.
+		c = entra.deviceCode(); entra.signIn(c);
+		mock.entra.faults.add({path: tokenPath, status: 503, headers: {"Retry-After": new Date(clock.now() + 65000).toUTCString()}, times: 1});
+		t0 = clock.now();
+		entra.pollToken(c);
+		expect(clock.now() - t0).toBe(65000);
+
+		// {retry: false}: the first transient answer is thrown; entra.raw.token shows it whole.
+		c = entra.deviceCode(); entra.signIn(c);
+		mock.entra.faults.add({path: tokenPath, status: 503, headers: {"Retry-After": "7"}, times: 2});
+		expect(() => entra.pollToken(c, {retry: false})).toThrow(/HTTP 503/);
+		const raw = entra.raw.token({grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: target.entra.clientId, device_code: c.device_code});
+		expect(raw).toHaveStatus(503);
+		expect(raw.headers["retry-after"]).toBe("7");
+
+		// A server that stays unavailable: polling stops at the code's expiry, saying so.
+		c = entra.deviceCode(); entra.signIn(c);
+		mock.entra.faults.add({path: tokenPath, status: 503, times: -1});
+		expect(() => entra.pollToken(c)).toThrow(/expired_token.*the last 180 polls were answered HTTP 503/);`)
+}
+
+// TestConsolePrintsAsNodeDoes is issue 12's defect 15: console.log printed Map and Set as
+// {}, a session with Go function names (engine.(*rt).sessionObject.func13), applied no
+// %s or %d, and sorted keys. It now prints as Node's console does for these cases.
+func TestConsolePrintsAsNodeDoes(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	tr.run(`console.log(new Map([["a", 1], ["b", {c: [1, 2]}]]), new Set([1, "x"]));
+		console.log("%s has %d items (%i%%) %j", "list", 3, 42.9, {a: 1}, "and more");
+		console.log({ b: 1, a: "two", "content-type": "x", nested: { deep: { deeper: { deepest: 1 } } } });
+		console.log([1, "two", null, undefined, -0, 10n]);
+		const self = { name: "loop" }; self.me = self; console.log(self);
+		class Job { constructor() { this.id = 7; } } console.log(new Job(), function named() {}, () => 1);
+		console.info("x", 5, true);
+		const s = veeam.login({admin: true}); console.log(s);`)
+	want := []string{
+		`Map(2) { 'a' => 1, 'b' => { c: [ 1, 2 ] } } Set(2) { 1, 'x' }`,
+		`list has 3 items (42%) {"a":1} and more`,
+		`{
+  b: 1,
+  a: 'two',
+  'content-type': 'x',
+  nested: { deep: { deeper: [Object] } }
+}`,
+		`[ 1, 'two', null, undefined, -0, 10n ]`,
+		`<ref *1> { name: 'loop', me: [Circular *1] }`,
+		`Job { id: 7 } [Function: named] [Function (anonymous)]`,
+		`x 5 true`,
+	}
+	got := tr.rec.console
+	if len(got) != len(want)+1 {
+		t.Fatalf("%d lines, want %d: %+v", len(got), len(want)+1, got)
+	}
+	for i, w := range want {
+		if got[i].Text != w {
+			t.Errorf("line %d:\n%s\nwant:\n%s", i, got[i].Text, w)
+		}
+	}
+	session := got[len(want)].Text
+	mustContain(t, "a session", session, "accessToken: [Getter]", "get: [Function: get]", "refresh: [Function: refresh]", "paginate: [Function: paginate]")
+	if strings.Contains(session, "engine.") || strings.Contains(session, "func") {
+		t.Errorf("a session shows Go names:\n%s", session)
+	}
+}
+
+// TestConsoleMatchesNode runs testdata/console/cases.js and compares the console capture
+// with what Node printed for it (testdata/console/node.txt; see the README there).
+func TestConsoleMatchesNode(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("testdata/console/cases.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/console/node.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTestRuntime(t)
+	tr.run(string(src))
+	var got strings.Builder
+	for _, l := range tr.rec.console {
+		got.WriteString(l.Text + "\n")
+	}
+	if got.String() != string(want) {
+		t.Errorf("console output differs from Node's:\n%s", lineDiff(string(want), got.String()))
 	}
 }

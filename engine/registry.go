@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"strings"
 	"time"
 
@@ -31,29 +32,22 @@ func (g *registry) infos() []TestInfo {
 	return out
 }
 
-var validRequirements = map[Requirement]bool{RequireClock: true, RequireControl: true, RequireLive: true}
-
 var testOptionKeys = map[string]bool{"tags": true, "timeout": true, "requires": true, "reason": true}
 
-// testFunc returns the JS `test` function with .skip and .only.
-func (r *rt) testFunc() *goja.Object {
-	reg := func(kind string) func(goja.FunctionCall) goja.Value {
-		return func(call goja.FunctionCall) goja.Value {
-			r.register(kind, call)
-			return goja.Undefined()
-		}
-	}
-	t := r.vm.ToValue(reg("test")).ToObject(r.vm)
-	_ = t.Set("skip", reg("skip"))
-	_ = t.Set("only", reg("only"))
-	return t
+// registration is `test` (with test.skip and test.only), `beforeEach` and `afterEach`:
+// the top level registers tests and hooks into the host's registry.
+type registration struct{ *host }
+
+func newTest(h *host) goja.Value {
+	r := registration{h}
+	return h.function("test", r.register("test"), member{"skip", r.register("skip")}, member{"only", r.register("only")})
 }
 
-func (r *rt) hookFunc(after bool) func(goja.FunctionCall) goja.Value {
-	name := "beforeEach"
-	if after {
-		name = "afterEach"
-	}
+func newHook(name string) func(h *host) goja.Value {
+	return func(h *host) goja.Value { return h.named(name, registration{h}.hook(name)) }
+}
+
+func (r registration) hook(name string) func(goja.FunctionCall) goja.Value {
 	return func(call goja.FunctionCall) goja.Value {
 		if r.phase != phaseTop {
 			r.throw("Error", "%s() must be called at the top level of the script", name)
@@ -62,7 +56,7 @@ func (r *rt) hookFunc(after bool) func(goja.FunctionCall) goja.Value {
 		if !ok {
 			r.throw("TypeError", "%s(fn) needs a function", name)
 		}
-		if after {
+		if name == "afterEach" {
 			r.reg.after = append(r.reg.after, fn)
 		} else {
 			r.reg.before = append(r.reg.before, fn)
@@ -71,11 +65,18 @@ func (r *rt) hookFunc(after bool) func(goja.FunctionCall) goja.Value {
 	}
 }
 
-func (r *rt) register(kind string, call goja.FunctionCall) {
+func (r registration) register(kind string) func(goja.FunctionCall) goja.Value {
 	label := "test"
 	if kind != "test" {
 		label = "test." + kind
 	}
+	return func(call goja.FunctionCall) goja.Value {
+		r.add(kind, label, call)
+		return goja.Undefined()
+	}
+}
+
+func (r registration) add(kind, label string, call goja.FunctionCall) {
 	if r.phase != phaseTop {
 		r.throw("Error", "%s() must be called at the top level of the script, not inside a test", label)
 	}
@@ -100,13 +101,13 @@ func (r *rt) register(kind string, call goja.FunctionCall) {
 	if kind == "skip" && goja.IsString(optV) {
 		def.info.SkipReason = optV.String()
 	} else if !goja.IsUndefined(optV) && !goja.IsNull(optV) {
-		r.testOptions(label, name, optV, &def.info)
+		r.options(label, name, optV, &def.info)
 	}
 	r.reg.tests = append(r.reg.tests, def)
 	r.reg.byName[name] = def
 }
 
-func (r *rt) testOptions(label, name string, v goja.Value, info *TestInfo) {
+func (r registration) options(label, name string, v goja.Value, info *TestInfo) {
 	obj, ok := v.(*goja.Object)
 	if !ok {
 		r.throw("TypeError", "%s(%q, fn, options): options must be an object such as {tags: [\"smoke\"], timeout: \"5s\", requires: [\"clock\"]}", label, name)
@@ -120,7 +121,7 @@ func (r *rt) testOptions(label, name string, v goja.Value, info *TestInfo) {
 		info.Tags = r.stringList(tv, label+" option tags")
 	}
 	if tv := obj.Get("timeout"); tv != nil && !goja.IsUndefined(tv) {
-		info.Timeout = r.duration(tv, label+" option timeout")
+		info.Timeout = r.timeout(tv, label+" option timeout")
 	}
 	if rv := obj.Get("requires"); rv != nil && !goja.IsUndefined(rv) {
 		// Unknown names are kept: the test then errors (rather than the whole file failing
@@ -134,44 +135,11 @@ func (r *rt) testOptions(label, name string, v goja.Value, info *TestInfo) {
 	}
 }
 
-// stringList accepts a string or an array of strings.
-func (r *rt) stringList(v goja.Value, what string) []string {
-	if goja.IsString(v) {
-		return []string{v.String()}
+// timeout reads a test's timeout option: a duration, 0 for the run's default, or "none"
+// (or Infinity) for no deadline at all (NoTimeout).
+func (r registration) timeout(v goja.Value, what string) time.Duration {
+	if (goja.IsString(v) && strings.EqualFold(strings.TrimSpace(v.String()), "none")) || (goja.IsNumber(v) && math.IsInf(v.ToFloat(), 1)) {
+		return NoTimeout
 	}
-	obj, ok := v.(*goja.Object)
-	if !ok || obj.ClassName() != "Array" {
-		r.throw("TypeError", "%s must be a string or an array of strings", what)
-	}
-	n := int(obj.Get("length").ToInteger())
-	out := make([]string, 0, n)
-	for i := 0; i < n; i++ {
-		e := obj.Get(itoa(i))
-		if !goja.IsString(e) {
-			r.throw("TypeError", "%s must be a string or an array of strings", what)
-		}
-		out = append(out, e.String())
-	}
-	return out
-}
-
-// duration reads a duration: a Go duration string ("61m", "1h30m", "500ms") or a number
-// of milliseconds.
-func (r *rt) duration(v goja.Value, what string) time.Duration {
-	if goja.IsString(v) {
-		d, err := time.ParseDuration(strings.TrimSpace(v.String()))
-		if err != nil || d < 0 {
-			r.throw("TypeError", "%s: %q is not a duration such as \"61m\", \"1h30m\", \"5s\" or \"250ms\" (a number means milliseconds)", what, v.String())
-		}
-		return d
-	}
-	if goja.IsNumber(v) {
-		ms := v.ToFloat()
-		if ms != ms || ms < 0 {
-			r.throw("TypeError", "%s: %v is not a non-negative number of milliseconds", what, v)
-		}
-		return time.Duration(ms * float64(time.Millisecond))
-	}
-	r.throw("TypeError", "%s must be a duration string such as \"61m\" or a number of milliseconds, not %s", what, r.formatCompact(v, 40))
-	return 0
+	return r.duration(v, what)
 }

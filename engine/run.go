@@ -15,29 +15,6 @@ import (
 	"github.com/vbharness/vbharness/mocks/secret"
 )
 
-// Satisfies reports whether the target meets a requirement and, when it does not, why.
-// The runner uses it to skip tests with a reason; Run applies it too.
-func (t *Target) Satisfies(req Requirement) (bool, string) {
-	switch req {
-	case RequireClock:
-		if t.Kind == TargetMock || t.Control != nil {
-			return true, ""
-		}
-		return false, fmt.Sprintf("requires clock: target %q has no controllable clock (only the mocks do)", t.Name)
-	case RequireControl:
-		if t.Control != nil {
-			return true, ""
-		}
-		return false, fmt.Sprintf("requires control: target %q has no mock control API", t.Name)
-	case RequireLive:
-		if t.Kind == TargetLive {
-			return true, ""
-		}
-		return false, fmt.Sprintf("requires live: target %q is the embedded mock", t.Name)
-	}
-	return false, fmt.Sprintf("unknown requirement %q", req)
-}
-
 // collect evaluates the top level without a target and returns the registered tests.
 func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
 	r, err := configure(config{ctx: ctx, loader: s.loader, file: s.path})
@@ -52,6 +29,7 @@ func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
 		le := &LoadError{File: s.path, Message: res.Message, Stack: res.Stack, Err: err}
 		if f := firstFrame(res.Stack); f.file != "" {
 			le.File, le.Line, le.Column = f.file, f.line, f.col
+			le.Excerpt = s.loader.excerpt(f)
 		}
 		return nil, le
 	}
@@ -59,21 +37,26 @@ func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
 }
 
 // Run runs one registered test in a fresh runtime and reports its outcome; it never
-// panics. The deadline is the test's own timeout option when it declares one, else
-// opts.Timeout; ctx may end the run sooner. Either way the result is StatusTimedOut
-// within moments: the runtime is interrupted and every blocking host call watches ctx.
+// panics. Run alone decides the test's wall-clock deadline, Deadline(the test's own
+// timeout option, opts.Timeout): its own when it sets one (longer or shorter than the
+// run's), else the run-wide default; the top level is evaluated under the run's. ctx may end
+// the run sooner. Either way the result is StatusTimedOut within moments: the runtime is
+// interrupted and every blocking host call watches ctx.
 // A test whose requirements the target does not meet is skipped with the reason.
 // Math.random is seeded with opts.Seed, or with a fresh seed when it is 0; the seed used
 // is in Result.Seed.
 func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Result) {
 	res = &Result{Name: test, File: s.path}
 	start := wall.Now()
-	var r *rt
+	var r *runtime
 	defer func() {
 		if p := recover(); p != nil {
 			res.Status, res.Message = StatusErrored, fmt.Sprintf("internal engine error: %v", p)
 		}
 		if r != nil {
+			if res.Status != StatusPassed && res.Status != StatusSkipped {
+				res.Excerpt = s.loader.excerpt(firstFrame(res.Stack))
+			}
 			r.finish(res)
 		}
 		res.Wall = wall.Now().Sub(start)
@@ -90,9 +73,9 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		seed = rand.Int64()
 	}
 	res.Seed = seed
-	learnTargetSecrets(opts.Scrubber, opts.Target)
+	opts.Scrubber.AddCredential(opts.Target.Credentials()...)
 
-	runCtx, cancel := deadline(ctx, opts.Timeout)
+	runCtx, cancel := deadline(ctx, Deadline(0, opts.Timeout))
 	defer cancel()
 	var err error
 	r, err = configure(config{ctx: runCtx, loader: s.loader, file: s.path, target: opts.Target, scrub: opts.Scrubber, out: opts.Out, seed: seed})
@@ -124,29 +107,32 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		}
 		return res
 	}
-	for _, req := range def.info.Requires {
-		if !validRequirements[req] {
-			res.Status, res.Message = StatusErrored, fmt.Sprintf("unknown requirement %q in test %q (known: clock, control, live)", req, test)
-			return res
-		}
-		if ok, why := opts.Target.Satisfies(req); !ok {
-			res.Status, res.SkipReason = StatusSkipped, why
-			return res
-		}
+	switch skip, err := opts.Target.Capabilities().Check(opts.Target.Name, def.info.Requires); {
+	case err != nil:
+		res.Status, res.Message = StatusErrored, fmt.Sprintf("test %q: %v", test, err)
+		return res
+	case skip != "":
+		res.Status, res.SkipReason = StatusSkipped, skip
+		return res
 	}
-	if def.info.Timeout > 0 {
-		// The test's own timeout replaces the run's default.
+	if def.info.Timeout != 0 {
+		// The test's own timeout (or NoTimeout) replaces the run's default, from the
+		// test's start.
 		stop()
 		cancel()
-		runCtx, cancel = deadline(ctx, def.info.Timeout)
+		runCtx, cancel = deadline(ctx, Deadline(def.info.Timeout, opts.Timeout))
 		defer cancel()
 		r.ctx = runCtx
 		stop = context.AfterFunc(runCtx, func() { r.vm.Interrupt(errTimedOut) })
 	}
+	// What modules undo when the test ends (the stubs it added), however it ends: this
+	// runs before the deadline's cancel and before finish collects the console.
+	defer r.testEnded(ctx)
 	r.runTest(def, res)
 	return res
 }
 
+// deadline derives ctx with the limit d (from Deadline; NoTimeout: none).
 func deadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if d > 0 {
 		return context.WithTimeoutCause(ctx, d, fmt.Errorf("%w after %v", errTimedOut, d))
@@ -154,26 +140,11 @@ func deadline(ctx context.Context, d time.Duration) (context.Context, context.Ca
 	return context.WithCancel(ctx)
 }
 
-// learnTargetSecrets hands the scrubber the target's own secrets: the admin password,
-// the control token and VBHARNESS_* variables whose names say they are secret.
-func learnTargetSecrets(s *secret.Scrubber, t *Target) {
-	s.Add(t.Veeam.AdminPassword)
-	if t.Control != nil {
-		s.Add(t.Control.Token)
-	}
-	for k, v := range t.Env {
-		u := strings.ToUpper(k)
-		if strings.Contains(u, "PASSWORD") || strings.Contains(u, "SECRET") || strings.Contains(u, "TOKEN") {
-			s.Add(v)
-		}
-	}
-}
-
 // runTest runs the beforeEach hooks, the test and the afterEach hooks (which run even
 // when the test failed, but not after a timeout).
-func (r *rt) runTest(def *testDef, res *Result) {
-	r.phase = phaseTest
-	ctxObj := r.contextObject(def.info)
+func (r *runtime) runTest(def *testDef, res *Result) {
+	r.phase, r.test = phaseTest, &def.info
+	ctxObj := contextObject(r.host, r.exports, def.info)
 	call := func(fn goja.Callable) error {
 		if err := r.ctx.Err(); err != nil {
 			return err
@@ -182,7 +153,7 @@ func (r *rt) runTest(def *testDef, res *Result) {
 		if err != nil {
 			return err
 		}
-		_, err = r.settle(v)
+		_, err = r.loop.settle(v)
 		return err
 	}
 	var err error
@@ -194,15 +165,36 @@ func (r *rt) runTest(def *testDef, res *Result) {
 	if err == nil && def.fn != nil {
 		err = call(def.fn)
 	}
+	var hookErrs []error // afterEach errors after the test's own failure
 	if r.ctx.Err() == nil {
 		for _, h := range r.reg.after {
-			if herr := call(h); herr != nil && err == nil {
-				err = herr
+			if herr := call(h); herr != nil {
+				if err == nil {
+					err = herr
+				} else if r.ctx.Err() == nil {
+					hookErrs = append(hookErrs, herr)
+				}
 			}
 		}
 	}
+	defer func() {
+		// The test's failure comes first; what its afterEach hooks threw follows, so
+		// a broken cleanup is not hidden by the failure it cleaned up after.
+		for _, herr := range hookErrs {
+			var hres Result
+			r.describe(herr, &hres)
+			res.Message += "\n\nafterEach also failed: " + hres.Message
+			if f := firstFrame(hres.Stack); f.file != "" {
+				res.Message += fmt.Sprintf(" (at %s:%d:%d)", f.file, f.line, f.col)
+			}
+		}
+	}()
 	if err == nil && r.ctx.Err() == nil {
-		if v, ok := r.firstUnhandled(); ok {
+		if why := r.loop.pending(); why != "" {
+			res.Status, res.Message = StatusErrored, why
+			return
+		}
+		if v, ok := r.loop.firstUnhandled(); ok {
 			// A rejection nobody awaited: report it as what it was (an assertion fails
 			// the test), saying it went unhandled.
 			r.describeThrown(v, nil, res)
@@ -222,7 +214,7 @@ func (r *rt) runTest(def *testDef, res *Result) {
 
 // describe classifies err into res: a timeout, an assertion failure, or another error,
 // with the message and the JS stack.
-func (r *rt) describe(err error, res *Result) {
+func (r *host) describe(err error, res *Result) {
 	var ex *goja.Exception
 	var ie *goja.InterruptedError
 	var so *goja.StackOverflowError
@@ -268,7 +260,7 @@ func (r *rt) describe(err error, res *Result) {
 }
 
 // describeThrown reports a thrown JS value. AssertionErrors fail; anything else errors.
-func (r *rt) describeThrown(v goja.Value, frames []frame, res *Result) {
+func (r *host) describeThrown(v goja.Value, frames []frame, res *Result) {
 	defer func() {
 		// A thrown Proxy or an object whose getters or toString throw cannot be read;
 		// say so instead of failing the engine.
@@ -308,7 +300,7 @@ func (r *rt) describeThrown(v goja.Value, frames []frame, res *Result) {
 		res.Status = StatusFailed
 		res.Message, res.Expected, res.Actual = msg, get("expected"), get("actual")
 	case obj.ClassName() == "Error" || name != "":
-		res.Message = name + ": " + msg
+		res.Message = r.suggest(name + ": " + msg)
 		if name == "" {
 			res.Message = msg
 		}
@@ -321,25 +313,16 @@ func (r *rt) describeThrown(v goja.Value, frames []frame, res *Result) {
 	res.Stack = formatFrames(frames)
 }
 
-// finish scrubs everything the run recorded and hands it to res.
-func (r *rt) finish(res *Result) {
-	s := r.scrub
-	res.Message, res.Stack = s.Scrub(res.Message), s.Scrub(res.Stack)
-	res.Expected, res.Actual = s.Scrub(res.Expected), s.Scrub(res.Actual)
-	res.Console = make([]ConsoleLine, len(r.console))
-	for i, l := range r.console {
-		res.Console[i] = ConsoleLine{Level: l.Level, Text: s.Scrub(l.Text)}
+// finish hands res everything the run recorded, and scrubs all of it.
+func (r *host) finish(res *Result) {
+	res.Console, res.Trace = r.rec.console, r.rec.trace
+	if r.tl != nil {
+		res.Tokens, res.Clock = r.tl.tokens, r.tl.steps
 	}
-	res.Trace = r.trace
-	for i := range res.Trace {
-		e := &res.Trace[i]
-		e.URL, e.RequestBody, e.ResponseBody, e.Error = s.Scrub(e.URL), s.Scrub(e.RequestBody), s.Scrub(e.ResponseBody), s.Scrub(e.Error)
-		for _, h := range []map[string]string{e.RequestHeaders, e.ResponseHeaders} {
-			for k, v := range h {
-				h[k] = s.Scrub(v)
-			}
-		}
+	if res.Console == nil {
+		res.Console = []ConsoleLine{}
 	}
+	*res = res.MapStrings(r.scrub.Scrub)
 }
 
 // frame is one user-code stack frame.

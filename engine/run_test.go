@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -69,9 +70,11 @@ func TestTimeoutsEndTheRun(t *testing.T) {
 			} else {
 				opts.Target, _ = newMockTarget(t)
 			}
+			ctx := watchdog(t)
 			start := time.Now()
-			res := s.Run(context.Background(), c.test, opts)
+			res := s.Run(ctx, c.test, opts)
 			elapsed := time.Since(start)
+			checkWatchdog(t, ctx, res)
 			if res.Status != StatusTimedOut {
 				t.Fatalf("status %s (%s), want timed out", res.Status, res.Message)
 			}
@@ -84,6 +87,46 @@ func TestTimeoutsEndTheRun(t *testing.T) {
 			}
 			if c.at != "" && !strings.HasPrefix(res.Stack, c.at) {
 				t.Errorf("stack %q, want it to start %q", res.Stack, c.at)
+			}
+		})
+	}
+}
+
+// TestATestsOwnTimeoutIsItsDeadline: the engine alone decides a test's deadline. A test
+// with a timeout option of its own ends at that deadline, shorter or longer than the
+// run's default (RunOptions.Timeout); without one, or with 0, the run's default applies;
+// "none" (or Infinity) means no deadline, and so does a run default of NoTimeout.
+func TestATestsOwnTimeoutIsItsDeadline(t *testing.T) {
+	t.Parallel()
+	s := load(t, "own_timeout.js")
+	cases := []struct {
+		test       string
+		runDefault time.Duration
+		status     Status
+		message    string // prefix
+	}{
+		{"waits for ever past its own timeout", 5 * time.Second, StatusTimedOut, "timed out after 50ms"},
+		{"waits for ever with no timeout of its own", 300 * time.Millisecond, StatusTimedOut, "timed out after 300ms"},
+		{"waits for ever with a timeout option of 0", 300 * time.Millisecond, StatusTimedOut, "timed out after 300ms"},
+		{"outlives the run's default within its own timeout", time.Second, StatusPassed, ""},
+		{"outlives the run's default with no timeout at all", time.Second, StatusPassed, ""},
+		{"outlives the run's default with an infinite timeout", time.Second, StatusPassed, ""},
+		{"waits for ever with no timeout of its own", NoTimeout, StatusTimedOut, "timed out after 2s"}, // the watchdog's context below ends it
+	}
+	for _, c := range cases {
+		t.Run(c.test, func(t *testing.T) {
+			t.Parallel()
+			ctx := watchdog(t)
+			if c.runDefault == NoTimeout {
+				// Nothing in the engine ends it: only the caller's context can.
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeoutCause(ctx, 2*time.Second, errors.New("timed out after 2s (the caller's context)"))
+				defer cancel()
+			}
+			res := s.Run(ctx, c.test, RunOptions{Target: liveTarget(clock.NewReal()), Timeout: c.runDefault})
+			checkWatchdog(t, ctx, res)
+			if res.Status != c.status || !strings.HasPrefix(res.Message, c.message) {
+				t.Errorf("%s %q, want %s %q", res.Status, res.Message, c.status, c.message)
 			}
 		})
 	}
@@ -114,7 +157,10 @@ func TestTopLevelInfiniteLoopIsStopped(t *testing.T) {
 		t.Fatal("Tests returned no error for a top level that never ends")
 	}
 	target, _ := newMockTarget(t)
-	if res := s.Run(context.Background(), "x", RunOptions{Target: target, Timeout: 200 * time.Millisecond}); res.Status != StatusTimedOut {
+	wd := watchdog(t)
+	res := s.Run(wd, "x", RunOptions{Target: target, Timeout: 200 * time.Millisecond})
+	checkWatchdog(t, wd, res)
+	if res.Status != StatusTimedOut {
 		t.Errorf("Run: %s %q", res.Status, res.Message)
 	}
 }
@@ -216,7 +262,7 @@ func TestLoadErrorsNameFileLineAndColumn(t *testing.T) {
 	if infos, err := s.Tests(context.Background()); err != nil || len(infos) != 1 || infos[0].Requires[0] != "clok" {
 		t.Errorf("unknown requirement: Tests = %+v, %v; want the test, with its requirement as written", infos, err)
 	}
-	if res := s.Run(context.Background(), "a", RunOptions{Target: target}); res.Status != StatusErrored || res.Message != `unknown requirement "clok" in test "a" (known: clock, control, live)` {
+	if res := s.Run(context.Background(), "a", RunOptions{Target: target}); res.Status != StatusErrored || res.Message != `test "a": unknown requirement "clok" (known: clock, control, live, isolated)` {
 		t.Errorf("unknown requirement: %s %q", res.Status, res.Message)
 	}
 	s, _ = l.Load("nested_test.js")
@@ -274,7 +320,7 @@ test("fails then hooks still run", ({ test }) => { log.push(test.name); expect(1
 	if res := run("skipped with a reason"); res.Status != StatusSkipped || res.SkipReason != "not on Tuesdays" {
 		t.Errorf("skip: %s %q", res.Status, res.SkipReason)
 	}
-	if res := run("timeout in ms"); res.Status != StatusSkipped || res.SkipReason != `requires live: target "mock" is the embedded mock` {
+	if res := run("timeout in ms"); res.Status != StatusSkipped || res.SkipReason != `requires live: target "mock" is the embedded mocks` {
 		t.Errorf("requirement: %s %q", res.Status, res.SkipReason)
 	}
 	if res := run("no such test"); res.Status != StatusErrored || res.Message != `reg.js registers no test named "no such test"` {
@@ -511,6 +557,15 @@ func TestNoSecretIsRecordedWhole(t *testing.T) {
 	for _, l := range res.Console {
 		recorded = append(recorded, l.Text)
 	}
+	if res.Excerpt == nil || len(res.Tokens) < 6 {
+		t.Fatalf("excerpt %+v and %d tokens; want the failing line and every token of the run", res.Excerpt, len(res.Tokens))
+	}
+	for _, l := range res.Excerpt.Lines {
+		recorded = append(recorded, l.Text)
+	}
+	for _, tok := range res.Tokens {
+		recorded = append(recorded, tok.Redacted)
+	}
 	for _, e := range res.Trace {
 		recorded = append(recorded, e.URL, e.RequestBody, e.ResponseBody, e.Error)
 		for _, h := range []map[string]string{e.RequestHeaders, e.ResponseHeaders} {
@@ -547,5 +602,190 @@ func TestPollingConformance(t *testing.T) {
 				t.Errorf("%s: %s\n%s", res.Status, res.Message, res.Stack)
 			}
 		})
+	}
+}
+
+// scriptOf compiles one script from source, as file s.js.
+func scriptOf(t *testing.T, src string) *Script {
+	t.Helper()
+	s, err := NewLoader(fstest.MapFS{"s.js": &fstest.MapFile{Data: []byte(src)}}).Load("s.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestAMissingRequirementIsAnErrorOnEveryTarget is issue 12's defect 9: a test that moves
+// the clock or uses the control API without declaring it used to pass on the embedded
+// mocks (which have both) and fail only on a lab. Now the call throws a
+// RequirementError naming the requirement, on the embedded mocks too.
+func TestAMissingRequirementIsAnErrorOnEveryTarget(t *testing.T) {
+	t.Parallel()
+	s := scriptOf(t, `const { test, afterEach } = require("vbharness");
+test("advances", ({ clock }) => { clock.advance("1h"); });
+test("sets", ({ mock }) => { mock.veeam.settings.set({ accessTokenLifetime: 600 }); });
+test("denies", ({ entra }) => { entra.signIn(entra.deviceCode(), { deny: true }); });
+test("declares both", ({ clock, mock }) => { clock.advance("1h"); mock.veeam.settings.get(); }, { requires: ["clock", "control"] });
+test("signs in", ({ entra }) => { const c = entra.deviceCode(); entra.signIn(c); entra.pollToken(c); });
+`)
+	cases := []struct{ test, want string }{
+		{"advances", `RequirementError: clock.advance needs requires: ["clock"] on the test; declare it, and targets without a controllable clock skip the test instead of failing it`},
+		{"sets", `RequirementError: mock.veeam.settings.set needs requires: ["control"] on the test; declare it, and targets without the mock control API skip the test instead of failing it`},
+		{"denies", `RequirementError: entra.signIn with deny or afterPolls needs requires: ["control"] on the test; declare it, and targets without the mock control API skip the test instead of failing it`},
+		{"declares both", ""},
+		{"signs in", ""}, // a plain sign-in works everywhere: a person signs in on a lab
+	}
+	for _, c := range cases {
+		tg, _ := newMockTarget(t)
+		res := s.Run(context.Background(), c.test, RunOptions{Target: tg, Timeout: 20 * time.Second})
+		switch {
+		case c.want == "" && res.Status != StatusPassed:
+			t.Errorf("%s: %s %s", c.test, res.Status, res.Message)
+		case c.want != "" && (res.Status != StatusErrored || res.Message != c.want):
+			t.Errorf("%s: %s %q\nwant errored %q", c.test, res.Status, res.Message, c.want)
+		}
+	}
+}
+
+// TestIsolatedRunsOnlyOnAPrivateStack is issue 12's defect 10: a test that needs a fresh,
+// private stack (exact virtual time, fixture and journal counts) declares "isolated"; it
+// runs on the embedded mocks, and a running mock, which the whole run shares, skips it
+// with that reason instead of failing it.
+func TestIsolatedRunsOnlyOnAPrivateStack(t *testing.T) {
+	t.Parallel()
+	s := scriptOf(t, `require("vbharness").test("counts the journal", ({ mock, expect }) => {
+  expect(mock.veeam.requests()).toEqual([]);
+}, { requires: ["isolated", "control"] });`)
+	mockT, _ := newMockTarget(t)
+	if res := s.Run(context.Background(), "counts the journal", RunOptions{Target: mockT}); res.Status != StatusPassed {
+		t.Errorf("embedded mocks: %s %s", res.Status, res.Message)
+	}
+	shared := liveTarget(clock.NewReal())
+	shared.Name, shared.Control = "localmock", &ControlTarget{EntraURL: "https://e.invalid", VeeamURL: "https://v.invalid"}
+	res := s.Run(context.Background(), "counts the journal", RunOptions{Target: shared})
+	if want := `requires isolated: target "localmock" is shared by every test of the run; only the embedded mocks give each test a fresh, private stack`; res.Status != StatusSkipped || res.SkipReason != want {
+		t.Errorf("running mock: %s %q %q\nwant skipped %q", res.Status, res.Message, res.SkipReason, want)
+	}
+}
+
+// TestPasswordsAreRedactedWhole is issue 12's defect 8: passwords kept their last four
+// characters in redaction markers ("[redacted …0rd!]") in traces, reports and the mocks'
+// journals. Passwords and client secrets are now redacted whole everywhere; the short
+// suffix is for tokens only, which still keep it.
+func TestPasswordsAreRedactedWhole(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	tr.run(`const s = veeam.login({username: "Administrator", password: "vbharness-Passw0rd!"});
+		http.post(target.entra.authority + "/abc.onmicrosoft.com/oauth2/v2.0/token", {form: {grant_type: "client_credentials", client_id: "x", client_secret: "my-client-secret-42"}});
+		console.log("journal", JSON.stringify(mock.veeam.requests({path: "/v8/token"})[0].fields));
+		console.log("said", "vbharness-Passw0rd!", s.accessToken);`)
+	res := &Result{}
+	tr.finish(res)
+	var all strings.Builder
+	for _, e := range res.Trace {
+		fmt.Fprintf(&all, "%s %v\n%s\n%s\n", e.URL, e.RequestHeaders, e.RequestBody, e.ResponseBody)
+	}
+	for _, l := range res.Console {
+		all.WriteString(l.Text + "\n")
+	}
+	out := all.String()
+	for _, leak := range []string{"0rd!", "t-42", "Passw0rd", "client-secret"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("%q is still visible:\n%s", leak, out)
+		}
+	}
+	mustContain(t, "the result", out, "password=[redacted]", "client_secret=[redacted]", `"password":"[redacted]"`, "said [redacted] [redacted …")
+}
+
+// TestDeadlineHasOneMeaningForNone: 0 is "not set" at every level (the run's default, then
+// DefaultTimeout), NoTimeout is none, a positive duration is itself.
+func TestDeadlineHasOneMeaningForNone(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ test, run, want time.Duration }{
+		{0, 0, DefaultTimeout},
+		{0, 5 * time.Second, 5 * time.Second},
+		{0, NoTimeout, NoTimeout},
+		{time.Second, 0, time.Second},
+		{time.Second, NoTimeout, time.Second},
+		{NoTimeout, 5 * time.Second, NoTimeout},
+		{NoTimeout, 0, NoTimeout},
+	} {
+		if got := Deadline(c.test, c.run); got != c.want {
+			t.Errorf("Deadline(%v, %v) = %v, want %v", c.test, c.run, got, c.want)
+		}
+	}
+}
+
+// TestAnAfterEachErrorIsShownWhenTheTestFailed is issue 12's defect 14: when a test
+// failed, an error thrown by its afterEach was dropped. The result now keeps the test's
+// failure (status, message, stack) and says what the hook threw, and where.
+func TestAnAfterEachErrorIsShownWhenTheTestFailed(t *testing.T) {
+	t.Parallel()
+	s := scriptOf(t, `const { test, expect, afterEach } = require("vbharness");
+afterEach(() => { throw new Error("cleanup broke"); });
+test("fails", () => { expect(1).toBe(2); });
+test("passes", () => {});`)
+	tg, _ := newMockTarget(t)
+	res := s.Run(context.Background(), "fails", RunOptions{Target: tg})
+	want := "toBe: expected 1 to be 2\n\nafterEach also failed: Error: cleanup broke (at s.js:2:25)"
+	if res.Status != StatusFailed || res.Message != want || !strings.HasPrefix(res.Stack, "at s.js:3:") {
+		t.Errorf("%s %q\nstack %q\nwant failed %q", res.Status, res.Message, res.Stack, want)
+	}
+	tg, _ = newMockTarget(t)
+	if res := s.Run(context.Background(), "passes", RunOptions{Target: tg}); res.Status != StatusErrored || res.Message != "Error: cleanup broke" {
+		t.Errorf("a passing test whose afterEach throws: %s %q", res.Status, res.Message)
+	}
+}
+
+// TestATimerStillPendingWhenTheTestEndsFailsIt is issue 12's defect 22: a setTimeout
+// callback the test did not await was dropped when the test returned, so
+// setTimeout(() => expect(1).toBe(2), 1000) passed. A test that ends with timers pending
+// now errors, naming each timer and where it was set; cleared and fired timers are fine.
+func TestATimerStillPendingWhenTheTestEndsFailsIt(t *testing.T) {
+	t.Parallel()
+	s := scriptOf(t, `const { test, expect } = require("vbharness");
+test("forgets a timer", () => { setTimeout(() => expect(1).toBe(2), 1000); });
+test("forgets an interval", () => { setInterval(() => {}, 10); setTimeout(() => {}, 0); });
+test("clears its timers", () => { clearTimeout(setTimeout(() => {}, 1000)); clearInterval(setInterval(() => {}, 5)); });
+test("awaits its timer", async () => { await new Promise((resolve) => setTimeout(resolve, 1000)); });
+`)
+	cases := []struct{ test, want string }{
+		{"forgets a timer", "the test ended with a timer still pending, whose callback would never run: setTimeout at s.js:2:43 (due in 1s); await it, or clear it with clearTimeout or clearInterval"},
+		{"forgets an interval", "the test ended with 2 timers still pending, whose callbacks would never run: setInterval at s.js:3:48 (due in 10ms), setTimeout at s.js:3:74 (due in 0s); await them, or clear them with clearTimeout or clearInterval"},
+		{"clears its timers", ""},
+		{"awaits its timer", ""},
+	}
+	for _, c := range cases {
+		tg, _ := newMockTarget(t)
+		res := s.Run(context.Background(), c.test, RunOptions{Target: tg})
+		switch {
+		case c.want == "" && res.Status != StatusPassed:
+			t.Errorf("%s: %s %s", c.test, res.Status, res.Message)
+		case c.want != "" && (res.Status != StatusErrored || res.Message != c.want):
+			t.Errorf("%s: %s %q\nwant errored %q", c.test, res.Status, res.Message, c.want)
+		}
+	}
+}
+
+// TestATypoInAVbharnessNameSuggestsTheRightOne is issue 12's defect 24: a misspelt
+// function gave goja's bare "Object has no member 'devicecode'". When the name is close
+// to a name of the vbharness module (its modules, their members, a session's, the
+// matchers), the message now adds the nearest one.
+func TestATypoInAVbharnessNameSuggestsTheRightOne(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	for src, want := range map[string]string{
+		`entra.devicecode()`:                             "TypeError: Object has no member 'devicecode' (did you mean deviceCode?)",
+		`expect(1).toEqul(1)`:                            "TypeError: Object has no member 'toEqul' (did you mean toEqual?)",
+		`mock.veeam.settings.sett({})`:                   "TypeError: Object has no member 'sett' (did you mean set?)",
+		`veeam.login({admin: true}).paginte("/v8/Jobs")`: "TypeError: Object has no member 'paginte' (did you mean paginate?)",
+		`expct(1)`:            "ReferenceError: expct is not defined (did you mean expect?)",
+		`entra.token()`:       "TypeError: Object has no member 'token' (did you mean entra.raw.token or veeam.token?)",
+		`clock.advence("1h")`: "TypeError: Object has no member 'advence' (did you mean advance?)",
+		`[].pushh(1)`:         "TypeError: Object has no member 'pushh'", // not a vbharness name: no guess
+	} {
+		if res := tr.failing(src); res.Status != StatusErrored || res.Message != want {
+			t.Errorf("%s: %s %q\nwant %q", src, res.Status, res.Message, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"testing"
 
+	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/stack"
 )
 
@@ -14,8 +15,8 @@ func newMockTarget(t testing.TB) (*Target, *stack.InProcess) {
 	return &Target{
 		Name: "mock",
 		Kind: TargetMock,
-		Entra: EntraTarget{Authority: s.EntraURL, Tenant: s.Tenant, ClientID: s.ClientID,
-			Scope: "Directory.AccessAsUser.All User.ReadWrite.All offline_access", User: s.User},
+		Entra: EntraTarget{EntraSettings: flow.EntraSettings{Authority: s.EntraURL, Tenant: s.Tenant, ClientID: s.ClientID,
+			Scope: "Directory.AccessAsUser.All User.ReadWrite.All offline_access"}, User: s.User},
 		Veeam:      VeeamTarget{URL: s.VeeamURL, AdminUser: s.AdminUser, AdminPassword: s.AdminPassword, Organization: s.Tenant},
 		HTTPClient: s.Client,
 		Clock:      s.Clock,

@@ -18,10 +18,10 @@ import (
 const maxTraceBody = 64 << 10
 
 // observe records one exchange in the trace. It first teaches the scrubber every secret
-// the exchange carries (secret-named form, JSON and query fields, bearer tokens), then
-// stores a redacted copy: secret fields replaced by their markers, and every known secret
-// scrubbed from what is left.
-func (r *rt) observe(ex *flow.Exchange) {
+// the exchange carries (what mocks/secret counts as one: secret-named form, JSON and
+// query fields, authorization and cookie headers), then stores a redacted copy: secret
+// fields replaced by their markers, and every known secret scrubbed from what is left.
+func (r *host) observe(ex *flow.Exchange) {
 	r.learn(ex)
 	e := Exchange{
 		Method:          ex.Method,
@@ -36,26 +36,26 @@ func (r *rt) observe(ex *flow.Exchange) {
 	if ex.Err != nil {
 		e.Error = r.scrub.Scrub(ex.Err.Error())
 	}
-	r.trace = append(r.trace, e)
+	if r.tl != nil {
+		r.tl.exchange(ex, &e, len(r.rec.trace))
+	}
+	r.rec.trace = append(r.rec.trace, e)
 }
 
-// learn adds the exchange's secrets to the scrubber.
-func (r *rt) learn(ex *flow.Exchange) {
+// learn adds the exchange's secrets to the scrubber, each with its kind.
+func (r *host) learn(ex *flow.Exchange) {
 	if u, err := url.Parse(ex.URL); err == nil {
 		for k, vs := range u.Query() {
-			if secret.IsField(k) {
-				r.scrub.Add(vs...)
+			if kind := secret.FieldKind(k); kind != 0 {
+				r.scrub.AddAs(kind, vs...)
 			}
 		}
 	}
 	for _, h := range []http.Header{ex.RequestHeader, ex.ResponseHeader} {
 		for k, vs := range h {
-			if secretHeader(k) {
-				for _, v := range vs {
-					if _, tok, ok := strings.Cut(v, " "); ok {
-						r.scrub.Add(tok)
-					}
-					r.scrub.Add(v)
+			for _, v := range vs {
+				if kind, s, ok := secret.InHeader(k, v); ok {
+					r.scrub.AddAs(kind, s)
 				}
 			}
 		}
@@ -73,7 +73,7 @@ func isJSONType(mt string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
-func (r *rt) learnBody(ct string, body []byte) {
+func (r *host) learnBody(ct string, body []byte) {
 	if len(body) == 0 {
 		return
 	}
@@ -82,69 +82,53 @@ func (r *rt) learnBody(ct string, body []byte) {
 	case mt == "application/x-www-form-urlencoded":
 		if vals, err := url.ParseQuery(string(body)); err == nil {
 			for k, vs := range vals {
-				if secret.IsField(k) {
-					r.scrub.Add(vs...)
+				if kind := secret.FieldKind(k); kind != 0 {
+					r.scrub.AddAs(kind, vs...)
 				}
 			}
 		}
 	case isJSONType(mt) || (mt == "" && json.Valid(body)):
 		var v any
 		if json.Unmarshal(body, &v) == nil {
-			r.learnJSON(v, false)
+			r.learnJSON(v, 0)
 		}
 	}
 }
 
-// learnJSON adds every string under a secret-named key (at any depth) to the scrubber,
-// both as is and as it appears JSON-escaped.
-func (r *rt) learnJSON(v any, underSecret bool) {
+// learnJSON adds every string under a secret-named key (at any depth, with that key's
+// kind) to the scrubber, both as is and as it appears JSON-escaped.
+func (r *host) learnJSON(v any, under secret.Kind) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			r.learnJSON(e, underSecret || secret.IsField(k))
+			r.learnJSON(e, max(under, secret.FieldKind(k)))
 		}
 	case []any:
 		for _, e := range x {
-			r.learnJSON(e, underSecret)
+			r.learnJSON(e, under)
 		}
 	case string:
-		if underSecret {
-			r.scrub.Add(x)
+		if under != 0 {
+			r.scrub.AddAs(under, x)
 			if b, err := json.Marshal(x); err == nil && len(b) > 2 && string(b[1:len(b)-1]) != x {
-				r.scrub.Add(string(b[1 : len(b)-1]))
+				r.scrub.AddAs(under, string(b[1:len(b)-1]))
 			}
 		}
 	}
 }
 
-func secretHeader(name string) bool {
-	switch strings.ToLower(name) {
-	case "cookie", "set-cookie", "proxy-authorization", "x-antiforgery-token":
-		return true
-	}
-	return secret.IsField(name)
-}
-
-func (r *rt) redactHeaders(h http.Header) map[string]string {
+func (r *host) redactHeaders(h http.Header) map[string]string {
 	if len(h) == 0 {
 		return nil
 	}
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
-		v := strings.Join(vs, ", ")
-		if secretHeader(k) {
-			if scheme, tok, ok := strings.Cut(v, " "); ok && !strings.Contains(tok, " ") {
-				v = scheme + " " + secret.Redact(tok)
-			} else {
-				v = secret.Redact(v)
-			}
-		}
-		out[k] = r.scrub.Scrub(v)
+		out[k] = r.scrub.Scrub(secret.RedactHeader(k, strings.Join(vs, ", ")))
 	}
 	return out
 }
 
-func (r *rt) redactURL(raw string) string {
+func (r *host) redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.RawQuery == "" {
 		return r.scrub.Scrub(raw)
@@ -154,7 +138,7 @@ func (r *rt) redactURL(raw string) string {
 	for k, vs := range q {
 		if secret.IsField(k) {
 			for i := range vs {
-				vs[i] = secret.Redact(vs[i])
+				vs[i] = secret.RedactField(k, vs[i])
 			}
 			changed = true
 		}
@@ -167,7 +151,7 @@ func (r *rt) redactURL(raw string) string {
 
 // redactBody returns body for the trace: form and JSON secret fields replaced by their
 // markers (JSON keeps its key order), known secrets scrubbed, long bodies cut.
-func (r *rt) redactBody(ct string, body []byte) string {
+func (r *host) redactBody(ct string, body []byte) string {
 	if len(body) == 0 {
 		return ""
 	}
@@ -209,7 +193,7 @@ func redactForm(body string) string {
 		if err != nil {
 			val = v
 		}
-		parts[i] = k + "=" + secret.Redact(val) // left unescaped: the trace is read by people
+		parts[i] = k + "=" + secret.RedactField(name, val) // left unescaped: the trace is read by people
 	}
 	return strings.Join(parts, "&")
 }
@@ -220,7 +204,7 @@ func redactJSON(body []byte) (string, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var out bytes.Buffer
-	if err := redactJSONValue(dec, &out, false); err != nil {
+	if err := redactJSONValue(dec, &out, 0); err != nil {
 		return "", err
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -229,7 +213,8 @@ func redactJSON(body []byte) (string, error) {
 	return out.String(), nil
 }
 
-func redactJSONValue(dec *json.Decoder, out *bytes.Buffer, hide bool) error {
+// redactJSONValue copies one value; hide is the kind of the secret key it is under, if any.
+func redactJSONValue(dec *json.Decoder, out *bytes.Buffer, hide secret.Kind) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -253,7 +238,7 @@ func redactJSONValue(dec *json.Decoder, out *bytes.Buffer, hide bool) error {
 				kb, _ := json.Marshal(key)
 				out.Write(kb)
 				out.WriteByte(':')
-				if err := redactJSONValue(dec, out, hide || secret.IsField(key)); err != nil {
+				if err := redactJSONValue(dec, out, max(hide, secret.FieldKind(key))); err != nil {
 					return err
 				}
 			}
@@ -279,8 +264,8 @@ func redactJSONValue(dec *json.Decoder, out *bytes.Buffer, hide bool) error {
 			out.WriteByte(']')
 		}
 	case string:
-		if hide {
-			t = secret.Redact(t)
+		if hide != 0 {
+			t = secret.RedactAs(hide, t)
 		}
 		b, _ := json.Marshal(t)
 		out.Write(b)

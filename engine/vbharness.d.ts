@@ -21,14 +21,14 @@ declare module "vbharness" {
   export type Duration = string | number;
 
   /** Something a test needs from its target; the runner skips the test where it is missing. */
-  export type Requirement = "clock" | "control" | "live";
+  export type Requirement = "clock" | "control" | "live" | "isolated";
 
   export interface TestOptions {
     /** Labels for --tag selection. */
     tags?: string[] | string;
-    /** Wall-clock deadline of this test; replaces the run's default. */
-    timeout?: Duration;
-    /** What the target must offer: "clock" (clock.advance), "control" (mock.*), "live". */
+    /** Wall-clock deadline of this test; replaces the run's default. "none" (or Infinity): no deadline; 0: the run's default. */
+    timeout?: Duration | "none";
+    /** What the target must offer: "clock" (clock.advance), "control" (mock.*), "live", "isolated" (a fresh, private stack). */
     requires?: Requirement[] | Requirement;
     /** Why the test is skipped (test.skip only). */
     reason?: string;
@@ -66,6 +66,8 @@ declare module "vbharness" {
     name: string;
     file: string;
     tags: string[];
+    /** What the test declared in requires (so a shared hook can tell what it may call). */
+    requires: Requirement[];
   }
 
   export const test: TestFunction;
@@ -141,9 +143,9 @@ declare module "vbharness" {
     toThrow(expected?: string | RegExp | Function): void;
     /** The received HTTP response has this status; the failure shows the body. */
     toHaveStatus(status: number): void;
-    /** An EntraError, an error response, or a function that throws one, carries this code (and AADSTS number). */
+    /** An EntraError, an Entra error response, or a function that throws one, carries this code (and AADSTS number). Veeam's errors fail it, naming Veeam. */
     toHaveEntraError(error: string, aadsts?: number): void;
-    /** A VeeamError, an error response, or a function that throws one, carries this errorCode (or OAuth error). */
+    /** A VeeamError, a Veeam error response, or a function that throws one, carries this errorCode (or OAuth error). Entra's errors fail it, naming Entra. */
     toHaveVeeamError(code: string): void;
   }
 
@@ -155,7 +157,7 @@ declare module "vbharness" {
     form?: Record<string, unknown>;
     /** A raw body. */
     body?: string;
-    /** Query parameters appended to the URL. */
+    /** Query parameters added to the URL; each replaces a parameter of the same name already in it. */
     query?: Record<string, unknown>;
     /** Wall-clock limit of this request. */
     timeout?: Duration;
@@ -227,9 +229,12 @@ declare module "vbharness" {
     deviceCode(options?: EntraDefaults): DeviceCodeResponse;
     /**
      * Redeems a device code (RFC 8628): first poll after one interval, never faster, +5 s
-     * after slow_down, stops at expires_in. Returns the token response or throws an EntraError.
+     * after slow_down, stops at expires_in. Transient answers (408, 429, 500, 502, 503, 504)
+     * are polled again after the interval or their Retry-After, whichever is longer, while
+     * the code lives; retry: false throws the first one instead. Returns the token response
+     * or throws an EntraError.
      */
-    pollToken(code: DeviceCodeResponse | string): TokenResponse;
+    pollToken(code: DeviceCodeResponse | string, options?: { retry?: boolean }): TokenResponse;
     /**
      * The user's side. Mock target: approves (or denies, or approves after N polls)
      * through the control API. Live target: prints Microsoft's message and the time left
@@ -264,6 +269,13 @@ declare module "vbharness" {
     operator?: { userId: string; tenantId: string; accessToken: string };
     /** Default true: refresh once on 401 or shortly before expiry, then retry once. */
     autoRefresh?: boolean;
+    /**
+     * Default false: the login sends disable_antiforgery_token=true, as programmatic
+     * clients do. true: keep Veeam's antiforgery protection, as the seed's requests do:
+     * no flag, and the session sends the antiforgery token the token response set
+     * (header X-XSRF-TOKEN) with every call and refresh.
+     */
+    antiforgery?: boolean;
   }
 
   export interface Veeam {
@@ -273,6 +285,7 @@ declare module "vbharness" {
     token(form: Record<string, unknown>): HttpResponse;
   }
 
+  /** headers.Authorization, if given, is sent instead of the session's token, and the call does not refresh. */
   export interface SessionRequestOptions extends RequestOptions {
     /** false: send the current token as is and return a 401 unchanged. */
     autoRefresh?: boolean;
@@ -337,9 +350,14 @@ declare module "vbharness" {
     method: string;
     path: string;
     fields?: Record<string, string>;
+    /** How many fields past the journal's limit per entry were not kept. */
+    fields_omitted?: number;
     status: number;
     latency_ms: number;
+    /** The id of the fault rule that answered, if one did. */
     fault?: string;
+    /** The id of the Veeam stub that answered, if one did. */
+    stub?: string;
   }
 
   export interface JournalFilter {
@@ -383,6 +401,45 @@ declare module "vbharness" {
     set(patch: Record<string, unknown>): Record<string, any>;
   }
 
+  /** A stub of the Veeam mock (docs/veeam-mock.md, "Stubs"): what it matches and its answer. */
+  export interface StubSpec {
+    /** Assigned (s1, s2, …) when left out. */
+    id?: string;
+    method: string;
+    /** A template of the v8 document ("/v8/Jobs/{jobId}") or an exact path under /v8/. */
+    path: string;
+    /** Query parameters (names in any case, values exact) and a subset of the JSON body. */
+    match?: { query?: Record<string, string>; body?: unknown };
+    /** 200 when left out. */
+    status?: number;
+    headers?: Record<string, string>;
+    /** A string is sent as text, anything else as JSON. */
+    body?: unknown;
+    /** How many requests it answers; 0 or left out: every one. */
+    times?: number;
+    /** Waited on the mock's clock (the scenario clock in-process), at most 30 s. */
+    delay?: Duration;
+    /** Answer callers without a valid token too; otherwise 401 and 403 stay real. */
+    anonymous?: boolean;
+  }
+
+  /** A stub as the mock keeps it, with its counters. */
+  export interface StubState extends StubSpec {
+    id: string;
+    hits: number;
+    /** null when unlimited. */
+    remaining: number | null;
+  }
+
+  /** What mock.veeam.stub returns; the stub is removed when the test ends in any case. */
+  export interface VeeamStub extends StubSpec {
+    id: string;
+    hits: number;
+    remaining: number | null;
+    /** Removes it now; false when it was gone already (removed, cleared or reset). */
+    remove(): boolean;
+  }
+
   export interface MockServer {
     requests(filter?: JournalFilter): JournalEntry[];
     clearRequests(): void;
@@ -393,11 +450,21 @@ declare module "vbharness" {
     settings: MockSettings;
   }
 
+  /** mock.veeam: the Veeam mock's control API, with its stubs. */
+  export interface MockVeeam extends MockServer {
+    /** Adds a stub (POST /_mock/stubs); the newest stub that matches answers. */
+    stub(spec: StubSpec): VeeamStub;
+    stubs(): StubState[];
+    /** Removes every stub, those of the mock's --stubs file too (reset brings those back). */
+    clearStubs(): void;
+  }
+
   /** The mock control API; every call throws a RequirementError where the target has none. */
   export interface Mock {
     approve(code: DeviceCodeResponse | string, options?: { user?: string }): Record<string, any>;
     deny(code: DeviceCodeResponse | string): Record<string, any>;
-    /** A standing approval for current and future codes; false turns it off. */
+    /** A standing approval for current and future codes; with no option (`{}`), every code at
+     * its first poll as its tenant's default user; false turns it off. */
     autoApprove(options: { user?: string; afterPolls?: number; after?: Duration } | false): Record<string, any>;
     /** One code's dialect: strict RFC 8628 (true), Entra's (false) or the server's (null). */
     dialect(code: DeviceCodeResponse | string, strict: boolean | null): Record<string, any>;
@@ -414,7 +481,7 @@ declare module "vbharness" {
     clock(): { now: string; virtual: boolean };
     faults: Faults;
     entra: MockServer;
-    veeam: MockServer;
+    veeam: MockVeeam;
   }
 
   export interface TargetInfo {

@@ -4,8 +4,10 @@
 // The subpackages hold what both mocks share: one clock per stack (clock), signing keys
 // and JWKS (keys), fault injection (faults), the request journal (journal), the
 // `/_mock/` control API and request pipeline (control), the local TLS CA (tlsca), the
-// redaction of secrets (secret) and an in-memory HTTP transport (inproc). The stack
-// package assembles a whole Entra + Veeam stack.
+// redaction of secrets (secret), an in-memory HTTP transport (inproc), the strict
+// decoder of every configuration file (configfile) and the state file a standalone mock
+// keeps with --state-dir (state). The stack package assembles a whole
+// Entra + Veeam stack.
 //
 // Import rule: nothing under mocks imports engine, runner or cmd, so the mocks are
 // usable from plain Go tests: httptest.NewServer(entra.New(...)).

@@ -2,7 +2,9 @@
 // collects the tests they register, decides which to run and which to skip (and why),
 // runs the rest on a pool of workers with a fresh runtime and, on the embedded mock
 // target, a fresh in-process mock stack per test, and returns the results in a stable
-// order together with the run's exit code.
+// order together with the run's exit code. A run can be cut into shards for many machines
+// (Plan.Shard: a stable, optionally duration-balanced share) and the shards' outcomes
+// joined back into the whole run's (Merge).
 //
 // What lives elsewhere: the JavaScript runtime and the `vbharness` module are the
 // engine's (package engine, reached here through the small Engine and Script

@@ -21,7 +21,9 @@ type Script interface {
 	// registration order.
 	Tests(ctx context.Context) ([]engine.TestInfo, error)
 	// Run runs one registered test in a fresh runtime. It never panics and always
-	// returns a result; a cancelled ctx or the RunOptions timeout ends it as timed out.
+	// returns a result; a cancelled ctx or the test's deadline ends it as timed out. The
+	// deadline is the test's own timeout option, else the RunOptions timeout (the run's
+	// default): Run decides, the runner only passes the default.
 	Run(ctx context.Context, test string, opts engine.RunOptions) *engine.Result
 }
 

@@ -72,10 +72,12 @@ func TestRealEngineScenarios(t *testing.T) {
 	check(b+"throws a TypeError", engine.StatusErrored, func(r runner.Result) bool {
 		return strings.Contains(r.Message, "TypeError") && strings.Contains(r.Stack, "scenarios/basics.js:21:")
 	})
-	check(b+"spins until its timeout", engine.StatusTimedOut, nil)
+	check(b+"spins until its timeout", engine.StatusTimedOut, func(r runner.Result) bool {
+		return strings.HasPrefix(r.Message, "timed out after 50ms") // its own option, not the run's 30 s
+	})
 	check(b+"is skipped with a reason", engine.StatusSkipped, func(r runner.Result) bool { return r.SkipReason == "waiting for Veeam 8.1" })
 	check(b+"needs a live target", engine.StatusSkipped, func(r runner.Result) bool {
-		return r.SkipReason == "needs a live target (requires: live); target mock is the embedded mocks"
+		return r.SkipReason == `requires live: target "mock" is the embedded mocks`
 	})
 	check("scenarios/syntax_error.js › "+runner.LoadErrorName, engine.StatusErrored, func(r runner.Result) bool {
 		return r.LoadError && strings.HasPrefix(r.Message, "scenarios/syntax_error.js:4:")
@@ -85,5 +87,36 @@ func TestRealEngineScenarios(t *testing.T) {
 	})
 	if o.ExitCode() != runner.ExitLoad {
 		t.Errorf("exit = %d, want 3", o.ExitCode())
+	}
+}
+
+// TestTheRunsTimeoutEndsATestThatSetsNone runs testdata/timeouts through the real engine
+// with a 300ms --timeout: the test without a timeout of its own ends at the run's
+// default, which the runner passes down, and the test with one at its own. It runs under
+// a watchdog, so a default that never fires fails it in seconds, saying so.
+func TestTheRunsTimeoutEndsATestThatSetsNone(t *testing.T) {
+	t.Parallel()
+	ctx := runnertest.Watchdog(t, context.Background(), 5*time.Second)
+	fsys := os.DirFS("testdata")
+	p, err := runner.NewPlan(ctx, runner.Options{
+		Engine: runner.NewEngine(fsys), Files: []string{"timeouts/spin.js"}, Target: runner.MockTarget(nil),
+		Parallel: 2, Seed: 7, Timeout: 300 * time.Millisecond, Clock: clock.NewVirtual(time.Time{}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := p.Execute(ctx)
+	runnertest.CheckWatchdog(t, ctx, "a run of two tests that spin with a 300ms --timeout")
+	want := map[string]string{
+		"spins with no timeout of its own": "timed out after 300ms",
+		"spins past its own timeout":       "timed out after 50ms",
+	}
+	if len(o.Results) != len(want) {
+		t.Fatalf("%d results, want %d", len(o.Results), len(want))
+	}
+	for _, r := range o.Results {
+		if r.Status != engine.StatusTimedOut || !strings.HasPrefix(r.Message, want[r.Name]) {
+			t.Errorf("%s: %s %q, want timed out %q", r.Name, r.Status, r.Message, want[r.Name])
+		}
 	}
 }

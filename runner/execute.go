@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,9 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		Parallel: o.Parallel,
 		Timeout:  o.Timeout,
 		Files:    p.Files,
-		Started:  o.Clock.Now(),
+		Started:  p.started, // the run began with loading its scripts (NewPlan)
+		Shard:    p.shard,
+		Planned:  p.planned,
 	}
 	results := make([]*Result, len(p.Tests))
 	var (
@@ -47,6 +50,25 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		defer obsMu.Unlock()
 		f(o.Observer)
 	}
+	// Tests finish in any order, but the observer hears them in plan order (files sorted,
+	// tests as registered), as the console promises: a finished test waits only for the
+	// tests before it, so the output still streams.
+	var (
+		orderMu   sync.Mutex
+		finished  = make([]bool, len(p.Tests))
+		announced int // the first test the observer has not heard finish
+	)
+	finish := func(i int, r *Result) { // r nil: the test was left out
+		orderMu.Lock()
+		defer orderMu.Unlock()
+		results[i], finished[i] = r, true
+		for announced < len(p.Tests) && finished[announced] {
+			if done := results[announced]; done != nil {
+				notify(func(ob Observer) { ob.TestFinished(done) })
+			}
+			announced++
+		}
+	}
 	guard := newMemoryGuard(o.MaxMemory)
 	defer guard.stop()
 	next := make(chan int)
@@ -58,7 +80,8 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 			for i := range next {
 				t := p.Tests[i]
 				if ctx.Err() != nil {
-					continue // interrupted before it started: left out
+					finish(i, nil) // interrupted before it started: left out
+					continue
 				}
 				var r *Result
 				switch {
@@ -82,6 +105,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 					}
 					if ctx.Err() != nil {
 						unlock(&exclusive, ex)
+						finish(i, nil)
 						continue
 					}
 					notify(func(ob Observer) { ob.TestStarted(t) })
@@ -91,8 +115,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 				if r.Failed() && o.FailFast {
 					stopped.Store(true)
 				}
-				results[i] = r
-				notify(func(ob Observer) { ob.TestFinished(r) })
+				finish(i, p.show(r))
 			}
 		}()
 	}
@@ -106,8 +129,9 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	for _, r := range results {
+	for i, r := range results {
 		if r != nil {
+			r.PlanIndex = p.Tests[i].index
 			out.Results = append(out.Results, *r)
 		}
 	}
@@ -115,6 +139,32 @@ feed:
 	out.Stopped = stopped.Load()
 	out.Elapsed = o.Clock.Now().Sub(out.Started)
 	return out
+}
+
+// scriptPath finds script paths in text (a message, a stack): a run of path characters
+// ending in .js after the start, a space, a bracket or a quote.
+var scriptPath = regexp.MustCompile("(^|[\\s(\"'`,])((?:[A-Za-z0-9_.@+~-]+/)*[A-Za-z0-9_.@+~-]+\\.js)\\b")
+
+// show rewrites the file-system paths r names with Options.ShowPath.
+func (p *Plan) show(r *Result) *Result {
+	f := p.opts.ShowPath
+	if f == nil {
+		return r
+	}
+	r.File = f(r.File)
+	rewrite := func(text string) string {
+		return scriptPath.ReplaceAllStringFunc(text, func(m string) string {
+			sub := scriptPath.FindStringSubmatch(m)
+			return sub[1] + f(sub[2])
+		})
+	}
+	r.Message, r.Stack = rewrite(r.Message), rewrite(r.Stack)
+	if r.Excerpt != nil {
+		x := *r.Excerpt
+		x.File = f(x.File)
+		r.Excerpt = &x
+	}
+	return r
 }
 
 func unlock(mu *sync.RWMutex, exclusive bool) {
@@ -148,17 +198,12 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) (r *Resu
 	if release != nil {
 		defer release()
 	}
-	timeout := t.Info.Timeout
-	if timeout == 0 {
-		timeout = o.Timeout
-	}
-	if timeout < 0 {
-		timeout = 0
-	}
+	// The run's default goes down as is; the engine alone applies a test's own timeout
+	// option instead (engine.Deadline), so the rule lives in one place.
 	res := t.script.Run(ctx, t.Info.Name, engine.RunOptions{
 		Target:   target,
 		Seed:     t.Seed,
-		Timeout:  timeout,
+		Timeout:  o.Timeout,
 		Scrubber: o.Scrubber,
 		Out:      o.Prompt,
 	})
@@ -207,6 +252,7 @@ func loadErrorResult(t *Planned) *Result {
 	var le *engine.LoadError
 	if errors.As(t.loadErr, &le) {
 		r.Stack = le.Stack
+		r.Excerpt = le.Excerpt
 	}
 	r.LoadError = true
 	return r

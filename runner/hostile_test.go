@@ -11,6 +11,7 @@ import (
 	"github.com/vbharness/vbharness/engine"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/runner"
+	"github.com/vbharness/vbharness/runner/runnertest"
 )
 
 // TestHostileScenariosFailAloneAndTheRunGoesOn runs testdata/hostile through the real
@@ -32,11 +33,16 @@ func TestHostileScenariosFailAloneAndTheRunGoesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	goroutines := runtime.NumGoroutine()
-	p, err := runner.NewPlan(context.Background(), runner.Options{
+	// top_loop.js never ends its top level: only the run's 15s timeout, which also bounds
+	// registering a script's tests, ends it. The watchdog makes a broken default fail
+	// here in seconds instead of hanging the package.
+	planCtx := runnertest.Watchdog(t, context.Background(), 90*time.Second)
+	p, err := runner.NewPlan(planCtx, runner.Options{
 		Engine: runner.NewEngine(fsys), Files: files, Target: runner.MockTarget(nil),
-		Parallel: 1, Seed: 7, Timeout: 2 * time.Second, MaxMemory: 128 << 20,
+		Parallel: 1, Seed: 7, Timeout: 15 * time.Second, MaxMemory: 128 << 20,
 		Clock: clock.NewVirtual(time.Time{}),
 	})
+	runnertest.CheckWatchdog(t, planCtx, "registering the tests of testdata/hostile (top_loop.js loops at its top level)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +54,7 @@ func TestHostileScenariosFailAloneAndTheRunGoesOn(t *testing.T) {
 	}
 	wants := map[string]want{
 		"hostile/syntax_error.js › " + runner.LoadErrorName: {engine.StatusErrored, []string{"syntax_error.js:5:13", "SyntaxError"}},
-		"hostile/top_loop.js › " + runner.LoadErrorName:     {engine.StatusErrored, []string{"timed out after 2s while registering its tests", "top_loop.js:"}},
+		"hostile/top_loop.js › " + runner.LoadErrorName:     {engine.StatusErrored, []string{"timed out after 15s while registering its tests", "top_loop.js:"}},
 		"hostile/top_memory.js › " + runner.LoadErrorName:   {engine.StatusErrored, []string{"memory limit exceeded", "over the 128 MiB allowed", "top_memory.js"}},
 
 		"hostile/thrown_values.js › throws a number":                            {engine.StatusErrored, []string{"thrown: 42"}},

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
+	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/runner/config"
 )
 
@@ -31,16 +33,13 @@ func ScriptEnv(env map[string]string) map[string]string {
 	return out
 }
 
-// SecretEnv returns the values of VBHARNESS_* variables whose names say they hold a
-// secret (PASSWORD, TOKEN, SECRET), for the run's scrubber.
+// SecretEnv returns the values of the VBHARNESS_* variables that mocks/secret counts as
+// secret (secret.IsEnv), for the run's scrubber: credentials.
 func SecretEnv(env map[string]string) []string {
 	var out []string
 	for k, v := range ScriptEnv(env) {
-		for _, w := range []string{"PASSWORD", "TOKEN", "SECRET"} {
-			if strings.Contains(k, w) {
-				out = append(out, v)
-				break
-			}
+		if secret.IsEnv(k) {
+			out = append(out, v)
 		}
 	}
 	return out
@@ -55,25 +54,29 @@ func HTTPClient(r *config.Resolved) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// LiveTarget returns the runner target for a resolved live target. Every test gets a
-// copy of one engine target: one HTTP client, and one real clock shared by all tests.
+// EngineTarget converts a target of the targets file into the engine's target model,
+// engine.Target: the one conversion from runner/config, used by LiveTarget (every test of
+// a run) and by `vbharness login` and `token`. Protocol defaults (authority, client id,
+// scope) stay empty here: engine/flow fills them.
 //
-// A target with a control API (a running `vbharness mock`) gets clock and control
-// capabilities. LiveTarget then checks that the control API answers, and moves the shared
-// clock to the mock's time (which an earlier run may have advanced), so that scenarios
-// and servers agree on the time; an unreachable control API is an error, before any test
-// runs.
-func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) (*Target, error) {
+// A target with a control section is a running `vbharness mock`: EngineTarget first fills
+// in what the file leaves out with the mock's defaults (MockDefaults, which changes r).
+// EngineTarget then checks that the
+// control API answers, and moves the clock to the mock's time (which an earlier run may
+// have advanced), so that scenarios and servers agree on the time; an unreachable control
+// API is an error.
+func EngineTarget(ctx context.Context, r *config.Resolved, env map[string]string) (*engine.Target, error) {
+	MockDefaults(r)
 	client := HTTPClient(r)
 	clk, err := TargetClock(ctx, client, r)
 	if err != nil {
 		return nil, err
 	}
-	et := engine.Target{
+	t := &engine.Target{
 		Name: r.Name,
 		Kind: engine.TargetLive,
-		Entra: engine.EntraTarget{Authority: r.Entra.Authority, Tenant: r.Entra.Tenant, ClientID: r.Entra.ClientID,
-			Scope: r.Entra.Scope, User: r.Entra.User},
+		Entra: engine.EntraTarget{EntraSettings: flow.EntraSettings{Authority: r.Entra.Authority, Tenant: r.Entra.Tenant,
+			ClientID: r.Entra.ClientID, Scope: r.Entra.Scope}, User: r.Entra.User},
 		Veeam: engine.VeeamTarget{URL: r.Veeam.URL, AdminUser: r.Veeam.AdminUser, AdminPassword: r.Veeam.AdminPassword,
 			Organization: r.Veeam.Organization},
 		HTTPClient:         client,
@@ -82,9 +85,23 @@ func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) 
 		Env:                ScriptEnv(env),
 		Settings:           r.Settings,
 	}
-	desc := fmt.Sprintf("live: Entra %s, Veeam %s, real clock", r.Entra.Authority, r.Veeam.URL)
 	if r.Control != nil {
-		et.Control = &engine.ControlTarget{EntraURL: r.Control.Entra, VeeamURL: r.Control.Veeam, Token: r.Control.Token}
+		t.Control = &engine.ControlTarget{EntraURL: r.Control.Entra, VeeamURL: r.Control.Veeam, Token: r.Control.Token}
+	}
+	return t, nil
+}
+
+// LiveTarget returns the runner target for a resolved live target. Every test gets a
+// copy of one engine target (EngineTarget): one HTTP client, and one real clock shared
+// by all tests. A target with a control API (a running `vbharness mock`) offers the clock
+// and the control API to tests' requirements.
+func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) (*Target, error) {
+	et, err := EngineTarget(ctx, r, env)
+	if err != nil {
+		return nil, err
+	}
+	desc := fmt.Sprintf("live: Entra %s, Veeam %s, real clock", et.Entra.WithDefaults().Authority, et.Veeam.URL)
+	if et.Control != nil {
 		desc += " and control API"
 	} else {
 		desc += ", no control API"
@@ -93,12 +110,10 @@ func LiveTarget(ctx context.Context, r *config.Resolved, env map[string]string) 
 		Name:               r.Name,
 		Kind:               engine.TargetLive,
 		Description:        desc,
-		Clock:              et.Control != nil,
 		Control:            et.Control != nil,
-		Shared:             true,
 		InsecureSkipVerify: r.InsecureSkipVerify,
 		New: func(context.Context) (*engine.Target, func(), error) {
-			t := et
+			t := *et
 			t.Env = maps.Clone(et.Env)
 			if et.Control != nil {
 				c := *et.Control

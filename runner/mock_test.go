@@ -142,7 +142,7 @@ test("leaks everything it can", ({ entra, veeam, clock }) => {
   session.refresh();
   console.warn("veeam tokens", session.accessToken, session.refreshToken);
   expect(session.accessToken).toBe("something else entirely");
-});
+}, { requires: ["clock"] });
 `
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "leaky.js"), []byte(leaky), 0o644); err != nil {

@@ -15,10 +15,6 @@ import (
 	"github.com/vbharness/vbharness/mocks/secret"
 )
 
-// DefaultTimeout is the wall-clock limit of one test unless the test or --timeout says
-// otherwise. Virtual time does not count.
-const DefaultTimeout = 30 * time.Second
-
 // Options configure a run. Engine, Files and Target are required.
 type Options struct {
 	Engine Engine
@@ -27,8 +23,11 @@ type Options struct {
 	Target *Target
 	// Parallel is how many tests run at once; 0 means runtime.NumCPU().
 	Parallel int
-	// Timeout is the wall-clock limit of a test that sets none itself; 0 means
-	// DefaultTimeout, a negative value means no limit.
+	// Timeout is the wall-clock limit of a test that sets none itself: 0 means
+	// engine.DefaultTimeout, engine.NoTimeout no limit (any other negative value is an
+	// error). The runner passes it to the engine, which alone applies a test's own
+	// timeout option instead (engine.Deadline). It also bounds the evaluation of each
+	// script's top level while the plan is made.
 	Timeout time.Duration
 	// Filter, if set, selects tests whose name it matches.
 	Filter *regexp.Regexp
@@ -49,6 +48,12 @@ type Options struct {
 	Observer Observer
 	// Prompt is where live sign-in prompts for a person go; may be nil.
 	Prompt io.Writer
+	// ShowPath, if set, turns a path of the engine's file system into the path results
+	// show, so it opens from the user's shell: the CLI names files under the working
+	// directory relative to it and others by their absolute path. It is applied to each
+	// result's File and to the script paths (*.js) inside its Message and Stack, and
+	// returns a path it does not know unchanged. nil shows file-system paths as they are.
+	ShowPath func(fsPath string) string
 	// MaxMemory is the Go heap, in bytes, the run may use: past it the runner stops the
 	// scenario that has run longest, which is reported as errored ("memory limit
 	// exceeded"), and the run goes on. 0 means DefaultMaxMemory; negative, no limit.
@@ -57,7 +62,9 @@ type Options struct {
 
 // Observer hears about a run's progress. Every test that is run (or fails without
 // running) is announced by TestStarted before its TestFinished; skipped tests and
-// scripts that failed to load only finish. The runner calls the Observer from one
+// scripts that failed to load only finish. TestStarted comes as tests start; TestFinished
+// comes in plan order (files sorted, tests in registration order), each as soon as the
+// test and every test before it have finished. The runner calls the Observer from one
 // goroutine at a time, so implementations need no locking of their own.
 type Observer interface {
 	TestStarted(t *Planned)
@@ -76,6 +83,7 @@ type Planned struct {
 
 	script  Script
 	loadErr error // set on the entry standing for a script that failed to load
+	index   int   // position in the plan before Shard cut it
 }
 
 // Plan is the tests a run will report, in order, with the decision for each.
@@ -87,8 +95,14 @@ type Plan struct {
 	Files int
 	// LoadErrors is how many scripts failed to load.
 	LoadErrors int
+	// Unsharded is how many tests Selected counted before Shard cut the plan to its
+	// share; 0 when the plan is not sharded.
+	Unsharded int
 
-	opts Options
+	opts    Options
+	shard   Shard
+	planned int       // len(Tests) before Shard
+	started time.Time // when NewPlan began: loading the scripts is part of the run
 }
 
 // Selected is how many tests passed the filter and the tags (run or skipped).
@@ -115,16 +129,17 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if opts.Parallel == 0 {
 		opts.Parallel = runtime.NumCPU()
 	}
-	if opts.Timeout == 0 {
-		opts.Timeout = DefaultTimeout
+	if opts.Timeout < 0 && opts.Timeout != engine.NoTimeout {
+		return nil, fmt.Errorf("%w: timeout %v: give a duration, 0 for the default (%v) or engine.NoTimeout for none", ErrOptions, opts.Timeout, engine.DefaultTimeout)
 	}
+	opts.Timeout = engine.Deadline(0, opts.Timeout) // the run's limit: positive, or NoTimeout
 	if opts.Clock == nil {
 		opts.Clock = clock.NewReal()
 	}
 	if opts.Scrubber == nil {
 		opts.Scrubber = secret.NewScrubber()
 	}
-	p := &Plan{opts: opts, Files: len(opts.Files)}
+	p := &Plan{opts: opts, Files: len(opts.Files), started: opts.Clock.Now()}
 	guard := newMemoryGuard(opts.MaxMemory)
 	defer guard.stop()
 	for _, f := range opts.Files {
@@ -168,11 +183,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		case only && !t.Info.Only:
 			t.SkipReason = "another test in this run is marked test.only"
 		default:
-			if err := UnknownRequirement(t.Info.Requires); err != nil {
-				t.Err = err
-			} else {
-				t.SkipReason = opts.Target.SkipReason(t.Info.Requires)
-			}
+			t.SkipReason, t.Err = opts.Target.Capabilities().Check(opts.Target.Name, t.Info.Requires)
 		}
 	}
 	return p, nil

@@ -28,6 +28,9 @@ type Result struct {
 	// LoadError is set on the single result standing for a script that failed to load
 	// or to register its tests; Name is then LoadErrorName.
 	LoadError bool
+	// PlanIndex is the test's position in the whole run's plan when the run was a shard
+	// (Outcome.Shard set): Merge puts the shards' results back in that order.
+	PlanIndex int
 }
 
 // Failed reports whether the result counts as a failure: failed, errored or timed out.
@@ -54,8 +57,8 @@ type Outcome struct {
 	Parallel int
 	Timeout  time.Duration
 	Files    int
-	Started  time.Time // on the run's clock
-	Elapsed  time.Duration
+	Started  time.Time     // on the run's clock, when NewPlan began loading the scripts
+	Elapsed  time.Duration // from Started: loading, registering and running
 	// Results holds one entry per selected test (and per script that failed to load),
 	// in discovery order: files sorted by path, tests in registration order. Tests a
 	// cancelled run never started are absent.
@@ -64,6 +67,11 @@ type Outcome struct {
 	Interrupted bool
 	// Stopped reports that --fail-fast stopped the run after a failure.
 	Stopped bool
+	// Shard is the share of the run this outcome holds (Plan.Shard); zero for a whole
+	// run. Planned is then how many entries the whole plan had (tests and scripts that
+	// failed to load), over every shard.
+	Shard   Shard
+	Planned int
 }
 
 // Counts tallies results by status.
@@ -121,56 +129,34 @@ func (o *Outcome) ExitCode() int {
 	return code
 }
 
-// Scrub returns a copy of the outcome in which every string a test produced has been
-// passed through s, so that no secret the run obtained reaches a report. A nil s
-// returns o unchanged.
-func (o *Outcome) Scrub(s *secret.Scrubber) *Outcome {
-	if s == nil {
-		return o
-	}
+// MapStrings returns a copy of the outcome with f applied to every string a test
+// produced (engine.Result.MapStrings, the one visitor of a result's text, plus the
+// tags) and to the target's description.
+func (o *Outcome) MapStrings(f func(string) string) *Outcome {
 	c := *o
-	c.Target.Description = s.Scrub(o.Target.Description)
+	c.Target.Description = f(o.Target.Description)
 	c.Results = make([]Result, len(o.Results))
 	for i, r := range o.Results {
-		r.Name = s.Scrub(r.Name)
-		r.File = s.Scrub(r.File)
-		r.Message = s.Scrub(r.Message)
-		r.Stack = s.Scrub(r.Stack)
-		r.Expected = s.Scrub(r.Expected)
-		r.Actual = s.Scrub(r.Actual)
-		r.SkipReason = s.Scrub(r.SkipReason)
-		if r.Console != nil {
-			lines := make([]engine.ConsoleLine, len(r.Console))
-			for j, l := range r.Console {
-				lines[j] = engine.ConsoleLine{Level: l.Level, Text: s.Scrub(l.Text)}
+		r.Result = r.Result.MapStrings(f)
+		if r.Tags != nil {
+			tags := make([]string, len(r.Tags))
+			for j, t := range r.Tags {
+				tags[j] = f(t)
 			}
-			r.Console = lines
-		}
-		if r.Trace != nil {
-			trace := make([]engine.Exchange, len(r.Trace))
-			for j, x := range r.Trace {
-				x.URL = s.Scrub(x.URL)
-				x.RequestHeaders = scrubMap(s, x.RequestHeaders)
-				x.RequestBody = s.Scrub(x.RequestBody)
-				x.ResponseHeaders = scrubMap(s, x.ResponseHeaders)
-				x.ResponseBody = s.Scrub(x.ResponseBody)
-				x.Error = s.Scrub(x.Error)
-				trace[j] = x
-			}
-			r.Trace = trace
+			r.Tags = tags
 		}
 		c.Results[i] = r
 	}
 	return &c
 }
 
-func scrubMap(s *secret.Scrubber, m map[string]string) map[string]string {
-	if m == nil {
-		return nil
+// Scrub returns a copy of the outcome in which every string a test produced has been
+// passed through s, so that no secret the run obtained reaches a report: the one routine
+// that scrubs a finished run, used by the console summary and by every report writer. A
+// nil s returns o unchanged.
+func (o *Outcome) Scrub(s *secret.Scrubber) *Outcome {
+	if s == nil {
+		return o
 	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = s.Scrub(v)
-	}
-	return out
+	return o.MapStrings(s.Scrub)
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,8 +117,8 @@ func TestSelection(t *testing.T) {
 func TestSkips(t *testing.T) {
 	t.Parallel()
 	mockTarget := (&runnertest.Target{}).Runner()
-	lab := &runner.Target{Name: "lab", Kind: engine.TargetLive, Shared: true, New: mockTarget.New}
-	labMock := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Shared: true, Clock: true, Control: true, New: mockTarget.New}
+	lab := &runner.Target{Name: "lab", Kind: engine.TargetLive, New: mockTarget.New}
+	labMock := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Control: true, New: mockTarget.New}
 	req := func(name string, r ...engine.Requirement) runnertest.Test {
 		return info(name, func(i *engine.TestInfo) { i.Requires = r })
 	}
@@ -138,13 +139,13 @@ func TestSkips(t *testing.T) {
 			[]row{{"a", "skipped", "another test in this run is marked test.only"}, {"b", "passed", ""}, {"c", "skipped", "another test in this run is marked test.only"}}},
 		{"a clock test is skipped on a live target without a controllable clock", lab,
 			[]runnertest.Test{req("expiry", engine.RequireClock)},
-			[]row{{"expiry", "skipped", "needs a controllable clock (requires: clock); target lab has none"}}},
+			[]row{{"expiry", "skipped", `requires clock: target "lab" has no controllable clock (only the embedded mocks and a running vbharness mock have one)`}}},
 		{"a control test is skipped on a live target without the control API", lab,
 			[]runnertest.Test{req("faults", engine.RequireControl)},
-			[]row{{"faults", "skipped", "needs the mock control API (requires: control); target lab has none"}}},
+			[]row{{"faults", "skipped", `requires control: target "lab" has no mock control API`}}},
 		{"a live-only test is skipped on the embedded mocks", mockTarget,
 			[]runnertest.Test{req("real entra", engine.RequireLive)},
-			[]row{{"real entra", "skipped", "needs a live target (requires: live); target mock is the embedded mocks"}}},
+			[]row{{"real entra", "skipped", `requires live: target "mock" is the embedded mocks`}}},
 		{"clock and control tests run against a running vbharness mock", labMock,
 			[]runnertest.Test{req("expiry", engine.RequireClock), req("faults", engine.RequireControl), req("live", engine.RequireLive)},
 			[]row{{"expiry", "passed", ""}, {"faults", "passed", ""}, {"live", "passed", ""}}},
@@ -180,13 +181,14 @@ func TestUnknownRequirementNamesTheKnownOnes(t *testing.T) {
 	o, _ := run(t, context.Background(), map[string]*runnertest.Script{"x.js": {Tests: []runnertest.Test{
 		info("typo", func(i *engine.TestInfo) { i.Requires = []engine.Requirement{"clok"} }),
 	}}}, runner.Options{})
-	if msg := o.Results[0].Message; msg != `unknown requirement "clok"; known requirements: clock, control, live` {
+	if msg := o.Results[0].Message; msg != `unknown requirement "clok" (known: clock, control, live, isolated)` {
 		t.Errorf("message = %q", msg)
 	}
 }
 
 // TestResultsKeepPlanOrder makes later tests finish first: each test waits for the one
-// after it, so completion order is the reverse of plan order.
+// after it, so completion order is the reverse of plan order. Results, and what the
+// observer hears, keep plan order.
 func TestResultsKeepPlanOrder(t *testing.T) {
 	t.Parallel()
 	const n = 4
@@ -195,11 +197,18 @@ func TestResultsKeepPlanOrder(t *testing.T) {
 		done[i] = make(chan struct{})
 	}
 	close(done[n])
+	var (
+		mu        sync.Mutex
+		completed []string
+	)
 	var tests []runnertest.Test
 	for i := range n {
 		tests = append(tests, runnertest.Test{Info: engine.TestInfo{Name: fmt.Sprint("t", i)},
 			Run: func(context.Context, engine.RunOptions) *engine.Result {
 				<-done[i+1]
+				mu.Lock()
+				completed = append(completed, fmt.Sprint("t", i))
+				mu.Unlock()
 				close(done[i])
 				return &engine.Result{Status: engine.StatusPassed}
 			}})
@@ -215,8 +224,11 @@ func TestResultsKeepPlanOrder(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("results = %q, want plan order %q", got, want)
 	}
-	if !slices.Equal(finished, []string{"t3", "t2", "t1", "t0"}) {
-		t.Errorf("observer heard %q finish, want reverse order (the test's premise)", finished)
+	if !slices.Equal(completed, []string{"t3", "t2", "t1", "t0"}) {
+		t.Errorf("tests completed in the order %q, want reverse order (the test's premise)", completed)
+	}
+	if !slices.Equal(finished, want) {
+		t.Errorf("observer heard %q finish, want plan order %q", finished, want)
 	}
 }
 
@@ -230,7 +242,10 @@ func (r *recorder) TestFinished(res *runner.Result) {
 	*r.finished = append(*r.finished, res.Name)
 }
 
-func TestEachTestGetsItsOwnTargetSeedAndTimeout(t *testing.T) {
+// TestEachTestGetsItsOwnTargetSeedAndTheRunsTimeout: every test gets a fresh target, its
+// own seed and the run's default timeout, also a test with a timeout option of its own:
+// the engine, not the runner, applies that option (engine/run_test.go tests it).
+func TestEachTestGetsItsOwnTargetSeedAndTheRunsTimeout(t *testing.T) {
 	t.Parallel()
 	tgt := &runnertest.Target{}
 	scripts := map[string]*runnertest.Script{
@@ -250,12 +265,8 @@ func TestEachTestGetsItsOwnTargetSeedAndTimeout(t *testing.T) {
 		if want := runner.TestSeed(42, c.File, c.Test); c.Opts.Seed != want {
 			t.Errorf("%s/%s seed = %d, want TestSeed(42, …) = %d", c.File, c.Test, c.Opts.Seed, want)
 		}
-		wantTimeout := 7 * time.Second
-		if c.Test == "two" {
-			wantTimeout = 5 * time.Minute
-		}
-		if c.Opts.Timeout != wantTimeout {
-			t.Errorf("%s/%s timeout = %v, want %v", c.File, c.Test, c.Opts.Timeout, wantTimeout)
+		if c.Opts.Timeout != 7*time.Second {
+			t.Errorf("%s/%s timeout = %v, want the run's 7s", c.File, c.Test, c.Opts.Timeout)
 		}
 		if c.Opts.Scrubber == nil {
 			t.Errorf("%s/%s ran without a scrubber", c.File, c.Test)
@@ -274,6 +285,37 @@ func TestEachTestGetsItsOwnTargetSeedAndTimeout(t *testing.T) {
 		if r.Seed != runner.TestSeed(42, r.File, r.Name) {
 			t.Errorf("%s: reported seed %d", r.Name, r.Seed)
 		}
+	}
+}
+
+// TestTheRunsTimeoutReachesTheEngineAsIs: the default (0) becomes engine.DefaultTimeout,
+// engine.NoTimeout (no limit) goes down as is, and a test's own option never replaces the
+// run's in what the runner passes.
+func TestTheRunsTimeoutReachesTheEngineAsIs(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		run  time.Duration
+		want time.Duration
+	}{
+		{"the default, 30s as documented", 0, 30 * time.Second},
+		{"no limit", engine.NoTimeout, engine.NoTimeout},
+		{"a set timeout", 250 * time.Millisecond, 250 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			scripts := map[string]*runnertest.Script{"a.js": {Tests: []runnertest.Test{runnertest.Pass("plain"),
+				info("own", func(i *engine.TestInfo) { i.Timeout = 50 * time.Millisecond })}}}
+			_, eng := run(t, context.Background(), scripts, runner.Options{Timeout: c.run})
+			for _, call := range eng.Calls() {
+				if call.Opts.Timeout != c.want {
+					t.Errorf("%s: RunOptions.Timeout = %v, want %v", call.Test, call.Opts.Timeout, c.want)
+				}
+			}
+			if n := len(eng.Calls()); n != 2 {
+				t.Errorf("%d runs, want 2", n)
+			}
+		})
 	}
 }
 
@@ -419,7 +461,7 @@ func TestExclusiveTestsRunAloneOnASharedTarget(t *testing.T) {
 		tests = append(tests, tt)
 	}
 	base := (&runnertest.Target{}).Runner()
-	shared := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Shared: true, Clock: true, Control: true, New: base.New}
+	shared := &runner.Target{Name: "labmock", Kind: engine.TargetLive, Control: true, New: base.New}
 	o, _ := run(t, context.Background(), map[string]*runnertest.Script{"x.js": {Tests: tests}}, runner.Options{Target: shared, Parallel: 4})
 	if c := o.Counts(); c.Passed != 60 {
 		t.Fatalf("counts = %+v", c)
@@ -435,6 +477,8 @@ func TestNewPlanRejectsInvalidOptions(t *testing.T) {
 		"no engine":         {Target: (&runnertest.Target{}).Runner()},
 		"no target":         {Engine: &runnertest.Engine{}},
 		"negative parallel": {Engine: &runnertest.Engine{}, Target: (&runnertest.Target{}).Runner(), Parallel: -1},
+		// "none" has one spelling, engine.NoTimeout; other negative values are mistakes.
+		"a negative timeout that is not NoTimeout": {Engine: &runnertest.Engine{}, Target: (&runnertest.Target{}).Runner(), Timeout: -5 * time.Second},
 	} {
 		if _, err := runner.NewPlan(context.Background(), opts); !errors.Is(err, runner.ErrOptions) {
 			t.Errorf("%s: error = %v, want ErrOptions", name, err)
@@ -484,7 +528,7 @@ func TestScrubCopiesEveryStringAndLeavesTheOriginal(t *testing.T) {
 	if got := fmt.Sprintf("%+v", c.Results); contains(got, tok) {
 		t.Errorf("scrubbed outcome still holds the token: %s", got)
 	}
-	if !contains(c.Results[0].Message, secret.Redact(tok)) {
+	if !contains(c.Results[0].Message, secret.RedactToken(tok)) {
 		t.Errorf("message = %q, want the redaction marker", c.Results[0].Message)
 	}
 	if o.Results[0].Console[0].Text != tok || o.Results[0].Trace[0].RequestHeaders["Authorization"] != "Bearer "+tok {

@@ -47,19 +47,26 @@ test("modern app-only login with refresh", ({ entra, veeam, http, mock, target }
   expect(pair.expires_in).toBe(3600);
   expect(Date.parse(pair[".expires"]) - Date.parse(pair[".issued"])).toBe(3600 * 1000);
 
+  // The seed sends no disable_antiforgery_token, so the server protects the pair with an
+  // antiforgery token (header X-XSRF-TOKEN and a cookie, names assumed), which every
+  // call and the refresh bring back, as a browser with its cookie would.
+  const xsrf = login.headers["x-xsrf-token"];
+  expect(xsrf).toBeTruthy();
+
   // An API call with the access token in the Authorization header.
-  const bearer = (t) => ({ headers: { Authorization: "Bearer " + t } });
-  const org = http.get(target.veeam.url + "/v8/Organization", bearer(pair.access_token));
+  const bearer = (t, x) => ({ headers: { Authorization: "Bearer " + t, "X-XSRF-TOKEN": x } });
+  const org = http.get(target.veeam.url + "/v8/Organization", bearer(pair.access_token, xsrf));
   expect(org).toHaveStatus(200);
   expect(org.json().name).toBe(target.veeam.organization);
 
   // Step 5: POST /v8/token with grant_type=refresh_token&refresh_token=<refresh_token>.
-  const renewed = veeam.token({ grant_type: "refresh_token", refresh_token: pair.refresh_token });
+  const renewed = http.post(target.veeam.url + "/v8/token", { form: { grant_type: "refresh_token", refresh_token: pair.refresh_token },
+    headers: { "X-XSRF-TOKEN": xsrf } });
   expect(renewed).toHaveStatus(200);
   const next = renewed.json();
   expect(next.access_token).not.toBe(pair.access_token);
   expect(next.refresh_token).not.toBe(pair.refresh_token);
-  expect(http.get(target.veeam.url + "/v8/Organization", bearer(next.access_token))).toHaveStatus(200);
+  expect(http.get(target.veeam.url + "/v8/Organization", bearer(next.access_token, renewed.headers["x-xsrf-token"]))).toHaveStatus(200);
 
   const tokenCalls = mock.veeam.requests({ path: "/v8/token", since: since.veeam });
   expect(tokenCalls.map((c) => Object.keys(c.fields).sort())).toEqual([

@@ -62,6 +62,7 @@ const (
 	codeReused     = "device_code_errors.js › a redeemed device code polled again: expired_token AADSTS70020"
 	accessExpiry   = "veeam_token_expiry.js › an access token expires after 60 minutes: 401, refresh, 200, new expiry times"
 	spentRefresh   = "veeam_token_expiry.js › a spent refresh token is refused"
+	reuseNoRevoke  = "veeam_token_expiry.js › with revokeOnRefreshReuse off, only the spent refresh token is refused"
 	expiredRefresh = "veeam_token_expiry.js › a refresh token past its own expiry forces a new login"
 	entraRefresh   = "long_running_sessions.js › an Entra refresh gives a fresh assertion that Veeam accepts after the first expired"
 	keepAlive      = "long_running_sessions.js › auto-refresh keeps a session alive for five virtual hours with five refreshes"
@@ -87,6 +88,11 @@ const (
 	backOff        = "strict_rfc8628.js › pollToken adds 5 s to its interval after slow_down"
 	labTenant      = "lab/smoke.js › a tenant signs in with a device code, reads its organization, refreshes and logs out"
 	labAdmin       = "lab/smoke.js › the administrator reads ServiceInstance, organizations and jobs, refreshes and logs out"
+	jobOnClock     = "sessions_on_the_clock.js › a job session runs on the clock and the job shows its result"
+	syncOnClock    = "sessions_on_the_clock.js › a repository synchronisation runs on the clock"
+	antiforgery    = "antiforgery.js › a bearer-only call of an antiforgery login is refused with how to fix the client"
+	keepAntiforge  = "antiforgery.js › veeam.login with antiforgery keeps the protection and carries the token"
+	flagByDefault  = "antiforgery.js › veeam.login sends disable_antiforgery_token=true by default, and bearer-only calls work"
 )
 
 func settings(change func(*veeam.Settings)) veeam.Option {
@@ -122,13 +128,21 @@ var mutations = []mutation{
 	{name: "Veeam's access tokens live 30 minutes, not 60", how: "setting `accessTokenLifetime: 1800`",
 		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.AccessTokenLifetime = 1800 })}, red: []string{adminLogin, keepAlive, seedFlow, accessExpiry}},
 	{name: "Veeam's refresh tokens can be used again", how: "setting `refreshRotation: false`",
-		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RefreshRotation = false })}, red: []string{spentRefresh}},
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RefreshRotation = false })}, red: []string{spentRefresh, reuseNoRevoke}},
+	{name: "Veeam does not revoke a sign-in whose spent refresh token comes back", how: "setting `revokeOnRefreshReuse: false`",
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RevokeOnRefreshReuse = false })}, red: []string{spentRefresh}},
+	{name: "Veeam lets bearer-only calls of an antiforgery login through", how: "setting `antiforgery: \"ignore\"`",
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.Antiforgery = veeam.AntiforgeryIgnore })}, red: []string{antiforgery, keepAntiforge}},
+	{name: "Veeam keeps antiforgery on despite disable_antiforgery_token=true", how: "`veeam.Mutations{IgnoreDisableAntiforgery}`",
+		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreDisableAntiforgery: true})}, red: []string{flagByDefault}},
 	{name: "Veeam accepts expired refresh tokens", how: "`veeam.Mutations{IgnoreRefreshTokenExpiry}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreRefreshTokenExpiry: true})}, red: []string{expiredRefresh}},
 	{name: "Veeam's logout revokes nothing", how: "fault rule: `POST /v8/token/logout` answers 204 for ever",
 		setup: fault(veeamFaults, faults.Rule{Method: "POST", Path: "/v8/token/logout", Status: 204, Times: -1}), red: []string{labAdmin, labTenant, logout}},
 	{name: "Tenant tokens reach administrator routes", how: "`veeam.Mutations{IgnoreTenantScope}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreTenantScope: true})}, red: []string{operator, tenantScope}},
+	{name: "Veeam's long-running work takes 10 minutes, not 5", how: "setting `sessionDuration: 600`",
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.SessionDuration = 600 })}, red: []string{jobOnClock, syncOnClock}},
 	{name: "Veeam's pages have no `_links.next`", how: "`veeam.Mutations{NoNextLinks}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoNextLinks: true})}, red: []string{jobPaging, orgPaging}},
 	{name: "Entra's signing keys cannot be fetched again (rotation not followed)", how: "fault rule: `GET */discovery/v2.0/keys` answers 503 after the first fetch",
@@ -159,27 +173,17 @@ var mutations = []mutation{
 func mutatedTarget(m mutation) *runner.Target {
 	return &runner.Target{
 		Name: config.MockTarget, Kind: engine.TargetMock, Description: "embedded mocks, mutated: " + m.name,
-		Clock: true, Control: true,
+		Control: true,
 		New: func(context.Context) (*engine.Target, func(), error) {
 			st := stack.NewInProcess(stack.Options{Entra: m.entra, Veeam: m.veeam})
 			if m.setup != nil {
 				m.setup(st)
 			}
-			client := st.Client
+			t := runner.StackTarget(st, nil)
 			if m.wire != nil {
-				client = &http.Client{Transport: m.wire(st.Transport)}
+				t.HTTPClient = &http.Client{Transport: m.wire(st.Transport)}
 			}
-			return &engine.Target{
-				Name: config.MockTarget, Kind: engine.TargetMock,
-				Entra: engine.EntraTarget{Authority: st.EntraURL, Tenant: st.Tenant, ClientID: st.ClientID,
-					Scope: config.DefaultScope, User: st.User},
-				Veeam: engine.VeeamTarget{URL: st.VeeamURL, AdminUser: st.AdminUser, AdminPassword: st.AdminPassword,
-					Organization: st.Tenant},
-				HTTPClient: client,
-				Clock:      st.Clock,
-				Control:    &engine.ControlTarget{EntraURL: st.EntraURL, VeeamURL: st.VeeamURL},
-				Env:        map[string]string{},
-			}, func() {}, nil
+			return t, func() {}, nil
 		},
 	}
 }

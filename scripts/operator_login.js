@@ -1,10 +1,10 @@
 // A restore operator logs in with grant_type=operator (client_id <userId>.<tenantId>, the
-// operator's Entra token for the Restore Portal) and gets tenant scope. The mock Entra
-// issues Graph tokens only, so the test re-addresses one to the Restore Portal and turns
-// on claimsOnly, as for tokens only the real Entra can sign.
+// operator's Entra token for the Restore Portal) and gets tenant scope. The operator signs
+// in by device code to the Restore Portal application RestorePortalSettings names, for its
+// scope api://<applicationId>/access_as_user (veeam.md §1.2), with the portal's id as the
+// public client; the token goes to Veeam as Entra issued it.
 const { test, expect, afterEach } = require("vbharness");
 const { entraToken } = require("./lib/flow.js");
-const { alter } = require("./lib/jwt.js");
 const { veeamRefusal } = require("./lib/refusal.js");
 const { resetSharedMock } = require("./lib/cleanup.js");
 
@@ -13,12 +13,15 @@ afterEach(resetSharedMock);
 test("a restore operator logs in with grant_type=operator and has tenant scope", (ctx) => {
   const { veeam, mock, http, jwt, target } = ctx;
   const portal = http.get(target.veeam.url + "/v8/RestorePortalSettings").json();
-  const token = entraToken(ctx).access_token;
-  const user = jwt.decode(token);
-  const accessToken = alter(token, { payload: { aud: "api://" + portal.applicationId, scp: "access_as_user" } });
+  const app = portal.applicationId;
+  const accessToken = entraToken(ctx, {
+    deviceCode: { clientId: app, scope: `api://${app}/access_as_user openid profile offline_access` },
+  }).access_token;
+  const user = jwt.decode(accessToken);
+  expect(user.payload.aud).toBe("api://" + app);
+  expect(user.payload.scp).toBe("access_as_user");
   const operator = { userId: user.payload.oid, tenantId: user.payload.tid, accessToken };
 
-  mock.veeam.settings.set({ claimsOnly: true });
   const off = veeamRefusal(() => veeam.login({ operator }));
   expect(off).toHaveVeeamError("invalid_grant");
   expect(off.description).toMatch(/operator authentication is disabled/);

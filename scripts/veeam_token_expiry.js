@@ -1,8 +1,12 @@
 // The life of a Veeam token pair: the access token works for 60 minutes and then gets
 // 401; a refresh brings a new pair with new expiry times; a refresh token is good for one
-// refresh only, and once past its own expiry the only way back is a new login.
-const { test, expect } = require("vbharness");
+// refresh only (presenting a spent one again revokes the sign-in), and once past its own
+// expiry the only way back is a new login.
+const { test, expect, afterEach } = require("vbharness");
 const { login } = require("./lib/flow.js");
+const { resetSharedMock } = require("./lib/cleanup.js");
+
+afterEach(resetSharedMock); // a running mock's settings go back to their defaults
 
 test("an access token expires after 60 minutes: 401, refresh, 200, new expiry times", (ctx) => {
   const { clock, jwt } = ctx;
@@ -38,10 +42,23 @@ test("a spent refresh token is refused", (ctx) => {
   const reuse = veeam.token({ grant_type: "refresh_token", refresh_token: spent });
   expect(reuse).toHaveStatus(400);
   expect(reuse).toHaveVeeamError("invalid_grant");
-  // The new refresh token still works: only the spent one is refused.
+  // The reuse revokes the whole sign-in (RFC 9700 §4.14.2; the mock's revokeOnRefreshReuse,
+  // on by default, is an assumption): the pair the spent token was exchanged for goes too.
+  expect(reuse.json().error_description).toContain("Every token of this sign-in has been revoked");
+  expect(session.get("/v8/Organization", { autoRefresh: false })).toHaveStatus(401);
+  expect(() => session.refresh()).toHaveVeeamError("invalid_grant");
+}, { tags: ["refresh", "negative"] });
+
+test("with revokeOnRefreshReuse off, only the spent refresh token is refused", (ctx) => {
+  const { veeam, mock } = ctx;
+  mock.veeam.settings.set({ revokeOnRefreshReuse: false });
+  const { session } = login(ctx);
+  const spent = session.refreshToken;
+  session.refresh();
+  expect(veeam.token({ grant_type: "refresh_token", refresh_token: spent })).toHaveVeeamError("invalid_grant");
   session.refresh();
   expect(session.get("/v8/Organization")).toHaveStatus(200);
-}, { tags: ["refresh", "negative"] });
+}, { tags: ["refresh", "negative"], requires: ["control"] });
 
 test("a refresh token past its own expiry forces a new login", (ctx) => {
   const { clock, jwt } = ctx;
@@ -50,9 +67,10 @@ test("a refresh token past its own expiry forces a new login", (ctx) => {
   expect(refreshExp).toBeGreaterThan(session.expiresAt);
   clock.advance(refreshExp - clock.now() + 5000);
   expect(() => session.refresh()).toHaveVeeamError("invalid_grant");
-  const call = session.get("/v8/Organization");
-  expect(call).toHaveStatus(401);
-  expect(call.refreshError).toHaveVeeamError("invalid_grant");
+  // The session knows its access token expired and that Veeam refused its refresh token:
+  // a call fails at once with that refusal, without sending either again.
+  expect(() => session.get("/v8/Organization")).toHaveVeeamError("invalid_grant");
+  expect(session.get("/v8/Organization", { autoRefresh: false })).toHaveStatus(401);
 
   const again = login(ctx).session;
   expect(again.get("/v8/Organization")).toHaveStatus(200);

@@ -17,46 +17,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-var built struct {
-	once sync.Once
-	dir  string
-	bin  string
-	err  error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
-	}
-	os.Exit(code)
-}
-
-// binary builds vbharness once per test process.
-func binary(b *testing.B) string {
-	b.Helper()
-	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "vbharness-bench-")
-		if built.err != nil {
-			return
-		}
-		built.bin = filepath.Join(built.dir, "vbharness")
-		out, err := exec.Command("go", "build", "-o", built.bin, ".").CombinedOutput()
-		if err != nil {
-			built.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if built.err != nil {
-		b.Fatal(built.err)
-	}
-	return built.bin
-}
 
 // benchEnv is a clean environment: HOME in a temporary folder, no VBHARNESS_* variables,
 // no colours.

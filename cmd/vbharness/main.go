@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -11,12 +12,19 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// After the first signal, restore the default handling, so a second Ctrl-C ends
-	// the process at once even if a command is slow to stop.
+	// The first SIGINT or SIGTERM cancels ctx: the command stops cleanly (run writes its
+	// reports, mock lets requests in flight finish). A second one ends the process at
+	// once with 130 (interrupted). Restoring the signal's old disposition instead would
+	// lose the second one where it was ignored at start, as in a script's background job.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		<-ctx.Done()
-		stop()
+		<-sigs
+		cancel()
+		<-sigs
+		fmt.Fprintln(os.Stderr, "vbharness: interrupted again; exiting now")
+		os.Exit(130)
 	}()
 	env := map[string]string{}
 	for _, kv := range os.Environ() {

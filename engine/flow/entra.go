@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
 )
 
 // Defaults of the modern app-only flow (Veeam's "Authorization for Organizations with
@@ -35,42 +36,59 @@ const (
 	GrantRefreshToken = "refresh_token"
 )
 
-// Entra is a client of Microsoft Entra ID's v2 endpoints for one tenant and client.
-type Entra struct {
-	HTTP      *HTTP
-	Clock     clock.Clock // polling waits and device-code expiry; required for PollToken
-	Authority string      // origin without tenant; default DefaultAuthority
-	Tenant    string      // path segment: domain, GUID, organizations, common
-	ClientID  string      // default DefaultClientID
-	Scope     string      // default DefaultScope
+// DefaultTenant is the tenant segment when none is set: any work or school account.
+const DefaultTenant = "organizations"
+
+// EntraSettings say which Entra a client asks and as which application. Empty fields
+// take flow's defaults (WithDefaults): this package is the one place that decides them.
+// engine.Target embeds them, so a target's settings become a client's as one value.
+type EntraSettings struct {
+	Authority string `json:"authority"` // origin without tenant; default DefaultAuthority
+	Tenant    string `json:"tenant"`    // path segment: domain, GUID, organizations, common; default DefaultTenant
+	ClientID  string `json:"client_id"` // default DefaultClientID
+	Scope     string `json:"scope"`     // default DefaultScope
 }
 
-func (e *Entra) authority() string {
-	a := strings.TrimRight(e.Authority, "/")
-	if a == "" {
-		a = DefaultAuthority
+// WithDefaults returns s with flow's default in every empty field, and the authority
+// without a trailing slash.
+func (s EntraSettings) WithDefaults() EntraSettings {
+	s.Authority = strings.TrimRight(s.Authority, "/")
+	if s.Authority == "" {
+		s.Authority = DefaultAuthority
 	}
-	return a
+	if s.Tenant == "" {
+		s.Tenant = DefaultTenant
+	}
+	if s.ClientID == "" {
+		s.ClientID = DefaultClientID
+	}
+	if s.Scope == "" {
+		s.Scope = DefaultScope
+	}
+	return s
 }
+
+// Entra is a client of Microsoft Entra ID's v2 endpoints for one tenant and client.
+type Entra struct {
+	HTTP  *HTTP
+	Clock clock.Clock // polling waits and device-code expiry; required for PollToken
+	EntraSettings
+}
+
+func (e *Entra) authority() string { return e.WithDefaults().Authority }
 
 func (e *Entra) tenant(t string) string {
 	if t != "" {
 		return t
 	}
-	if e.Tenant != "" {
-		return e.Tenant
-	}
-	return "organizations"
+	return e.WithDefaults().Tenant
 }
 
 func (e *Entra) clientID(c string) string {
 	if c != "" {
 		return c
 	}
-	if e.ClientID != "" {
-		return e.ClientID
-	}
-	return DefaultClientID
+	return e.WithDefaults().ClientID
 }
 
 // Endpoint returns the URL of a v2 OAuth endpoint ("devicecode", "token") for tenant
@@ -201,11 +219,7 @@ func (e *Entra) clock() clock.Clock {
 // PostForm posts form to a v2 endpoint ("devicecode", "token") of tenant and returns the
 // response whatever its status: raw access for negative tests.
 func (e *Entra) PostForm(ctx context.Context, tenant, endpoint string, form url.Values) (*Response, error) {
-	for _, k := range []string{"device_code", "refresh_token", "code", "client_secret", "assertion", "password"} {
-		if v := form.Get(k); v != "" {
-			e.HTTP.secret(v)
-		}
-	}
+	e.HTTP.secretFields(form)
 	return e.HTTP.Do(ctx, Form(e.Endpoint(tenant, endpoint), form))
 }
 
@@ -214,10 +228,7 @@ func (e *Entra) DeviceCode(ctx context.Context, req DeviceCodeRequest) (*DeviceC
 	tenant, client := e.tenant(req.Tenant), e.clientID(req.ClientID)
 	scope := req.Scope
 	if scope == "" {
-		scope = e.Scope
-	}
-	if scope == "" {
-		scope = DefaultScope
+		scope = e.WithDefaults().Scope
 	}
 	resp, err := e.PostForm(ctx, tenant, "devicecode", url.Values{"client_id": {client}, "scope": {scope}})
 	if err != nil {
@@ -233,7 +244,7 @@ func (e *Entra) DeviceCode(ctx context.Context, req DeviceCodeRequest) (*DeviceC
 	if err := resp.JSON(dc); err != nil {
 		return nil, fmt.Errorf("entra device code: %w", err)
 	}
-	e.HTTP.secret(dc.DeviceCode, dc.UserCode)
+	e.HTTP.secret(secret.Token, dc.DeviceCode, dc.UserCode)
 	if dc.DeviceCode == "" {
 		return nil, fmt.Errorf("entra device code: response from %s has no device_code", redactURL(resp.URL))
 	}
@@ -244,8 +255,10 @@ func (e *Entra) DeviceCode(ctx context.Context, req DeviceCodeRequest) (*DeviceC
 // PollEvent describes one poll, for progress display (a live sign-in shows the time left).
 type PollEvent struct {
 	Attempt   int           // 1 for the first poll
-	Error     string        // authorization_pending or slow_down; "" on success
+	Error     string        // authorization_pending or slow_down; "" for a transient answer
+	Status    int           // the HTTP status of a transient answer (429, 503, …); 0 otherwise
 	Interval  time.Duration // the interval now in force
+	Wait      time.Duration // until the next poll: the interval, or a longer Retry-After
 	Remaining time.Duration // until the device code expires
 }
 
@@ -253,6 +266,40 @@ type PollEvent struct {
 type PollOptions struct {
 	// OnPoll, if set, is called after every poll that did not end the flow.
 	OnPoll func(PollEvent)
+	// NoRetry makes the first transient answer (see Transient) end the polling, returned
+	// as an error, instead of being retried.
+	NoRetry bool
+}
+
+// Transient reports whether an HTTP status is a transient answer that a client retries
+// rather than reports: 408, 429, 500, 502, 503 and 504, the statuses MSAL for Go
+// (v1.10.1) retries in its managed-identity client. Its device-code loop retries only
+// authorization_pending and slow_down; PollToken also retries these, within the code's
+// lifetime, as a person waiting at a terminal would want.
+func Transient(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// RetryAfter reads a Retry-After header (RFC 9110 §10.2.3): delay-seconds, or an
+// HTTP-date counted from now on the caller's clock. It returns 0 when there is none or
+// it cannot be read.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return max(time.Duration(s)*time.Second, 0)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
 }
 
 // ErrDeviceCodeExpired is wrapped by the local EntraError PollToken returns when the
@@ -262,9 +309,10 @@ var ErrDeviceCodeExpired = errors.New("device code expired")
 // PollToken redeems a device code (RFC 8628 §3.4–3.5): it waits one interval before the
 // first poll and between polls (never faster), adds 5 s to the interval on slow_down,
 // keeps polling on authorization_pending, and stops when the next poll would fall after
-// the code's expires_in, returning a local EntraError with Code "expired_token". Any
-// other error answer is returned as an *EntraError. Waits run on e.Clock and end with
-// ctx.
+// the code's expires_in, returning a local EntraError with Code "expired_token". A
+// transient answer (Transient: 429, 503, …) is retried too, after the interval or the
+// answer's Retry-After when that is longer (unless opts.NoRetry). Any other error answer
+// is returned as an *EntraError. Waits run on e.Clock and end with ctx.
 func (e *Entra) PollToken(ctx context.Context, dc *DeviceCode, opts PollOptions) (*EntraToken, error) {
 	clk := e.clock()
 	interval := dc.Interval.Duration()
@@ -277,14 +325,18 @@ func (e *Entra) PollToken(ctx context.Context, dc *DeviceCode, opts PollOptions)
 	}
 	deadline := issued.Add(dc.ExpiresIn.Duration())
 	form := url.Values{"grant_type": {GrantDeviceCode}, "client_id": {e.clientID(dc.ClientID)}, "device_code": {dc.DeviceCode}}
+	wait := interval
+	transient, lastStatus := 0, 0 // the run of transient answers just before, and their last status
 	for attempt := 1; ; attempt++ {
 		now := clk.Now()
-		if dc.ExpiresIn > 0 && now.Add(interval).After(deadline) {
-			return nil, &EntraError{Code: "expired_token", Description: fmt.Sprintf(
-				"%v: no sign-in within expires_in (%ds); the next poll would have been after the code expired (RFC 8628 §3.5)",
-				ErrDeviceCodeExpired, int64(dc.ExpiresIn))}
+		if dc.ExpiresIn > 0 && now.Add(wait).After(deadline) {
+			why := "no sign-in within expires_in (%ds); the next poll would have been after the code expired (RFC 8628 §3.5)"
+			if transient > 0 {
+				why += fmt.Sprintf("; the last %d polls were answered HTTP %d", transient, lastStatus)
+			}
+			return nil, &EntraError{Code: "expired_token", Description: fmt.Sprintf("%v: "+why, ErrDeviceCodeExpired, int64(dc.ExpiresIn))}
 		}
-		if err := clk.Sleep(ctx, interval); err != nil {
+		if err := clk.Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("entra poll: %w", err)
 		}
 		tok, resp, err := e.redeem(ctx, dc.Tenant, form)
@@ -294,19 +346,30 @@ func (e *Entra) PollToken(ctx context.Context, dc *DeviceCode, opts PollOptions)
 		if tok != nil {
 			return tok, nil
 		}
+		ev := PollEvent{Attempt: attempt, Interval: interval}
 		ee := ParseEntraError(resp.Status, resp.Body)
-		if ee == nil {
+		switch {
+		case Transient(resp.Status) && !opts.NoRetry && (ee == nil || (ee.Code != "authorization_pending" && ee.Code != "slow_down")):
+			// Throttled or unavailable: poll again after the interval, or after the
+			// answer's Retry-After when that is longer, as long as the code lives.
+			transient, lastStatus = transient+1, resp.Status
+			ev.Status, ev.Wait = resp.Status, max(interval, RetryAfter(resp.Header, clk.Now()))
+		case ee == nil && Transient(resp.Status):
+			return nil, fmt.Errorf("%w (PollOptions.NoRetry)", unexpected(e.HTTP, "entra poll", resp))
+		case ee == nil:
 			return nil, unexpected(e.HTTP, "entra poll", resp)
-		}
-		switch ee.Code {
-		case "authorization_pending":
-		case "slow_down":
+		case ee.Code == "authorization_pending":
+			transient, ev.Error, ev.Wait = 0, ee.Code, interval
+		case ee.Code == "slow_down":
 			interval += SlowDownStep
+			transient, ev.Error, ev.Interval, ev.Wait = 0, ee.Code, interval, interval
 		default:
 			return nil, ee
 		}
+		wait = ev.Wait
+		ev.Remaining = deadline.Sub(clk.Now())
 		if opts.OnPoll != nil {
-			opts.OnPoll(PollEvent{Attempt: attempt, Error: ee.Code, Interval: interval, Remaining: deadline.Sub(clk.Now())})
+			opts.OnPoll(ev)
 		}
 	}
 }
@@ -324,7 +387,7 @@ func (e *Entra) redeem(ctx context.Context, tenant string, form url.Values) (*En
 	if err := resp.JSON(tok); err != nil {
 		return nil, nil, fmt.Errorf("entra token: %w", err)
 	}
-	e.HTTP.secret(tok.AccessToken, tok.RefreshToken, tok.IDToken)
+	e.HTTP.secret(secret.Token, tok.AccessToken, tok.RefreshToken, tok.IDToken)
 	if ee := ParseEntraError(resp.Status, resp.Body); ee != nil {
 		return nil, nil, ee // an error member on a 200 is still an error (x/oauth2 does the same)
 	}
@@ -349,10 +412,7 @@ func (e *Entra) Refresh(ctx context.Context, refreshToken string, req RefreshReq
 	}
 	scope := req.Scope
 	if scope == "" {
-		scope = e.Scope
-	}
-	if scope == "" {
-		scope = DefaultScope
+		scope = e.WithDefaults().Scope
 	}
 	form := url.Values{"grant_type": {GrantRefreshToken}, "client_id": {e.clientID(req.ClientID)},
 		"refresh_token": {refreshToken}, "scope": {scope}}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/inproc"
+	"github.com/vbharness/vbharness/mocks/secret"
 )
 
 // fakeEntra is a small strict RFC 8628 token endpoint: it answers each poll from a script
@@ -66,7 +67,7 @@ func newEntra(t *testing.T, outcomes ...string) (*Entra, *fakeEntra, *clock.Virt
 	fake := &fakeEntra{clk: clk, outcomes: outcomes}
 	tr := inproc.New()
 	tr.Handle("login.test", fake)
-	return &Entra{HTTP: &HTTP{Client: &http.Client{Transport: tr}}, Clock: clk, Authority: "https://login.test", Tenant: "contoso.onmicrosoft.com"}, fake, clk
+	return &Entra{HTTP: &HTTP{Client: &http.Client{Transport: tr}}, Clock: clk, EntraSettings: EntraSettings{Authority: "https://login.test", Tenant: "contoso.onmicrosoft.com"}}, fake, clk
 }
 
 func gaps(ts []time.Time, start time.Time) []time.Duration {
@@ -168,7 +169,7 @@ func TestPollTokenEndsWithContext(t *testing.T) {
 	t.Parallel()
 	tr := inproc.New()
 	tr.Handle("login.test", &fakeEntra{clk: clock.NewReal(), outcomes: []string{"pending"}})
-	e := &Entra{HTTP: &HTTP{Client: &http.Client{Transport: tr}}, Clock: clock.NewReal(), Authority: "https://login.test", Tenant: "t"}
+	e := &Entra{HTTP: &HTTP{Client: &http.Client{Transport: tr}}, Clock: clock.NewReal(), EntraSettings: EntraSettings{Authority: "https://login.test", Tenant: "t"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := e.PollToken(ctx, &DeviceCode{DeviceCode: "dc-123456", ExpiresIn: 900, Interval: 5}, PollOptions{})
@@ -429,8 +430,12 @@ func TestVeeamErrorShapes(t *testing.T) {
 func TestSecretsAreReported(t *testing.T) {
 	t.Parallel()
 	e, _, _ := newEntra(t, "ok")
-	var secrets []string
-	e.HTTP.Secret = func(v ...string) { secrets = append(secrets, v...) }
+	secrets := map[string]secret.Kind{}
+	e.HTTP.Secret = func(k secret.Kind, vs ...string) {
+		for _, v := range vs {
+			secrets[v] = max(secrets[v], k)
+		}
+	}
 	dc, err := e.DeviceCode(context.Background(), DeviceCodeRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -439,10 +444,16 @@ func TestSecretsAreReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	joined := strings.Join(secrets, " ")
 	for _, s := range []string{dc.DeviceCode, dc.UserCode, tok.AccessToken, tok.RefreshToken} {
-		if !strings.Contains(joined, s) {
-			t.Errorf("secret %q was not reported", s)
+		if secrets[s] != secret.Token {
+			t.Errorf("token %q was reported as kind %d, want a token", s, secrets[s])
 		}
+	}
+	// A password or client secret a form carries is a credential.
+	if _, err := e.PostForm(context.Background(), "", "token", url.Values{"client_secret": {"the-client-secret"}, "password": {"the-password"}}); err != nil {
+		t.Fatal(err)
+	}
+	if secrets["the-client-secret"] != secret.Credential || secrets["the-password"] != secret.Credential {
+		t.Errorf("credentials reported as %d and %d, want credentials", secrets["the-client-secret"], secrets["the-password"])
 	}
 }

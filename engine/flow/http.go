@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
 )
 
 // DefaultMaxBody is the largest response body HTTP.Do reads (10 MiB); longer bodies are
@@ -33,6 +34,7 @@ type Exchange struct {
 	ResponseHeader http.Header
 	ResponseBody   []byte
 	Duration       time.Duration // 0 unless HTTP.Wall is set
+	At             time.Time     // when the request was sent, on HTTP.Clock; zero unless it is set
 	Err            error
 }
 
@@ -45,11 +47,15 @@ type HTTP struct {
 	// Wall measures how long exchanges take; nil leaves Exchange.Duration at 0. It must be
 	// a real clock: a virtual one would report zero.
 	Wall clock.Clock
+	// Clock, if set, is the scenario clock: it stamps Exchange.At, so a trace can be laid
+	// on the scenario's time line (virtual or real).
+	Clock clock.Clock
 	// Observe, if set, is called after every round trip, on the caller's goroutine.
 	Observe func(*Exchange)
 	// Secret, if set, is called with every secret value a client sends or receives (tokens,
-	// device and user codes, passwords, assertions) before the exchange is observed.
-	Secret func(values ...string)
+	// device and user codes, passwords, assertions), with its kind, before the exchange is
+	// observed. mocks/secret decides which fields and headers carry one.
+	Secret func(kind secret.Kind, values ...string)
 	// Redact, if set, replaces known secrets in text; error messages that quote a body
 	// pass it through Redact before shortening it.
 	Redact func(string) string
@@ -91,9 +97,18 @@ func Form(rawURL string, form url.Values) Request {
 	return Request{Method: http.MethodPost, URL: rawURL, Header: h, Body: []byte(form.Encode())}
 }
 
-func (h *HTTP) secret(values ...string) {
+func (h *HTTP) secret(kind secret.Kind, values ...string) {
 	if h != nil && h.Secret != nil {
-		h.Secret(values...)
+		h.Secret(kind, values...)
+	}
+}
+
+// secretFields reports the secret fields of a form (secret.FieldKind).
+func (h *HTTP) secretFields(form url.Values) {
+	for k, vs := range form {
+		if kind := secret.FieldKind(k); kind != 0 {
+			h.secret(kind, vs...)
+		}
 	}
 }
 
@@ -133,14 +148,13 @@ func (h *HTTP) Do(ctx context.Context, req Request) (*Response, error) {
 	if h.UserAgent != "" && hreq.Header.Get("User-Agent") == "" {
 		hreq.Header.Set("User-Agent", h.UserAgent)
 	}
-	if auth := hreq.Header.Get("Authorization"); auth != "" {
-		if _, tok, ok := strings.Cut(auth, " "); ok {
-			h.secret(tok)
-		} else {
-			h.secret(auth)
-		}
+	if kind, v, ok := secret.InHeader("Authorization", hreq.Header.Get("Authorization")); ok {
+		h.secret(kind, v)
 	}
 	ex := &Exchange{Method: method, URL: hreq.URL.String(), RequestHeader: hreq.Header, RequestBody: req.Body}
+	if h.Clock != nil {
+		ex.At = h.Clock.Now()
+	}
 	start := h.now()
 	resp, err := client.Do(hreq)
 	var out *Response

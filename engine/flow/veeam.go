@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
 )
 
 // Grant types of the Veeam /v8/token endpoint (OpenAPI v8, `grant_type` enum).
@@ -37,8 +38,24 @@ type Veeam struct {
 	Version string      // path version; default "v8"
 	// KeepAntiforgery, when false (the default), sends disable_antiforgery_token=true with
 	// every grant, as every programmatic client does; Veeam otherwise demands its
-	// antiforgery token next to the bearer token.
+	// antiforgery token next to the bearer token. When true, the grant leaves the flag out
+	// and a Session sends the antiforgery token the token response answered (in the
+	// AntiforgeryHeader header) with every call and refresh.
 	KeepAntiforgery bool
+	// AntiforgeryHeader names the header the token response carries the antiforgery
+	// token in and requests send it back in; default DefaultAntiforgeryHeader.
+	AntiforgeryHeader string
+}
+
+// DefaultAntiforgeryHeader is the mock's antiforgery header. The real name is not in
+// the public record (veeam.md §1.6 [?]); the mock assumes ASP.NET's X-XSRF-TOKEN [A].
+const DefaultAntiforgeryHeader = "X-XSRF-TOKEN"
+
+func (v *Veeam) antiforgeryHeader() string {
+	if v.AntiforgeryHeader == "" {
+		return DefaultAntiforgeryHeader
+	}
+	return v.AntiforgeryHeader
 }
 
 func (v *Veeam) clock() clock.Clock {
@@ -81,20 +98,13 @@ type VeeamToken struct {
 	Issued       string          `json:".issued"`  // as sent: ISO 8601 per the spec, RFC 1123 on older OWIN builds
 	Expires      string          `json:".expires"` // as sent
 	Raw          json.RawMessage `json:"-"`
+	// Antiforgery is the antiforgery token the response carried (Veeam.KeepAntiforgery),
+	// "" when the login sent disable_antiforgery_token=true. A secret.
+	Antiforgery string `json:"-"`
 	// IssuedAt is when the response arrived, on the client's clock.
 	IssuedAt time.Time `json:"-"`
 	// ExpiresAt is IssuedAt + expires_in: the client's own view, immune to server clock skew.
 	ExpiresAt time.Time `json:"-"`
-}
-
-// ServerTime parses a .issued/.expires value (RFC 3339 or RFC 1123).
-func ServerTime(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339Nano, time.RFC1123, time.RFC1123Z} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
 }
 
 // VeeamError is an error answer of the Veeam REST API, in either of its shapes: the
@@ -160,21 +170,37 @@ func ParseVeeamError(status int, body []byte) *VeeamError {
 // PostToken posts form to /v8/token and returns the response whatever its status: raw
 // access for negative tests.
 func (v *Veeam) PostToken(ctx context.Context, form url.Values) (*Response, error) {
-	for _, k := range []string{"password", "assertion", "refresh_token", "client_secret"} {
-		if s := form.Get(k); s != "" {
-			v.HTTP.secret(s)
+	return v.postToken(ctx, form, "")
+}
+
+// postToken posts form, with the antiforgery token xsrf when it is not "" (a refresh of
+// a pair that has one).
+func (v *Veeam) postToken(ctx context.Context, form url.Values, xsrf string) (*Response, error) {
+	v.HTTP.secretFields(form)
+	req := Form(v.TokenURL(), form)
+	if xsrf != "" {
+		req.Header.Set(v.antiforgeryHeader(), xsrf)
+	}
+	resp, err := v.HTTP.Do(ctx, req)
+	if err == nil {
+		if x := resp.Header.Get(v.antiforgeryHeader()); x != "" {
+			v.HTTP.secret(secret.Token, x)
 		}
 	}
-	return v.HTTP.Do(ctx, Form(v.TokenURL(), form))
+	return resp, err
 }
 
 // Token runs one grant at /v8/token and returns the token pair, or a *VeeamError.
 func (v *Veeam) Token(ctx context.Context, form url.Values) (*VeeamToken, error) {
+	return v.token(ctx, form, "")
+}
+
+func (v *Veeam) token(ctx context.Context, form url.Values, xsrf string) (*VeeamToken, error) {
 	if !v.KeepAntiforgery && form.Get("disable_antiforgery_token") == "" {
 		form = cloneValues(form)
 		form.Set("disable_antiforgery_token", "true")
 	}
-	resp, err := v.PostToken(ctx, form)
+	resp, err := v.postToken(ctx, form, xsrf)
 	if err != nil {
 		return nil, fmt.Errorf("veeam token: %w", err)
 	}
@@ -185,11 +211,12 @@ func (v *Veeam) Token(ctx context.Context, form url.Values) (*VeeamToken, error)
 	if err := resp.JSON(tok); err != nil {
 		return nil, fmt.Errorf("veeam token: %w", err)
 	}
-	v.HTTP.secret(tok.AccessToken, tok.RefreshToken)
+	v.HTTP.secret(secret.Token, tok.AccessToken, tok.RefreshToken)
 	if tok.AccessToken == "" {
 		return nil, fmt.Errorf("veeam token: 200 response from %s has no access_token", redactURL(resp.URL))
 	}
 	tok.Raw = resp.Body
+	tok.Antiforgery = resp.Header.Get(v.antiforgeryHeader())
 	tok.IssuedAt = v.clock().Now()
 	tok.ExpiresAt = tok.IssuedAt.Add(tok.ExpiresIn.Duration())
 	return tok, nil
@@ -240,7 +267,7 @@ func (v *Veeam) NewSession(tok *VeeamToken) *Session {
 
 // RefreshToken redeems a Veeam refresh token for a new pair.
 func (v *Veeam) RefreshToken(ctx context.Context, refreshToken string) (*VeeamToken, error) {
-	return v.Token(ctx, url.Values{"grant_type": {GrantRefreshToken}, "refresh_token": {refreshToken}})
+	return v.token(ctx, url.Values{"grant_type": {GrantRefreshToken}, "refresh_token": {refreshToken}}, "")
 }
 
 // Session is a logged-in Veeam client: a token pair that refreshes itself. Safe for
@@ -254,7 +281,24 @@ type Session struct {
 	mu        sync.Mutex
 	tok       VeeamToken
 	loggedOut bool
+	refused   string // a refresh token Veeam refused: automatic refresh never sends it again
+	refusal   error  // what Veeam answered then
 }
+
+// RefreshError is what Session.Do returns when its access token has expired (on the
+// session's clock) and the automatic refresh failed: the request is not sent, since the
+// server could only refuse it. Err is the refresh's error (a *VeeamError when Veeam
+// answered).
+type RefreshError struct {
+	ExpiredAt time.Time // when the access token expired
+	Err       error
+}
+
+// Error implements error.
+func (e *RefreshError) Error() string { return "automatic refresh: " + e.Err.Error() }
+
+// Unwrap returns the refresh's error.
+func (e *RefreshError) Unwrap() error { return e.Err }
 
 // Token returns the current token pair.
 func (s *Session) Token() VeeamToken {
@@ -270,11 +314,21 @@ func (s *Session) LoggedOut() bool {
 	return s.loggedOut
 }
 
-// Refresh replaces the pair with one obtained from the refresh token.
+// Refresh replaces the pair with one obtained from the refresh token. It always sends
+// the refresh token, even one Veeam refused before (an explicit refresh is the caller's
+// choice), with the pair's antiforgery token when it has one (the server demands it on
+// refresh too); a refusal (a *VeeamError) is remembered for automatic refresh.
 func (s *Session) Refresh(ctx context.Context) error {
-	rt := s.Token().RefreshToken
-	tok, err := s.veeam.RefreshToken(ctx, rt)
+	cur := s.Token()
+	rt := cur.RefreshToken
+	tok, err := s.veeam.token(ctx, url.Values{"grant_type": {GrantRefreshToken}, "refresh_token": {rt}}, cur.Antiforgery)
 	if err != nil {
+		var ve *VeeamError
+		if errors.As(err, &ve) {
+			s.mu.Lock()
+			s.refused, s.refusal = rt, err
+			s.mu.Unlock()
+		}
 		return err
 	}
 	if tok.RefreshToken == "" {
@@ -284,6 +338,19 @@ func (s *Session) Refresh(ctx context.Context) error {
 	s.tok = *tok
 	s.mu.Unlock()
 	return nil
+}
+
+// autoRefresh is Refresh for Do: a refresh token Veeam already refused is not sent again;
+// its refusal is returned instead.
+func (s *Session) autoRefresh(ctx context.Context) error {
+	s.mu.Lock()
+	refused := s.refused != "" && s.refused == s.tok.RefreshToken
+	refusal := s.refusal
+	s.mu.Unlock()
+	if refused {
+		return refusal
+	}
+	return s.Refresh(ctx)
 }
 
 // Logout ends the session on the server (POST /v8/token/logout → 204) and turns off
@@ -306,6 +373,8 @@ func (s *Session) Logout(ctx context.Context) (*Response, error) {
 type SessionRequest struct {
 	Method string
 	Path   string // "/v8/Jobs?limit=10" or an absolute URL
+	// Header is sent with the request. An Authorization header of the caller's is sent
+	// as given instead of the session's token, and the call does not refresh.
 	Header http.Header
 	Body   []byte
 	// NoAutoRefresh sends the current token as is and returns a 401 unchanged.
@@ -321,16 +390,23 @@ type SessionResponse struct {
 
 // Do sends an authenticated request. Unless NoAutoRefresh is set (or the session logged
 // out), it refreshes first when the token expires within RefreshBefore on the clock, and
-// on a 401 it refreshes once and retries once.
+// on a 401 it refreshes once and retries once. Automatic refresh never sends a refresh
+// token Veeam refused before, and tries at most once per call. When the access token has
+// expired and the refresh fails, the request is not sent: Do returns a *RefreshError.
 func (s *Session) Do(ctx context.Context, req SessionRequest) (*SessionResponse, error) {
-	auto := !req.NoAutoRefresh && !s.LoggedOut()
+	auto := !req.NoAutoRefresh && !s.LoggedOut() && req.Header.Get("Authorization") == ""
 	out := &SessionResponse{}
 	if auto {
 		tok := s.Token()
-		if !tok.ExpiresAt.IsZero() && !s.veeam.clock().Now().Before(tok.ExpiresAt.Add(-s.refreshBefore())) {
-			if err := s.Refresh(ctx); err != nil {
+		now := s.veeam.clock().Now()
+		if !tok.ExpiresAt.IsZero() && !now.Before(tok.ExpiresAt.Add(-s.refreshBefore())) {
+			if err := s.autoRefresh(ctx); err != nil {
 				if ctx.Err() != nil {
 					return nil, err
+				}
+				if !now.Before(tok.ExpiresAt) {
+					// The access token has expired: the server could only answer 401.
+					return nil, &RefreshError{ExpiredAt: tok.ExpiresAt, Err: err}
 				}
 				out.RefreshErr = err
 			} else {
@@ -343,8 +419,8 @@ func (s *Session) Do(ctx context.Context, req SessionRequest) (*SessionResponse,
 		return nil, err
 	}
 	out.Response = resp
-	if auto && resp.Status == http.StatusUnauthorized && !out.Refreshed {
-		if rerr := s.Refresh(ctx); rerr != nil {
+	if auto && resp.Status == http.StatusUnauthorized && !out.Refreshed && out.RefreshErr == nil {
+		if rerr := s.autoRefresh(ctx); rerr != nil {
 			if ctx.Err() != nil {
 				return nil, rerr
 			}
@@ -376,7 +452,13 @@ func (s *Session) send(ctx context.Context, method, path string, header http.Hea
 	if h.Get("Accept") == "" {
 		h.Set("Accept", "application/json")
 	}
-	h.Set("Authorization", "Bearer "+s.Token().AccessToken)
+	tok := s.Token()
+	if h.Get("Authorization") == "" {
+		h.Set("Authorization", "Bearer "+tok.AccessToken)
+	}
+	if tok.Antiforgery != "" && h.Get(s.veeam.antiforgeryHeader()) == "" {
+		h.Set(s.veeam.antiforgeryHeader(), tok.Antiforgery)
+	}
 	return s.veeam.HTTP.Do(ctx, Request{Method: method, URL: s.veeam.Resolve(path), Header: h, Body: body})
 }
 

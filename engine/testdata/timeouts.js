@@ -8,7 +8,7 @@ test("spins for ever", () => {
 test("blocks on a delayed response", () => {
   mock.veeam.faults.add({ path: "/v8/Health", action: "delay", delay: "10m", real_time: true });
   http.get(target.veeam.url + "/v8/Health");
-});
+}, { requires: ["control"] });
 
 test("sleeps ten real minutes", () => {
   sleep("10m");

@@ -1,11 +1,20 @@
 // Package control owns what every mock server has in common around its own routes:
 // the request pipeline (panic recovery, the body-size limit, the journal, fault
-// injection) and the control API under /_mock/ (health, clock, requests, faults, reset).
+// injection) and the control API under /_mock/ (health, clock, requests, faults, reset,
+// metrics), with the probes /_mock/live and /_mock/ready, which answer anyone.
 //
 // Each mock mounts its protocol routes on a gorilla/mux router, calls Mount to add the
 // common control routes (and gets the /_mock subrouter back for its own), and serves
 // Wrap(router). The control API answers loopback callers only, unless a control token is
 // configured; then every caller must send `Authorization: Bearer <token>`.
+//
+// A web page must not be able to drive the control API through the user's browser, so
+// every control request must also name the mock itself in Host (localhost, a loopback
+// address, or a name given to AllowHosts: DNS rebinding sends the attacker's name), must
+// carry no Origin but the mock's own, and every call that changes state (POST, PUT,
+// PATCH) with a body must be application/json, which a browser sends cross-site only
+// after a CORS preflight that the control API never answers (a bodiless POST, as curl
+// sends for reset, needs the type only when a browser sent it).
 package control
 
 import (
@@ -22,12 +31,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/configfile"
 	"github.com/vbharness/vbharness/mocks/faults"
 	"github.com/vbharness/vbharness/mocks/journal"
 	"github.com/vbharness/vbharness/mocks/secret"
@@ -54,7 +65,56 @@ type Options struct {
 
 // Control is one server's pipeline and common control API.
 type Control struct {
-	o Options
+	o        Options
+	hosts    atomic.Pointer[map[string]bool] // AllowHosts names, lower-case; IPs in net.IP.String form
+	inflight *inflight                       // requests not yet journaled (Settle)
+	observe  atomic.Pointer[func(Observation)]
+	metrics  atomic.Pointer[http.Handler]
+	stopping atomic.Bool // SetStopping: /_mock/ready answers 503
+}
+
+// Observation is what the pipeline tells an observer (SetObserver) about one request to
+// the service's own routes, when its answer has been written. Control requests are not
+// observed.
+type Observation struct {
+	Server string // "entra" or "veeam"
+	Method string // as the client sent it
+	// Route is the template of the route that served the request ("/{tenant}/oauth2/v2.0/token",
+	// "/v8/Jobs/{jobId}"), set by the server through SetRoute; "" when no route matched.
+	Route   string
+	Status  int // 0 when the handler aborted the connection
+	Latency time.Duration
+	// GrantType is the request's grant_type form field, "" when it has none.
+	GrantType string
+	// ErrorBody is the start (up to 4 KiB) of the body of an answer with status 400 or
+	// more, where the service's error code is.
+	ErrorBody []byte
+}
+
+// SetObserver makes every request to the service's routes reported to f once answered,
+// from the request's goroutine (f must be safe for concurrent use). The standalone
+// mock's metrics are built on it; in-process stacks leave it unset and pay nothing.
+func (c *Control) SetObserver(f func(Observation)) { c.observe.Store(&f) }
+
+// SetMetrics sets the handler of GET /_mock/metrics (404 until set).
+func (c *Control) SetMetrics(h http.Handler) { c.metrics.Store(&h) }
+
+// SetStopping marks the server as shutting down: /_mock/ready answers 503 from then on,
+// so a load balancer stops sending it requests while those in flight finish.
+func (c *Control) SetStopping() { c.stopping.Store(true) }
+
+type routeKey struct{}
+
+// routeHolder receives the route template a server's router matched (SetRoute).
+type routeHolder struct{ template string }
+
+// SetRoute records the template of the route serving r, for the observer's Route; the
+// servers call it once they have matched a route. It does nothing when no observer is
+// set.
+func SetRoute(r *http.Request, template string) {
+	if h, ok := r.Context().Value(routeKey{}).(*routeHolder); ok {
+		h.template = template
+	}
 }
 
 // New returns a Control with defaults filled in.
@@ -78,11 +138,126 @@ func New(o Options) *Control {
 			WriteError(w, http.StatusInternalServerError, "internal error")
 		}
 	}
-	return &Control{o: o}
+	return &Control{o: o, inflight: newInflight()}
+}
+
+// AllowHosts adds names or IP addresses that the control API accepts in the Host
+// header besides localhost and the loopback addresses, which it always accepts: the
+// names the server is really reached by (the standalone stack's --hostname names and
+// listen address, the in-process stack's origins). Safe to call while serving.
+func (c *Control) AllowHosts(hosts ...string) {
+	for {
+		old := c.hosts.Load()
+		next := map[string]bool{}
+		if old != nil {
+			for h := range *old {
+				next[h] = true
+			}
+		}
+		for _, h := range hosts {
+			if h = normalHost(h); h != "" {
+				next[h] = true
+			}
+		}
+		if c.hosts.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+// normalHost is a host name or address as Host comparisons use it: lower-case, without
+// a trailing dot or IPv6 brackets, IP addresses in their canonical form.
+func normalHost(h string) string {
+	h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if ip := net.ParseIP(h); ip != nil {
+		return ip.String()
+	}
+	return h
+}
+
+// ownHost reports whether host (a Host header: name or address, with or without a
+// port) names this server.
+func (c *Control) ownHost(host string) bool {
+	name, _ := splitHostPort(host)
+	name = normalHost(name)
+	if name == "localhost" {
+		return true
+	}
+	if ip := net.ParseIP(name); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	m := c.hosts.Load()
+	return m != nil && (*m)[name]
+}
+
+// splitHostPort splits "host:port", "[v6]:port", "host" or "[v6]"; port is "" when
+// absent.
+func splitHostPort(hp string) (host, port string) {
+	if h, p, err := net.SplitHostPort(hp); err == nil {
+		return h, p
+	}
+	return hp, ""
+}
+
+// sameOrigin reports whether an Origin header value is the origin r was sent to: the
+// same host and port (ports defaulted by scheme). Another page on the same host but
+// another port is another origin.
+func sameOrigin(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return false
+	}
+	defPort := func(scheme string) string {
+		if scheme == "https" {
+			return "443"
+		}
+		return "80"
+	}
+	oh, op := splitHostPort(u.Host)
+	if op == "" {
+		op = defPort(u.Scheme)
+	}
+	rh, rp := splitHostPort(r.Host)
+	if rp == "" {
+		scheme := "http"
+		if r.TLS != nil || r.URL.Scheme == "https" {
+			scheme = "https"
+		}
+		rp = defPort(scheme)
+	}
+	return normalHost(oh) == normalHost(rh) && op == rp
+}
+
+// needsJSON reports whether a control request with this method must be
+// application/json: the methods that change state. DELETE is left out: a browser never
+// sends it cross-site without a preflight, and it has no body. A POST without a body
+// (reset, keys/rotate, as `curl -X POST` sends it) needs no type unless a browser sent
+// it, which fromBrowser tells.
+func needsJSON(method string) bool {
+	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
+}
+
+// fromBrowser reports whether a browser sent r on behalf of a page: browsers send Origin
+// with every cross-site POST, and Sec-Fetch-Site (other than "none", a URL the user typed)
+// with every request.
+func fromBrowser(r *http.Request) bool {
+	if len(r.Header.Values("Origin")) > 0 {
+		return true
+	}
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site != "" && site != "none"
 }
 
 // Journal returns the server's journal.
 func (c *Control) Journal() *journal.Journal { return c.o.Journal }
+
+// Settle waits until every request the pipeline began serving before the call has its
+// journal entry, for at most 2 s (a request a fault delays can take longer), and
+// reports whether all had. The journal routes settle before they read or clear, so a
+// client that reads the journal after an answer finds that answer's entry.
+func (c *Control) Settle() bool { return c.inflight.settle(settleWait) }
 
 // Faults returns the server's fault rules.
 func (c *Control) Faults() *faults.Set { return c.o.Faults }
@@ -95,6 +270,7 @@ func (c *Control) SetReset(f func()) { c.o.Reset = f }
 
 // Reset clears the journal and the faults and calls the server's reset.
 func (c *Control) Reset() {
+	c.Settle()
 	c.o.Journal.Clear()
 	c.o.Faults.Clear()
 	if c.o.Reset != nil {
@@ -119,8 +295,24 @@ func (c *Control) Wrap(h http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		isControl := strings.HasPrefix(r.URL.Path, Prefix+"/") || r.URL.Path == Prefix
 		var entry journal.Entry
+		if observe := c.observe.Load(); observe != nil && !isControl {
+			route := &routeHolder{}
+			r = r.WithContext(context.WithValue(r.Context(), routeKey{}, route))
+			sw.capture = true
+			defer func() {
+				status := sw.status
+				if rec := recover(); rec != nil {
+					status = 0
+					defer panic(rec) // the journal's deferred call, below, runs first
+				}
+				(*observe)(Observation{Server: c.o.Server, Method: r.Method, Route: route.template, Status: status,
+					Latency: time.Since(start), GrantType: Fields(r)["grant_type"], ErrorBody: sw.body})
+			}()
+		}
 		if !isControl {
 			entry = journal.Entry{Server: c.o.Server, Time: c.o.Clock.Now(), Method: r.Method, Path: r.URL.Path}
+			sw.journaled = true
+			recorded := c.inflight.begin()
 			defer func() {
 				rec := recover()
 				if rec != nil && rec != http.ErrAbortHandler {
@@ -132,7 +324,9 @@ func (c *Control) Wrap(h http.Handler) http.Handler {
 					entry.Status = 0
 				}
 				entry.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+				entry.Stub = sw.stub
 				c.o.Journal.Record(entry)
+				recorded()
 				if rec != nil {
 					panic(rec)
 				}
@@ -204,18 +398,34 @@ func ParseFields(contentType string, body []byte) map[string]string {
 func redactFields(f map[string]string) map[string]string {
 	out := make(map[string]string, len(f))
 	for k, v := range f {
-		if secret.IsField(k) {
-			v = secret.Redact(v)
-		}
-		out[k] = v
+		out[k] = secret.RedactField(k, v)
 	}
 	return out
 }
 
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status    int
+	journaled bool   // false for control requests
+	stub      string // MarkStub's id, copied into the journal entry
+	capture   bool   // keep the start of an error answer's body (an observer is set)
+	body      []byte // up to maxErrorBody bytes of it
 }
+
+// MarkStub records in the journal entry of the request w answers that the stub with id
+// answered it (journal.Entry.Stub). w is the ResponseWriter the pipeline handed the
+// server's handler; through any other writer (a control request's, a truncate fault's
+// buffer) it does nothing. The id rides on the writer, which the pipeline allocates
+// anyway, so journaling costs no allocation more than it did.
+func MarkStub(w http.ResponseWriter, id string) {
+	if sw, ok := w.(*statusWriter); ok && sw.journaled {
+		sw.stub = id
+	}
+}
+
+// maxErrorBody is how much of an error answer an observer sees: the error code is near
+// the start of every error body the mocks write.
+const maxErrorBody = 4 << 10
 
 func (s *statusWriter) WriteHeader(code int) {
 	if s.status == 0 {
@@ -227,6 +437,9 @@ func (s *statusWriter) WriteHeader(code int) {
 func (s *statusWriter) Write(p []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
+	}
+	if s.capture && s.status >= 400 && len(s.body) < maxErrorBody {
+		s.body = append(s.body, p[:min(len(p), maxErrorBody-len(s.body))]...)
 	}
 	return s.ResponseWriter.Write(p)
 }
@@ -240,15 +453,39 @@ func (s *statusWriter) Flush() {
 // Mount adds the common control routes to r and returns the /_mock subrouter, guarded by
 // the loopback/token check, for the server's own control routes.
 func (c *Control) Mount(r *mux.Router) *mux.Router {
+	// The probes answer anyone, with no token and whatever the Host: a kubelet or a load
+	// balancer calls them by the pod's address, and they tell nothing but that the
+	// server answers (live) and is not shutting down (ready).
+	r.HandleFunc(Prefix+"/live", func(w http.ResponseWriter, _ *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "live"})
+	}).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(Prefix+"/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if c.stopping.Load() {
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stopping"})
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}).Methods(http.MethodGet, http.MethodHead)
 	sub := r.PathPrefix(Prefix).Subrouter()
 	sub.Use(c.guard)
 	sub.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}).Methods(http.MethodGet)
+	// Metrics are control data (what clients did, which tokens were issued): they need
+	// the control token like every other control route.
+	sub.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		h := c.metrics.Load()
+		if h == nil {
+			WriteError(w, http.StatusNotFound, "metrics are served by a standalone mock (vbharness mock) only")
+			return
+		}
+		(*h).ServeHTTP(w, r)
+	}).Methods(http.MethodGet)
 	sub.HandleFunc("/clock", c.getClock).Methods(http.MethodGet)
 	sub.HandleFunc("/clock/advance", c.advanceClock).Methods(http.MethodPost)
 	sub.HandleFunc("/requests", c.listRequests).Methods(http.MethodGet)
 	sub.HandleFunc("/requests", func(w http.ResponseWriter, _ *http.Request) {
+		c.Settle()
 		c.o.Journal.Clear()
 		w.WriteHeader(http.StatusNoContent)
 	}).Methods(http.MethodDelete)
@@ -276,6 +513,25 @@ func (c *Control) Mount(r *mux.Router) *mux.Router {
 
 func (c *Control) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !c.ownHost(r.Host) {
+			WriteError(w, http.StatusForbidden, fmt.Sprintf("the control API answers only requests addressed to the mock itself "+
+				"(localhost, a loopback address or a name given with --hostname), not Host %q; if that name is really the mock's, "+
+				"start it with --hostname", r.Host))
+			return
+		}
+		if origins := r.Header.Values("Origin"); len(origins) > 0 && (len(origins) > 1 || !sameOrigin(origins[0], r)) {
+			WriteError(w, http.StatusForbidden, fmt.Sprintf("the control API refuses calls made by web pages of other origins "+
+				"(Origin %q); call it from a script, a test or curl", strings.Join(origins, ", ")))
+			return
+		}
+		if needsJSON(r.Method) && (r.ContentLength != 0 || fromBrowser(r)) {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				WriteError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("a control call that changes state must send "+
+					"Content-Type: application/json, not %q: a web page cannot send that to another site without the "+
+					"browser asking first", r.Header.Get("Content-Type")))
+				return
+			}
+		}
 		if c.o.Token != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(c.o.Token)) != 1 {
@@ -335,10 +591,14 @@ func (c *Control) advanceClock(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := time.ParseDuration(body.Duration)
 	if err != nil || d < 0 {
-		WriteError(w, http.StatusBadRequest, fmt.Sprintf("duration %q is not a non-negative Go duration such as \"61m\"", body.Duration))
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("duration %q is not a non-negative Go duration such as \"61m\" (at most \"2562047h\")", body.Duration))
 		return
 	}
-	now := c.o.Clock.Advance(d)
+	now, err := c.o.Clock.TryAdvance(d)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error()+"; restart the mock for a fresh clock (on a new --state-dir, if it keeps its state)")
+		return
+	}
 	WriteJSON(w, http.StatusOK, ClockState{Now: now.Format(time.RFC3339Nano), Virtual: c.o.Clock.IsVirtual()})
 }
 
@@ -353,6 +613,7 @@ func (c *Control) listRequests(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Since = n
 	}
+	c.Settle()
 	WriteJSON(w, http.StatusOK, map[string]any{"requests": c.o.Journal.List(f)})
 }
 
@@ -369,11 +630,17 @@ func (c *Control) addFault(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusCreated, added)
 }
 
-// WriteJSON writes v as JSON with status.
+// WriteJSON writes v as JSON with status. <, > and & are written as they are: the
+// bodies are for programs and people at a terminal, never HTML.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	var b []byte
+	if err := enc.Encode(v); err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":"encode response"}`)
+	} else {
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -400,6 +667,13 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	// sent; JSON must be UTF-8 (RFC 8259 §8.1).
 	if !utf8.Valid(body) {
 		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%v: it is not valid UTF-8", ErrBadBody))
+		return false
+	}
+	// encoding/json matches names regardless of case ("accessTokenLifeTime" would set
+	// accessTokenLifetime); every field must be spelt as documented, and a near miss is
+	// named.
+	if e := configfile.CheckJSON(body, v); e != nil {
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("%v: %s; %s", ErrBadBody, e.Msg, e.Fix))
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -147,17 +147,52 @@ func BenchmarkRefreshGrantHTTPS(b *testing.B) {
 	b.ReportMetric(1, "sigs/op")
 }
 
+// BenchmarkClientCredentialsHTTPS is one client_credentials grant over loopback HTTPS:
+// a confidential client with a secret asks for an app-only Graph token. One signature
+// (the access token), no refresh or id token: the request the peer comparison
+// (cmd/vbharness BenchmarkPeerIssuance) sends to the mock and to oauth2-mock-server.
+func BenchmarkClientCredentialsHTTPS(b *testing.B) {
+	s := newBenchServer(b)
+	const id, secret = "0b5c1d2e-3f4a-4b6c-8d7e-9f0a1b2c3d4e", "bench-secret"
+	if _, err := s.srv.RegisterApplication(App{ClientID: id, DisplayName: "bench daemon", ClientSecret: secret,
+		Permissions: Permissions{Graph: []string{"User.Read.All"}}}); err != nil {
+		b.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret},
+		"scope": {"https://graph.microsoft.com/.default"}}
+	b.ReportAllocs()
+	b.SetParallelism(benchClients)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			var tok tokenResponse
+			if !s.post(b, tokenPath, form, &tok) {
+				return
+			}
+			if tok.AccessToken == "" || tok.RefreshToken != "" || tok.IDToken != "" {
+				b.Error("client_credentials answered without exactly an access token")
+				return
+			}
+		}
+	})
+	b.ReportMetric(1, "sigs/op")
+}
+
 // BenchmarkDeviceCodeIssueFullStore is POST /devicecode, called as a handler, while the
-// store holds MaxDeviceCodes codes none of which has expired: a standalone mock that
-// issues codes faster than they age out (its real clock keeps a code for two lifetimes,
-// 30 minutes) runs like this. Each new code evicts the oldest.
+// store holds MaxDeviceCodes codes that have expired but are still kept (for a late
+// poll's expired_token): a standalone mock that issues codes faster than they age out
+// (its real clock keeps a code for two lifetimes, 30 minutes) runs like this. Each new
+// code evicts the oldest finished one.
 func BenchmarkDeviceCodeIssueFullStore(b *testing.B) {
 	clk := clock.NewVirtual(time.Time{})
 	srv := New(clk)
 	now := clk.Now()
+	srv.store.perKey1 = MaxDeviceCodes
 	for i := range MaxDeviceCodes {
-		srv.store.add(&deviceCode{deviceCode: fmt.Sprintf("code-%d", i), issued: now, expires: now.Add(DefaultDeviceCodeLifetime), state: StatePending}, now)
+		srv.store.add(&deviceCode{deviceCode: fmt.Sprintf("code-%d", i), clientID: fmt.Sprintf("client-%d", i%8),
+			issued: now.Add(-DefaultDeviceCodeLifetime), expires: now, state: StatePending}, now.Add(-DefaultDeviceCodeLifetime))
 	}
+	srv.store.perKey1 = MaxDeviceCodesPerClient
 	body := url.Values{"client_id": {AzureCLIClientID}, "scope": {seedScope}}.Encode()
 	b.ReportAllocs()
 	b.ResetTimer()

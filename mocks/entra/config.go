@@ -1,20 +1,16 @@
 package entra
 
 import (
-	"bytes"
-	"encoding/json"
+	"crypto/rsa"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/vbharness/vbharness/mocks/configfile"
 )
 
 // ErrInvalidConfig marks every error LoadDirectory and LoadConfig return for a file
@@ -25,12 +21,16 @@ var ErrInvalidConfig = errors.New("invalid entra config")
 type ConfigError struct {
 	File string // the path as given
 	Line int    // 1-based; 0 when the problem has no single line
+	Col  int    // 1-based; 0 when unknown
 	Msg  string // what is wrong and how to fix it
 }
 
-// Error renders "file:line: message".
+// Error renders "file:line:col: message".
 func (e *ConfigError) Error() string {
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && e.Col > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	case e.Line > 0:
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
@@ -48,10 +48,12 @@ type Config struct {
 }
 
 // fileConfig is the on-disk shape. A missing tenants section keeps the default
-// tenant; apps are added to the default apps; lifetimes are integer seconds.
+// tenant; apps are added to the default apps; a resources section replaces the default
+// resources; lifetimes are integer seconds.
 type fileConfig struct {
 	Tenants   *[]Tenant      `json:"tenants" yaml:"tenants"`
 	Apps      *[]App         `json:"apps" yaml:"apps"`
+	Resources *[]Resource    `json:"resources" yaml:"resources"`
 	Lifetimes *fileLifetimes `json:"lifetimes" yaml:"lifetimes"`
 }
 
@@ -65,9 +67,11 @@ type fileLifetimes struct {
 // LoadDirectory reads a directory from a YAML (.yaml, .yml) or JSON (.json) file. The
 // file's tenants replace the default tenant (a file without tenants keeps it); its
 // apps are added to the default apps, as first-party apps such as Azure CLI exist in
-// every tenant (an app with a default app's client id replaces it). A lifetimes
-// section is allowed and ignored here (see LoadConfig). Errors are
-// *ConfigError values naming the file, the line and what to fix.
+// every tenant (an app with a default app's client id replaces it); its resources
+// replace DefaultResources (a file without resources keeps them; "resources: []"
+// leaves Graph alone). A lifetimes section is allowed and ignored here (see
+// LoadConfig). Errors are *ConfigError values naming the file, the line and what to
+// fix.
 func LoadDirectory(path string) (Directory, error) {
 	c, err := LoadConfig(path)
 	if err != nil {
@@ -86,46 +90,59 @@ func LoadConfig(path string) (Config, error) {
 	}
 	ext := strings.ToLower(filepath.Ext(path))
 	switch ext {
-	case ".yaml", ".yml":
-	case ".json":
-		if err := checkJSON(path, data); err != nil {
-			return Config{}, err
-		}
+	case ".yaml", ".yml", ".json":
 	default:
 		return Config{}, &ConfigError{File: path, Msg: fmt.Sprintf("unsupported file extension %q; name the file .yaml, .yml or .json", ext)}
 	}
-	// YAML is a superset of JSON, so one decoder serves both and gives line numbers.
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, yamlError(path, err)
-	}
 	var fc fileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return Config{}, &ConfigError{File: path, Msg: "the file is empty; add a tenants and/or apps section"}
+	doc, err := configfile.Decode(path, data, &fc)
+	if err != nil {
+		var ce *configfile.Error
+		if !errors.As(err, &ce) {
+			return Config{}, &ConfigError{File: path, Msg: err.Error()}
 		}
-		return Config{}, yamlError(path, err)
+		msg, fix := ce.Msg, ce.Fix
+		if errors.Is(err, configfile.ErrEmpty) {
+			fix = "add a tenants and/or apps section"
+		}
+		if fix != "" {
+			msg += "; " + fix
+		}
+		return Config{}, &ConfigError{File: path, Line: ce.Line, Col: ce.Col, Msg: msg}
 	}
 	def := DefaultDirectory()
 	c := Config{Directory: def}
-	v := validator{file: path, root: &root}
+	v := validator{file: path, doc: doc}
 	if fc.Tenants != nil {
 		c.Directory.Tenants = *fc.Tenants
 	}
 	if err := v.tenants(c.Directory.Tenants); err != nil {
 		return Config{}, err
 	}
+	// A default app bound to a tenant the file replaced (the default VB365
+	// application) goes with its tenant.
+	base := make([]App, 0, len(def.Apps))
+	for i := range def.Apps {
+		if def.Apps[i].Tenant == "" || tenantIn(c.Directory.Tenants, def.Apps[i].Tenant) {
+			base = append(base, def.Apps[i])
+		}
+	}
+	c.Directory.Apps = base
 	if fc.Apps != nil {
 		// Validate the file's apps with the file's indexes, so errors name their lines.
-		if err := v.apps(*fc.Apps); err != nil {
+		if err := v.apps(*fc.Apps, c.Directory.Tenants); err != nil {
 			return Config{}, err
 		}
-		c.Directory.Apps = mergeApps(def.Apps, *fc.Apps)
+		c.Directory.Apps = mergeApps(base, *fc.Apps)
+	}
+	if fc.Resources != nil {
+		c.Directory.Resources = *fc.Resources
+	}
+	if err := v.resources(c.Directory.Resources, c.Directory.Apps); err != nil {
+		return Config{}, err
 	}
 	if fc.Lifetimes != nil {
-		l, err := fc.Lifetimes.lifetimes(path, &root)
+		l, err := fc.Lifetimes.lifetimes(v)
 		if err != nil {
 			return Config{}, err
 		}
@@ -134,7 +151,7 @@ func LoadConfig(path string) (Config, error) {
 	return c, nil
 }
 
-func (fl *fileLifetimes) lifetimes(path string, root *yaml.Node) (Lifetimes, error) {
+func (fl *fileLifetimes) lifetimes(v validator) (Lifetimes, error) {
 	var l Lifetimes
 	type field struct {
 		name string
@@ -148,8 +165,7 @@ func (fl *fileLifetimes) lifetimes(path string, root *yaml.Node) (Lifetimes, err
 		{"refresh_inactivity", fl.RefreshInactivity, &l.RefreshInactivity},
 	} {
 		if f.v < 0 || f.v > maxLifetimeSeconds {
-			return Lifetimes{}, &ConfigError{File: path, Line: nodeLine(root, "lifetimes", f.name),
-				Msg: fmt.Sprintf("lifetimes.%s is %d; give whole seconds between 1 and %d (or leave it out for the default)", f.name, f.v, maxLifetimeSeconds)}
+			return Lifetimes{}, v.errAt(fmt.Sprintf("lifetimes.%s is %d; give whole seconds between 1 and %d (or leave it out for the default)", f.name, f.v, maxLifetimeSeconds), "lifetimes", f.name)
 		}
 		*f.dst = time.Duration(f.v) * time.Second
 	}
@@ -179,168 +195,23 @@ func mergeApps(base, extra []App) []App {
 // time never overflows.
 const maxLifetimeSeconds = 10 * 365 * 24 * 3600
 
-// checkJSON reports JSON syntax errors with the line they are on (yaml would accept
-// some invalid JSON and word others confusingly).
-func checkJSON(path string, data []byte) error {
-	var v any
-	err := json.Unmarshal(data, &v)
-	if err == nil {
-		if _, ok := v.(map[string]any); !ok {
-			return &ConfigError{File: path, Line: 1, Msg: "the top level must be a JSON object with \"tenants\" and/or \"apps\""}
-		}
-		return nil
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &ConfigError{File: path, Line: lineAt(data, se.Offset), Msg: "invalid JSON: " + se.Error() + "; fix the syntax (a missing comma or quote is usual)"}
-	}
-	return &ConfigError{File: path, Msg: "invalid JSON: " + err.Error()}
-}
-
-func lineAt(data []byte, offset int64) int {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
-	return bytes.Count(data[:offset], []byte("\n")) + 1
-}
-
-var (
-	yamlLineRE    = regexp.MustCompile(`^line (\d+): (.*)$`)
-	yamlSyntaxRE  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	unknownFieldR = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
-	cannotRE      = regexp.MustCompile("^cannot unmarshal (!!\\w+) `(.*)` into (\\S+)$")
-)
-
-// yamlError turns a yaml.v3 error into a ConfigError with a line and a fix.
-func yamlError(path string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		m := yamlLineRE.FindStringSubmatch(te.Errors[0])
-		if m == nil {
-			return &ConfigError{File: path, Msg: te.Errors[0]}
-		}
-		line, _ := strconv.Atoi(m[1])
-		msg := m[2]
-		if f := unknownFieldR.FindStringSubmatch(msg); f != nil {
-			msg = fmt.Sprintf("unknown field %q in %s; valid fields are %s", f[1], describeType(f[2]), strings.Join(fieldsOf(f[2]), ", "))
-		} else if c := cannotRE.FindStringSubmatch(msg); c != nil {
-			msg = fmt.Sprintf("the value %q cannot be used here; expected %s", c[2], describeGoType(c[3]))
-		}
-		return &ConfigError{File: path, Line: line, Msg: msg}
-	}
-	if m := yamlSyntaxRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &ConfigError{File: path, Line: line, Msg: "invalid YAML: " + m[2] + "; check the indentation and quoting"}
-	}
-	return &ConfigError{File: path, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-}
-
-var configTypes = map[string]reflect.Type{
-	"entra.fileConfig":    reflect.TypeFor[fileConfig](),
-	"entra.fileLifetimes": reflect.TypeFor[fileLifetimes](),
-	"entra.Tenant":        reflect.TypeFor[Tenant](),
-	"entra.User":          reflect.TypeFor[User](),
-	"entra.App":           reflect.TypeFor[App](),
-}
-
-func describeType(name string) string {
-	switch name {
-	case "entra.fileConfig":
-		return "the top level"
-	case "entra.fileLifetimes":
-		return "lifetimes"
-	case "entra.Tenant":
-		return "a tenant"
-	case "entra.User":
-		return "a user"
-	case "entra.App":
-		return "an app"
-	}
-	return name
-}
-
-func describeGoType(name string) string {
-	switch {
-	case strings.HasPrefix(name, "[]"):
-		return "a list"
-	case name == "string":
-		return "text"
-	case name == "bool":
-		return "true or false"
-	case strings.HasPrefix(name, "int"):
-		return "a whole number"
-	}
-	return "a " + strings.TrimPrefix(describeType(name), "a ")
-}
-
-func fieldsOf(name string) []string {
-	t, ok := configTypes[name]
-	if !ok {
-		return nil
-	}
-	var out []string
-	for i := range t.NumField() {
-		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
-		if tag != "" && tag != "-" {
-			out = append(out, tag)
-		}
-	}
-	return out
-}
-
-// nodeLine finds the line of the value at path (mapping keys and sequence indexes) in
-// a YAML document, falling back to the deepest node found.
-func nodeLine(root *yaml.Node, path ...any) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, p := range path {
-		var next *yaml.Node
-		switch k := p.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == k {
-						next = n.Content[i+1]
-						line = n.Content[i].Line
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
-				next = n.Content[k]
-				line = next.Line
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-	}
-	return line
-}
-
 // validator checks a decoded directory and names the line of each problem.
 type validator struct {
 	file string
-	root *yaml.Node
+	doc  *configfile.Doc // nil for a directory given in Go: no lines to name
 }
 
 func (v validator) errAt(msg string, path ...any) error {
-	line := 0
-	if v.root != nil {
-		line = nodeLine(v.root, path...)
-	}
-	return &ConfigError{File: v.file, Line: line, Msg: msg}
+	line, col := v.doc.Pos(path...)
+	return &ConfigError{File: v.file, Line: line, Col: col, Msg: msg}
 }
 
 var (
 	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	domainRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
 	permRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
+	// resourceURIRE is an identifier URI: a scheme, "://" and a host, optionally a path.
+	resourceURIRE = regexp.MustCompile(`^(?i)[a-z][a-z0-9+.-]*://[^\s/]+(/[^\s]*)?$`)
 )
 
 func isGUID(s string) bool { return guidRE.MatchString(s) }
@@ -350,7 +221,59 @@ func (v validator) directory(d *Directory) error {
 	if err := v.tenants(d.Tenants); err != nil {
 		return err
 	}
-	return v.apps(d.Apps)
+	if err := v.apps(d.Apps, d.Tenants); err != nil {
+		return err
+	}
+	return v.resources(d.Resources, d.Apps)
+}
+
+// resources validates the directory's resources against each other, Graph and the
+// apps' own APIs: every name a scope can use for one must be free.
+func (v validator) resources(resources []Resource, apps []App) error {
+	taken := map[string]string{
+		strings.ToLower(GraphResource): "Microsoft Graph", GraphAppID: "Microsoft Graph",
+	}
+	for _, a := range apps {
+		if len(a.ExposedScopes) > 0 {
+			taken[strings.ToLower(a.ClientID)] = "app " + a.ClientID
+			taken["api://"+strings.ToLower(a.ClientID)] = "app " + a.ClientID
+		}
+	}
+	for i := range resources {
+		r := &resources[i]
+		if !isGUID(r.AppID) {
+			return v.errAt(fmt.Sprintf("resource %d has app_id %q, which is not a GUID; give the resource's application id", i+1, r.AppID), "resources", i, "app_id")
+		}
+		if r.DisplayName == "" {
+			return v.errAt(fmt.Sprintf("resource %s has no display_name; add one (errors name it)", r.AppID), "resources", i)
+		}
+		if len(r.URIs) == 0 {
+			return v.errAt(fmt.Sprintf("resource %s has no uris; list its identifier URIs, such as https://management.core.windows.net/", r.AppID), "resources", i)
+		}
+		if len(r.Scopes) == 0 {
+			return v.errAt(fmt.Sprintf("resource %s has no scopes; list its delegated permissions, such as user_impersonation", r.AppID), "resources", i)
+		}
+		for k, p := range r.Scopes {
+			if !permRE.MatchString(p) {
+				return v.errAt(fmt.Sprintf("scope %q of resource %s is not a permission name; write it without the resource prefix, such as user_impersonation", p, r.AppID), "resources", i, "scopes", k)
+			}
+		}
+		names := []string{r.AppID}
+		for k, u := range r.URIs {
+			if !resourceURIRE.MatchString(u) {
+				return v.errAt(fmt.Sprintf("uri %q of resource %s is not an identifier URI; give one such as https://management.core.windows.net/ or api://contoso-api", u, r.AppID), "resources", i, "uris", k)
+			}
+			names = append(names, u)
+		}
+		for _, n := range names {
+			key := strings.ToLower(strings.TrimRight(n, "/"))
+			if other, dup := taken[key]; dup {
+				return v.errAt(fmt.Sprintf("resource %s uses %q, which already names %s; each app id and URI may name one resource", r.AppID, n, other), "resources", i)
+			}
+			taken[key] = "resource " + r.AppID
+		}
+	}
+	return nil
 }
 
 // tenants validates tenants in place, filling display-name defaults.
@@ -409,29 +332,110 @@ func (v validator) tenants(tenants []Tenant) error {
 	return nil
 }
 
-// apps validates apps.
-func (v validator) apps(apps []App) error {
+// apps validates apps against the directory's tenants.
+func (v validator) apps(apps []App, tenants []Tenant) error {
 	ids := map[string]bool{}
 	for i := range apps {
 		a := &apps[i]
-		if !isGUID(a.ClientID) {
-			return v.errAt(fmt.Sprintf("app %d has client_id %q, which is not a GUID; give client_id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", i+1, a.ClientID), "apps", i, "client_id")
-		}
 		if ids[strings.ToLower(a.ClientID)] {
 			return v.errAt(fmt.Sprintf("app client_id %q appears twice; client ids must be unique", a.ClientID), "apps", i, "client_id")
 		}
+		if msg, path := appProblem(a, tenants); msg != "" {
+			return v.errAt(appName(a, i)+msg, append([]any{"apps", i}, path...)...)
+		}
 		ids[strings.ToLower(a.ClientID)] = true
-		if a.DisplayName == "" {
-			return v.errAt(fmt.Sprintf("app %q has no display_name; add one (tokens carry it as app_displayname)", a.ClientID), "apps", i)
+	}
+	return nil
+}
+
+// appName introduces an app in an error: its client id, or its place in the file when
+// the id is unusable.
+func appName(a *App, i int) string {
+	if isGUID(a.ClientID) {
+		return fmt.Sprintf("app %q: ", a.ClientID)
+	}
+	return fmt.Sprintf("app %d: ", i+1)
+}
+
+// appProblem is the one place an app is checked, for a config file (which names the
+// line of path within the app) and for RegisterApplication and AddCertificate. It
+// returns "" for a usable app; the message does not name the app (see appName).
+func appProblem(a *App, tenants []Tenant) (msg string, path []any) {
+	if !isGUID(a.ClientID) {
+		return fmt.Sprintf("client_id %q is not a GUID; give client_id: as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", a.ClientID), []any{"client_id"}
+	}
+	if a.DisplayName == "" {
+		return "there is no display_name; add one (tokens carry it as app_displayname)", nil
+	}
+	if !a.PublicClient && !a.hasCredentials() {
+		return "it is not a public client and has no credential; set public_client: true or add client_secret: or certificates:", []any{"public_client"}
+	}
+	for k, s := range a.PreauthorizedScopes {
+		if !permRE.MatchString(s) {
+			return fmt.Sprintf("preauthorized scope %q is not a permission name; list Graph permissions such as User.Read, without a resource prefix", s), []any{"preauthorized_scopes", k}
 		}
-		if !a.PublicClient && a.ClientSecret == "" {
-			return v.errAt(fmt.Sprintf("app %q is not a public client and has no client_secret; set public_client: true or add client_secret:", a.ClientID), "apps", i, "public_client")
+	}
+	if a.Tenant != "" && !tenantIn(tenants, a.Tenant) {
+		return fmt.Sprintf("tenant %q is not a tenant of the directory; name a tenant's domain or id, or leave tenant out for an app of every tenant", a.Tenant), []any{"tenant"}
+	}
+	switch strings.ToLower(a.Consent) {
+	case "", ConsentGranted, ConsentRevoked:
+	default:
+		return fmt.Sprintf("consent %q is not %s or %s", a.Consent, ConsentGranted, ConsentRevoked), []any{"consent"}
+	}
+	for k, s := range a.ExposedScopes {
+		if !permRE.MatchString(s) {
+			return fmt.Sprintf("exposed scope %q is not a scope name; list names such as access_as_user, without the api:// prefix", s), []any{"exposed_scopes", k}
 		}
-		for k, s := range a.PreauthorizedScopes {
-			if !permRE.MatchString(s) {
-				return v.errAt(fmt.Sprintf("app %q: preauthorized scope %q is not a permission name; list Graph permissions such as User.Read, without a resource prefix", a.ClientID, s), "apps", i, "preauthorized_scopes", k)
+	}
+	switch a.AccessTokenVersion {
+	case 0, 1, 2:
+	default:
+		return fmt.Sprintf("access_token_version is %d; give 1 (v1 tokens, Entra's default) or 2", a.AccessTokenVersion), []any{"access_token_version"}
+	}
+	for _, f := range []struct {
+		name  string
+		perms []string
+	}{{"graph", a.Permissions.Graph}, {"exchange", a.Permissions.Exchange}, {"sharepoint", a.Permissions.SharePoint}} {
+		for k, p := range f.perms {
+			if !permRE.MatchString(p) {
+				return fmt.Sprintf("permission %q is not a permission name; list app-role values such as Sites.Read.All or full_access_as_app", p), []any{"permissions", f.name, k}
 			}
 		}
 	}
-	return nil
+	keys := map[string]bool{}
+	thumbs := map[string]bool{}
+	for k, c := range a.Certificates {
+		if c.Cert == nil {
+			return fmt.Sprintf("certificate %d has no certificate", k+1), []any{"certificates", k}
+		}
+		if _, ok := c.Cert.PublicKey.(*rsa.PublicKey); !ok {
+			return fmt.Sprintf("certificate %d has a %s key; Entra needs RSA", k+1, c.Cert.PublicKeyAlgorithm), []any{"certificates", k}
+		}
+		if c.KeyID != "" && !isGUID(c.KeyID) {
+			return fmt.Sprintf("certificate key_id %q is not a GUID", c.KeyID), []any{"certificates", k, "key_id"}
+		}
+		if keys[strings.ToLower(c.KeyID)] && c.KeyID != "" {
+			return fmt.Sprintf("certificate key_id %q appears twice", c.KeyID), []any{"certificates", k, "key_id"}
+		}
+		keys[strings.ToLower(c.KeyID)] = true
+		if thumbs[c.thumbprintHex()] {
+			return fmt.Sprintf("the certificate with thumbprint %s is registered twice", c.thumbprintHex()), []any{"certificates", k}
+		}
+		thumbs[c.thumbprintHex()] = true
+		if s, e := c.start(), c.end(); !e.After(s) {
+			return fmt.Sprintf("certificate %d ends (%s) before it starts (%s)", k+1, rfc3339(e), rfc3339(s)), []any{"certificates", k}
+		}
+	}
+	return "", nil
+}
+
+// tenantIn reports whether key names one of tenants by domain or GUID.
+func tenantIn(tenants []Tenant, key string) bool {
+	for _, t := range tenants {
+		if strings.EqualFold(t.Domain, key) || strings.EqualFold(t.ID, key) {
+			return true
+		}
+	}
+	return false
 }

@@ -24,6 +24,8 @@ type Settings struct {
 	PublicClientBasicAuth  string `json:"public_client_basic_auth"`  // "reject" or "accept" (Assumptions.PublicClientBasicAuth)
 	UnknownDeviceCodeError string `json:"unknown_device_code_error"` // "bad_verification_code" or "invalid_grant"
 	GraphAudience          string `json:"graph_audience"`            // "auto" or "guid"
+	AssertionJTIReuse      string `json:"assertion_jti_reuse"`       // "accept" or "reject" (Assumptions.AssertionJTIReuse)
+	RevokedConsent         string `json:"revoked_consent"`           // "no_roles" or "error" (Assumptions.RevokedConsent)
 }
 
 // settingsPatch is a PUT body: absent fields keep their values.
@@ -36,6 +38,8 @@ type settingsPatch struct {
 	PublicClientBasicAuth  *string `json:"public_client_basic_auth"`
 	UnknownDeviceCodeError *string `json:"unknown_device_code_error"`
 	GraphAudience          *string `json:"graph_audience"`
+	AssertionJTIReuse      *string `json:"assertion_jti_reuse"`
+	RevokedConsent         *string `json:"revoked_consent"`
 }
 
 func (rs runtimeSettings) public() Settings {
@@ -48,6 +52,8 @@ func (rs runtimeSettings) public() Settings {
 		PublicClientBasicAuth:  rs.assume.PublicClientBasicAuth,
 		UnknownDeviceCodeError: rs.assume.UnknownDeviceCode,
 		GraphAudience:          rs.assume.GraphAudience,
+		AssertionJTIReuse:      rs.assume.AssertionJTIReuse,
+		RevokedConsent:         rs.assume.RevokedConsent,
 	}
 }
 
@@ -89,6 +95,8 @@ func (p settingsPatch) apply(rs runtimeSettings) (runtimeSettings, error) {
 		oneOf("public_client_basic_auth", p.PublicClientBasicAuth, &rs.assume.PublicClientBasicAuth, BasicAuthReject, BasicAuthAccept),
 		oneOf("unknown_device_code_error", p.UnknownDeviceCodeError, &rs.assume.UnknownDeviceCode, errBadVerification, errInvalidGrantCode),
 		oneOf("graph_audience", p.GraphAudience, &rs.assume.GraphAudience, GraphAudienceAuto, GraphAudienceGUID),
+		oneOf("assertion_jti_reuse", p.AssertionJTIReuse, &rs.assume.AssertionJTIReuse, JTIReuseAccept, JTIReuseReject),
+		oneOf("revoked_consent", p.RevokedConsent, &rs.assume.RevokedConsent, RevokedConsentNoRoles, RevokedConsentError),
 	} {
 		if err != nil {
 			return rs, err
@@ -143,6 +151,11 @@ func (s *Server) RevokeUser(upn string) (time.Time, error) {
 
 // mountControl adds the Entra control routes to the /_mock subrouter.
 func (s *Server) mountControl(sub *mux.Router) {
+	// First: gorilla/mux (v1.8.1 Route.Match) forgets a method mismatch whenever a
+	// later route's first matcher, the /_mock prefix, matches, so only the last routes
+	// registered can answer 405 (PATCH /_mock/settings is tested to). The applications
+	// route answers its own 405s.
+	s.mountApplications(sub)
 	sub.HandleFunc("/devicecodes", s.ctlListCodes).Methods(http.MethodGet)
 	sub.HandleFunc("/devicecodes/approve", s.ctlApprove).Methods(http.MethodPost)
 	sub.HandleFunc("/devicecodes/deny", s.ctlDeny).Methods(http.MethodPost)
@@ -235,7 +248,11 @@ func (s *Server) ctlDialect(w http.ResponseWriter, r *http.Request) {
 }
 
 // autoApproveBody is the JSON of POST /_mock/devicecodes/auto-approve and its answer.
+// A body must name a rule: "all" (every code, as its tenant's default user, at the first
+// poll), a user, after_polls or after; or "off". An empty one is refused, so that no
+// request approves everyone by accident.
 type autoApproveBody struct {
+	All        bool   `json:"all,omitempty"`
 	User       string `json:"user,omitempty"`
 	AfterPolls *int   `json:"after_polls,omitempty"`
 	After      string `json:"after,omitempty"`
@@ -249,6 +266,12 @@ func (s *Server) ctlAutoApprove(w http.ResponseWriter, r *http.Request) {
 	}
 	if body.Off {
 		s.ctlAutoApproveOff(w, r)
+		return
+	}
+	if !body.All && body.User == "" && body.AfterPolls == nil && body.After == "" {
+		control.WriteError(w, http.StatusBadRequest, `say which codes to approve: {"all":true} approves every code as its tenant's `+
+			`default user at the first poll, or give "user", "after_polls" or "after" ({"user":"admin@abc.onmicrosoft.com","after_polls":2}); `+
+			`{"off":true} turns it off`)
 		return
 	}
 	a := &AutoApprove{User: body.User}
@@ -274,7 +297,7 @@ func (s *Server) ctlAutoApprove(w http.ResponseWriter, r *http.Request) {
 		writeCodeError(w, err)
 		return
 	}
-	out := autoApproveBody{User: a.User}
+	out := autoApproveBody{All: body.All, User: a.User}
 	if a.ByTime {
 		out.After = a.After.String()
 	} else {

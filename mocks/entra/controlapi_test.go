@@ -183,7 +183,7 @@ func TestControlSettings(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	r := ts.control(t, http.MethodGet, "/_mock/settings", nil)
-	want := `{"strict_rfc8628":false,"access_token_lifetime":3599,"device_code_lifetime":900,"interval":5,"refresh_token_inactivity":7776000,"public_client_basic_auth":"reject","unknown_device_code_error":"bad_verification_code","graph_audience":"auto"}`
+	want := `{"strict_rfc8628":false,"access_token_lifetime":3599,"device_code_lifetime":900,"interval":5,"refresh_token_inactivity":7776000,"public_client_basic_auth":"reject","unknown_device_code_error":"bad_verification_code","graph_audience":"auto","assertion_jti_reuse":"accept","revoked_consent":"no_roles"}`
 	if r.Status != 200 || string(r.Raw) != want {
 		t.Fatalf("GET settings = %d %s\nwant %s", r.Status, r.Raw, want)
 	}
@@ -282,25 +282,31 @@ func TestReset(t *testing.T) {
 }
 
 // The device-code store stays bounded: codes past their retention are purged and,
-// when full, the oldest go first.
+// when full, the oldest finished code goes first; a store full of live codes refuses
+// new ones rather than drop one.
 func TestStoreIsBounded(t *testing.T) {
 	t.Parallel()
 	s := newStore(newDirectory(DefaultDirectory()))
 	s.limit = 3
 	t0 := clock.DefaultStart
-	add := func(at time.Time) *deviceCode {
+	add := func(at time.Time) (*deviceCode, bool) {
 		d := &deviceCode{deviceCode: newDeviceCode(), issued: at, expires: at.Add(900 * time.Second), state: StatePending, clientID: AzureCLIClientID}
-		s.add(d, at)
-		return d
+		_, ok := s.add(d, at)
+		return d, ok
 	}
-	first := add(t0)
-	add(t0.Add(time.Second))
+	first, _ := add(t0)
+	second, _ := add(t0.Add(time.Second))
 	add(t0.Add(2 * time.Second))
-	add(t0.Add(3 * time.Second)) // full: the oldest is dropped
-	if len(s.codes) != 3 || s.codes[first.deviceCode] != nil || s.byUser[first.userCode] != nil {
-		t.Errorf("after overflow: %d codes, first still present: %t", len(s.codes), s.codes[first.deviceCode] != nil)
+	if _, ok := add(t0.Add(3 * time.Second)); ok || len(s.codes) != 3 || s.codes[first.deviceCode] == nil {
+		t.Errorf("a store full of live codes took a new one (%t) or dropped the oldest (%d codes)", ok, len(s.codes))
 	}
-	late := add(t0.Add(3*time.Second + 1801*time.Second)) // the others are past expiry + one lifetime
+	if _, err := s.deny(second.userCode, t0.Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := add(t0.Add(3 * time.Second)); !ok || s.codes[second.deviceCode] != nil || s.codes[first.deviceCode] == nil {
+		t.Errorf("the denied code did not make room (added %t, denied present %t)", ok, s.codes[second.deviceCode] != nil)
+	}
+	late, _ := add(t0.Add(3*time.Second + 1801*time.Second)) // the others are past expiry + one lifetime
 	if len(s.codes) != 1 || s.codes[late.deviceCode] == nil {
 		t.Errorf("after retention: %d codes, want only the new one", len(s.codes))
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -72,7 +74,7 @@ func (h *deviceCodeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(errMissingParam("scope"))
 		return
 	}
-	q, e := parseScopes(form.Get("scope"), directoryName(tenant, seg))
+	q, e := parseScopes(form.Get("scope"), dir, tenant, directoryName(tenant, seg))
 	if e != nil {
 		fail(e)
 		return
@@ -91,7 +93,11 @@ func (h *deviceCodeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		interval:   set.life.Interval,
 		state:      StatePending,
 	}
-	h.store.add(d, now)
+	if wait, ok := h.store.add(d, now); !ok {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
+		fail(errThrottled())
+		return
+	}
 	uri := h.origin.of(r) + "/devicelogin"
 	h.log.Info("device code issued", "user_code", secret.Redact(d.userCode), "client_id", app.ClientID, "tenant", tenantName(tenant))
 	writeEntraJSON(w, r, http.StatusOK, newTraceID(), correlationID(r), deviceCodeResponse{

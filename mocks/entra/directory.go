@@ -3,6 +3,7 @@ package entra
 import (
 	"sort"
 	"strings"
+	"time"
 )
 
 // DefaultTenant is the domain of the default directory's only tenant, the
@@ -40,16 +41,63 @@ var AzureCLIScopes = []string{
 	"Group.ReadWrite.All", "openid", "profile", "User.Read.All", "User.ReadWrite.All",
 }
 
-// Directory is what the mock Entra knows: tenants with their users, and the
-// applications (client ids) that can sign users in. Apps are global, as first-party
-// apps are: every app can be used in every tenant. A Directory is read-only once a
-// Server has it.
+// Azure Resource Manager, the first resource besides Microsoft Graph that Azure CLI
+// and MSAL redeem one sign-in's refresh token for (issue 19; entra.md §3: "may target
+// another resource"). Its tokens are v1 with aud the resource URI as requested, for
+// example "https://management.core.windows.net/" (Azure Monitor's documented activity
+// log claims [R]).
+const (
+	// ARMAppID is the application id of "Windows Azure Service Management API".
+	ARMAppID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+	// ARMResource is the resource URI Azure CLI uses; its scope is
+	// "https://management.core.windows.net//user_impersonation" (two slashes: the URI
+	// ends in one).
+	ARMResource = "https://management.core.windows.net/"
+)
+
+// Directory is what the mock Entra knows: tenants with their users, the applications
+// (client ids) that can sign users in, and the resources besides Microsoft Graph that
+// user tokens can be for. Apps are global, as first-party apps are: every app can be
+// used in every tenant. A Directory is read-only once a Server has it.
 type Directory struct {
 	// Tenants are the directories users belong to. The first is the default one
 	// (used for `common` when an approval names no user).
 	Tenants []Tenant `json:"tenants" yaml:"tenants"`
 	// Apps are the clients that may request tokens.
 	Apps []App `json:"apps" yaml:"apps"`
+	// Resources are the APIs besides Microsoft Graph (always served) and the apps'
+	// own APIs (App.ExposedScopes) that user tokens can be issued for, in every tenant.
+	// A scope of any other resource gets AADSTS500011.
+	Resources []Resource `json:"resources" yaml:"resources"`
+}
+
+// Resource is an API (a resource principal) user tokens can be issued for: a device
+// code or refresh token redeemed with its scopes gets a v1 access token whose aud is
+// the resource as the scope named it, and whose scp holds the permissions.
+type Resource struct {
+	// URIs are its identifier URIs, the prefixes scopes use ("https://management.core.windows.net/").
+	// Matching ignores case and a trailing slash.
+	URIs []string `json:"uris" yaml:"uris"`
+	// AppID is its application id; a scope may name the resource by it as well.
+	AppID string `json:"app_id" yaml:"app_id"`
+	// DisplayName names it in errors.
+	DisplayName string `json:"display_name" yaml:"display_name"`
+	// Scopes are the delegated permissions it exposes ("user_impersonation"). A
+	// first-party app is preauthorized for all of them; another app is consented to
+	// the ones it asks for.
+	Scopes []string `json:"scopes" yaml:"scopes"`
+}
+
+// DefaultResources returns the resources a directory serves unless its config file
+// lists others: Azure Resource Manager, by both of its URIs, with user_impersonation.
+// Each call returns a fresh copy.
+func DefaultResources() []Resource {
+	return []Resource{{
+		URIs:        []string{ARMResource, "https://management.azure.com/"},
+		AppID:       ARMAppID,
+		DisplayName: "Windows Azure Service Management API",
+		Scopes:      []string{"user_impersonation"},
+	}}
 }
 
 // Tenant is one Entra directory.
@@ -103,14 +151,52 @@ type App struct {
 	// ClientSecret, for confidential apps, is the secret the token endpoint checks
 	// (client_secret_post or client_secret_basic). It also enables client_credentials.
 	ClientSecret string `json:"client_secret,omitempty" yaml:"client_secret,omitempty"`
-	// Roles are the application permissions client_credentials tokens carry.
-	Roles []string `json:"roles,omitempty" yaml:"roles,omitempty"`
+	// ClientSecretEnd, when set, is when ClientSecret stops working (AADSTS7000222).
+	// The config file has no field for it: the control API and ExpireCredential set it.
+	ClientSecretEnd time.Time `json:"-" yaml:"-"`
+
+	// The fields below make an app an application registration as VB365 creates one
+	// (modern-app-only.md §2, §3).
+
+	// Tenant is the app's home tenant (domain or GUID). A tenant-bound app exists only
+	// there: at any other tenant's endpoints it is unknown (AADSTS700016). Empty means
+	// every tenant, as for first-party apps.
+	Tenant string `json:"tenant,omitempty" yaml:"tenant,omitempty"`
+	// Certificates are the app's certificate credentials (keyCredentials), which sign
+	// client assertions (RFC 7523).
+	Certificates []Certificate `json:"certificates,omitempty" yaml:"certificates,omitempty"`
+	// Permissions are the application permissions (app roles) granted per resource:
+	// the roles claim of app-only tokens for that resource.
+	Permissions Permissions `json:"permissions" yaml:"permissions,omitempty"`
+	// Consent is ConsentGranted (default, "") or ConsentRevoked: whether an
+	// administrator's consent to Permissions stands.
+	Consent string `json:"consent,omitempty" yaml:"consent,omitempty"`
+	// Disabled apps (a disabled service principal) get AADSTS7000112 at the token
+	// endpoint.
+	Disabled bool `json:"disabled,omitempty" yaml:"disabled,omitempty"`
+
+	// The fields below make an app an API other apps (and itself) can get user tokens
+	// for, as the Restore Portal application is (veeam.md §1.2).
+
+	// ExposedScopes are the delegated scopes the app's API exposes at
+	// "api://<client_id>/<scope>" ("Expose an API" in the portal). The app's
+	// sign-ins may ask for them; so may other apps that are not first-party.
+	ExposedScopes []string `json:"exposed_scopes,omitempty" yaml:"exposed_scopes,omitempty"`
+	// AccessTokenVersion is the manifest's accessTokenAcceptedVersion: 0 or 1 (null
+	// in the portal, Entra's default) gives v1 tokens for the API, with aud
+	// "api://<client_id>" as requested; 2 gives v2 tokens, with aud the client id,
+	// the v2 issuer and azp instead of appid (modern-app-only.md §1.6 [C MS-CLAIMS]).
+	AccessTokenVersion int `json:"access_token_version,omitempty" yaml:"access_token_version,omitempty"`
 }
 
 // DefaultDirectory returns the directory a Server uses unless given another: tenant
 // abc.onmicrosoft.com (DefaultTenantID) with its administrator "MOD Administrator"
-// (DefaultAdminUPN, no password), and the Azure CLI public client, first-party and
-// FOCI, preauthorized for AzureCLIScopes. Each call returns a fresh copy.
+// (DefaultAdminUPN, no password); the Azure CLI public client, first-party and FOCI,
+// preauthorized for AzureCLIScopes; the application the default Veeam organization
+// was added with (DefaultApplicationID, see defaultApplication); the Restore Portal
+// application (RestorePortalApplicationID); and DefaultResources. Each call returns a
+// fresh copy. The first call in a process generates the application's RSA key (about
+// 0.2 s); later calls copy it.
 func DefaultDirectory() Directory {
 	return Directory{
 		Tenants: []Tenant{{
@@ -131,7 +217,8 @@ func DefaultDirectory() Directory {
 			FOCI:                true,
 			FirstParty:          true,
 			PreauthorizedScopes: append([]string(nil), AzureCLIScopes...),
-		}},
+		}, defaultApplication(), restorePortalApplication()},
+		Resources: DefaultResources(),
 	}
 }
 
@@ -144,8 +231,18 @@ func (d Directory) clone() Directory {
 	}
 	for i, a := range d.Apps {
 		a.PreauthorizedScopes = append([]string(nil), a.PreauthorizedScopes...)
-		a.Roles = append([]string(nil), a.Roles...)
+		a.Certificates = append([]Certificate(nil), a.Certificates...)
+		a.Permissions = a.Permissions.clone()
+		a.ExposedScopes = append([]string(nil), a.ExposedScopes...)
 		out.Apps[i] = a
+	}
+	if d.Resources != nil {
+		out.Resources = make([]Resource, len(d.Resources))
+		for i, r := range d.Resources {
+			r.URIs = append([]string(nil), r.URIs...)
+			r.Scopes = append([]string(nil), r.Scopes...)
+			out.Resources[i] = r
+		}
 	}
 	return out
 }
@@ -153,10 +250,11 @@ func (d Directory) clone() Directory {
 // directory is a Directory indexed for lookups. It is immutable, so handlers read it
 // without locking; Reset swaps the whole value.
 type directory struct {
-	src     Directory
-	tenants []*Tenant
-	byKey   map[string]*Tenant // lower-case domain and GUID → tenant
-	apps    map[string]*App    // lower-case client id → app
+	src       Directory
+	tenants   []*Tenant
+	byKey     map[string]*Tenant // lower-case domain and GUID → tenant
+	apps      map[string]*App    // lower-case client id → app
+	resources resourceIndex      // resources besides Graph, by every name a scope uses
 }
 
 // Tenant aliases the path segment accepts besides a domain or GUID.
@@ -178,6 +276,7 @@ func newDirectory(d Directory) *directory {
 		a := &d.Apps[i]
 		ix.apps[strings.ToLower(a.ClientID)] = a
 	}
+	ix.resources = newResourceIndex(&ix.src)
 	return ix
 }
 

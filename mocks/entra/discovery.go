@@ -175,3 +175,31 @@ func writeDiscovery(w http.ResponseWriter, v any) {
 	h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
 	writeJSON(w, http.StatusOK, v)
 }
+
+// Methods a CORS preflight names: the discovery documents' own header (entra.md §4.1
+// [C]) and the token endpoints' list in AADSTS900561 ("only accepts POST, OPTIONS
+// requests" [R]).
+const (
+	corsGET  = "GET, OPTIONS"
+	corsPOST = "POST, OPTIONS"
+)
+
+// preflight answers OPTIONS (a CORS preflight) on an endpoint that accepts methods:
+// 200 without a body, Access-Control-Allow-Origin "*" as the discovery GET carries it,
+// the methods, and the requested headers allowed. What Entra answers to a preflight is
+// [I]: the record shows only that it accepts OPTIONS. A preflight carries no
+// credentials, so the tenant is not looked at.
+func preflight(methods string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Allow-Methods", methods)
+		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+			h.Set("Access-Control-Allow-Headers", req)
+		}
+		h.Set("Allow", methods)
+		h.Set("x-ms-request-id", newTraceID())
+		h.Set("x-ms-ests-server", estsServer)
+		w.WriteHeader(http.StatusOK)
+	}
+}

@@ -4,10 +4,16 @@
 // authority URL.
 //
 // It owns the directory model (tenants, users, apps; DefaultDirectory, LoadDirectory),
-// the protocol endpoints (OpenID configuration, JWKS, instance discovery, devicecode,
-// token with the device_code, refresh_token and client_credentials grants), the
-// browser device login page at /devicelogin, and the Entra part of the control API
-// (/_mock/devicecodes, /_mock/users/revoke, /_mock/keys/rotate, /_mock/settings).
+// including the applications directory of modern app-only authentication (apps with a
+// home tenant, certificate and secret credentials, application permissions per
+// resource and admin consent: applications.go), the protocol endpoints (OpenID
+// configuration, JWKS, instance discovery, devicecode, token with the device_code,
+// refresh_token and client_credentials grants, the last with a secret or an RFC 7523
+// certificate assertion: assertion.go), the browser device login page at /devicelogin,
+// and the Entra part of the control API (/_mock/devicecodes, /_mock/users/revoke,
+// /_mock/keys/rotate, /_mock/settings, /_mock/applications). The Veeam mock registers
+// and reads applications through the Server's Go methods (RegisterApplication,
+// Application, GenerateAppCertificate, DefaultAppCertificate).
 //
 // What lives elsewhere: the clock (mocks/clock), signing keys and JWKS rendering
 // (mocks/keys), the request pipeline and the common control routes (mocks/control,

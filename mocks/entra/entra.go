@@ -34,6 +34,7 @@ type Server struct {
 	settings   *settingsBox
 	store      *store
 	seals      *sealBox
+	jtis       *jtiCache
 }
 
 // runtimeSettings are the knobs PUT /_mock/settings changes. Handlers copy them once
@@ -101,19 +102,18 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.keys == nil {
-		c.keys = keys.NewSet(keys.Pooled(0), keys.DefaultOverlap, 2)
-	}
+	signing := keys.NewSet(keys.Pooled(0), keys.DefaultOverlap, 2)
 	def := runtimeSettings{strict: c.strict, life: c.lifetimes.withDefaults(), assume: c.assumptions.withDefaults()}
 	s := &Server{
 		clk:        clk,
-		keys:       c.keys,
-		initialKey: c.keys.Active(),
+		keys:       signing,
+		initialKey: signing.Active(),
 		origin:     originRule{base: c.baseURL},
 		log:        c.logger,
 		defaultDir: c.dir.clone(),
 		settings:   &settingsBox{cur: def, def: def},
 		seals:      newSealBox(),
+		jtis:       newJTICache(),
 	}
 	s.store = newStore(newDirectory(s.defaultDir))
 	s.ctl = control.New(control.Options{
@@ -149,6 +149,30 @@ func (s *Server) routes() *mux.Router {
 		writeOAuthError(w, req, s.clk.Now(), errMethodNotAllowed(req.Method))
 	})
 	s.mountControl(s.ctl.Mount(r))
+	// The metrics of a standalone mock count requests by route template, never by raw
+	// path, which clients choose (tenants, unknown paths).
+	r.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if rt := mux.CurrentRoute(req); rt != nil {
+				if tpl, err := rt.GetPathTemplate(); err == nil {
+					control.SetRoute(req, tpl)
+				}
+			}
+			next.ServeHTTP(w, req)
+		})
+	})
+
+	// CORS preflights first, so OPTIONS never reaches a handler that would refuse it.
+	for _, p := range []struct{ path, methods string }{
+		{"/{tenant}/v2.0/.well-known/openid-configuration", corsGET},
+		{"/{tenant}/discovery/v2.0/keys", corsGET},
+		{"/{tenant}/discovery/keys", corsGET},
+		{"/{tenant}/discovery/instance", corsGET},
+		{"/{tenant}/oauth2/v2.0/devicecode", corsPOST},
+		{"/{tenant}/oauth2/v2.0/token", corsPOST},
+	} {
+		r.HandleFunc(p.path, preflight(p.methods)).Methods(http.MethodOptions)
+	}
 
 	disc := &discoveryHandler{clk: s.clk, store: s.store, keys: s.keys, origin: s.origin}
 	r.HandleFunc("/{tenant}/v2.0/.well-known/openid-configuration", disc.openIDConfiguration).Methods(http.MethodGet)
@@ -160,7 +184,7 @@ func (s *Server) routes() *mux.Router {
 	// and MSAL for Go a bare "?". Any method reaches the handler, which answers
 	// AADSTS900561 for anything but POST.
 	r.Handle("/{tenant}/oauth2/v2.0/devicecode", &deviceCodeHandler{clk: s.clk, store: s.store, settings: s.settings, origin: s.origin, log: s.log})
-	r.Handle("/{tenant}/oauth2/v2.0/token", &tokenHandler{clk: s.clk, store: s.store, keys: s.keys, seals: s.seals, settings: s.settings, origin: s.origin, log: s.log})
+	r.Handle("/{tenant}/oauth2/v2.0/token", &tokenHandler{clk: s.clk, store: s.store, keys: s.keys, seals: s.seals, settings: s.settings, origin: s.origin, log: s.log, jtis: s.jtis})
 
 	csrfKey := make([]byte, 32)
 	_, _ = rand.Read(csrfKey)
@@ -184,13 +208,15 @@ func (s *Server) Keys() *keys.Set { return s.keys }
 func (s *Server) Clock() clock.Clock { return s.clk }
 
 // Reset forgets device codes, refresh tokens (by changing the key that seals them),
-// revocations and the auto-approve rule, and restores the directory, settings and
-// signing key the server was built with. The journal and faults are the Control's
+// revocations, remembered assertion jtis and the auto-approve rule, and restores the
+// directory (with its applications and their credentials), settings and signing key
+// the server was built with. The journal and faults are the Control's
 // (POST /_mock/reset clears them too).
 func (s *Server) Reset() {
 	s.settings.reset()
 	s.store.reset(newDirectory(s.defaultDir))
 	s.seals.renew()
+	s.jtis.reset()
 	s.keys.Reset(s.initialKey)
 }
 

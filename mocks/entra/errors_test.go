@@ -22,7 +22,7 @@ const (
 func testDirectory() Directory {
 	d := DefaultDirectory()
 	d.Apps = append(d.Apps,
-		App{ClientID: confidentialID, DisplayName: "Backup Service", ClientSecret: confidentialPW, Roles: []string{"User.Read.All"}},
+		App{ClientID: confidentialID, DisplayName: "Backup Service", ClientSecret: confidentialPW, Permissions: Permissions{Graph: []string{"User.Read.All"}}},
 		App{ClientID: otherPublicID, DisplayName: "Contoso Tool", PublicClient: true, PreauthorizedScopes: []string{"User.Read", "openid", "profile"}},
 	)
 	return d
@@ -130,8 +130,8 @@ func TestProtocolErrors(t *testing.T) {
 		{name: "devicecode with a scope a third-party app lacks consent for is AADSTS65001", opts: []Option{WithDirectory(testDirectory())}, send: func(t *testing.T, ts *testServer) reply {
 			return ts.post(t, dcPath, dcForm(otherPublicID, "Mail.Read"), hdr...)
 		}, status: 400, code: "invalid_grant", aadsts: 65001, suberror: "consent_required"},
-		{name: "devicecode for a resource other than Graph is AADSTS500011", send: func(t *testing.T, ts *testServer) reply {
-			return ts.post(t, dcPath, dcForm(AzureCLIClientID, "https://management.azure.com/user_impersonation"), hdr...)
+		{name: "devicecode for a resource the directory does not have is AADSTS500011", send: func(t *testing.T, ts *testServer) reply {
+			return ts.post(t, dcPath, dcForm(AzureCLIClientID, "https://vault.azure.net/user_impersonation"), hdr...)
 		}, status: 400, code: "invalid_resource", aadsts: 500011},
 		{name: "devicecode for an unknown tenant is AADSTS90002", send: func(t *testing.T, ts *testServer) reply {
 			return ts.post(t, "/nowhere.onmicrosoft.com/oauth2/v2.0/devicecode", dcForm(AzureCLIClientID, seedScope), hdr...)
@@ -220,8 +220,13 @@ func TestProtocolErrors(t *testing.T) {
 			f.Set("client_secret", "nope")
 			return ts.post(t, tokenPath, f, hdr...)
 		}, status: 401, code: "invalid_client", aadsts: 700025},
-		{name: "a confidential client without a secret is AADSTS7000218", opts: []Option{WithDirectory(testDirectory())}, send: func(t *testing.T, ts *testServer) reply {
+		{name: "client_credentials without a credential is AADSTS7000216", opts: []Option{WithDirectory(testDirectory())}, send: func(t *testing.T, ts *testServer) reply {
 			return ts.post(t, tokenPath, url.Values{"grant_type": {"client_credentials"}, "client_id": {confidentialID}, "scope": {GraphResource + "/.default"}}, hdr...)
+		}, status: 401, code: "invalid_client", aadsts: 7000216},
+		{name: "a confidential client polling a device code without a secret is AADSTS7000218", opts: []Option{WithDirectory(testDirectory())}, send: func(t *testing.T, ts *testServer) reply {
+			f := pollForm("x")
+			f.Set("client_id", confidentialID)
+			return ts.post(t, tokenPath, f, hdr...)
 		}, status: 401, code: "invalid_client", aadsts: 7000218},
 		{name: "a confidential client with a wrong secret is AADSTS7000215", opts: []Option{WithDirectory(testDirectory())}, send: func(t *testing.T, ts *testServer) reply {
 			return ts.post(t, tokenPath, url.Values{"grant_type": {"client_credentials"}, "client_id": {confidentialID}, "client_secret": {"wrong"}, "scope": {GraphResource + "/.default"}}, hdr...)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/vbharness/vbharness/mocks/clock"
 )
 
@@ -126,4 +128,46 @@ func checkEntraAnswer(t *testing.T, w *httptest.ResponseRecorder) {
 	if code, _ := out["error"].(string); code == "" || !strings.Contains(desc, " Trace ID: ") {
 		t.Fatalf("error not in Entra's shape: %s", w.Body)
 	}
+}
+
+// FuzzClientAssertion feeds the client assertion parser and verifier arbitrary
+// strings: each is a verified certificate or one of the assertion errors of
+// modern-app-only.md §1.7 with a 400 or 401, never a panic. The seeds are valid RS256
+// and PS256 assertions of the default application and near misses.
+func FuzzClientAssertion(f *testing.F) {
+	good := DefaultAppCertificate()
+	now := clock.DefaultStart
+	const origin = "https://login.mock"
+	claims := jwt.MapClaims{
+		"aud": origin + "/" + DefaultTenantID + "/oauth2/v2.0/token", "iss": DefaultApplicationID, "sub": DefaultApplicationID,
+		"jti": "5b0f0b8e-8f4d-4c55-9a0e-2d8b1f4e7c31", "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
+	}
+	f.Add(signAssertion(f, jwt.SigningMethodRS256, map[string]any{"x5t": x5t(good)}, claims, good.Key))
+	f.Add(signAssertion(f, jwt.SigningMethodPS256, map[string]any{"x5t#S256": x5tS256Std(good)}, claims, good.Key))
+	f.Add(signAssertion(f, jwt.SigningMethodNone, map[string]any{"x5t": x5t(good)}, claims, jwt.UnsafeAllowNoneSignatureType))
+	f.Add(signAssertion(f, jwt.SigningMethodHS256, map[string]any{"x5t": x5t(good)}, jwt.MapClaims{"aud": []any{"a", 1}, "exp": "soon"}, []byte("k")))
+	f.Add("eyJhbGciOiJSUzI1NiIsIng1dCI6IiJ9.e30.")
+	f.Add("e30.bnVsbA.")
+	f.Add("..")
+	f.Add("a.b.c.d")
+	dir := newDirectory(DefaultDirectory())
+	app, _ := dir.app(DefaultApplicationID)
+	tenant, _ := dir.tenant(DefaultTenant)
+	allowed := map[int]bool{50027: true, 700027: true, 1000502: true, 50048: true, 700021: true, 5002741: true, 700023: true, 700024: true}
+	f.Fuzz(func(t *testing.T, raw string) {
+		a, e := parseClientAssertion(raw)
+		if e == nil {
+			var cert *Certificate
+			cert, e = verifyAssertion(a, assertionCheck{app: app, tenant: tenant, seg: DefaultTenant, origin: origin, now: now, jtis: newJTICache()})
+			if e == nil {
+				if cert == nil {
+					t.Fatal("verified without a certificate")
+				}
+				return
+			}
+		}
+		if !allowed[e.aadsts] || (e.status != 400 && e.status != 401) || e.msg == "" {
+			t.Fatalf("unexpected error %v (status %d)", e, e.status)
+		}
+	})
 }

@@ -37,6 +37,14 @@ var (
 // newTestServer starts a mock Entra for one test and stops it when the test ends.
 func newTestServer(t *testing.T, opts ...Option) *testServer {
 	t.Helper()
+	return newTestServerAt(t, time.Time{}, opts...)
+}
+
+// newTestServerAt is newTestServer with the virtual clock starting at start (zero:
+// clock.DefaultStart). Clients that stamp assertions with the wall clock (MSAL) need
+// start = time.Now().
+func newTestServerAt(t *testing.T, start time.Time, opts ...Option) *testServer {
+	t.Helper()
 	caOnce.Do(func() { testCA, caErr = tlsca.New(time.Now()) })
 	if caErr != nil {
 		t.Fatalf("create CA: %v", caErr)
@@ -45,7 +53,7 @@ func newTestServer(t *testing.T, opts ...Option) *testServer {
 	if err != nil {
 		t.Fatalf("issue server certificate: %v", err)
 	}
-	clk := clock.NewVirtual(time.Time{})
+	clk := clock.NewVirtual(start)
 	srv := New(clk, opts...)
 	hs := httptest.NewUnstartedServer(srv)
 	hs.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}

@@ -79,7 +79,7 @@ func num(c jwt.MapClaims, k string) int64 {
 }
 
 // Access and id tokens verify against the published JWKS, carry Entra's claims and
-// header order, and exp − iat == expires_in + 300.
+// header order, and exp − iat == expires_in + 301 (3900, as in the capture).
 func TestTokensVerifyAgainstJWKS(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
@@ -91,8 +91,8 @@ func TestTokensVerifyAgainstJWKS(t *testing.T) {
 		t.Errorf("expires_in/ext_expires_in = %v/%v, want 3599 seconds", r.JSON["expires_in"], r.JSON["ext_expires_in"])
 	}
 	at := ts.verify(t, r.str("access_token"))
-	if got := num(at, "exp") - num(at, "iat"); got != expiresIn+300 {
-		t.Errorf("exp − iat = %d, want expires_in + 300 = %d", got, expiresIn+300)
+	if got := num(at, "exp") - num(at, "iat"); got != expiresIn+301 {
+		t.Errorf("exp − iat = %d, want expires_in + 301 = %d", got, expiresIn+301)
 	}
 	if num(at, "iat") != now.Add(-300*time.Second).Unix() || num(at, "nbf") != num(at, "iat") {
 		t.Errorf("iat/nbf = %d/%d, want now−300 = %d", num(at, "iat"), num(at, "nbf"), now.Add(-300*time.Second).Unix())

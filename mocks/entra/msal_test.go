@@ -185,3 +185,43 @@ func TestMSALInProcess(t *testing.T) {
 		t.Errorf("account = %q", res.Account.PreferredUsername)
 	}
 }
+
+// MSAL for Go signs in for Graph by device code, then AcquireTokenSilent for Azure
+// Resource Manager redeems the refresh token for ARM (issue 19, acceptance 3): MSAL has
+// no ARM token cached, so it refreshes with the ARM scope, and the mock issues an ARM
+// token instead of AADSTS500011. Graph's cached token is still served silently after.
+func TestMSALRedeemsRefreshTokenForARM(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	app := newMSAL(t, ts)
+	dc, err := app.AcquireTokenByDeviceCode(ctx, graphScopes)
+	if err != nil {
+		t.Fatalf("AcquireTokenByDeviceCode: %v", err)
+	}
+	ts.approve(t, dc.Result.UserCode)
+	graph, err := dc.AuthenticationResult(ctx)
+	if err != nil {
+		t.Fatalf("AuthenticationResult: %v", err)
+	}
+
+	armScopes := []string{"https://management.core.windows.net//user_impersonation"}
+	arm, err := app.AcquireTokenSilent(ctx, armScopes, public.WithSilentAccount(graph.Account))
+	if err != nil {
+		t.Fatalf("AcquireTokenSilent for ARM: %v", err)
+	}
+	claims := unverifiedClaims(t, arm.AccessToken)
+	if claims["aud"] != ARMResource || claims["scp"] != "user_impersonation" || claims["oid"] != DefaultAdminObjectID {
+		t.Errorf("ARM token aud/scp/oid = %v/%v/%v", claims["aud"], claims["scp"], claims["oid"])
+	}
+	refreshes := ts.Control().Journal().List(journal.Filter{Path: tokenPathGUID, Field: "grant_type", Value: "refresh_token"})
+	if len(refreshes) != 1 || refreshes[0].Status != http.StatusOK || !strings.Contains(refreshes[0].Fields["scope"], "management.core.windows.net") {
+		t.Fatalf("refresh grants in the journal = %+v, want one 200 for ARM", refreshes)
+	}
+
+	again, err := app.AcquireTokenSilent(ctx, graphScopes, public.WithSilentAccount(graph.Account))
+	if err != nil || again.AccessToken != graph.AccessToken {
+		t.Errorf("Graph after ARM: err %v, cached token served: %t", err, err == nil && again.AccessToken == graph.AccessToken)
+	}
+}

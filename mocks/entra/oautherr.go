@@ -181,17 +181,35 @@ func errInvalidScope(scope, why string) *oauthError {
 		msg: "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope " + scope + " is not valid." + why}
 }
 
-// errUnknownResource is AADSTS500011 [I] for a scope on a resource other than Graph.
+// errUnknownResource is AADSTS500011 [I] for a scope on a resource the directory does
+// not have (neither Graph, nor one of its Resources, nor an app's API).
 func errUnknownResource(resource, tenant string) *oauthError {
 	return &oauthError{status: 400, code: "invalid_resource", aadsts: 500011,
 		msg: "The resource principal named " + resource + " was not found in the tenant named " + tenant + ". This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."}
 }
 
 // errNotPreauthorized is AADSTS65002 (text confirmed; invalid_request as a 2025
-// capture shows it on /authorize, the token-endpoint value is [U]).
-func errNotPreauthorized(clientID string) *oauthError {
+// capture shows it on /authorize, the token-endpoint value is [U]). resourceID is the
+// resource's application id; that Entra answers it for an app's own API too is [I].
+func errNotPreauthorized(clientID, resourceID string) *oauthError {
 	return &oauthError{status: 400, code: "invalid_request", aadsts: 65002,
-		msg: "Consent between first party application '" + clientID + "' and first party resource '" + GraphAppID + "' must be configured via preauthorization - applications owned and operated by Microsoft must get approval from the API owner before requesting tokens for that API."}
+		msg: "Consent between first party application '" + clientID + "' and first party resource '" + resourceID + "' must be configured via preauthorization - applications owned and operated by Microsoft must get approval from the API owner before requesting tokens for that API."}
+}
+
+// errSeveralResources is AADSTS28000 for scopes of more than one resource in one user
+// token request (text [R]: client comments quoting it; invalid_scope and 400 [I]).
+func errSeveralResources(scope string) *oauthError {
+	return &oauthError{status: 400, code: "invalid_scope", aadsts: 28000,
+		msg: "Provided value for the input parameter scope is not valid because it contains more than one resource. Scope " + scope + " is not valid."}
+}
+
+// errNoSuchScope is AADSTS650053 for a permission the resource does not expose (text
+// [R], e.g. "asked for scope 'groups' that doesn't exist on the resource
+// '00000003-…'"; invalid_request as one report shows it from device-code polling, 400
+// [I]).
+func errNoSuchScope(a *App, scope string, r *apiResource) *oauthError {
+	return &oauthError{status: 400, code: "invalid_request", aadsts: 650053,
+		msg: "The application '" + a.DisplayName + "' asked for scope '" + scope + "' that doesn't exist on the resource '" + r.appID + "'. Contact the app vendor."}
 }
 
 // errNoConsent is AADSTS65001 for a scope outside a third-party app's consented list.
@@ -269,16 +287,179 @@ func errTenantForAppToken(tenant string) *oauthError {
 		msg: "No tenant-identifying information found in either the request or implied by any provided credentials. Use a tenant-specific endpoint instead of '" + tenant + "'."}
 }
 
-// errAppTokenScope [I]: client_credentials needs "<resource>/.default".
+// errAppTokenScope: client_credentials needs "<resource>/.default" (text and
+// invalid_scope [R] msgraph-sdk-python#181, databricks-sql-nodejs#226; 400 [I]).
 func errAppTokenScope(scope string) *oauthError {
 	return &oauthError{status: 400, code: "invalid_scope", aadsts: 1002012,
 		msg: "The provided value for scope " + scope + " is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."}
+}
+
+// Client credentials and client assertions (modern-app-only.md §1.1, §1.7, §1.8).
+// invalid_client comes with 401 wherever the record shows a status (AADSTS7000215 [R]);
+// for the other assertion errors 401 is [I].
+
+// errNeedCredential is AADSTS7000216 for client_credentials without a credential
+// (text [R] MicrosoftDocs/azure-docs#30777, 2019; invalid_client and 401 [I]).
+func errNeedCredential() *oauthError {
+	return &oauthError{status: 401, code: "invalid_client", aadsts: 7000216,
+		msg: "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type."}
+}
+
+// errAppDisabled is AADSTS7000112 (code [C] MS-ERR table; text and unauthorized_client
+// [R] Worklytics/psoxy#74 and OOFSponder#42; 400 [I], as for AADSTS700016).
+func errAppDisabled(a *App) *oauthError {
+	return &oauthError{status: 400, code: "unauthorized_client", aadsts: 7000112,
+		msg: "Application '" + a.ClientID + "'(" + a.DisplayName + ") is disabled."}
+}
+
+// errSecretExpired is AADSTS7000222 (text and invalid_client [R] dotnet/sign#849, 2025;
+// 401 [I]).
+func errSecretExpired(clientID string) *oauthError {
+	return &oauthError{status: 401, code: "invalid_client", aadsts: 7000222,
+		msg: "The provided client secret keys for app '" + clientID + "' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."}
+}
+
+// errTwoCredentials [I]: a client secret and a client assertion in one request.
+func errTwoCredentials() *oauthError {
+	return &oauthError{status: 400, code: "invalid_request", aadsts: 9002313,
+		msg: "Invalid request. Request is malformed or invalid. Send either 'client_secret' or 'client_assertion', not both."}
+}
+
+// errAssertionType is AADSTS90011 for another client_assertion_type (text and
+// invalid_request [R] azure-activedirectory-library-for-ruby#53, 2016; 400 [I]).
+func errAssertionType() *oauthError {
+	return &oauthError{status: 400, code: "invalid_request", aadsts: 90011,
+		msg: "Unexpected client assertion type."}
+}
+
+// errMalformedJWT is AADSTS50027 for an assertion that is not a decodable JWS (text [R]
+// panva/openid-client#348, 2021; invalid_request and 400 [I], modern-app-only.md §1.8).
+func errMalformedJWT() *oauthError {
+	return &oauthError{status: 400, code: "invalid_request", aadsts: 50027,
+		msg: "JWT token is invalid or malformed."}
+}
+
+// errNoThumbprint is AADSTS50027 for a header without x5t or x5t#S256 (text [R]
+// microsoft-authentication-library-for-dotnet#124, 2016; invalid_request and 400 [I]).
+func errNoThumbprint() *oauthError {
+	return &oauthError{status: 400, code: "invalid_request", aadsts: 50027,
+		msg: "Invalid JWT token. No certificate thumbprint specified in token header."}
+}
+
+// errKeyNotFound is AADSTS700027 for a thumbprint no certificate of the app has: the
+// 2026 opening ([R] microsoft-authentication-library-for-js#8339) with the bracket of
+// the 2022 text ([R] azure-sdk-for-net#29007). The thumbprint is upper-case hex ([R]
+// for SHA-1; for x5t#S256 [?]).
+func errKeyNotFound(clientID, thumb string) *oauthError {
+	return &oauthError{status: 401, code: "invalid_client", aadsts: 700027,
+		msg: "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '" + thumb + "', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '" + clientID + "'. Review the documentation at https://docs.microsoft.com/en-us/graph/deployments to determine the corresponding service endpoint and https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to build a query request URL, such as 'https://graph.microsoft.com/beta/applications/" + clientID + "']. Alternatively, SNI may be configured on the app. Please ensure that client assertion is being sent with the x5c claim in the JWT header using MSAL's WithSendX5C() method so that Azure Active Directory can validate the certificate being used."}
+}
+
+// foundKeyTime is the US .NET form of "Found key 'Start=02/07/2021 17:00:39, …'".
+const foundKeyTime = "01/02/2006 15:04:05"
+
+func foundKey(start, end time.Time) string {
+	return "Found key 'Start=" + start.UTC().Format(foundKeyTime) + ", End=" + end.UTC().Format(foundKeyTime) + "'"
+}
+
+// errBadSignature is AADSTS700027 for a signature that does not verify with the
+// registered certificate, or an alg other than RS256 and PS256 (reason text [R]
+// azure-sdk-for-java#25109; that alg none and HS256 get this reason is [I]).
+func errBadSignature(clientID, thumb string, start, end time.Time) *oauthError {
+	return &oauthError{status: 401, code: "invalid_client", aadsts: 700027,
+		msg: "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '" + thumb + "', " + foundKey(start, end) + "]"}
+}
+
+// errCertOutsideValidity is AADSTS1000502 for a registered certificate credential
+// before its start or past its end (code and text [R] microsoft-identity-web#2444,
+// #2834, titles only; invalid_client, 401 and the bracket [I]).
+func errCertOutsideValidity(thumb string, start, end time.Time) *oauthError {
+	return &oauthError{status: 401, code: "invalid_client", aadsts: 1000502,
+		msg: "The provided certificate is not within its specified validity window. [Thumbprint of key used by client: '" + thumb + "', " + foundKey(start, end) + "]"}
+}
+
+// errSubjectMismatch is AADSTS50048 for iss != sub (code and text [C] MS-ERR table;
+// invalid_client and 401 [I]).
+func errSubjectMismatch() *oauthError {
+	return &oauthError{status: 401, code: "invalid_client", aadsts: 50048,
+		msg: "Subject mismatches Issuer claim in the client assertion."}
+}
+
+// errAssertionAppMismatch is AADSTS700021 for iss == sub != client_id (code and
+// meaning [C] learn.microsoft.com, Azure SDK for Java troubleshooting; wording,
+// invalid_client and 401 [I]).
+func errAssertionAppMismatch() *oauthError {
+	return &oauthError{status: 401, code: "invalid_client", aadsts: 700021,
+		msg: "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."}
+}
+
+// errTooManyAudiences is AADSTS5002741 for an aud array of several values (text [R]
+// zitadel/oidc#887, 2026; invalid_client and 401 [I]).
+func errTooManyAudiences(n int) *oauthError {
+	return &oauthError{status: 401, code: "invalid_client", aadsts: 5002741,
+		msg: fmt.Sprintf("Number of audience values in the provided client credential exceed maximum allowed. %d audience values provided, maximum allowed is 1.", n)}
+}
+
+// errAssertionAudience is AADSTS700023 for an aud other than this tenant's token
+// endpoint (text [R] microsoft-authentication-library-for-dotnet#2746, 2021).
+func errAssertionAudience() *oauthError {
+	return &oauthError{status: 401, code: "invalid_client", aadsts: 700023,
+		msg: "Client assertion audience claim does not match Realm issuer. Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials ."}
+}
+
+// errAssertionTime is AADSTS700024 for an assertion expired, not yet valid or without
+// exp (text with 7-digit times [R] microsoft-authentication-library-for-java#984,
+// obikuro/Sato#1; a missing nbf reads as 1970 [R]; a missing exp too [I]).
+func errAssertionTime(now, nbf, exp time.Time) *oauthError {
+	return &oauthError{status: 401, code: "invalid_client", aadsts: 700024,
+		msg: "Client assertion is not within its valid time range. Current time: " + now.UTC().Format(netTime) + ", assertion valid from " + nbf.UTC().Format(netTime) + ", expiry time of assertion " + exp.UTC().Format(netTime) + ". Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."}
+}
+
+// errAssertionReplayed answers a reused jti when Assumptions.AssertionJTIReuse is
+// "reject". Entra's handling of replays is [?] (modern-app-only.md §1.2), so this
+// strict setting's error carries no AADSTS code, as the strict RFC 8628 dialect's do.
+func errAssertionReplayed(jti string) *oauthError {
+	return &oauthError{status: 401, code: "invalid_client",
+		msg: "The client assertion's jti '" + jti + "' was already used (the mock's strict replay check; RFC 7523 §3 makes it optional)."}
+}
+
+// errAppTokenUnknownResource is AADSTS70011 for "<resource>/.default" on a resource
+// the mock does not know (text, invalid_scope and 400 [C] MS-CC).
+func errAppTokenUnknownResource(scope string) *oauthError {
+	return &oauthError{status: 400, code: "invalid_scope", aadsts: 70011,
+		msg: "The provided value for the input parameter 'scope' is not valid. The scope " + scope + " is not valid."}
+}
+
+// errMultipleResources is AADSTS700022 for .default scopes of several resources (code
+// [C] MS-ERR table; text, invalid_scope and 400 [I]).
+func errMultipleResources(scope string) *oauthError {
+	return &oauthError{status: 400, code: "invalid_scope", aadsts: 700022,
+		msg: "The provided value for the input parameter scope is not valid because it contains more than one resource. Scope " + scope + " is not valid."}
+}
+
+// errNotAssignedToRole is AADSTS501051, which Assumptions.RevokedConsent "error"
+// answers for an app whose consent was revoked (text, invalid_grant and 400 [R] NAIS
+// docs, for resources that require assignment; that a revoked consent on Microsoft
+// Graph gets it is [I]: MS-CC says the token then simply lacks roles).
+func errNotAssignedToRole(a *App, r resource) *oauthError {
+	return &oauthError{status: 400, code: "invalid_grant", aadsts: 501051,
+		msg: "Application '" + a.ClientID + "'(" + a.DisplayName + ") is not assigned to a role for the application '" + r.id + "'(" + r.name + ")."}
 }
 
 // errTooLarge [I]: what the pipeline answers for a body over 1 MiB.
 func errTooLarge() *oauthError {
 	return &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", aadsts: 9002313,
 		msg: "Invalid request. Request is malformed or invalid. The request body is larger than 1 MiB."}
+}
+
+// errThrottled [U]: a devicecode request from a client that holds its share of live
+// device codes, or to a store full of them (MaxDeviceCodesPerClient, MaxDeviceCodes).
+// Entra throttles with 429 and Retry-After, which msal-node honours (entra.md §6);
+// the code and text are AADSTS90055's as Microsoft's error list gives them, not
+// captured from a throttled device-code request.
+func errThrottled() *oauthError {
+	return &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable", aadsts: 90055,
+		msg: "TenantThrottlingError - There are too many incoming requests. Please try again later."}
 }
 
 // errInternal is AADSTS50000, Entra's token-issuance error, for a recovered panic.

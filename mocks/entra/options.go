@@ -4,8 +4,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-
-	"github.com/vbharness/vbharness/mocks/keys"
 )
 
 // Option configures a Server. Options never fail: parse files (LoadDirectory) before
@@ -16,7 +14,6 @@ type Option func(*config)
 // precomputes (the go-httpbin order).
 type config struct {
 	dir          Directory
-	keys         *keys.Set
 	baseURL      string
 	controlToken string
 	strict       bool
@@ -98,16 +95,32 @@ type Assumptions struct {
 	// uses https://graph.microsoft.com when the scopes were requested with that prefix
 	// and the Graph GUID otherwise; GraphAudienceGUID always uses the GUID.
 	GraphAudience string
+	// AssertionJTIReuse is what a client assertion whose jti was already accepted gets.
+	// Entra's replay handling is [?] and RFC 7523 §3 makes the check optional
+	// (modern-app-only.md §1.2): JTIReuseAccept (default, "") accepts it again;
+	// JTIReuseReject answers 401 invalid_client (without an AADSTS code, as the mock's
+	// own strict check) until the first assertion has expired.
+	AssertionJTIReuse string
+	// RevokedConsent is what the client-credentials grant answers for an app whose
+	// admin consent was revoked: RevokedConsentNoRoles (default, "") issues the token
+	// without a roles claim, as MS-CC documents for an app without granted roles [C];
+	// RevokedConsentError refuses it with AADSTS501051 [R for resources that require
+	// assignment; I for Graph].
+	RevokedConsent string
 }
 
 // Values of Assumptions fields.
 const (
-	BasicAuthReject     = "reject"
-	BasicAuthAccept     = "accept"
-	GraphAudienceAuto   = "auto"
-	GraphAudienceGUID   = "guid"
-	errBadVerification  = "bad_verification_code"
-	errInvalidGrantCode = "invalid_grant"
+	BasicAuthReject       = "reject"
+	BasicAuthAccept       = "accept"
+	GraphAudienceAuto     = "auto"
+	GraphAudienceGUID     = "guid"
+	errBadVerification    = "bad_verification_code"
+	errInvalidGrantCode   = "invalid_grant"
+	JTIReuseAccept        = "accept"
+	JTIReuseReject        = "reject"
+	RevokedConsentNoRoles = "no_roles"
+	RevokedConsentError   = "error"
 )
 
 // withDefaults normalises the zero value and unknown words to the defaults.
@@ -127,22 +140,22 @@ func (a Assumptions) withDefaults() Assumptions {
 	} else {
 		a.GraphAudience = GraphAudienceGUID
 	}
+	if !strings.EqualFold(a.AssertionJTIReuse, JTIReuseReject) {
+		a.AssertionJTIReuse = JTIReuseAccept
+	} else {
+		a.AssertionJTIReuse = JTIReuseReject
+	}
+	if !strings.EqualFold(a.RevokedConsent, RevokedConsentError) {
+		a.RevokedConsent = RevokedConsentNoRoles
+	} else {
+		a.RevokedConsent = RevokedConsentError
+	}
 	return a
 }
 
 // WithDirectory replaces DefaultDirectory. The Server keeps its own copy; Reset
 // restores it.
 func WithDirectory(d Directory) Option { return func(c *config) { c.dir = d } }
-
-// WithKeys replaces the default signing keys (keys.NewSet(keys.Pooled(0),
-// keys.DefaultOverlap, 2)). Reset makes the set's active key at New time sign again.
-func WithKeys(k *keys.Set) Option {
-	return func(c *config) {
-		if k != nil {
-			c.keys = k
-		}
-	}
-}
 
 // WithBaseURL sets the public origin ("https://login.mock", "https://127.0.0.1:8400")
 // used in the issuer, the endpoints and verification_uri. Empty (the default) derives

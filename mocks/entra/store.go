@@ -26,10 +26,18 @@ const (
 	StateExpired  = "expired"
 )
 
-// MaxDeviceCodes bounds the device-code store. Codes are kept for one extra lifetime
-// after they expire (so a late poll still gets expired_token), then purged; past the
-// bound the oldest codes are dropped.
-const MaxDeviceCodes = 10000
+// Bounds of the device-code store. Codes are kept for one extra lifetime after they
+// expire (so a late poll still gets expired_token), then purged. A code that is live
+// (pending or approved, and not expired) is never dropped to make room: anyone may ask
+// for device codes, so dropping live ones would let a flood end a person's sign-in
+// (issue 15). When a client in a tenant holds MaxDeviceCodesPerClient codes, or the
+// store holds MaxDeviceCodes, the oldest finished code (expired, redeemed or denied) of
+// that client, or of anyone, makes room; if every one is live, the request is refused
+// with 429 and a Retry-After until the oldest of them expires.
+const (
+	MaxDeviceCodes          = 10000
+	MaxDeviceCodesPerClient = 2500 // per client id and tenant ("organizations" for common and organizations)
+)
 
 // deviceCode is one issued code. Guarded by store.mu.
 type deviceCode struct {
@@ -92,13 +100,21 @@ type store struct {
 	inserts int
 	auto    *AutoApprove
 	epochs  map[string]userEpoch // lower-case UPN → epoch
+	perKey  map[string]int       // principal (see principal) → codes stored
+	blocked map[string]time.Time // principal ("" for the whole store) → no finished code before then
 	limit   int
+	perKey1 int // codes one principal may hold
 }
 
 func newStore(dir *directory) *store {
-	s := &store{limit: MaxDeviceCodes}
+	s := &store{limit: MaxDeviceCodes, perKey1: MaxDeviceCodesPerClient}
 	s.reset(dir)
 	return s
+}
+
+// principal is whom a code counts against: its client in its tenant.
+func principal(d *deviceCode) string {
+	return tenantName(d.tenant) + " " + strings.ToLower(d.clientID)
 }
 
 func (s *store) reset(dir *directory) {
@@ -110,6 +126,8 @@ func (s *store) reset(dir *directory) {
 	s.order = nil
 	s.auto = nil
 	s.epochs = map[string]userEpoch{}
+	s.perKey = map[string]int{}
+	s.blocked = map[string]time.Time{}
 }
 
 func (s *store) directory() *directory {
@@ -118,8 +136,10 @@ func (s *store) directory() *directory {
 	return s.dir
 }
 
-// add stores d, giving it a user code unique among stored codes.
-func (s *store) add(d *deviceCode, now time.Time) {
+// add stores d, giving it a user code unique among stored codes, and returns true. When
+// d's principal or the store is full of live codes it stores nothing and returns false
+// with how long until the oldest of them expires (see MaxDeviceCodes).
+func (s *store) add(d *deviceCode, now time.Time) (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inserts++
@@ -127,13 +147,61 @@ func (s *store) add(d *deviceCode, now time.Time) {
 		s.purgeExpired(now)
 	}
 	s.evictOldest(now)
+	k := principal(d)
+	if s.perKey[k] >= s.perKey1 {
+		if wait, ok := s.evictFinished(now, k); !ok {
+			return wait, false
+		}
+	}
+	if len(s.codes) >= s.limit {
+		if wait, ok := s.evictFinished(now, ""); !ok {
+			return wait, false
+		}
+	}
 	for d.userCode == "" || s.byUser[d.userCode] != nil {
 		d.userCode = newUserCode()
 	}
 	s.codes[d.deviceCode] = d
 	s.byUser[d.userCode] = d
 	s.order = append(s.order, d)
+	s.perKey[k]++
+	return 0, true
 }
+
+// evictFinished drops the oldest finished code (expired, redeemed or denied) of
+// principal key, or of anyone when key is "", and reports whether it found one; if not,
+// it returns how long until the oldest live code of those expires (at least a second).
+// It walks the issue order, so it costs O(codes), and runs only when a bound is reached;
+// a walk that finds nothing is remembered in s.blocked until the oldest code expires or
+// a code is redeemed or denied, so a flood of refused requests costs O(1) each.
+// Callers hold s.mu.
+func (s *store) evictFinished(now time.Time, key string) (time.Duration, bool) {
+	if until, ok := s.blocked[key]; ok && now.Before(until) {
+		return until.Sub(now), false
+	}
+	var wait time.Duration
+	for _, d := range s.order {
+		if s.codes[d.deviceCode] != d || (key != "" && principal(d) != key) {
+			continue
+		}
+		s.settle(d, now)
+		switch d.state {
+		case StateExpired, StateRedeemed, StateDenied:
+			s.remove(d.deviceCode, d)
+			return 0, true
+		}
+		if left := d.expires.Sub(now); wait == 0 || left < wait {
+			wait = left
+		}
+	}
+	wait = max(wait, time.Second)
+	s.blocked[key] = now.Add(wait)
+	return wait, false
+}
+
+// finished notes that a code was redeemed or denied, so it may make room at once.
+// Callers hold s.mu.
+func (s *store) finished() { clear(s.blocked) }
 
 // purgeEvery is how many inserts pass between walks over every code. Codes age out
 // from the head of the issue order on every insert (evictOldest); the walk only finds
@@ -151,14 +219,13 @@ func (s *store) purgeExpired(now time.Time) {
 }
 
 // evictOldest drops codes from the head of the issue order while they are past their
-// retention, then, if the store is still full, the oldest: constant time per code
-// (sorting every code on each insert made a full store cost 800 µs per new code).
-// Callers hold s.mu.
+// retention: constant time per code (sorting every code on each insert made a full
+// store cost 800 µs per new code). Callers hold s.mu.
 func (s *store) evictOldest(now time.Time) {
 	for len(s.order) > 0 {
 		d := s.order[0]
 		live := s.codes[d.deviceCode] == d
-		if live && len(s.codes) < s.limit && !now.After(d.expires.Add(d.expires.Sub(d.issued))) {
+		if live && !now.After(d.expires.Add(d.expires.Sub(d.issued))) {
 			break
 		}
 		s.order[0] = nil
@@ -183,6 +250,10 @@ func (s *store) evictOldest(now time.Time) {
 func (s *store) remove(key string, d *deviceCode) {
 	delete(s.codes, key)
 	delete(s.byUser, d.userCode)
+	k := principal(d)
+	if s.perKey[k]--; s.perKey[k] <= 0 {
+		delete(s.perKey, k)
+	}
 }
 
 // settle moves d to the state the clock and the auto-approve rule imply. Callers
@@ -277,6 +348,7 @@ func (s *store) poll(code, clientID string, pathTenant *Tenant, now time.Time, c
 	}
 	// Approved: the code is single-use.
 	d.state = StateRedeemed
+	s.finished()
 	cp := *d
 	return pollResult{tenant: d.userTenant, user: d.user, scope: d.scope, code: &cp}
 }
@@ -338,6 +410,7 @@ func (s *store) deny(userCode string, now time.Time) (DeviceCodeInfo, error) {
 		return d.info(), fmt.Errorf("%w: user code %q is %s", ErrCodeNotPending, d.userCode, d.state)
 	}
 	d.state = StateDenied
+	s.finished()
 	return d.info(), nil
 }
 

@@ -25,6 +25,7 @@ type tokenHandler struct {
 	settings *settingsBox
 	origin   originRule
 	log      *slog.Logger
+	jtis     *jtiCache
 }
 
 // Grant types the token endpoint accepts.
@@ -51,16 +52,17 @@ type tokenResponse struct {
 // tokenRequest is one parsed token request: the values read once (clock, settings,
 // directory) and the authenticated client.
 type tokenRequest struct {
-	w       http.ResponseWriter
-	r       *http.Request
-	now     time.Time
-	set     runtimeSettings
-	dir     *directory
-	tenant  *Tenant // nil for common/organizations
-	seg     string
-	form    url.Values
-	app     *App
-	counted bool // whether a device-code poll counts (see Assumptions.PublicClientBasicAuth)
+	w        http.ResponseWriter
+	r        *http.Request
+	now      time.Time
+	set      runtimeSettings
+	dir      *directory
+	tenant   *Tenant // nil for common/organizations
+	seg      string
+	form     url.Values
+	app      *App
+	appidacr string // how the client authenticated: "" (public), appidacrSecret or appidacrCertificate
+	counted  bool   // whether a device-code poll counts (see Assumptions.PublicClientBasicAuth)
 }
 
 func (t *tokenRequest) fail(e *oauthError) { writeOAuthError(t.w, t.r, t.now, e) }
@@ -93,7 +95,13 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.fail(errUnsupportedGrant(gt))
 		return
 	}
-	if e := req.authenticateClient(); e != nil {
+	// modern-app-only.md §1.8 step 1: an app-only token needs a tenant, before any
+	// credential is looked at.
+	if gt == grantClientCreds && req.tenant == nil {
+		req.fail(errTenantForAppToken(req.seg))
+		return
+	}
+	if e := req.authenticateClient(h); e != nil {
 		req.fail(e)
 		return
 	}
@@ -108,10 +116,14 @@ func (h *tokenHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticateClient finds the client (body client_id, or the user of a Basic
-// header as golang.org/x/oauth2 sends it, URL-escaped) and checks its credentials. It
-// touches no state, so a rejected first try of x/oauth2's auth-style probe has no
-// side effects.
-func (t *tokenRequest) authenticateClient() *oauthError {
+// header as golang.org/x/oauth2 sends it, URL-escaped) and checks the credential it
+// presents: a client assertion (assertion.go), a client secret (body or Basic), or
+// none for a public client. An app with credentials that is also a public client
+// ("Allow public client flows", as VB365 sets it) signs users in without one and
+// authenticates when it sends one. Only an accepted assertion's jti is remembered
+// (and only with the strict replay setting), so a rejected first try of x/oauth2's
+// auth-style probe has no side effects.
+func (t *tokenRequest) authenticateClient(h *tokenHandler) *oauthError {
 	bodyID := t.form.Get("client_id")
 	basicUser, basicPass, hasBasic := t.r.BasicAuth()
 	if hasBasic {
@@ -133,34 +145,75 @@ func (t *tokenRequest) authenticateClient() *oauthError {
 		return errClientMismatch()
 	}
 	app, ok := t.dir.app(clientID)
-	if !ok {
+	if !ok || !app.inTenant(t.tenant) {
 		return errUnknownClient(clientID, directoryName(t.tenant, t.seg))
 	}
 	t.app = app
-	bodySecret := t.form.Get("client_secret")
-	if app.PublicClient {
-		switch {
-		case hasBasic && (t.set.assume.PublicClientBasicAuth == BasicAuthReject || basicPass != ""):
+	if app.Disabled {
+		return errAppDisabled(app)
+	}
+	secret := t.form.Get("client_secret")
+	if hasBasic {
+		secret = basicPass
+	}
+	assertion, assertionType := t.form.Get("client_assertion"), t.form.Get("client_assertion_type")
+	switch {
+	case (assertion != "" || assertionType != "") && secret != "":
+		return errTwoCredentials()
+	case assertion != "" || assertionType != "":
+		if app.PublicClient && !app.hasCredentials() {
 			return errPublicClientSecret()
-		case bodySecret != "" || t.form.Get("client_assertion") != "":
+		}
+		return t.checkAssertion(h, assertion, assertionType)
+	case secret != "":
+		if app.PublicClient && !app.hasCredentials() {
 			return errPublicClientSecret()
-		case hasBasic:
+		}
+		if app.ClientSecret == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(app.ClientSecret)) != 1 {
+			return errBadSecret(app.ClientID)
+		}
+		if !app.ClientSecretEnd.IsZero() && !t.now.Before(app.ClientSecretEnd) {
+			return errSecretExpired(app.ClientID)
+		}
+		t.appidacr = appidacrSecret
+		return nil
+	case app.PublicClient:
+		if hasBasic {
+			if t.set.assume.PublicClientBasicAuth == BasicAuthReject {
+				return errPublicClientSecret()
+			}
 			// Accepted: x/oauth2 retries every failed Basic try in the body at once, so
 			// only the retry counts as a poll.
 			t.counted = false
 		}
 		return nil
+	case t.form.Get("grant_type") == grantClientCreds:
+		return errNeedCredential()
 	}
-	given := bodySecret
-	if hasBasic {
-		given = basicPass
+	return errNeedSecret()
+}
+
+// checkAssertion verifies a client assertion (RFC 7523) for t.app.
+func (t *tokenRequest) checkAssertion(h *tokenHandler, assertion, assertionType string) *oauthError {
+	switch {
+	case assertionType == "":
+		return errMissingParam("client_assertion_type")
+	case assertionType != clientAssertionType:
+		return errAssertionType()
+	case assertion == "":
+		return errMissingParam("client_assertion")
 	}
-	if given == "" {
-		return errNeedSecret()
+	a, e := parseClientAssertion(assertion)
+	if e != nil {
+		return e
 	}
-	if subtle.ConstantTimeCompare([]byte(given), []byte(app.ClientSecret)) != 1 {
-		return errBadSecret(app.ClientID)
+	if _, e := verifyAssertion(a, assertionCheck{
+		app: t.app, tenant: t.tenant, seg: t.seg, origin: h.origin.of(t.r), now: t.now,
+		rejectJTI: t.set.assume.AssertionJTIReuse == JTIReuseReject, jtis: h.jtis,
+	}); e != nil {
+		return e
 	}
+	t.appidacr = appidacrCertificate
 	return nil
 }
 
@@ -181,7 +234,10 @@ func (h *tokenHandler) deviceCode(t *tokenRequest) {
 
 // refresh redeems a refresh token. Entra returns a new refresh token every time and
 // does not revoke the old one; tokens expire after the inactivity window, and a
-// user's revocation refuses every token issued before it (entra.md §3).
+// user's revocation refuses every token issued before it (entra.md §3). Refresh
+// tokens are bound to user and client, not to a resource, so one redeemed with the
+// scopes of another resource (ARM after a Graph sign-in, as Azure CLI and MSAL do)
+// gets a token for that resource.
 func (h *tokenHandler) refresh(t *tokenRequest) {
 	raw := t.form.Get("refresh_token")
 	if raw == "" {
@@ -226,7 +282,7 @@ func (h *tokenHandler) refresh(t *tokenRequest) {
 	if s, has := t.form["scope"]; has {
 		scope = s[0]
 	}
-	q, e := parseScopes(scope, tenant.ID)
+	q, e := parseScopes(scope, t.dir, tenant, tenant.ID)
 	if e != nil {
 		t.fail(e)
 		return
@@ -237,23 +293,29 @@ func (h *tokenHandler) refresh(t *tokenRequest) {
 	h.issue(t, tenant, user, q, false)
 }
 
-// issue writes a user token response for the grant q: a v1 Graph access token, a
-// refresh token with offline_access, an id token with openid, client_info when the
-// request asked (client_info=1) and foci for family apps.
+// issue writes a user token response for the grant q: an access token for the
+// grant's resource (v1 for Graph, directory Resources and APIs by default; v2 for an
+// API with AccessTokenVersion 2), a refresh token with offline_access, an id token
+// with openid, client_info when the request asked (client_info=1) and foci for family
+// apps.
 func (h *tokenHandler) issue(t *tokenRequest, tenant *Tenant, user *User, q scopeRequest, fromDeviceCode bool) {
 	g, e := grantFor(t.app, q)
 	if e != nil {
 		t.fail(e)
 		return
 	}
-	aud := GraphAppID
-	if t.set.assume.GraphAudience == GraphAudienceAuto && g.audURI {
-		aud = GraphResource
+	aud := g.aud
+	if g.res.graph {
+		aud = GraphAppID
+		if t.set.assume.GraphAudience == GraphAudienceAuto && g.audURI {
+			aud = GraphResource
+		}
 	}
 	ut := userTokens{
 		now: t.now, origin: h.origin.of(t.r), tenant: tenant, user: user, app: t.app, grant: g,
 		lifetime: t.set.life.AccessToken, aud: aud, ipaddr: remoteIP(t.r),
-		idToken: q.has("openid"), email: q.has("email"),
+		idToken: q.has("openid"), email: q.has("email"), appidacr: t.appidacr,
+		uti: randomToken(16),
 	}
 	k := h.keys.Active()
 	at, err := mintAccess(k, ut)
@@ -293,15 +355,14 @@ func (h *tokenHandler) issue(t *tokenRequest, tenant *Tenant, user *User, q scop
 	writeEntraJSON(t.w, t.r, http.StatusOK, newTraceID(), correlationID(t.r), resp)
 }
 
-// clientCredentials issues an app-only token to a confidential app; the scope must be
-// Graph's /.default and the tenant specific.
+// clientCredentials issues an app-only token (modern-app-only.md §1.5, §1.6, §1.8
+// steps 9 and 10) to an app that authenticated with a secret or a certificate: scope
+// names one resource as "<resource>/.default" (OIDC scopes beside it are ignored), and
+// roles are the app's permissions on that resource while consent stands. There is no
+// refresh token, scope or id token in the answer.
 func (h *tokenHandler) clientCredentials(t *tokenRequest) {
-	if t.tenant == nil {
-		t.fail(errTenantForAppToken(t.seg))
-		return
-	}
-	if t.app.PublicClient {
-		t.fail(errNeedSecret())
+	if t.appidacr == "" {
+		t.fail(errNeedCredential())
 		return
 	}
 	scope := t.form.Get("scope")
@@ -309,25 +370,35 @@ func (h *tokenHandler) clientCredentials(t *tokenRequest) {
 		t.fail(errMissingParam("scope"))
 		return
 	}
-	aud := ""
-	switch strings.ToLower(strings.TrimSpace(scope)) {
-	case strings.ToLower(GraphResource) + "/.default":
-		aud = GraphResource
-	case GraphAppID + "/.default":
-		aud = GraphAppID
-	default:
-		t.fail(errAppTokenScope(scope))
+	res, aud, e := appTokenResource(scope)
+	if e != nil {
+		t.fail(e)
 		return
 	}
-	if t.set.assume.GraphAudience == GraphAudienceGUID {
+	if res.key == resourceGraph && t.set.assume.GraphAudience == GraphAudienceGUID {
 		aud = GraphAppID
 	}
-	at, err := mintAppAccess(h.keys.Active(), t.now, t.tenant, t.app, aud, t.set.life.AccessToken)
+	roles := append([]string(nil), t.app.Permissions.of(res.key)...)
+	if !t.app.consented() {
+		if t.set.assume.RevokedConsent == RevokedConsentError {
+			t.fail(errNotAssignedToRole(t.app, res))
+			return
+		}
+		roles = nil
+	}
+	if len(roles) == 0 {
+		roles = nil // "roles" is absent, not empty, when nothing is granted (MS-CC)
+	}
+	at, err := mintAppAccess(h.keys.Active(), appTokens{
+		now: t.now, tenant: t.tenant, app: t.app, aud: aud, roles: roles,
+		appidacr: t.appidacr, lifetime: t.set.life.AccessToken,
+	})
 	if err != nil {
 		h.log.Error("mint app token", "err", err)
 		t.fail(errInternal())
 		return
 	}
+	h.log.Info("app-only token issued", "client_id", t.app.ClientID, "resource", res.name, "appidacr", t.appidacr)
 	t.w.Header().Set("x-ms-clitelem", "1,0,0,,")
 	writeEntraJSON(t.w, t.r, http.StatusOK, newTraceID(), correlationID(t.r), tokenResponse{
 		TokenType:    "Bearer",
@@ -335,6 +406,41 @@ func (h *tokenHandler) clientCredentials(t *tokenRequest) {
 		ExtExpiresIn: seconds(t.set.life.AccessToken),
 		AccessToken:  at,
 	})
+}
+
+// appTokenResource finds the one resource of a client-credentials scope and the aud
+// its token carries. OIDC scopes are ignored (Entra tolerates them next to .default,
+// modern-app-only.md §1.1); every other scope must be "<resource>/.default"
+// (AADSTS1002012), for a resource the mock knows (AADSTS70011), and all for the same
+// resource (AADSTS700022).
+func appTokenResource(scope string) (resource, string, *oauthError) {
+	var (
+		found resource
+		aud   string
+		seen  bool
+	)
+	for _, tok := range strings.Fields(scope) {
+		if oidcScopes[strings.ToLower(tok)] {
+			continue
+		}
+		if !strings.HasSuffix(strings.ToLower(tok), "/.default") {
+			return resource{}, "", errAppTokenScope(tok)
+		}
+		r, a, ok := resolveResource(tok[:len(tok)-len("/.default")])
+		if !ok {
+			return resource{}, "", errAppTokenUnknownResource(tok)
+		}
+		if seen && r.key != found.key {
+			return resource{}, "", errMultipleResources(scope)
+		}
+		if !seen {
+			found, aud, seen = r, a, true
+		}
+	}
+	if !seen {
+		return resource{}, "", errAppTokenScope(scope)
+	}
+	return found, aud, nil
 }
 
 // remoteIP is the client address for the ipaddr claim.

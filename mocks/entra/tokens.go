@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"cmp"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -11,20 +12,30 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/vbharness/vbharness/mocks/keys"
 )
 
 // Token minting. JWTs are assembled by hand so the header and claims keep Entra's key
-// order (entra.md §5), and signed with golang-jwt's RS256. The access token's header
+// order (entra.md §5), and signed with keys.Key.SignRS256. The access token's header
 // carries a nonce like real Graph tokens, but the mock signs the header as sent, so
 // the token verifies against the published JWKS (real Graph tokens do not, by design;
 // no client checks).
 
 // clockSkew is how far Entra back-dates iat and nbf (entra.md §5.1: iat = nbf = issue
-// time − 300 s, so exp − iat == expires_in + 300).
+// time − 300 s).
 const clockSkew = 300 * time.Second
+
+// expiresInSlack is how much longer than expires_in an access token lives: the
+// captures show expires_in 3599 with exp − iat = 3900, that is 3599 + 300 + 1
+// (entra.md §5.1; modern-app-only.md §1.6 "expires_in 3599 + 301"). So exp is now +
+// expires_in + 1 s, and expires_in reads as the whole seconds left after the second of
+// issue. That the second holds for other lifetimes is [I].
+const expiresInSlack = time.Second
+
+// accessExpiry is the exp of an access token issued at now with expires_in lifetime.
+func accessExpiry(now time.Time, lifetime time.Duration) int64 {
+	return now.Add(lifetime + expiresInSlack).Unix()
+}
 
 // idTokenLifetime is the id token's exp − iat (3900 s in every capture: one hour plus
 // the back-dating).
@@ -33,9 +44,22 @@ const idTokenLifetime = 3900 * time.Second
 // defaultUserRole is the wids entry every member user has ("User" role template).
 const defaultUserRole = "b79fbf4d-3ef9-4689-8143-76b194e85509"
 
+// appWids is the wids entry of every app-only capture; its meaning is [?]
+// (modern-app-only.md §1.6), copied for realism.
+const appWids = "0997a1d0-0d1d-4acb-b408-d5ca73121e90"
+
+// appidacr values: how the client authenticated (MS-CLAIMS [C]).
+const (
+	appidacrPublic      = "0"
+	appidacrSecret      = "1"
+	appidacrCertificate = "2"
+)
+
+// accessHeader is a v1 access token's header. Only Graph tokens carry a nonce
+// (entra.md §5.1).
 type accessHeader struct {
 	Typ   string `json:"typ"`
-	Nonce string `json:"nonce"`
+	Nonce string `json:"nonce,omitempty"`
 	Alg   string `json:"alg"`
 	X5t   string `json:"x5t"`
 	Kid   string `json:"kid"`
@@ -76,7 +100,32 @@ type userAccessClaims struct {
 	Wids           []string `json:"wids"`
 }
 
-// appAccessClaims are a client_credentials token's claims.
+// userAccessClaimsV2 are a v2 access token's claims (an API with AccessTokenVersion
+// 2) in the order of the access-token claims reference's v2 example [I: that example
+// is not in the shared reference; modern-app-only.md §1.6 names the differences: the
+// v2 issuer, azp and azpacr instead of appid and appidacr, aud the API's client id].
+type userAccessClaimsV2 struct {
+	Aud               string `json:"aud"`
+	Iss               string `json:"iss"`
+	Iat               int64  `json:"iat"`
+	Nbf               int64  `json:"nbf"`
+	Exp               int64  `json:"exp"`
+	Aio               string `json:"aio"`
+	Azp               string `json:"azp"`
+	AzpAcr            string `json:"azpacr"`
+	Name              string `json:"name"`
+	OID               string `json:"oid"`
+	PreferredUsername string `json:"preferred_username"`
+	RH                string `json:"rh"`
+	Scp               string `json:"scp"`
+	Sub               string `json:"sub"`
+	TID               string `json:"tid"`
+	UTI               string `json:"uti"`
+	Ver               string `json:"ver"`
+}
+
+// appAccessClaims are an app-only (client_credentials) token's claims in the order of
+// the real capture (modern-app-only.md §1.6), without the opaque xms_* claims.
 type appAccessClaims struct {
 	Aud            string   `json:"aud"`
 	Iss            string   `json:"iss"`
@@ -96,6 +145,7 @@ type appAccessClaims struct {
 	TID            string   `json:"tid"`
 	UTI            string   `json:"uti"`
 	Ver            string   `json:"ver"`
+	Wids           []string `json:"wids"`
 }
 
 // idClaims are a v2 id token's claims in Entra's order.
@@ -117,7 +167,8 @@ type idClaims struct {
 }
 
 // signJWT encodes header and claims (unpadded base64url, as MSAL requires) and signs
-// them with k.
+// them with k. The token is built in one buffer sized for it: a token response's
+// garbage is mostly its tokens, and less garbage is fewer collections under load.
 func signJWT(k *keys.Key, header, claims any) (string, error) {
 	h, err := json.Marshal(header)
 	if err != nil {
@@ -127,12 +178,18 @@ func signJWT(k *keys.Key, header, claims any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode jwt claims: %w", err)
 	}
-	signing := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
-	sig, err := jwt.SigningMethodRS256.Sign(signing, k.Private)
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, enc.EncodedLen(len(h))+1+enc.EncodedLen(len(c))+1+enc.EncodedLen(k.Private.Size()))
+	buf = enc.AppendEncode(buf, h)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, c)
+	sig, err := k.SignRS256(buf)
 	if err != nil {
 		return "", fmt.Errorf("sign jwt: %w", err)
 	}
-	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig)
+	return string(buf), nil
 }
 
 // v1Issuer is the issuer of v1 access tokens (entra.md §5.1).
@@ -166,22 +223,42 @@ type userTokens struct {
 	lifetime time.Duration
 	aud      string
 	ipaddr   string
-	idToken  bool // openid was requested
-	email    bool // email was requested
+	idToken  bool   // openid was requested
+	email    bool   // email was requested
+	appidacr string // how the client authenticated (appidacrPublic if empty)
+	// uti is the token identifier the access and id tokens of one response share, as
+	// the capture's do (entra.md §5.1, §5.2: both "CDBY-t84gkC-sS7UKvKWAA").
+	uti string
 }
 
-// mintAccess returns a v1 Graph access token for the user.
+// mintAccess returns the user's access token for the grant's resource: v1, with a
+// header nonce for Graph only; v2 for an API that accepts v2 tokens.
 func mintAccess(k *keys.Key, t userTokens) (string, error) {
 	iat := t.now.Add(-clockSkew).Unix()
-	return signJWT(k, accessHeader{Typ: "JWT", Nonce: randomToken(32), Alg: "RS256", X5t: k.KID, Kid: k.KID}, userAccessClaims{
+	sub := pairwiseSub(t.user.ObjectID, t.app.ClientID, t.tenant.ID)
+	if t.grant.res.version == 2 {
+		// The v2 header has no x5t (entra.md §5.1: x5t is v1 only).
+		return signJWT(k, idHeader{Typ: "JWT", Alg: "RS256", Kid: k.KID}, userAccessClaimsV2{
+			Aud: t.aud, Iss: t.origin + "/" + t.tenant.ID + "/v2.0",
+			Iat: iat, Nbf: iat, Exp: accessExpiry(t.now, t.lifetime),
+			Aio: randomToken(48), Azp: t.app.ClientID, AzpAcr: cmp.Or(t.appidacr, appidacrPublic),
+			Name: t.user.DisplayName, OID: t.user.ObjectID, PreferredUsername: t.user.UPN,
+			RH: "0.A" + randomToken(36), Scp: t.grant.scp, Sub: sub, TID: t.tenant.ID, UTI: t.uti, Ver: "2.0",
+		})
+	}
+	nonce := ""
+	if t.grant.res.graph {
+		nonce = randomToken(32)
+	}
+	return signJWT(k, accessHeader{Typ: "JWT", Nonce: nonce, Alg: "RS256", X5t: k.KID, Kid: k.KID}, userAccessClaims{
 		Aud: t.aud, Iss: v1Issuer(t.tenant.ID),
-		Iat: iat, Nbf: iat, Exp: t.now.Add(t.lifetime).Unix(),
+		Iat: iat, Nbf: iat, Exp: accessExpiry(t.now, t.lifetime),
 		Acct: 0, Acr: "1", Aio: randomToken(48), Amr: []string{"pwd"},
-		AppDisplayName: t.app.DisplayName, AppID: t.app.ClientID, AppIDAcr: "0",
+		AppDisplayName: t.app.DisplayName, AppID: t.app.ClientID, AppIDAcr: cmp.Or(t.appidacr, appidacrPublic),
 		IDTyp: "user", IPAddr: t.ipaddr, Name: t.user.DisplayName, OID: t.user.ObjectID,
 		RH: "0.A" + randomToken(36), Scp: t.grant.scp,
-		Sub: pairwiseSub(t.user.ObjectID, t.app.ClientID, t.tenant.ID), TID: t.tenant.ID,
-		UniqueName: t.user.UPN, UPN: t.user.UPN, UTI: randomToken(16), Ver: "1.0",
+		Sub: sub, TID: t.tenant.ID,
+		UniqueName: t.user.UPN, UPN: t.user.UPN, UTI: t.uti, Ver: "1.0",
 		Wids: []string{defaultUserRole},
 	})
 }
@@ -195,7 +272,7 @@ func mintID(k *keys.Key, t userTokens) (string, error) {
 		Name: t.user.DisplayName, OID: t.user.ObjectID, PreferredUsername: t.user.UPN,
 		RH:  "0.A" + randomToken(36),
 		Sub: pairwiseSub(t.user.ObjectID, t.app.ClientID, t.tenant.ID), TID: t.tenant.ID,
-		UTI: randomToken(16), Ver: "2.0",
+		UTI: t.uti, Ver: "2.0",
 	}
 	if t.email {
 		c.Email = t.user.UPN
@@ -203,15 +280,28 @@ func mintID(k *keys.Key, t userTokens) (string, error) {
 	return signJWT(k, idHeader{Typ: "JWT", Alg: "RS256", Kid: k.KID}, c)
 }
 
-// mintAppAccess returns a client_credentials access token.
-func mintAppAccess(k *keys.Key, now time.Time, tenant *Tenant, app *App, aud string, lifetime time.Duration) (string, error) {
-	iat := now.Add(-clockSkew).Unix()
-	sp := derivedGUID("sp", app.ClientID, tenant.ID)
+// appTokens is everything needed to mint an app-only access token.
+type appTokens struct {
+	now      time.Time
+	tenant   *Tenant
+	app      *App
+	aud      string
+	roles    []string // nil: no roles claim
+	appidacr string   // appidacrSecret or appidacrCertificate
+	lifetime time.Duration
+}
+
+// mintAppAccess returns an app-only access token (modern-app-only.md §1.6): v1, the
+// service principal's object id as oid and sub, idtyp app, roles and no scp.
+func mintAppAccess(k *keys.Key, t appTokens) (string, error) {
+	iat := t.now.Add(-clockSkew).Unix()
+	sp := servicePrincipalID(t.app.ClientID, t.tenant.ID)
 	return signJWT(k, accessHeader{Typ: "JWT", Nonce: randomToken(32), Alg: "RS256", X5t: k.KID, Kid: k.KID}, appAccessClaims{
-		Aud: aud, Iss: v1Issuer(tenant.ID), Iat: iat, Nbf: iat, Exp: now.Add(lifetime).Unix(),
-		Aio: randomToken(48), AppDisplayName: app.DisplayName, AppID: app.ClientID, AppIDAcr: "1",
-		IDP: v1Issuer(tenant.ID), IDTyp: "app", OID: sp, RH: "0.A" + randomToken(36),
-		Roles: app.Roles, Sub: sp, TID: tenant.ID, UTI: randomToken(16), Ver: "1.0",
+		Aud: t.aud, Iss: v1Issuer(t.tenant.ID), Iat: iat, Nbf: iat, Exp: accessExpiry(t.now, t.lifetime),
+		Aio: randomToken(48), AppDisplayName: t.app.DisplayName, AppID: t.app.ClientID, AppIDAcr: t.appidacr,
+		IDP: v1Issuer(t.tenant.ID), IDTyp: "app", OID: sp, RH: "1.A" + randomToken(36),
+		Roles: t.roles, Sub: sp, TID: t.tenant.ID, UTI: randomToken(16), Ver: "1.0",
+		Wids: []string{appWids},
 	})
 }
 

@@ -3,7 +3,9 @@
 // and body, delay, drop the connection, or send a truncated or malformed body.
 //
 // A rule fires `times` times (default once; -1 for ever) after skipping its first `after`
-// matches. Patterns are compiled when the rule is added, never per request.
+// matches. Patterns are compiled when the rule is added, never per request. A rule may
+// not match on a secret field (secret.IsField: tokens, codes, passwords, assertions):
+// its counters would tell whoever reads them that a guessed secret was right.
 package faults
 
 import (
@@ -11,13 +13,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
 )
 
 // Actions a rule can take.
@@ -79,6 +84,13 @@ func (s *Set) Add(r Rule) (Rule, error) {
 			r.Action = ActionDelay
 		default:
 			return Rule{}, fmt.Errorf("%w: give an action (respond, delay, drop, truncate, malformed) or a status", ErrInvalid)
+		}
+	}
+	// A rule that matched a secret would confirm a guess of it through its counters.
+	for _, k := range slices.Sorted(maps.Keys(r.Match)) {
+		if secret.IsField(k) {
+			return Rule{}, fmt.Errorf("%w: match on %q is not allowed: it is a secret field, and the rule's matched "+
+				"counter would confirm a guess of its value; match on grant_type, client_id or another non-secret field", ErrInvalid, k)
 		}
 	}
 	cr := &rule{Rule: r, parts: strings.Split(strings.ToLower(r.Path), "*")}

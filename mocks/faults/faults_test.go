@@ -2,6 +2,7 @@ package faults
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -73,5 +74,25 @@ func TestGlob(t *testing.T) {
 		if got := globMatch(strings.Split(strings.ToLower(c.pat), "*"), c.path); got != c.want {
 			t.Errorf("%q ~ %q = %v, want %v", c.pat, c.path, got, c.want)
 		}
+	}
+}
+
+// Issue 15 item 9: a rule matching a secret field confirmed an exact guess of a secret
+// the clients send through its matched counter (refresh_token=<guess>: matched 1 means
+// the guess was right). Rules on secret fields are refused, naming the field.
+func TestRulesCannotMatchSecretFields(t *testing.T) {
+	t.Parallel()
+	s := NewSet()
+	for _, field := range []string{"refresh_token", "password", "Assertion", "device_code", "client_secret", "code"} {
+		_, err := s.Add(Rule{Path: "/v8/token", Status: 503, Match: map[string]string{"grant_type": "refresh_token", field: "guess"}})
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), strconv.Quote(field)) {
+			t.Errorf("a rule matching %s: err %v, want ErrInvalid naming the field", field, err)
+		}
+	}
+	if len(s.List()) != 0 {
+		t.Fatalf("%d rules installed", len(s.List()))
+	}
+	if _, err := s.Add(Rule{Path: "/v8/token", Status: 503, Match: map[string]string{"grant_type": "refresh_token", "username": "Administrator"}}); err != nil {
+		t.Errorf("a rule on non-secret fields: %v", err)
 	}
 }

@@ -1,14 +1,16 @@
 // Package keys owns the RSA signing keys of the mocks: generation, PEM loading, the
-// process-wide pool, JWKS rendering and rotation with an overlap.
+// process-wide pool, RS256 signing, JWKS rendering and rotation with an overlap.
 //
 // RSA-2048 generation costs tens of milliseconds, so keys are generated once per process
 // (Pooled) and shared by every stack; never per request or per scenario.
 package keys
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -17,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -105,6 +108,77 @@ func fromPrivate(priv *rsa.PrivateKey, cert *x509.Certificate, cn string) (*Key,
 		KID:        base64.RawURLEncoding.EncodeToString(sum[:]),
 		Thumbprint: strings.ToUpper(hex.EncodeToString(sum[:])),
 	}, nil
+}
+
+// SignRS256 returns the RS256 signature of signingInput (RFC 7518 §3.3: RSASSA-PKCS1-v1_5
+// with SHA-256), the third part of a JWT whose first two parts are signingInput. The
+// mocks sign every token here. The signature is deterministic; tokens stay unique by
+// their own claims (uti, jti, nonce), never by the signature.
+//
+// One RSA-2048 signature costs about a millisecond of CPU, most of what a token
+// response costs, so signatures wait their turn at a process-wide gate: at most
+// GOMAXPROCS (as the process started) at once, first come, first served.
+func (k *Key) SignRS256(signingInput []byte) ([]byte, error) {
+	sum := sha256.Sum256(signingInput)
+	signGate.enter()
+	defer signGate.leave()
+	sig, err := rsa.SignPKCS1v15(nil, k.Private, crypto.SHA256, sum[:])
+	if err != nil {
+		return nil, fmt.Errorf("rs256: %w", err)
+	}
+	return sig, nil
+}
+
+// signGate orders the signatures of a busy server. Without it, every handler with a
+// token to sign competed for the cores and Go's scheduler ran them in no particular
+// order: a connection whose next request had already arrived was often served again
+// at once while others waited several turns, which showed as a long tail. At the gate
+// a handler waits parked, in arrival order, and the cores sign one request after
+// another (docs/performance.md, "Issuance against oauth2-mock-server").
+var signGate = newGate(runtime.GOMAXPROCS(0))
+
+// gate is a counting semaphore that admits waiters in the order they came.
+type gate struct {
+	mu      sync.Mutex
+	free    int             // slots not taken
+	waiting []chan struct{} // oldest first; each closed when its turn comes
+}
+
+func newGate(slots int) *gate { return &gate{free: max(slots, 1)} }
+
+// enter takes a slot, waiting behind earlier callers when none is free.
+func (g *gate) enter() {
+	g.mu.Lock()
+	if g.free > 0 && len(g.waiting) == 0 {
+		g.free--
+		g.mu.Unlock()
+		return
+	}
+	turn := make(chan struct{})
+	g.waiting = append(g.waiting, turn)
+	g.mu.Unlock()
+	<-turn
+}
+
+// leave gives the slot to the oldest waiter, or frees it.
+func (g *gate) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.waiting) == 0 {
+		g.free++
+		return
+	}
+	turn := g.waiting[0]
+	g.waiting[0] = nil
+	g.waiting = g.waiting[1:]
+	close(turn)
+}
+
+// queued is how many callers wait (for tests).
+func (g *gate) queued() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.waiting)
 }
 
 // PrivatePEM renders the private key as PKCS#1 PEM.

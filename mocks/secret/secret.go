@@ -1,9 +1,15 @@
-// Package secret owns how vbharness recognises and redacts secrets: tokens, device and
-// user codes, passwords and assertions. Journals, traces, console capture and reports all
-// redact through it, so a secret never appears whole in anything vbharness writes.
+// Package secret owns what vbharness counts as a secret and how a secret is redacted:
+// which form, JSON and query fields, which headers and which environment variables carry
+// one, and what marker replaces each kind. Journals, traces, console capture and reports
+// all redact through it, so a secret never appears whole in anything vbharness writes,
+// and no other package keeps its own list.
 //
-// A redacted value keeps only a short suffix so two values can still be told apart:
-// "[redacted …x9Qa]".
+// Two kinds of secret are redacted differently. A token a server issued (an access,
+// refresh or id token, an assertion, a device or user code) keeps a short suffix, so two
+// tokens can still be told apart in a trace: "[redacted …x9Qa]". A credential a person
+// chose or was given (a password, a client secret, a control token, a secret environment
+// variable) keeps nothing: "[redacted]". A secret of unknown kind is redacted as a
+// credential.
 package secret
 
 import (
@@ -13,30 +19,117 @@ import (
 	"sync"
 )
 
-// fieldNames are form, JSON and header names whose values are secret.
-var fieldNames = map[string]bool{
-	"access_token": true, "refresh_token": true, "id_token": true, "assertion": true,
-	"device_code": true, "user_code": true, "code": true, "password": true,
-	"client_secret": true, "client_assertion": true, "authorization": true,
-	"admin_password": true, "control_token": true, "csrf": true, "ticket": true,
+// Kind is how a secret is redacted.
+type Kind uint8
+
+const (
+	// Token is a value a server issued: the marker keeps a short suffix.
+	Token Kind = iota + 1
+	// Credential is a value a person chose or was given: fully redacted.
+	Credential
+)
+
+// fields are the form, JSON, query and header names whose values are secret, by kind.
+var fields = map[string]Kind{
+	"access_token": Token, "refresh_token": Token, "id_token": Token, "assertion": Token,
+	"client_assertion": Token, "device_code": Token, "user_code": Token, "code": Token,
+	"csrf": Token, "ticket": Token, "authorization": Token,
+	"password": Credential, "client_secret": Credential, "admin_password": Credential,
+	"control_token": Credential,
 }
 
-// IsField reports whether a form, JSON or header field name carries a secret value.
-func IsField(name string) bool { return fieldNames[strings.ToLower(name)] }
+// FieldKind returns the kind of secret a form, JSON or query field carries, or 0 when
+// its value is not secret. Names match case-insensitively.
+func FieldKind(name string) Kind { return fields[strings.ToLower(name)] }
 
-// SuffixLen is how many trailing characters a redacted value keeps.
+// IsField reports whether a form, JSON or query field carries a secret value.
+func IsField(name string) bool { return FieldKind(name) != 0 }
+
+// IsHeader reports whether an HTTP header carries a secret value: Authorization and
+// Proxy-Authorization, cookies, Veeam's antiforgery token, and the secret field names.
+func IsHeader(name string) bool {
+	l := strings.ToLower(name)
+	switch l {
+	case "cookie", "set-cookie", "proxy-authorization", "x-antiforgery-token":
+		return true
+	}
+	// The Veeam mock's antiforgery header (X-XSRF-TOKEN, settable) and any other
+	// anti-forgery token header.
+	if strings.Contains(l, "xsrf") || strings.Contains(l, "csrf") || strings.Contains(l, "antiforgery") {
+		return true
+	}
+	return IsField(name)
+}
+
+// InHeader returns the secret a header value carries and its kind: for an
+// authorization header "<scheme> <credentials>", the credentials (a Bearer token is a
+// token; Basic and other schemes carry a credential), for other secret headers the
+// whole value (a token). ok is false for headers that carry none.
+func InHeader(name, value string) (kind Kind, v string, ok bool) {
+	if !IsHeader(name) || value == "" {
+		return 0, "", false
+	}
+	if scheme, cred, found := strings.Cut(value, " "); found && !strings.Contains(cred, " ") {
+		if strings.EqualFold(scheme, "Bearer") {
+			return Token, cred, true
+		}
+		return Credential, cred, true
+	}
+	return Token, value, true
+}
+
+// IsEnv reports whether an environment variable's name says it holds a secret: it
+// contains PASSWORD, SECRET or TOKEN (any case). Their values are credentials.
+func IsEnv(name string) bool {
+	u := strings.ToUpper(name)
+	return strings.Contains(u, "PASSWORD") || strings.Contains(u, "SECRET") || strings.Contains(u, "TOKEN")
+}
+
+// SuffixLen is how many trailing characters the marker of a token keeps.
 const SuffixLen = 4
 
-// Redact returns the marker that replaces s. Values of SuffixLen*3 characters or fewer
-// keep no suffix at all.
-func Redact(s string) string {
+// Redact returns the marker that replaces a secret of unknown kind: "[redacted]", all of
+// it hidden.
+func Redact(s string) string { return RedactAs(Credential, s) }
+
+// RedactToken returns the marker that replaces a token: "[redacted …x9Qa]", keeping the
+// last SuffixLen characters so two tokens can be told apart. Tokens of SuffixLen*3
+// characters or fewer keep no suffix.
+func RedactToken(s string) string { return RedactAs(Token, s) }
+
+// RedactAs returns the marker that replaces s, a secret of kind k.
+func RedactAs(k Kind, s string) string {
 	if s == "" {
 		return ""
 	}
-	if len(s) <= SuffixLen*3 {
+	if k != Token || len(s) <= SuffixLen*3 {
 		return "[redacted]"
 	}
 	return "[redacted …" + s[len(s)-SuffixLen:] + "]"
+}
+
+// RedactField returns value as a form, JSON or query field called name may be shown:
+// unchanged unless the field is secret.
+func RedactField(name, value string) string {
+	if k := FieldKind(name); k != 0 {
+		return RedactAs(k, value)
+	}
+	return value
+}
+
+// RedactHeader returns value as a header called name may be shown: unchanged unless the
+// header is secret; an authorization scheme stays readable ("Bearer [redacted …x9Qa]",
+// "Basic [redacted]").
+func RedactHeader(name, value string) string {
+	k, v, ok := InHeader(name, value)
+	if !ok {
+		return value
+	}
+	if v != value {
+		scheme, _, _ := strings.Cut(value, " ")
+		return scheme + " " + RedactAs(k, v)
+	}
+	return RedactAs(k, v)
 }
 
 // Scrubber remembers every secret a run obtained or was given and replaces each
@@ -49,14 +142,14 @@ func Redact(s string) string {
 // window rarely names more than one secret.
 type Scrubber struct {
 	mu      sync.RWMutex
-	secrets map[string]bool
+	secrets map[string]Kind
 	byTail  map[uint64][]string // last MinLen bytes → the secrets ending in them, longest first
 	filter  []uint64            // bitset over hashed tails; nil until the first Add
 }
 
 // NewScrubber returns an empty scrubber.
 func NewScrubber() *Scrubber {
-	return &Scrubber{secrets: map[string]bool{}, byTail: map[uint64][]string{}}
+	return &Scrubber{secrets: map[string]Kind{}, byTail: map[uint64][]string{}}
 }
 
 // MinLen is the shortest value Add remembers; shorter strings would redact ordinary words.
@@ -79,15 +172,26 @@ func tail(v string) uint64 {
 	return k
 }
 
-// Add remembers secrets. Empty and very short values are ignored.
-func (s *Scrubber) Add(values ...string) {
+// Add remembers tokens (see Kind). Empty and very short values are ignored.
+func (s *Scrubber) Add(values ...string) { s.AddAs(Token, values...) }
+
+// AddCredential remembers credentials: passwords, client secrets, control tokens.
+func (s *Scrubber) AddCredential(values ...string) { s.AddAs(Credential, values...) }
+
+// AddAs remembers secrets of kind k. A value known as a token and then added as a
+// credential is redacted fully from then on; never the other way round.
+func (s *Scrubber) AddAs(k Kind, values ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range values {
-		if len(v) < MinLen || s.secrets[v] {
+		if len(v) < MinLen {
 			continue
 		}
-		s.secrets[v] = true
+		if known, ok := s.secrets[v]; ok {
+			s.secrets[v] = max(known, k)
+			continue
+		}
+		s.secrets[v] = k
 		if s.filter == nil {
 			s.filter = make([]uint64, 1<<filterBits/64)
 		}
@@ -146,7 +250,8 @@ func (s *Scrubber) Scrub(text string) string {
 			continue
 		}
 		out.WriteString(text[last:m.start])
-		out.WriteString(Redact(text[m.start:m.end]))
+		v := text[m.start:m.end]
+		out.WriteString(RedactAs(s.secrets[v], v))
 		last = m.end
 	}
 	out.WriteString(text[last:])

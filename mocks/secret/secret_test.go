@@ -10,15 +10,72 @@ import (
 	"testing"
 )
 
-func TestRedactKeepsShortSuffix(t *testing.T) {
+func TestATokenKeepsAShortSuffixACredentialNothing(t *testing.T) {
 	t.Parallel()
 	tok := "eyJhbGciOiJSUzI1NiJ9.payload.signatureXYZW"
-	got := Redact(tok)
-	if got != "[redacted …XYZW]" {
-		t.Fatalf("Redact = %q", got)
+	if got := RedactToken(tok); got != "[redacted …XYZW]" {
+		t.Fatalf("RedactToken = %q", got)
 	}
-	if Redact("short") != "[redacted]" || Redact("") != "" {
-		t.Fatal("short values must keep no suffix")
+	if RedactToken("short") != "[redacted]" || RedactToken("") != "" {
+		t.Fatal("short tokens must keep no suffix")
+	}
+	for _, got := range []string{Redact("vbharness-Passw0rd!"), RedactAs(Credential, "vbharness-Passw0rd!"), RedactField("Password", "vbharness-Passw0rd!"),
+		RedactField("client_secret", "a-long-client-secret"), RedactHeader("Authorization", "Basic dXNlcjpwYXNzd29yZA==")} {
+		if got != "[redacted]" && got != "Basic [redacted]" {
+			t.Errorf("a credential was redacted as %q", got)
+		}
+	}
+	if got := RedactField("refresh_token", tok); got != "[redacted …XYZW]" {
+		t.Errorf("RedactField(refresh_token) = %q", got)
+	}
+	if got := RedactField("grant_type", "password"); got != "password" {
+		t.Errorf("RedactField(grant_type) = %q", got)
+	}
+	if got := RedactHeader("Authorization", "Bearer "+tok); got != "Bearer [redacted …XYZW]" {
+		t.Errorf("RedactHeader(Bearer) = %q", got)
+	}
+}
+
+func TestTheScrubberRedactsEachSecretAsItsKind(t *testing.T) {
+	t.Parallel()
+	s := NewScrubber()
+	s.Add("an-access-token-ABCD")
+	s.AddCredential("vbharness-Passw0rd!")
+	s.AddAs(Token, "upgraded-later-WXYZ")
+	s.AddCredential("upgraded-later-WXYZ") // a credential stays one
+	s.Add("vbharness-Passw0rd!")
+	got := s.Scrub("an-access-token-ABCD vbharness-Passw0rd! upgraded-later-WXYZ")
+	if want := "[redacted …ABCD] [redacted] [redacted]"; got != want {
+		t.Errorf("Scrub = %q, want %q", got, want)
+	}
+}
+
+func TestWhatIsASecret(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		kind Kind
+	}{{"access_token", Token}, {"Assertion", Token}, {"device_code", Token}, {"PASSWORD", Credential},
+		{"client_secret", Credential}, {"control_token", Credential}, {"grant_type", 0}, {"scope", 0}} {
+		if got := FieldKind(c.name); got != c.kind {
+			t.Errorf("FieldKind(%s) = %d, want %d", c.name, got, c.kind)
+		}
+	}
+	for _, h := range []string{"Authorization", "Cookie", "set-cookie", "Proxy-Authorization", "X-Antiforgery-Token"} {
+		if !IsHeader(h) {
+			t.Errorf("header %s should be secret", h)
+		}
+	}
+	if IsHeader("Content-Type") {
+		t.Error("Content-Type is not secret")
+	}
+	for _, e := range []string{"VBHARNESS_VEEAM_PASSWORD", "VBHARNESS_CONTROL_TOKEN", "VBHARNESS_API_SECRET", "my_token"} {
+		if !IsEnv(e) {
+			t.Errorf("%s should be secret", e)
+		}
+	}
+	if IsEnv("VBHARNESS_TENANT") {
+		t.Error("VBHARNESS_TENANT is not secret")
 	}
 }
 
@@ -59,7 +116,7 @@ func replacerScrub(secrets []string, text string) string {
 	var pairs []string
 	for _, v := range sorted {
 		if len(v) >= MinLen {
-			pairs = append(pairs, v, Redact(v))
+			pairs = append(pairs, v, RedactToken(v))
 		}
 	}
 	return strings.NewReplacer(pairs...).Replace(text)
@@ -76,15 +133,15 @@ func TestScrubberOverlapsAndSharedEndings(t *testing.T) {
 		want    string
 	}{
 		{"an assertion is replaced whole, not the token inside it", []string{access, assertion},
-			"body=" + assertion + "&x", "body=" + Redact(assertion) + "&x"},
+			"body=" + assertion + "&x", "body=" + RedactToken(assertion) + "&x"},
 		{"the token alone is replaced where it appears alone", []string{access, assertion},
-			"Bearer " + access, "Bearer " + Redact(access)},
+			"Bearer " + access, "Bearer " + RedactToken(access)},
 		{"secrets sharing their last bytes are told apart", []string{"first-secret-123456", "second-123456"},
-			"a second-123456 b first-secret-123456", "a " + Redact("second-123456") + " b " + Redact("first-secret-123456")},
-		{"adjacent occurrences are both replaced", []string{"abcdefgh"}, "abcdefghabcdefgh", Redact("abcdefgh") + Redact("abcdefgh")},
-		{"the leftmost of two overlapping secrets wins", []string{"xxxxyyyy", "yyyyzzzz"}, "xxxxyyyyzzzz", Redact("xxxxyyyy") + "zzzz"},
+			"a second-123456 b first-secret-123456", "a " + RedactToken("second-123456") + " b " + RedactToken("first-secret-123456")},
+		{"adjacent occurrences are both replaced", []string{"abcdefgh"}, "abcdefghabcdefgh", RedactToken("abcdefgh") + RedactToken("abcdefgh")},
+		{"the leftmost of two overlapping secrets wins", []string{"xxxxyyyy", "yyyyzzzz"}, "xxxxyyyyzzzz", RedactToken("xxxxyyyy") + "zzzz"},
 		{"a text without secrets is returned as it is", []string{"abcdefgh"}, "nothing here", "nothing here"},
-		{"a secret at the very start and end", []string{"secret1"}, "secret1", Redact("secret1")},
+		{"a secret at the very start and end", []string{"secret1"}, "secret1", RedactToken("secret1")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

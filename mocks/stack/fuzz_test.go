@@ -61,7 +61,7 @@ func FuzzControlAPI(f *testing.F) {
 		"/_mock/clock/advance":            {`{"duration":"61m"}`, `{"duration":"2562047h47m"}`, `{"duration":"-1s"}`},
 		"/_mock/faults":                   {`{"path":"*","status":599,"times":-1}`, `{"path":"/v8/token","action":"drop"}`, `{"path":"*","delay":"1h"}`, `{"path":"*","body":"{"}`},
 		"/_mock/organizations":            {`{"name":"contoso.onmicrosoft.com","msid":"0c5b3f7e-1d2a-4b6c-8e9f-3a4b5c6d7e8f","modernAppOnly":true}`, `{"name":"abc.onmicrosoft.com"}`},
-		"/_mock/sessions/revoke":          {`{"userName":"Administrator"}`, `{}`},
+		"/_mock/sessions/revoke":          {`{"userName":"Administrator"}`, `{"all":true}`, `{}`},
 	}
 	for i, r := range controlRoutes {
 		for _, body := range seeds[r.path] {
@@ -82,8 +82,8 @@ func FuzzControlAPI(f *testing.F) {
 		if query != "" {
 			target += "?" + query
 		}
-		req := httptest.NewRequest(r.method, "https://mock"+r.path, strings.NewReader(body))
-		if u, err := url.Parse("https://mock" + target); err == nil {
+		req := httptest.NewRequest(r.method, "https://localhost"+r.path, strings.NewReader(body))
+		if u, err := url.Parse("https://localhost" + target); err == nil {
 			req.URL = u
 		}
 		req.RemoteAddr = "127.0.0.1:50000"
@@ -119,7 +119,7 @@ func FuzzControlAPI(f *testing.F) {
 			} else {
 				rd = strings.NewReader("")
 			}
-			req := httptest.NewRequest(probe.method, "https://mock"+probe.path, rd)
+			req := httptest.NewRequest(probe.method, "https://localhost"+probe.path, rd)
 			req.RemoteAddr = "127.0.0.1:50000"
 			if probe.form != nil {
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/keys"
+	"github.com/vbharness/vbharness/mocks/metrics"
+	"github.com/vbharness/vbharness/mocks/state"
 	"github.com/vbharness/vbharness/mocks/tlsca"
 	"github.com/vbharness/vbharness/mocks/veeam"
 )
@@ -34,19 +37,22 @@ const (
 	MaxHeaderBytes    = 64 << 10
 )
 
-// ServeOptions configure Serve. Files (Config, Fixtures) are parsed by Serve, before any
+// ServeOptions configure Serve. Files (Config, Fixtures, Stubs) are parsed by Serve, before any
 // listener opens, so a bad file is reported without side effects.
 type ServeOptions struct {
 	EntraAddr      string   // default DefaultEntraAddr; port 0 picks a free port
 	VeeamAddr      string   // default DefaultVeeamAddr; port 0 picks a free port
 	HTTP           bool     // plain HTTP instead of HTTPS
 	StateDir       string   // where the CA lives; required unless HTTP
+	Persist        bool     // keep the Veeam mock's state and the clock in StateDir (state.db) across restarts
 	Hostnames      []string // extra names (or IPs) for the server certificate
 	ControlToken   string   // require Authorization: Bearer <token> on /_mock/ (else loopback only)
 	AdminPassword  string   // Veeam administrator password (default veeam.DefaultAdminPassword)
 	EntraAuthority string   // Veeam verifies assertions against this Entra instead of the local mock
 	ConfigFile     string   // Entra directory and lifetimes (entra.LoadConfig)
 	FixturesFile   string   // Veeam fixtures (veeam.LoadFixtures)
+	StubsFile      string   // Veeam stubs the mock starts with and returns to on reset (veeam.LoadStubs)
+	JournalBytes   int64    // each server's journal keeps at most this many bytes (default journal.DefaultMaxBytes)
 	Logger         *slog.Logger
 
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout replace the package defaults of the
@@ -62,21 +68,32 @@ type Running struct {
 	EntraURL      string
 	VeeamURL      string
 	CAFile        string // empty over plain HTTP
+	StateFile     string // the state file when Persist is set, else empty
 	Tenant        string
 	ClientID      string
 	Users         []string
 	AdminUser     string
 	AdminPassword string
+	Stubs         int // how many stubs the Veeam mock started with (StubsFile)
 	Clock         *clock.Real
 	Entra         *entra.Server
 	Veeam         *veeam.Server
+	// Metrics counts both servers' requests; either server serves it at /_mock/metrics.
+	Metrics *metrics.Metrics
 
 	servers []*http.Server
 	done    chan error
+	db      *state.DB
 }
 
+// ErrNeedsToken is returned by Serve for a listen address off the loopback without a
+// control token: whoever reaches the mock could otherwise not be told from its operator.
+var ErrNeedsToken = errors.New("a control token is required")
+
 // Serve starts both mocks on their listeners and returns once they accept connections.
-// ctx bounds start-up only; call Shutdown to stop.
+// ctx bounds start-up only; call Shutdown to stop. A listen address that is not on the
+// loopback (a wildcard such as 0.0.0.0 or :4443, or a LAN address) needs a ControlToken:
+// ErrNeedsToken otherwise.
 func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	if o.EntraAddr == "" {
 		o.EntraAddr = DefaultEntraAddr
@@ -98,8 +115,14 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			*d.v = d.def
 		}
 	}
+	if o.ControlToken == "" {
+		for _, a := range []string{o.EntraAddr, o.VeeamAddr} {
+			if !loopbackAddr(a) {
+				return nil, fmt.Errorf("%w to listen on %s, which other machines reach: give the mock a control token (--control-token-file or $VBHARNESS_CONTROL_TOKEN), or listen on 127.0.0.1", ErrNeedsToken, a)
+			}
+		}
+	}
 	keys.Warm(2) // Entra's and Veeam's signing keys, generated side by side while the files load
-	clk := clock.NewReal()
 	entraOpts := []entra.Option{entra.WithLogger(o.Logger), entra.WithControlToken(o.ControlToken)}
 	dir := entra.DefaultDirectory()
 	if o.ConfigFile != "" {
@@ -118,6 +141,34 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			return nil, err
 		}
 		veeamOpts = append(veeamOpts, veeam.WithFixtures(fx))
+	}
+	clk := clock.NewReal()
+	var mockClock clock.Clock = clk
+	var db *state.DB
+	if o.Persist {
+		if o.StateDir == "" {
+			return nil, errors.New("keeping state needs a state directory")
+		}
+		var saved *veeam.SavedState
+		var err error
+		if db, clk, mockClock, saved, err = openState(o.StateDir, o.Logger); err != nil {
+			return nil, err
+		}
+		veeamOpts = append(veeamOpts, veeam.WithState(saved))
+	}
+	started := false
+	defer func() {
+		if !started && db != nil {
+			db.Close()
+		}
+	}()
+	var stubs veeam.Stubs
+	if o.StubsFile != "" {
+		var err error
+		if stubs, err = veeam.LoadStubs(o.StubsFile); err != nil {
+			return nil, err
+		}
+		veeamOpts = append(veeamOpts, veeam.WithStubs(stubs))
 	}
 
 	lc := net.ListenConfig{}
@@ -139,7 +190,10 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 		VeeamURL: fmt.Sprintf("%s://%s", scheme, publicAddr(vl, o.Hostnames)),
 		Tenant:   entra.DefaultTenant, ClientID: entra.AzureCLIClientID,
 		AdminUser: veeam.DefaultAdminUser, AdminPassword: o.AdminPassword,
-		Clock: clk, done: make(chan error, 2),
+		Stubs: stubs.Len(), Clock: clk, done: make(chan error, 2), db: db,
+	}
+	if db != nil {
+		run.StateFile = db.Path()
 	}
 	for _, t := range dir.Tenants {
 		for _, u := range t.Users {
@@ -156,13 +210,21 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			vl.Close()
 			return nil, errors.New("a state directory is required for HTTPS (it holds the CA)")
 		}
-		ca, caFile, err := tlsca.LoadOrCreate(o.StateDir, clk.Now())
+		hosts := certHosts(o.Hostnames, el, vl)
+		// The CA and certificate are checked by clients against their wall clocks, so
+		// they are made on the wall clock, not on the mock's (which a saved offset may
+		// have moved ahead).
+		wall := clock.NewReal()
+		ca, caFile, err := tlsca.LoadOrCreate(o.StateDir, wall.Now(), hosts...)
 		if err != nil {
 			el.Close()
 			vl.Close()
 			return nil, err
 		}
-		cert, err := ca.Issue(clk.Now(), o.Hostnames...)
+		for _, n := range ca.Notes {
+			o.Logger.Warn(n)
+		}
+		cert, err := ca.Issue(wall.Now(), hosts...)
 		if err != nil {
 			el.Close()
 			vl.Close()
@@ -179,9 +241,16 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			client = &http.Client{Timeout: 10 * time.Second} // the real Entra: system roots
 		}
 	}
-	run.Entra = entra.New(clk, append([]entra.Option{entra.WithBaseURL(run.EntraURL)}, entraOpts...)...)
-	run.Veeam = veeam.New(clk, append([]veeam.Option{veeam.WithAuthority(authority), veeam.WithHTTPClient(client)}, veeamOpts...)...)
+	run.Entra = entra.New(mockClock, append([]entra.Option{entra.WithBaseURL(run.EntraURL)}, entraOpts...)...)
+	run.Veeam = veeam.New(mockClock, append([]veeam.Option{veeam.WithAuthority(authority), veeam.WithHTTPClient(client)}, veeamOpts...)...)
 	linkResets(run.Entra, run.Veeam)
+	run.Metrics = metrics.New()
+	run.Metrics.Attach(run.Entra.Control())
+	run.Metrics.Attach(run.Veeam.Control())
+	run.Entra.Control().AllowHosts(ownNames(el, o.Hostnames)...)
+	run.Veeam.Control().AllowHosts(ownNames(vl, o.Hostnames)...)
+	run.Entra.Control().Journal().SetMaxBytes(o.JournalBytes)
+	run.Veeam.Control().Journal().SetMaxBytes(o.JournalBytes)
 
 	for _, p := range []struct {
 		l net.Listener
@@ -193,7 +262,9 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			ReadTimeout:       o.ReadTimeout,
 			IdleTimeout:       o.IdleTimeout,
 			MaxHeaderBytes:    MaxHeaderBytes,
-			ErrorLog:          slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+			// TLS handshake failures and panics outside the pipeline: the operator
+			// must see them, and the CLI's handler shows Warn and above.
+			ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 		}
 		l := p.l
 		if tlsConf != nil {
@@ -206,14 +277,18 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			}
 		}()
 	}
+	started = true
 	return run, nil
 }
 
 // Err returns a channel that yields an error if a server stops unexpectedly.
 func (r *Running) Err() <-chan error { return r.done }
 
-// Shutdown stops both servers, waiting for in-flight requests until ctx ends.
+// Shutdown stops both servers, waiting for in-flight requests until ctx ends, then
+// closes the state file.
 func (r *Running) Shutdown(ctx context.Context) error {
+	r.Entra.Control().SetStopping()
+	r.Veeam.Control().SetStopping()
 	var errs []error
 	for _, s := range r.servers {
 		if err := s.Shutdown(ctx); err != nil {
@@ -221,7 +296,49 @@ func (r *Running) Shutdown(ctx context.Context) error {
 			s.Close()
 		}
 	}
+	if r.db != nil {
+		// Every request either finished (and committed) or was cut off; a commit still
+		// running holds the database until it ends, and Close waits for it.
+		if err := r.db.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// certHosts are the names and addresses the server certificate (and the CA's name
+// constraints) cover besides localhost and the loopback: the --hostname names and the
+// listeners' own addresses when they are specific. On a wildcard listen, the machine's
+// other addresses need --hostname: they change, and each change would make a new CA.
+func certHosts(hostnames []string, ls ...net.Listener) []string {
+	hosts := slices.Clone(hostnames)
+	for _, l := range ls {
+		host, _, _ := net.SplitHostPort(l.Addr().String())
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() && !slices.Contains(hosts, ip.String()) {
+			hosts = append(hosts, ip.String())
+		}
+	}
+	return hosts
+}
+
+// ownNames are the names and addresses a server is reached by, which its control API
+// accepts in Host besides localhost and the loopback addresses: the --hostname names,
+// and the listener's address, or on a wildcard listen every address of the machine's
+// interfaces.
+func ownNames(l net.Listener, hostnames []string) []string {
+	names := append([]string(nil), hostnames...)
+	host, _, _ := net.SplitHostPort(l.Addr().String())
+	ip := net.ParseIP(host)
+	if ip != nil && !ip.IsUnspecified() {
+		return append(names, ip.String())
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			names = append(names, n.IP.String())
+		}
+	}
+	return names
 }
 
 // publicAddr is the host:port put in the printed URLs: the listener's own IP when it is a
@@ -235,4 +352,18 @@ func publicAddr(l net.Listener, hostnames []string) string {
 		}
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// loopbackAddr reports whether a listen address (host:port) is on the loopback:
+// localhost or a loopback IP. A wildcard or an empty host is not.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

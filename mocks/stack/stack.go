@@ -60,6 +60,8 @@ func NewInProcess(o Options) *InProcess {
 	v := veeam.New(clk, append([]veeam.Option{veeam.WithAuthority(EntraURL), veeam.WithHTTPClient(client)}, o.Veeam...)...)
 	tr.Handle("login.mock", e)
 	tr.Handle("veeam.mock:4443", v)
+	e.Control().AllowHosts("login.mock")
+	v.Control().AllowHosts("veeam.mock")
 	linkResets(e, v)
 	return &InProcess{
 		Clock: clk, Entra: e, Veeam: v, Transport: tr, Client: client,

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,11 +25,18 @@ func TestDefaultsAgree(t *testing.T) {
 	}
 }
 
-// client is a tiny form/JSON client for the tests below.
+// client is a tiny form/JSON client for the tests below. It keeps the antiforgery token
+// each Veeam token response answers (antiforgery is enforced by default) and sends it
+// with that response's tokens, as a client of a real server must unless it logs in with
+// disable_antiforgery_token=true.
 type client struct {
 	t  *testing.T
 	hc *http.Client
 }
+
+// antiforgery maps each issued Veeam token to its antiforgery token (tokens are unique,
+// so one map serves every test).
+var antiforgery sync.Map
 
 func (c client) do(method, u string, form url.Values, jsonBody, bearer string) (int, map[string]any) {
 	c.t.Helper()
@@ -46,6 +54,9 @@ func (c client) do(method, u string, form url.Values, jsonBody, bearer string) (
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
+	if x, ok := antiforgery.Load(bearer + form.Get("refresh_token")); ok {
+		req.Header.Set(veeam.DefaultAntiforgeryHeader, x.(string))
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, u, err)
@@ -54,6 +65,13 @@ func (c client) do(method, u string, form url.Values, jsonBody, bearer string) (
 	raw, _ := io.ReadAll(resp.Body)
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
+	if x := resp.Header.Get(veeam.DefaultAntiforgeryHeader); x != "" {
+		for _, k := range []string{"access_token", "refresh_token"} {
+			if tok, _ := out[k].(string); tok != "" {
+				antiforgery.Store(tok, x)
+			}
+		}
+	}
 	return resp.StatusCode, out
 }
 
@@ -159,6 +177,88 @@ func TestServeOverHTTPSWithItsCAFile(t *testing.T) {
 	}
 	if len(run.Users) == 0 || run.Users[0] != entra.DefaultAdminUPN {
 		t.Fatalf("users %v", run.Users)
+	}
+}
+
+// `vbharness mock --control-token T` guards the control API of BOTH servers: on each, a
+// control route refuses a caller without the bearer or with a wrong one (401, even from
+// loopback, and a refused clock advance moves nothing) and serves the right one. The
+// protocol routes stay anonymous-reachable: the token guards /_mock/ only.
+func TestServeControlTokenGuardsBothServers(t *testing.T) {
+	t.Parallel()
+	const token = "ctl-token-for-this-test-0123456789"
+	run, err := Serve(context.Background(), ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: "127.0.0.1:0",
+		StateDir: t.TempDir(), ControlToken: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Shutdown(context.Background())
+	pemBytes, err := os.ReadFile(run.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	send := func(method, u, body string, auth string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, u, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, u, err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 200)) // enough to tell the shapes apart
+		return resp.StatusCode, string(raw)
+	}
+	type route struct{ method, path, body string }
+	common := []route{{"GET", "/_mock/health", ""}, {"GET", "/_mock/clock", ""}, {"GET", "/_mock/requests", ""},
+		{"GET", "/_mock/faults", ""}, {"POST", "/_mock/clock/advance", `{"duration":"1h"}`}}
+	servers := []struct {
+		name, url string
+		own       []route
+		protocol  string // an anonymous protocol route, reachable without the control token
+	}{
+		{"entra", run.EntraURL, []route{{"GET", "/_mock/devicecodes", ""}, {"GET", "/_mock/settings", ""}},
+			"/" + entra.DefaultTenant + "/v2.0/.well-known/openid-configuration"},
+		{"veeam", run.VeeamURL, []route{{"GET", "/_mock/settings", ""}, {"GET", "/_mock/organizations", ""}}, "/v8/Health"},
+	}
+	for _, s := range servers {
+		for _, r := range append(append([]route{}, common...), s.own...) {
+			for _, bad := range []struct{ name, auth string }{
+				{"no Authorization", ""},
+				{"a wrong bearer", "Bearer wrong-" + token},
+				{"the token without Bearer", token},
+				{"Basic credentials", "Basic " + token},
+			} {
+				before := run.Clock.Now()
+				st, body := send(r.method, s.url+r.path, r.body, bad.auth)
+				if st != http.StatusUnauthorized || !strings.Contains(body, `"error"`) {
+					t.Errorf("%s %s %s with %s: %d %s, want 401 {\"error\":…}", s.name, r.method, r.path, bad.name, st, body)
+				}
+				if moved := run.Clock.Now().Sub(before); moved >= time.Hour {
+					t.Errorf("%s %s %s with %s moved the clock by %v", s.name, r.method, r.path, bad.name, moved)
+				}
+			}
+			before := run.Clock.Now()
+			if st, body := send(r.method, s.url+r.path, r.body, "Bearer "+token); st != http.StatusOK {
+				t.Errorf("%s %s %s with the control token: %d %s, want 200", s.name, r.method, r.path, st, body)
+			}
+			if r.path == "/_mock/clock/advance" && run.Clock.Now().Sub(before) < time.Hour {
+				t.Errorf("%s: an advance with the control token did not move the clock", s.name)
+			}
+		}
+		if st, body := send("GET", s.url+s.protocol, "", ""); st != http.StatusOK {
+			t.Errorf("%s GET %s without the control token: %d %s; the token must guard /_mock/ only", s.name, s.protocol, st, body)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package veeam
 
 import (
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -294,13 +295,15 @@ func TestTenantTokensAreLimitedToTheirOrganization(t *testing.T) {
 	}
 }
 
-// A known path with a method the mock does not serve is 405 with Allow.
+// A known path with a method the document does not give it is 405 with Allow, before
+// authentication.
 func TestMethodNotAllowed(t *testing.T) {
 	t.Parallel()
 	e := newTestServer(t)
 	job := DefaultFixtures().Jobs[0].ID
 	for _, tc := range []struct{ method, path, allow string }{
-		{"DELETE", "/v8/Organizations", "GET"},
+		{"DELETE", "/v8/Organizations", "GET, POST"},
+		{"PATCH", "/v8/Organizations/" + DefaultFixtures().Organizations[0].ID, "DELETE, GET, PUT"},
 		{"GET", "/v8/token", "POST"},
 		{"PUT", "/v8/Token", "POST"},
 		{"GET", "/v8/Jobs/" + job + "/start", "POST"},
@@ -425,5 +428,192 @@ func TestFilters(t *testing.T) {
 	}
 	if got := get("/v8/RestoreSessions?startTimeFrom=2026-01-04T10:00:00Z&orderBy=CreationTime&orderAsc=true"); len(got.Results) != 2 || got.Results[0]["creationTime"] != "2026-01-04T10:00:00Z" {
 		t.Errorf("restore sessions from 10:00 ascending: %v", got.Results)
+	}
+}
+
+// GET …/{id} answers the object with that id, for every id its collection lists (not
+// just the first), equal to the collection's copy of it; an id in upper case finds the
+// same object; an unknown id is 404 ResourceNotFound naming it.
+func TestGetByIDReturnsTheRequestedObject(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	admin := bearer(e.adminLogin().AccessToken)
+	// A restore session of a tenant, so the restore sessions span two initiators.
+	if w := e.do("POST", "/v8/Organization/Explore", jsonType, `{"type":"Vex"}`, bearer(e.tenantLogin().AccessToken)...); w.Code != http.StatusCreated {
+		t.Fatalf("explore: %d %s", w.Code, w.Body)
+	}
+	missing := "00000000-0000-4000-8000-0000000000aa"
+	for _, collection := range []string{"/v8/Organizations", "/v8/Jobs", "/v8/JobSessions", "/v8/BackupRepositories", "/v8/Proxies", "/v8/RestoreSessions"} {
+		t.Run(strings.TrimPrefix(collection, "/v8/"), func(t *testing.T) {
+			w := e.do("GET", collection+"?limit=10000", "", "", admin...)
+			if w.Code != 200 {
+				t.Fatalf("GET %s: %d %s", collection, w.Code, w.Body)
+			}
+			list := decode[page_](t, w).Results
+			if len(list) < 2 {
+				t.Fatalf("GET %s lists %d items; the check needs at least two", collection, len(list))
+			}
+			for i, item := range list {
+				id, _ := item["id"].(string)
+				if id == "" {
+					t.Fatalf("item %d of %s has no id: %v", i, collection, item)
+				}
+				for _, asked := range []string{id, strings.ToUpper(id)} {
+					w := e.do("GET", collection+"/"+asked, "", "", admin...)
+					if w.Code != 200 {
+						t.Errorf("GET %s/%s: %d %s", collection, asked, w.Code, w.Body)
+						continue
+					}
+					got := decode[map[string]any](t, w)
+					if got["id"] != id {
+						t.Errorf("GET %s/%s (item %d) answered the object with id %v", collection, asked, i, got["id"])
+					} else if !reflect.DeepEqual(got, item) {
+						t.Errorf("GET %s/%s differs from the collection's item %d:\n got %v\nlist %v", collection, asked, i, got, item)
+					}
+				}
+			}
+			w = e.do("GET", collection+"/"+missing, "", "", admin...)
+			if body := decode[map[string]any](t, w); w.Code != 404 || body["errorCode"] != "ResourceNotFound" || !strings.Contains(body["message"].(string), missing) {
+				t.Errorf("GET %s/%s (unknown): %d %v, want 404 ResourceNotFound naming the id", collection, missing, w.Code, body)
+			}
+		})
+	}
+}
+
+// Page links at several offsets (veeam.md §4.1 [C] names first, prev, self and next with
+// offset and limit; the offsets are [I]: the previous window, clamped at 0): self repeats
+// the request, next is offset+limit while more remain, first is offset 0 and prev is
+// offset−limit (at least 0) past the first page, and the results are that window of the
+// whole list.
+func TestPagingLinksAtEveryOffset(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	tok := bearer(e.adminLogin().AccessToken)
+	get := func(path string) page_ {
+		t.Helper()
+		w := e.do("GET", path, "", "", tok...)
+		if w.Code != 200 {
+			t.Fatalf("GET %s: %d %s", path, w.Code, w.Body)
+		}
+		return decode[page_](t, w)
+	}
+	ids := func(items []map[string]any) []any {
+		out := make([]any, 0, len(items))
+		for _, it := range items {
+			out = append(out, it["id"])
+		}
+		return out
+	}
+	job := DefaultFixtures().Jobs[4].ID
+	all := map[string][]any{}
+	for _, c := range []string{"/v8/Jobs", "/v8/Organizations", "/v8/JobSessions?jobId=" + job} {
+		sep := "?"
+		if strings.Contains(c, "?") {
+			sep = "&"
+		}
+		all[c] = ids(get(c + sep + "limit=10000").Results)
+	}
+	if len(all["/v8/Jobs"]) != 45 || len(all["/v8/Organizations"]) != 2 || len(all["/v8/JobSessions?jobId="+job]) != 2 {
+		t.Fatalf("fixture sizes changed: %d jobs, %d organizations, %d sessions of a job", len(all["/v8/Jobs"]), len(all["/v8/Organizations"]), len(all["/v8/JobSessions?jobId="+job]))
+	}
+	const none = -1
+	for _, tc := range []struct {
+		collection          string
+		offset, limit       int
+		results, next, prev int // none: the link is absent
+		linkPrefix          string
+	}{
+		{"/v8/Jobs", 0, 30, 30, 30, none, "/v8/Jobs?"},
+		{"/v8/Jobs", 0, 3, 3, 3, none, "/v8/Jobs?"},
+		{"/v8/Jobs", 1, 3, 3, 4, 0, "/v8/Jobs?"},
+		{"/v8/Jobs", 2, 3, 3, 5, 0, "/v8/Jobs?"},
+		{"/v8/Jobs", 3, 3, 3, 6, 0, "/v8/Jobs?"},
+		{"/v8/Jobs", 7, 3, 3, 10, 4, "/v8/Jobs?"},
+		{"/v8/Jobs", 10, 7, 7, 17, 3, "/v8/Jobs?"},
+		{"/v8/Jobs", 30, 30, 15, none, 0, "/v8/Jobs?"},
+		{"/v8/Jobs", 35, 10, 10, none, 25, "/v8/Jobs?"},
+		{"/v8/Jobs", 42, 3, 3, none, 39, "/v8/Jobs?"},
+		{"/v8/Jobs", 44, 1, 1, none, 43, "/v8/Jobs?"},
+		{"/v8/Jobs", 41, 5, 4, none, 36, "/v8/Jobs?"},
+		{"/v8/Organizations", 1, 1, 1, none, 0, "/v8/Organizations?"},
+		{"/v8/Organizations", 0, 1, 1, 1, none, "/v8/Organizations?"},
+		{"/v8/JobSessions?jobId=" + job, 1, 1, 1, none, 0, "/v8/JobSessions?jobId=" + job + "&"},
+	} {
+		sep := "?"
+		if strings.Contains(tc.collection, "?") {
+			sep = "&"
+		}
+		path := fmt.Sprintf("%s%soffset=%d&limit=%d", tc.collection, sep, tc.offset, tc.limit)
+		t.Run(strings.TrimPrefix(path, "/v8/"), func(t *testing.T) {
+			p := get(path)
+			at := func(offset int) string { return fmt.Sprintf("%soffset=%d&limit=%d", tc.linkPrefix, offset, tc.limit) }
+			if p.Offset != tc.offset || p.Limit != tc.limit || len(p.Results) != tc.results {
+				t.Errorf("offset %d limit %d, %d results; want %d %d %d", p.Offset, p.Limit, len(p.Results), tc.offset, tc.limit, tc.results)
+			}
+			if want := all[tc.collection][tc.offset : tc.offset+tc.results]; !reflect.DeepEqual(ids(p.Results), want) {
+				t.Errorf("results %v, want the window %v", ids(p.Results), want)
+			}
+			first := none
+			if tc.offset > 0 {
+				first = 0
+			}
+			for _, l := range []struct {
+				name   string
+				offset int
+			}{{"self", tc.offset}, {"next", tc.next}, {"prev", tc.prev}, {"first", first}} {
+				got, ok := p.Links[l.name]
+				switch {
+				case l.offset == none && ok:
+					t.Errorf("_links.%s = %q, want none", l.name, got.Href)
+				case l.offset != none && got.Href != at(l.offset):
+					t.Errorf("_links.%s = %q, want %q", l.name, got.Href, at(l.offset))
+				}
+			}
+			// Following prev gives the window just before this one.
+			if tc.prev != none {
+				if back := get(p.Links["prev"].Href); !reflect.DeepEqual(ids(back.Results), all[tc.collection][tc.prev:min(tc.prev+tc.limit, len(all[tc.collection]))]) {
+					t.Errorf("prev page holds %v", ids(back.Results))
+				}
+			}
+		})
+	}
+}
+
+// Issue 19 item 6: the mock serves v8 only. The older versions' paths that real clients
+// pin (/v6/token, /v7/Organization/Explore, /v6/Jobs, …) answer 404 with a null
+// errorCode, anonymous or with a valid v8 token, so a client's version probe (Cenvora's
+// anonymous GET /vN/ServiceInstance: 401 served, 404 not) finds v8 only; the choice is
+// documented in docs/veeam-mock.md, "Older API versions".
+func TestOlderAPIVersionsAnswer404(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	tok := bearer(e.adminLogin().AccessToken)
+	for _, tc := range []struct {
+		name, method, path, ctype, body string
+		auth                            bool
+	}{
+		{"the v7 version probe", "GET", "/v7/ServiceInstance", "", "", false},
+		{"the v6 version probe", "GET", "/v6/ServiceInstance", "", "", false},
+		{"a v6 password login", "POST", "/v6/token", formType, "grant_type=password&username=Administrator&password=x", false},
+		{"a v7 login with the antiforgery flag", "POST", "/v7/Token", formType, "grant_type=password&username=Administrator&password=x&disable_antiforgery_token=true", false},
+		{"a v6 job list with a v8 token", "GET", "/v6/Jobs", "", "", true},
+		{"a v7 organization list with a v8 token", "GET", "/v7/Organizations", "", "", true},
+		{"a v7 operator explore with a v8 token", "POST", "/v7/Organization/Explore", jsonType, "{}", true},
+	} {
+		var hdr []string
+		if tc.auth {
+			hdr = tok
+		}
+		w := e.do(tc.method, tc.path, tc.ctype, tc.body, hdr...)
+		if w.Code != http.StatusNotFound {
+			t.Errorf("%s: %s %s = %d, want 404", tc.name, tc.method, tc.path, w.Code)
+			continue
+		}
+		if b := decode[map[string]any](t, w); b["errorCode"] != nil || b["message"] == "" {
+			t.Errorf("%s: body %v, want a message and a null errorCode", tc.name, b)
+		}
+	}
+	if w := e.do("GET", "/v8/ServiceInstance", "", ""); w.Code != http.StatusUnauthorized {
+		t.Errorf("the v8 version probe: %d, want 401", w.Code)
 	}
 }

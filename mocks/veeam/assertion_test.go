@@ -1,15 +1,18 @@
 package veeam
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,8 +199,8 @@ func TestJWTBearerIgnoresJKUAndX5U(t *testing.T) {
 }
 
 // Acceptance 4: after Entra rotates its signing key, an assertion signed by the new key
-// is accepted after exactly one JWKS refetch; tokens from the old key need none; an
-// unknown kid costs one refetch and is then remembered.
+// is accepted after exactly one JWKS refetch; tokens from the old key need none; unknown
+// kids cost at most one refetch per refreshInterval and are then remembered.
 func TestEntraKeyRotationNeedsExactlyOneRefetch(t *testing.T) {
 	t.Parallel()
 	e := newTestServer(t)
@@ -223,19 +226,32 @@ func TestEntraKeyRotationNeedsExactlyOneRefetch(t *testing.T) {
 		t.Errorf("old and new key afterwards: %d discovery and %d JWKS fetches, want 1 and 2", c, j)
 	}
 
+	// The rotation's refetch was asked for just now: within refreshInterval, unknown kids
+	// cost no fetch and are remembered (Microsoft.IdentityModel's RequestRefresh).
 	unknown := tokenResponseJSON(fe.mint(t, entraToken{key: keys.Pooled(3)}))
 	for i := range 2 {
 		if w := e.do("POST", "/v8/token", formType, seedForm(DefaultOrganization, unknown)); w.Code != 400 {
 			t.Fatalf("unknown key attempt %d: %d", i, w.Code)
 		}
 	}
-	if j := fe.jwksHits.Load(); j != 3 {
-		t.Errorf("two attempts with one unknown kid: %d JWKS fetches in all, want 3 (one refetch, then remembered)", j)
+	if j := fe.jwksHits.Load(); j != 2 {
+		t.Errorf("unknown kids right after a refetch: %d JWKS fetches in all, want still 2", j)
 	}
-	e.clk.Advance(missTTL)
-	e.do("POST", "/v8/token", formType, seedForm(DefaultOrganization, tokenResponseJSON(fe.mint(t, entraToken{key: keys.Pooled(3), claims: map[string]any{"exp": e.clk.Now().Add(time.Hour).Unix()}}))))
-	if j := fe.jwksHits.Load(); j != 4 {
-		t.Errorf("after the miss is forgotten: %d JWKS fetches, want 4", j)
+	e.clk.Advance(refreshInterval)
+	fresh := func(k *keys.Key) string {
+		return tokenResponseJSON(fe.mint(t, entraToken{key: k, claims: map[string]any{"exp": e.clk.Now().Add(time.Hour).Unix()}}))
+	}
+	if w := e.do("POST", "/v8/token", formType, seedForm(DefaultOrganization, fresh(keys.Pooled(4)))); w.Code != 400 {
+		t.Fatalf("another unknown key: %d", w.Code)
+	}
+	if j := fe.jwksHits.Load(); j != 3 {
+		t.Errorf("an unknown kid %v later: %d JWKS fetches, want 3 (one refetch)", refreshInterval, j)
+	}
+	for _, k := range []*keys.Key{keys.Pooled(4), keys.Pooled(3), keys.Pooled(5)} {
+		e.do("POST", "/v8/token", formType, seedForm(DefaultOrganization, fresh(k)))
+	}
+	if j := fe.jwksHits.Load(); j != 3 {
+		t.Errorf("more unknown kids within %v of that refetch: %d JWKS fetches, want still 3", refreshInterval, j)
 	}
 }
 
@@ -316,7 +332,7 @@ func TestOperatorGrant(t *testing.T) {
 	form := func(clientID, tok string) string {
 		return "grant_type=operator&client_id=" + url.QueryEscape(clientID) + "&assertion=" + url.QueryEscape(tok)
 	}
-	good := e.entra.mint(t, entraToken{claims: map[string]any{"aud": "api://" + DefaultRestorePortalAppID, "scp": "access_as_user"}})
+	good := e.entra.mint(t, entraToken{claims: map[string]any{"aud": "api://" + DefaultRestorePortalAppID, "scp": "access_as_user", "appid": DefaultRestorePortalAppID}})
 	clientID := userID + "." + DefaultOrganizationMSID
 	if w := e.do("POST", "/v8/token", formType, form(clientID, good)); w.Code != 400 || !strings.Contains(w.Body.String(), "operator authentication is disabled") {
 		t.Fatalf("operator grant while disabled: %d %s", w.Code, w.Body)
@@ -330,6 +346,8 @@ func TestOperatorGrant(t *testing.T) {
 		{"a Graph token is not for the portal", clientID, e.entra.mint(t, entraToken{}), "not the Restore Portal application"},
 		{"no access_as_user scope", clientID, e.entra.mint(t, entraToken{claims: map[string]any{"aud": DefaultRestorePortalAppID, "scp": "openid"}}), "lacks the access_as_user scope"},
 		{"unknown tenant", userID + ".11111111-2222-4333-8444-555555555555", good, "No organization with tenant id"},
+		{"issued to another application", clientID, e.entra.mint(t, entraToken{claims: map[string]any{"aud": "api://" + DefaultRestorePortalAppID, "scp": "access_as_user"}}), `issued to application \"04b07795-8ddb-461a-bbee-02f9e1bf7b46\", not the Restore Portal application`},
+		{"a v2 token's azp names another application", clientID, e.entra.mint(t, entraToken{claims: map[string]any{"aud": DefaultRestorePortalAppID, "scp": "access_as_user", "azp": "11111111-2222-4333-8444-555555555555"}, drop: []string{"appid"}}), `issued to application \"11111111-2222-4333-8444-555555555555\"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if w := e.do("POST", "/v8/token", formType, form(tc.clientID, tc.tok)); w.Code != 400 || !strings.Contains(w.Body.String(), tc.want) {
@@ -337,6 +355,8 @@ func TestOperatorGrant(t *testing.T) {
 			}
 		})
 	}
+	v2 := e.entra.mint(t, entraToken{claims: map[string]any{"aud": DefaultRestorePortalAppID, "scp": "access_as_user", "azp": DefaultRestorePortalAppID}, drop: []string{"appid"}})
+	e.login(form(clientID, v2)) // a v2 token names its client in azp
 	tr := e.login(form(clientID, good))
 	if w := e.do("GET", "/v8/Organization", "", "", bearer(tr.AccessToken)...); w.Code != 200 {
 		t.Errorf("operator GET /v8/Organization: %d", w.Code)
@@ -348,5 +368,88 @@ func TestOperatorGrant(t *testing.T) {
 	_ = decodeJSONBytes(jwtPart(t, tr.AccessToken, 1), &c)
 	if c["credentialType"] != "Operator" {
 		t.Errorf("credentialType = %v", c["credentialType"])
+	}
+}
+
+// Issue 15, item 3: a flood of unknown kids costs at most one JWKS fetch per
+// refreshInterval, and while that fetch is on the wire (Entra's JWKS endpoint is held
+// here until the end) logins with a known kid are answered: no lock is held during the
+// fetch. Before the fix the first login waited for the held fetch and never returned.
+func TestUnknownKidsDoNotHoldUpLogins(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	fe := e.entra
+	e.login(seedForm(DefaultOrganization, tokenResponseJSON(fe.mint(t, entraToken{}))))
+	e.clk.Advance(refreshInterval) // no refetch asked for in the last refreshInterval
+	hold := make(chan struct{})
+	fe.mu.Lock()
+	fe.hold = hold
+	fe.mu.Unlock()
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hold)
+		}
+	}
+	defer release()
+
+	// 8 attackers, each with its own random kids, until the logins are done.
+	stop := make(chan struct{})
+	var attackers sync.WaitGroup
+	var sent atomic.Int64
+	for a := range 8 {
+		attackers.Add(1)
+		go func() {
+			defer attackers.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				kid := fmt.Sprintf("attacker%dkid%d", a, i)
+				body := seedForm(DefaultOrganization, tokenResponseJSON(fe.mint(t, entraToken{kid: &kid})))
+				req := httptest.NewRequest("POST", "https://127.0.0.1:4443/v8/token", strings.NewReader(body))
+				req.Header.Set("Content-Type", formType)
+				ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+				w := httptest.NewRecorder()
+				e.srv.ServeHTTP(w, req.WithContext(ctx)) // an attacker waiting on the held fetch gives up
+				cancel()
+				sent.Add(1)
+			}
+		}()
+	}
+	for sent.Load() < 16 {
+		time.Sleep(time.Millisecond)
+	}
+	logins := make(chan error, 1)
+	go func() {
+		for range 20 {
+			tr := tokenResponseJSON(fe.mint(t, entraToken{}))
+			req := httptest.NewRequest("POST", "https://127.0.0.1:4443/v8/token", strings.NewReader(seedForm(DefaultOrganization, tr)))
+			req.Header.Set("Content-Type", formType)
+			w := httptest.NewRecorder()
+			e.srv.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				logins <- fmt.Errorf("login during the attack: %d %s", w.Code, w.Body)
+				return
+			}
+		}
+		logins <- nil
+	}()
+	select {
+	case err := <-logins:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("logins with a known kid waited for the JWKS fetch that unknown kids started (none answered in 30 s)")
+	}
+	close(stop)
+	release()
+	attackers.Wait()
+	if j := fe.jwksHits.Load(); j != 2 {
+		t.Errorf("%d attacking requests caused %d JWKS fetches in all, want 2 (the first login's and one refetch)", sent.Load(), j)
 	}
 }

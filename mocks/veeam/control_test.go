@@ -1,6 +1,7 @@
 package veeam
 
 import (
+	"fmt"
 	"github.com/vbharness/vbharness/mocks/clock"
 
 	"net/url"
@@ -113,7 +114,8 @@ func TestAddOrganizationControlRoute(t *testing.T) {
 	}
 }
 
-// POST /_mock/sessions/revoke revokes one user's sessions, or all with {}.
+// POST /_mock/sessions/revoke revokes one user's sessions, or all with {"all":true};
+// a body that names no one is a 400.
 func TestRevokeSessionsControlRoute(t *testing.T) {
 	t.Parallel()
 	e := newTestServer(t)
@@ -130,7 +132,16 @@ func TestRevokeSessionsControlRoute(t *testing.T) {
 	if w := e.do("GET", "/v8/Organization", "", "", bearer(tenant.AccessToken)...); w.Code != 200 {
 		t.Errorf("tenant token after revoking Administrator: %d", w.Code)
 	}
-	if w := e.do("POST", "/_mock/sessions/revoke", jsonType, `{}`); decode[map[string]int](t, w)["revoked"] != 1 {
+	// A body that names no one is refused and revokes nothing (issue 15, item 9).
+	for _, body := range []string{`{}`, ``, `{"userName":""}`, `{"all":false}`, `{"all":true,"userName":"x"}`} {
+		if w := e.do("POST", "/_mock/sessions/revoke", jsonType, body); w.Code != 400 || !strings.Contains(w.Body.String(), `\"all\":true`) {
+			t.Errorf("revoke with %q: %d %s, want 400 naming {\"all\":true}", body, w.Code, w.Body)
+		}
+	}
+	if w := e.do("GET", "/v8/Organization", "", "", bearer(tenant.AccessToken)...); w.Code != 200 {
+		t.Errorf("tenant token after refused revokes: %d", w.Code)
+	}
+	if w := e.do("POST", "/_mock/sessions/revoke", jsonType, `{"all":true}`); decode[map[string]int](t, w)["revoked"] != 1 {
 		t.Errorf("revoke all: %s", w.Body)
 	}
 	if w := e.do("GET", "/v8/Organization", "", "", bearer(tenant.AccessToken)...); w.Code != 401 {
@@ -227,7 +238,7 @@ func TestSessionStoreStaysBounded(t *testing.T) {
 	// at once, so the store never holds more than the sweep threshold.
 	for i := range 3000 {
 		s := &session{key: newGUID(), user: "u"}
-		st.add(s, "a"+url.QueryEscape(s.key), "r"+s.key, now.Add(time.Minute), now.Add(2*time.Minute), true, now)
+		st.add(s, "a"+url.QueryEscape(s.key), "r"+s.key, now.Add(time.Minute), now.Add(2*time.Minute), "", now)
 		now = now.Add(time.Second)
 		if sessions, tokens := st.counts(); tokens > minSweep || sessions > minSweep {
 			t.Fatalf("after %d logins: %d sessions and %d tokens held", i+1, sessions, tokens)
@@ -245,7 +256,7 @@ func TestSessionStoreOrderStaysBoundedUnderLogouts(t *testing.T) {
 	var live []*session
 	for i := range 5000 {
 		s := &session{key: newGUID(), user: "u"}
-		st.add(s, "a"+s.key, "r"+s.key, now.Add(time.Hour), now.Add(2*time.Hour), true, now)
+		st.add(s, "a"+s.key, "r"+s.key, now.Add(time.Hour), now.Add(2*time.Hour), "", now)
 		if i%3 == 0 {
 			live = append(live, s)
 		} else if !st.revoke(s.key) {
@@ -264,8 +275,53 @@ func TestSessionStoreOrderStaysBoundedUnderLogouts(t *testing.T) {
 		t.Fatalf("%d sessions left, want the 9 or 10 newest", n)
 	}
 	for i, s := range live {
-		if _, ok := st.access("a"+s.key, now); ok != (i >= len(live)-n) {
+		if _, _, ok := st.access("a"+s.key, now); ok != (i >= len(live)-n) {
 			t.Fatalf("session %d of %d (%d kept): token works = %t", i, len(live), n, ok)
 		}
+	}
+}
+
+// Issue 15, item 8: one tenant replaying its assertion cannot sign anyone else out. Past
+// its own bound a principal loses its own oldest sessions; past the store's bound the
+// principal holding the most does; the administrator's one session stays.
+func TestAFloodOfOneLoginEvictsOnlyItsOwnSessions(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t, WithMaxSessions(20))
+	admin := e.adminLogin()
+	assertion := seedForm(DefaultOrganization, tokenResponseJSON(e.entra.mint(t, entraToken{})))
+	var tenants []tokenResponse
+	for range 60 {
+		tenants = append(tenants, e.login(assertion))
+	}
+	if n, _ := e.srv.sessions.counts(); n > 20 {
+		t.Errorf("%d sessions with a maximum of 20", n)
+	}
+	if w := e.do("GET", "/v8/ServiceInstance", "", "", bearer(admin.AccessToken)...); w.Code != 200 {
+		t.Errorf("the administrator's session after 60 tenant logins: %d, want 200", w.Code)
+	}
+	if w := e.do("GET", "/v8/Organization", "", "", bearer(tenants[0].AccessToken)...); w.Code != 401 {
+		t.Errorf("the tenant's oldest session: %d, want 401 (evicted)", w.Code)
+	}
+	if w := e.do("GET", "/v8/Organization", "", "", bearer(tenants[59].AccessToken)...); w.Code != 200 {
+		t.Errorf("the tenant's newest session: %d, want 200", w.Code)
+	}
+
+	// The per-principal bound on its own, with room in the store.
+	st := newSessionStore(0)
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	other := &session{key: newGUID(), user: "Administrator", kind: kindAdmin}
+	st.add(other, "a-other", "r-other", now.Add(time.Hour), now.Add(2*time.Hour), "", now)
+	for i := range DefaultMaxSessionsPerPrincipal + 10 {
+		s := &session{key: newGUID(), user: "abc.onmicrosoft.com", kind: kindTenant, orgID: "org"}
+		st.add(s, fmt.Sprintf("a%d", i), fmt.Sprintf("r%d", i), now.Add(time.Hour), now.Add(2*time.Hour), "", now)
+	}
+	if n, _ := st.counts(); n != DefaultMaxSessionsPerPrincipal+1 {
+		t.Errorf("%d sessions, want the tenant's %d and the administrator's one", n, DefaultMaxSessionsPerPrincipal)
+	}
+	if _, _, ok := st.access("a-other", now); !ok {
+		t.Error("the administrator's session was evicted by another principal's logins")
+	}
+	if _, _, ok := st.access("a0", now); ok {
+		t.Error("the tenant's oldest session outlived its principal's bound")
 	}
 }

@@ -3,6 +3,7 @@ package veeam
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -24,6 +25,10 @@ func (c *controlAPI) mount(sub *mux.Router) {
 	sub.HandleFunc("/organizations", c.listOrganizations).Methods(http.MethodGet)
 	sub.HandleFunc("/organizations", c.addOrganization).Methods(http.MethodPost) // 201
 	sub.HandleFunc("/sessions/revoke", c.revokeSessions).Methods(http.MethodPost)
+	sub.HandleFunc("/stubs", c.listStubs).Methods(http.MethodGet)
+	sub.HandleFunc("/stubs", c.addStub).Methods(http.MethodPost) // 201
+	sub.HandleFunc("/stubs", c.clearStubs).Methods(http.MethodDelete)
+	sub.HandleFunc("/stubs/{id}", c.removeStub).Methods(http.MethodDelete)
 }
 
 func (c *controlAPI) getSettings(w http.ResponseWriter, _ *http.Request) {
@@ -37,8 +42,16 @@ func (c *controlAPI) putSettings(w http.ResponseWriter, r *http.Request) {
 	if !control.DecodeJSON(w, r, &p) {
 		return
 	}
-	set, err := c.s.settings.merge(p)
-	if err != nil {
+	var set Settings
+	err := c.s.saving(func() (err error) {
+		set, err = c.s.settings.merge(p)
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrNotSaved):
+		control.WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	case err != nil:
 		control.WriteError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -54,7 +67,7 @@ func redacted(o Organization) Organization {
 }
 
 func (c *controlAPI) listOrganizations(w http.ResponseWriter, _ *http.Request) {
-	orgs := c.s.data.orgs(nil)
+	orgs := c.s.organizations()
 	for i := range orgs {
 		orgs[i] = redacted(orgs[i])
 	}
@@ -71,6 +84,8 @@ func (c *controlAPI) addOrganization(w http.ResponseWriter, r *http.Request) {
 	}
 	added, err := c.s.AddOrganization(o)
 	switch {
+	case errors.Is(err, ErrNotSaved):
+		control.WriteError(w, http.StatusInternalServerError, err.Error())
 	case errors.Is(err, errDuplicate):
 		control.WriteError(w, http.StatusConflict, err.Error())
 	case err != nil:
@@ -81,13 +96,69 @@ func (c *controlAPI) addOrganization(w http.ResponseWriter, r *http.Request) {
 }
 
 // revokeSessions is POST /_mock/sessions/revoke: {"userName":"…"} revokes that user's
-// sessions, {} every session. It answers {"revoked": n}.
+// sessions, {"all":true} every session; an empty body or {} names no one and is a 400
+// (issue 15: a call that acts on everyone must say so). It answers {"revoked": n}.
 func (c *controlAPI) revokeSessions(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		UserName string `json:"userName"`
+		All      bool   `json:"all"`
 	}
 	if !control.DecodeJSON(w, r, &body) {
 		return
 	}
-	control.WriteJSON(w, http.StatusOK, map[string]int{"revoked": c.s.RevokeSessions(body.UserName)})
+	switch {
+	case body.All && body.UserName != "":
+		control.WriteError(w, http.StatusBadRequest, `give either "userName" or "all":true, not both`)
+		return
+	case !body.All && body.UserName == "":
+		control.WriteError(w, http.StatusBadRequest, `name whose sessions to revoke: {"userName":"…"}, or {"all":true} for every session`)
+		return
+	}
+	n, err := c.s.revokeSessions(body.UserName)
+	if err != nil {
+		control.WriteError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	control.WriteJSON(w, http.StatusOK, map[string]int{"revoked": n})
+}
+
+// listStubs is GET /_mock/stubs: {"stubs": [...]}, oldest first, each with its hits and
+// remaining answers (null when unlimited).
+func (c *controlAPI) listStubs(w http.ResponseWriter, _ *http.Request) {
+	control.WriteJSON(w, http.StatusOK, map[string]any{"stubs": c.s.Stubs()})
+}
+
+// addStub is POST /_mock/stubs with a Stub: 201 with the stub as kept (its id, hits 0,
+// remaining); 400 for an invalid stub; 409 for a taken id.
+func (c *controlAPI) addStub(w http.ResponseWriter, r *http.Request) {
+	var st Stub
+	if !control.DecodeJSON(w, r, &st) {
+		return
+	}
+	added, err := c.s.AddStub(st)
+	switch {
+	case errors.Is(err, errStubTaken):
+		control.WriteError(w, http.StatusConflict, err.Error())
+	case err != nil:
+		control.WriteError(w, http.StatusBadRequest, err.Error())
+	default:
+		control.WriteJSON(w, http.StatusCreated, added)
+	}
+}
+
+// clearStubs is DELETE /_mock/stubs: every stub goes, the ones the server started with
+// too (POST /_mock/reset brings those back). 204.
+func (c *controlAPI) clearStubs(w http.ResponseWriter, _ *http.Request) {
+	c.s.ClearStubs()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// removeStub is DELETE /_mock/stubs/{id}: 204, or 404 for an unknown id.
+func (c *controlAPI) removeStub(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	if !c.s.RemoveStub(id) {
+		control.WriteError(w, http.StatusNotFound, "no stub with id "+strconv.Quote(id))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

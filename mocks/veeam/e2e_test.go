@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -40,7 +41,8 @@ func newStack(t *testing.T) *stack {
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}
 	t.Cleanup(tr.CloseIdleConnections)
-	st := &stack{clk: clock.NewVirtual(clock.DefaultStart), client: &http.Client{Transport: tr}}
+	jar, _ := cookiejar.New(nil) // the seed's requests carry no flag: the antiforgery cookie comes back as a browser's would
+	st := &stack{clk: clock.NewVirtual(clock.DefaultStart), client: &http.Client{Transport: tr, Jar: jar}}
 
 	serve := func(h func(origin string) http.Handler) string {
 		hs := httptest.NewUnstartedServer(nil)
@@ -150,7 +152,9 @@ func (st *stack) jwksFetches() int {
 
 // Acceptance 1: the seed's flow end to end over HTTPS with its exact requests: device
 // code → approve → token → /v8/token jwt-bearer → GET /v8/Organization 200 → the shared
-// clock advances 61 minutes → 401 → refresh → 200 → logout → 401.
+// clock advances 61 minutes → 401 → refresh → 200 → logout → 401. The client keeps
+// cookies, so the antiforgery token the token response sets goes with each call and the
+// refresh, as the default (enforced) antiforgery requires.
 func TestSeedFlowEndToEnd(t *testing.T) {
 	t.Parallel()
 	st := newStack(t)

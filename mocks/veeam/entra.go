@@ -71,6 +71,15 @@ type entraClaims struct {
 	UniqueName        string `json:"unique_name"`
 	PreferredUsername string `json:"preferred_username"`
 	AppID             string `json:"appid"`
+	AuthorizedParty   string `json:"azp"`
+}
+
+// clientApp is the application the token was issued to: appid in v1 tokens, azp in v2.
+func (c *entraClaims) clientApp() string {
+	if c.AppID != "" {
+		return c.AppID
+	}
+	return c.AuthorizedParty
 }
 
 // userName is the signed-in user as the token names them.
@@ -99,15 +108,46 @@ func (c *entraClaims) hasScope(want []string) bool {
 // jwtHeader is the part of a JOSE header the mock looks at. jku, x5u and x5c are never
 // read: keys come only from the configured authority's JWKS.
 type jwtHeader struct {
-	Alg   string `json:"alg"`
-	Kid   string `json:"kid"`
-	Nonce string `json:"nonce"`
+	Alg   string          `json:"alg"`
+	Kid   string          `json:"kid"`
+	Nonce string          `json:"nonce"`
+	Crit  json.RawMessage `json:"crit"`
+}
+
+// checkTimeClaims refuses a payload whose exp, nbf or iat is not a JSON number: RFC 7519
+// §2 makes them NumericDates, and the JWT library would read "1700000000" (a string) as
+// one.
+func checkTimeClaims(payload string) error {
+	raw, err := b64.DecodeString(strings.TrimRight(payload, "="))
+	if err != nil {
+		return nil // the parser reports it
+	}
+	var claims map[string]json.RawMessage
+	if json.Unmarshal(raw, &claims) != nil {
+		return nil // the parser reports it
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		v, ok := claims[name]
+		if !ok {
+			continue
+		}
+		var n json.Number
+		if c := strings.TrimSpace(string(v)); c == "" || c[0] == '"' || json.Unmarshal(v, &n) != nil {
+			return fmt.Errorf("its %s claim is %s, not a number of seconds (RFC 7519 NumericDate)", name, v)
+		}
+	}
+	return nil
 }
 
 // entraKeys verifies Entra-issued access tokens. Keys are discovered per tenant through
 // {authority}/{tenant}/v2.0/.well-known/openid-configuration → jwks_uri, fetched with
-// the injected client, parsed once and cached; an unknown kid triggers exactly one
-// refetch of the JWKS, so Entra key rotation works. Safe for concurrent use.
+// the injected client, parsed once and cached. An unknown kid asks for a refetch, so
+// Entra key rotation works, but as Microsoft.IdentityModel's ConfigurationManager does
+// (RequestRefresh): at most one asked-for refetch per refreshInterval per tenant, on the
+// mock clock; a kid still unknown after a refetch is remembered (misses), and that memory
+// survives later refetches. No lock is held while a fetch is on the wire: requests with
+// known kids never wait for one, and requests that need the keys being fetched wait for
+// that one fetch. Safe for concurrent use.
 type entraKeys struct {
 	authority string
 	client    *http.Client
@@ -117,14 +157,21 @@ type entraKeys struct {
 	tenants map[string]*tenantKeys
 }
 
-// tenantKeys is the cache of one tenant. Its mutex serialises fetches, so concurrent
-// requests with an unknown kid cause one refetch, not one each.
+// tenantKeys is the cache of one tenant, guarded by mu (never held during a fetch).
 type tenantKeys struct {
-	mu      sync.Mutex
-	jwksURI string
-	keys    map[string]*rsa.PublicKey
-	fetched time.Time
-	misses  map[string]time.Time
+	mu        sync.Mutex
+	jwksURI   string
+	keys      map[string]*rsa.PublicKey
+	fetched   time.Time
+	requested time.Time // when an unknown kid last caused a refetch; zero: never
+	misses    map[string]time.Time
+	inflight  *keyFetch // the fetch on the wire, if any
+}
+
+// keyFetch is one fetch of a tenant's keys: done is closed when err is set.
+type keyFetch struct {
+	done chan struct{}
+	err  error
 }
 
 func newEntraKeys(authority string, client *http.Client, mut Mutations) *entraKeys {
@@ -151,61 +198,117 @@ func (e *entraKeys) tenant(id string) *tenantKeys {
 // errUnknownKey marks a kid that is not in the tenant's JWKS even after a refetch.
 var errUnknownKey = errors.New("unknown signing key")
 
+// refreshInterval is the least time between two refetches that unknown kids ask for:
+// Microsoft.IdentityModel's ConfigurationManager.DefaultRefreshInterval (5 minutes)
+// [I: that Veeam keeps the default].
+const refreshInterval = 5 * time.Minute
+
 // key returns the public key with kid for tenant, fetching or refetching as needed.
 func (e *entraKeys) key(ctx context.Context, tenant, kid string, now time.Time) (*rsa.PublicKey, error) {
 	tk := e.tenant(tenant)
 	tk.mu.Lock()
-	defer tk.mu.Unlock()
-	fetched := false
-	if tk.keys == nil || now.Sub(tk.fetched) >= jwksMaxAge {
-		if err := e.fetch(ctx, tk, tenant, now, true); err != nil {
-			return nil, err
+	for {
+		stale := tk.keys == nil || now.Sub(tk.fetched) >= jwksMaxAge
+		if k := tk.keys[kid]; k != nil && !stale { // known kids never wait for a fetch
+			tk.mu.Unlock()
+			return k, nil
 		}
-		fetched = true
-	}
-	if k := tk.keys[kid]; k != nil {
-		return k, nil
-	}
-	if until, ok := tk.misses[kid]; ok && now.Before(until) {
-		return nil, errUnknownKey
-	}
-	if !fetched {
-		if err := e.fetch(ctx, tk, tenant, now, false); err != nil {
+		if f := tk.inflight; f != nil { // wait for the fetch on the wire, then look again
+			tk.mu.Unlock()
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w: %w", ErrEntraKeys, ctx.Err())
+			}
+			if f.err != nil {
+				return nil, f.err
+			}
+			tk.mu.Lock()
+			if k := tk.keys[kid]; k != nil {
+				tk.mu.Unlock()
+				return k, nil
+			}
+			if !tk.requested.IsZero() && now.Sub(tk.requested) < refreshInterval {
+				defer tk.mu.Unlock()
+				return nil, tk.miss(kid, now)
+			}
+			continue
+		}
+		if !stale {
+			if until, ok := tk.misses[kid]; ok && now.Before(until) {
+				tk.mu.Unlock()
+				return nil, errUnknownKey
+			}
+			if !tk.requested.IsZero() && now.Sub(tk.requested) < refreshInterval {
+				defer tk.mu.Unlock()
+				return nil, tk.miss(kid, now)
+			}
+			tk.requested = now
+		}
+		// Fetch, with the lock released; later callers wait for this fetch.
+		f := &keyFetch{done: make(chan struct{})}
+		tk.inflight = f
+		jwksURI := tk.jwksURI
+		tk.mu.Unlock()
+		// The fetch serves every waiter: it outlives the client that started it.
+		parsed, uri, err := e.fetch(context.WithoutCancel(ctx), tenant, jwksURI, stale)
+		tk.mu.Lock()
+		if err == nil {
+			tk.keys, tk.fetched, tk.jwksURI = parsed, now, uri
+			for k, until := range tk.misses { // keep the negative cache; drop what aged out
+				if _, found := parsed[k]; found || !now.Before(until) {
+					delete(tk.misses, k)
+				}
+			}
+		}
+		f.err = err
+		tk.inflight = nil
+		close(f.done)
+		if err != nil {
+			tk.mu.Unlock()
 			return nil, err
 		}
 		if k := tk.keys[kid]; k != nil {
+			tk.mu.Unlock()
 			return k, nil
 		}
+		defer tk.mu.Unlock()
+		return nil, tk.miss(kid, now)
 	}
+}
+
+// miss remembers kid as unknown for missTTL and returns errUnknownKey. Called with mu
+// held.
+func (tk *tenantKeys) miss(kid string, now time.Time) error {
 	if len(tk.misses) >= maxMisses {
 		clear(tk.misses)
 	}
 	tk.misses[kid] = now.Add(missTTL)
-	return nil, errUnknownKey
+	return errUnknownKey
 }
 
-// fetch loads the tenant's JWKS, running discovery first when asked to or when the
-// jwks_uri is not known yet.
-func (e *entraKeys) fetch(ctx context.Context, tk *tenantKeys, tenant string, now time.Time, discover bool) error {
-	if discover || tk.jwksURI == "" {
+// fetch loads a tenant's JWKS from jwksURI, running discovery first when asked to or
+// when the jwks_uri is not known yet, and returns the parsed keys and the jwks_uri.
+func (e *entraKeys) fetch(ctx context.Context, tenant, jwksURI string, discover bool) (map[string]*rsa.PublicKey, string, error) {
+	if discover || jwksURI == "" {
 		cfgURL := e.authority + "/" + url.PathEscape(tenant) + "/v2.0/.well-known/openid-configuration"
 		var cfg struct {
 			JWKSURI string `json:"jwks_uri"`
 		}
 		if err := e.getJSON(ctx, cfgURL, &cfg); err != nil {
-			return fmt.Errorf("%w: %s: %w", ErrEntraDiscovery, cfgURL, err)
+			return nil, "", fmt.Errorf("%w: %s: %w", ErrEntraDiscovery, cfgURL, err)
 		}
 		u, err := url.Parse(cfg.JWKSURI)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("%w: %s: jwks_uri %q is not an http(s) URL", ErrEntraDiscovery, cfgURL, cfg.JWKSURI)
+			return nil, "", fmt.Errorf("%w: %s: jwks_uri %q is not an http(s) URL", ErrEntraDiscovery, cfgURL, cfg.JWKSURI)
 		}
-		tk.jwksURI = cfg.JWKSURI
+		jwksURI = cfg.JWKSURI
 	}
 	var set struct {
 		Keys []keys.JWK `json:"keys"`
 	}
-	if err := e.getJSON(ctx, tk.jwksURI, &set); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrEntraKeys, tk.jwksURI, err)
+	if err := e.getJSON(ctx, jwksURI, &set); err != nil {
+		return nil, "", fmt.Errorf("%w: %s: %w", ErrEntraKeys, jwksURI, err)
 	}
 	parsed := make(map[string]*rsa.PublicKey, len(set.Keys))
 	for _, j := range set.Keys {
@@ -219,11 +322,9 @@ func (e *entraKeys) fetch(ctx context.Context, tk *tenantKeys, tenant string, no
 		parsed[j.Kid] = pub
 	}
 	if len(parsed) == 0 {
-		return fmt.Errorf("%w: %s has no usable RSA signing keys", ErrEntraKeys, tk.jwksURI)
+		return nil, "", fmt.Errorf("%w: %s has no usable RSA signing keys", ErrEntraKeys, jwksURI)
 	}
-	tk.keys, tk.fetched = parsed, now
-	clear(tk.misses)
-	return nil
+	return parsed, jwksURI, nil
 }
 
 func (e *entraKeys) getJSON(ctx context.Context, u string, v any) error {
@@ -287,6 +388,14 @@ func (e *entraKeys) verifyEntraToken(ctx context.Context, raw, tenant, what stri
 	}
 	if err != nil {
 		return nil, invalidGrant("%s is not a JWT: its header is not base64url-encoded JSON.", what)
+	}
+	if len(h.Crit) > 0 && string(h.Crit) != "null" {
+		// RFC 7515 §4.1.11: a recipient must reject a JWS whose crit names extensions it
+		// does not understand; the mock understands none, and Entra sends no crit.
+		return nil, invalidGrant("%s has a crit header (%s): it names JWS extensions this server does not understand, and Microsoft Entra ID tokens carry none.", what, h.Crit)
+	}
+	if err := checkTimeClaims(parts[1]); err != nil {
+		return nil, invalidGrant("%s is not valid: %v.", what, err)
 	}
 	switch {
 	case h.Alg == "RS256":

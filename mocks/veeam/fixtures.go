@@ -1,20 +1,21 @@
 package veeam
 
 import (
-	"bytes"
 	"crypto/sha1"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
+
+	"github.com/vbharness/vbharness/mocks/configfile"
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
 // Fixtures is the data the mock serves: organizations, the backup infrastructure, jobs
@@ -38,6 +39,18 @@ type Fixtures struct {
 	JobSessions []JobSession `json:"jobSessions" yaml:"jobSessions"`
 	// RestoreSessions are restore sessions (GET /v8/RestoreSessions).
 	RestoreSessions []RestoreSession `json:"restoreSessions" yaml:"restoreSessions"`
+	// Users are the organizations' users (directory.go).
+	Users []User `json:"users,omitempty" yaml:"users,omitempty"`
+	// Groups are the organizations' groups and their members.
+	Groups []Group `json:"groups,omitempty" yaml:"groups,omitempty"`
+	// Sites are the organizations' SharePoint sites.
+	Sites []Site `json:"sites,omitempty" yaml:"sites,omitempty"`
+	// Teams are the organizations' teams, with channels and tabs.
+	Teams []Team `json:"teams,omitempty" yaml:"teams,omitempty"`
+	// RbacRoles are the restore operator roles.
+	RbacRoles []RbacRole `json:"rbacRoles,omitempty" yaml:"rbacRoles,omitempty"`
+	// License is the installed license (GET /v8/License).
+	License License `json:"license,omitzero" yaml:"license,omitempty"`
 }
 
 // ServiceInstance is RESTServiceInstance.
@@ -345,37 +358,9 @@ func LoadFixtures(path string) (Fixtures, error) {
 
 func parseFixtures(path string, data []byte) (Fixtures, error) {
 	var f Fixtures
-	ext := strings.ToLower(filepath.Ext(path))
-	isJSON := ext == ".json" || (ext != ".yaml" && ext != ".yml" && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")))
-	if isJSON {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&f); err != nil {
-			off := dec.InputOffset()
-			var se *json.SyntaxError
-			var te *json.UnmarshalTypeError
-			switch {
-			case errors.As(err, &se):
-				off = se.Offset
-			case errors.As(err, &te):
-				off = te.Offset
-			default:
-				// "json: unknown field \"x\"" carries no offset; point at the key itself.
-				if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-					if i := bytes.LastIndex(data[:min(off, int64(len(data)))], []byte(name)); i >= 0 {
-						off = int64(i)
-					}
-				}
-			}
-			return Fixtures{}, fmt.Errorf("%s:%d: %w: %w", path, lineAt(data, off), ErrInvalidFixtures, err)
-		}
-	} else {
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&f); err != nil {
-			// yaml.v3 errors already say "line N".
-			return Fixtures{}, fmt.Errorf("%s: %w: %w", path, ErrInvalidFixtures, err)
-		}
+	if _, err := configfile.Decode(path, data, &f); err != nil {
+		// "fixtures.yaml:12:5: unknown key …; did you mean …?", and errors.Is(err, ErrInvalidFixtures).
+		return Fixtures{}, configfile.WithKind(err, ErrInvalidFixtures)
 	}
 	if err := f.Validate(); err != nil {
 		var root yaml.Node
@@ -401,16 +386,6 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
-}
-
-func lineAt(data []byte, off int64) int {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	if off < 0 {
-		off = 0
-	}
-	return bytes.Count(data[:off], []byte("\n")) + 1
 }
 
 // nodeLine finds the line of a path like "jobs[3].organizationId" in a parsed document,
@@ -588,6 +563,7 @@ func (f Fixtures) Validate() error {
 		enum(p+".state", s.State, enumRestoreState, false)
 		enum(p+".result", s.Result, enumRestoreResult, false)
 	}
+	f.validateDirectory(bad, checkID, has)
 	return errors.Join(errs...)
 }
 
@@ -632,6 +608,7 @@ func (f Fixtures) normalized() Fixtures {
 		s := &f.RestoreSessions[i]
 		s.ID, s.OrganizationID = low(s.ID), low(s.OrganizationID)
 	}
+	f.normalizeDirectory()
 	return f
 }
 
@@ -668,6 +645,7 @@ func (f Fixtures) clone() Fixtures {
 	for i := range out.RestoreSessions {
 		out.RestoreSessions[i].EndTime = clonePtr(out.RestoreSessions[i].EndTime)
 	}
+	f.cloneDirectory(&out)
 	return out
 }
 
@@ -685,7 +663,7 @@ func fixtureID(kind string, i int) string {
 	sum := sha1.Sum([]byte("vbharness/veeam/" + kind + "/" + strconv.Itoa(i)))
 	sum[6] = (sum[6] & 0x0f) | 0x50 // version 5
 	sum[8] = (sum[8] & 0x3f) | 0x80 // RFC 4122 variant
-	return formatGUID(sum[:16])
+	return spec.FormatGUID([16]byte(sum[:16]))
 }
 
 // Default organization and accounts (docs/veeam-mock.md lists them).
@@ -715,6 +693,64 @@ const (
 // jobs (two pages at the default limit), 90 job sessions and three restore sessions,
 // timed around clock.DefaultStart. Every call returns a fresh copy.
 func DefaultFixtures() Fixtures { return defaultFixtures().clone() }
+
+// shifted returns f with every time in it (time.Time and *time.Time fields, at any
+// depth) moved by d. Slices, maps and pointers on the way are copied before a change,
+// never written through, so f may share them with the defaults.
+func (f Fixtures) shifted(d time.Duration) Fixtures {
+	shiftTimes(reflect.ValueOf(&f).Elem(), d)
+	return f
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// shiftTimes moves every time under v, which must be settable, by d.
+func shiftTimes(v reflect.Value, d time.Duration) {
+	switch v.Kind() {
+	case reflect.Struct:
+		if v.Type() == timeType {
+			if t := v.Interface().(time.Time); !t.IsZero() {
+				v.Set(reflect.ValueOf(t.Add(d)))
+			}
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				shiftTimes(v.Field(i), d)
+			}
+		}
+	case reflect.Pointer:
+		if v.IsNil() {
+			return
+		}
+		p := reflect.New(v.Type().Elem())
+		p.Elem().Set(v.Elem())
+		shiftTimes(p.Elem(), d)
+		v.Set(p)
+	case reflect.Slice:
+		if v.IsNil() {
+			return
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		for i := range c.Len() {
+			shiftTimes(c.Index(i), d)
+		}
+		v.Set(c)
+	case reflect.Map:
+		if v.IsNil() {
+			return
+		}
+		c := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for _, k := range v.MapKeys() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			shiftTimes(e, d)
+			c.SetMapIndex(k, e)
+		}
+		v.Set(c)
+	}
+}
 
 // defaultFixtures builds the defaults once per process; callers must not change the
 // value it returns (New keeps it as the read-only original that Reset copies).
@@ -826,5 +862,6 @@ func buildDefaultFixtures() Fixtures {
 			State: "Stopped", Result: "Success", InitiatedBy: `VBO\Administrator`, ClientHost: "vb365.tech.local", ETag: 2,
 		})
 	}
+	defaultDirectory(&f)
 	return f.normalized()
 }

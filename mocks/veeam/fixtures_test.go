@@ -112,11 +112,13 @@ func TestLoadFixturesErrorsNameFileAndLine(t *testing.T) {
 		want                []string
 	}{
 		{"JSON syntax error", "f.json", "{\n  \"organizations\": [\n    {\"id\": }\n  ]\n}", []string{"f.json:3:"}},
-		{"JSON unknown field", "f.json", "{\n  \"organisations\": []\n}", []string{"f.json:2:", `unknown field "organisations"`}},
+		{"JSON unknown field", "f.json", "{\n  \"organisations\": []\n}", []string{"f.json:2:3: ", `unknown key "organisations" in the top level; did you mean organizations?`}},
 		{"JSON wrong type", "f.json", "{\n  \"jobs\": [\n    {\"isEnabled\": \"yes\"}\n  ]\n}", []string{"f.json:3:"}},
-		{"YAML unknown field", "f.yaml", "organizations:\n  - id: x\n    tenant: y\n", []string{"f.yaml", "line 3", "tenant"}},
+		{"YAML unknown field", "f.yaml", "organizations:\n  - id: x\n    tenant: y\n", []string{"f.yaml:3:5: ", `unknown key "tenant" in organizations[0]`}},
 		{"YAML bad reference", "f.yaml", strings.Replace(yamlFixtures, "repositoryId: 5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b", "repositoryId: 99999999-9c0d-4e1f-8a2b-3c4d5e6f7a8b", 1), []string{"f.yaml:23:", "jobs[0].repositoryId", "no repository has id"}},
 		{"YAML bad enum", "f.yaml", strings.Replace(yamlFixtures, "lastStatus: Success", "lastStatus: Great", 1), []string{"f.yaml:26:", "jobs[0].lastStatus", `"Great" is not one of`}},
+		{"YAML group member who is no user", "f.yaml", yamlFixtures + "users:\n  - {id: 1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e, organizationId: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d, name: megan@contoso.onmicrosoft.com}\ngroups:\n  - id: 2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f\n    organizationId: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\n    name: Sales\n    members:\n      - 1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e\n      - 9b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e\n", []string{"f.yaml:35: ", "groups[0].members[1]", `no user has id "9b2c3d4e`}},
+		{"YAML unknown key in a team's channel", "f.yaml", yamlFixtures + "teams:\n  - id: 3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f\n    organizationId: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\n    displayName: Sales\n    channels:\n      - {id: '19:general@thread.tacv2', displayName: General, tab: [Wiki]}\n", []string{"f.yaml:32:63: ", `unknown key "tab" in teams[0].channels[0]; did you mean tabs?`}},
 		{"JSON bad GUID", "f.json", "{\n  \"organizations\": [\n    {\n      \"id\": \"nope\",\n      \"name\": \"a\"\n    }\n  ]\n}", []string{"f.json:4:", "organizations[0].id", `"nope" is not a GUID`}},
 		{"duplicate organization", "f.json", `{"organizations":[{"id":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","name":"a"},{"id":"1a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","name":"A"}]}`, []string{"organizations[1].name", "appears twice"}},
 	} {

@@ -8,15 +8,21 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/keys"
 )
 
 var fuzzContentTypes = []string{formType, jsonType, "application/json; charset=utf-8", "text/plain", "", "multipart/form-data; boundary=x"}
@@ -73,6 +79,7 @@ func FuzzTokenEndpoint(f *testing.F) {
 			}
 			probe := httptest.NewRequest("GET", "https://127.0.0.1:4443/v8/RestoreSessions", nil)
 			probe.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+			probe.Header.Set(DefaultAntiforgeryHeader, w.Header().Get(DefaultAntiforgeryHeader)) // "" after disable_antiforgery_token=true
 			pw := httptest.NewRecorder()
 			e.srv.ServeHTTP(pw, probe)
 			if pw.Code != http.StatusOK {
@@ -122,17 +129,158 @@ func FuzzAssertion(f *testing.F) {
 	f.Add(`"string"`)
 	f.Add(`{"access_token":{"nested":true}}`)
 	f.Add("{\"access_token\":\"\xff\xfe.\xff.\xff\"}")
+	// Signed by the mock Entra and whole, but each refused for one reason.
+	now := e.clk.Now()
+	none := "none"
+	unsigned := e.entra.mint(f, entraToken{alg: "none", kid: &none})
+	for _, bad := range []struct {
+		why string // documents the seed
+		tok entraToken
+	}{
+		{"expired a second ago", entraToken{claims: map[string]any{"exp": now.Add(-time.Second).Unix()}}},
+		{"expired an hour ago", entraToken{claims: map[string]any{"exp": now.Add(-time.Hour).Unix(), "nbf": now.Add(-2 * time.Hour).Unix()}}},
+		{"no exp", entraToken{drop: []string{"exp"}}},
+		{"not valid yet", entraToken{claims: map[string]any{"nbf": now.Add(time.Minute).Unix()}}},
+		{"no Directory or User permission", entraToken{claims: map[string]any{"scp": "email openid profile"}}},
+		{"no Directory permission", entraToken{claims: map[string]any{"scp": "User.ReadWrite.All offline_access"}}},
+		{"no User permission", entraToken{claims: map[string]any{"scp": "Directory.AccessAsUser.All"}}},
+		{"look-alike permissions", entraToken{claims: map[string]any{"scp": "Directory.AccessAsUser.All.Extra User.Read2"}}},
+		{"another tenant", entraToken{claims: map[string]any{"tid": LegacyOrganizationMSID}}},
+		{"not Graph", entraToken{claims: map[string]any{"aud": "https://management.azure.com"}}},
+		{"a key the mock Entra does not publish", entraToken{key: keys.Pooled(3)}},
+	} {
+		f.Add(tokenResponseJSON(e.entra.mint(f, bad.tok)))
+	}
+	f.Add(tokenResponseJSON(unsigned[:strings.LastIndexByte(unsigned, '.')+1])) // alg none, no signature
+	goodAssertion := tokenResponseJSON(good)
 	f.Fuzz(func(t *testing.T, assertion string) {
 		w := postToken(e.srv, seedForm(DefaultOrganization, assertion))
 		checkAssertionAnswer(t, w, assertion)
+		why := e.judgeAssertion(assertion)
+		if w.Code == http.StatusOK && why != nil {
+			t.Fatalf("signed in with an assertion whose access token %v", why)
+		}
+		if assertion == goodAssertion && w.Code != http.StatusOK {
+			t.Fatalf("the mock Entra's own valid token response was refused: %d %s", w.Code, w.Body)
+		}
 	})
+}
+
+// judgeAssertion decides, without the mock's code, whether the seed's login must accept
+// an assertion (docs/veeam-mock.md, "jwt-bearer checks"): a JSON object whose
+// access_token is an RS256 JWT signed with a key the mock Entra publishes, with exp not
+// passed and nbf reached on the shared clock (assertionClockSkew 0), tid the default
+// organization's tenant, aud Microsoft Graph, and scp holding a Directory and a User
+// permission. It returns why not, or nil. Duplicate JSON keys count as encoding/json
+// reads them (the last one wins). The fuzzers hold the mock to it one way: a 200 for an
+// assertion it refuses fails; the mock's own valid seed must get 200.
+func (e *testEnv) judgeAssertion(assertion string) error {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal([]byte(assertion), &doc) != nil {
+		return errors.New("is not in a JSON object")
+	}
+	var access string
+	if raw, ok := doc["access_token"]; !ok || json.Unmarshal(raw, &access) != nil || access == "" {
+		return errors.New("is missing")
+	}
+	parts := strings.Split(access, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("has %d parts", len(parts))
+	}
+	var header struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[0], "="))
+	if err != nil || json.Unmarshal(hb, &header) != nil {
+		return errors.New("has no JSON header")
+	}
+	if header.Alg != "RS256" {
+		return fmt.Errorf("has alg %q", header.Alg)
+	}
+	now := e.clk.Now()
+	var pub *rsa.PublicKey
+	for _, k := range e.entra.keys.JWKS(now, "") {
+		if k.Kid == header.Kid {
+			pub, _ = k.PublicKey()
+		}
+	}
+	if pub == nil {
+		return fmt.Errorf("is signed with kid %q, which the mock Entra does not publish", header.Kid)
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if err != nil || rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) != nil {
+		return errors.New("has a signature that does not verify")
+	}
+	var claims struct {
+		Exp json.Number     `json:"exp"` // a number, or a string holding one, as NumericDate reads it
+		Nbf json.Number     `json:"nbf"`
+		TID string          `json:"tid"`
+		Aud json.RawMessage `json:"aud"`
+		Scp string          `json:"scp"`
+	}
+	cb, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil || json.Unmarshal(cb, &claims) != nil {
+		return errors.New("has claims that are not a JSON object with numeric exp/nbf and a string scp")
+	}
+	secs := float64(now.UnixNano()) / 1e9
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	exp, expErr := claims.Exp.Float64()
+	nbf, nbfErr := claims.Nbf.Float64()
+	switch {
+	case claims.Exp == "" || expErr != nil:
+		return errors.New("has no numeric exp")
+	// RFC 7519 §4.1.4: the current time must be before exp.
+	case secs >= exp:
+		return fmt.Errorf("expired at %s (the clock reads %s)", num(exp), num(secs))
+	case claims.Nbf != "" && nbfErr != nil:
+		return errors.New("has an nbf that is not a number")
+	// RFC 7519 §4.1.5: not before nbf. Dates count in whole seconds (golang-jwt's
+	// NumericDate precision), so a fractional nbf is reached at its whole second.
+	case claims.Nbf != "" && secs < math.Floor(nbf):
+		return fmt.Errorf("is not valid before %s (the clock reads %s)", num(nbf), num(secs))
+	case !strings.EqualFold(claims.TID, DefaultOrganizationMSID):
+		return fmt.Errorf("is for tenant %q", claims.TID)
+	}
+	var auds []string
+	if json.Unmarshal(claims.Aud, &auds) != nil {
+		var one string
+		if json.Unmarshal(claims.Aud, &one) != nil {
+			return errors.New("has an aud that is neither a string nor strings")
+		}
+		auds = []string{one}
+	}
+	if !slices.ContainsFunc(auds, func(a string) bool {
+		return strings.EqualFold(a, graphAppID) || strings.EqualFold(strings.TrimRight(a, "/"), graphResource)
+	}) {
+		return fmt.Errorf("is for audience %v, not Microsoft Graph", auds)
+	}
+	holds := func(perms ...string) bool {
+		for _, s := range strings.Fields(claims.Scp) {
+			for _, p := range perms {
+				if strings.EqualFold(s, p) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if !holds("Directory.Read.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All") {
+		return fmt.Errorf("has scp %q, without a Directory permission", claims.Scp)
+	}
+	if !holds("User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All") {
+		return fmt.Errorf("has scp %q, without a User permission", claims.Scp)
+	}
+	return nil
 }
 
 // FuzzEntraTokenClaims signs arbitrary JOSE headers and claims with the mock Entra's
 // real key, so the fuzzer reaches every claim check behind the signature: alg, kid,
 // exp, nbf, tid, aud and scp in every JSON type. A 200 must mean the header said RS256
-// and the claims name the organization's tenant and Graph; nothing else signs a
-// tenant in.
+// and the claims are unexpired and valid already on the clock, name the organization's
+// tenant and Graph, and hold a Directory and a User permission (judgeAssertion);
+// nothing else signs a tenant in.
 func FuzzEntraTokenClaims(f *testing.F) {
 	e := newTestServer(f)
 	key := e.entra.keys.Active()
@@ -145,7 +293,8 @@ func FuzzEntraTokenClaims(f *testing.F) {
 			`,"nbf":` + strconv.FormatInt(now.Unix()-300, 10) + `,"exp":` + strconv.FormatInt(now.Unix()+3600, 10) +
 			`,"scp":"Directory.AccessAsUser.All User.ReadWrite.All","upn":"admin@abc.onmicrosoft.com"` + over + `}`
 	}
-	f.Add(hdr("RS256", key.KID, ""), claimsJSON(""))
+	goodHeader, goodClaims := hdr("RS256", key.KID, ""), claimsJSON("")
+	f.Add(goodHeader, goodClaims)
 	f.Add(hdr("none", key.KID, ""), claimsJSON(""))
 	f.Add(hdr("HS256", key.KID, ""), claimsJSON(""))
 	f.Add(hdr("RS256", "../../etc/passwd", ""), claimsJSON(""))
@@ -156,6 +305,17 @@ func FuzzEntraTokenClaims(f *testing.F) {
 	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"nbf":99999999999`))
 	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"aud":["`+graphResource+`","x"]`))
 	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"scp":["Directory.Read.All"]`))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"exp":`+strconv.FormatInt(now.Unix()-1, 10)))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"exp":`+strconv.FormatInt(now.Unix(), 10)))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"exp":`+strconv.FormatInt(now.Unix()-86400, 10)+`,"nbf":0`))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"exp":null`))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"scp":"email openid profile"`))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"scp":"Directory.Read.All"`))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"scp":"User.Read"`))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"scp":"directory.read.all user.read"`))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"scp":""`))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"exp":"`+strconv.FormatInt(now.Unix()+3600, 10)+`"`))
+	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"exp":`+strconv.FormatInt(now.Unix(), 10)+`.5,"nbf":`+strconv.FormatInt(now.Unix(), 10)+`.5`))
 	f.Add(hdr("RS256", key.KID, ""), `[]`)
 	f.Add(`{"alg":"RS256","alg":"none"}`, claimsJSON(""))
 	f.Fuzz(func(t *testing.T, header, claims string) {
@@ -169,21 +329,12 @@ func FuzzEntraTokenClaims(f *testing.F) {
 		assertion := tokenResponseJSON(access)
 		w := postToken(e.srv, seedForm(DefaultOrganization, assertion))
 		checkAssertionAnswer(t, w, assertion)
-		if w.Code != http.StatusOK {
-			return
+		why := e.judgeAssertion(assertion)
+		if w.Code == http.StatusOK && why != nil {
+			t.Fatalf("signed in although the access token %v; header %s, claims %s", why, header, claims)
 		}
-		var h struct {
-			Alg string `json:"alg"`
-		}
-		var c struct {
-			TID string          `json:"tid"`
-			Aud json.RawMessage `json:"aud"`
-		}
-		if json.Unmarshal([]byte(header), &h) != nil || h.Alg != "RS256" {
-			t.Fatalf("signed in with header %s", header)
-		}
-		if json.Unmarshal([]byte(claims), &c) != nil || !strings.EqualFold(c.TID, DefaultOrganizationMSID) || !strings.Contains(strings.ToLower(string(c.Aud)), graphAppID) && !strings.Contains(strings.ToLower(string(c.Aud)), graphResource) {
-			t.Fatalf("signed in with claims %s", claims)
+		if header == goodHeader && claims == goodClaims && w.Code != http.StatusOK {
+			t.Fatalf("the valid seed was refused: %d %s", w.Code, w.Body)
 		}
 	})
 }
@@ -275,8 +426,10 @@ jobs:
 		if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &tr) != nil {
 			t.Fatalf("administrator login with accepted fixtures: %d %s", w.Code, w.Body)
 		}
+		xsrf := w.Header().Get(DefaultAntiforgeryHeader)
 		req = httptest.NewRequest("GET", "https://127.0.0.1:4443/v8/Organizations", nil)
 		req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+		req.Header.Set(DefaultAntiforgeryHeader, xsrf)
 		w = httptest.NewRecorder()
 		srv.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {

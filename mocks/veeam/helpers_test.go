@@ -31,6 +31,8 @@ type fakeEntra struct {
 	configHits atomic.Int64
 	mu         sync.Mutex
 	down       bool
+	hold       chan struct{} // when set, JWKS requests wait until it is closed
+	delay      time.Duration // added to every JWKS answer
 }
 
 func newFakeEntra(t testing.TB, clk clock.Clock) *fakeEntra {
@@ -43,7 +45,7 @@ func newFakeEntra(t testing.TB, clk clock.Clock) *fakeEntra {
 
 func (fe *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 	fe.mu.Lock()
-	down := fe.down
+	down, hold, delay := fe.down, fe.hold, fe.delay
 	fe.mu.Unlock()
 	if down {
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
@@ -63,6 +65,10 @@ func (fe *fakeEntra) serve(w http.ResponseWriter, r *http.Request) {
 		})
 	case len(parts) == 4 && parts[1] == "discovery" && parts[2] == "v2.0" && parts[3] == "keys":
 		fe.jwksHits.Add(1)
+		if hold != nil {
+			<-hold
+		}
+		time.Sleep(delay)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"keys": fe.keys.JWKS(fe.clk.Now(), "")})
 	default:
@@ -163,7 +169,15 @@ type testEnv struct {
 	srv   *Server
 	clk   *clock.Virtual
 	entra *fakeEntra
+	// bare turns off sending the antiforgery token of testXSRF (the antiforgery tests
+	// send what they mean).
+	bare bool
 }
+
+// testXSRF maps each access and refresh token a login answered to its antiforgery token,
+// which do sends with it, as a client that keeps the token response's header does. One
+// map for every test (tokens are unique), so a token still works on a restarted server.
+var testXSRF sync.Map
 
 // newTestServer returns a mock Veeam on a fresh virtual clock, verifying assertions
 // against a fake Entra that shares the clock. Requests go straight to the handler.
@@ -192,10 +206,42 @@ func (e *testEnv) do(method, path, ctype, body string, hdr ...string) *httptest.
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	set := e.srv.Settings()
+	if !e.bare && req.Header.Get(set.AntiforgeryHeader) == "" {
+		tok, _ := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		if rt := refreshTokenOf(ctype, body); rt != "" {
+			tok = rt
+		}
+		if x, ok := testXSRF.Load(tok); ok {
+			req.Header.Set(set.AntiforgeryHeader, x.(string))
+		}
+	}
 	w := httptest.NewRecorder()
 	e.srv.ServeHTTP(w, req)
+	if x := w.Header().Get(set.AntiforgeryHeader); x != "" && w.Code == http.StatusOK {
+		var tr tokenResponse
+		if json.Unmarshal(w.Body.Bytes(), &tr) == nil {
+			testXSRF.Store(tr.AccessToken, x)
+			testXSRF.Store(tr.RefreshToken, x)
+		}
+	}
 	checkAgainstSpec(e.t, e.srv, method, path, ctype, body, w)
 	return w
+}
+
+// refreshTokenOf is the refresh_token field of a token request body, form or JSON.
+func refreshTokenOf(ctype, body string) string {
+	if ctype == jsonType {
+		var f struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		_ = json.Unmarshal([]byte(body), &f)
+		return f.RefreshToken
+	}
+	if v, err := url.ParseQuery(body); err == nil {
+		return v.Get("refresh_token")
+	}
+	return ""
 }
 
 // bearer is a header pair for do.

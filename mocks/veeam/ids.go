@@ -2,7 +2,8 @@ package veeam
 
 import (
 	"crypto/rand"
-	"encoding/hex"
+
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
 // parseGUID accepts the 36-character hyphenated form, any case, and returns it in lower
@@ -33,26 +34,11 @@ func parseGUID(s string) (string, bool) {
 	return string(b[:]), true
 }
 
-// formatGUID renders 16 bytes as a lower-case hyphenated GUID.
-func formatGUID(u []byte) string {
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:], u[10:16])
-	return string(b[:])
-}
-
 // newGUID returns a random (version 4) GUID for jti, credentialKey and new sessions.
 func newGUID() string {
 	var u [16]byte
 	_, _ = rand.Read(u[:]) // crypto/rand.Read never fails (Go 1.24+)
 	u[6] = (u[6] & 0x0f) | 0x40
 	u[8] = (u[8] & 0x3f) | 0x80
-	return formatGUID(u[:])
+	return spec.FormatGUID(u)
 }

@@ -25,6 +25,10 @@ type Mutations struct {
 	IgnoreTenantScope bool
 	// NoNextLinks leaves _links.next out of every page, so clients stop after the first.
 	NoNextLinks bool
+	// IgnoreDisableAntiforgery keeps antiforgery on whatever disable_antiforgery_token
+	// says, so a client that sends the flag still gets tokens that need the antiforgery
+	// token.
+	IgnoreDisableAntiforgery bool
 }
 
 // WithMutations breaks the behaviours m names; see Mutations. For testing the tests only.

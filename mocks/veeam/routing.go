@@ -8,161 +8,199 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// routeNode is one segment of the route table, built once from the mux routes. It
-// makes routing case-insensitive (clients call both /v8/token and /v8/Token, veeam.md
-// §1.1) and answers 405 with the methods a path allows: request paths are rewritten to
-// the canonical spelling before mux sees them, with no regexp and no allocation when the
-// spelling is already canonical.
+// routeNode is one segment of a route tree. Routing is case-insensitive (clients call
+// both /v8/token and /v8/Token, veeam.md §1.1): literal segments compare with
+// strings.EqualFold, and literals that differ only in case share a node (the document
+// spells the same segment /organization/ under some restore session paths and
+// /Organization/ under others). A variable segment matches any non-empty segment; a
+// literal wins over a variable, with backtracking. A trailing slash is ignored. No
+// regular expression and no allocation when the path has no variables.
 type routeNode struct {
-	canon   string       // the literal segment as registered
-	lits    []*routeNode // literal children, compared with strings.EqualFold
-	param   *routeNode   // a {variable} child
-	methods []string     // set when a route ends here
+	canon  string       // the literal as first registered
+	lits   []*routeNode // literal children
+	param  *routeNode   // a {variable} child
+	routes []*route     // the routes ending here, sorted by method
+	allow  string       // their methods, for the Allow header of a 405
 }
 
-// buildRouteTree walks the router's routes. Routes without methods (path prefixes) are
-// skipped.
-func buildRouteTree(r *mux.Router) *routeNode {
-	root := &routeNode{}
-	_ = r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
-		tpl, err := route.GetPathTemplate()
-		if err != nil {
-			return nil
+// route is one method at a leaf: an operation of the document (op set), a control route
+// (served by the control router after the path is rewritten to its canonical spelling),
+// or the document itself (/swagger/docs/v8).
+type route struct {
+	method   string
+	template string   // the canonical template, e.g. "/v8/Jobs/{jobId}"
+	params   []string // the template's variables, in order
+	*operation
+}
+
+// add registers a route under its template.
+func (n *routeNode) add(rt *route) {
+	rt.template = strings.TrimRight(rt.template, "/")
+	for _, seg := range strings.Split(strings.TrimPrefix(rt.template, "/"), "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			rt.params = append(rt.params, strings.TrimSuffix(name, "}"))
+			if n.param == nil {
+				n.param = &routeNode{}
+			}
+			n = n.param
+			continue
 		}
-		methods, err := route.GetMethods()
-		if err != nil {
-			return nil
-		}
-		n := root
-		for _, seg := range strings.Split(strings.Trim(tpl, "/"), "/") {
-			n = n.child(seg)
-		}
-		for _, m := range methods {
-			if !slices.Contains(n.methods, m) {
-				n.methods = append(n.methods, m)
+		var next *routeNode
+		for _, c := range n.lits {
+			if strings.EqualFold(c.canon, seg) {
+				next = c
 			}
 		}
-		slices.Sort(n.methods)
+		if next == nil {
+			next = &routeNode{canon: seg}
+			n.lits = append(n.lits, next)
+		}
+		n = next
+	}
+	n.routes = append(n.routes, rt)
+	slices.SortFunc(n.routes, func(a, b *route) int { return strings.Compare(a.method, b.method) })
+	methods := make([]string, len(n.routes))
+	for i, r := range n.routes {
+		methods[i] = r.method
+	}
+	n.allow = strings.Join(methods, ", ")
+}
+
+// route returns the route for method at this leaf, or nil.
+func (n *routeNode) route(method string) *route {
+	for _, r := range n.routes {
+		if r.method == method {
+			return r
+		}
+	}
+	return nil
+}
+
+// maxParams bounds the variables of one template (the document's deepest has 5).
+const maxParams = 8
+
+// match is a resolved path: its leaf and the values of its variables, in order.
+type match struct {
+	leaf   *routeNode
+	values [maxParams]string
+	n      int
+}
+
+// resolve matches path (a trailing slash dropped) and reports whether a leaf matched.
+func (n *routeNode) resolve(path string, m *match) bool {
+	if len(path) > 1 && path[len(path)-1] == '/' {
+		path = path[:len(path)-1]
+	}
+	if !strings.HasPrefix(path, "/") {
+		return false
+	}
+	m.n = 0
+	m.leaf = n.lookup(path[1:], m)
+	return m.leaf != nil
+}
+
+func (n *routeNode) lookup(rest string, m *match) *routeNode {
+	if rest == "" {
+		if n.routes != nil {
+			return n
+		}
+		return nil
+	}
+	seg, tail, _ := strings.Cut(rest, "/")
+	for _, c := range n.lits {
+		if strings.EqualFold(c.canon, seg) {
+			if leaf := c.lookup(tail, m); leaf != nil {
+				return leaf
+			}
+		}
+	}
+	if n.param != nil && seg != "" && m.n < maxParams {
+		m.values[m.n] = seg
+		m.n++
+		if leaf := n.param.lookup(tail, m); leaf != nil {
+			return leaf
+		}
+		m.n--
+	}
+	return nil
+}
+
+// fill writes a template with values for its variables, e.g. the canonical spelling of
+// a request path or an item's self link.
+func fillTemplate(template string, values []string) string {
+	if !strings.Contains(template, "{") {
+		return template
+	}
+	var b strings.Builder
+	b.Grow(len(template) + 40*len(values))
+	i := 0
+	for {
+		open := strings.IndexByte(template, '{')
+		if open < 0 {
+			b.WriteString(template)
+			return b.String()
+		}
+		end := strings.IndexByte(template[open:], '}')
+		b.WriteString(template[:open])
+		if i < len(values) {
+			b.WriteString(values[i])
+		}
+		i++
+		template = template[open+end+1:]
+	}
+}
+
+// controlTree builds the tree of the control router's routes (the /_mock/ API), which
+// routes by itself once the path is canonical; the tree gives it case-insensitive paths
+// and 405s with Allow (gorilla/mux v1.8.1 loses method mismatches inside subrouters and
+// answers 404).
+func controlTree(r *mux.Router) *routeNode {
+	root := &routeNode{}
+	_ = r.Walk(func(rt *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := rt.GetPathTemplate()
+		if err != nil {
+			return nil
+		}
+		methods, err := rt.GetMethods()
+		if err != nil {
+			return nil
+		}
+		for _, m := range methods {
+			root.add(&route{method: m, template: tpl})
+		}
 		return nil
 	})
 	return root
 }
 
-func (n *routeNode) child(seg string) *routeNode {
-	if strings.HasPrefix(seg, "{") {
-		if n.param == nil {
-			n.param = &routeNode{}
-		}
-		return n.param
+// serveControl rewrites a control path to its canonical spelling and hands it to the
+// control router, or answers 404/405 itself. The journal, recorded earlier in the
+// pipeline, keeps nothing of control requests.
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	var m match
+	rt := s.resolve(s.control, w, r, &m)
+	if rt == nil {
+		return
 	}
-	for _, c := range n.lits {
-		if c.canon == seg {
-			return c
-		}
+	if canon := fillTemplate(rt.template, m.values[:m.n]); canon != r.URL.Path {
+		u := *r.URL
+		u.Path, u.RawPath = canon, ""
+		r = r.WithContext(r.Context()) // shallow copy; the caller's request is not changed
+		r.URL = &u
 	}
-	c := &routeNode{canon: seg}
-	n.lits = append(n.lits, c)
-	return c
+	s.controlRouter.ServeHTTP(w, r)
 }
 
-// lookup matches the rest of a path (no leading slash), preferring literals and
-// backtracking to variables. exact reports that every literal was already spelled
-// canonically.
-func (n *routeNode) lookup(rest string) (leaf *routeNode, exact bool) {
-	if rest == "" {
-		if n.methods != nil {
-			return n, true
-		}
-		return nil, false
+// resolve finds the route of r in tree, or answers 404 (unknown path) or 405 (a method
+// the path lacks, with Allow) and returns nil.
+func (s *Server) resolve(tree *routeNode, w http.ResponseWriter, r *http.Request, m *match) *route {
+	if !tree.resolve(r.URL.Path, m) {
+		s.notFound(w, r)
+		return nil
 	}
-	seg, tail, _ := strings.Cut(rest, "/")
-	for _, c := range n.lits {
-		if strings.EqualFold(c.canon, seg) {
-			if leaf, ex := c.lookup(tail); leaf != nil {
-				return leaf, ex && c.canon == seg
-			}
-		}
+	rt := m.leaf.route(r.Method)
+	if rt == nil {
+		s.methodNotAllowed(w, r, m.leaf.allow)
 	}
-	if n.param != nil && seg != "" {
-		return n.param.lookup(tail)
-	}
-	return nil, false
-}
-
-// write appends the canonical spelling of rest (which lookup matched) to b.
-func (n *routeNode) write(rest string, b *strings.Builder) bool {
-	if rest == "" {
-		return n.methods != nil
-	}
-	seg, tail, _ := strings.Cut(rest, "/")
-	l := b.Len()
-	for _, c := range n.lits {
-		if strings.EqualFold(c.canon, seg) {
-			b.WriteByte('/')
-			b.WriteString(c.canon)
-			if c.write(tail, b) {
-				return true
-			}
-			resetTo(b, l)
-		}
-	}
-	if n.param != nil && seg != "" {
-		b.WriteByte('/')
-		b.WriteString(seg)
-		if n.param.write(tail, b) {
-			return true
-		}
-		resetTo(b, l)
-	}
-	return false
-}
-
-func resetTo(b *strings.Builder, l int) {
-	s := b.String()[:l]
-	b.Reset()
-	b.WriteString(s)
-}
-
-// resolve returns the canonical spelling of path and its route, or ("", nil) when no
-// route matches. A trailing slash is dropped.
-func (n *routeNode) resolve(path string) (string, *routeNode) {
-	trimmed := path
-	if len(trimmed) > 1 && strings.HasSuffix(trimmed, "/") {
-		trimmed = trimmed[:len(trimmed)-1]
-	}
-	if !strings.HasPrefix(trimmed, "/") {
-		return "", nil
-	}
-	leaf, exact := n.lookup(trimmed[1:])
-	if leaf == nil {
-		return "", nil
-	}
-	if exact {
-		return trimmed, leaf
-	}
-	var b strings.Builder
-	b.Grow(len(trimmed))
-	n.write(trimmed[1:], &b)
-	return b.String(), leaf
-}
-
-// canonicalize rewrites the request path to the registered spelling before mux routes
-// it, and answers 405 itself for a known path with a method no route serves there
-// (gorilla/mux v1.8.1 loses method mismatches inside subrouters and answers 404). The
-// journal, recorded earlier in the pipeline, keeps the path as sent.
-func (s *Server) canonicalize(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		canon, leaf := s.routes.resolve(r.URL.Path)
-		if leaf != nil && !slices.Contains(leaf.methods, r.Method) {
-			s.methodNotAllowed(w, r, leaf)
-			return
-		}
-		if leaf != nil && canon != r.URL.Path {
-			u := *r.URL
-			u.Path, u.RawPath = canon, ""
-			r = r.WithContext(r.Context()) // shallow copy; the caller's request is not changed
-			r.URL = &u
-		}
-		next.ServeHTTP(w, r)
-	})
+	return rt
 }

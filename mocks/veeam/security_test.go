@@ -2,8 +2,10 @@ package veeam
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vbharness/vbharness/mocks/keys"
 )
@@ -41,6 +43,12 @@ func TestTokenConfusionIsRefused(t *testing.T) {
 		{"a kid with a NUL byte", fe.mint(t, entraToken{kid: ptr("abc\x00def")}), `with the character '\x00'`},
 		{"a kid with a backslash", fe.mint(t, entraToken{kid: ptr(`..\..\keys`)}), `with the character '.'`},
 		{"Veeam's own access token as the assertion", veeamOwn.AccessToken, "not among Microsoft Entra ID's signing keys"},
+		// Issue 15, item 9: behind a valid signature.
+		{"an unknown crit header (RFC 7515 §4.1.11)", fe.mint(t, entraToken{header: map[string]any{"crit": []string{"exp"}, "exp": 1}}), `crit header (["exp"])`},
+		{"an empty crit header", fe.mint(t, entraToken{header: map[string]any{"crit": []string{}}}), "crit header ([])"},
+		{"exp as a string", fe.mint(t, entraToken{claims: map[string]any{"exp": strconv.FormatInt(e.clk.Now().Add(time.Hour).Unix(), 10)}}), "its exp claim is \"17"},
+		{"nbf as a string", fe.mint(t, entraToken{claims: map[string]any{"nbf": strconv.FormatInt(e.clk.Now().Add(-time.Hour).Unix(), 10)}}), "its nbf claim is \"17"},
+		{"iat as an object", fe.mint(t, entraToken{claims: map[string]any{"iat": map[string]any{"n": 1}}}), `its iat claim is {"n":1}`},
 		{"an id token (audience: the client, not Graph)", fe.mint(t, entraToken{claims: map[string]any{"aud": "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "ver": "2.0"}}), "not Microsoft Graph"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

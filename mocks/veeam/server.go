@@ -1,6 +1,9 @@
 package veeam
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -25,19 +28,27 @@ const (
 // Server is the mock Veeam Backup for Microsoft 365 REST API v8. It implements
 // http.Handler and is safe for concurrent use.
 type Server struct {
-	clk      clock.Clock
-	ctl      *control.Control
-	handler  http.Handler
-	routes   *routeNode
-	settings *settingsStore
-	data     *dataStore
-	sessions *sessionStore
-	entra    *entraKeys
-	keys     *keys.Set
-	initial  struct {
+	clk           clock.Clock
+	ctl           *control.Control
+	handler       http.Handler
+	controlRouter *mux.Router
+	control       *routeNode // the control routes; the API's are the shared table()
+	settings      *settingsStore
+	world         *world
+	stubs         *stubSet
+	timeline      *timeline // long-running work on the clock (clocked.go)
+	sessions      *sessionStore
+	tokens        *tokenService
+	entra         *entraKeys
+	keys          *keys.Set
+	authority     string
+	mut           Mutations  // for testing the tests only
+	p             *persister // the state file's writer (WithState); nil keeps everything in memory
+	initial       struct {
 		settings Settings
-		fixtures Fixtures
+		world    *worldState
 		key      *keys.Key
+		stubs    []*stub
 	}
 }
 
@@ -45,7 +56,6 @@ type Server struct {
 type config struct {
 	authority    string
 	client       *http.Client
-	keys         *keys.Set
 	admin        credentials
 	settings     Settings
 	fixtures     *Fixtures
@@ -53,7 +63,9 @@ type config struct {
 	issuer       string
 	logger       *slog.Logger
 	maxSessions  int
+	stubs        Stubs
 	mutations    Mutations
+	state        *SavedState
 }
 
 // Option configures a Server. Options never fail; parse files (LoadFixtures) first.
@@ -69,11 +81,6 @@ func WithAuthority(origin string) Option { return func(c *config) { c.authority 
 // pass one with an inproc transport; TLS tests one trusting the test CA). Default: a
 // client with a 10 s timeout.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.client = hc } }
-
-// WithKeys sets the keys Veeam's own tokens are signed with; the active key signs and
-// its thumbprint is the kid. Default keys.NewSet(keys.Pooled(1), 0, 10): pool index 0 is
-// the mock Entra's, so the two never share a key.
-func WithKeys(k *keys.Set) Option { return func(c *config) { c.keys = k } }
 
 // WithAdmin sets the administrator account for grant_type=password. Default
 // DefaultAdminUser / DefaultAdminPassword. The user name matches case-insensitively,
@@ -105,6 +112,10 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 // WithMaxSessions bounds the session store (default DefaultMaxSessions).
 func WithMaxSessions(n int) Option { return func(c *config) { c.maxSessions = n } }
 
+// WithStubs gives the server stubs it starts with, and returns to on Reset (NewStubs,
+// LoadStubs). Default: none.
+func WithStubs(st Stubs) Option { return func(c *config) { c.stubs = st } }
+
 // New returns a mock Veeam server on clk, the clock its stack shares.
 func New(clk clock.Clock, opts ...Option) *Server {
 	cfg := config{
@@ -115,11 +126,9 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	signing := keys.NewSet(keys.Pooled(1), 0, 10) // Veeam's own signing keys: pooled key 1
 	if cfg.client == nil {
 		cfg.client = &http.Client{Timeout: 10 * time.Second}
-	}
-	if cfg.keys == nil {
-		cfg.keys = keys.NewSet(keys.Pooled(1), 0, 10)
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)
@@ -127,23 +136,37 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	if cfg.admin.user == "" {
 		cfg.admin.user = DefaultAdminUser
 	}
-	fixtures := defaultFixtures() // shared and read-only: the store works on its own copy
+	// The default world is built once per process and shared read-only (each server
+	// keeps its own changes), unless the clock starts elsewhere than clock.DefaultStart.
+	// Fixtures a caller gives keep their own times.
+	var base *worldState
 	if cfg.fixtures != nil {
-		fixtures = cfg.fixtures.normalized()
+		base = buildWorld(cfg.fixtures.normalized(), clock.DefaultStart)
+	} else {
+		base = worldFor(clk.Now())
 	}
 
 	s := &Server{
-		clk:      clk,
-		settings: &settingsStore{},
-		data:     newDataStore(fixtures),
-		sessions: newSessionStore(cfg.maxSessions),
-		entra:    newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
-		keys:     cfg.keys,
+		clk:       clk,
+		settings:  &settingsStore{},
+		world:     newWorld(base),
+		stubs:     &stubSet{},
+		timeline:  newTimeline(),
+		sessions:  newSessionStore(cfg.maxSessions),
+		entra:     newEntraKeys(cfg.authority, cfg.client, cfg.mutations),
+		keys:      signing,
+		authority: strings.TrimRight(cfg.authority, "/"),
+		mut:       cfg.mutations,
 	}
 	s.settings.set(cfg.settings)
 	s.initial.settings = s.settings.get()
-	s.initial.fixtures = fixtures
-	s.initial.key = cfg.keys.Active()
+	s.initial.world = base
+	s.initial.key = signing.Active()
+	s.initial.stubs = cfg.stubs.list
+	s.stubs.reset(s.initial.stubs)
+	if cfg.state != nil {
+		s.restore(cfg.state, cfg.logger)
+	}
 	s.ctl = control.New(control.Options{
 		Server:   "veeam",
 		Clock:    clk,
@@ -154,26 +177,22 @@ func New(clk clock.Clock, opts ...Option) *Server {
 			writeError(w, "", &apiError{Status: http.StatusInternalServerError, Message: "An internal error occurred."})
 		},
 	})
-
-	tokens := &tokenService{
-		clk: clk, keys: cfg.keys, sessions: s.sessions, data: s.data, entra: s.entra,
+	s.tokens = &tokenService{
+		clk: clk, keys: signing, sessions: s.sessions, orgs: s, entra: s.entra,
 		settings: s.settings, admin: cfg.admin, issuer: cfg.issuer, log: cfg.logger, mut: cfg.mutations,
 	}
-	a := &api{clk: clk, data: s.data, sessions: s.sessions, settings: s.settings, authority: strings.TrimRight(cfg.authority, "/"), mut: cfg.mutations}
-	ctl := &controlAPI{s: s}
 
+	// The API's routes are the document's (table(), shared by every server); the control
+	// API keeps a gorilla/mux router of its own.
 	r := mux.NewRouter()
-	v8 := r.PathPrefix("/v8").Subrouter()
-	tokens.mount(v8, a.auth)
-	a.mount(v8)
 	sub := s.ctl.Mount(r)
-	ctl.mount(sub)
-	for _, rt := range []*mux.Router{r, v8, sub} { // mux subrouters do not inherit it
+	(&controlAPI{s: s}).mount(sub)
+	for _, rt := range []*mux.Router{r, sub} { // mux subrouters do not inherit it
 		rt.NotFoundHandler = http.HandlerFunc(s.notFound)
 	}
-
-	s.routes = buildRouteTree(r)
-	s.handler = s.ctl.Wrap(s.canonicalize(r))
+	s.controlRouter = r
+	s.control = controlTree(r)
+	s.handler = s.ctl.Wrap(http.HandlerFunc(s.serve))
 	return s
 }
 
@@ -185,25 +204,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) Control() *control.Control { return s.ctl }
 
 // Reset drops every session and token, forgets cached Entra keys, and restores the
-// initial fixtures, settings and signing key. (Control().Reset also clears the journal
-// and faults, then calls this.)
+// initial fixtures, settings, signing key and stubs (those WithStubs gave, their
+// counters at zero). A server with a state file (WithState) also clears it, so a
+// restart after a reset starts from the fixtures too. Stubs are never kept in the state
+// file. (Control().Reset also clears the journal and faults, then calls this.)
 func (s *Server) Reset() {
+	if s.p != nil {
+		s.p.mu.Lock()
+		defer s.p.mu.Unlock()
+	}
 	s.sessions.reset()
+	s.stubs.reset(s.initial.stubs)
 	s.entra.reset()
-	s.data.reset(s.initial.fixtures)
+	s.timeline.reset()
+	s.world.reset(s.initial.world)
 	s.settings.set(s.initial.settings)
 	s.keys.Reset(s.initial.key)
+	if s.p != nil {
+		s.p.clear()
+	}
 }
 
 // Settings returns the current settings.
 func (s *Server) Settings() Settings { return s.settings.get() }
 
-// UpdateSettings replaces the settings; out-of-range values fall back to defaults.
-func (s *Server) UpdateSettings(set Settings) { s.settings.set(set) }
+// UpdateSettings replaces the settings; out-of-range values fall back to defaults. A
+// failure to save them (WithState) is logged.
+func (s *Server) UpdateSettings(set Settings) {
+	_ = s.saving(func() error { s.settings.set(set); return nil })
+}
 
 // AddOrganization adds an organization as POST /_mock/organizations does: the id is
 // generated when empty, the fields are validated as fixtures are (ErrInvalidFixtures),
-// defaults are filled in, and a taken name, id or msid is refused. Reset removes it.
+// defaults are filled in, and a taken name, id or msid is refused. Reset removes it. With
+// WithState a failure to save it wraps ErrNotSaved.
 func (s *Server) AddOrganization(o Organization) (Organization, error) {
 	if o.ID == "" {
 		o.ID = newGUID()
@@ -212,15 +246,56 @@ func (s *Server) AddOrganization(o Organization) (Organization, error) {
 	if err := f.Validate(); err != nil {
 		return Organization{}, err
 	}
-	return s.data.addOrg(f.normalized().Organizations[0])
+	var added Organization
+	err := s.saving(func() (err error) {
+		added, err = s.addOrganization(f.normalized().Organizations[0])
+		return err
+	})
+	return added, err
+}
+
+// errDuplicate marks an organization that is already added.
+var errDuplicate = errors.New("already exists")
+
+// addOrganization stores a normalised organization, refusing a duplicate name, id or
+// msid.
+func (s *Server) addOrganization(o Organization) (Organization, error) {
+	s.world.mu.Lock() // one check-and-add at a time; the reads below take no lock of their own
+	defer s.world.mu.Unlock()
+	for _, it := range s.world.listLocked("/v8/organizations") {
+		x := organizationOf(it)
+		switch {
+		case strings.EqualFold(x.Name, o.Name):
+			return Organization{}, fmt.Errorf("organization %s %w", o.Name, errDuplicate)
+		case x.ID == o.ID:
+			return Organization{}, fmt.Errorf("an organization with id %s %w", o.ID, errDuplicate)
+		case o.MSID != "" && x.MSID == o.MSID:
+			return Organization{}, fmt.Errorf("organization %s with msid %s %w", x.Name, o.MSID, errDuplicate)
+		}
+	}
+	raw, err := json.Marshal(organizationWire(o))
+	if err != nil {
+		return Organization{}, err
+	}
+	it, err := newItem("/v8/Organizations/"+o.ID, o.ID, raw, orgSecrets{ModernAppOnly: o.ModernAppOnly, Account: o.Account, Password: o.Password})
+	if err != nil {
+		return Organization{}, err
+	}
+	s.world.putLocked(it)
+	return o, nil
 }
 
 // RevokeSessions revokes the sessions of userName (case-insensitive), or all sessions
-// when it is empty, and returns how many were revoked.
-func (s *Server) RevokeSessions(userName string) int { return s.sessions.revokeUser(userName) }
+// when it is empty, and returns how many were revoked. With WithState a failure to save
+// the revocation is logged (revokeSessions returns it).
+func (s *Server) RevokeSessions(userName string) int {
+	n, _ := s.revokeSessions(userName)
+	return n
+}
 
-func isControlPath(p string) bool {
-	return p == control.Prefix || strings.HasPrefix(p, control.Prefix+"/")
+func (s *Server) revokeSessions(userName string) (n int, err error) {
+	err = s.saving(func() error { n = s.sessions.revokeUser(userName); return nil })
+	return n, err
 }
 
 // tooLarge answers a body over the 1 MiB limit: a 400 token error on /v8/token (same
@@ -231,7 +306,8 @@ func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
 		control.WriteError(w, http.StatusRequestEntityTooLarge, msg)
 		return
 	}
-	if canon, _ := s.routes.resolve(r.URL.Path); canon == "/v8/token" {
+	var m match
+	if table().tree.resolve(r.URL.Path, &m) && m.leaf.route(http.MethodPost) == table().byID["token"] {
 		writeError(w, s.settings.get().ErrorStyle, invalidRequest("%s", msg))
 		return
 	}
@@ -250,9 +326,8 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 // methodNotAllowed answers a known path with a method it does not serve: 405 with
-// Allow listing the methods the mock serves there.
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, leaf *routeNode) {
-	allow := strings.Join(leaf.methods, ", ")
+// Allow listing the methods served there, before any authentication.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	w.Header().Set("Allow", allow)
 	if isControlPath(r.URL.Path) {
 		control.WriteError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+allow)

@@ -3,14 +3,13 @@ package veeam
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gorilla/mux"
 
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
@@ -35,12 +34,19 @@ type credentials struct {
 	user, password string
 }
 
+// orgDirectory is what the token service reads of the world: organizations and the
+// Restore Portal application.
+type orgDirectory interface {
+	findOrganization(match func(*Organization) bool) (Organization, bool)
+	restorePortal() RestorePortal
+}
+
 // tokenService owns POST /v8/token and POST /v8/token/logout.
 type tokenService struct {
 	clk      clock.Clock
 	keys     *keys.Set
 	sessions *sessionStore
-	data     *dataStore
+	orgs     orgDirectory
 	entra    *entraKeys
 	settings *settingsStore
 	admin    credentials
@@ -49,36 +55,76 @@ type tokenService struct {
 	mut      Mutations // for testing the tests only
 }
 
-// mount adds the token routes to the /v8 router.
-func (t *tokenService) mount(v8 *mux.Router, auth func(access, authedHandler) http.HandlerFunc) {
-	v8.HandleFunc("/token", t.token).Methods(http.MethodPost)                         // anonymous (x-anonymous)
-	v8.HandleFunc("/token/logout", auth(anyToken, t.logout)).Methods(http.MethodPost) // 204
+// tokenReply is the token endpoint's success body with OWIN's headers [I], and the
+// pair's antiforgery token, when it has one, in a cookie and a response header of the
+// configured names [A: veeam.md §1.6 says the server issues one alongside the token
+// pair, to be kept "e.g. in browser cookies"; the names are not public]. The cookie is
+// Secure when the request came over TLS, as ASP.NET's SameAsRequest default [I].
+type tokenReply struct {
+	tokenResponse
+	xsrf, cookie, header string
+	secure               bool // the request came over TLS
 }
 
-// token is POST /v8/token. Form and JSON bodies carry the same fields (SPEC8); the
-// pipeline has already parsed them (control.Fields). Extra and empty fields are
-// harmless, as on a real server (veeam.md §1.2).
-func (t *tokenService) token(w http.ResponseWriter, r *http.Request) {
-	now := t.clk.Now()
+func (r tokenReply) setHeaders(h http.Header) {
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "-1")
+	if r.xsrf != "" {
+		h.Add("Set-Cookie", (&http.Cookie{Name: r.cookie, Value: r.xsrf, Path: "/", Secure: r.secure, SameSite: http.SameSiteStrictMode}).String())
+		h.Set(r.header, r.xsrf)
+	}
+}
+
+// antiforgeryPresented reports whether r carries want, the antiforgery token of its
+// access or refresh token, in the configured header or cookie.
+func antiforgeryPresented(r *http.Request, set Settings, want string) bool {
+	if v := r.Header.Get(set.AntiforgeryHeader); v != "" && subtle.ConstantTimeCompare([]byte(v), []byte(want)) == 1 {
+		return true
+	}
+	for _, c := range r.CookiesNamed(set.AntiforgeryCookie) {
+		if subtle.ConstantTimeCompare([]byte(c.Value), []byte(want)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// antiforgeryMissing is the answer to a call or refresh whose token says antiforgery
+// True without its antiforgery token: 400 RESTExceptionInfo [A: ASP.NET answers a
+// failed antiforgery validation with 400; what VB365 writes is not public], with a
+// message that tells the client developer the two ways out.
+func antiforgeryMissing(set Settings, what string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: codeValidation, Message: fmt.Sprintf(
+		"The antiforgery token is missing or invalid: this %s was issued with antiforgery protection, so each request needs the antiforgery token that came with it; "+
+			"send disable_antiforgery_token=true at login, or the antiforgery token (the %s cookie or the %s header the token response set).",
+		what, set.AntiforgeryCookie, set.AntiforgeryHeader)}
+}
+
+// token is POST /v8/token (anonymous, x-anonymous). Form and JSON bodies carry the same
+// fields (SPEC8); the pipeline has already parsed them (control.Fields). Extra and empty
+// fields are harmless, as on a real server (veeam.md §1.2). It validates its own request
+// and answers errors in Settings.ErrorStyle.
+func (s *Server) token(rq *request) (int, any, *apiError) { return s.tokens.token(rq) }
+
+func (t *tokenService) token(rq *request) (int, any, *apiError) {
+	r, now := rq.Request, rq.now
 	set := t.settings.get()
 	f := control.Fields(r)
 	if f == nil {
-		if r.Body == nil || r.Body == http.NoBody { // the pipeline keeps a read body in r.Body
-			writeError(w, set.ErrorStyle, invalidRequest("The token request has no body; send grant_type and its fields as application/x-www-form-urlencoded or application/json."))
-			return
+		if len(rq.body) == 0 {
+			return 0, nil, invalidRequest("The token request has no body; send grant_type and its fields as application/x-www-form-urlencoded or application/json.")
 		}
-		writeError(w, set.ErrorStyle, invalidRequest("The token request body is neither a form (application/x-www-form-urlencoded) nor a JSON object (application/json)."))
-		return
+		return 0, nil, invalidRequest("The token request body is neither a form (application/x-www-form-urlencoded) nor a JSON object (application/json).")
 	}
 	antiforgery := true
 	afSet := false
 	if v, ok := f["disable_antiforgery_token"]; ok && v != "" && v != "null" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			writeError(w, set.ErrorStyle, invalidRequest("disable_antiforgery_token must be true or false, not %q.", v))
-			return
+			return 0, nil, invalidRequest("disable_antiforgery_token must be true or false, not %q.", v)
 		}
-		antiforgery, afSet = !b, true
+		antiforgery, afSet = !b || t.mut.IgnoreDisableAntiforgery, true
 	}
 	var (
 		sess *session
@@ -89,7 +135,7 @@ func (t *tokenService) token(w http.ResponseWriter, r *http.Request) {
 		sess, e = t.password(f, set)
 	case GrantRefresh:
 		var inherited bool
-		sess, inherited, e = t.refresh(f, now, set)
+		sess, inherited, e = t.refresh(r, f, now, set)
 		if !afSet {
 			antiforgery = inherited
 		}
@@ -104,23 +150,14 @@ func (t *tokenService) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if e != nil {
 		t.log.Info("token request refused", "grant_type", f["grant_type"], "reason", e.Message)
-		writeError(w, set.ErrorStyle, e)
-		return
+		return 0, nil, e
 	}
-	resp, err := t.issuePair(sess, antiforgery, t.issuerFor(r), now, set)
+	resp, xsrf, err := t.issuePair(sess, antiforgery, t.issuerFor(r), now, set)
 	if err != nil {
 		t.log.Error("issue tokens", "err", err)
-		writeError(w, set.ErrorStyle, &apiError{Status: http.StatusInternalServerError, Message: "The server could not issue tokens."})
-		return
+		return 0, nil, &apiError{Status: http.StatusInternalServerError, Message: "The server could not issue tokens."}
 	}
-	b, _ := marshal(resp)
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-cache") // OWIN's token endpoint headers [I]
-	h.Set("Pragma", "no-cache")
-	h.Set("Expires", "-1")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	return http.StatusOK, tokenReply{tokenResponse: resp, xsrf: xsrf, cookie: set.AntiforgeryCookie, header: set.AntiforgeryHeader, secure: r.TLS != nil}, nil
 }
 
 // issuerFor is the iss claim: the configured issuer, else the request's host without
@@ -152,7 +189,7 @@ func (t *tokenService) password(f map[string]string, set Settings) (*session, *a
 	if sameAccount(user, t.admin.user) && subtle.ConstantTimeCompare([]byte(pass), []byte(t.admin.password)) == 1 {
 		return &session{key: newGUID(), user: t.admin.user, kind: kindAdmin, credentialType: credUsernamePassword}, nil
 	}
-	org, ok := t.data.orgByAccount(user)
+	org, ok := t.orgs.findOrganization(func(o *Organization) bool { return o.Account != "" && strings.EqualFold(o.Account, user) })
 	switch {
 	case !ok:
 		t.log.Info("password login refused", "user", user, "why", "no such administrator or organization account, or wrong administrator password")
@@ -188,19 +225,31 @@ func splitAccount(s string) (domain, user string) {
 
 // refresh is grant_type=refresh_token: a new pair in the same session. The used token
 // is spent unless Settings.RefreshRotation is off; an expired one is refused.
-func (t *tokenService) refresh(f map[string]string, now time.Time, set Settings) (*session, bool, *apiError) {
+// A refresh token that carries antiforgery True needs its antiforgery token too, when
+// Settings.Antiforgery enforces it (veeam.md §1.6 [C]: "including on refresh").
+func (t *tokenService) refresh(r *http.Request, f map[string]string, now time.Time, set Settings) (*session, bool, *apiError) {
 	tok := f["refresh_token"]
 	if tok == "" {
 		return nil, false, invalidRequest("grant_type=refresh_token needs refresh_token.")
 	}
-	sess, af, outcome := t.sessions.useRefresh(tok, now, set.RefreshRotation, !t.mut.IgnoreRefreshTokenExpiry)
+	var xsrfOK func(string) bool
+	if set.Antiforgery == AntiforgeryEnforce {
+		xsrfOK = func(want string) bool { return antiforgeryPresented(r, set, want) }
+	}
+	sess, af, outcome := t.sessions.useRefresh(tok, now, set.RefreshRotation, !t.mut.IgnoreRefreshTokenExpiry, set.RevokeOnRefreshReuse, xsrfOK)
 	switch outcome {
+	case refreshNoAntiforgery:
+		e := antiforgeryMissing(set, "refresh token")
+		e.OAuth = oauthInvalidRequest
+		return nil, false, e
 	case refreshUnknown:
 		return nil, false, invalidGrant("The refresh token is invalid or has been revoked; sign in again.")
 	case refreshNotRefresh:
 		return nil, false, invalidGrant("The token is an access token, not a refresh token.")
 	case refreshSpent:
 		return nil, false, invalidGrant("The refresh token has already been used; each refresh token is valid for one refresh.")
+	case refreshReused:
+		return nil, false, invalidGrant("The refresh token has already been used; each refresh token is valid for one refresh. Every token of this sign-in has been revoked, since a reused refresh token may have leaked; sign in again.")
 	case refreshExpired:
 		return nil, false, invalidGrant("The refresh token has expired; sign in again.")
 	}
@@ -224,7 +273,7 @@ func (t *tokenService) jwtBearer(r *http.Request, f map[string]string, now time.
 	if !set.TenantAuthentication && !t.mut.IgnoreTenantAuthentication {
 		return nil, invalidGrant("Tenant authentication is disabled on this server; enable tenant authentication with organization credentials (General Options → Authentication) before logging in with an assertion.")
 	}
-	org, ok := t.data.orgByName(clientID)
+	org, ok := t.orgs.findOrganization(func(o *Organization) bool { return strings.EqualFold(o.Name, clientID) })
 	if !ok {
 		return nil, invalidGrant("Organization %q was not found on this server; client_id must name an added organization in the *.onmicrosoft.com form.", clientID)
 	}
@@ -278,7 +327,7 @@ func (t *tokenService) operator(r *http.Request, f map[string]string, now time.T
 	if !okU || !okT {
 		return nil, invalidRequest("client_id %q is not <userId>.<tenantId> (two GUIDs joined by a dot).", clientID)
 	}
-	org, ok := t.data.orgByMSID(tenantID)
+	org, ok := t.orgs.findOrganization(func(o *Organization) bool { return o.MSID != "" && strings.EqualFold(o.MSID, tenantID) })
 	if !ok {
 		return nil, invalidGrant("No organization with tenant id %s was added to this server.", tenantID)
 	}
@@ -300,7 +349,7 @@ func (t *tokenService) operator(r *http.Request, f map[string]string, now time.T
 	if !strings.EqualFold(c.ObjectID, userID) {
 		return nil, invalidGrant("The operator's access token belongs to user %q, not %s.", c.ObjectID, userID)
 	}
-	app := t.data.restorePortalApp()
+	app := strings.ToLower(t.orgs.restorePortal().ApplicationID)
 	okAud := false
 	for _, a := range c.Audience {
 		if strings.EqualFold(a, app) || strings.EqualFold(a, "api://"+app) {
@@ -313,6 +362,12 @@ func (t *tokenService) operator(r *http.Request, f map[string]string, now time.T
 	if !c.hasScope([]string{operatorScope}) {
 		return nil, invalidGrant("The operator's access token lacks the %s scope of the Restore Portal application.", operatorScope)
 	}
+	// [A] The operator signs in through the Restore Portal application itself (a public
+	// client asking for its own api://<appId>/access_as_user), so the token's client
+	// (appid in v1, azp in v2) must be that application.
+	if !strings.EqualFold(c.clientApp(), app) {
+		return nil, invalidGrant("The operator's access token was issued to application %q, not the Restore Portal application %s.", c.clientApp(), app)
+	}
 	user := c.userName()
 	if user == "" {
 		user = userID
@@ -322,7 +377,7 @@ func (t *tokenService) operator(r *http.Request, f map[string]string, now time.T
 
 // logout is POST /v8/token/logout: 204, and every token of the caller's session (the
 // whole refresh chain of that login) is revoked.
-func (t *tokenService) logout(w http.ResponseWriter, _ *http.Request, c call) {
-	t.sessions.revoke(c.sess.key)
-	w.WriteHeader(http.StatusNoContent)
+func (s *Server) logout(rq *request) (int, any, *apiError) {
+	s.sessions.revoke(rq.sess.key)
+	return http.StatusNoContent, nil, nil
 }

@@ -324,11 +324,33 @@ func TestRefreshToken(t *testing.T) {
 		if c1["credentialKey"] != c2["credentialKey"] || c1["jti"] == c2["jti"] {
 			t.Errorf("refresh should keep credentialKey and change jti: %v %v", c1, c2)
 		}
-		if code, msg := refresh(e, first.RefreshToken); code != 400 || !strings.Contains(msg, "already been used") {
+		if w := e.do("GET", "/v8/ServiceInstance", "", "", bearer(second.AccessToken)...); w.Code != 200 {
+			t.Errorf("new access token: %d", w.Code)
+		}
+		// Issue 15, item 9 (RFC 9700 §4.14.2) [A]: the spent token presented again revokes
+		// the whole sign-in, the pair it was exchanged for included.
+		if code, msg := refresh(e, first.RefreshToken); code != 400 || !strings.Contains(msg, "already been used") || !strings.Contains(msg, "Every token of this sign-in has been revoked") {
+			t.Errorf("reused refresh token: %d %q", code, msg)
+		}
+		if w := e.do("GET", "/v8/ServiceInstance", "", "", bearer(second.AccessToken)...); w.Code != 401 {
+			t.Errorf("the access token issued by the spent refresh token, after its reuse: %d, want 401", w.Code)
+		}
+		if code, msg := refresh(e, second.RefreshToken); code != 400 || !strings.Contains(msg, "revoked") {
+			t.Errorf("the refresh token issued by the spent one, after its reuse: %d %q", code, msg)
+		}
+	})
+	t.Run("revokeOnRefreshReuse off refuses the reuse only", func(t *testing.T) {
+		e := newTestServer(t)
+		s := e.srv.Settings()
+		s.RevokeOnRefreshReuse = false
+		e.srv.UpdateSettings(s)
+		first := e.adminLogin()
+		second := e.login("grant_type=refresh_token&refresh_token=" + first.RefreshToken)
+		if code, msg := refresh(e, first.RefreshToken); code != 400 || !strings.Contains(msg, "already been used") || strings.Contains(msg, "revoked") {
 			t.Errorf("reused refresh token: %d %q", code, msg)
 		}
 		if w := e.do("GET", "/v8/ServiceInstance", "", "", bearer(second.AccessToken)...); w.Code != 200 {
-			t.Errorf("new access token: %d", w.Code)
+			t.Errorf("new access token after a refused reuse: %d", w.Code)
 		}
 	})
 	t.Run("rotation off lets a refresh token be reused", func(t *testing.T) {

@@ -69,8 +69,9 @@ func signToken(k *keys.Key, c tokenClaims) (string, error) {
 }
 
 // issuePair signs a new access and refresh token for sess, records them and returns
-// the success body. now is the one clock reading of the request.
-func (t *tokenService) issuePair(sess *session, antiforgery bool, issuer string, now time.Time, set Settings) (tokenResponse, error) {
+// the success body and, when antiforgery is set, the pair's antiforgery token. now is
+// the one clock reading of the request.
+func (t *tokenService) issuePair(sess *session, antiforgery bool, issuer string, now time.Time, set Settings) (tokenResponse, string, error) {
 	accessExp := now.Add(time.Duration(set.AccessTokenLifetime) * time.Second)
 	refreshExp := now.Add(time.Duration(set.RefreshTokenLifetime) * time.Second)
 	c := tokenClaims{
@@ -89,14 +90,18 @@ func (t *tokenService) issuePair(sess *session, antiforgery bool, issuer string,
 	k := t.keys.Active()
 	access, err := signToken(k, c)
 	if err != nil {
-		return tokenResponse{}, err
+		return tokenResponse{}, "", err
 	}
 	c.TokenType, c.Exp = "Refresh", refreshExp.Unix()
 	refresh, err := signToken(k, c)
 	if err != nil {
-		return tokenResponse{}, err
+		return tokenResponse{}, "", err
 	}
-	t.sessions.add(sess, access, refresh, accessExp, refreshExp, antiforgery, now)
+	xsrf := ""
+	if antiforgery {
+		xsrf = newAntiforgeryToken()
+	}
+	t.sessions.add(sess, access, refresh, accessExp, refreshExp, xsrf, now)
 	return tokenResponse{
 		AccessToken:  access,
 		RefreshToken: refresh,
@@ -105,5 +110,12 @@ func (t *tokenService) issuePair(sess *session, antiforgery bool, issuer string,
 		UserName:     sess.user,
 		Issued:       now.UTC().Format(TimeFormat),
 		Expires:      accessExp.UTC().Format(TimeFormat),
-	}, nil
+	}, xsrf, nil
+}
+
+// newAntiforgeryToken is 32 random bytes, base64url: opaque, as a client must treat it.
+func newAntiforgeryToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return b64.EncodeToString(b[:])
 }

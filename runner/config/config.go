@@ -8,14 +8,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v4"
-
-	"github.com/vbharness/vbharness/mocks/veeam"
+	"github.com/vbharness/vbharness/mocks/configfile"
 )
 
 // FileName is the targets file looked up in the working directory.
@@ -25,14 +20,6 @@ const FileName = "vbharness.yaml"
 // cannot define it.
 const MockTarget = "mock"
 
-// Defaults for a target's Entra settings: the Azure CLI public client and the scopes of
-// Veeam's modern app-only authentication (the seed document).
-const (
-	DefaultAuthority = "https://login.microsoftonline.com"
-	DefaultClientID  = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
-	DefaultScope     = "Directory.AccessAsUser.All User.ReadWrite.All offline_access"
-)
-
 // Environment variables that override secrets of the selected target. Secrets belong
 // in the environment (or a CI secret store), not in a file that gets committed.
 const (
@@ -40,74 +27,54 @@ const (
 	EnvControlToken  = "VBHARNESS_CONTROL_TOKEN"  // the control token of a `vbharness mock --control-token`
 )
 
-// Error is a problem in the targets file, with where it is and what to do.
-type Error struct {
-	File      string // the file as the user named it
-	Line, Col int    // 1-based; 0 when the problem has no single place
-	Msg       string // what is wrong
-	Fix       string // what to do about it; may be empty
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Col > 0 {
-			fmt.Fprintf(&b, ":%d", e.Col)
-		}
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	if e.Fix != "" {
-		b.WriteString("; ")
-		b.WriteString(e.Fix)
-	}
-	return b.String()
-}
+// Error is a problem in the targets file, with where it is and what to do: the error
+// every configuration file gives (mocks/configfile).
+type Error = configfile.Error
 
 // ErrNotFound is returned by Find when no targets file exists where one was looked for.
 var ErrNotFound = errors.New("no targets file")
 
-// Entra is a target's Microsoft Entra ID settings.
+// Entra is a target's Microsoft Entra ID settings. Authority, ClientID and Scope are
+// optional: left empty, engine/flow's defaults apply (login.microsoftonline.com, the Azure
+// CLI public client, the scopes of Veeam's modern app-only authentication).
 type Entra struct {
-	Authority string // origin, default DefaultAuthority
-	Tenant    string // required, e.g. abc.onmicrosoft.com
-	ClientID  string // default DefaultClientID
-	Scope     string // default DefaultScope
-	User      string // default user for mock sign-in; optional
+	Authority string `yaml:"authority"` // origin
+	Tenant    string `yaml:"tenant"`    // required, e.g. abc.onmicrosoft.com
+	ClientID  string `yaml:"client_id"`
+	Scope     string `yaml:"scope"`
+	User      string `yaml:"user"` // who sign-ins approve as on a mock; optional
 }
 
 // Veeam is a target's Veeam Backup for Microsoft 365 REST API settings.
 type Veeam struct {
-	URL           string // origin, e.g. https://abc.tech.local:4443; required
-	CAFile        string // PEM file of the CA that signed the server certificate; optional
-	AdminUser     string
-	AdminPassword string // only from VBHARNESS_VEEAM_PASSWORD
-	Organization  string // client_id of the jwt-bearer grant; default Entra.Tenant
+	URL           string `yaml:"url"`          // origin, e.g. https://abc.tech.local:4443; required
+	CAFile        string `yaml:"ca_file"`      // PEM file of the CA that signed the server certificate; optional
+	AdminUser     string `yaml:"admin_user"`   // the administrator of password logins; optional
+	AdminPassword string `yaml:"-"`            // only from VBHARNESS_VEEAM_PASSWORD
+	Organization  string `yaml:"organization"` // client_id of the jwt-bearer grant; empty: the tenant (engine.Target.Organization)
 }
 
 // Control locates the control API of a running `vbharness mock`.
 type Control struct {
-	Entra string // origin of the Entra mock; default Entra.Authority
-	Veeam string // origin of the Veeam mock; default Veeam.URL
-	Token string // control token; VBHARNESS_CONTROL_TOKEN overrides it
+	Entra string `yaml:"entra"` // origin of the Entra mock; default Entra.Authority
+	Veeam string `yaml:"veeam"` // origin of the Veeam mock; default Veeam.URL
+	Token string `yaml:"token"` // control token; VBHARNESS_CONTROL_TOKEN overrides it
 }
 
 // Target is one entry under targets:.
 type Target struct {
-	Name               string
-	Entra              Entra
-	Veeam              Veeam
-	InsecureSkipVerify bool
-	Control            *Control // nil: no control API (a lab server)
-	Settings           map[string]any
-
-	line, col int            // of the target's name
-	pos       map[string]pos // "veeam.ca_file" → where its value is
+	Name               string         `yaml:"-"`
+	Entra              Entra          `yaml:"entra"`
+	Veeam              Veeam          `yaml:"veeam"`
+	InsecureSkipVerify bool           `yaml:"insecure_skip_verify"`
+	Control            *Control       `yaml:"control"` // nil: no control API (a lab server)
+	Settings           map[string]any `yaml:"settings"`
 }
 
-type pos struct{ line, col int }
+// fileShape is the targets file as written.
+type fileShape struct {
+	Targets map[string]*Target `yaml:"targets"`
+}
 
 // File is a parsed targets file.
 type File struct {
@@ -115,6 +82,8 @@ type File struct {
 	Dir     string // absolute directory, for resolving relative paths
 	Targets map[string]*Target
 	Names   []string // target names in file order
+
+	doc *configfile.Doc // for the positions of Resolve's errors
 }
 
 // Find returns the targets file to use: explicit if set (it must exist), otherwise
@@ -155,184 +124,44 @@ func Load(path, display string) (*File, error) {
 	return Parse(display, filepath.Dir(abs), data)
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// Parse checks the shape of a targets file: YAML syntax, known keys, value types and
-// target names. name is how errors call the file; dir resolves relative paths.
+// Parse checks the shape of a targets file: syntax, known keys (exactly, with the
+// nearest known key for a typo), value types and target names. name is how errors call
+// the file; dir resolves relative paths.
 func Parse(name, dir string, data []byte) (*File, error) {
-	f := &File{Path: name, Dir: dir, Targets: map[string]*Target{}}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		e := &Error{File: name, Msg: "malformed YAML: " + strings.TrimPrefix(err.Error(), "yaml: "),
-			Fix: "fix the syntax (indent with spaces, and quote values that contain ': ' or start with '{', '[', '*' or '&')"}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Msg = "malformed YAML: " + m[2]
-		}
-		return nil, e
-	}
-	if len(doc.Content) == 0 {
+	var shape fileShape
+	doc, err := configfile.Decode(name, data, &shape)
+	if errors.Is(err, configfile.ErrEmpty) {
 		return nil, &Error{File: name, Msg: "the file is empty", Fix: "add a targets: mapping (see docs/cli.md)"}
 	}
-	root := doc.Content[0]
-	p := parser{file: name}
-	targets := p.mapping(root, "the top level", map[string]bool{"targets": true})
-	if p.err != nil {
-		return nil, p.err
+	if err != nil {
+		return nil, err
 	}
-	tn, ok := targets["targets"]
-	if !ok {
-		return nil, &Error{File: name, Line: root.Line, Col: root.Column, Msg: "no targets: key",
+	if !doc.Has("targets") {
+		l, c := doc.Pos()
+		return nil, &Error{File: name, Line: l, Col: c, Msg: "no targets: key",
 			Fix: "define your targets under targets: (see docs/cli.md)"}
 	}
-	if tn.value.Kind != yaml.MappingNode {
-		return nil, p.typeErr(tn.value, "targets", "a mapping of target names to targets")
-	}
-	for i := 0; i+1 < len(tn.value.Content); i += 2 {
-		k, v := tn.value.Content[i], tn.value.Content[i+1]
-		t := p.target(k, v)
-		if p.err != nil {
-			return nil, p.err
+	f := &File{Path: name, Dir: dir, Targets: map[string]*Target{}, doc: doc}
+	for _, k := range doc.Keys("targets") {
+		switch k.Name {
+		case MockTarget:
+			return nil, &Error{File: name, Line: k.Line, Col: k.Col, Msg: `the target name "mock" is reserved for the embedded mocks`,
+				Fix: "give this target another name (a running `vbharness mock` is usually called localmock)"}
+		case "":
+			return nil, &Error{File: name, Line: k.Line, Col: k.Col, Msg: "a target needs a name", Fix: "write it as the key under targets:"}
 		}
-		if _, dup := f.Targets[t.Name]; dup {
-			return nil, &Error{File: name, Line: k.Line, Col: k.Column, Msg: fmt.Sprintf("target %q is defined twice", t.Name),
-				Fix: "rename or remove one of them"}
+		t := shape.Targets[k.Name]
+		if t == nil { // "lab:" with nothing under it
+			t = &Target{}
 		}
-		f.Targets[t.Name] = t
-		f.Names = append(f.Names, t.Name)
+		t.Name = k.Name
+		if t.Control == nil && doc.Has("targets", k.Name, "control") { // "control:" alone is a running mock with defaults
+			t.Control = &Control{}
+		}
+		f.Targets[k.Name] = t
+		f.Names = append(f.Names, k.Name)
 	}
 	return f, nil
-}
-
-type parser struct {
-	file string
-	err  *Error
-}
-
-type entry struct {
-	key   *yaml.Node
-	value *yaml.Node
-}
-
-func (p *parser) fail(n *yaml.Node, msg, fix string) {
-	if p.err == nil {
-		p.err = &Error{File: p.file, Line: n.Line, Col: n.Column, Msg: msg, Fix: fix}
-	}
-}
-
-func (p *parser) typeErr(n *yaml.Node, where, want string) *Error {
-	return &Error{File: p.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("%s must be %s", where, want),
-		Fix: "see the targets file reference in docs/cli.md"}
-}
-
-// mapping checks that n is a mapping whose keys are all in known (nil: any key) and
-// appear once, and returns its entries by key.
-func (p *parser) mapping(n *yaml.Node, where string, known map[string]bool) map[string]entry {
-	if p.err != nil {
-		return nil
-	}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return map[string]entry{}
-	}
-	if n.Kind != yaml.MappingNode {
-		p.err = p.typeErr(n, where, "a mapping (key: value lines)")
-		return nil
-	}
-	out := map[string]entry{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if known != nil && !known[k.Value] {
-			p.fail(k, fmt.Sprintf("unknown key %q in %s", k.Value, where), "known keys: "+keys(known))
-			return nil
-		}
-		if _, dup := out[k.Value]; dup {
-			p.fail(k, fmt.Sprintf("key %q appears twice in %s", k.Value, where), "keep one of them")
-			return nil
-		}
-		out[k.Value] = entry{k, v}
-	}
-	return out
-}
-
-func keys(m map[string]bool) string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return strings.Join(ks, ", ")
-}
-
-var (
-	targetKeys  = map[string]bool{"entra": true, "veeam": true, "insecure_skip_verify": true, "control": true, "settings": true}
-	entraKeys   = map[string]bool{"authority": true, "tenant": true, "client_id": true, "scope": true, "user": true}
-	veeamKeys   = map[string]bool{"url": true, "ca_file": true, "admin_user": true, "organization": true}
-	controlKeys = map[string]bool{"entra": true, "veeam": true, "token": true}
-)
-
-func (p *parser) target(k, v *yaml.Node) *Target {
-	t := &Target{Name: k.Value, line: k.Line, col: k.Column, pos: map[string]pos{}}
-	if t.Name == MockTarget {
-		p.fail(k, `the target name "mock" is reserved for the embedded mocks`,
-			"give this target another name (a running `vbharness mock` is usually called localmock)")
-		return t
-	}
-	if t.Name == "" {
-		p.fail(k, "a target needs a name", "write it as the key under targets:")
-		return t
-	}
-	where := "targets." + t.Name
-	m := p.mapping(v, where, targetKeys)
-	str := func(m map[string]entry, section, key string, dst *string) {
-		e, ok := m[key]
-		if !ok || p.err != nil {
-			return
-		}
-		t.pos[section+"."+key] = pos{e.value.Line, e.value.Column}
-		switch {
-		case e.value.Kind == yaml.ScalarNode && e.value.Tag == "!!null":
-		case e.value.Kind == yaml.ScalarNode:
-			*dst = e.value.Value
-		default:
-			p.err = p.typeErr(e.value, where+"."+section+"."+key, "a single value")
-		}
-	}
-	if e, ok := m["entra"]; ok {
-		em := p.mapping(e.value, where+".entra", entraKeys)
-		str(em, "entra", "authority", &t.Entra.Authority)
-		str(em, "entra", "tenant", &t.Entra.Tenant)
-		str(em, "entra", "client_id", &t.Entra.ClientID)
-		str(em, "entra", "scope", &t.Entra.Scope)
-		str(em, "entra", "user", &t.Entra.User)
-	}
-	if e, ok := m["veeam"]; ok {
-		vm := p.mapping(e.value, where+".veeam", veeamKeys)
-		str(vm, "veeam", "url", &t.Veeam.URL)
-		str(vm, "veeam", "ca_file", &t.Veeam.CAFile)
-		str(vm, "veeam", "admin_user", &t.Veeam.AdminUser)
-		str(vm, "veeam", "organization", &t.Veeam.Organization)
-	}
-	if e, ok := m["control"]; ok && p.err == nil {
-		t.Control = &Control{}
-		t.pos["control"] = pos{e.key.Line, e.key.Column}
-		cm := p.mapping(e.value, where+".control", controlKeys)
-		str(cm, "control", "entra", &t.Control.Entra)
-		str(cm, "control", "veeam", &t.Control.Veeam)
-		str(cm, "control", "token", &t.Control.Token)
-	}
-	if e, ok := m["insecure_skip_verify"]; ok && p.err == nil {
-		if err := e.value.Decode(&t.InsecureSkipVerify); err != nil || e.value.Kind != yaml.ScalarNode {
-			p.err = p.typeErr(e.value, where+".insecure_skip_verify", "true or false")
-		}
-	}
-	if e, ok := m["settings"]; ok && p.err == nil {
-		if e.value.Kind != yaml.MappingNode && e.value.Tag != "!!null" {
-			p.err = p.typeErr(e.value, where+".settings", "a mapping")
-		} else if err := e.value.Decode(&t.Settings); err != nil {
-			p.err = &Error{File: p.file, Line: e.value.Line, Col: e.value.Column, Msg: "settings: " + err.Error()}
-		}
-	}
-	return t
 }
 
 // Resolved is a target checked and ready to use.
@@ -362,24 +191,12 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 		c := *t.Control
 		r.Control = &c
 	}
-	at := func(key string) (int, int) {
-		if p, ok := t.pos[key]; ok {
-			return p.line, p.col
-		}
-		return t.line, t.col
-	}
 	fail := func(key, msg, fix string) error {
-		l, c := at(key)
-		return &Error{File: f.Path, Line: l, Col: c, Msg: fmt.Sprintf("targets.%s.%s %s", name, key, msg), Fix: fix}
-	}
-	if r.Entra.Authority == "" {
-		r.Entra.Authority = DefaultAuthority
-	}
-	if r.Entra.ClientID == "" {
-		r.Entra.ClientID = DefaultClientID
-	}
-	if r.Entra.Scope == "" {
-		r.Entra.Scope = DefaultScope
+		path := []any{"targets", name}
+		for _, k := range strings.Split(key, ".") {
+			path = append(path, k)
+		}
+		return f.doc.Errorf(path, fix, "targets.%s.%s %s", name, key, msg)
 	}
 	if r.Entra.Tenant == "" {
 		return nil, fail("entra.tenant", "is missing", "set it to the tenant's domain, e.g. tenant: abc.onmicrosoft.com")
@@ -387,13 +204,13 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 	if r.Veeam.URL == "" {
 		return nil, fail("veeam.url", "is missing", "set it to the REST API's origin, e.g. url: https://veeam.example.com:4443")
 	}
-	if r.Veeam.Organization == "" {
-		r.Veeam.Organization = r.Entra.Tenant
-	}
 	for _, u := range []struct {
 		key string
 		v   *string
 	}{{"entra.authority", &r.Entra.Authority}, {"veeam.url", &r.Veeam.URL}} {
+		if *u.v == "" {
+			continue // no authority: flow's default, login.microsoftonline.com
+		}
 		o, err := origin(*u.v)
 		if err != nil {
 			return nil, fail(u.key, "is not a URL: "+err.Error(), "write it as https://host[:port]")
@@ -406,6 +223,9 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 		}
 		if r.Control.Veeam == "" {
 			r.Control.Veeam = r.Veeam.URL
+		}
+		if r.Control.Entra == "" {
+			return nil, fail("control", "has no Entra URL", "set entra.authority (or control.entra) to the URL of the running vbharness mock's Entra")
 		}
 		for _, u := range []struct {
 			key string
@@ -424,15 +244,9 @@ func (f *File) Resolve(name string, env map[string]string) (*Resolved, error) {
 			r.Secrets = append(r.Secrets, r.Control.Token)
 		}
 	}
-	if r.Control != nil {
-		// A target with a control section is a running `vbharness mock`: unless the file or
-		// the environment says otherwise, its administrator is the mock's documented default
-		// (a different --admin-password goes in VBHARNESS_VEEAM_PASSWORD).
-		if r.Veeam.AdminUser == "" {
-			r.Veeam.AdminUser = veeam.DefaultAdminUser
-		}
-		r.Veeam.AdminPassword = veeam.DefaultAdminPassword
-	}
+	// What a running `vbharness mock` (a target with control:) leaves out is the mock's
+	// business, filled in by runner.MockDefaults: this package knows the file and the
+	// environment, not the mocks.
 	if pw := env[EnvVeeamPassword]; pw != "" {
 		r.Veeam.AdminPassword = pw
 	}

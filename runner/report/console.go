@@ -30,6 +30,10 @@ type ConsoleOptions struct {
 	// BodyLimit caps the request and response bodies the trace prints; 0 means 2048
 	// bytes, a negative value means no limit. Report files always hold whole bodies.
 	BodyLimit int
+	// TraceEnds is how many exchanges of a test's HTTP trace the console shows at each
+	// end when the trace is longer than twice that plus one; 0 means 3, a negative value
+	// means all. Verbose shows all. Report files always hold the whole trace.
+	TraceEnds int
 }
 
 // Console is the console reporter: it implements runner.Observer and prints the header,
@@ -52,6 +56,9 @@ func NewConsole(w io.Writer, o ConsoleOptions) *Console {
 	}
 	if o.BodyLimit == 0 {
 		o.BodyLimit = 2048
+	}
+	if o.TraceEnds == 0 {
+		o.TraceEnds = 3
 	}
 	return &Console{w: w, o: o, t0: o.Clock.Now()}
 }
@@ -113,8 +120,12 @@ func (c *Console) Header(p *runner.Plan) {
 	if t.Description != "" {
 		desc += " (" + t.Description + ")"
 	}
+	tests := plural(p.Selected(), "test")
+	if s := p.ShardOf(); !s.IsZero() {
+		tests += fmt.Sprintf(" (shard %v of %d)", s, p.Unsharded)
+	}
 	c.write(fmt.Sprintf("vbharness run: %s in %s on target %s\nparallel %d · timeout %s · seed %d\n",
-		plural(p.Selected(), "test"), plural(p.Files, "file"), desc, o.Parallel, timeout, o.Seed))
+		tests, plural(p.Files, "file"), desc, o.Parallel, timeout, o.Seed))
 	if t.InsecureSkipVerify {
 		c.write(c.paint(yellow, fmt.Sprintf("warning: TLS certificate verification is OFF for target %s (insecure_skip_verify: true)", t.Name)) + "\n")
 	}
@@ -273,19 +284,35 @@ func (c *Console) Summary(o *runner.Outcome) {
 		c.details(&b, r)
 	}
 	cn := o.Counts()
+	loads := 0 // scripts that failed to load: counted errored, but no seed reproduces them
+	for i := range o.Results {
+		if o.Results[i].LoadError {
+			loads++
+		}
+	}
 	b.WriteString("\n")
 	if cn.AllFailed() > 0 {
 		var parts []string
 		if cn.Failed > 0 {
 			parts = append(parts, plural(cn.Failed, "assertion failure"))
 		}
-		if cn.Errored > 0 {
-			parts = append(parts, fmt.Sprintf("%d errored", cn.Errored))
+		if n := cn.Errored - loads; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d errored", n))
 		}
 		if cn.TimedOut > 0 {
 			parts = append(parts, fmt.Sprintf("%d timed out", cn.TimedOut))
 		}
-		fmt.Fprintf(&b, "failed: %s; reproduce with --seed %d\n", strings.Join(parts, ", "), o.Seed)
+		if loads > 0 {
+			parts = append(parts, plural(loads, "script")+" failed to load")
+		}
+		switch {
+		case cn.AllFailed() > loads:
+			fmt.Fprintf(&b, "failed: %s; reproduce with --seed %d\n", strings.Join(parts, ", "), o.Seed)
+		case loads == 1:
+			fmt.Fprintf(&b, "failed: %s; fix it and run again\n", strings.Join(parts, ", "))
+		default:
+			fmt.Fprintf(&b, "failed: %s; fix them and run again\n", strings.Join(parts, ", "))
+		}
 	}
 	if o.Stopped {
 		b.WriteString("--fail-fast stopped the run after the first failure\n")
@@ -325,9 +352,19 @@ func (c *Console) details(b *strings.Builder, r *runner.Result) {
 			indent(b, fmt.Sprintf("%-5s %s", l.Level, l.Text), "     ")
 		}
 	}
-	if len(r.Trace) > 0 {
-		fmt.Fprintf(b, "   http trace (%s):\n", plural(len(r.Trace), "exchange"))
-		writeTrace(b, r.Trace, "     ", c.o.BodyLimit)
+	if n, ends := len(r.Trace), c.o.TraceEnds; n > 0 {
+		// A polling or paging test can make thousands of exchanges: the console keeps the
+		// first ones (how it began) and the last ones (what failed), and says where the
+		// rest is.
+		if c.o.Verbose || ends < 0 || n <= 2*ends+1 {
+			fmt.Fprintf(b, "   http trace (%s):\n", plural(n, "exchange"))
+			writeTrace(b, r.Trace, "     ", c.o.BodyLimit)
+			return
+		}
+		fmt.Fprintf(b, "   http trace (%d exchanges; the first %d and the last %d are shown: -v or --report json=FILE has them all):\n", n, ends, ends)
+		writeTrace(b, r.Trace[:ends], "     ", c.o.BodyLimit)
+		fmt.Fprintf(b, "     … %d more exchanges …\n", n-2*ends)
+		writeTraceFrom(b, r.Trace[n-ends:], n-ends, "     ", c.o.BodyLimit)
 	}
 }
 
@@ -342,12 +379,17 @@ func indent(b *strings.Builder, text, prefix string) {
 // headers (> sent, < received, sorted) and the bodies, cut at limit bytes (limit < 0:
 // no cut; 0: whole).
 func writeTrace(b *strings.Builder, trace []engine.Exchange, prefix string, limit int) {
+	writeTraceFrom(b, trace, 0, prefix, limit)
+}
+
+// writeTraceFrom is writeTrace numbering the exchanges from first+1.
+func writeTraceFrom(b *strings.Builder, trace []engine.Exchange, first int, prefix string, limit int) {
 	for i, x := range trace {
 		status := fmt.Sprint(x.Status)
 		if x.Error != "" {
 			status = "error: " + x.Error
 		}
-		fmt.Fprintf(b, "%s%d. %s %s → %s (%s)\n", prefix, i+1, x.Method, x.URL, status, Duration(time.Duration(x.DurationMS*float64(time.Millisecond))))
+		fmt.Fprintf(b, "%s%d. %s %s → %s (%s)\n", prefix, first+i+1, x.Method, x.URL, status, Duration(time.Duration(x.DurationMS*float64(time.Millisecond))))
 		headers(b, prefix+"   > ", x.RequestHeaders)
 		body(b, prefix+"   > ", x.RequestBody, limit)
 		headers(b, prefix+"   < ", x.ResponseHeaders)

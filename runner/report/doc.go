@@ -1,7 +1,8 @@
 // Package report owns what a run looks like to people and to CI: the console output (a
 // header, a line per test, a live progress line on a terminal, the failures in detail
-// and the closing "N passed, N failed, N skipped" line) and the JUnit XML, JSON and TAP
-// report files.
+// and the closing "N passed, N failed, N skipped" line) and the JUnit XML, JSON, TAP and
+// HTML report files. The HTML report is one page (html/: its shell, style and script,
+// embedded) that renders the JSON report's document, plus each test's timeline marks.
 //
 // Every format goes through the run's secret.Scrubber twice: the outcome is scrubbed
 // field by field before it is rendered (so escaping cannot hide a secret from the

@@ -2,7 +2,9 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/vbharness/vbharness/engine"
@@ -25,8 +27,17 @@ type jsonReport struct {
 	Interrupted bool        `json:"interrupted"`
 	Stopped     bool        `json:"fail_fast_stopped"`
 	ExitCode    int         `json:"exit_code"`
+	Shard       *jsonShard  `json:"shard,omitempty"`
 	Summary     jsonSummary `json:"summary"`
 	Tests       []jsonTest  `json:"tests"`
+}
+
+// jsonShard is present in the report of one shard (--shard): which share it is, and how
+// many entries the whole run's plan had. `report merge` needs it.
+type jsonShard struct {
+	Index   int `json:"index"`
+	Total   int `json:"total"`
+	Planned int `json:"planned"`
 }
 
 type jsonTarget struct {
@@ -61,10 +72,23 @@ type jsonTest struct {
 	Actual     string               `json:"actual,omitempty"`
 	Stack      string               `json:"stack,omitempty"`
 	Console    []engine.ConsoleLine `json:"console,omitempty"`
+	Excerpt    *engine.Excerpt      `json:"excerpt,omitempty"`
 	Trace      []engine.Exchange    `json:"trace,omitempty"`
+	Tokens     []engine.Token       `json:"tokens,omitempty"`
+	Clock      []engine.ClockStep   `json:"clock,omitempty"`
+	// PlanIndex is the test's position in the whole run's plan, in shard reports only.
+	PlanIndex *int `json:"plan_index,omitempty"`
 }
 
 func writeJSON(w io.Writer, o *runner.Outcome) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(newJSONReport(o))
+}
+
+// newJSONReport is the JSON report's document; the HTML report renders the same one.
+func newJSONReport(o *runner.Outcome) jsonReport {
 	c := o.Counts()
 	rep := jsonReport{
 		Tool:   "vbharness",
@@ -83,17 +107,90 @@ func writeJSON(w io.Writer, o *runner.Outcome) error {
 			TimedOut: c.TimedOut, Skipped: c.Skipped},
 		Tests: []jsonTest{},
 	}
+	if !o.Shard.IsZero() {
+		rep.Shard = &jsonShard{Index: o.Shard.Index, Total: o.Shard.Total, Planned: o.Planned}
+	}
 	for i := range o.Results {
 		r := &o.Results[i]
-		rep.Tests = append(rep.Tests, jsonTest{
+		var at *int
+		if rep.Shard != nil {
+			at = &r.PlanIndex
+		}
+		rep.Tests = append(rep.Tests, jsonTest{PlanIndex: at,
 			Name: r.Name, File: r.File, Status: string(r.Status), SkipReason: r.SkipReason, LoadError: r.LoadError,
 			Tags: r.Tags, WallMS: ms(r.Wall), VirtualMS: ms(r.Virtual), Seed: r.Seed,
 			Message: r.Message, Expected: r.Expected, Actual: r.Actual, Stack: r.Stack,
-			Console: r.Console, Trace: r.Trace,
+			Console: r.Console, Excerpt: r.Excerpt, Trace: r.Trace, Tokens: r.Tokens, Clock: r.Clock,
 		})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(rep)
+	return rep
+}
+
+// ReadJSON reads a JSON report (--report json=FILE) back into the outcome it was written
+// from, as `report merge` and --shard-durations need it. Secrets were redacted when the
+// report was written and stay so.
+func ReadJSON(r io.Reader) (*runner.Outcome, error) {
+	var rep jsonReport
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&rep); err != nil {
+		return nil, fmt.Errorf("not a vbharness JSON report: %w", err)
+	}
+	if rep.Tool != "vbharness" {
+		return nil, fmt.Errorf("not a vbharness JSON report (tool %q, want \"vbharness\")", rep.Tool)
+	}
+	if rep.Schema != SchemaVersion {
+		return nil, fmt.Errorf("JSON report schema %d; this vbharness reads schema %d", rep.Schema, SchemaVersion)
+	}
+	started, err := time.Parse(time.RFC3339Nano, rep.Started)
+	if err != nil {
+		return nil, fmt.Errorf("JSON report: started %q is not an RFC 3339 time", rep.Started)
+	}
+	o := &runner.Outcome{
+		Target: runner.TargetInfo{Name: rep.Target.Name, Kind: engine.TargetKind(rep.Target.Kind),
+			Description: rep.Target.Description, InsecureSkipVerify: rep.Target.InsecureSkipVerify},
+		Seed: rep.Seed, Parallel: rep.Parallel, Timeout: fromMS(rep.TimeoutMS),
+		Started: started, Elapsed: fromMS(rep.DurationMS),
+		Interrupted: rep.Interrupted, Stopped: rep.Stopped,
+		Files: countFiles(rep.Tests),
+	}
+	if rep.Shard != nil {
+		o.Shard, o.Planned = runner.Shard{Index: rep.Shard.Index, Total: rep.Shard.Total}, rep.Shard.Planned
+		if o.Shard.Total < 1 || o.Shard.Index < 1 || o.Shard.Index > o.Shard.Total || o.Planned < 0 {
+			return nil, fmt.Errorf("JSON report: shard %d/%d of %d tests is not a shard", o.Shard.Index, o.Shard.Total, o.Planned)
+		}
+	}
+	for i, t := range rep.Tests {
+		switch st := engine.Status(t.Status); st {
+		case engine.StatusPassed, engine.StatusFailed, engine.StatusErrored, engine.StatusTimedOut, engine.StatusSkipped:
+		default:
+			return nil, fmt.Errorf("JSON report: test %d (%s › %s) has status %q; known: passed, failed, errored, timed out, skipped", i+1, t.File, t.Name, t.Status)
+		}
+		res := runner.Result{
+			Result: engine.Result{Name: t.Name, File: t.File, Status: engine.Status(t.Status), Message: t.Message, Stack: t.Stack,
+				Expected: t.Expected, Actual: t.Actual, SkipReason: t.SkipReason, Console: t.Console, Trace: t.Trace,
+				Wall: fromMS(t.WallMS), Virtual: fromMS(t.VirtualMS), Seed: t.Seed},
+			Tags: t.Tags, LoadError: t.LoadError,
+		}
+		if o.Shard.Total > 0 {
+			if t.PlanIndex == nil {
+				return nil, fmt.Errorf("JSON report: shard %v lists %s › %s without plan_index", o.Shard, t.File, t.Name)
+			}
+			res.PlanIndex = *t.PlanIndex
+		}
+		o.Results = append(o.Results, res)
+	}
+	return o, nil
+}
+
+// fromMS is the inverse of ms: milliseconds with microsecond precision.
+func fromMS(v float64) time.Duration { return time.Duration(math.Round(v*1000)) * time.Microsecond }
+
+// countFiles is how many files the tests name; the JSON report does not keep the run's
+// file count, and a file that registers no test selected shows in no report.
+func countFiles(tests []jsonTest) int {
+	seen := map[string]bool{}
+	for _, t := range tests {
+		seen[t.File] = true
+	}
+	return len(seen)
 }

@@ -89,7 +89,7 @@ func xmlSafe(s string) string {
 }
 
 func writeJUnit(w io.Writer, o *runner.Outcome) error {
-	o = mapStrings(o, xmlSafe)
+	o = o.MapStrings(xmlSafe)
 	c := o.Counts()
 	doc := junitSuites{Name: "vbharness", Tests: c.Total(), Failures: c.Failed, Errors: c.Errored + c.TimedOut,
 		Skipped: c.Skipped, Time: seconds(o.Elapsed)}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vbharness/vbharness/engine"
 	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/runner"
 )
@@ -20,10 +19,11 @@ const (
 	JUnit Format = "junit"
 	JSON  Format = "json"
 	TAP   Format = "tap"
+	HTML  Format = "html"
 )
 
 // Formats lists the report file formats in the order help texts name them.
-var Formats = []Format{JUnit, JSON, TAP}
+var Formats = []Format{JUnit, JSON, TAP, HTML}
 
 // Spec is one --report flag: a format and the file to write.
 type Spec struct {
@@ -42,7 +42,7 @@ func ParseSpec(s string) (Spec, error) {
 			return Spec{Format: known, Path: p}, nil
 		}
 	}
-	return Spec{}, fmt.Errorf("--report %q: unknown format %q; known formats: junit, json, tap", s, f)
+	return Spec{}, fmt.Errorf("--report %q: unknown format %q; known formats: junit, json, tap, html", s, f)
 }
 
 // Write renders o in format f to w, with every secret s knows scrubbed.
@@ -57,6 +57,8 @@ func Write(w io.Writer, f Format, o *runner.Outcome, s *secret.Scrubber) error {
 		err = writeJSON(&buf, o)
 	case TAP:
 		err = writeTAP(&buf, o)
+	case HTML:
+		err = writeHTML(&buf, o)
 	default:
 		return fmt.Errorf("unknown report format %q", f)
 	}
@@ -76,42 +78,3 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // displayName is how reports name a test: file › name.
 func displayName(r *runner.Result) string { return r.File + " › " + r.Name }
-
-// mapStrings returns a copy of o with f applied to every string a test produced.
-func mapStrings(o *runner.Outcome, f func(string) string) *runner.Outcome {
-	c := *o
-	c.Results = make([]runner.Result, len(o.Results))
-	for i, r := range o.Results {
-		r.Name, r.File, r.Message, r.Stack = f(r.Name), f(r.File), f(r.Message), f(r.Stack)
-		r.Expected, r.Actual, r.SkipReason = f(r.Expected), f(r.Actual), f(r.SkipReason)
-		if r.Console != nil {
-			lines := make([]engine.ConsoleLine, len(r.Console))
-			for j, l := range r.Console {
-				lines[j] = engine.ConsoleLine{Level: f(l.Level), Text: f(l.Text)}
-			}
-			r.Console = lines
-		}
-		if r.Trace != nil {
-			trace := make([]engine.Exchange, len(r.Trace))
-			for j, x := range r.Trace {
-				x.URL, x.RequestBody, x.ResponseBody, x.Error = f(x.URL), f(x.RequestBody), f(x.ResponseBody), f(x.Error)
-				x.RequestHeaders, x.ResponseHeaders = mapHeaders(x.RequestHeaders, f), mapHeaders(x.ResponseHeaders, f)
-				trace[j] = x
-			}
-			r.Trace = trace
-		}
-		c.Results[i] = r
-	}
-	return &c
-}
-
-func mapHeaders(h map[string]string, f func(string) string) map[string]string {
-	if h == nil {
-		return nil
-	}
-	out := make(map[string]string, len(h))
-	for k, v := range h {
-		out[f(k)] = f(v)
-	}
-	return out
-}

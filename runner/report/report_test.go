@@ -31,7 +31,9 @@ const (
 
 func scrubber() *secret.Scrubber {
 	s := secret.NewScrubber()
-	s.Add(accessToken, refreshToken, deviceCode, userCode, password)
+	s.Add(accessToken, refreshToken, deviceCode, userCode)
+	s.AddCredential(password) // redacted whole, unlike the tokens
+
 	return s
 }
 
@@ -62,12 +64,23 @@ func fixture() *runner.Outcome {
 						RequestHeaders: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
 						RequestBody:    "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=" + deviceCode,
 						Status:         200, ResponseHeaders: map[string]string{"Content-Type": "application/json"},
-						ResponseBody: `{"token_type":"Bearer","access_token":"` + accessToken + `","refresh_token":"` + refreshToken + `"}`,
-						DurationMS:   0.8},
+						ResponseBody: `{"token_type":"Bearer","expires_in":3599,"access_token":"` + accessToken + `","refresh_token":"` + refreshToken + `"}`,
+						DurationMS:   0.8, AtMS: 5000, Issues: []string{"t1", "t2"}},
 					{Method: "GET", URL: "https://veeam.mock:4443/v8/Organization",
 						RequestHeaders: map[string]string{"Authorization": "Bearer " + accessToken},
-						Status:         401, DurationMS: 0.3},
-				}},
+						Status:         401, DurationMS: 0.3, AtMS: 3665000, Uses: []string{"t1"}},
+				},
+				Tokens: []engine.Token{
+					{ID: "t1", Kind: engine.EntraAccess, Redacted: secret.RedactToken(accessToken), IssuedMS: 5000, IatMS: ptr(-295000.0),
+						ExpiresMS: ptr(3604000.0), ExpiryFrom: "exp", Exchange: 0},
+					{ID: "t2", Kind: engine.EntraRefresh, Redacted: secret.RedactToken(refreshToken), IssuedMS: 5000, Exchange: 0},
+				},
+				Clock: []engine.ClockStep{{AtMS: 0, ByMS: 5000, How: "wait"}, {AtMS: 5000, ByMS: 3660000, How: "advance"}},
+				Excerpt: &engine.Excerpt{File: "scripts/modern_auth_login.js", Line: 14, Column: 3, Lines: []engine.ExcerptLine{
+					{N: 13, Text: "  clock.advance(\"61m\");"},
+					{N: 14, Text: "  expect(session.get(\"/v8/Organization\")).toHaveStatus(200); // " + password},
+					{N: 15, Text: "});"},
+				}}},
 				Tags: []string{"refresh"}},
 			{Result: engine.Result{Name: "device code # user code " + userCode, File: "scripts/errors.js", Status: engine.StatusErrored,
 				Message: "TypeError: Cannot read property 'status' of undefined", Stack: "at scripts/errors.js:3:9",
@@ -82,6 +95,8 @@ func fixture() *runner.Outcome {
 		},
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
@@ -122,7 +137,7 @@ func TestReportFormatsMatchTheirGoldenFilesAndHoldNoSecrets(t *testing.T) {
 			if err := report.Write(&buf, f, fixture(), scrubber()); err != nil {
 				t.Fatal(err)
 			}
-			ext := map[report.Format]string{report.JUnit: "xml", report.JSON: "json", report.TAP: "tap"}[f]
+			ext := map[report.Format]string{report.JUnit: "xml", report.JSON: "json", report.TAP: "tap", report.HTML: "html"}[f]
 			golden(t, "report."+ext, buf.Bytes())
 			noSecrets(t, string(f), buf.Bytes())
 		})
@@ -182,7 +197,7 @@ func TestParseSpec(t *testing.T) {
 	for in, msg := range map[string]string{
 		"junit":        "want FORMAT=FILE",
 		"junit=":       "want FORMAT=FILE",
-		"html=x.html":  `unknown format "html"; known formats: junit, json, tap`,
+		"pdf=x.pdf":    `unknown format "pdf"; known formats: junit, json, tap, html`,
 		"=results.xml": `unknown format ""`,
 	} {
 		if _, err := report.ParseSpec(in); err == nil || !strings.Contains(err.Error(), msg) {

@@ -166,7 +166,7 @@ type Target struct {
 func (t *Target) Runner() *runner.Target {
 	return &runner.Target{
 		Name: "mock", Kind: engine.TargetMock, Description: "embedded mocks (fake), virtual clock",
-		Clock: true, Control: true,
+		Control: true,
 		New: func(context.Context) (*engine.Target, func(), error) {
 			if t.Fail {
 				return nil, nil, ErrStackFailed

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -153,9 +154,34 @@ Reference: docs/cli.md.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usage("%v\nRun 'vbharness --help' for usage.", err)
 	})
-	root.AddCommand(a.runCommand(), a.loginCommand(), a.tokenCommand())
+	root.AddCommand(a.runCommand(), a.reportCommand(), a.loginCommand(), a.tokenCommand())
 	if c := a.mockCommand(); c != nil {
 		root.AddCommand(c)
 	}
 	return root
+}
+
+// Check parses a vbharness command line (without the program name) as Main would,
+// without running it: an unknown command or flag, a flag value of the wrong type or a
+// wrong number of arguments is an error. The docs test checks the commands of the CI
+// examples (docs/ci.md) with it.
+func Check(args []string) error {
+	a := &app{args: args, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, env: map[string]string{}, deps: defaultDeps()}
+	root := a.rootCommand()
+	cmd, rest, err := root.Find(args)
+	if err != nil {
+		return err
+	}
+	if cmd == root && len(rest) > 0 {
+		return fmt.Errorf("unknown command %q for \"vbharness\"", rest[0])
+	}
+	if err := cmd.ParseFlags(rest); err != nil {
+		return fmt.Errorf("vbharness %s: %w", cmd.Name(), err)
+	}
+	if cmd.Args != nil {
+		if err := cmd.Args(cmd, cmd.Flags().Args()); err != nil {
+			return fmt.Errorf("vbharness %s: %w", cmd.Name(), err)
+		}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-// Package cli is the vbharness command line: `run`, `mock`, `login` and `token`, built
+// Package cli is the vbharness command line: `run`, `report merge`, `mock`, `login` and `token`, built
 // with cobra. Main takes the arguments, standard streams and environment and returns the
 // exit code, so every command runs in-process in tests; cmd/vbharness/main.go only wires
 // the process (os.Args, os.Stdin/Stdout/Stderr, the environment and SIGINT/SIGTERM) to

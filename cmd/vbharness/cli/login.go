@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vbharness/vbharness/engine"
 	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/secret"
@@ -30,6 +31,28 @@ type loginFlags struct {
 	scope     string
 	show      bool
 	refresh   bool
+}
+
+// command is the vbharness command line that does cmd for target with the same targets
+// and token files as this one, for hints a person copies: a hint that left out
+// --token-file would read another file and fail.
+func (f *loginFlags) command(cmd, target string) string {
+	parts := []string{"vbharness", cmd, "--target", shellQuote(target)}
+	if f.config != "" {
+		parts = append(parts, "--config", shellQuote(f.config))
+	}
+	if f.tokenFile != "" {
+		parts = append(parts, "--token-file", shellQuote(f.tokenFile))
+	}
+	return strings.Join(parts, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain path characters.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@%+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func (a *app) addLoginFlags(cmd *cobra.Command, f *loginFlags) {
@@ -88,10 +111,11 @@ error, 130 interrupted.`,
 	return cmd
 }
 
-// liveSession is what login and token share: a resolved target, its protocol clients on
-// the target's clock, and a scrubber that has learnt every secret they handled.
+// liveSession is what login and token share: the target in the engine's model, its
+// protocol clients on the target's clock, and a scrubber that has learnt every secret
+// they handled.
 type liveSession struct {
-	r     *config.Resolved
+	t     *engine.Target
 	clk   clock.Clock
 	entra *flow.Entra
 	veeam *flow.Veeam
@@ -119,22 +143,16 @@ func (a *app) liveSession(ctx context.Context, cmdName string, f *loginFlags) (*
 		return nil, err
 	}
 	scrub := secret.NewScrubber()
-	scrub.Add(r.Secrets...)
-	scrub.Add(runner.SecretEnv(a.env)...)
-	client := runner.HTTPClient(r)
-	clk, err := runner.TargetClock(ctx, client, r)
+	scrub.AddCredential(r.Secrets...)
+	scrub.AddCredential(runner.SecretEnv(a.env)...)
+	t, err := runner.EngineTarget(ctx, r, a.env)
 	if err != nil {
 		return nil, usage("target %s: %v", name, err)
 	}
-	h := &flow.HTTP{Client: client, Secret: scrub.Add, UserAgent: "vbharness/" + version()}
-	return &liveSession{
-		r:     r,
-		clk:   clk,
-		entra: &flow.Entra{HTTP: h, Clock: clk, Authority: r.Entra.Authority, Tenant: r.Entra.Tenant, ClientID: r.Entra.ClientID, Scope: r.Entra.Scope},
-		veeam: &flow.Veeam{HTTP: h, Clock: clk, URL: r.Veeam.URL},
-		scrub: scrub,
-		path:  path,
-	}, nil
+	scrub.AddCredential(t.Credentials()...)
+	h := &flow.HTTP{Client: t.HTTPClient, Secret: scrub.AddAs, UserAgent: "vbharness/" + version()}
+	e, v := t.Clients(h, t.Clock)
+	return &liveSession{t: t, clk: t.Clock, entra: e, veeam: v, scrub: scrub, path: path}, nil
 }
 
 // failure turns a protocol error into a command error with every secret scrubbed;
@@ -155,8 +173,8 @@ func (a *app) login(ctx context.Context, f *loginFlags) error {
 	if err != nil {
 		return err
 	}
-	name := s.r.Name
-	again := fmt.Sprintf("run `vbharness login --target %s` to try again", name)
+	name := s.t.Name
+	again := fmt.Sprintf("run `%s` to try again", f.command("login", name))
 	dc, err := s.entra.DeviceCode(ctx, flow.DeviceCodeRequest{Scope: f.scope})
 	if err != nil {
 		return s.failure(ctx, "device code", err, "")
@@ -178,13 +196,13 @@ func (a *app) login(ctx context.Context, f *loginFlags) error {
 		return s.failure(ctx, "sign-in", err, again)
 	}
 	fmt.Fprintln(a.stderr, "Signed in to Microsoft Entra ID; exchanging the token at Veeam…")
-	sess, err := s.veeam.LoginAssertion(ctx, s.r.Veeam.Organization, string(tok.Raw))
+	sess, err := s.veeam.LoginAssertion(ctx, s.t.Organization(), string(tok.Raw))
 	if err != nil {
-		return s.failure(ctx, "veeam /v8/token", err, "check that the organization "+s.r.Veeam.Organization+" uses modern app-only authentication and that tenant authentication is enabled")
+		return s.failure(ctx, "veeam /v8/token", err, "check that the organization "+s.t.Organization()+" uses modern app-only authentication and that tenant authentication is enabled")
 	}
 	vt := sess.Token()
 	saved := &savedToken{
-		VeeamURL: s.r.Veeam.URL, Organization: s.r.Veeam.Organization,
+		VeeamURL: s.t.Veeam.URL, Organization: s.t.Organization(),
 		EntraUser: jwtUser(tok.AccessToken), VeeamUser: vt.UserName,
 		TokenType: vt.TokenType, AccessToken: vt.AccessToken, RefreshToken: vt.RefreshToken,
 		IssuedAt: vt.IssuedAt, ExpiresAt: vt.ExpiresAt,
@@ -194,7 +212,7 @@ func (a *app) login(ctx context.Context, f *loginFlags) error {
 	}
 	now := s.clk.Now()
 	w := a.stdout
-	fmt.Fprintf(w, "Signed in to Veeam Backup for Microsoft 365 at %s\n", s.r.Veeam.URL)
+	fmt.Fprintf(w, "Signed in to Veeam Backup for Microsoft 365 at %s\n", s.t.Veeam.URL)
 	if saved.EntraUser != "" {
 		fmt.Fprintf(w, "  Entra user:    %s\n", saved.EntraUser)
 	}
@@ -207,7 +225,7 @@ func (a *app) login(ctx context.Context, f *loginFlags) error {
 	if f.show {
 		fmt.Fprintf(w, "  access_token:  %s\n  refresh_token: %s\n", saved.AccessToken, saved.RefreshToken)
 	} else {
-		fmt.Fprintf(w, "Run `vbharness token --target %s` to print the access token.\n", name)
+		fmt.Fprintf(w, "Run `%s` to print the access token.\n", f.command("token", name))
 	}
 	return nil
 }
@@ -230,8 +248,8 @@ func (a *app) token(ctx context.Context, f *loginFlags) error {
 	if err != nil {
 		return err
 	}
-	name := s.r.Name
-	login := fmt.Sprintf("run `vbharness login --target %s` to sign in", name)
+	name := s.t.Name
+	login := fmt.Sprintf("run `%s` to sign in", f.command("login", name))
 	all, err := readTokens(s.path)
 	if err != nil {
 		return fail("%v; %s", err, login)
@@ -240,9 +258,9 @@ func (a *app) token(ctx context.Context, f *loginFlags) error {
 	switch {
 	case t == nil || t.AccessToken == "":
 		return fail("a new login is needed: there are no saved tokens for target %s in %s; %s", name, s.path, login)
-	case t.VeeamURL != s.r.Veeam.URL:
+	case t.VeeamURL != s.t.Veeam.URL:
 		return fail("a new login is needed: the saved tokens of target %s were issued by %s, but the target now points at %s; %s",
-			name, t.VeeamURL, s.r.Veeam.URL, login)
+			name, t.VeeamURL, s.t.Veeam.URL, login)
 	}
 	s.scrub.Add(t.AccessToken, t.RefreshToken)
 	now := s.clk.Now()

@@ -181,7 +181,7 @@ func TestTokenSaysWhenANewLoginIsNeeded(t *testing.T) {
 	path := filepath.Join(f.dir, "tokens.json")
 
 	r := f.run("token", "--target", "localmock", "--token-file", "tokens.json")
-	if r.code != 1 || !strings.Contains(r.stderr, "a new login is needed: there are no saved tokens for target localmock in "+path+"; run `vbharness login --target localmock` to sign in") {
+	if r.code != 1 || !strings.Contains(r.stderr, "a new login is needed: there are no saved tokens for target localmock in "+path+"; run `vbharness login --target localmock --token-file tokens.json` to sign in") {
 		t.Errorf("no tokens: exit %d, stderr %q", r.code, r.stderr)
 	}
 
@@ -238,10 +238,44 @@ func TestLoginReportsADeclinedSignIn(t *testing.T) {
 	}
 	m.control(t, "devicecodes/deny", fmt.Sprintf(`{"user_code":%q}`, code))
 	r := <-done
-	if r.code != 1 || !strings.Contains(r.stderr, "vbharness: sign-in: the sign-in was declined; run `vbharness login --target localmock` to try again") {
+	if r.code != 1 || !strings.Contains(r.stderr, "vbharness: sign-in: the sign-in was declined; run `vbharness login --target localmock --token-file tokens.json` to try again") {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	if _, err := os.Stat(filepath.Join(f.dir, "tokens.json")); err == nil {
 		t.Error("a declined login wrote a token file")
+	}
+}
+
+// TestHintsRepeatTheFlagsGiven is issue 12 defect 13: after `login --token-file F` the
+// hint said `vbharness token --target NAME`, which reads the default token file and
+// fails. Every hint repeats --config and --token-file as given (quoted for the shell), and
+// following the hint works.
+func TestHintsRepeatTheFlagsGiven(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	m := startMock(t, f)
+	conf, err := os.ReadFile(filepath.Join(f.dir, "vbharness.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(f.dir, "conf", "targets.yaml"), string(conf))
+	if err := os.Remove(filepath.Join(f.dir, "vbharness.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--target", "localmock", "--config", "conf/targets.yaml", "--token-file", "my tokens.json"}
+	const want = "vbharness token --target localmock --config conf/targets.yaml --token-file 'my tokens.json'"
+
+	r := f.run(append([]string{"token"}, flags...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "run `vbharness login --target localmock --config conf/targets.yaml --token-file 'my tokens.json'` to sign in") {
+		t.Errorf("token before login: exit %d, stderr %q", r.code, r.stderr)
+	}
+	m.control(t, "devicecodes/auto-approve", `{"after_polls":0}`)
+	login := f.run(append([]string{"login"}, flags...)...)
+	if login.code != 0 || !strings.Contains(login.stdout, "Run `"+want+"` to print the access token.") {
+		t.Fatalf("login: exit %d, stdout:\n%s\nstderr:\n%s\nwant the hint %q", login.code, login.stdout, login.stderr, want)
+	}
+	tok := f.run(append([]string{"token"}, flags...)...) // what the hint says
+	if tok.code != 0 || tok.stdout == "" {
+		t.Errorf("following the hint: exit %d, stderr %q", tok.code, tok.stderr)
 	}
 }

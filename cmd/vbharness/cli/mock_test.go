@@ -3,7 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,6 +105,7 @@ func TestMockPrintsOneJSONLineThenItsDetailsAndStopsCleanly(t *testing.T) {
 		t.Errorf("exit %d after Ctrl-C, want 0\n%s", r.code, r.stderr)
 	}
 	for _, s := range []string{"Entra ID:        " + info.Entra, "Veeam REST API:  " + info.Veeam, "CA file:         " + info.CAFile,
+		"state:           " + filepath.Join(f.dir, "state", "state.db") + " (kept across restarts; POST /_mock/reset clears it)",
 		"tenant:          abc.onmicrosoft.com", "users:           admin@abc.onmicrosoft.com", "Veeam admin:     Administrator / Lab-Passw0rd-42"} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("stdout lacks %q:\n%s", s, r.stdout)
@@ -123,12 +127,34 @@ func TestMockOnABusyAddressIsAUsageError(t *testing.T) {
 	}
 }
 
+// The default state folder keeps the CA only: a plain `vbharness mock` starts from its
+// fixtures every time, and only a --state-dir given keeps state (state.db).
 func TestMockStateFolderDefaultsToTheUserConfigFolder(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	info, _ := serveMock(t, f, "--state-dir", "")
+	info, m := serveMock(t, f, "--state-dir", "")
 	if want := filepath.Join(f.dir, ".config", "vbharness", "mock", "ca.pem"); info.CAFile != want {
 		t.Errorf("ca_file = %q, want %q", info.CAFile, want)
+	}
+	r := m.stop()
+	if _, err := os.Stat(filepath.Join(f.dir, ".config", "vbharness", "mock", "state.db")); !os.IsNotExist(err) {
+		t.Errorf("the default state folder holds a state file (%v)", err)
+	}
+	if strings.Contains(r.stdout, "state:") {
+		t.Errorf("the banner names a state file:\n%s", r.stdout)
+	}
+}
+
+// A state folder that cannot be used stops the mock before it serves, with exit code 2
+// and the state file's error: here, a second mock on a folder the first one holds.
+func TestMockOnAStateFolderInUseIsAUsageError(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	serveMock(t, f)
+	r := f.run("mock", "--entra-addr", "127.0.0.1:0", "--veeam-addr", "127.0.0.1:0", "--state-dir", filepath.Join(f.dir, "state"))
+	want := "vbharness: cannot start the mock: the state file is in use: " + filepath.Join(f.dir, "state", "state.db") + " is held by another process"
+	if r.code != 2 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "give this one another --state-dir") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 
@@ -151,4 +177,105 @@ func TestRunAgainstARunningMock(t *testing.T) {
 	if !strings.Contains(r.stdout, "on target localmock (live: Entra https://127.0.0.1:") || !strings.Contains(r.stdout, "and control API)") {
 		t.Errorf("header:\n%s", r.stdout)
 	}
+}
+
+// --journal-mib bounds the journals; nonsense is a usage error before anything starts.
+func TestMockJournalLimitIsChecked(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	for _, v := range []string{"0", "-5", "1048577"} {
+		r := f.run("mock", "--entra-addr", "127.0.0.1:0", "--veeam-addr", "127.0.0.1:0", "--http", "--journal-mib", v)
+		if r.code != 2 || !strings.Contains(r.stderr, "--journal-mib "+v+": give a number of MiB from 1 to") {
+			t.Errorf("--journal-mib %s: exit %d, stderr %q", v, r.code, r.stderr)
+		}
+	}
+	serveMock(t, f, "--journal-mib", "8")
+}
+
+// controlStatus calls GET /_mock/health on a served mock with an optional bearer token.
+func controlStatus(t *testing.T, info mockInfo, token string) int {
+	t.Helper()
+	pem, err := os.ReadFile(info.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer tr.CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodGet, info.Veeam+"/_mock/health", nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Issue 15 item 9: --control-token and --admin-password could only be flags, which any
+// user of the machine sees in `ps`. They can come from the environment
+// (VBHARNESS_CONTROL_TOKEN, VBHARNESS_MOCK_ADMIN_PASSWORD) or from a file
+// (--control-token-file, --admin-password-file; one trailing newline is dropped).
+func TestMockSecretsFromEnvironmentAndFiles(t *testing.T) {
+	t.Parallel()
+	t.Run("environment", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		f.env["VBHARNESS_CONTROL_TOKEN"] = "ctl-from-env-0123456789"
+		f.env["VBHARNESS_MOCK_ADMIN_PASSWORD"] = "Env-Passw0rd-42"
+		info, m := serveMock(t, f)
+		if got := controlStatus(t, info, ""); got != http.StatusUnauthorized {
+			t.Errorf("without the token from the environment: %d, want 401", got)
+		}
+		if got := controlStatus(t, info, "ctl-from-env-0123456789"); got != http.StatusOK {
+			t.Errorf("with it: %d", got)
+		}
+		if info.AdminPassword != "Env-Passw0rd-42" {
+			t.Errorf("admin password %q", info.AdminPassword)
+		}
+		if out := m.stop().stdout; strings.Contains(out, "ctl-from-env") {
+			t.Errorf("the banner shows the control token:\n%s", out)
+		}
+	})
+	t.Run("files", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		f.env["VBHARNESS_CONTROL_TOKEN"] = "the-file-wins-over-this"
+		write(t, filepath.Join(f.dir, "ctl.txt"), "ctl-from-file-0123456789\n")
+		write(t, filepath.Join(f.dir, "pw.txt"), "File-Passw0rd-42\r\n")
+		info, _ := serveMock(t, f, "--control-token-file", "ctl.txt", "--admin-password-file", "pw.txt")
+		if got := controlStatus(t, info, "ctl-from-file-0123456789"); got != http.StatusOK {
+			t.Errorf("with the token from the file: %d", got)
+		}
+		if got := controlStatus(t, info, "the-file-wins-over-this"); got != http.StatusUnauthorized {
+			t.Errorf("with the environment's token: %d, want 401", got)
+		}
+		if info.AdminPassword != "File-Passw0rd-42" {
+			t.Errorf("admin password %q", info.AdminPassword)
+		}
+	})
+	t.Run("mistakes", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		write(t, filepath.Join(f.dir, "empty.txt"), "\n")
+		write(t, filepath.Join(f.dir, "two.txt"), "a\nb\n")
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--control-token", "x", "--control-token-file", "empty.txt"}, "give --control-token or --control-token-file, not both"},
+			{[]string{"--admin-password", "x", "--admin-password-file", "empty.txt"}, "give --admin-password or --admin-password-file, not both"},
+			{[]string{"--control-token-file", "empty.txt"}, "--control-token-file " + filepath.Join(f.dir, "empty.txt") + " is empty"},
+			{[]string{"--admin-password-file", "two.txt"}, "holds more than one line"},
+			{[]string{"--control-token-file", "missing.txt"}, "--control-token-file"},
+		} {
+			r := f.run(append([]string{"mock", "--http", "--entra-addr", "127.0.0.1:0", "--veeam-addr", "127.0.0.1:0"}, c.args...)...)
+			if r.code != 2 || !strings.Contains(r.stderr, c.want) {
+				t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, r.code, r.stderr, c.want)
+			}
+		}
+	})
 }

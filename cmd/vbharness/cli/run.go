@@ -11,10 +11,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vbharness/vbharness/engine"
 	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/runner"
 	"github.com/vbharness/vbharness/runner/config"
@@ -37,6 +39,8 @@ type runFlags struct {
 	noColor  bool
 	reports  []string
 	maxMem   string
+	shard    string
+	durFile  string
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -53,7 +57,8 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 3 a script failed to load, 130 interrupted.`,
 		Example: `  vbharness run
   vbharness run --filter refresh --report junit=results.xml
-  vbharness run ./scenarios --target lab --tag smoke`,
+  vbharness run ./scenarios --target lab --tag smoke
+  vbharness run --shard 2/3 --shard-durations last.json --report json=shard-2.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.run(cmd.Context(), cmd, args, &f)
 		},
@@ -62,14 +67,17 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 	fl.StringVar(&f.target, "target", "", `target to run against: "mock" (the embedded mocks) or a name from the targets file (default $`+EnvTarget+` or mock)`)
 	fl.StringVar(&f.config, "config", "", "targets file (default ./"+config.FileName+")")
 	fl.IntVarP(&f.parallel, "parallel", "p", 0, "tests to run at once (default the number of CPUs)")
-	fl.DurationVar(&f.timeout, "timeout", runner.DefaultTimeout, "wall-clock limit per test unless the test sets its own; 0 for none (virtual time does not count)")
+	f.timeout = engine.DefaultTimeout
+	fl.Var((*timeoutFlag)(&f.timeout), "timeout", "wall-clock limit per test unless the test sets its own, or none (virtual time does not count)")
 	fl.StringVar(&f.filter, "filter", "", "run only tests whose name matches this regular expression")
 	fl.StringSliceVar(&f.tags, "tag", nil, "run only tests with this tag (repeatable or comma-separated; !tag excludes)")
 	fl.BoolVar(&f.failFast, "fail-fast", false, "start no more tests after the first failure")
 	fl.Int64Var(&f.seed, "seed", 0, "run seed, to reproduce a run (default random; the header prints it)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print console output and HTTP traces of passing tests too")
 	fl.BoolVar(&f.noColor, "no-color", false, "plain output without colours (also NO_COLOR=1)")
-	fl.StringArrayVar(&f.reports, "report", nil, "write a report: junit=FILE, json=FILE or tap=FILE (repeatable)")
+	fl.StringArrayVar(&f.reports, "report", nil, "write a report: junit=FILE, json=FILE, tap=FILE or html=FILE (repeatable)")
+	fl.StringVar(&f.shard, "shard", "", `run only share i of n of the tests ("2/3"), or "auto": the share the CI's environment names (docs/ci.md)`)
+	fl.StringVar(&f.durFile, "shard-durations", "", "balance --shard by the test durations of this JSON report of an earlier run (--report json=FILE)")
 	fl.StringVar(&f.maxMem, "max-memory", "2GiB", "heap the scenarios may use before the longest-running one is stopped as errored (e.g. 512MiB, 4GiB; 0 for no limit)")
 	return cmd
 }
@@ -79,13 +87,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	if f.parallel < 0 {
 		return usage("--parallel must be 0 (the number of CPUs) or more, got %d", f.parallel)
 	}
-	if f.timeout < 0 {
-		return usage("--timeout must be 0 (no limit) or more, got %v", f.timeout)
-	}
-	timeout := f.timeout
-	if timeout == 0 {
-		timeout = -1 // runner: no limit
-	}
+	timeout := f.timeout // a positive duration, or engine.NoTimeout (--timeout none)
 	maxMemory, err := parseSize(f.maxMem)
 	if err != nil {
 		return usage("--max-memory %q: %v", f.maxMem, err)
@@ -110,18 +112,37 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	seed := f.seed
 	if !cmd.Flags().Changed("seed") {
 		seed = runner.NewRunSeed()
+	} else if seed < 0 || seed > runner.MaxSeed {
+		return usage("--seed must be between 0 and %d (2^53-1), got %d", int64(runner.MaxSeed), seed)
+	}
+	var shard runner.Shard
+	var durations runner.Durations
+	if f.shard != "" {
+		if shard, err = runner.ParseShard(f.shard, a.env); err != nil {
+			return usage("%v", err)
+		}
+	}
+	if f.durFile != "" {
+		if f.shard == "" {
+			return usage("--shard-durations balances --shard; give --shard i/n or --shard auto with it")
+		}
+		prev, err := a.readReport(f.durFile, "--shard-durations")
+		if err != nil {
+			return err
+		}
+		durations = runner.DurationsOf(prev)
 	}
 	if a.deps.newEngine == nil {
 		return usage("this build of vbharness has no scenario engine")
 	}
 
 	scrub := secret.NewScrubber()
-	scrub.Add(runner.SecretEnv(a.env)...)
+	scrub.AddCredential(runner.SecretEnv(a.env)...)
 	target, err := a.target(ctx, f.target, f.config, scrub)
 	if err != nil {
 		return err
 	}
-	fsys, files, err := a.scenarios(args)
+	fsys, files, show, err := a.scenarios(args)
 	if err != nil {
 		return err
 	}
@@ -146,7 +167,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	plan, err := runner.NewPlan(ctx, runner.Options{
 		Engine: a.deps.newEngine(fsys), Files: files, Target: target,
 		Parallel: f.parallel, Timeout: timeout, Filter: filter, Tags: f.tags, FailFast: f.failFast, Seed: seed,
-		Clock: a.deps.clock, Scrubber: scrub, Observer: con, Prompt: con.Prompt(), MaxMemory: maxMemory,
+		Clock: a.deps.clock, Scrubber: scrub, Observer: con, Prompt: con.Prompt(), MaxMemory: maxMemory, ShowPath: show,
 	})
 	if err != nil {
 		return usage("%v", err)
@@ -156,6 +177,13 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 			return usage("no test matches --filter %q --tag %q (%d tests found in %d files)", f.filter, strings.Join(f.tags, ","), plan.Discovered, plan.Files)
 		}
 		return usage("the scenario files register no tests (%d files)", plan.Files)
+	}
+	if !shard.IsZero() {
+		// A shard with no test (more shards than tests) is a run that passes: a CI
+		// matrix wider than the catalogue must not fail for it.
+		if err := plan.Shard(shard, durations); err != nil {
+			return usage("%v", err)
+		}
 	}
 
 	con.Header(plan)
@@ -223,7 +251,7 @@ func (a *app) target(ctx context.Context, name, configFlag string, scrub *secret
 	if err != nil {
 		return nil, err
 	}
-	scrub.Add(r.Secrets...)
+	scrub.AddCredential(r.Secrets...)
 	t, err := runner.LiveTarget(ctx, r, a.env)
 	if err != nil {
 		return nil, usage("target %s: %v", name, err)
@@ -251,7 +279,8 @@ func (a *app) loadConfig(configFlag, why string) (*config.File, error) {
 	return f, nil
 }
 
-// resolve loads the targets file and resolves a live target in it.
+// resolve loads the targets file and resolves a live target in it, with a running
+// mock's defaults filled in (runner.MockDefaults).
 func (a *app) resolve(name, configFlag string) (*config.Resolved, error) {
 	f, err := a.loadConfig(configFlag, fmt.Sprintf("target %q", name))
 	if err != nil {
@@ -261,20 +290,22 @@ func (a *app) resolve(name, configFlag string) (*config.Resolved, error) {
 	if err != nil {
 		return nil, usage("%v", err)
 	}
+	runner.MockDefaults(r)
 	return r, nil
 }
 
 // scenarios returns the file system the engine reads and the scenario files in it: the
 // bundled catalogue when no path is given, otherwise the given files and folders, seen
-// from their common folder (the working directory when they are all under it), so that
-// reports name them as the user does.
-func (a *app) scenarios(args []string) (fs.FS, []string, error) {
+// from their common folder with the working directory. When that folder is not the
+// working directory (a path outside it was given), show names each file as it opens from
+// the shell (runner.Options.ShowPath); otherwise show is nil, the paths already do.
+func (a *app) scenarios(args []string) (fsys fs.FS, files []string, show func(string) string, err error) {
 	if len(args) == 0 {
 		files, err := runner.Discover(a.deps.catalogue, catalogueDir)
 		if err != nil {
-			return nil, nil, usage("the bundled catalogue: %v", err)
+			return nil, nil, nil, usage("the bundled catalogue: %v", err)
 		}
-		return a.deps.catalogue, files, nil
+		return a.deps.catalogue, files, nil, nil
 	}
 	abs := make([]string, len(args))
 	root := a.dir
@@ -285,7 +316,7 @@ func (a *app) scenarios(args []string) (fs.FS, []string, error) {
 		p = filepath.Clean(p)
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, usage("%s: no such file or folder", args[i])
+			return nil, nil, nil, usage("%s: no such file or folder", args[i])
 		}
 		abs[i] = p
 		d := p
@@ -298,19 +329,50 @@ func (a *app) scenarios(args []string) (fs.FS, []string, error) {
 	for i, p := range abs {
 		rel, err := filepath.Rel(root, p)
 		if err != nil {
-			return nil, nil, usage("%s: %v", args[i], err)
+			return nil, nil, nil, usage("%s: %v", args[i], err)
 		}
 		roots[i] = filepath.ToSlash(rel)
 	}
-	fsys := os.DirFS(root)
-	files, err := runner.Discover(fsys, roots...)
+	fsys = os.DirFS(root)
+	files, err = runner.Discover(fsys, roots...)
 	if err != nil {
 		if errors.Is(err, runner.ErrNoScenarios) {
-			return nil, nil, usage("no scenario files (*.js outside lib/ folders) in %s", strings.Join(args, ", "))
+			return nil, nil, nil, usage("no scenario files (*.js outside lib/ folders) in %s", strings.Join(args, ", "))
 		}
-		return nil, nil, usage("%v", err)
+		return nil, nil, nil, usage("%v", err)
 	}
-	return fsys, files, nil
+	if root != a.dir {
+		show = shellPaths(root, a.dir)
+	}
+	return fsys, files, show, nil
+}
+
+// shellPaths returns a runner.Options.ShowPath for a file system rooted at root: a file
+// under dir (the working directory) is named relative to it, any other by its absolute
+// path. A path that names no file under root is returned as it is. Safe for concurrent
+// use.
+func shellPaths(root, dir string) func(string) string {
+	var (
+		mu   sync.Mutex
+		seen = map[string]string{}
+	)
+	return func(p string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		if s, ok := seen[p]; ok {
+			return s
+		}
+		s := p
+		abs := filepath.Join(root, filepath.FromSlash(p))
+		if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+			s = abs
+			if rel, err := filepath.Rel(dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				s = rel
+			}
+		}
+		seen[p] = s
+		return s
+	}
 }
 
 // commonDir returns the deepest folder containing both a and b (absolute, clean).
@@ -387,3 +449,30 @@ func parseSize(s string) (int64, error) {
 	}
 	return n * mult, nil
 }
+
+// timeoutFlag is --timeout: a positive duration, or "none" (engine.NoTimeout). 0 and
+// negative durations are refused: 0 means "the default" in every layer, and on the
+// command line the default is what leaving the flag out gives.
+type timeoutFlag time.Duration
+
+func (t *timeoutFlag) String() string {
+	if time.Duration(*t) == engine.NoTimeout {
+		return "none"
+	}
+	return time.Duration(*t).String()
+}
+
+func (t *timeoutFlag) Set(s string) error {
+	if strings.EqualFold(strings.TrimSpace(s), "none") {
+		*t = timeoutFlag(engine.NoTimeout)
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("give a duration such as 30s or 5m, or none for no limit")
+	}
+	*t = timeoutFlag(d)
+	return nil
+}
+
+func (t *timeoutFlag) Type() string { return "duration" }

@@ -88,13 +88,16 @@ func TestRunUsageErrorsExit2BeforeAnyTestRuns(t *testing.T) {
 		{"an unknown command", []string{"rnu"}, `vbharness: unknown command "rnu" for "vbharness"`},
 		{"no command", nil, "Usage:"},
 		{"a bad regular expression", []string{"run", "--filter", "log(in"}, `vbharness: --filter "log(in" is not a regular expression`},
-		{"a bad report", []string{"run", "--report", "html=x.html"}, `vbharness: --report "html=x.html": unknown format "html"; known formats: junit, json, tap`},
+		{"a bad report", []string{"run", "--report", "pdf=x.pdf"}, `vbharness: --report "pdf=x.pdf": unknown format "pdf"; known formats: junit, json, tap, html`},
 		{"a report without a file", []string{"run", "--report", "junit"}, `want FORMAT=FILE`},
 		{"a missing path", []string{"run", "nope.js"}, "vbharness: nope.js: no such file or folder"},
 		{"a folder without scenarios", []string{"run", "empty"}, "vbharness: no scenario files (*.js outside lib/ folders) in empty"},
 		{"a file that is not a scenario", []string{"run", "empty/readme.txt"}, "vbharness: empty/readme.txt: not a scenario file (scenarios are .js files)"},
+		{"a seed JSON readers would round", []string{"run", "--seed", "9007199254740992"}, "vbharness: --seed must be between 0 and 9007199254740991 (2^53-1), got 9007199254740992"},
+		{"a negative seed", []string{"run", "--seed", "-1"}, "vbharness: --seed must be between 0 and 9007199254740991 (2^53-1), got -1"},
 		{"negative parallelism", []string{"run", "--parallel", "-1"}, "vbharness: --parallel must be 0 (the number of CPUs) or more, got -1"},
-		{"a negative timeout", []string{"run", "--timeout", "-1s"}, "vbharness: --timeout must be 0 (no limit) or more"},
+		{"a negative timeout", []string{"run", "--timeout", "-1s"}, `invalid argument "-1s" for "--timeout" flag: give a duration such as 30s or 5m, or none for no limit`},
+		{"a zero timeout, which never means none", []string{"run", "--timeout", "0"}, `invalid argument "0" for "--timeout" flag: give a duration such as 30s or 5m, or none for no limit`},
 		{"a memory limit that is not a size", []string{"run", "--max-memory", "lots"}, `vbharness: --max-memory "lots": give a size such as 512MiB, 2GiB or 0 for no limit`},
 		{"a negative memory limit", []string{"run", "--max-memory", "-1GiB"}, `vbharness: --max-memory "-1GiB": give a size`},
 		{"a filter that matches nothing", []string{"run", "scenarios", "--filter", "zzz"}, `vbharness: no test matches --filter "zzz" --tag "" (3 tests found in 2 files)`},
@@ -132,9 +135,9 @@ func TestRunConfigErrorsNameFileLineAndFix(t *testing.T) {
 		{"an unknown target lists the known ones", "targets:\n  lab:\n    entra: {tenant: abc.onmicrosoft.com}\n    veeam: {url: https://abc.tech.local:4443}\n",
 			"lba", `vbharness: vbharness.yaml: unknown target "lba"; known targets: mock (built in), lab; pass one of them to --target`},
 		{"malformed YAML", "targets:\n  lab:\n    entra: {tenant: x\n    veeam: y\n", "lab",
-			"vbharness: vbharness.yaml:4: malformed YAML: did not find expected ',' or '}'; fix the syntax"},
+			"vbharness: vbharness.yaml:4:10: malformed YAML: did not find expected ',' or '}' (while parsing a flow mapping started at line 3); fix the syntax"},
 		{"an unknown key", "targets:\n  lab:\n    entra: {tenant: x}\n    veeam: {url: https://x, cafile: ca.pem}\n", "lab",
-			`vbharness: vbharness.yaml:4:29: unknown key "cafile" in targets.lab.veeam; known keys: admin_user, ca_file, organization, url`},
+			`vbharness: vbharness.yaml:4:29: unknown key "cafile" in targets.lab.veeam; did you mean ca_file?`},
 		{"an unreadable CA file", "targets:\n  lab:\n    entra: {tenant: x}\n    veeam: {url: https://x, ca_file: lab-ca.pem}\n", "lab",
 			"vbharness: vbharness.yaml:4:38: targets.lab.veeam.ca_file cannot be read: "},
 		{"a missing tenant", "targets:\n  lab:\n    veeam: {url: https://x}\n", "lab",
@@ -198,7 +201,7 @@ func TestRunSkipsWithReasons(t *testing.T) {
 	f := newFixture(t, scripts)
 	r := f.run("run", "s.js")
 	for _, line := range []string{
-		"SKIP    s.js › real tenant — needs a live target (requires: live); target mock is the embedded mocks\n",
+		"SKIP    s.js › real tenant — requires live: target \"mock\" is the embedded mocks\n",
 		"SKIP    s.js › later — waiting for Veeam 8.1\n",
 	} {
 		if !strings.Contains(r.stdout, line) {
@@ -213,8 +216,8 @@ func TestRunSkipsWithReasons(t *testing.T) {
 	write(t, filepath.Join(f.dir, "vbharness.yaml"), labYAML)
 	r = f.run("run", "s.js", "--target", "lab")
 	for _, line := range []string{
-		"SKIP    s.js › expiry — needs a controllable clock (requires: clock); target lab has none\n",
-		"SKIP    s.js › faults — needs the mock control API (requires: control); target lab has none\n",
+		"SKIP    s.js › expiry — requires clock: target \"lab\" has no controllable clock (only the embedded mocks and a running vbharness mock have one)\n",
+		"SKIP    s.js › faults — requires control: target \"lab\" has no mock control API\n",
 		"PASS    s.js › real tenant",
 	} {
 		if !strings.Contains(r.stdout, line) {
@@ -498,6 +501,48 @@ test("x", () => {
 	}
 }
 
+// TestRunTimeoutEndsATestThatSetsNone runs spinning scenarios through the real engine:
+// --timeout ends a test that sets no timeout of its own, a test's own option ends it
+// sooner, and with --timeout none the option still applies. The runs are under a
+// watchdog, so a default timeout that never fires fails here in seconds, saying so.
+func TestRunTimeoutEndsATestThatSetsNone(t *testing.T) {
+	t.Parallel()
+	const spin = `const { test } = require("vbharness");
+test("spins with no timeout of its own", () => { for (;;) {} });
+test("spins past its own timeout", () => { for (;;) {} }, { timeout: "50ms" });
+`
+	cases := []struct {
+		name    string
+		args    []string
+		want    []string
+		summary string
+	}{
+		{"--timeout 300ms", []string{"--timeout", "300ms"},
+			[]string{"spins with no timeout of its own", "timed out after 300ms", "spins past its own timeout", "timed out after 50ms"},
+			"0 passed, 2 failed, 0 skipped"},
+		{"--timeout none keeps a test's own", []string{"--timeout", "none", "--filter", "its own timeout"},
+			[]string{"spins past its own timeout", "timed out after 50ms"}, "0 passed, 1 failed, 0 skipped"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			f.ctx = runnertest.Watchdog(t, context.Background(), 10*time.Second)
+			write(t, filepath.Join(f.dir, "spin.js"), spin)
+			r := f.runWith(f.realEngine(), append([]string{"run", "spin.js"}, c.args...)...)
+			runnertest.CheckWatchdog(t, f.ctx, "vbharness run "+strings.Join(c.args, " "))
+			if r.code != 1 || r.lastLine() != c.summary {
+				t.Errorf("exit %d, last line %q; want 1 and %q\n%s%s", r.code, r.lastLine(), c.summary, r.stdout, r.stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -519,5 +564,65 @@ func TestParseSize(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("parseSize(%q) = %d, %v; want %d", c.in, got, err, c.want)
 		}
+	}
+}
+
+// TestRunNamesFilesSoTheyOpenFromTheShell is issue 12 defect 17: with a scenario outside
+// the working directory, results named files relative to the common parent of the paths,
+// with the leading / dropped ("tmp/x/fail.js"), which opens from nowhere. Files under the
+// working directory are named relative to it, others by their absolute path: in result
+// lines, messages, stack frames (a required helper's too) and report files.
+func TestRunNamesFilesSoTheyOpenFromTheShell(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	other := t.TempDir()
+	write(t, filepath.Join(f.dir, "here.js"), `const { test } = require("vbharness");
+test("passes here", () => {});
+`)
+	write(t, filepath.Join(other, "lib", "h.js"), `exports.boom = () => {
+  throw new Error("boom in a helper");
+};
+`)
+	write(t, filepath.Join(other, "fail.js"), `const { test } = require("vbharness");
+const h = require("./lib/h.js");
+test("fails elsewhere", () => { h.boom(); });
+`)
+	write(t, filepath.Join(other, "broken.js"), "const { test } = require(\"vbharness\");\nlet = ;\n")
+	r := f.runWith(f.realEngine(), "run", "here.js", filepath.Join(other, "fail.js"), filepath.Join(other, "broken.js"), "--report", "json=r.json")
+	if r.code != 3 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	abs := func(p string) string { return filepath.Join(other, p) }
+	for _, want := range []string{
+		"PASS    here.js › passes here",
+		"ERROR   " + abs("fail.js") + " › fails elsewhere",
+		"at " + abs("lib/h.js") + ":2:",
+		abs("fail.js") + ":3:",
+		"LOAD    " + abs("broken.js") + ":2:",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(f.dir, "r.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Tests []struct{ File, Stack string }
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, tc := range rep.Tests {
+		files = append(files, tc.File)
+		if _, err := os.Stat(filepath.Join(f.dir, tc.File)); tc.File != "here.js" && !filepath.IsAbs(tc.File) || err != nil && !filepath.IsAbs(tc.File) {
+			t.Errorf("the report names %q, which does not open from the working directory", tc.File)
+		}
+	}
+	if got := strings.Join(files, ","); got != strings.Join([]string{"here.js", abs("broken.js"), abs("fail.js")}, ",") &&
+		got != strings.Join([]string{abs("broken.js"), abs("fail.js"), "here.js"}, ",") {
+		t.Errorf("report files = %s", got)
 	}
 }

@@ -10,4 +10,4 @@ test("the seed flow still passes", ({ entra, veeam, clock }) => {
   session.refresh();
   expect(session.get("/v8/Organization")).toHaveStatus(200);
   session.logout();
-});
+}, { requires: ["clock"] });

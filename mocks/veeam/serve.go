@@ -1,0 +1,279 @@
+package veeam
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vbharness/vbharness/mocks/control"
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
+)
+
+// request is what a handler gets: the HTTP request, its route and path variables, the
+// caller's session, the request's one clock reading, the query as the document spells
+// it and the body.
+type request struct {
+	*http.Request
+	server *Server
+	route  *route
+	values []string  // the path's variables, in the template's order
+	sess   *session  // nil for anonymous operations
+	now    time.Time // read once per request
+	query  url.Values
+	body   []byte
+}
+
+// param returns a path variable by name ("" if the template has none of that name).
+func (rq *request) param(name string) string {
+	for i, p := range rq.route.params {
+		if p == name && i < len(rq.values) {
+			return rq.values[i]
+		}
+	}
+	return ""
+}
+
+// canonicalPath is the request's path as the document spells it, for links.
+func (rq *request) canonicalPath() string { return fillTemplate(rq.route.template, rq.values) }
+
+// serve is the server's handler behind the pipeline (journal, faults): the control API
+// under /_mock/, then the stubs (stubs.go), everything else by the document's routes.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if isControlPath(r.URL.Path) {
+		s.serveControl(w, r)
+		return
+	}
+	if s.stubs.n.Load() > 0 && s.serveStub(w, r) {
+		return
+	}
+	var m match
+	rt := s.resolve(table().tree, w, r, &m)
+	if rt == nil {
+		return
+	}
+	control.SetRoute(r, rt.template) // the metrics' route label: the template, never the raw path
+	// One clock reading per request, at .NET's resolution (100 ns ticks), so every time
+	// the mock writes has at most seven fractional digits, as a real server's.
+	now := s.clk.Now().Truncate(100 * time.Nanosecond)
+	rq := &request{Request: r, server: s, route: rt, values: m.values[:m.n], now: now}
+	var status int
+	var body any
+	var e *apiError
+	if s.p == nil {
+		s.timeline.settle(s, now) // long-running work due by now shows it first
+		status, body, e = s.handle(rq)
+	} else {
+		status, body, e = s.handleSaved(rq) // the same, with the changes committed
+	}
+	s.write(w, rq, status, body, e)
+}
+
+// handle runs one request through the table's decision, in the order a real server
+// checks: authentication (401), access (403), the request against the document (400),
+// the items the path names (404), then the handler. Unknown paths and methods were
+// answered before (404, 405), so a v7 path is 404 even without a token (veeam.md §3).
+func (s *Server) handle(rq *request) (int, any, *apiError) {
+	rt := rq.route
+	if rt.who != 0 {
+		sess, xsrf, ok := s.sessions.access(bearerToken(rq.Request), rq.now)
+		if !ok {
+			return 0, nil, errUnauthorized
+		}
+		if xsrf != "" {
+			if set := s.settings.get(); set.Antiforgery == AntiforgeryEnforce && !antiforgeryPresented(rq.Request, set, xsrf) {
+				return 0, nil, antiforgeryMissing(set, "access token")
+			}
+		}
+		rq.sess = sess
+		if !rt.who.has(sess.kind) && !(s.mut.IgnoreTenantScope && rt.who&admins != 0) {
+			return 0, nil, refusal(rt.who)
+		}
+	}
+	if rq.Body != nil && rq.Body != http.NoBody {
+		b, err := io.ReadAll(rq.Body) // bounded: the pipeline has read it already, up to 1 MiB
+		if err != nil {
+			return 0, nil, badParam("The request body could not be read.")
+		}
+		rq.body = b
+	}
+	if rt.op == nil || rt.oauth {
+		return rt.handle(s, rq)
+	}
+	if rq.URL.RawQuery != "" {
+		rq.query = rt.op.NormalizeQuery(rq.URL.Query())
+	}
+	if rt.mustValidate(rq) {
+		vars := make(map[string]string, len(rq.values))
+		for i, v := range rq.values {
+			vars[rt.params[i]] = v
+		}
+		if err := rt.op.ValidateRequest(rq.Request, vars, rq.query, rq.body); err != nil {
+			return 0, nil, badParam("%s", err.Error())
+		}
+	}
+	for _, a := range rt.ancestors {
+		if _, ok := s.world.get(fillTemplate(a.c.item, rq.values[:a.vars])); !ok {
+			return 0, nil, a.c.notFound(rq.values[a.vars-1])
+		}
+	}
+	if rt.own && rq.sess.kind != kindAdmin {
+		if e := s.ownsRestoreSession(rq); e != nil {
+			return 0, nil, e
+		}
+	}
+	return rt.handle(s, rq)
+}
+
+// mustValidate reports whether the request has anything to check: an operation without
+// path variables, required query parameters or a body, called without a query or a
+// body, is valid as it is (the hot path of GET /v8/Organizations).
+func (o *operation) mustValidate(rq *request) bool {
+	if len(rq.values) > 0 || rq.query != nil || len(rq.body) > 0 || o.op.Body != nil {
+		return true
+	}
+	for _, p := range o.op.QueryParams {
+		if p.Required {
+			return true
+		}
+	}
+	return false
+}
+
+// refusal is the 403 for a valid token of the wrong kind (veeam.md §4.4 [I]).
+func refusal(who callers) *apiError {
+	if who&admins == 0 {
+		return accessDenied("Access denied: this operation is for tenant users; log in with the organization's credentials or an assertion instead of an administrator account.")
+	}
+	return accessDenied("Access denied: tenant users can reach only /v8/Organization, /v8/Organization/Explore and their own restore sessions.")
+}
+
+// bearerToken returns the token of an `Authorization: Bearer` header ("" if none).
+func bearerToken(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "Bearer ") {
+		return ""
+	}
+	return strings.TrimSpace(h[7:])
+}
+
+// binary is a response body in a media type other than JSON.
+type binary struct {
+	media string
+	data  []byte
+}
+
+// headered is a body that sets headers of its own (the token endpoint's).
+type headered interface {
+	setHeaders(h http.Header)
+}
+
+// write is the one writer of every answer of the API: an error in the service's shape
+// (writeError), no body (204 and the like), a binary body, or JSON.
+func (s *Server) write(w http.ResponseWriter, rq *request, status int, body any, e *apiError) {
+	if e != nil {
+		style := ""
+		if rq.route.oauth {
+			style = s.settings.get().ErrorStyle
+		}
+		writeError(w, style, e)
+		return
+	}
+	h := w.Header()
+	if hb, ok := body.(headered); ok {
+		hb.setHeaders(h)
+	}
+	switch b := body.(type) {
+	case nil:
+		w.WriteHeader(status)
+	case binary:
+		h.Set("Content-Type", b.media)
+		h.Set("Content-Length", strconv.Itoa(len(b.data)))
+		w.WriteHeader(status)
+		_, _ = w.Write(b.data)
+	case rawJSON:
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(status)
+		_, _ = w.Write(b)
+	case pooledJSON:
+		defer release(b.buf)
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("Content-Length", strconv.Itoa(b.buf.Len()))
+		w.WriteHeader(status)
+		_, _ = w.Write(b.buf.Bytes())
+	default:
+		writeJSON(w, status, b)
+	}
+}
+
+// bufPool recycles encoding buffers; responses are small, so a pooled buffer rarely
+// grows.
+var bufPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 4096)) }}
+
+// encode writes v as JSON into a pooled buffer, without HTML escaping, so hrefs keep a
+// plain "&" and messages their "<" and ">", as .NET writes them. The caller returns the
+// buffer with release.
+func encode(v any) (*bytes.Buffer, error) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		release(buf)
+		return nil, err
+	}
+	buf.Truncate(buf.Len() - 1) // Encode's trailing newline
+	return buf, nil
+}
+
+func release(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		buf.Reset()
+		bufPool.Put(buf)
+	}
+}
+
+// marshal is encode for callers that keep the bytes.
+func marshal(v any) ([]byte, error) {
+	buf, err := encode(v)
+	if err != nil {
+		return nil, err
+	}
+	defer release(buf)
+	return bytes.Clone(buf.Bytes()), nil
+}
+
+// writeJSON writes a success body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	buf, err := encode(v)
+	if err != nil {
+		writeError(w, "", &apiError{Status: http.StatusInternalServerError, Message: "The response could not be encoded."})
+		return
+	}
+	defer release(buf)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// swaggerPath is where the mock serves the document. Real servers serve Swagger UI at
+// /swagger/ui/index/index.html and served the v5 document at /swagger/docs/v5
+// (veeam.md §5 [C]); /swagger/docs/v8 follows that pattern and is assumed [I].
+const swaggerPath = "/swagger/docs/v8"
+
+// swagger is GET /swagger/docs/v8 (anonymous): the embedded document, byte for byte.
+func (s *Server) swagger(*request) (int, any, *apiError) {
+	return http.StatusOK, rawJSON(spec.JSON()), nil
+}
+
+// isControlPath reports whether p is under the control API.
+func isControlPath(p string) bool {
+	return p == control.Prefix || strings.HasPrefix(p, control.Prefix+"/")
+}

@@ -1,0 +1,254 @@
+package veeam
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// item is one stored resource: the JSON object the API serves (without _links, which
+// are rendered from the collection's declaration) and, beside it, the mock's own fields
+// that are never served (an organization's password, a restore session's owner).
+// Items are immutable once stored: a change stores a new item under the same key.
+type item struct {
+	key    string // the item's path in lower case: "/v8/jobs/<id>"
+	list   string // its list's path in lower case: "/v8/jobs", "/v8/organizations/<id>/users"
+	path   string // its canonical path, for self links: "/v8/Jobs/<id>"
+	id     string // the id as served
+	raw    []byte // the served object, without _links
+	obj    object // raw's members
+	hidden any    // mock-only fields, or nil
+}
+
+// newItem makes an item of raw, which must be a JSON object; a _links member is dropped
+// (links are rendered, never stored).
+func newItem(path, id string, raw []byte, hidden any) (*item, error) {
+	obj, err := parseObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	if obj.get("_links") != nil {
+		obj.del("_links")
+		raw = obj.bytes()
+		if obj, err = parseObject(raw); err != nil {
+			return nil, err
+		}
+	}
+	key := strings.ToLower(path)
+	list := key[:strings.LastIndexByte(key, '/')]
+	return &item{key: key, list: list, path: path, id: id, raw: raw, obj: obj, hidden: hidden}, nil
+}
+
+// with returns a copy of it with the object changed by fn (eTag and all).
+func (it *item) with(fn func(o *object)) *item {
+	o := append(object(nil), it.obj...)
+	fn(&o)
+	out, err := newItem(it.path, it.id, o.bytes(), it.hidden)
+	if err != nil { // cannot happen: o is an object
+		return it
+	}
+	return out
+}
+
+// worldState is a set of resources: items by key, each list's items in order, and
+// singletons (settings objects) by path. A default one is built once per process and
+// shared, read-only, by every server (see defaultWorld).
+type worldState struct {
+	items      map[string]*item
+	lists      map[string][]*item
+	singletons map[string][]byte
+	at         time.Time // the clock reading it was generated on (buildWorld)
+}
+
+func newWorldState() *worldState {
+	return &worldState{items: map[string]*item{}, lists: map[string][]*item{}, singletons: map[string][]byte{}}
+}
+
+// add appends an item to the state while it is being built (not safe once shared).
+func (ws *worldState) add(it *item) {
+	ws.items[it.key] = it
+	ws.lists[it.list] = append(ws.lists[it.list], it)
+}
+
+// world is a server's resources: a shared read-only base and the server's own changes
+// on top of it, so a new server costs two empty maps, not a copy of the world.
+// Reads take the read lock, changes the write lock.
+type world struct {
+	mu         sync.RWMutex
+	base       *worldState
+	changed    map[string]*item    // key → the current item; nil marks a deleted one
+	added      map[string][]string // list key → keys of items added here, in order
+	singletons map[string][]byte
+	p          *persister // records every change when the server keeps a state file; nil otherwise
+}
+
+func newWorld(base *worldState) *world {
+	w := &world{}
+	w.reset(base)
+	return w
+}
+
+// reset drops every change (Server.Reset clears the state file).
+func (w *world) reset(base *worldState) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.base = base
+	w.changed = map[string]*item{}
+	w.added = map[string][]string{}
+	w.singletons = map[string][]byte{}
+}
+
+// generatedAt is the clock reading the base was generated on: what values generated
+// later for it (a settings object's default) are timed on.
+func (w *world) generatedAt() time.Time {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.base.at
+}
+
+func (w *world) lookupLocked(key string) *item {
+	if it, ok := w.changed[key]; ok {
+		return it
+	}
+	return w.base.items[key]
+}
+
+// get returns the item stored under key (a path, any case).
+func (w *world) get(key string) (*item, bool) {
+	key = strings.ToLower(key)
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	it := w.lookupLocked(key)
+	return it, it != nil
+}
+
+// list returns a list's items, in order: the base's, then those added here.
+func (w *world) list(key string) []*item {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.listLocked(key)
+}
+
+func (w *world) listLocked(key string) []*item {
+	key = strings.ToLower(key)
+	base := w.base.lists[key]
+	added := w.added[key]
+	out := make([]*item, 0, len(base)+len(added))
+	if len(w.changed) == 0 {
+		return append(out, base...)
+	}
+	for _, it := range base {
+		if cur, ok := w.changed[it.key]; !ok {
+			out = append(out, it)
+		} else if cur != nil {
+			out = append(out, cur)
+		}
+	}
+	for _, k := range added {
+		if it := w.changed[k]; it != nil {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// put stores an item, replacing the one under its key or adding it at the end of its
+// list.
+func (w *world) put(it *item) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.putLocked(it)
+}
+
+func (w *world) putLocked(it *item) {
+	added := false
+	if _, inBase := w.base.items[it.key]; !inBase && w.changed[it.key] == nil {
+		w.added[it.list] = append(w.added[it.list], it.key)
+		added = true
+	}
+	w.changed[it.key] = it
+	if w.p != nil {
+		w.p.putItem(it, added)
+	}
+}
+
+// insert stores a new item and reports whether it did: false when an item is already
+// stored under its key (the check and the store are one step).
+func (w *world) insert(it *item) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lookupLocked(it.key) != nil {
+		return false
+	}
+	w.putLocked(it)
+	return true
+}
+
+// update replaces the item under key with fn's result, atomically; fn sees the current
+// item and returns the new one, or an error that leaves it as it was.
+func (w *world) update(key string, fn func(cur *item) (*item, *apiError)) (*item, *apiError) {
+	key = strings.ToLower(key)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cur := w.lookupLocked(key)
+	if cur == nil {
+		return nil, nil
+	}
+	next, e := fn(cur)
+	if e != nil {
+		return nil, e
+	}
+	if next != nil {
+		w.putLocked(next)
+	}
+	return next, nil
+}
+
+// remove deletes the item under key and reports whether there was one.
+func (w *world) remove(key string) bool {
+	key = strings.ToLower(key)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cur := w.lookupLocked(key)
+	if cur == nil {
+		return false
+	}
+	_, inBase := w.base.items[key]
+	if w.p != nil {
+		w.p.removeItem(key, inBase)
+	}
+	if inBase {
+		w.changed[key] = nil
+		return true
+	}
+	keys := w.added[cur.list]
+	if i := slices.Index(keys, key); i >= 0 {
+		w.added[cur.list] = slices.Delete(slices.Clone(keys), i, i+1)
+	}
+	delete(w.changed, key)
+	return true
+}
+
+// singleton returns a settings object stored under path, and whether one is.
+func (w *world) singleton(path string) ([]byte, bool) {
+	key := strings.ToLower(path)
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if b, ok := w.singletons[key]; ok {
+		return b, true
+	}
+	b, ok := w.base.singletons[key]
+	return b, ok
+}
+
+// setSingleton stores a settings object.
+func (w *world) setSingleton(path string, b []byte) {
+	key := strings.ToLower(path)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.singletons[key] = b
+	if w.p != nil {
+		w.p.putSingleton(key, b)
+	}
+}
