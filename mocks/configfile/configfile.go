@@ -228,6 +228,23 @@ type Key struct {
 // Keys returns the keys of the mapping at path in file order; nil when there is no
 // mapping there.
 func (d *Doc) Keys(path ...any) []Key {
+	n := d.node(path)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []Key
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		out = append(out, Key{Name: k.Value, Line: k.Line, Col: k.Column})
+	}
+	return out
+}
+
+// Has reports whether the document has a value at path (null counts).
+func (d *Doc) Has(path ...any) bool { return d.node(path) != nil }
+
+// node is the (dereferenced) value at path, or nil where the path leaves the document.
+func (d *Doc) node(path []any) *yaml.Node {
 	if d == nil || d.root == nil {
 		return nil
 	}
@@ -247,39 +264,7 @@ func (d *Doc) Keys(path ...any) []Key {
 		}
 		n = next
 	}
-	if n.Kind != yaml.MappingNode {
-		return nil
-	}
-	var out []Key
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		out = append(out, Key{Name: k.Value, Line: k.Line, Col: k.Column})
-	}
-	return out
-}
-
-// Has reports whether the document has a value at path (null counts).
-func (d *Doc) Has(path ...any) bool {
-	if d == nil || d.root == nil {
-		return false
-	}
-	n := deref(d.root)
-	for _, p := range path {
-		var next *yaml.Node
-		switch k := p.(type) {
-		case string:
-			_, next = lookup(n, k)
-		case int:
-			if n.Kind == yaml.SequenceNode && k >= 0 && k < len(n.Content) {
-				next = deref(n.Content[k])
-			}
-		}
-		if next == nil {
-			return false
-		}
-		n = next
-	}
-	return true
+	return n
 }
 
 // Errorf returns an *Error at the value at path (see Pos).
