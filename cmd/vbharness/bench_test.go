@@ -184,7 +184,7 @@ func BenchmarkMockIdleRSS(b *testing.B) {
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		cmd := exec.CommandContext(ctx, bin, "mock", "--entra-addr", "127.0.0.1:0", "--veeam-addr", "127.0.0.1:0",
-			"--state-dir", filepath.Join(b.TempDir(), "state"), "--print-json")
+			"--print-json") // the default state folder, under benchEnv's HOME: no --state-dir, so no state file
 		cmd.Env = benchEnv(b)
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {

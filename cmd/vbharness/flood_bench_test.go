@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -39,7 +38,7 @@ func BenchmarkMockJournalFloodRSS(b *testing.B) {
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		cmd := exec.CommandContext(ctx, bin, "mock", "--entra-addr", "127.0.0.1:0", "--veeam-addr", "127.0.0.1:0",
-			"--state-dir", filepath.Join(b.TempDir(), "state"), "--print-json")
+			"--print-json") // the default state folder, under benchEnv's HOME: no --state-dir, so no state file
 		cmd.Env = benchEnv(b)
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {

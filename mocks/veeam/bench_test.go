@@ -32,7 +32,7 @@ func (d *discard) Write(p []byte) (int, error) { return len(p), nil }
 // docs/veeam-mock.md.
 func BenchmarkAuthenticatedOrganizations(b *testing.B) {
 	e := newTestServer(b)
-	auth := "Bearer " + e.adminLogin().AccessToken
+	auth := "Bearer " + e.bearerOnlyLogin().AccessToken
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -93,7 +93,7 @@ func benchLoopback(b *testing.B, e *testEnv, tls bool, want int, req func(base s
 // with keep-alive, client and server sharing the cores.
 func BenchmarkAuthenticatedOrganizationsHTTP(b *testing.B) {
 	e := newTestServer(b)
-	auth := "Bearer " + e.adminLogin().AccessToken
+	auth := "Bearer " + e.bearerOnlyLogin().AccessToken
 	benchLoopback(b, e, false, http.StatusOK, func(base string) *http.Request {
 		req, _ := http.NewRequest("GET", base+"/v8/Organizations", nil)
 		req.Header.Set("Authorization", auth)
@@ -106,7 +106,7 @@ func BenchmarkAuthenticatedOrganizationsHTTP(b *testing.B) {
 // sees. The token check is a lookup of the issued token, no RSA work.
 func BenchmarkAuthenticatedOrganizationsHTTPS(b *testing.B) {
 	e := newTestServer(b)
-	auth := "Bearer " + e.adminLogin().AccessToken
+	auth := "Bearer " + e.bearerOnlyLogin().AccessToken
 	benchLoopback(b, e, true, http.StatusOK, func(base string) *http.Request {
 		req, _ := http.NewRequest("GET", base+"/v8/Organizations", nil)
 		req.Header.Set("Authorization", auth)
@@ -255,7 +255,7 @@ func BenchmarkStubs(b *testing.B) {
 	}{{"none", 0, false, http.StatusOK}, {"100 others", 100, false, http.StatusOK}, {"answered by the oldest of 100", 100, true, 299}} {
 		b.Run(bc.name, func(b *testing.B) {
 			e := newTestServer(b)
-			auth := "Bearer " + e.adminLogin().AccessToken
+			auth := "Bearer " + e.bearerOnlyLogin().AccessToken
 			if bc.answer {
 				if _, err := e.srv.AddStub(Stub{Method: "GET", Path: "/v8/Organizations", Status: 299, Body: JSONValue(`{"ok":true}`)}); err != nil {
 					b.Fatal(err)

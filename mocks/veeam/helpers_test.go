@@ -267,6 +267,13 @@ func (e *testEnv) adminLogin() tokenResponse {
 	return e.login("grant_type=password&username=Administrator&password=" + url.QueryEscape(DefaultAdminPassword))
 }
 
+// bearerOnlyLogin signs the administrator in with disable_antiforgery_token=true, as a
+// client that sends only the bearer token (the benchmarks) must.
+func (e *testEnv) bearerOnlyLogin() tokenResponse {
+	e.t.Helper()
+	return e.login("grant_type=password&username=Administrator&disable_antiforgery_token=true&password=" + url.QueryEscape(DefaultAdminPassword))
+}
+
 func (e *testEnv) tenantLogin() tokenResponse {
 	e.t.Helper()
 	return e.login(seedForm(DefaultOrganization, tokenResponseJSON(e.entra.mint(e.t, entraToken{}))))
