@@ -137,7 +137,7 @@ func BenchmarkWriteRequest(b *testing.B) {
 			pool := x509.NewCertPool()
 			pool.AppendCertsFromPEM(pemBytes)
 			hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 4}}
-			resp, err := hc.PostForm(run.VeeamURL+"/v8/token", url.Values{"grant_type": {"password"}, "username": {run.AdminUser}, "password": {run.AdminPassword}})
+			resp, err := hc.PostForm(run.VeeamURL+"/v8/token", url.Values{"grant_type": {"password"}, "username": {run.AdminUser}, "password": {run.AdminPassword}, "disable_antiforgery_token": {"true"}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -154,6 +154,9 @@ func BenchmarkWriteRequest(b *testing.B) {
 			}
 			var created struct {
 				ID string `json:"id"`
+			}
+			if resp.StatusCode != http.StatusCreated {
+				b.Fatalf("POST /v8/ProxyPools: %d", resp.StatusCode)
 			}
 			decodeBody(b, resp, &created)
 			u := run.VeeamURL + "/v8/ProxyPools/" + created.ID
