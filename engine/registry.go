@@ -20,6 +20,18 @@ type registry struct {
 	byName map[string]*testDef
 	before []goja.Callable
 	after  []goja.Callable
+	// only, when set, is the name of the one test a runtime will run (Script.Run, once the
+	// file's tests were collected without error): test() calls with any other name return
+	// at once, without reading their function or options, so that a file registering N
+	// tests costs each test's runtime N cheap calls rather than N registrations. The other
+	// tests were checked when they were collected (Script.Tests), duplicates included.
+	only goja.Value
+	// tail is where the top level may stop once only's test is registered (Script.Run,
+	// with only); stop is what stopAfterTarget threw to stop it.
+	tail *registrationTail
+	stop *goja.Object
+	// testFn, skipFn and onlyFn are this runtime's test, test.skip and test.only.
+	testFn, skipFn, onlyFn *goja.Object
 }
 
 func newRegistry() *registry { return &registry{byName: map[string]*testDef{}} }
@@ -40,7 +52,13 @@ type registration struct{ *host }
 
 func newTest(h *host) goja.Value {
 	r := registration{h}
-	return h.function("test", r.register("test"), member{"skip", r.register("skip")}, member{"only", r.register("only")})
+	g := h.reg
+	g.testFn, g.skipFn, g.onlyFn = h.named("test", r.register("test")), h.named("skip", r.register("skip")), h.named("only", r.register("only"))
+	// skip and only may be replaced but not redefined (no getter can stand in for them):
+	// stopAfterTarget reads them from Go.
+	_ = g.testFn.DefineDataProperty("skip", g.skipFn, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = g.testFn.DefineDataProperty("only", g.onlyFn, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	return g.testFn
 }
 
 func newHook(name string) func(h *host) goja.Value {
@@ -81,6 +99,9 @@ func (r registration) add(kind, label string, call goja.FunctionCall) {
 		r.throw("Error", "%s() must be called at the top level of the script, not inside a test", label)
 	}
 	nameV := call.Argument(0)
+	if r.reg.only != nil && !nameV.StrictEquals(r.reg.only) {
+		return
+	}
 	if !goja.IsString(nameV) || nameV.String() == "" {
 		r.throw("TypeError", "%s(name, fn, options): name must be a non-empty string", label)
 	}
@@ -105,6 +126,9 @@ func (r registration) add(kind, label string, call goja.FunctionCall) {
 	}
 	r.reg.tests = append(r.reg.tests, def)
 	r.reg.byName[name] = def
+	if r.reg.only != nil {
+		r.stopAfterTarget(kind, call)
+	}
 }
 
 func (r registration) options(label, name string, v goja.Value, info *TestInfo) {

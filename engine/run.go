@@ -88,7 +88,10 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 	stop := context.AfterFunc(runCtx, func() { r.vm.Interrupt(errTimedOut) })
 	defer func() { stop() }()
 
-	if err := r.runMain(s.prog); err != nil {
+	if s.collected.Load() {
+		r.reg.only, r.reg.tail = r.vm.ToValue(test), s.tail
+	}
+	if err := r.runMain(s.prog); err != nil && !r.reg.stopped(err) {
 		r.describe(err, res)
 		if res.Status != StatusTimedOut {
 			res.Status = StatusErrored
