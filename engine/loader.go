@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 
 	"github.com/dop251/goja"
-	gojaast "github.com/dop251/goja/ast"
 	"github.com/dop251/goja/parser"
 )
 
@@ -90,8 +89,10 @@ type Script struct {
 	testsErr error
 	testsOK  bool
 	// collected says Tests evaluated the top level without error: every registration
-	// was checked, so Run registers only the test it runs (registry.only).
+	// was checked, so Run registers only the test it runs (registry.only). from (set
+	// before collected) maps a test to the statement of tail.calls that registered it.
 	collected atomic.Bool
+	from      map[string]int
 }
 
 // Path returns the script's path in the loader's file system, as its stack frames name it.
@@ -183,13 +184,7 @@ func compileModule(p, src string) (*goja.Program, *registrationTail, *LoadError)
 		}
 		return nil, nil, le
 	}
-	var fn *gojaast.FunctionLiteral
-	if len(ast.Body) == 1 {
-		if st, ok := ast.Body[0].(*gojaast.ExpressionStatement); ok {
-			fn, _ = st.Expression.(*gojaast.FunctionLiteral)
-		}
-	}
-	return prog, newRegistrationTail(ast.File, fn), nil
+	return prog, newRegistrationTail(ast), nil
 }
 
 // userColumn maps a column in wrapped source to the file's own column.
@@ -211,12 +206,15 @@ func (s *Script) Tests(ctx context.Context) ([]TestInfo, error) {
 	s.testsMu.Lock()
 	defer s.testsMu.Unlock()
 	if !s.testsOK {
-		tests, err := s.collect(ctx)
+		tests, from, err := s.collect(ctx)
 		if err != nil && ctx.Err() != nil {
 			return nil, err
 		}
 		s.tests, s.testsErr, s.testsOK = tests, err, true
-		s.collected.Store(err == nil)
+		if err == nil {
+			s.from = from
+			s.collected.Store(true)
+		}
 	}
 	if s.testsErr != nil {
 		return nil, s.testsErr

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/ast"
@@ -9,22 +10,34 @@ import (
 	"github.com/dop251/goja/token"
 )
 
-// A test's runtime evaluates its file's whole top level (a fresh runtime per test), so a
-// file of N tests costs each of them the JavaScript that creates N functions and option
-// objects: N² in all. Registering the other tests is already free (registry.only); what is
-// left is the script's own JavaScript. This file decides, once per compiled file, where
-// the rest of the top level can do nothing but register other tests, so that a test's
-// runtime may stop evaluating it there, right after registering its own test, with the
-// same outcome as evaluating it to the end.
+// A test's runtime evaluates its file's top level (a fresh runtime per test), so a file of
+// N tests costs each of them the JavaScript that creates N functions and option objects:
+// N² in all. Registering the other tests is already free (registry.only); what is left is
+// the script's own JavaScript. This file finds, once per compiled file, the top-level
+// statements that do nothing but register a test, so that a test's runtime may leave out
+// those of the other tests (registrationTail.without) and stop evaluating the top level
+// right after its own test when nothing but such statements follow (stopAfterTarget), with
+// the same outcome as evaluating all of it.
 
-// registrationTail lists the top-level statements of a file after which the rest of the
-// top level only registers tests: every statement from there on is a call of test,
-// test.skip or test.only (through the same const binding) whose arguments evaluate without
-// running any code (literals, functions, object and array literals of them, top-level
-// names), or a function declaration (hoisted: the statement itself does nothing).
+// registrationTail is what a file's top level registers without running any code: the
+// statements `X(...)` through a top-level const X whose arguments run no code (literals,
+// functions, object and array literals of them, top-level names), and the statements after
+// which the rest of the top level only registers tests (every statement from there on is
+// such a call, also X.skip(...) or X.only(...), or a function declaration, which is
+// hoisted and does nothing where it stands).
 type registrationTail struct {
 	file  *file.File
-	stmts []tailStmt // in source order
+	prog  *ast.Program         // the parsed module, shared read-only by without
+	fn    *ast.FunctionLiteral // its module function
+	calls []callStmt           // the statements X(...), in source order
+	stmts []tailStmt           // the stopping points, in source order
+}
+
+// callStmt is a top-level statement `X(...)` whose arguments run no code.
+type callStmt struct {
+	index    int    // in fn.Body.List
+	callee   string // X
+	from, to file.Position
 }
 
 // tailStmt is a statement `X(...)`, `X.skip(...)` or `X.only(...)` whose arguments run no
@@ -34,12 +47,24 @@ type tailStmt struct {
 	dotted   bool          // the rest of the top level calls X.skip or X.only
 }
 
-// newRegistrationTail analyses the module function fn (the file inside its CommonJS
-// wrapper); nil when no statement qualifies.
-func newRegistrationTail(f *file.File, fn *ast.FunctionLiteral) *registrationTail {
+// minLeftOut is how many other tests' statements a runtime must be able to leave out for
+// Run to compile a program without them rather than evaluate them: compiling costs about
+// as much as evaluating a few dozen.
+const minLeftOut = 32
+
+// newRegistrationTail analyses the module prog (the file inside its CommonJS wrapper);
+// nil when no statement qualifies.
+func newRegistrationTail(prog *ast.Program) *registrationTail {
+	var fn *ast.FunctionLiteral
+	if len(prog.Body) == 1 {
+		if st, ok := prog.Body[0].(*ast.ExpressionStatement); ok {
+			fn, _ = st.Expression.(*ast.FunctionLiteral)
+		}
+	}
 	if fn == nil || fn.Body == nil {
 		return nil
 	}
+	f := prog.File
 	list := fn.Body.List
 	names := map[string]bool{"undefined": true}
 	consts := map[string]bool{}
@@ -69,7 +94,14 @@ func newRegistrationTail(f *file.File, fn *ast.FunctionLiteral) *registrationTai
 			}
 		}
 	}
-	t := &registrationTail{file: f}
+	t := &registrationTail{file: f, prog: prog, fn: fn}
+	for i, st := range list {
+		if es, isExpr := st.(*ast.ExpressionStatement); isExpr {
+			if x, dot, pure := registrationCall(es, names); pure && !dot && consts[x] {
+				t.calls = append(t.calls, callStmt{index: i, callee: x, from: f.Position(int(st.Idx0()) - f.Base()), to: f.Position(int(st.Idx1()) - f.Base())})
+			}
+		}
+	}
 	callee, dotted, ok := "", false, true // what the statements after the current one call
 	for i := len(list) - 1; i >= 0 && ok; i-- {
 		switch s := list[i].(type) {
@@ -87,7 +119,7 @@ func newRegistrationTail(f *file.File, fn *ast.FunctionLiteral) *registrationTai
 			ok = false
 		}
 	}
-	if len(t.stmts) == 0 {
+	if len(t.stmts) == 0 && len(t.calls) == 0 {
 		return nil
 	}
 	for i, j := 0, len(t.stmts)-1; i < j; i, j = i+1, j-1 {
@@ -96,7 +128,7 @@ func newRegistrationTail(f *file.File, fn *ast.FunctionLiteral) *registrationTai
 	return t
 }
 
-// at returns the statement that contains the position line:col, if it is one of t's.
+// at returns the stopping point that contains the position line:col, if there is one.
 func (t *registrationTail) at(line, col int) (tailStmt, bool) {
 	if t == nil {
 		return tailStmt{}, false
@@ -108,6 +140,48 @@ func (t *registrationTail) at(line, col int) (tailStmt, bool) {
 		return s, true
 	}
 	return tailStmt{}, false
+}
+
+// call returns the index in t.calls of the statement that contains line:col.
+func (t *registrationTail) call(line, col int) (int, bool) {
+	if t == nil {
+		return 0, false
+	}
+	i, _ := slices.BinarySearchFunc(t.calls, file.Position{Line: line, Column: col}, func(c callStmt, p file.Position) int {
+		if before(c.to.Line, c.to.Column, p) || (c.to.Line == p.Line && c.to.Column == p.Column) {
+			return -1
+		}
+		return 1
+	})
+	if i < len(t.calls) && !before(line, col, t.calls[i].from) {
+		return i, true
+	}
+	return 0, false
+}
+
+// without compiles the module without the statements of t.calls that call the same X as
+// calls[keep], but calls[keep]; nil when that would leave out fewer than minLeftOut. The
+// statements left keep their positions, so stack frames and excerpts are the file's.
+func (t *registrationTail) without(keep int) (*goja.Program, error) {
+	list := t.fn.Body.List
+	body := make([]ast.Statement, 0, len(list))
+	next := 0
+	for i, st := range list {
+		if next < len(t.calls) && t.calls[next].index == i {
+			c := next
+			next++
+			if c != keep && t.calls[c].callee == t.calls[keep].callee {
+				continue
+			}
+		}
+		body = append(body, st)
+	}
+	if len(list)-len(body) < minLeftOut {
+		return nil, nil
+	}
+	fn := *t.fn
+	fn.Body = &ast.BlockStatement{LeftBrace: t.fn.Body.LeftBrace, List: body, RightBrace: t.fn.Body.RightBrace}
+	return goja.CompileAST(&ast.Program{Body: []ast.Statement{&ast.ExpressionStatement{Expression: &fn}}, DeclarationList: t.prog.DeclarationList, File: t.prog.File}, false)
 }
 
 func before(line, col int, p file.Position) bool {
@@ -226,19 +300,11 @@ func (r registration) stopAfterTarget(kind string, call goja.FunctionCall) {
 	if r.reg.tail == nil {
 		return
 	}
-	var caller *goja.StackFrame
-	frames := r.vm.CaptureCallStack(0, nil)
-	for i := range frames {
-		if frames[i].SrcName() != "<native>" {
-			caller = &frames[i]
-			break
-		}
-	}
-	if caller == nil || caller.SrcName() != r.file {
+	line, col, ok := r.topLevelCaller()
+	if !ok {
 		return
 	}
-	pos := caller.Position()
-	s, ok := r.reg.tail.at(pos.Line, pos.Column)
+	s, ok := r.reg.tail.at(line, col)
 	if !ok {
 		return
 	}
@@ -250,6 +316,23 @@ func (r registration) stopAfterTarget(kind string, call goja.FunctionCall) {
 	}
 	r.reg.stop = r.vm.NewObject()
 	panic(r.reg.stop)
+}
+
+// topLevelCaller returns the position of the script code that called the registration
+// function running now, if that code is in the script's own file: the first frame that is
+// not native (bound functions, call, apply and Reflect.apply only pass a call on).
+func (r registration) topLevelCaller() (line, col int, ok bool) {
+	for _, f := range r.vm.CaptureCallStack(0, nil) {
+		if f.SrcName() == "<native>" {
+			continue
+		}
+		if f.SrcName() != r.file {
+			return 0, 0, false
+		}
+		pos := f.Position()
+		return pos.Line, pos.Column, true
+	}
+	return 0, 0, false
 }
 
 // stopped says err is the throw of stopAfterTarget.

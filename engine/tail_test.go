@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -22,6 +23,7 @@ func TestARunRegistersOnlyItsTest(t *testing.T) {
 		message         string // a substring of the result's message or skip reason
 		stack           string // the first frame of the result's stack
 		stop            bool
+		leftOut         bool // the test's runtime leaves the other tests' statements out
 	}{
 		{
 			name: "stops after a test whose followers only register tests",
@@ -149,6 +151,29 @@ for (const n of ["a", "b", "c"]) test(n, () => { expect(seen.length).toBe(3); })
 			test: "a", status: StatusPassed,
 		},
 		{
+			name: "a file of many tests leaves the others out and still runs the rest",
+			src: `const { test, expect, afterEach } = require("vbharness");
+const seen = [];
+` + repeat(40, func(i int) string { return fmt.Sprintf("test(\"t%d\", () => { expect(seen.length).toBe(40); console.log(\"t%d\"); });\nseen.push(%d);\n", i, i, i) }) +
+				`afterEach(() => console.log("after", seen.length));
+`,
+			test: "t7", status: StatusPassed, console: "t7 | after 40", leftOut: true,
+		},
+		{
+			name: "a file of many tests keeps positions when it leaves the others out",
+			src: `const { test, expect } = require("vbharness");
+` + repeat(40, func(i int) string { return fmt.Sprintf("test(\"t%d\", () => {\n  expect(%d).toBe(-1);\n});\n", i, i) }),
+			test: "t10", status: StatusFailed, stack: "at many.js:33:18", stop: true, leftOut: true,
+		},
+		{
+			name: "a file of many tests whose test differs in the run runs whole",
+			src: `const vb = require("vbharness");
+let count = 0;
+const test = vb.target.name ? (name, fn) => { count++; vb.test(name, fn); } : vb.test;
+` + repeat(40, func(i int) string { return fmt.Sprintf("test(\"t%d\", () => { vb.expect(count).toBe(40); });\n", i) }),
+			test: "t3", status: StatusPassed,
+		},
+		{
 			name: "a test that is not the last with a non-const test",
 			src: `let { test } = require("vbharness");
 test("a", () => {});
@@ -178,6 +203,16 @@ test("b", () => {});
 				t.Errorf("%s: %s %q %q, console %q, stack %q", c.test, res.Status, res.Message, res.SkipReason, console, res.Stack)
 			}
 
+			// The same as a run that evaluates the whole file and registers every test.
+			whole, err := NewLoader(fstest.MapFS{"many.js": {Data: []byte(c.src)}}).Load("many.js")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := whole.Run(context.Background(), c.test, RunOptions{Target: target, Seed: 1})
+			if res.Status != want.Status || res.Message != want.Message || res.Stack != want.Stack || fmt.Sprint(res.Console) != fmt.Sprint(want.Console) {
+				t.Errorf("differs from the whole file's run: %s %q %q %v, want %s %q %q %v", res.Status, res.Message, res.Stack, res.Console, want.Status, want.Message, want.Stack, want.Console)
+			}
+
 			// The same top level in a runtime built as Run builds it: did it end early?
 			r, err := configure(config{ctx: context.Background(), loader: s.loader, file: s.path, target: target, seed: 1})
 			if err != nil {
@@ -194,8 +229,41 @@ test("b", () => {});
 			if len(r.reg.tests) != 1 || r.reg.tests[0].info.Name != c.test {
 				t.Errorf("registered %d tests, want only %q", len(r.reg.tests), c.test)
 			}
+
+			// And did it leave the other tests' statements out?
+			i, ok := s.from[c.test]
+			if !ok {
+				if c.leftOut {
+					t.Errorf("no statement recorded for %q: %v", c.test, s.from)
+				}
+				return
+			}
+			prog, err := s.tail.without(i)
+			if err != nil || prog == nil {
+				t.Fatalf("without: %v, %v", prog, err)
+			}
+			r, err = configure(config{ctx: context.Background(), loader: s.loader, file: s.path, target: target, seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.reg.only, r.reg.tail, r.reg.alone = r.vm.ToValue(c.test), s.tail, i
+			if err := r.runMain(prog); err != nil && !r.reg.stopped(err) {
+				t.Fatalf("top level without the others: %v", err)
+			}
+			if r.reg.verified != c.leftOut {
+				t.Errorf("left the others out: %v, want %v", r.reg.verified, c.leftOut)
+			}
 		})
 	}
+}
+
+// repeat joins f(0) … f(n-1).
+func repeat(n int, f func(int) string) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(f(i))
+	}
+	return b.String()
 }
 
 // TestARunWithoutCollectingRegistersEverything: Run before Tests (or after Tests failed)
