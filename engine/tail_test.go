@@ -154,7 +154,9 @@ for (const n of ["a", "b", "c"]) test(n, () => { expect(seen.length).toBe(3); })
 			name: "a file of many tests leaves the others out and still runs the rest",
 			src: `const { test, expect, afterEach } = require("vbharness");
 const seen = [];
-` + repeat(40, func(i int) string { return fmt.Sprintf("test(\"t%d\", () => { expect(seen.length).toBe(40); console.log(\"t%d\"); });\nseen.push(%d);\n", i, i, i) }) +
+` + repeat(40, func(i int) string {
+				return fmt.Sprintf("test(\"t%d\", () => { expect(seen.length).toBe(40); console.log(\"t%d\"); });\nseen.push(%d);\n", i, i, i)
+			}) +
 				`afterEach(() => console.log("after", seen.length));
 `,
 			test: "t7", status: StatusPassed, console: "t7 | after 40", leftOut: true,
