@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 )
@@ -301,4 +302,42 @@ func TestTestSkipAndOnlyCannotBeRedefined(t *testing.T) {
 	tr.run(`expect(() => Object.defineProperty(test, "skip", { get() { return 1; } })).toThrow(TypeError);
 test.only = 1;
 expect(test.only).toBe(1);`)
+}
+
+// TestManyRunsOfAFileOfManyTestsAtOnce: runtimes on several goroutines compile programs
+// from the same parsed file at once (registrationTail.without), as the runner's workers do.
+func TestManyRunsOfAFileOfManyTestsAtOnce(t *testing.T) {
+	t.Parallel()
+	src := `const { test, expect } = require("vbharness");
+const base = { n: 7 };
+` + repeat(50, func(i int) string {
+		return fmt.Sprintf("test(\"t%d\", ({ test }) => { expect(test.name).toBe(\"t%d\"); expect(base.n).toBe(7); }, { tags: [\"x\"] });\n", i, i)
+	})
+	s, err := NewLoader(fstest.MapFS{"many.js": {Data: []byte(src)}}).Load("many.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Tests(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.from) != 50 {
+		t.Fatalf("%d statements recorded, want 50", len(s.from))
+	}
+	errs := make(chan string, 4*50)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			target, _ := newMockTarget(t)
+			for i := w; i < 50; i += 4 {
+				if res := s.Run(context.Background(), fmt.Sprint("t", i), RunOptions{Target: target, Seed: 1}); res.Status != StatusPassed {
+					errs <- fmt.Sprintf("t%d: %s %s", i, res.Status, res.Message)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
