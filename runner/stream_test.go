@@ -144,7 +144,7 @@ func TestAnInterruptedRunAbandonsATestThatDoesNotStop(t *testing.T) {
 
 type observerFunc func(*runner.Result)
 
-func (observerFunc) TestStarted(*runner.Planned)      {}
+func (observerFunc) TestStarted(*runner.Planned)     {}
 func (f observerFunc) TestFinished(r *runner.Result) { f(r) }
 
 // countingEngine counts Load calls per path.
