@@ -294,11 +294,20 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) (r *Resu
 		r.Message = fmt.Sprintf("cannot load %s again to run its test: %v", t.File, err)
 		return r
 	}
+	// On the mock target each test has its own servers, so the tokens they issue can
+	// reach no other test's output: the test's secrets go to a child of the run's
+	// scrubber and are forgotten with it, and a run of any length does not keep every
+	// token it saw. The engine scrubs the test's result with the child when it ends. A
+	// live target's servers are shared: there every secret stays in the run's scrubber.
+	scrub := o.Scrubber
+	if o.Target.Kind == engine.TargetMock {
+		scrub = scrub.Child()
+	}
 	res := script.Run(ctx, t.Info.Name, engine.RunOptions{
 		Target:   target,
 		Seed:     t.Seed,
 		Timeout:  o.Timeout,
-		Scrubber: o.Scrubber,
+		Scrubber: scrub,
 		Out:      o.Prompt,
 	})
 	r = base(t)

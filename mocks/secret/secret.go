@@ -146,6 +146,7 @@ func RedactHeader(name, value string) string {
 // 60 bytes each, so a run of 100 000 tests does not keep a copy of every token it saw
 // (a chance match of two different values of one length, end and hash is about 2^-64).
 type Scrubber struct {
+	parent *Scrubber // a Child's: scrubbed with too, never added to
 	mu     sync.RWMutex
 	seed   maphash.Seed
 	n      int
@@ -164,6 +165,17 @@ type print struct {
 // NewScrubber returns an empty scrubber.
 func NewScrubber() *Scrubber {
 	return &Scrubber{seed: maphash.MakeSeed(), byTail: map[uint64][]print{}}
+}
+
+// Child returns a scrubber that remembers the secrets added to it and scrubs with them
+// and with every secret s knows, now or later. Dropping a child forgets its own: a
+// runner gives each test on its own in-process mocks a child, so a run of any length
+// does not keep every token of every test (tokens of one test's mocks cannot reach
+// another test's output; secrets the run was given stay in s).
+func (s *Scrubber) Child() *Scrubber {
+	c := NewScrubber()
+	c.parent = s
+	return c
 }
 
 // MinLen is the shortest value Add remembers; shorter strings would redact ordinary words.
@@ -246,27 +258,12 @@ type match struct {
 // leftmost wins, and of those starting at the same place the longest (an assertion is
 // replaced whole, not the access token inside it).
 func (s *Scrubber) Scrub(text string) string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.n == 0 || len(text) < MinLen {
+	if len(text) < MinLen {
 		return text
 	}
 	var found []match
-	var k uint64
-	for j := 0; j < len(text); j++ {
-		k = (k<<8 | uint64(text[j])) & tailMask
-		if j < MinLen-1 {
-			continue
-		}
-		if h := tailHash(k, s.bits); s.filter[h/64]&(1<<(h%64)) == 0 {
-			continue
-		}
-		end := j + 1
-		for _, c := range s.byTail[k] {
-			if n := int(c.n); n <= end && maphash.String(s.seed, text[end-n:end]) == c.sum {
-				found = append(found, match{end - n, end, c.kind})
-			}
-		}
+	for sc := s; sc != nil; sc = sc.parent {
+		found = sc.find(text, found)
 	}
 	if len(found) == 0 {
 		return text
@@ -275,7 +272,10 @@ func (s *Scrubber) Scrub(text string) string {
 		if a.start != b.start {
 			return a.start - b.start
 		}
-		return b.end - a.end
+		if a.end != b.end {
+			return b.end - a.end
+		}
+		return int(b.kind) - int(a.kind) // a credential in one scrubber, a token in the other
 	})
 	var out strings.Builder
 	out.Grow(len(text))
@@ -293,7 +293,33 @@ func (s *Scrubber) Scrub(text string) string {
 	return out.String()
 }
 
-// Len returns how many secrets the scrubber remembers.
+// find appends the occurrences in text of the secrets s itself remembers.
+func (s *Scrubber) find(text string, found []match) []match {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.n == 0 {
+		return found
+	}
+	var k uint64
+	for j := 0; j < len(text); j++ {
+		k = (k<<8 | uint64(text[j])) & tailMask
+		if j < MinLen-1 {
+			continue
+		}
+		if h := tailHash(k, s.bits); s.filter[h/64]&(1<<(h%64)) == 0 {
+			continue
+		}
+		end := j + 1
+		for _, c := range s.byTail[k] {
+			if n := int(c.n); n <= end && maphash.String(s.seed, text[end-n:end]) == c.sum {
+				found = append(found, match{end - n, end, c.kind})
+			}
+		}
+	}
+	return found
+}
+
+// Len returns how many secrets the scrubber remembers (a Child: its own).
 func (s *Scrubber) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

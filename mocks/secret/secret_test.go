@@ -286,3 +286,28 @@ func TestScrubberKeepsFingerprintsNotTheSecrets(t *testing.T) {
 	}
 	runtime.KeepAlive(s)
 }
+
+// A test on its own in-process mocks gets a child of the run's scrubber: the child scrubs
+// with its own secrets and with every secret of the run, even those added after it was
+// made, and the run's scrubber never learns the child's.
+func TestAChildScrubsWithItsOwnAndItsParentsSecrets(t *testing.T) {
+	t.Parallel()
+	run := NewScrubber()
+	run.AddCredential("run-password")
+	child := run.Child()
+	child.Add("child-token-abcdef")
+	run.AddCredential("later-secret")
+	child.Add("shared-value")
+	run.AddCredential("shared-value")
+	got := child.Scrub("run-password child-token-abcdef later-secret shared-value")
+	want := "[redacted] " + RedactToken("child-token-abcdef") + " [redacted] [redacted]"
+	if got != want {
+		t.Errorf("child.Scrub = %q, want %q", got, want)
+	}
+	if got := run.Scrub("child-token-abcdef"); got != "child-token-abcdef" {
+		t.Errorf("the run's scrubber learned a child's secret: %q", got)
+	}
+	if run.Len() != 3 || child.Len() != 2 {
+		t.Errorf("Len: run %d, child %d; want 3 and 2", run.Len(), child.Len())
+	}
+}
