@@ -127,6 +127,11 @@ func (s *Server) handle(rq *request) (int, any, *apiError) {
 			return 0, nil, e
 		}
 	}
+	if rt.mounted {
+		if e := s.mountedSession(rq); e != nil {
+			return 0, nil, e
+		}
+	}
 	return rt.handle(s, rq)
 }
 

@@ -1,0 +1,201 @@
+package veeam
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vbharness/vbharness/mocks/clock"
+)
+
+// results is a page's results, decoded.
+func results(m map[string]any) []map[string]any {
+	var out []map[string]any
+	for _, r := range m["results"].([]any) {
+		out = append(out, r.(map[string]any))
+	}
+	return out
+}
+
+// explore starts an administrator's restore session of the default organization with
+// body and returns its path.
+func (e *actionEnv) explore(body string) string {
+	e.t.Helper()
+	org := DefaultFixtures().Organizations[0].ID
+	return "/v8/RestoreSessions/" + e.call("POST", "/v8/Organizations/"+org+"/explore", body, 201)["id"].(string)
+}
+
+// A tenant explores its organization and browses a mailbox with paging and the
+// parentId filter; every answer validates against the document (do checks each).
+func TestTenantExploresAndBrowsesAMailbox(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	tok := bearer(e.tenantLogin().AccessToken)
+	w := e.do("POST", "/v8/Organization/Explore", jsonType, `{"type":"Vex"}`, tok...)
+	if w.Code != http.StatusCreated {
+		t.Fatalf("explore: %d %s", w.Code, w.Body)
+	}
+	rs := decode[map[string]any](t, w)
+	if rs["state"] != "Working" || rs["type"] != "Vex" || rs["organization"] != DefaultOrganization {
+		t.Fatalf("explore answered %v", rs)
+	}
+	base := "/v8/RestoreSessions/" + rs["id"].(string)
+	get := func(path string) map[string]any {
+		t.Helper()
+		w := e.do("GET", path, "", "", tok...)
+		if w.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, w.Code, w.Body)
+		}
+		return decode[map[string]any](t, w)
+	}
+	page := get(base + "/organization/mailboxes?limit=5")
+	if n := len(results(page)); n != 5 || field(page, "_links.next.href") == absent {
+		t.Fatalf("first page of 12 mailboxes: %d results, links %v", n, page["_links"])
+	}
+	all := results(get(base + "/organization/mailboxes?limit=100"))
+	if len(all) != 12 || all[0]["email"] != "adele@abc.onmicrosoft.com" {
+		t.Fatalf("mailboxes: %d, first %v", len(all), all[0])
+	}
+	mb := base + "/organization/mailboxes/" + all[0]["id"].(string)
+	folders := results(get(mb + "/folders"))
+	if len(folders) != 6 || folders[0]["name"] != "Inbox" || folders[0]["category"] != "Inbox" {
+		t.Fatalf("folders: %v", folders)
+	}
+	inbox := results(get(mb + "/items?parentId=" + folders[0]["id"].(string)))
+	every := results(get(mb + "/items?limit=100"))
+	if len(inbox) != 4 || len(every) <= len(inbox) { // 5 in the Inbox, one deleted before now
+		t.Fatalf("Inbox holds %d items of %d", len(inbox), len(every))
+	}
+	one := get(mb + "/items/" + inbox[0]["id"].(string))
+	if one["subject"] != "Quarterly numbers" || one["id"] != inbox[0]["id"] {
+		t.Fatalf("item: %v", one)
+	}
+	if w := e.do("GET", mb+"/items/nosuchitem", "", "", tok...); w.Code != http.StatusNotFound {
+		t.Fatalf("an item the session does not show: %d", w.Code)
+	}
+	// A session of another type shows no mailboxes; a Veod session shows OneDrives.
+	if n := len(results(get(base + "/Organization/OneDrives"))); n != 0 {
+		t.Errorf("a Vex session shows %d OneDrives", n)
+	}
+}
+
+// What a session shows follows its options: the point in time hides what was created
+// after it, showDeleted shows what was deleted before it, showAllVersions every version.
+func TestRestoreSessionContentFollowsItsOptions(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	items := func(session string) []map[string]any {
+		mbs := results(e.call("GET", session+"/organization/mailboxes", "", 200))
+		return results(e.call("GET", session+"/organization/mailboxes/"+mbs[0]["id"].(string)+"/items?limit=1000", "", 200))
+	}
+	now := items(e.explore(`{"type":"Vex"}`))
+	deleted := items(e.explore(`{"type":"Vex","showDeleted":true}`))
+	past := items(e.explore(`{"type":"Vex","dateTime":"` + clock.DefaultStart.Add(-30*time.Hour).Format(time.RFC3339) + `"}`))
+	if len(deleted) <= len(now) || len(past) >= len(now) || len(past) == 0 {
+		t.Fatalf("items now %d, with deleted %d, 30 hours ago %d", len(now), len(deleted), len(past))
+	}
+	for _, it := range now {
+		if it["received"].(string) > clock.DefaultStart.Format(time.RFC3339) {
+			t.Errorf("item %v received after the session's point in time", it)
+		}
+	}
+	cutoff := clock.DefaultStart.Add(-30 * time.Hour).Format(time.RFC3339)
+	for _, it := range past {
+		if it["received"].(string) > cutoff {
+			t.Errorf("item received %v shown in a session of %s", it["received"], cutoff)
+		}
+	}
+	versions := func(body string) int {
+		s := e.explore(body)
+		od := results(e.call("GET", s+"/Organization/OneDrives", "", 200))[0]["id"].(string)
+		docs := results(e.call("GET", s+"/Organization/OneDrives/"+od+"/Documents", "", 200))
+		return len(results(e.call("GET", s+"/Organization/OneDrives/"+od+"/Documents/"+docs[0]["id"].(string)+"/Versions", "", 200)))
+	}
+	if one, all := versions(`{"type":"Veod"}`), versions(`{"type":"Veod","showAllVersions":true}`); one != 1 || all != 3 {
+		t.Errorf("versions: %d without showAllVersions, %d with; want 1 and 3", one, all)
+	}
+}
+
+// The content is the same in every run and on every server: the same ids, the same
+// items, whichever server generates them.
+func TestRestoreSessionContentIsDeterministic(t *testing.T) {
+	t.Parallel()
+	ids := func() string {
+		e := newActionEnv(t, nil)
+		s := e.explore(`{"type":"Vesp"}`)
+		site := results(e.call("GET", s+"/Organization/Sites", "", 200))[0]["id"].(string)
+		var b strings.Builder
+		for _, list := range []string{"Libraries", "Lists", "Folders", "Documents", "Items"} {
+			for _, it := range results(e.call("GET", s+"/Organization/Sites/"+site+"/"+list, "", 200)) {
+				b.WriteString(list + ":" + it["id"].(string) + " ")
+			}
+		}
+		return b.String()
+	}
+	a, b := ids(), ids()
+	if a != b || strings.Count(a, ":") < 10 {
+		t.Fatalf("two servers show different sites' content:\n%s\n%s", a, b)
+	}
+}
+
+// Every explore operation of the document starts a session of the organization it
+// names; a stopped session's content is refused while the session still answers.
+func TestExploreOperationsAndStoppedSessions(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	f := DefaultFixtures()
+	job := f.Jobs[len(f.Jobs)-1] // a fabrikam job
+	s := e.call("POST", "/v8/Jobs/"+job.ID+"/explore", `{"type":"Veod"}`, 201)
+	if s["organization"] != LegacyOrganization || s["type"] != "Veod" {
+		t.Errorf("a job's explore: %v", s)
+	}
+	s = e.call("POST", "/v8/BackupRepositories/"+job.RepositoryID+"/explore?organizationId="+job.OrganizationID, "", 201)
+	if s["type"] != "Vex" || s["organization"] != LegacyOrganization {
+		t.Errorf("a repository's explore: %v", s)
+	}
+	base := e.explore(`{"type":"Vet"}`)
+	if n := len(results(e.call("GET", base+"/organization/teams", "", 200))); n != 2 {
+		t.Fatalf("teams: %d", n)
+	}
+	e.call("POST", base+"/Stop", "", 204)
+	if got := e.call("GET", base, "", 200); got["state"] != "Stopped" || got["endTime"] == nil {
+		t.Errorf("stopped session: %v", got)
+	}
+	w := e.do("GET", base+"/organization/teams", "", "", e.tok...)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"errorCode":"OperationConflict"`) {
+		t.Errorf("a stopped session's content: %d %s", w.Code, w.Body)
+	}
+	e.call("GET", base+"/Events", "", 200)
+}
+
+// The content cache is bounded: browsing more items than its bound keeps at most that
+// many, and what was dropped comes back the same.
+func TestRestoreSessionContentCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	const bound = 400
+	e.srv.world.content.max = bound
+	first := ""
+	for i := 0; e.srv.world.content.n < bound/2 && i < 40; i++ {
+		s := e.explore(`{"type":"Vex"}`)
+		for _, mb := range results(e.call("GET", s+"/organization/mailboxes?limit=100", "", 200)) {
+			items := results(e.call("GET", s+"/organization/mailboxes/"+mb["id"].(string)+"/items?limit=100", "", 200))
+			if first == "" {
+				first = s + "/organization/mailboxes/" + mb["id"].(string) + "/items/" + items[0]["id"].(string)
+			}
+		}
+	}
+	for range 3 * bound / 300 {
+		s := e.explore(`{"type":"Vex"}`)
+		for _, mb := range results(e.call("GET", s+"/organization/mailboxes?limit=100", "", 200)) {
+			e.call("GET", s+"/organization/mailboxes/"+mb["id"].(string)+"/items?limit=100", "", 200)
+		}
+		if n := e.srv.world.content.n; n > bound {
+			t.Fatalf("the cache holds %d items", n)
+		}
+	}
+	if e.call("GET", first, "", 200)["subject"] != "Quarterly numbers" {
+		t.Error("an item dropped from the cache did not come back the same")
+	}
+}
