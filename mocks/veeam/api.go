@@ -237,6 +237,7 @@ func (s *Server) stopRestoreSession(rq *request) (int, any, *apiError) {
 	if e != nil {
 		return 0, nil, e
 	}
+	s.stopRestoreEvents(id, rq.now)
 	return http.StatusNoContent, nil, nil
 }
 

@@ -201,6 +201,7 @@ var handWritten = map[string]operation{
 	"RestoreSession_GetPage":                         {who: anyToken, handle: (*Server).listRestoreSessions},
 	"RestoreSession_StopAction":                      {who: anyToken, own: true, handle: (*Server).stopRestoreSession},
 	"RestoreSession_OperatorExploreAction":           {who: operators, handle: (*Server).operatorExplore},
+	"RestoreSession_GetRestoreStatistics":            {who: anyToken, own: true, handle: (*Server).restoreStatistics},
 	"OrganizationRbac_GetLoggedInUser":               {who: operators},
 	"OrganizationRbac_GetLoggedInUserOperatorInfo":   {who: operators},
 	"OrganizationRbac_GetLoggedInUserEffectiveScope": {who: operators},
@@ -352,6 +353,9 @@ func resolveOperation(op *spec.Operation, sh string, itemShapes map[string]*coll
 		o.who = admins
 	}
 	o.mounted = strings.HasPrefix(sh, restoreSessionScope+"/organization")
+	if h := restoreActionOf(&o); h != nil && !written {
+		o.handle, o.how = h, "handler"
+	}
 	// The items the path names, outermost first.
 	for s, c := range itemShapes {
 		if sh == s || strings.HasPrefix(sh, s+"/") {

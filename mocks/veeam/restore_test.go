@@ -1,12 +1,16 @@
 package veeam
 
 import (
+	"archive/zip"
+	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
 // results is a page's results, decoded.
@@ -197,5 +201,97 @@ func TestRestoreSessionContentCacheIsBounded(t *testing.T) {
 	}
 	if e.call("GET", first, "", 200)["subject"] != "Quarterly numbers" {
 		t.Error("an item dropped from the cache did not come back the same")
+	}
+}
+
+// body is a valid request body of an operation, generated from the document.
+func body(id string) string {
+	rt := table().byID[id]
+	if rt == nil || rt.op.Body == nil {
+		return ""
+	}
+	return string(spec.Doc().Generate(rt.op.Body, spec.Gen{Seed: "test/" + id, Now: clock.DefaultStart, Request: true}))
+}
+
+// A restore appends an event that runs on the clock and is counted by the statistics;
+// send, export and save are done at once, the last two with a real file; Stop cancels
+// what still runs and the stopped session refuses further actions.
+func TestRestoreActionsProgressOnTheClock(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil) // sessionDuration 600 s
+	tok := bearer(e.tenantLogin().AccessToken)
+	send := func(method, path, id string, want int) *httptest.ResponseRecorder {
+		t.Helper()
+		b, ctype := body(id), ""
+		if strings.HasPrefix(id, "{") {
+			b = id
+		}
+		if b != "" {
+			ctype = jsonType
+		}
+		w := e.do(method, path, ctype, b, tok...)
+		if w.Code != want {
+			t.Fatalf("%s %s: %d %s", method, path, w.Code, w.Body)
+		}
+		return w
+	}
+	rs := decode[map[string]any](t, send("POST", "/v8/Organization/Explore", `{"type":"Vex"}`, 201))
+	base := "/v8/RestoreSessions/" + rs["id"].(string)
+	mbs := results(decode[map[string]any](t, send("GET", base+"/organization/mailboxes", "", 200)))
+	mb := base + "/organization/mailboxes/" + mbs[0]["id"].(string)
+	item := results(decode[map[string]any](t, send("GET", mb+"/items", "", 200)))[0]
+	async := decode[map[string]any](t, send("POST", mb+"/items/"+item["id"].(string)+"/restore", "ExchangeItem_RestoreItemAction", 200))
+	if async["sessionId"] != rs["id"] {
+		t.Errorf("restore answered %v", async)
+	}
+	events := func() []map[string]any {
+		return results(decode[map[string]any](t, send("GET", base+"/Events", "", 200)))
+	}
+	ev := events()
+	if len(ev) != 1 || ev[0]["status"] != "Running" || ev[0]["type"] != "Restore" || ev[0]["itemName"] != item["subject"] {
+		t.Fatalf("events after a restore: %v", ev)
+	}
+	e.clk.Advance(599 * time.Second)
+	if ev := events(); ev[0]["status"] != "Running" {
+		t.Errorf("at 599 s the restore is %v", ev[0]["status"])
+	}
+	e.clk.Advance(time.Second)
+	ev = events()
+	if ev[0]["status"] != "Success" || ev[0]["duration"] != "00:10:00" || ev[0]["endTime"] == nil {
+		t.Errorf("at 600 s: %v", ev[0])
+	}
+	// Export to PST, save as MSG, save OneDrive-like content as ZIP, send.
+	w := send("POST", mb+"/items/"+item["id"].(string)+"/exportToPst", "ExchangeItem_ExportItemToPstAction", 200)
+	if !bytes.HasPrefix(w.Body.Bytes(), []byte("!BDN")) || !strings.Contains(w.Header().Get("Content-Disposition"), `.pst"`) {
+		t.Errorf("exportToPst: %q, %q", w.Body.Bytes()[:8], w.Header().Get("Content-Disposition"))
+	}
+	w = send("POST", mb+"/items/"+item["id"].(string)+"/save", "ExchangeItem_SaveItemAction", 200)
+	if !bytes.HasPrefix(w.Body.Bytes(), []byte{0xD0, 0xCF, 0x11, 0xE0}) || !strings.Contains(w.Header().Get("Content-Disposition"), `.msg"`) {
+		t.Errorf("save: %q, %q", w.Body.Bytes()[:8], w.Header().Get("Content-Disposition"))
+	}
+	w = send("POST", mb+"/items/Save", "ExchangeItem_SaveItems", 200)
+	if zr, err := zip.NewReader(bytes.NewReader(w.Body.Bytes()), int64(w.Body.Len())); err != nil || len(zr.File) != 1 {
+		t.Errorf("saving items gives no ZIP: %v", err)
+	}
+	send("POST", mb+"/items/"+item["id"].(string)+"/sendToDefaultAddress", "ExchangeItem_SendItemToDefaultAddressAction", 204)
+	st := decode[map[string]any](t, send("GET", base+"/Statistics", "", 200))
+	if st["totalItemsCount"] != 5.0 || st["restoredItemsCount"] != 5.0 {
+		t.Errorf("statistics after five done: %v", st)
+	}
+	// A restore still running when the session stops is cancelled.
+	send("POST", mb+"/restore", "ExchangeMailbox_RestoreMailboxAction", 200)
+	send("POST", base+"/Stop", "", 204)
+	ev = events()
+	if last := ev[len(ev)-1]; last["status"] != "Cancelled" {
+		t.Errorf("the running restore after Stop: %v", last)
+	}
+	st = decode[map[string]any](t, send("GET", base+"/Statistics", "", 200))
+	if st["skippedItemsCount"] != 1.0 {
+		t.Errorf("statistics after Stop: %v", st)
+	}
+	send("POST", mb+"/restore", "ExchangeMailbox_RestoreMailboxAction", 400)
+	e.clk.Advance(time.Hour)
+	if last := events()[len(ev)-1]; last["status"] != "Cancelled" {
+		t.Errorf("a cancelled restore went on: %v", last)
 	}
 }
