@@ -201,6 +201,8 @@ var handWritten = map[string]operation{
 	"RestoreSession_GetPage":                         {who: anyToken, handle: (*Server).listRestoreSessions},
 	"RestoreSession_StopAction":                      {who: anyToken, own: true, handle: (*Server).stopRestoreSession},
 	"RestoreSession_OperatorExploreAction":           {who: operators, handle: (*Server).operatorExplore},
+	"RbacRole_GetByOrganization":                     {who: admins, handle: (*Server).rolesOfOrganization},
+	"RbacRole_Add":                                   {who: admins, handle: (*Server).addRole},
 	"RestoreSession_GetRestoreStatistics":            {who: anyToken, own: true, handle: (*Server).restoreStatistics},
 	"OrganizationRbac_GetLoggedInUser":               {who: operators},
 	"OrganizationRbac_GetLoggedInUserOperatorInfo":   {who: operators},

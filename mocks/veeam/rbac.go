@@ -1,9 +1,14 @@
 package veeam
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
 // Restore operators' RBAC scope. A role (/v8/RbacRoles) of an organization names its
@@ -143,4 +148,66 @@ func nestedID(raw []byte, field string) string {
 	}
 	_ = json.Unmarshal(v[field], &inner)
 	return inner.ID
+}
+
+// rolesOfOrganization is GET /v8/Organizations/{organizationId}/RbacRoles: the roles of
+// /v8/RbacRoles that belong to the organization, as a plain array (the document's).
+func (s *Server) rolesOfOrganization(rq *request) (int, any, *apiError) {
+	org := strings.ToLower(rq.param("organizationId"))
+	var items []*item
+	for _, r := range s.world.list("/v8/RbacRoles") {
+		if strings.EqualFold(r.obj.str("organizationId"), org) {
+			items = append(items, r)
+		}
+	}
+	return http.StatusOK, collectionOf("/v8/RbacRoles").renderArray(rq, items), nil
+}
+
+// addRole is POST /v8/Organizations/{organizationId}/RbacRoles (RESTRbacRoleCreateModel):
+// a new role of the organization in /v8/RbacRoles, with the operators, selected items
+// and excluded items the body lists, each stored in its collection under the role. 201.
+func (s *Server) addRole(rq *request) (int, any, *apiError) {
+	org := strings.ToLower(rq.param("organizationId"))
+	given, _ := parseObject(bytes.TrimSpace(rq.body))
+	roles := collectionOf("/v8/RbacRoles")
+	id := newGUID()
+	path := roles.itemPath(nil, id)
+	o := roles.generate(path, id, nil, rq.now)
+	merge(&o, given, roles.itemSchema)
+	o.setValue("id", id)
+	o.setValue("organizationId", org)
+	if o.str("roleType") == "" {
+		o.setValue("roleType", "EntireOrganization")
+	}
+	role, err := newItem(path, id, o.bytes(), nil)
+	if err != nil {
+		return 0, nil, &apiError{Status: http.StatusInternalServerError, Message: "The role could not be stored."}
+	}
+	s.world.put(role)
+	for field, list := range map[string]string{"operators": "/v8/RbacRoles/{roleId}/operators",
+		"selectedItems": "/v8/RbacRoles/{roleId}/selectedItems", "excludedItems": "/v8/RbacRoles/{roleId}/excludedItems"} {
+		var elems []json.RawMessage
+		_ = json.Unmarshal(given.get(field), &elems)
+		c := collectionOf(list)
+		for i, el := range elems {
+			sub, _ := parseObject(el)
+			eid := ""
+			for _, f := range []string{"user", "group", "site", "team"} {
+				if eid == "" {
+					eid = strings.ToLower(nestedID(el, f))
+				}
+			}
+			if eid == "" || !spec.IsGUID(eid) {
+				eid = spec.UUID(path + "/" + field + "/" + strconv.Itoa(i))
+			}
+			p := c.itemPath([]string{id}, eid)
+			so := c.generate(p, eid, []string{id}, rq.now)
+			merge(&so, sub, c.itemSchema)
+			so.setValue(c.idField, eid)
+			if it, err := newItem(p, eid, so.bytes(), nil); err == nil {
+				s.world.put(it)
+			}
+		}
+	}
+	return http.StatusCreated, roles.renderOne(rq, role), nil
 }

@@ -295,3 +295,102 @@ func TestRestoreActionsProgressOnTheClock(t *testing.T) {
 		t.Errorf("a cancelled restore went on: %v", last)
 	}
 }
+
+// mintFor records a session of kind for user of org and returns its bearer header.
+func (e *actionEnv) mintFor(kind principalKind, user, org string) []string {
+	tok := "test-" + newGUID()
+	now := e.clk.Now()
+	sess := &session{key: newGUID(), user: user, kind: kind, orgID: org, credentialType: credOperator}
+	e.srv.sessions.add(sess, tok, tok+"-refresh", now.Add(time.Hour), now.Add(2*time.Hour), "", now)
+	return bearer(tok)
+}
+
+// A restore operator sees what its RBAC role's scope allows and nothing else: roles
+// are managed through the document's RbacRoles operations; an operator without a role,
+// or asking for an object outside its scope, gets 403 ResourceAccessDenied; operators
+// and tenants see only their own restore sessions.
+func TestOperatorsStayWithinTheirRBACScope(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	f := DefaultFixtures()
+	org := f.Organizations[0].ID
+	var abc []User
+	for _, u := range f.Users {
+		if u.OrganizationID == org {
+			abc = append(abc, u)
+		}
+	}
+	diego, adele, grady := abc[2], abc[0], abc[3]
+	user := func(u User) string {
+		return `{"type":"User","user":{"id":"` + u.ID + `","displayName":"` + u.DisplayName + `","name":"` + u.Name + `","type":"User"}}`
+	}
+	site := `{"type":"Site","site":{"id":"` + f.Sites[0].ID + `","url":"` + f.Sites[0].URL + `","title":"` + f.Sites[0].Name + `","isCloud":true,"isPersonal":false}}`
+	role := e.call("POST", "/v8/Organizations/"+org+"/RbacRoles", `{"name":"Diego's own","roleType":"SpecificObjects",
+		"operators":[`+user(diego)+`],"selectedItems":[`+user(diego)+`,`+site+`]}`, 201)
+	listed := false
+	for _, r := range e.callArray("GET", "/v8/Organizations/"+org+"/RbacRoles") {
+		listed = listed || r["id"] == role["id"]
+	}
+	if !listed || len(e.callArray("GET", "/v8/RbacRoles/"+role["id"].(string)+"/operators")) != 1 {
+		t.Fatalf("the new role %v is not listed with its operator", role)
+	}
+	op := e.mintFor(kindOperator, diego.Name, org)
+	call := func(tok []string, method, path, body string, want int) map[string]any {
+		t.Helper()
+		ctype := ""
+		if body != "" {
+			ctype = jsonType
+		}
+		w := e.do(method, path, ctype, body, tok...)
+		if w.Code != want {
+			t.Fatalf("%s %s: %d %s, want %d", method, path, w.Code, w.Body, want)
+		}
+		if w.Code == http.StatusForbidden && !strings.Contains(w.Body.String(), `"ResourceAccessDenied"`) {
+			t.Errorf("403 without ResourceAccessDenied: %s", w.Body)
+		}
+		m := map[string]any{}
+		_ = decodeJSONBytes(w.Body.Bytes(), &m)
+		return m
+	}
+	s := "/v8/RestoreSessions/" + call(op, "POST", "/v8/Organization/Explore", `{"type":"Vex"}`, 201)["id"].(string)
+	mbs := results(call(op, "GET", s+"/organization/mailboxes", "", 200))
+	if len(mbs) != 1 || mbs[0]["email"] != diego.Name {
+		t.Errorf("the operator's session shows mailboxes %v, want Diego's alone", mbs)
+	}
+	s2 := "/v8/RestoreSessions/" + call(op, "POST", "/v8/Organization/Explore", `{"type":"Vesp"}`, 201)["id"].(string)
+	if sites := results(call(op, "GET", s2+"/Organization/Sites", "", 200)); len(sites) != 1 || sites[0]["id"] != f.Sites[0].ID {
+		t.Errorf("the operator's session shows sites %v", sites)
+	}
+	call(op, "POST", "/v8/Organization/OperatorExplore", `{"type":"Vex","scope":`+user(adele)+`}`, 403)
+	s3 := "/v8/RestoreSessions/" + call(op, "POST", "/v8/Organization/OperatorExplore",
+		`{"type":"Veod","reason":"ticket 42","scope":`+user(diego)+`}`, 201)["id"].(string)
+	if ods := results(call(op, "GET", s3+"/Organization/OneDrives", "", 200)); len(ods) != 1 {
+		t.Errorf("OperatorExplore of Diego shows %d OneDrives", len(ods))
+	}
+	call(e.mintFor(kindOperator, grady.Name, org), "POST", "/v8/Organization/Explore", `{"type":"Vex"}`, 403)
+	// Own sessions only: the operator lists its three; a tenant cannot open them, nor the
+	// operator a tenant's.
+	if n := len(results(call(op, "GET", "/v8/RestoreSessions", "", 200))); n != 3 {
+		t.Errorf("the operator lists %d restore sessions, want its 3", n)
+	}
+	tenant := bearer(e.tenantLogin().AccessToken)
+	call(tenant, "GET", s+"/organization/mailboxes", "", 403)
+	ts := "/v8/RestoreSessions/" + call(tenant, "POST", "/v8/Organization/Explore", `{"type":"Vex"}`, 201)["id"].(string)
+	call(op, "GET", ts, "", 403)
+	other := e.mintFor(kindTenant, "admin@fabrikam.onmicrosoft.com", f.Organizations[1].ID)
+	call(other, "GET", ts+"/organization/mailboxes", "", 403)
+	call(other, "GET", "/v8/Organizations", "", 403)
+	if rs := call(other, "GET", "/v8/RestoreSessions", "", 200); len(results(rs)) != 0 {
+		t.Errorf("fabrikam's tenant sees %v", rs)
+	}
+}
+
+// callArray sends an administrator's GET that answers a plain array.
+func (e *actionEnv) callArray(method, path string) []map[string]any {
+	e.t.Helper()
+	w := e.do(method, path, "", "", e.tok...)
+	if w.Code != http.StatusOK {
+		e.t.Fatalf("%s %s = %d %s", method, path, w.Code, w.Body)
+	}
+	return decode[[]map[string]any](e.t, w)
+}
