@@ -358,6 +358,9 @@ func resolveOperation(op *spec.Operation, sh string, itemShapes map[string]*coll
 	if h := restoreActionOf(&o); h != nil && !written {
 		o.handle, o.how = h, "handler"
 	}
+	if o.mounted && !written && op.Method == http.MethodPost && searchScopes[searchShape(op.Path)] != nil {
+		o.handle, o.how = (*Server).searchContent, "handler"
+	}
 	// The items the path names, outermost first.
 	for s, c := range itemShapes {
 		if sh == s || strings.HasPrefix(sh, s+"/") {

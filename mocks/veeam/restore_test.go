@@ -394,3 +394,45 @@ func (e *actionEnv) callArray(method, path string) []map[string]any {
 	}
 	return decode[[]map[string]any](e.t, w)
 }
+
+// The document's search operations scan the session's content for the query.
+func TestSearchesFindTheSessionsContent(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	count := func(path, body string) int {
+		t.Helper()
+		m := e.call("POST", path, body, 200)
+		return len(results(m))
+	}
+	vex := e.explore(`{"type":"Vex"}`)
+	mbs := results(e.call("GET", vex+"/organization/mailboxes", "", 200))
+	mb := vex + "/organization/mailboxes/" + mbs[0]["id"].(string)
+	inbox := results(e.call("GET", mb+"/folders", "", 200))[0]["id"].(string)
+	for _, c := range []struct {
+		path, body string
+		want       int
+	}{
+		{mb + "/search", `{"query":"quarterly"}`, 2}, // Inbox and Sent Items
+		{mb + "/folders/" + inbox + "/search", `{"query":""}`, 4},
+		{vex + "/organization/mailboxes/search", `{"query":"QUARTERLY"}`, 2 * len(mbs)},
+		{vex + "/organization/searchExchange", `{"query":"no such subject"}`, 0},
+	} {
+		if n := count(c.path, c.body); n != c.want {
+			t.Errorf("POST %s %s: %d matches, want %d", c.path, c.body, n, c.want)
+		}
+	}
+	veod := e.explore(`{"type":"Veod"}`)
+	ods := results(e.call("GET", veod+"/Organization/OneDrives", "", 200))
+	if n := count(veod+"/Organization/OneDrives/search", `{"query":"budget"}`); n != len(ods) {
+		t.Errorf("OneDrives search for budget: %d, want one per OneDrive (%d)", n, len(ods))
+	}
+	vet := e.explore(`{"type":"Vet"}`)
+	if n := count(vet+"/organization/searchTeams", `{"type":"Posts","query":"welcome"}`); n != 4 {
+		t.Errorf("teams search for the welcome posts: %d, want 4 (two teams of two channels)", n)
+	}
+	team := results(e.call("GET", vet+"/organization/teams", "", 200))[0]["id"].(string)
+	ch := results(e.call("GET", vet+"/organization/teams/"+team+"/channels", "", 200))[0]["id"].(string)
+	if n := count(vet+"/organization/teams/"+team+"/channels/"+ch+"/tabs/search", `{"query":"wiki"}`); n != 1 {
+		t.Errorf("tabs search: %d", n)
+	}
+}
