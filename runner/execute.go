@@ -38,6 +38,16 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		Planned:  p.planned,
 	}
 	results := make([]*Result, len(p.Tests))
+	for _, t := range p.Tests { // how many tests of each file will run (Shard may have cut the plan)
+		if t.script != nil {
+			t.script.pending = 0
+		}
+	}
+	for _, t := range p.Tests {
+		if t.script != nil && t.loadErr == nil && t.SkipReason == "" && t.Err == nil {
+			t.script.pending++
+		}
+	}
 	var (
 		obsMu     sync.Mutex
 		stopped   atomic.Bool
@@ -53,19 +63,54 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 	}
 	// Tests finish in any order, but the observer hears them in plan order (files sorted,
 	// tests as registered), as the console promises: a finished test waits only for the
-	// tests before it, so the output still streams.
+	// tests before it, so the output still streams. Once announced, a result is kept in
+	// the outcome only if Options.Keep selects it; otherwise only its status is counted.
 	var (
 		orderMu   sync.Mutex
 		finished  = make([]bool, len(p.Tests))
-		announced int // the first test the observer has not heard finish
+		running   = make([]bool, len(p.Tests))
+		announced int  // the first test the observer has not heard finish
+		closed    bool // Execute has returned: late results of abandoned tests are dropped
 	)
+	announce := func(r *Result) { // under orderMu
+		notify(func(ob Observer) { ob.TestFinished(r) })
+		switch {
+		case o.Keep == nil:
+		case !o.Keep(r):
+			out.Omitted.add(r.Status)
+			if r.LoadError {
+				out.Omitted.LoadErrors++
+			}
+			return
+		case o.KeepMax > 0 && len(out.Results) >= o.KeepMax:
+			out.Omitted.add(r.Status)
+			out.Omitted.Capped++
+			if r.LoadError {
+				out.Omitted.LoadErrors++
+			}
+			return
+		}
+		out.Results = append(out.Results, *r)
+	}
+	start := func(i int) {
+		orderMu.Lock()
+		defer orderMu.Unlock()
+		running[i] = true
+	}
 	finish := func(i int, r *Result) { // r nil: the test was left out
 		orderMu.Lock()
 		defer orderMu.Unlock()
+		if closed {
+			return
+		}
+		if r != nil {
+			r.PlanIndex = p.Tests[i].index
+		}
 		results[i], finished[i] = r, true
 		for announced < len(p.Tests) && finished[announced] {
 			if done := results[announced]; done != nil {
-				notify(func(ob Observer) { ob.TestFinished(done) })
+				announce(done)
+				results[announced] = nil
 			}
 			announced++
 		}
@@ -110,6 +155,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 						continue
 					}
 					notify(func(ob Observer) { ob.TestStarted(t) })
+					start(i)
 					r = p.run(ctx, t, guard)
 					unlock(&exclusive, ex)
 				}
@@ -129,18 +175,57 @@ feed:
 		}
 	}
 	close(next)
-	wg.Wait()
-	for i, r := range results {
-		if r != nil {
-			r.PlanIndex = p.Tests[i].index
-			out.Results = append(out.Results, *r)
+	workers := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(workers)
+	}()
+	select {
+	case <-workers:
+	case <-ctx.Done():
+		// Running tests were cancelled and return within moments, unless one is stuck in
+		// a native call that does not watch ctx: past the grace it is abandoned (its
+		// goroutine runs on until the process exits) and reported as timed out, so the
+		// run ends and its reports are written.
+		grace := o.InterruptGrace
+		if grace <= 0 {
+			grace = DefaultInterruptGrace
 		}
+		timer := time.NewTimer(grace) // wall-clock, as every test deadline is
+		select {
+		case <-workers:
+		case <-timer.C:
+			orderMu.Lock()
+			for i := announced; i < len(p.Tests); i++ {
+				switch {
+				case finished[i]:
+					if r := results[i]; r != nil {
+						announce(r)
+					}
+				case running[i]:
+					r := base(p.Tests[i])
+					r.Status = engine.StatusTimedOut
+					r.Message = fmt.Sprintf("abandoned: still running %v after the run was interrupted (a native call that does not stop)", grace)
+					r.PlanIndex = p.Tests[i].index
+					announce(p.show(r))
+				}
+				results[i] = nil
+			}
+			announced = len(p.Tests)
+			closed = true
+			orderMu.Unlock()
+		}
+		timer.Stop()
 	}
 	out.Interrupted = ctx.Err() != nil
 	out.Stopped = stopped.Load()
 	out.Elapsed = o.Clock.Now().Sub(out.Started)
 	return out
 }
+
+// DefaultInterruptGrace is how long an interrupted run waits for its running tests to
+// return before it abandons them (Options.InterruptGrace).
+const DefaultInterruptGrace = 5 * time.Second
 
 // scriptPath finds script paths in text (a message, a stack): a run of path characters
 // ending in .js after the start, a space, a bracket or a quote.
@@ -285,11 +370,28 @@ func (p *Plan) runTest(ctx context.Context, t *Planned, guard *memoryGuard) (r *
 	}
 	// The run's default goes down as is; the engine alone applies a test's own timeout
 	// option instead (engine.Deadline), so the rule lives in one place.
-	res := t.script.Run(ctx, t.Info.Name, engine.RunOptions{
+	script, err := t.script.acquire(o.Engine)
+	defer t.script.release()
+	if err != nil {
+		r = base(t)
+		r.Status = engine.StatusErrored
+		r.Message = fmt.Sprintf("cannot load %s again to run its test: %v", t.File, err)
+		return r
+	}
+	// On the mock target each test has its own servers, so the tokens they issue can
+	// reach no other test's output: the test's secrets go to a child of the run's
+	// scrubber and are forgotten with it, and a run of any length does not keep every
+	// token it saw. The engine scrubs the test's result with the child when it ends. A
+	// live target's servers are shared: there every secret stays in the run's scrubber.
+	scrub := o.Scrubber
+	if o.Target.Kind == engine.TargetMock {
+		scrub = scrub.Child()
+	}
+	res := script.Run(ctx, t.Info.Name, engine.RunOptions{
 		Target:    target,
 		Seed:      t.Seed,
 		Timeout:   o.Timeout,
-		Scrubber:  o.Scrubber,
+		Scrubber:  scrub,
 		Out:       o.Prompt,
 		MaxMemory: guard.max(),
 	})

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vbharness/vbharness/engine"
@@ -54,6 +55,17 @@ type Options struct {
 	// result's File and to the script paths (*.js) inside its Message and Stack, and
 	// returns a path it does not know unchanged. nil shows file-system paths as they are.
 	ShowPath func(fsPath string) string
+	// Keep, if set, bounds the memory a run's results take, whatever its length: Outcome.
+	// Results holds only the results Keep selects, at most KeepMax of them (0: no cap),
+	// and Outcome.Omitted tallies the rest. The Observer still hears every result, so
+	// report writers stream them (runner/report). nil keeps every result.
+	Keep    func(*Result) bool
+	KeepMax int
+	// InterruptGrace is how long Execute waits, once ctx has ended, for running tests
+	// to return: a test stuck in a native call that does not watch ctx (a regular
+	// expression backtracking, issue 15) is then abandoned, reported as timed out, so the
+	// reports are written. 0 means DefaultInterruptGrace.
+	InterruptGrace time.Duration
 	// MaxMemory is the Go heap, in bytes, the run may use: past it the runner stops the
 	// scenario that has run longest, which is reported as errored ("memory limit
 	// exceeded"), and the run goes on. 0 means DefaultMaxMemory; negative, no limit.
@@ -86,7 +98,7 @@ type Planned struct {
 	// Err, if set, fails the test without running it (an unknown requirement).
 	Err error
 
-	script  Script
+	script  *planFile
 	loadErr error // set on the entry standing for a script that failed to load
 	index   int   // position in the plan before Shard cut it
 }
@@ -161,6 +173,10 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 			p.LoadErrors++
 			continue
 		}
+		// The compiled script is not kept: a run of thousands of files would hold every
+		// one of them. Execute loads a file again for its first test and lets it go after
+		// its last (planFile).
+		pf := &planFile{path: f}
 		for _, info := range infos {
 			p.Discovered++
 			if info.File == "" {
@@ -169,7 +185,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 			if !selected(info, opts.Filter, opts.Tags) {
 				continue
 			}
-			p.Tests = append(p.Tests, &Planned{File: f, Info: info, Seed: TestSeed(opts.Seed, f, info.Name), script: s})
+			p.Tests = append(p.Tests, &Planned{File: f, Info: info, Seed: TestSeed(opts.Seed, f, info.Name), script: pf})
 		}
 	}
 	only := false
@@ -195,6 +211,37 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// planFile is one scenario file of a plan: loaded by the first test that runs from it,
+// released when the last of its tests has run, so a run holds only the compiled scripts
+// of the files its workers are in.
+type planFile struct {
+	path string
+
+	mu      sync.Mutex
+	pending int // tests of the file that will still run
+	script  Script
+	err     error
+}
+
+// acquire returns the file's script, loading it if no test holds it.
+func (f *planFile) acquire(e Engine) (Script, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.script == nil && f.err == nil {
+		f.script, f.err = e.Load(f.path)
+	}
+	return f.script, f.err
+}
+
+// release lets the script go once the file's last test has run.
+func (f *planFile) release() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending--; f.pending <= 0 {
+		f.script, f.err = nil, nil
+	}
 }
 
 // collect evaluates a script's top level to list its tests, within the run's timeout

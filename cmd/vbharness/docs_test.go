@@ -365,19 +365,19 @@ __mock_fg() {
       > "$HOME/mock2.out" 2> "$HOME/mock2.err" &
   local pid=$! i rc=0 e v
   for i in $(seq 100); do
-    grep -qs '^Press Ctrl-C' "$HOME/mock2.out" && break
+    grep -qs '^Press Ctrl-C' "$HOME/mock2.out" "$HOME/mock2.err" && break # stderr with --print-json
     kill -0 "$pid" 2> /dev/null || break
     sleep 0.1
   done
   kill -TERM "$pid" 2> /dev/null || true
   wait "$pid" || rc=$?
-  if ! grep -q 'Entra' "$HOME/mock2.out" || [ "$rc" -ne 0 ]; then
+  if ! grep -q 'Entra' "$HOME/mock2.out" "$HOME/mock2.err" || [ "$rc" -ne 0 ]; then
     echo "vbharness mock did not start, or did not stop cleanly on SIGTERM (exit $rc):" >&2
     cat "$HOME/mock2.out" "$HOME/mock2.err" >&2
     return 1
   fi
-  e=$(grep -o 'Entra ID: *https://127\.0\.0\.1:[0-9]*' "$HOME/mock2.out" | grep -o '[0-9]*$')
-  v=$(grep -o 'Veeam REST API: *https://127\.0\.0\.1:[0-9]*' "$HOME/mock2.out" | grep -o '[0-9]*$')
+  e=$(cat "$HOME/mock2.out" "$HOME/mock2.err" | grep -o 'Entra ID: *https://127\.0\.0\.1:[0-9]*' | grep -o '[0-9]*$')
+  v=$(cat "$HOME/mock2.out" "$HOME/mock2.err" | grep -o 'Veeam REST API: *https://127\.0\.0\.1:[0-9]*' | grep -o '[0-9]*$')
   sed -e "s/127\.0\.0\.1:$e\b/127.0.0.1:8400/g" -e "s/127\.0\.0\.1:$v\b/127.0.0.1:4443/g" \
       -e "s#$HOME/.config/vbharness/mock#/home/you/.config/vbharness/mock#g" "$HOME/mock2.out"
 }

@@ -453,97 +453,117 @@ func (s *statusWriter) Flush() {
 // Mount adds the common control routes to r and returns the /_mock subrouter, guarded by
 // the loopback/token check, for the server's own control routes.
 func (c *Control) Mount(r *mux.Router) *mux.Router {
+	return Mount(r, func(*http.Request) *Control { return c })
+}
+
+// Mount adds the common control routes to r, each answering for the Control that of
+// returns for the request, and returns the /_mock subrouter, guarded by that Control's
+// loopback/token check. A router built this way once per process serves every server
+// of a kind (of reads the server from the request's context): compiling gorilla/mux's
+// route regexps per server was most of the cost of a mock stack.
+func Mount(r *mux.Router, of func(*http.Request) *Control) *mux.Router {
 	// The probes answer anyone, with no token and whatever the Host: a kubelet or a load
 	// balancer calls them by the pod's address, and they tell nothing but that the
 	// server answers (live) and is not shutting down (ready).
 	r.HandleFunc(Prefix+"/live", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "live"})
 	}).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc(Prefix+"/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if c.stopping.Load() {
+	r.HandleFunc(Prefix+"/ready", func(w http.ResponseWriter, r *http.Request) {
+		if of(r).stopping.Load() {
 			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stopping"})
 			return
 		}
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}).Methods(http.MethodGet, http.MethodHead)
 	sub := r.PathPrefix(Prefix).Subrouter()
-	sub.Use(c.guard)
+	sub.Use(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if of(r).allowed(w, r) {
+				next.ServeHTTP(w, r)
+			}
+		})
+	})
+	// on adapts a method of the request's Control to a handler.
+	on := func(f func(*Control, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { f(of(r), w, r) }
+	}
 	sub.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}).Methods(http.MethodGet)
 	// Metrics are control data (what clients did, which tokens were issued): they need
 	// the control token like every other control route.
-	sub.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+	sub.HandleFunc("/metrics", on(func(c *Control, w http.ResponseWriter, r *http.Request) {
 		h := c.metrics.Load()
 		if h == nil {
 			WriteError(w, http.StatusNotFound, "metrics are served by a standalone mock (vbharness mock) only")
 			return
 		}
 		(*h).ServeHTTP(w, r)
-	}).Methods(http.MethodGet)
-	sub.HandleFunc("/clock", c.getClock).Methods(http.MethodGet)
-	sub.HandleFunc("/clock/advance", c.advanceClock).Methods(http.MethodPost)
-	sub.HandleFunc("/requests", c.listRequests).Methods(http.MethodGet)
-	sub.HandleFunc("/requests", func(w http.ResponseWriter, _ *http.Request) {
+	})).Methods(http.MethodGet)
+	sub.HandleFunc("/clock", on((*Control).getClock)).Methods(http.MethodGet)
+	sub.HandleFunc("/clock/advance", on((*Control).advanceClock)).Methods(http.MethodPost)
+	sub.HandleFunc("/requests", on((*Control).listRequests)).Methods(http.MethodGet)
+	sub.HandleFunc("/requests", on(func(c *Control, w http.ResponseWriter, _ *http.Request) {
 		c.Settle()
 		c.o.Journal.Clear()
 		w.WriteHeader(http.StatusNoContent)
-	}).Methods(http.MethodDelete)
-	sub.HandleFunc("/faults", func(w http.ResponseWriter, _ *http.Request) {
+	})).Methods(http.MethodDelete)
+	sub.HandleFunc("/faults", on(func(c *Control, w http.ResponseWriter, _ *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]any{"faults": c.o.Faults.List()})
-	}).Methods(http.MethodGet)
-	sub.HandleFunc("/faults", c.addFault).Methods(http.MethodPost)
-	sub.HandleFunc("/faults", func(w http.ResponseWriter, _ *http.Request) {
+	})).Methods(http.MethodGet)
+	sub.HandleFunc("/faults", on((*Control).addFault)).Methods(http.MethodPost)
+	sub.HandleFunc("/faults", on(func(c *Control, w http.ResponseWriter, _ *http.Request) {
 		c.o.Faults.Clear()
 		w.WriteHeader(http.StatusNoContent)
-	}).Methods(http.MethodDelete)
-	sub.HandleFunc("/faults/{id}", func(w http.ResponseWriter, r *http.Request) {
+	})).Methods(http.MethodDelete)
+	sub.HandleFunc("/faults/{id}", on(func(c *Control, w http.ResponseWriter, r *http.Request) {
 		if !c.o.Faults.Remove(mux.Vars(r)["id"]) {
 			WriteError(w, http.StatusNotFound, "no fault with id "+strconv.Quote(mux.Vars(r)["id"]))
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}).Methods(http.MethodDelete)
-	sub.HandleFunc("/reset", func(w http.ResponseWriter, _ *http.Request) {
+	})).Methods(http.MethodDelete)
+	sub.HandleFunc("/reset", on(func(c *Control, w http.ResponseWriter, _ *http.Request) {
 		c.Reset()
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "reset"})
-	}).Methods(http.MethodPost)
+	})).Methods(http.MethodPost)
 	return sub
 }
 
-func (c *Control) guard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !c.ownHost(r.Host) {
-			WriteError(w, http.StatusForbidden, fmt.Sprintf("the control API answers only requests addressed to the mock itself "+
-				"(localhost, a loopback address or a name given with --hostname), not Host %q; if that name is really the mock's, "+
-				"start it with --hostname", r.Host))
-			return
+// allowed applies the control API's guard to r: the Host must be the mock's own, no
+// other origin, JSON for a state change, the control token or a loopback caller. It
+// answers the refusal itself and reports false.
+func (c *Control) allowed(w http.ResponseWriter, r *http.Request) bool {
+	if !c.ownHost(r.Host) {
+		WriteError(w, http.StatusForbidden, fmt.Sprintf("the control API answers only requests addressed to the mock itself "+
+			"(localhost, a loopback address or a name given with --hostname), not Host %q; if that name is really the mock's, "+
+			"start it with --hostname", r.Host))
+		return false
+	}
+	if origins := r.Header.Values("Origin"); len(origins) > 0 && (len(origins) > 1 || !sameOrigin(origins[0], r)) {
+		WriteError(w, http.StatusForbidden, fmt.Sprintf("the control API refuses calls made by web pages of other origins "+
+			"(Origin %q); call it from a script, a test or curl", strings.Join(origins, ", ")))
+		return false
+	}
+	if needsJSON(r.Method) && (r.ContentLength != 0 || fromBrowser(r)) {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			WriteError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("a control call that changes state must send "+
+				"Content-Type: application/json, not %q: a web page cannot send that to another site without the "+
+				"browser asking first", r.Header.Get("Content-Type")))
+			return false
 		}
-		if origins := r.Header.Values("Origin"); len(origins) > 0 && (len(origins) > 1 || !sameOrigin(origins[0], r)) {
-			WriteError(w, http.StatusForbidden, fmt.Sprintf("the control API refuses calls made by web pages of other origins "+
-				"(Origin %q); call it from a script, a test or curl", strings.Join(origins, ", ")))
-			return
+	}
+	if c.o.Token != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(c.o.Token)) != 1 {
+			WriteError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <control token>")
+			return false
 		}
-		if needsJSON(r.Method) && (r.ContentLength != 0 || fromBrowser(r)) {
-			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-				WriteError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("a control call that changes state must send "+
-					"Content-Type: application/json, not %q: a web page cannot send that to another site without the "+
-					"browser asking first", r.Header.Get("Content-Type")))
-				return
-			}
-		}
-		if c.o.Token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(c.o.Token)) != 1 {
-				WriteError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <control token>")
-				return
-			}
-		} else if !IsLoopback(r.RemoteAddr) {
-			WriteError(w, http.StatusForbidden, "the control API answers loopback callers only; start the mock with --control-token to allow others")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	} else if !IsLoopback(r.RemoteAddr) {
+		WriteError(w, http.StatusForbidden, "the control API answers loopback callers only; start the mock with --control-token to allow others")
+		return false
+	}
+	return true
 }
 
 // AllowedMethods returns, for the Allow header of a 405, the methods router serves at

@@ -149,23 +149,24 @@ func (s *Server) RevokeUser(upn string) (time.Time, error) {
 	return now, nil
 }
 
-// mountControl adds the Entra control routes to the /_mock subrouter.
-func (s *Server) mountControl(sub *mux.Router) {
+// mountControl adds the Entra control routes to the /_mock subrouter of the shared route
+// table; each answers for the request's Server.
+func mountControl(sub *mux.Router) {
 	// First: gorilla/mux (v1.8.1 Route.Match) forgets a method mismatch whenever a
 	// later route's first matcher, the /_mock prefix, matches, so only the last routes
 	// registered can answer 405 (PATCH /_mock/settings is tested to). The applications
 	// route answers its own 405s.
-	s.mountApplications(sub)
-	sub.HandleFunc("/devicecodes", s.ctlListCodes).Methods(http.MethodGet)
-	sub.HandleFunc("/devicecodes/approve", s.ctlApprove).Methods(http.MethodPost)
-	sub.HandleFunc("/devicecodes/deny", s.ctlDeny).Methods(http.MethodPost)
-	sub.HandleFunc("/devicecodes/dialect", s.ctlDialect).Methods(http.MethodPost)
-	sub.HandleFunc("/devicecodes/auto-approve", s.ctlAutoApprove).Methods(http.MethodPost)
-	sub.HandleFunc("/devicecodes/auto-approve", s.ctlAutoApproveOff).Methods(http.MethodDelete)
-	sub.HandleFunc("/users/revoke", s.ctlRevoke).Methods(http.MethodPost)
-	sub.HandleFunc("/keys/rotate", s.ctlRotate).Methods(http.MethodPost)
-	sub.HandleFunc("/settings", s.ctlGetSettings).Methods(http.MethodGet)
-	sub.HandleFunc("/settings", s.ctlPutSettings).Methods(http.MethodPut)
+	sub.PathPrefix("/applications").HandlerFunc(on((*Server).ctlApplications))
+	sub.HandleFunc("/devicecodes", on((*Server).ctlListCodes)).Methods(http.MethodGet)
+	sub.HandleFunc("/devicecodes/approve", on((*Server).ctlApprove)).Methods(http.MethodPost)
+	sub.HandleFunc("/devicecodes/deny", on((*Server).ctlDeny)).Methods(http.MethodPost)
+	sub.HandleFunc("/devicecodes/dialect", on((*Server).ctlDialect)).Methods(http.MethodPost)
+	sub.HandleFunc("/devicecodes/auto-approve", on((*Server).ctlAutoApprove)).Methods(http.MethodPost)
+	sub.HandleFunc("/devicecodes/auto-approve", on((*Server).ctlAutoApproveOff)).Methods(http.MethodDelete)
+	sub.HandleFunc("/users/revoke", on((*Server).ctlRevoke)).Methods(http.MethodPost)
+	sub.HandleFunc("/keys/rotate", on((*Server).ctlRotate)).Methods(http.MethodPost)
+	sub.HandleFunc("/settings", on((*Server).ctlGetSettings)).Methods(http.MethodGet)
+	sub.HandleFunc("/settings", on((*Server).ctlPutSettings)).Methods(http.MethodPut)
 }
 
 func (s *Server) ctlListCodes(w http.ResponseWriter, _ *http.Request) {

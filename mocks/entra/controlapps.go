@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/vbharness/vbharness/mocks/control"
 )
 
@@ -37,11 +35,6 @@ var appRoutes = []struct {
 	{http.MethodPost, "{app}/consent/revoke", ctlConsent(false)},
 	{http.MethodPost, "{app}/enable", ctlEnabled(true)},
 	{http.MethodPost, "{app}/disable", ctlEnabled(false)},
-}
-
-// mountApplications adds the application routes to the /_mock subrouter.
-func (s *Server) mountApplications(sub *mux.Router) {
-	sub.PathPrefix("/applications").HandlerFunc(s.ctlApplications)
 }
 
 // ctlApplications dispatches /_mock/applications/… by appRoutes: 404 for a path no

@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"context"
 	"crypto/rand"
 	"io"
 	"log/slog"
@@ -35,6 +36,12 @@ type Server struct {
 	store      *store
 	seals      *sealBox
 	jtis       *jtiCache
+	// the endpoints' handlers, which the process's one route table (routes) calls for
+	// the server a request is for
+	disc   *discoveryHandler
+	codes  *deviceCodeHandler
+	tokens *tokenHandler
+	login  *loginHandler
 }
 
 // runtimeSettings are the knobs PUT /_mock/settings changes. Handlers copy them once
@@ -126,21 +133,48 @@ func New(clk clock.Clock, opts ...Option) *Server {
 			writeOAuthError(w, r, s.clk.Now(), errInternal())
 		},
 	})
-	s.handler = s.ctl.Wrap(s.routes())
+	s.disc = &discoveryHandler{clk: s.clk, store: s.store, keys: s.keys, origin: s.origin}
+	s.codes = &deviceCodeHandler{clk: s.clk, store: s.store, settings: s.settings, origin: s.origin, log: s.log}
+	s.tokens = &tokenHandler{clk: s.clk, store: s.store, keys: s.keys, seals: s.seals, settings: s.settings, origin: s.origin, log: s.log, jtis: s.jtis}
+	csrfKey := make([]byte, 32)
+	_, _ = rand.Read(csrfKey)
+	s.login = &loginHandler{clk: s.clk, store: s.store, csrfKey: csrfKey, log: s.log}
+	s.handler = s.ctl.Wrap(http.HandlerFunc(s.route))
 	return s
 }
 
-// routes is the endpoint list, in the order entra.md §0 gives it.
-func (s *Server) routes() *mux.Router {
+// serverKey is the context key under which a request carries the Server it is for.
+type serverKey struct{}
+
+// route serves r through the process's route table, for s.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	sharedRoutes().ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), serverKey{}, s)))
+}
+
+// self is the Server a request is for (route put it in the context).
+func self(r *http.Request) *Server { return r.Context().Value(serverKey{}).(*Server) }
+
+// on adapts a function of the request's Server to a handler of the shared route table.
+func on(f func(*Server, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { f(self(r), w, r) }
+}
+
+// sharedRoutes is the route table, built once per process: gorilla/mux compiles a
+// regexp for every route, which per server was most of the cost of a mock stack.
+var sharedRoutes = sync.OnceValue(routes)
+
+// routes is the endpoint list, in the order entra.md §0 gives it. Every handler finds
+// its Server with self (on); nothing here belongs to one server.
+func routes() *mux.Router {
 	r := mux.NewRouter()
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	r.NotFoundHandler = on(func(s *Server, w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, control.Prefix+"/") {
 			control.WriteError(w, http.StatusNotFound, "no control route "+r.Method+" "+r.URL.Path)
 			return
 		}
 		writeOAuthError(w, r, s.clk.Now(), errNotFound(r.URL.Path))
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.MethodNotAllowedHandler = on(func(s *Server, w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Allow", control.AllowedMethods(r, req))
 		if strings.HasPrefix(req.URL.Path, control.Prefix+"/") {
 			control.WriteError(w, http.StatusMethodNotAllowed, req.Method+" is not allowed on "+req.URL.Path+"; use "+w.Header().Get("Allow"))
@@ -148,7 +182,7 @@ func (s *Server) routes() *mux.Router {
 		}
 		writeOAuthError(w, req, s.clk.Now(), errMethodNotAllowed(req.Method))
 	})
-	s.mountControl(s.ctl.Mount(r))
+	mountControl(control.Mount(r, func(req *http.Request) *control.Control { return self(req).ctl }))
 	// The metrics of a standalone mock count requests by route template, never by raw
 	// path, which clients choose (tenants, unknown paths).
 	r.Use(func(next http.Handler) http.Handler {
@@ -174,23 +208,26 @@ func (s *Server) routes() *mux.Router {
 		r.HandleFunc(p.path, preflight(p.methods)).Methods(http.MethodOptions)
 	}
 
-	disc := &discoveryHandler{clk: s.clk, store: s.store, keys: s.keys, origin: s.origin}
-	r.HandleFunc("/{tenant}/v2.0/.well-known/openid-configuration", disc.openIDConfiguration).Methods(http.MethodGet)
-	r.HandleFunc("/{tenant}/discovery/v2.0/keys", disc.jwks).Methods(http.MethodGet)
-	r.HandleFunc("/{tenant}/discovery/keys", disc.jwks).Methods(http.MethodGet)
-	r.HandleFunc("/{tenant}/discovery/instance", disc.instance).Methods(http.MethodGet)
+	r.HandleFunc("/{tenant}/v2.0/.well-known/openid-configuration", on(func(s *Server, w http.ResponseWriter, r *http.Request) {
+		s.disc.openIDConfiguration(w, r)
+	})).Methods(http.MethodGet)
+	jwks := on(func(s *Server, w http.ResponseWriter, r *http.Request) { s.disc.jwks(w, r) })
+	r.HandleFunc("/{tenant}/discovery/v2.0/keys", jwks).Methods(http.MethodGet)
+	r.HandleFunc("/{tenant}/discovery/keys", jwks).Methods(http.MethodGet)
+	r.HandleFunc("/{tenant}/discovery/instance", on(func(s *Server, w http.ResponseWriter, r *http.Request) {
+		s.disc.instance(w, r)
+	})).Methods(http.MethodGet)
 
 	// Token endpoints route on the path only: msal-node appends ?client-request-id=…
 	// and MSAL for Go a bare "?". Any method reaches the handler, which answers
 	// AADSTS900561 for anything but POST.
-	r.Handle("/{tenant}/oauth2/v2.0/devicecode", &deviceCodeHandler{clk: s.clk, store: s.store, settings: s.settings, origin: s.origin, log: s.log})
-	r.Handle("/{tenant}/oauth2/v2.0/token", &tokenHandler{clk: s.clk, store: s.store, keys: s.keys, seals: s.seals, settings: s.settings, origin: s.origin, log: s.log, jtis: s.jtis})
+	r.Handle("/{tenant}/oauth2/v2.0/devicecode", on(func(s *Server, w http.ResponseWriter, r *http.Request) { s.codes.ServeHTTP(w, r) }))
+	r.Handle("/{tenant}/oauth2/v2.0/token", on(func(s *Server, w http.ResponseWriter, r *http.Request) { s.tokens.ServeHTTP(w, r) }))
 
-	csrfKey := make([]byte, 32)
-	_, _ = rand.Read(csrfKey)
-	login := &loginHandler{clk: s.clk, store: s.store, csrfKey: csrfKey, log: s.log}
-	r.HandleFunc("/devicelogin", login.get).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/devicelogin", login.post).Methods(http.MethodPost)
+	r.HandleFunc("/devicelogin", on(func(s *Server, w http.ResponseWriter, r *http.Request) { s.login.get(w, r) })).
+		Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/devicelogin", on(func(s *Server, w http.ResponseWriter, r *http.Request) { s.login.post(w, r) })).
+		Methods(http.MethodPost)
 	r.Handle("/device", http.RedirectHandler("/devicelogin", http.StatusFound))
 	return r
 }

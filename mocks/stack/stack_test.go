@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -283,5 +284,72 @@ func BenchmarkNewInProcess(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		NewInProcess(Options{})
+	}
+}
+
+// Both mocks route through tables built once per process (gorilla/mux's regexps are
+// compiled once, not per stack): each request must still reach its own stack's state.
+// Many stacks changed through their control APIs at once, each then reads back only its
+// own changes: the clock, Entra's keys and settings, Veeam's settings, faults and stubs.
+func TestSharedRouteTablesServeEachStackItsOwnState(t *testing.T) {
+	t.Parallel()
+	const n = 8
+	stacks := make([]*InProcess, n)
+	for i := range stacks {
+		stacks[i] = NewInProcess(Options{})
+	}
+	kid := func(s *InProcess) string {
+		_, jwks := (client{t: t, hc: s.Client}).do("GET", s.EntraURL+"/"+s.Tenant+"/discovery/v2.0/keys", nil, "", "")
+		return jwks["keys"].([]any)[0].(map[string]any)["kid"].(string)
+	}
+	defaultKid := kid(stacks[0])
+	var wg sync.WaitGroup
+	for i, s := range stacks {
+		if i%2 == 0 {
+			continue // the even stacks stay as they were built
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := client{t: t, hc: s.Client}
+			for _, call := range []struct{ method, url, body string }{
+				{"POST", s.EntraURL + "/_mock/clock/advance", fmt.Sprintf(`{"duration":"%dh"}`, i)},
+				{"POST", s.EntraURL + "/_mock/keys/rotate", ""},
+				{"PUT", s.VeeamURL + "/_mock/settings", `{"antiforgery":"ignore"}`},
+				{"POST", s.VeeamURL + "/_mock/faults", `{"path":"/v8/Jobs","status":503}`},
+				{"POST", s.VeeamURL + "/_mock/stubs", `{"method":"GET","path":"/v8/License","status":418}`},
+			} {
+				if st, body := c.do(call.method, call.url, nil, call.body, ""); st/100 != 2 {
+					t.Errorf("stack %d: %s %s: %d %v", i, call.method, call.url, st, body)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	start := stacks[0].Clock.Now()
+	for i, s := range stacks {
+		c := client{t: t, hc: s.Client}
+		_, clk := c.do("GET", s.VeeamURL+"/_mock/clock", nil, "", "")
+		_, set := c.do("GET", s.VeeamURL+"/_mock/settings", nil, "", "")
+		_, fl := c.do("GET", s.EntraURL+"/_mock/faults", nil, "", "")
+		_, vf := c.do("GET", s.VeeamURL+"/_mock/faults", nil, "", "")
+		_, stubs := c.do("GET", s.VeeamURL+"/_mock/stubs", nil, "", "")
+		now, _ := time.Parse(time.RFC3339Nano, clk["now"].(string))
+		changed := i%2 == 1
+		if got := now.Sub(start).Round(time.Hour) == time.Duration(i)*time.Hour; got != changed && i != 0 {
+			t.Errorf("stack %d: clock at %v, started at %v", i, now, start)
+		}
+		if got := kid(s) != defaultKid; got != changed {
+			t.Errorf("stack %d: keys rotated %v, want %v", i, got, changed)
+		}
+		if got := set["antiforgery"] == "ignore"; got != changed {
+			t.Errorf("stack %d: antiforgery %v", i, set["antiforgery"])
+		}
+		if got := len(vf["faults"].([]any)) == 1; got != changed || len(fl["faults"].([]any)) != 0 {
+			t.Errorf("stack %d: Veeam faults %v, Entra faults %v", i, vf["faults"], fl["faults"])
+		}
+		if got := len(stubs["stubs"].([]any)) == 1; got != changed {
+			t.Errorf("stack %d: stubs %v", i, stubs["stubs"])
+		}
 	}
 }

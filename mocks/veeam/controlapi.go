@@ -17,18 +17,22 @@ type controlAPI struct {
 	s *Server
 }
 
-// mount adds the routes to the /_mock subrouter (already guarded by loopback or the
+// mountControlAPI adds the routes to the /_mock subrouter (already guarded by loopback or the
 // control token).
-func (c *controlAPI) mount(sub *mux.Router) {
-	sub.HandleFunc("/settings", c.getSettings).Methods(http.MethodGet)
-	sub.HandleFunc("/settings", c.putSettings).Methods(http.MethodPut) // merges the given fields
-	sub.HandleFunc("/organizations", c.listOrganizations).Methods(http.MethodGet)
-	sub.HandleFunc("/organizations", c.addOrganization).Methods(http.MethodPost) // 201
-	sub.HandleFunc("/sessions/revoke", c.revokeSessions).Methods(http.MethodPost)
-	sub.HandleFunc("/stubs", c.listStubs).Methods(http.MethodGet)
-	sub.HandleFunc("/stubs", c.addStub).Methods(http.MethodPost) // 201
-	sub.HandleFunc("/stubs", c.clearStubs).Methods(http.MethodDelete)
-	sub.HandleFunc("/stubs/{id}", c.removeStub).Methods(http.MethodDelete)
+func mountControlAPI(sub *mux.Router) {
+	// on adapts a method of controlAPI to a handler for the request's Server.
+	on := func(f func(*controlAPI, http.ResponseWriter, *http.Request)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { f(&controlAPI{s: self(r)}, w, r) }
+	}
+	sub.HandleFunc("/settings", on((*controlAPI).getSettings)).Methods(http.MethodGet)
+	sub.HandleFunc("/settings", on((*controlAPI).putSettings)).Methods(http.MethodPut) // merges the given fields
+	sub.HandleFunc("/organizations", on((*controlAPI).listOrganizations)).Methods(http.MethodGet)
+	sub.HandleFunc("/organizations", on((*controlAPI).addOrganization)).Methods(http.MethodPost) // 201
+	sub.HandleFunc("/sessions/revoke", on((*controlAPI).revokeSessions)).Methods(http.MethodPost)
+	sub.HandleFunc("/stubs", on((*controlAPI).listStubs)).Methods(http.MethodGet)
+	sub.HandleFunc("/stubs", on((*controlAPI).addStub)).Methods(http.MethodPost) // 201
+	sub.HandleFunc("/stubs", on((*controlAPI).clearStubs)).Methods(http.MethodDelete)
+	sub.HandleFunc("/stubs/{id}", on((*controlAPI).removeStub)).Methods(http.MethodDelete)
 }
 
 func (c *controlAPI) getSettings(w http.ResponseWriter, _ *http.Request) {

@@ -1,11 +1,15 @@
 package veeam
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gorilla/mux"
+
+	"github.com/vbharness/vbharness/mocks/control"
 )
 
 // routeNode is one segment of a route tree. Routing is case-insensitive (clients call
@@ -177,8 +181,9 @@ func controlTree(r *mux.Router) *routeNode {
 // control router, or answers 404/405 itself. The journal, recorded earlier in the
 // pipeline, keeps nothing of control requests.
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	router, tree := controlRoutes()
 	var m match
-	rt := s.resolve(s.control, w, r, &m)
+	rt := s.resolve(tree, w, r, &m)
 	if rt == nil {
 		return
 	}
@@ -188,8 +193,28 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(r.Context()) // shallow copy; the caller's request is not changed
 		r.URL = &u
 	}
-	s.controlRouter.ServeHTTP(w, r)
+	router.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), serverKey{}, s)))
 }
+
+// serverKey is the context key under which a control request carries its Server.
+type serverKey struct{}
+
+// self is the Server a control request is for (serveControl put it in the context).
+func self(r *http.Request) *Server { return r.Context().Value(serverKey{}).(*Server) }
+
+// controlRoutes is the control API's router and its route tree, built once per process:
+// its handlers find their Server with self, and gorilla/mux's route regexps are
+// compiled once instead of once per server.
+var controlRoutes = sync.OnceValues(func() (*mux.Router, *routeNode) {
+	r := mux.NewRouter()
+	sub := control.Mount(r, func(req *http.Request) *control.Control { return self(req).ctl })
+	mountControlAPI(sub)
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { self(req).notFound(w, req) })
+	for _, rt := range []*mux.Router{r, sub} { // mux subrouters do not inherit it
+		rt.NotFoundHandler = notFound
+	}
+	return r, controlTree(r)
+})
 
 // resolve finds the route of r in tree, or answers 404 (unknown path) or 405 (a method
 // the path lacks, with Allow) and returns nil.

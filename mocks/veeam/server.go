@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/control"
 	"github.com/vbharness/vbharness/mocks/keys"
@@ -28,23 +26,21 @@ const (
 // Server is the mock Veeam Backup for Microsoft 365 REST API v8. It implements
 // http.Handler and is safe for concurrent use.
 type Server struct {
-	clk           clock.Clock
-	ctl           *control.Control
-	handler       http.Handler
-	controlRouter *mux.Router
-	control       *routeNode // the control routes; the API's are the shared table()
-	settings      *settingsStore
-	world         *world
-	stubs         *stubSet
-	timeline      *timeline // long-running work on the clock (clocked.go)
-	sessions      *sessionStore
-	tokens        *tokenService
-	entra         *entraKeys
-	keys          *keys.Set
-	authority     string
-	mut           Mutations  // for testing the tests only
-	p             *persister // the state file's writer (WithState); nil keeps everything in memory
-	initial       struct {
+	clk       clock.Clock
+	ctl       *control.Control
+	handler   http.Handler
+	settings  *settingsStore
+	world     *world
+	stubs     *stubSet
+	timeline  *timeline // long-running work on the clock (clocked.go)
+	sessions  *sessionStore
+	tokens    *tokenService
+	entra     *entraKeys
+	keys      *keys.Set
+	authority string
+	mut       Mutations  // for testing the tests only
+	p         *persister // the state file's writer (WithState); nil keeps everything in memory
+	initial   struct {
 		settings Settings
 		world    *worldState
 		key      *keys.Key
@@ -182,16 +178,8 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		settings: s.settings, admin: cfg.admin, issuer: cfg.issuer, log: cfg.logger, mut: cfg.mutations,
 	}
 
-	// The API's routes are the document's (table(), shared by every server); the control
-	// API keeps a gorilla/mux router of its own.
-	r := mux.NewRouter()
-	sub := s.ctl.Mount(r)
-	(&controlAPI{s: s}).mount(sub)
-	for _, rt := range []*mux.Router{r, sub} { // mux subrouters do not inherit it
-		rt.NotFoundHandler = http.HandlerFunc(s.notFound)
-	}
-	s.controlRouter = r
-	s.control = controlTree(r)
+	// The API's routes are the document's (table()) and the control API's a gorilla/mux
+	// router (controlRoutes()), both built once per process and shared by every server.
 	s.handler = s.ctl.Wrap(http.HandlerFunc(s.serve))
 	return s
 }

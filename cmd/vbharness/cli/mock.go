@@ -58,8 +58,8 @@ are kept in DIR/state.db, written before each answer, so they survive a restart 
 kill -9; POST /_mock/reset clears them.
 
 It prints the URLs, the CA file, the tenant, the client, the users and the Veeam
-administrator's user name and password; --print-json prints them first as one JSON
-line. The control API (/_mock/ on both servers: clock, device codes, faults, journal)
+administrator's user name and password; --print-json prints them as one JSON line,
+all of standard output (the banner goes to standard error). The control API (/_mock/ on both servers: clock, device codes, faults, journal)
 answers loopback callers only unless a control token is set (--control-token-file,
 $VBHARNESS_CONTROL_TOKEN or --control-token); web pages cannot call it. The
 administrator's password comes from --admin-password-file, $VBHARNESS_MOCK_ADMIN_PASSWORD
@@ -200,6 +200,9 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 		fmt.Fprintf(a.stdout, "%s\n", line)
 	}
 	w := a.stdout
+	if f.printJSON {
+		w = a.stderr // standard output is the one JSON line, for jq and scripts
+	}
 	fmt.Fprintf(w, "vbharness mock: serving Microsoft Entra ID and the Veeam Backup for Microsoft 365 REST API v8\n")
 	fmt.Fprintf(w, "  Entra ID:        %s  (authority; device login page %s/devicelogin)\n", run.EntraURL, run.EntraURL)
 	fmt.Fprintf(w, "  Veeam REST API:  %s\n", run.VeeamURL)

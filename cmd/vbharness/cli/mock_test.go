@@ -104,11 +104,16 @@ func TestMockPrintsOneJSONLineThenItsDetailsAndStopsCleanly(t *testing.T) {
 	if r.code != 0 {
 		t.Errorf("exit %d after Ctrl-C, want 0\n%s", r.code, r.stderr)
 	}
+	// Standard output is the JSON line alone, so `jq` can read it whole; the banner goes
+	// to standard error.
+	if line, _ := json.Marshal(want); r.stdout != string(line)+"\n" {
+		t.Errorf("stdout = %q, want the JSON line alone", r.stdout)
+	}
 	for _, s := range []string{"Entra ID:        " + info.Entra, "Veeam REST API:  " + info.Veeam, "CA file:         " + info.CAFile,
 		"state:           " + filepath.Join(f.dir, "state", "state.db") + " (kept across restarts; POST /_mock/reset clears it)",
 		"tenant:          abc.onmicrosoft.com", "users:           admin@abc.onmicrosoft.com", "Veeam admin:     Administrator / Lab-Passw0rd-42"} {
-		if !strings.Contains(r.stdout, s) {
-			t.Errorf("stdout lacks %q:\n%s", s, r.stdout)
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("the banner on stderr lacks %q:\n%s", s, r.stderr)
 		}
 	}
 	if !strings.HasSuffix(r.stderr, "vbharness mock: stopped\n") {
@@ -140,8 +145,8 @@ func TestMockStateFolderDefaultsToTheUserConfigFolder(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(f.dir, ".config", "vbharness", "mock", "state.db")); !os.IsNotExist(err) {
 		t.Errorf("the default state folder holds a state file (%v)", err)
 	}
-	if strings.Contains(r.stdout, "state:") {
-		t.Errorf("the banner names a state file:\n%s", r.stdout)
+	if !strings.Contains(r.stderr, "CA file:") || strings.Contains(r.stderr, "state:") {
+		t.Errorf("the banner names a state file, or is not on stderr:\n%s", r.stderr)
 	}
 }
 
@@ -236,8 +241,8 @@ func TestMockSecretsFromEnvironmentAndFiles(t *testing.T) {
 		if info.AdminPassword != "Env-Passw0rd-42" {
 			t.Errorf("admin password %q", info.AdminPassword)
 		}
-		if out := m.stop().stdout; strings.Contains(out, "ctl-from-env") {
-			t.Errorf("the banner shows the control token:\n%s", out)
+		if r := m.stop(); !strings.Contains(r.stderr, "control API:") || strings.Contains(r.stdout+r.stderr, "ctl-from-env") {
+			t.Errorf("the banner shows the control token, or is not on stderr:\n%s%s", r.stdout, r.stderr)
 		}
 	})
 	t.Run("files", func(t *testing.T) {

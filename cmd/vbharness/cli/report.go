@@ -29,13 +29,14 @@ func (a *app) reportCommand() *cobra.Command {
 func (a *app) reportMergeCommand() *cobra.Command {
 	var reports []string
 	cmd := &cobra.Command{
-		Use:   "merge SHARD.json… --report FORMAT=FILE…",
+		Use:   "merge SHARD.json… [--report FORMAT=FILE…]",
 		Short: "Join the JSON reports of the shards of one run into the reports of the whole run",
 		Long: `merge reads the JSON reports of every shard of one run (vbharness run --shard i/n
 --report json=FILE) and writes the reports the whole run would have written: every test
 once, in the whole run's order, with its totals and exit status. It prints the summary
 line and exits with the whole run's exit code (0, 1, 3 or 130), so a CI job that merges
-fails when a shard failed.
+fails when a shard failed. Without --report it writes no file: it only checks the shards
+and prints the summary.
 
 Exit codes: the merged run's, or 2 when the files are not the shards of one run (a shard
 missing or given twice, shards of different runs) or cannot be read or written.`,
@@ -62,18 +63,17 @@ missing or given twice, shards of different runs) or cannot be read or written.`
 			if err != nil {
 				return usage("report merge: %v", err)
 			}
-			files, err := a.createReports(specs)
+			files, err := a.createReports(specs, false, nil)
 			if err != nil {
 				return err
 			}
 			code := merged.ExitCode()
 			for _, o := range files {
-				err := report.Write(o.f, o.spec.Format, merged, nil)
-				if cerr := o.f.Close(); err == nil {
-					err = cerr
+				for i := range merged.Results {
+					o.TestFinished(&merged.Results[i])
 				}
-				if err != nil {
-					fmt.Fprintf(a.stderr, "vbharness: cannot write the %s report %s: %v\n", o.spec.Format, o.spec.Path, err)
+				if err := o.Close(merged); err != nil {
+					fmt.Fprintf(a.stderr, "vbharness: cannot write the %s report %s: %v\n", o.Spec.Format, o.Spec.Path, err)
 					code = max(code, exitUsage)
 				}
 			}

@@ -148,13 +148,13 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	if err != nil {
 		return err
 	}
-	outs, err := a.createReports(specs)
+	outs, err := a.createReports(specs, !shard.IsZero(), scrub)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		for _, o := range outs {
-			o.f.Close()
+			o.Abort() // a report not written (a usage error after this point) leaves nothing behind
 		}
 	}()
 
@@ -169,7 +169,11 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	plan, err := runner.NewPlan(ctx, runner.Options{
 		Engine: a.deps.newEngine(fsys), Files: files, Target: target,
 		Parallel: f.parallel, Timeout: timeout, Filter: filter, Tags: f.tags, FailFast: f.failFast, Seed: seed,
-		Clock: a.deps.clock, Scrubber: scrub, Observer: con, Prompt: con.Prompt(), MaxMemory: maxMemory, ShowPath: show,
+		Clock: a.deps.clock, Scrubber: scrub, Observer: observers(con, outs), Prompt: con.Prompt(), MaxMemory: maxMemory, ShowPath: show,
+		// The console and every report file hear each result as it finishes; the run
+		// keeps only what the console's summary shows in detail, so its memory does not
+		// grow with the number of tests.
+		Keep: con.Details, KeepMax: report.DetailsKept,
 	})
 	if err != nil {
 		return usage("%v", err)
@@ -197,8 +201,8 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	}
 	code := outcome.ExitCode()
 	for _, o := range outs {
-		if err := report.Write(o.f, o.spec.Format, outcome, scrub); err != nil {
-			fmt.Fprintf(a.stderr, "vbharness: cannot write the %s report %s: %v\n", o.spec.Format, o.spec.Path, err)
+		if err := o.Close(outcome); err != nil {
+			fmt.Fprintf(a.stderr, "vbharness: cannot write the %s report %s: %v\n", o.Spec.Format, o.Spec.Path, err)
 			code = max(code, exitUsage)
 		}
 	}
@@ -463,33 +467,51 @@ func commonDir(a, b string) string {
 	}
 }
 
-type reportFile struct {
-	spec report.Spec
-	f    *os.File
-}
-
-// createReports creates every report file before the run, so a path that cannot be
-// written is a usage error rather than a lost report at the end.
-func (a *app) createReports(specs []report.Spec) ([]reportFile, error) {
-	var out []reportFile
+// createReports starts every report file before the run, so a path that cannot be
+// written is a usage error rather than a lost report at the end. Each file hears the
+// run's results as they finish and is written, atomically, when it is closed.
+func (a *app) createReports(specs []report.Spec, sharded bool, scrub *secret.Scrubber) ([]*report.File, error) {
+	var out []*report.File
 	for _, s := range specs {
 		p := s.Path
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(a.dir, p)
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, usage("--report %s=%s: %v", s.Format, s.Path, err)
-		}
-		f, err := os.Create(p)
+		f, err := report.Create(s, p, sharded, scrub)
 		if err != nil {
 			for _, o := range out {
-				o.f.Close()
+				o.Abort()
 			}
 			return nil, usage("--report %s=%s: %v", s.Format, s.Path, err)
 		}
-		out = append(out, reportFile{s, f})
+		out = append(out, f)
 	}
 	return out, nil
+}
+
+// observers is the console followed by every report file, as one runner.Observer.
+func observers(con *report.Console, files []*report.File) runner.Observer {
+	obs := fanOut{con}
+	for _, f := range files {
+		obs = append(obs, f)
+	}
+	return obs
+}
+
+// fanOut passes each event to every observer in order. The runner calls it from one
+// goroutine at a time, and so it calls them.
+type fanOut []runner.Observer
+
+func (f fanOut) TestStarted(t *runner.Planned) {
+	for _, o := range f {
+		o.TestStarted(t)
+	}
+}
+
+func (f fanOut) TestFinished(r *runner.Result) {
+	for _, o := range f {
+		o.TestFinished(r)
+	}
 }
 
 // sizeUnits are the suffixes --max-memory accepts, longest first.

@@ -58,7 +58,7 @@ func TestMockListenAllWithATokenAndItsHealthProbe(t *testing.T) {
 	if r := f.run("mock", "health", "--state-dir", filepath.Join(f.dir, "nowhere")); r.code != 1 || !strings.Contains(r.stderr, "cannot read the mock's CA") {
 		t.Errorf("health without the CA: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if r := m.stop(); r.code != 0 || !strings.Contains(r.stdout, "probes /_mock/live and /_mock/ready answer anyone") {
+	if r := m.stop(); r.code != 0 || !strings.Contains(r.stderr, "probes /_mock/live and /_mock/ready answer anyone") { // the banner: stderr with --print-json
 		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

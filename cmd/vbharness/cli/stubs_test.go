@@ -86,8 +86,8 @@ func TestMockStubsFile(t *testing.T) {
 		t.Fatalf("reset: %d %s", code, body)
 	}
 	check("after reset")
-	if r := m.stop(); r.code != 0 || !strings.Contains(r.stdout, "Veeam stubs:     1 from "+filepath.Join(f.dir, "stubs.yaml")) {
-		t.Errorf("exit %d, stdout:\n%s", r.code, r.stdout)
+	if r := m.stop(); r.code != 0 || !strings.Contains(r.stderr, "Veeam stubs:     1 from "+filepath.Join(f.dir, "stubs.yaml")) { // the banner: stderr with --print-json
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
 
