@@ -5,4 +5,4 @@ const { test } = require("vbharness");
 // (regexp2), where (a+)+ against a's and a "b" backtracks for ever.
 const catastrophic = () => /^(?=a)(a+)+$/.test("a".repeat(40) + "b");
 test("backtracks catastrophically", () => { catastrophic(); }, { timeout: "2s" });
-test("backtracks catastrophically in a catch-all loop", () => { for (;;) { try { catastrophic(); } catch (e) {} } }, { timeout: "2s" });
+test("backtracks catastrophically in a catch-all loop", () => { for (;;) { try { catastrophic(); } catch (e) {} } }, { timeout: "1500ms" });
