@@ -184,13 +184,11 @@ feed:
 	case <-workers:
 	case <-ctx.Done():
 		// Running tests were cancelled and return within moments, unless one is stuck in
-		// a native call that does not watch ctx: past the grace it is abandoned (its
-		// goroutine runs on until the process exits) and reported as timed out, so the
-		// run ends and its reports are written.
-		grace := o.InterruptGrace
-		if grace <= 0 {
-			grace = DefaultInterruptGrace
-		}
+		// a native call that does not watch ctx: run abandons it AbandonGrace after the
+		// interrupt (its goroutine runs on until the process exits) and reports it as timed
+		// out. This is the backstop, a second later, for a worker that still has not
+		// returned, so the run always ends and its reports are written.
+		grace := o.AbandonGrace + time.Second
 		timer := time.NewTimer(grace) // wall-clock, as every test deadline is
 		select {
 		case <-workers:
@@ -222,10 +220,6 @@ feed:
 	out.Elapsed = o.Clock.Now().Sub(out.Started)
 	return out
 }
-
-// DefaultInterruptGrace is how long an interrupted run waits for its running tests to
-// return before it abandons them (Options.InterruptGrace).
-const DefaultInterruptGrace = 5 * time.Second
 
 // scriptPath finds script paths in text (a message, a stack): a run of path characters
 // ending in .js after the start, a space, a bracket or a quote.

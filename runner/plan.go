@@ -61,11 +61,6 @@ type Options struct {
 	// report writers stream them (runner/report). nil keeps every result.
 	Keep    func(*Result) bool
 	KeepMax int
-	// InterruptGrace is how long Execute waits, once ctx has ended, for running tests
-	// to return: a test stuck in a native call that does not watch ctx (a regular
-	// expression backtracking, issue 15) is then abandoned, reported as timed out, so the
-	// reports are written. 0 means DefaultInterruptGrace.
-	InterruptGrace time.Duration
 	// MaxMemory is the Go heap, in bytes, the run may use: past it the runner stops the
 	// scenario that has run longest, which is reported as errored ("memory limit
 	// exceeded"), and the run goes on. 0 means DefaultMaxMemory; negative, no limit.
