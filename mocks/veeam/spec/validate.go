@@ -198,8 +198,11 @@ func (op *Operation) describe(err error, body []byte) *RequestError {
 			what = "query parameter"
 		}
 		expected := Describe(p.Schema)
-		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) || errors.Is(re.Err, openapi3filter.ErrInvalidEmptyValue) {
+		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
 			return &RequestError{In: p.In, Name: p.Name, Message: fmt.Sprintf("The %s %s is required: %s is expected.", what, p.Name, expected)}
+		}
+		if errors.Is(re.Err, openapi3filter.ErrInvalidEmptyValue) { // limit= : given, but empty
+			return &RequestError{In: p.In, Name: p.Name, Message: fmt.Sprintf("The value '' is not valid for %s: %s is expected.", p.Name, expected)}
 		}
 		value := ""
 		var se *openapi3.SchemaError

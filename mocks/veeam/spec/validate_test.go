@@ -45,6 +45,10 @@ func TestValidateRequest(t *testing.T) {
 			wantIn: "body", contains: []string{"request body is required", "RESTCreateBackupJob"}},
 		{name: "a body that is not JSON", op: "Job_StartAction", path: map[string]string{"jobId": job}, ctype: "application/json", body: `{"full":`,
 			wantIn: "body", contains: []string{"not valid JSON"}},
+		{name: "an empty value of an optional integer is not an integer", op: "Job_Get", query: "limit=",
+			wantIn: "query", wantName: "limit", contains: []string{"The value '' is not valid for limit", "integer"}},
+		{name: "an empty value of a required GUID is not a GUID", op: "AmazonS3ObjectStorage_GetBuckets", query: "accountId=",
+			wantIn: "query", wantName: "accountId", contains: []string{"The value '' is not valid for accountId", "GUID"}},
 		{name: "a body in another media type", op: "Job_StartAction", path: map[string]string{"jobId": job}, ctype: "text/plain", body: `full`,
 			wantIn: "body", contains: []string{`"text/plain"`, "application/json"}},
 	} {
