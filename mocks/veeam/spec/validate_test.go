@@ -49,6 +49,13 @@ func TestValidateRequest(t *testing.T) {
 			wantIn: "query", wantName: "limit", contains: []string{"The value '' is not valid for limit", "integer"}},
 		{name: "an empty value of a required GUID is not a GUID", op: "AmazonS3ObjectStorage_GetBuckets", query: "accountId=",
 			wantIn: "query", wantName: "accountId", contains: []string{"The value '' is not valid for accountId", "GUID"}},
+		{name: "a second JSON value after the body", op: "Job_StartAction", path: map[string]string{"jobId": job}, ctype: "application/json", body: `{"full":true}{"full":"bad"}`,
+			wantIn: "body", contains: []string{"not one JSON value", "offset 13"}},
+		{name: "text after the body", op: "Job_StartAction", path: map[string]string{"jobId": job}, ctype: "application/json", body: `{"full":true} trailing`,
+			wantIn: "body", contains: []string{"not one JSON value", "offset 14"}},
+		{name: "an array after a valid body", op: "Job_Add", ctype: "application/json", body: `{"name":"j","organizationId":"` + job + `","repositoryId":"` + job + `","backupType":"EntireOrganization"} [1,2]`,
+			wantIn: "body", contains: []string{"not one JSON value"}},
+		{name: "white space around the body is fine", op: "Job_StartAction", path: map[string]string{"jobId": job}, ctype: "application/json", body: " {\"full\":true}\r\n "},
 		{name: "a body in another media type", op: "Job_StartAction", path: map[string]string{"jobId": job}, ctype: "text/plain", body: `full`,
 			wantIn: "body", contains: []string{`"text/plain"`, "application/json"}},
 	} {
