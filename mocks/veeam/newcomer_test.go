@@ -36,3 +36,62 @@ func TestBodyWithTrailingDataIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// Item 10: a 403 names who the operation is for and what the caller's kind of token is,
+// from the one table: a tenant on an operator's route is not told the route is for
+// tenants, an operator on an administrator's route is not called a tenant.
+func TestRefusalsNameTheRightCallers(t *testing.T) {
+	t.Parallel()
+	w := newWalker(t, nil)
+	for _, tc := range []struct {
+		name        string
+		as          callers
+		method, tpl string
+		want, not   []string
+	}{
+		{"a tenant on OperatorExplore", tenants, "POST", "/v8/Organization/OperatorExplore",
+			[]string{"for restore operators", "a tenant user's", "/v8/Organization/Explore"}, []string{"for tenant users", "/v8/Organization/OperatorExplore,"}},
+		{"an administrator on LoggedInUser", admins, "GET", "/v8/Organization/LoggedInUser",
+			[]string{"for restore operators", "an administrator's"}, []string{"for tenant users"}},
+		{"an administrator on the tenant's organization", admins, "GET", "/v8/Organization",
+			[]string{"for tenant users and restore operators", "an administrator's"}, nil},
+		{"an operator on the jobs", operators, "GET", "/v8/Jobs",
+			[]string{"for administrators", "a restore operator's", "/v8/Organization/OperatorExplore", "/v8/Organization/LoggedInUser"}, []string{"tenant users can"}},
+		{"a tenant on the jobs", tenants, "GET", "/v8/Jobs",
+			[]string{"for administrators", "a tenant user's", "/v8/Organization/Explore", "own restore sessions"}, []string{"OperatorExplore", "LoggedInUser"}},
+	} {
+		req := w.request(findRoute(t, tc.method, tc.tpl), tc.tpl, "", "")
+		req.Header.Set("Authorization", "Bearer "+w.tok[tc.as])
+		rec, err := w.send(findRoute(t, tc.method, tc.tpl), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := rec.Body.String()
+		if rec.Code != 403 || !strings.Contains(body, `"errorCode":"ResourceAccessDenied"`) {
+			t.Errorf("%s: %d %s; want 403 ResourceAccessDenied", tc.name, rec.Code, body)
+			continue
+		}
+		for _, s := range tc.want {
+			if !strings.Contains(body, s) {
+				t.Errorf("%s: %s lacks %q", tc.name, body, s)
+			}
+		}
+		for _, s := range tc.not {
+			if strings.Contains(body, s) {
+				t.Errorf("%s: %s says %q", tc.name, body, s)
+			}
+		}
+	}
+}
+
+// findRoute is the table's route for a method and template.
+func findRoute(t *testing.T, method, tpl string) *route {
+	t.Helper()
+	for _, rt := range table().order {
+		if rt.method == method && strings.EqualFold(rt.template, tpl) {
+			return rt
+		}
+	}
+	t.Fatalf("no route %s %s", method, tpl)
+	return nil
+}
