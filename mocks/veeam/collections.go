@@ -51,6 +51,11 @@ type collection struct {
 	// item's _links then carries leads somewhere [I: a real server cannot back up an
 	// organization it does not hold].
 	refs map[string]string
+	// unique is a property no two items of one list may share, compared
+	// case-insensitively: POST or a PUT that would make two is refused with 400
+	// OperationConflict [A: what a real server checks, and its message, are not in the
+	// record; names that identify what a client manages are unique in the console].
+	unique string
 	// order sorts a list in place (default: the order items were added in).
 	order func(items []*item)
 	// view changes what is served of an item for a request (extendedView).
@@ -86,9 +91,9 @@ type filter struct {
 // checks none is missing. Adding one is one line here; see docs/veeam-mock.md, "Where to
 // add things".
 var collections = []*collection{
-	{list: "/v8/Organizations", item: "/v8/Organizations/{organizationId}", fixtures: true, view: organizationView,
+	{list: "/v8/Organizations", item: "/v8/Organizations/{organizationId}", fixtures: true, view: organizationView, unique: "name",
 		links: map[string]string{"jobs": "/v8/Jobs?organizationId={id}", "usedRepositories": "/v8/Organizations/{id}/usedRepositories"}},
-	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, links: map[string]string{
+	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, unique: "name", links: map[string]string{
 		"organization": "/v8/Organizations/{organizationId}", "backupRepository": "/v8/BackupRepositories/{repositoryId}",
 		"jobsessions": "/v8/JobSessions?jobId={id}"},
 		refs: map[string]string{"organizationId": "/v8/Organizations", "repositoryId": "/v8/BackupRepositories"}},
@@ -97,11 +102,11 @@ var collections = []*collection{
 			{query: "status", match: jobSessionStatus},
 			{query: "endTimeLowerBound", match: timeBound("endTime", false)},
 			{query: "endTimeUpperBound", match: timeBound("endTime", true)}}},
-	{list: "/v8/BackupRepositories", item: "/v8/BackupRepositories/{repositoryId}", fixtures: true,
+	{list: "/v8/BackupRepositories", item: "/v8/BackupRepositories/{repositoryId}", fixtures: true, unique: "name",
 		links: map[string]string{"proxy": "/v8/Proxies/{proxyId}"}, refs: map[string]string{"proxyId": "/v8/Proxies"}, filters: []filter{
 			{query: "organizationId", match: usedByOrganization},
 			{query: "longTerm", field: "isLongTerm"}}},
-	{list: "/v8/Proxies", item: "/v8/Proxies/{proxyId}", fixtures: true},
+	{list: "/v8/Proxies", item: "/v8/Proxies/{proxyId}", fixtures: true, unique: "hostName"},
 	{list: "/v8/RestoreSessions", item: "/v8/RestoreSessions/{restoreSessionId}", fixtures: true,
 		links: map[string]string{"organization": "/v8/RestoreSessions/{id}/organization"}},
 
@@ -130,7 +135,7 @@ var collections = []*collection{
 	{list: "/v8/BackupRepositories/{repositoryId}/MailboxData", item: "/v8/BackupRepositories/{repositoryId}/MailboxData/{mailboxId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/TeamData", item: "/v8/BackupRepositories/{repositoryId}/TeamData/{teamId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/UserData", item: "/v8/BackupRepositories/{repositoryId}/UserData/{userId}"},
-	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true},
+	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name"},
 	{list: "/v8/DataRetrievals", item: "/v8/DataRetrievals/{dataRetrievalId}"},
 	{list: "/v8/DataRetrievalSessions", item: "/v8/DataRetrievalSessions/{dataRetrievalSessionId}"},
 	{list: "/v8/DataRetrievalSessions/{sessionId}/LogItems", item: "/v8/DataRetrievalSessions/{sessionId}/LogItems/{logItemId}"},
@@ -144,8 +149,8 @@ var collections = []*collection{
 	{list: "/v8/Organizations/{organizationId}/Teams", item: "/v8/Organizations/{organizationId}/Teams/{teamId}", fixtures: true},
 	{list: "/v8/Organizations/{organizationId}/Users", item: "/v8/Organizations/{organizationId}/Users/{userId}", fixtures: true},
 	{list: "/v8/Organizations/{organizationId}/Users/{userId}/OneDrives", item: "/v8/Organizations/{organizationId}/Users/{userId}/OneDrives/{onedriveId}", fixtures: true},
-	{list: "/v8/ProxyPools", item: "/v8/ProxyPools/{poolId}"},
-	{list: "/v8/RbacRoles", item: "/v8/RbacRoles/{roleId}", fixtures: true},
+	{list: "/v8/ProxyPools", item: "/v8/ProxyPools/{poolId}", unique: "name"},
+	{list: "/v8/RbacRoles", item: "/v8/RbacRoles/{roleId}", fixtures: true, unique: "name"},
 	{list: "/v8/RbacRoles/{roleId}/operators", item: "/v8/RbacRoles/{roleId}/operators/{operatorId}", fixtures: true},
 	{list: "/v8/RbacRoles/{roleId}/selectedItems", item: "/v8/RbacRoles/{roleId}/selectedItems/{itemId}"},
 	{list: "/v8/RbacRoles/{roleId}/excludedItems", item: "/v8/RbacRoles/{roleId}/excludedItems/{itemId}"},
@@ -344,8 +349,11 @@ func (s *Server) addItem(rq *request, body []byte, bulk bool) (*item, *apiError)
 	if err != nil {
 		return nil, &apiError{Status: http.StatusInternalServerError, Message: "The new item could not be stored."}
 	}
-	if !s.world.insert(it) {
-		return nil, conflict("%s %q already exists.", c.kind, id)
+	if clash := s.world.insert(it, c.unique); clash != nil {
+		if clash.key == it.key {
+			return nil, conflict("%s %q already exists.", c.kind, id)
+		}
+		return nil, c.taken(clash)
 	}
 	return it, nil
 }
@@ -438,14 +446,18 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 	}
 	id := rq.values[c.listVars]
 	next, e := s.world.update(c.itemPath(rq.values, id), func(cur *item) (*item, *apiError) {
-		return cur.with(func(o *object) {
+		next := cur.with(func(o *object) {
 			idVal := o.get(c.idField)
 			merge(o, given, c.itemSchema)
 			if idVal != nil {
 				o.set(c.idField, idVal) // the id is the path's, whatever the body says
 			}
 			bumpETag(o)
-		}), nil
+		})
+		if clash := s.world.clashLocked(next, c.unique); clash != nil {
+			return nil, c.taken(clash)
+		}
+		return next, nil
 	})
 	if e != nil {
 		return 0, nil, e
@@ -528,6 +540,11 @@ func (s *Server) removeItems(rq *request) (int, any, *apiError) {
 }
 
 func (c *collection) notFound(id string) *apiError { return notFound(c.kind, id) }
+
+// taken is the refusal of a value of c.unique another item holds.
+func (c *collection) taken(other *item) *apiError {
+	return conflict("%s with %s %q already exists (id %s); choose another %s.", c.kind, c.unique, other.obj.text(c.unique), other.id, c.unique)
+}
 
 // --- rendering ---
 

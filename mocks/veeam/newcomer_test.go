@@ -95,3 +95,57 @@ func findRoute(t *testing.T, method, tpl string) *route {
 	t.Fatalf("no route %s %s", method, tpl)
 	return nil
 }
+
+// Item 1: a name another item of the same list holds is refused with 400
+// OperationConflict [A], on POST and on a PUT that renames, in any case; the control
+// API's 409 for an organization already refused it. The default world holds no two
+// items of such a list with one name, so none of its items is stuck.
+func TestNamesAreUniqueWhereTheServerRequiresIt(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	org, repo, proxy := firstID(e, "/v8/Organizations"), firstID(e, "/v8/BackupRepositories"), firstID(e, "/v8/Proxies")
+	for _, c := range collections {
+		if c.unique == "" {
+			continue
+		}
+		seen := map[string]string{}
+		for _, it := range e.srv.world.list(c.list) {
+			n := strings.ToLower(it.obj.text(c.unique))
+			if other, dup := seen[n]; dup {
+				t.Errorf("the default world's %s %s and %s share the %s %q", c.list, other, it.id, c.unique, n)
+			}
+			seen[n] = it.id
+		}
+	}
+	for _, tc := range []struct {
+		name, list, first, second, rename string
+	}{
+		{"organizations", "/v8/Organizations", `{"name":"new.onmicrosoft.com","type":"Office365"}`, `{"name":"NEW.onmicrosoft.com","type":"Office365"}`, `{"name":"new.onmicrosoft.com"}`},
+		{"jobs", "/v8/Jobs",
+			`{"name":"Nightly","organizationId":"` + org + `","repositoryId":"` + repo + `","backupType":"EntireOrganization"}`,
+			`{"name":"nightly","organizationId":"` + org + `","repositoryId":"` + repo + `","backupType":"EntireOrganization"}`, `{"name":"Nightly"}`},
+		{"repositories", "/v8/BackupRepositories",
+			`{"name":"Repo A","path":"C:\\a","proxyId":"` + proxy + `","retentionPeriodType":"Yearly","retentionFrequencyType":"Daily","retentionType":"ItemLevel"}`,
+			`{"name":"Repo A","path":"C:\\b","proxyId":"` + proxy + `","retentionPeriodType":"Yearly","retentionFrequencyType":"Daily","retentionType":"ItemLevel"}`, `{"name":"repo a","path":"C:\\c","retentionPeriodType":"Yearly","retentionFrequencyType":"Daily","retentionType":"ItemLevel"}`},
+		{"proxy pools", "/v8/ProxyPools", `{"name":"Pool A","description":"d","proxyIds":[]}`, `{"name":"pool a","description":"d","proxyIds":[]}`, `{"name":"Pool A","description":"d","proxyIds":[]}`},
+	} {
+		created := e.call("POST", tc.list, tc.first, 201)
+		w := e.do("POST", tc.list, jsonType, tc.second, e.tok...)
+		if w.Code != 400 || !strings.Contains(w.Body.String(), `"errorCode":"OperationConflict"`) {
+			t.Errorf("%s: a second POST with a taken name = %d %s; want 400 OperationConflict", tc.name, w.Code, w.Body)
+		}
+		// Another item renamed to the taken name is refused; renaming an item to its own
+		// name is not a clash.
+		var other string
+		for _, it := range e.srv.world.list(tc.list) {
+			if it.id != created["id"] {
+				other = it.id
+				break
+			}
+		}
+		if w := e.do("PUT", tc.list+"/"+other, jsonType, tc.rename, e.tok...); w.Code != 400 || !strings.Contains(w.Body.String(), `"errorCode":"OperationConflict"`) {
+			t.Errorf("%s: a PUT renaming %s to a taken name = %d %s; want 400 OperationConflict", tc.name, other, w.Code, w.Body)
+		}
+		e.call("PUT", tc.list+"/"+created["id"].(string), tc.rename, 204)
+	}
+}
