@@ -77,6 +77,7 @@ type collection struct {
 	itemLinks  bool   // the item schema has _links
 	elemLinks  bool   // the list element's schema has _links
 	listOp     *spec.Operation
+	itemGet    *spec.Operation // GET on the item path; its required query goes into self links
 }
 
 // filter matches items against a query parameter: by field equality
@@ -583,7 +584,7 @@ func (c *collection) render(b *bytes.Buffer, rq *request, it *item, asElement bo
 			b.WriteByte(',')
 		}
 		b.WriteString(`"_links":`)
-		c.writeLinks(b, it)
+		c.writeLinks(b, it, requiredQuery(rq, c.itemGet))
 	}
 	b.WriteByte('}')
 }
@@ -608,10 +609,11 @@ func (c *collection) renderArray(rq *request, items []*item) pooledJSON {
 }
 
 // writeLinks writes an item's _links: self and the declared relations, in key order
-// (as encoding/json orders a map's keys).
-func (c *collection) writeLinks(b *bytes.Buffer, it *item) {
+// (as encoding/json orders a map's keys). selfQuery ("" or "?name=value&…") is the
+// required query of GET on the item, which self repeats so that it answers.
+func (c *collection) writeLinks(b *bytes.Buffer, it *item, selfQuery string) {
 	var buf [8][2]string
-	rels := append(buf[:0], [2]string{"self", it.path})
+	rels := append(buf[:0], [2]string{"self", it.path + selfQuery})
 	for rel, tpl := range c.links {
 		h := ""
 		if c.linkFor != nil {
@@ -660,6 +662,38 @@ func expand(tpl string, it *item) string {
 		b.WriteString(v)
 		tpl = tpl[end+1:]
 	}
+}
+
+// requiredQuery is "?name=value&…" with the request's values of op's required query
+// parameters (the object storages' accountId and RegionType, /v8/Events' from), in the
+// document's order, for a link to op: without them the link would answer 400. "" when
+// op requires none, or the request lacks them (then there is nothing to repeat).
+func requiredQuery(rq *request, op *spec.Operation) string {
+	if op == nil || rq == nil || rq.query == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, qp := range op.QueryParams {
+		if !qp.Required {
+			continue
+		}
+		v := rq.query.Get(qp.Name)
+		if v == "" {
+			continue
+		}
+		if qp.Schema != nil && qp.Schema.Value.Format == "uuid" {
+			v = strings.ToLower(v)
+		}
+		if b.Len() == 0 {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('&')
+		}
+		b.WriteString(qp.Name)
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	}
+	return b.String()
 }
 
 // --- paging ---
@@ -881,6 +915,7 @@ func (c *collection) derive(d *spec.Document, byShape map[string][]*spec.Operati
 	if c.listOp == nil || itemParam == nil {
 		return fmt.Errorf("the document has no GET %s or no operation on %s", c.list, c.item)
 	}
+	c.itemGet = itemGet
 	c.idParam = itemParam.Name
 	c.listVars = variables(c.list)
 	switch s := itemParam.Schema.Value; {

@@ -1,6 +1,7 @@
 package veeam
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -147,5 +148,45 @@ func TestNamesAreUniqueWhereTheServerRequiresIt(t *testing.T) {
 			t.Errorf("%s: a PUT renaming %s to a taken name = %d %s; want 400 OperationConflict", tc.name, other, w.Code, w.Body)
 		}
 		e.call("PUT", tc.list+"/"+created["id"].(string), tc.rename, 204)
+	}
+}
+
+// Item 3: the self link of an object storage item repeats the operation's required
+// query parameters, so following it answers the item; in S3, S3-compatible and Azure
+// alike.
+func TestObjectStorageLinksRepeatTheRequiredQuery(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	acct := firstID(e, "/v8/Accounts")
+	for _, tc := range []struct{ list, query string }{
+		{"/v8/S3Resources/buckets/bucket-1/folders", "accountId=" + acct + "&RegionType=Global"},
+		{"/v8/S3CompatibleResources/buckets/bucket-1/folders", "accountId=" + acct + "&ServicePoint=https%3A%2F%2Fs3.example&CustomRegionId=eu-1"},
+		{"/v8/AzureResources/containers/container-1/folders", "accountId=" + acct + "&RegionType=Global"},
+	} {
+		created := e.call("POST", tc.list+"?"+tc.query, `{"name":"ncfolder"}`, 201)
+		self, _ := field(created, "_links.self.href").(string)
+		if !strings.Contains(self, "accountId="+acct) {
+			t.Errorf("POST %s: self link %q lacks accountId", tc.list, self)
+		}
+		got := e.call("GET", self, "", 200)
+		if got["name"] != "ncfolder" {
+			t.Errorf("GET %s = %v, want the folder", self, got)
+		}
+		w := e.do("GET", tc.list+"?"+tc.query, "", "", e.tok...)
+		var list any
+		if err := json.Unmarshal(w.Body.Bytes(), &list); err != nil || w.Code != 200 {
+			t.Fatalf("GET %s = %d %s", tc.list, w.Code, w.Body)
+		}
+		if page, ok := list.(map[string]any); ok {
+			list = page["results"]
+		}
+		items, _ := list.([]any)
+		if len(items) < 2 {
+			t.Fatalf("GET %s: %d items, want the seeded ones and the new one", tc.list, len(items))
+		}
+		for _, r := range items {
+			h, _ := field(r.(map[string]any), "_links.self.href").(string)
+			e.call("GET", h, "", 200)
+		}
 	}
 }
