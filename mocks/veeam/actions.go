@@ -22,7 +22,7 @@ import (
 // names), and whether it is a copy job.
 func jobPath(rq *request) (string, bool) {
 	a := rq.route.ancestors[len(rq.route.ancestors)-1]
-	return fillTemplate(a.c.item, rq.values[:a.vars]), a.c.list == "/v8/CopyJobs"
+	return fillPath(a.c.item, rq.values[:a.vars]), a.c.list == "/v8/CopyJobs"
 }
 
 // jobSessionKind is how a RESTJobSession shows its run.

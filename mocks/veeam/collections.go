@@ -206,12 +206,12 @@ func variables(template string) int { return strings.Count(template, "{") }
 
 // listPath is the path of the list a request names (its parents' ids filled in).
 func (c *collection) listPath(values []string) string {
-	return fillTemplate(c.list, values[:c.listVars])
+	return fillPath(c.list, values[:c.listVars])
 }
 
 // itemPath is an item's canonical path under the request's parents.
 func (c *collection) itemPath(values []string, id string) string {
-	return fillTemplate(c.item, append(slices.Clone(values[:c.listVars]), id))
+	return fillPath(c.item, append(slices.Clone(values[:c.listVars]), id))
 }
 
 // listItems serves GET on a list: the parents' items that pass the filters, ordered,

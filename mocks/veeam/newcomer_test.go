@@ -190,3 +190,40 @@ func TestObjectStorageLinksRepeatTheRequiredQuery(t *testing.T) {
 		}
 	}
 }
+
+// Item 4: ids and names in links are percent-encoded path segments, and the router
+// finds an item by its encoded name: a folder named "a/b" is reachable at …/a%2Fb (and
+// …/a/b is another path), a name with a space and other Unicode gets an href of ASCII
+// alone, each can be read through its link, and a second one of the name is a clash.
+func TestNamesInPathsArePercentEncoded(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	q := "?accountId=" + firstID(e, "/v8/Accounts") + "&RegionType=Global"
+	const list = "/v8/S3Resources/buckets/bucket-1/folders"
+	for _, tc := range []struct{ name, segment string }{
+		{"a/b", "a%2Fb"},
+		{"☃ ünï", "%E2%98%83%20%C3%BCn%C3%AF"},
+		{"100% sure?#", "100%25%20sure%3F%23"},
+	} {
+		created := e.call("POST", list+q, `{"name":"`+tc.name+`"}`, 201)
+		self, _ := field(created, "_links.self.href").(string)
+		if want := list + "/" + tc.segment + q; self != want {
+			t.Errorf("%q: self link %q, want %q", tc.name, self, want)
+		}
+		for _, r := range self {
+			if r <= ' ' || r > '~' {
+				t.Errorf("%q: self link %q holds %q, not a URI character", tc.name, self, r)
+				break
+			}
+		}
+		if got := e.call("GET", self, "", 200); got["name"] != tc.name {
+			t.Errorf("GET %s = %v, want the folder %q", self, got["name"], tc.name)
+		}
+		if w := e.do("POST", list+q, jsonType, `{"name":"`+tc.name+`"}`, e.tok...); w.Code != 400 || !strings.Contains(w.Body.String(), "OperationConflict") {
+			t.Errorf("%q: a second POST = %d %s, want 400 OperationConflict", tc.name, w.Code, w.Body)
+		}
+	}
+	if w := e.do("GET", list+"/a/b"+q, "", "", e.tok...); w.Code != 404 {
+		t.Errorf("GET …/folders/a/b = %d, want 404: a path of more segments is not the folder a/b", w.Code)
+	}
+}

@@ -41,7 +41,7 @@ func (rq *request) param(name string) string {
 }
 
 // canonicalPath is the request's path as the document spells it, for links.
-func (rq *request) canonicalPath() string { return fillTemplate(rq.route.template, rq.values) }
+func (rq *request) canonicalPath() string { return fillPath(rq.route.template, rq.values) }
 
 // serve is the server's handler behind the pipeline (journal, faults): the control API
 // under /_mock/, then the stubs (stubs.go), everything else by the document's routes.
@@ -119,7 +119,7 @@ func (s *Server) handle(rq *request) (int, any, *apiError) {
 		}
 	}
 	for _, a := range rt.ancestors {
-		if _, ok := s.world.get(fillTemplate(a.c.item, rq.values[:a.vars])); !ok {
+		if _, ok := s.world.get(fillPath(a.c.item, rq.values[:a.vars])); !ok {
 			return 0, nil, a.c.notFound(rq.values[a.vars-1])
 		}
 	}

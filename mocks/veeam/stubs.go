@@ -744,7 +744,7 @@ func (s *Server) serveStub(w http.ResponseWriter, r *http.Request) bool {
 		q.path = strings.TrimRight(q.path, "/")
 	}
 	var m match
-	if table().tree.resolve(r.URL.Path, &m) {
+	if table().tree.resolve(r.URL.EscapedPath(), &m) {
 		q.leaf = m.leaf
 	}
 	if r.Body != nil && r.Body != http.NoBody {
