@@ -51,6 +51,9 @@ type collection struct {
 	// item's _links then carries leads somewhere [I: a real server cannot back up an
 	// organization it does not hold].
 	refs map[string]string
+	// owns are items of other lists that go with an item when it is deleted (list →
+	// the field of theirs that names it): a job's sessions [A].
+	owns map[string]string
 	// unique is a property no two items of one list may share, compared
 	// case-insensitively: POST or a PUT that would make two is refused with 400
 	// OperationConflict [A: what a real server checks, and its message, are not in the
@@ -94,7 +97,7 @@ type filter struct {
 var collections = []*collection{
 	{list: "/v8/Organizations", item: "/v8/Organizations/{organizationId}", fixtures: true, view: organizationView, unique: "name",
 		links: map[string]string{"jobs": "/v8/Jobs?organizationId={id}", "usedRepositories": "/v8/Organizations/{id}/usedRepositories"}},
-	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, unique: "name", links: map[string]string{
+	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, unique: "name", owns: map[string]string{"/v8/JobSessions": "jobId"}, links: map[string]string{
 		"organization": "/v8/Organizations/{organizationId}", "backupRepository": "/v8/BackupRepositories/{repositoryId}",
 		"jobsessions": "/v8/JobSessions?jobId={id}"},
 		refs: map[string]string{"organizationId": "/v8/Organizations", "repositoryId": "/v8/BackupRepositories"}},
@@ -136,7 +139,7 @@ var collections = []*collection{
 	{list: "/v8/BackupRepositories/{repositoryId}/MailboxData", item: "/v8/BackupRepositories/{repositoryId}/MailboxData/{mailboxId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/TeamData", item: "/v8/BackupRepositories/{repositoryId}/TeamData/{teamId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/UserData", item: "/v8/BackupRepositories/{repositoryId}/UserData/{userId}"},
-	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name"},
+	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name", owns: map[string]string{"/v8/JobSessions": "jobId"}},
 	{list: "/v8/DataRetrievals", item: "/v8/DataRetrievals/{dataRetrievalId}"},
 	{list: "/v8/DataRetrievalSessions", item: "/v8/DataRetrievalSessions/{dataRetrievalSessionId}"},
 	{list: "/v8/DataRetrievalSessions/{sessionId}/LogItems", item: "/v8/DataRetrievalSessions/{sessionId}/LogItems/{logItemId}"},
@@ -501,14 +504,67 @@ func bumpETag(o *object) {
 	}
 }
 
-// removeItem serves DELETE on an item: 204.
+// removeItem serves DELETE on an item: 204. An item another one names in its refs (an
+// organization or repository a job names, a proxy a repository names) is not deleted,
+// so no link leads nowhere: 400 OperationConflict naming them [A]. The items it owns
+// (a job's sessions) go with it [A]. The check and the removal are one step.
 func (s *Server) removeItem(rq *request) (int, any, *apiError) {
 	c := rq.route.coll
 	id := rq.values[c.listVars]
-	if !s.world.remove(c.itemPath(rq.values, id)) {
+	found, e := s.world.removeWith(c.itemPath(rq.values, id), func(w *world) ([]string, *apiError) {
+		if c.listVars > 0 {
+			return nil, nil // refs name top-level items only
+		}
+		if e := c.inUseLocked(w, id); e != nil {
+			return nil, e
+		}
+		var gone []string
+		for list, field := range c.owns {
+			for _, it := range w.listLocked(list) {
+				if strings.EqualFold(it.obj.text(field), id) {
+					gone = append(gone, it.key)
+				}
+			}
+		}
+		return gone, nil
+	})
+	if e != nil {
+		return 0, nil, e
+	}
+	if !found {
 		return 0, nil, c.notFound(id)
 	}
 	return http.StatusNoContent, nil, nil
+}
+
+// inUseLocked refuses the deletion of c's item id while an item of another collection
+// names it in one of its refs; the message names up to three of them.
+func (c *collection) inUseLocked(w *world, id string) *apiError {
+	for _, d := range collections {
+		for field, list := range d.refs {
+			if list != c.list {
+				continue
+			}
+			var users []string
+			n := 0
+			for _, it := range w.listLocked(d.list) {
+				if strings.EqualFold(it.obj.text(field), id) {
+					if n++; n <= 3 {
+						users = append(users, fmt.Sprintf("%s %q (%s)", d.kind, it.obj.text("name"), it.id))
+					}
+				}
+			}
+			if n > 0 {
+				more := ""
+				if n > 3 {
+					more = fmt.Sprintf(" and %d more", n-3)
+				}
+				return conflict("%s %s cannot be deleted: %d item(s) of %s name it in %s: %s%s; delete them or change their %s first.",
+					c.kind, id, n, d.list, field, strings.Join(users, ", "), more, field)
+			}
+		}
+	}
+	return nil
 }
 
 // removeItems serves DELETE on a list: the items whose ids the body's array names

@@ -227,3 +227,47 @@ func TestNamesInPathsArePercentEncoded(t *testing.T) {
 		t.Errorf("GET …/folders/a/b = %d, want 404: a path of more segments is not the folder a/b", w.Code)
 	}
 }
+
+// Item 5: links keep leading somewhere when things are deleted. An organization, a
+// repository or a proxy that a job (or repository) names is not deleted: 400
+// OperationConflict naming what uses it [A]. A deleted job's sessions go with it [A], so
+// no session links a job that is gone; a job that no longer exists cannot start.
+func TestDeletingKeepsLinksLeadingSomewhere(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	org, repo, proxy := firstID(e, "/v8/Organizations"), firstID(e, "/v8/BackupRepositories"), firstID(e, "/v8/Proxies")
+	for _, tc := range []struct{ name, path, names string }{
+		{"an organization with jobs", "/v8/Organizations/" + org, "Job"},
+		{"a repository jobs write to", "/v8/BackupRepositories/" + repo, "Job"},
+		{"a proxy repositories use", "/v8/Proxies/" + proxy, "Backup repository"},
+	} {
+		var m match
+		if !table().tree.resolve(tc.path, &m) || m.leaf.route("DELETE") == nil {
+			continue // the document has no DELETE there (proxies)
+		}
+		w := e.do("DELETE", tc.path, "", "", e.tok...)
+		if w.Code != 400 || !strings.Contains(w.Body.String(), `"errorCode":"OperationConflict"`) || !strings.Contains(w.Body.String(), tc.names) {
+			t.Errorf("%s: DELETE %s = %d %s; want 400 OperationConflict naming a %s", tc.name, tc.path, w.Code, w.Body, tc.names)
+		}
+		e.call("GET", tc.path, "", 200)
+	}
+	// A new organization, a job for it, a run: deleting the organization is refused
+	// while the job is there; deleting the job takes its sessions; then the
+	// organization goes.
+	o := e.call("POST", "/v8/Organizations", `{"name":"gone.onmicrosoft.com","type":"Office365"}`, 201)
+	oid := o["id"].(string)
+	j := e.call("POST", "/v8/Jobs", `{"name":"doomed","organizationId":"`+oid+`","repositoryId":"`+repo+`","backupType":"EntireOrganization"}`, 201)
+	jid := j["id"].(string)
+	e.call("POST", "/v8/Jobs/"+jid+"/enable", "", 204)
+	sess := e.call("POST", "/v8/Jobs/"+jid+"/start", "", 200)
+	if w := e.do("DELETE", "/v8/Organizations/"+oid, "", "", e.tok...); w.Code != 400 || !strings.Contains(w.Body.String(), "doomed") {
+		t.Errorf("DELETE of an organization with a job = %d %s; want 400 naming job doomed", w.Code, w.Body)
+	}
+	e.call("DELETE", "/v8/Jobs/"+jid, "", 204)
+	e.call("GET", "/v8/JobSessions/"+sess["id"].(string), "", 404)
+	if page := e.call("GET", "/v8/JobSessions?jobId="+jid, "", 200); len(page["results"].([]any)) != 0 {
+		t.Errorf("GET /v8/JobSessions?jobId= of a deleted job = %v, want no sessions", page["results"])
+	}
+	e.call("POST", "/v8/Jobs/"+jid+"/start", "", 404)
+	e.call("DELETE", "/v8/Organizations/"+oid, "", 204)
+}

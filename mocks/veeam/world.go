@@ -229,9 +229,32 @@ func (w *world) update(key string, fn func(cur *item) (*item, *apiError)) (*item
 
 // remove deletes the item under key and reports whether there was one.
 func (w *world) remove(key string) bool {
-	key = strings.ToLower(key)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.removeLocked(key)
+}
+
+// removeWith deletes the item under key, unless fn (called under the write lock, so it
+// may read with listLocked) refuses; fn also names other items to delete with it. It
+// reports whether the item was there.
+func (w *world) removeWith(key string, fn func(w *world) ([]string, *apiError)) (bool, *apiError) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lookupLocked(strings.ToLower(key)) == nil {
+		return false, nil
+	}
+	also, e := fn(w)
+	if e != nil {
+		return true, e
+	}
+	for _, k := range also {
+		w.removeLocked(k)
+	}
+	return w.removeLocked(key), nil
+}
+
+func (w *world) removeLocked(key string) bool {
+	key = strings.ToLower(key)
 	cur := w.lookupLocked(key)
 	if cur == nil {
 		return false
