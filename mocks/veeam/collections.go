@@ -54,6 +54,12 @@ type collection struct {
 	// owns are items of other lists that go with an item when it is deleted (list →
 	// the field of theirs that names it): a job's sessions [A].
 	owns map[string]string
+	// derives are optional properties the server fills in for a new item, generated (a
+	// repository's capacity and free space, which the server measures).
+	derives []string
+	// created sets what the server derives for a new item beyond its id and eTag (a
+	// job's nextRun), after the client's fields are in.
+	created func(o *object, now time.Time)
 	// unique is a property no two items of one list may share, compared
 	// case-insensitively: POST or a PUT that would make two is refused with 400
 	// OperationConflict [A: what a real server checks, and its message, are not in the
@@ -97,7 +103,7 @@ type filter struct {
 var collections = []*collection{
 	{list: "/v8/Organizations", item: "/v8/Organizations/{organizationId}", fixtures: true, view: organizationView, unique: "name",
 		links: map[string]string{"jobs": "/v8/Jobs?organizationId={id}", "usedRepositories": "/v8/Organizations/{id}/usedRepositories"}},
-	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, unique: "name", owns: map[string]string{"/v8/JobSessions": "jobId"}, links: map[string]string{
+	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, unique: "name", created: newJob, owns: map[string]string{"/v8/JobSessions": "jobId"}, links: map[string]string{
 		"organization": "/v8/Organizations/{organizationId}", "backupRepository": "/v8/BackupRepositories/{repositoryId}",
 		"jobsessions": "/v8/JobSessions?jobId={id}"},
 		refs: map[string]string{"organizationId": "/v8/Organizations", "repositoryId": "/v8/BackupRepositories"}},
@@ -106,7 +112,7 @@ var collections = []*collection{
 			{query: "status", match: jobSessionStatus},
 			{query: "endTimeLowerBound", match: timeBound("endTime", false)},
 			{query: "endTimeUpperBound", match: timeBound("endTime", true)}}},
-	{list: "/v8/BackupRepositories", item: "/v8/BackupRepositories/{repositoryId}", fixtures: true, unique: "name",
+	{list: "/v8/BackupRepositories", item: "/v8/BackupRepositories/{repositoryId}", fixtures: true, unique: "name", derives: []string{"capacityBytes", "freeSpaceBytes"},
 		links: map[string]string{"proxy": "/v8/Proxies/{proxyId}"}, refs: map[string]string{"proxyId": "/v8/Proxies"}, filters: []filter{
 			{query: "organizationId", match: usedByOrganization},
 			{query: "longTerm", field: "isLongTerm"}}},
@@ -139,7 +145,7 @@ var collections = []*collection{
 	{list: "/v8/BackupRepositories/{repositoryId}/MailboxData", item: "/v8/BackupRepositories/{repositoryId}/MailboxData/{mailboxId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/TeamData", item: "/v8/BackupRepositories/{repositoryId}/TeamData/{teamId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/UserData", item: "/v8/BackupRepositories/{repositoryId}/UserData/{userId}"},
-	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name", owns: map[string]string{"/v8/JobSessions": "jobId"}},
+	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name", created: newJob, owns: map[string]string{"/v8/JobSessions": "jobId"}},
 	{list: "/v8/DataRetrievals", item: "/v8/DataRetrievals/{dataRetrievalId}"},
 	{list: "/v8/DataRetrievalSessions", item: "/v8/DataRetrievalSessions/{dataRetrievalSessionId}"},
 	{list: "/v8/DataRetrievalSessions/{sessionId}/LogItems", item: "/v8/DataRetrievalSessions/{sessionId}/LogItems/{logItemId}"},
@@ -340,11 +346,14 @@ func (s *Server) addItem(rq *request, body []byte, bulk bool) (*item, *apiError)
 		id = strings.ToLower(id)
 	}
 	path := c.itemPath(rq.values, id)
-	o := c.generate(path, id, rq.values[:c.listVars], rq.now)
+	o := c.fresh(path, id, rq.values[:c.listVars], rq.now)
 	merge(&o, given, c.itemSchema)
 	o.setValue(c.idField, c.idValue(id)) // the path's id, whatever the body says
-	if o.get("eTag") != nil {
+	if c.itemSchema.Value.Properties["eTag"] != nil {
 		o.set("eTag", json.RawMessage("1"))
+	}
+	if c.created != nil {
+		c.created(&o, rq.now)
 	}
 	if e := s.checkRefs(c, o); e != nil {
 		return nil, e
@@ -360,6 +369,104 @@ func (s *Server) addItem(rq *request, body []byte, bulk bool) (*item, *apiError)
 		return nil, c.taken(clash)
 	}
 	return it, nil
+}
+
+// fresh is a new item before the client's fields are merged in: what the server
+// derives (its id, its parents' ids, c.derives), the document's defaults, and the
+// properties the schema requires (generated, so the item is valid). Nothing else: a value generated
+// for an optional property would tell the client something it never chose (a run the
+// job never had, a mailbox it did not select, placeholder settings).
+func (c *collection) fresh(path, id string, parent []string, now time.Time) object {
+	all := c.generate(path, id, parent, now)
+	keep := map[string]bool{c.idField: true, c.parentField: true}
+	for _, name := range templateVars(c.list) {
+		keep[name] = true
+	}
+	for _, name := range c.derives {
+		keep[name] = true
+	}
+	for _, s := range []*openapi3.SchemaRef{c.itemSchema, c.elemSchema} {
+		for _, r := range s.Value.Required {
+			keep[r] = true
+		}
+	}
+	o := make(object, 0, len(keep))
+	for _, m := range all {
+		switch p := c.itemSchema.Value.Properties[m.key]; {
+		case p != nil && p.Value != nil && p.Value.Default != nil:
+			o.setValue(m.key, p.Value.Default)
+		case keep[m.key]:
+			o = append(o, m)
+		}
+	}
+	return o
+}
+
+// newJob sets what the server derives for a new job or copy job: it is enabled unless
+// the client said otherwise [A: the document gives no default; a job one creates runs
+// on its schedule], its lastStatus is NotConfigured, the enumeration's value for a job
+// that has not run [A], it has no lastRun or lastBackup, and nextRun is when its
+// schedule next fires on the mock's clock (absent for a manual or disabled schedule).
+func newJob(o *object, now time.Time) {
+	if o.get("isEnabled") == nil {
+		o.setValue("isEnabled", true)
+	}
+	o.setValue("lastStatus", "NotConfigured")
+	sp, err := parseObject(o.get("schedulePolicy"))
+	if err != nil || o.text("isEnabled") != "true" {
+		return
+	}
+	if next := nextRun(sp, now); next != nil {
+		o.setValue("nextRun", *next)
+	}
+}
+
+// nextRun is when a RESTJobSchedulePolicy next fires after now (UTC): Daily at
+// dailyTime on the days dailyType names, Periodically every periodicallyEvery from now;
+// nil for ManualOnly, a schedule not enabled, or one it cannot read.
+func nextRun(sp object, now time.Time) *time.Time {
+	if sp.text("scheduleEnabled") != "true" {
+		return nil
+	}
+	switch sp.str("type") {
+	case "Periodically":
+		every := map[string]time.Duration{"Minutes5": 5 * time.Minute, "Minutes10": 10 * time.Minute, "Minutes15": 15 * time.Minute,
+			"Minutes30": 30 * time.Minute, "Hours1": time.Hour, "Hours2": 2 * time.Hour, "Hours4": 4 * time.Hour,
+			"Hours8": 8 * time.Hour, "Hours12": 12 * time.Hour}[sp.str("periodicallyEvery")]
+		if every == 0 {
+			return nil
+		}
+		t := now.Truncate(every).Add(every)
+		return &t
+	case "Daily":
+		tod, err := time.Parse("15:04:05", sp.str("dailyTime"))
+		if err != nil {
+			return nil
+		}
+		day := now.UTC().Truncate(24 * time.Hour)
+		for i := range 8 {
+			d := day.AddDate(0, 0, i)
+			t := d.Add(time.Duration(tod.Hour())*time.Hour + time.Duration(tod.Minute())*time.Minute + time.Duration(tod.Second())*time.Second)
+			if t.After(now) && runsOn(sp.str("dailyType"), d.Weekday()) {
+				return &t
+			}
+		}
+	}
+	return nil
+}
+
+// runsOn reports whether a dailyType (Everyday, Workdays, Weekends or a day's name)
+// includes the weekday; an empty one is every day.
+func runsOn(dailyType string, wd time.Weekday) bool {
+	switch dailyType {
+	case "", "Everyday":
+		return true
+	case "Workdays":
+		return wd != time.Saturday && wd != time.Sunday
+	case "Weekends":
+		return wd == time.Saturday || wd == time.Sunday
+	}
+	return dailyType == wd.String()
 }
 
 // bodyShape refuses a body whose JSON type is not the one the operation's schema

@@ -271,3 +271,56 @@ func TestDeletingKeepsLinksLeadingSomewhere(t *testing.T) {
 	e.call("POST", "/v8/Jobs/"+jid+"/start", "", 404)
 	e.call("DELETE", "/v8/Organizations/"+oid, "", 204)
 }
+
+// Item 6: a created item holds what the client sent, the document's defaults and what
+// the server derives (id, eTag, links), nothing made up: no run it never had, no status,
+// no processing options or site the client did not choose, no placeholder settings. A
+// job is enabled unless the client says otherwise [A], so it starts.
+func TestCreatedItemsHoldWhatTheClientSent(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	org, repo := firstID(e, "/v8/Organizations"), firstID(e, "/v8/BackupRepositories")
+	job := e.call("POST", "/v8/Jobs", `{"name":"fresh","organizationId":"`+org+`","repositoryId":"`+repo+`","backupType":"EntireOrganization",
+		"schedulePolicy":{"scheduleEnabled":true,"type":"Daily","dailyType":"Everyday","dailyTime":"22:00:00"}}`, 201)
+	for _, f := range []string{"lastRun", "lastBackup", "description"} {
+		if v := field(job, f); v != absent && v != nil {
+			t.Errorf("a new job has %s %v, which nobody gave it", f, v)
+		}
+	}
+	if job["isEnabled"] != true || job["lastStatus"] != "NotConfigured" || field(job, "schedulePolicy.type") != "Daily" || job["eTag"] != float64(1) {
+		t.Errorf("a new job = %v; want isEnabled true, lastStatus NotConfigured, the schedule sent and eTag 1", job)
+	}
+	// The clock reads Monday 2026-01-05 09:00 UTC: a daily 22:00 run is due tonight.
+	if job["nextRun"] != "2026-01-05T22:00:00Z" {
+		t.Errorf("a new job's nextRun = %v, want 2026-01-05T22:00:00Z (its schedule on the mock's clock)", job["nextRun"])
+	}
+	manual := e.call("POST", "/v8/Jobs", `{"name":"manual","organizationId":"`+org+`","repositoryId":"`+repo+`","backupType":"EntireOrganization","isEnabled":false}`, 201)
+	if manual["isEnabled"] != false || field(manual, "nextRun") != absent {
+		t.Errorf("a job created disabled = %v; want isEnabled false and no nextRun", manual)
+	}
+	id := job["id"].(string)
+	e.call("POST", "/v8/Jobs/"+id+"/start", "", 200)
+
+	user := firstID(e, "/v8/Organizations/"+org+"/Users")
+	e.call("POST", "/v8/Jobs/"+id+"/SelectedItems", `[{"type":"User","user":{"id":"`+user+`"},"oneDrive":true}]`, 204)
+	items := e.call("GET", "/v8/Jobs/"+id+"/SelectedItems", "", 200)["results"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("a new job's selected items = %v, want the one added", items)
+	}
+	sel := items[0].(map[string]any)
+	for _, f := range []string{"mailbox", "archiveMailbox", "site", "sites", "teams", "team", "group"} {
+		if v := field(sel, f); v != absent && v != nil && v != false {
+			t.Errorf("a selected user given oneDrive only has %s %v", f, v)
+		}
+	}
+	if sel["oneDrive"] != true || field(sel, "user.id") != user {
+		t.Errorf("the selected item = %v; want the user with oneDrive", sel)
+	}
+
+	o := e.call("POST", "/v8/Organizations", `{"name":"made.onmicrosoft.com","type":"Office365"}`, 201)
+	for _, f := range []string{"userCode", "exchangeOnlineSettings", "sharePointOnlineSettings", "exchangeSettings", "sharepointSettings", "_actions", "officeName", "description"} {
+		if v := field(o, f); v != absent && v != nil {
+			t.Errorf("a new organization has %s %v, which nobody gave it", f, v)
+		}
+	}
+}
