@@ -54,6 +54,9 @@ type collection struct {
 	// owns are items of other lists that go with an item when it is deleted (list →
 	// the field of theirs that names it): a job's sessions [A].
 	owns map[string]string
+	// afterCreate acts on a new item once it is stored (a job created with runNow
+	// starts) and returns it as it then is.
+	afterCreate func(s *Server, rq *request, it *item) *item
 	// derives are optional properties the server fills in for a new item, generated (a
 	// repository's capacity and free space, which the server measures).
 	derives []string
@@ -103,7 +106,7 @@ type filter struct {
 var collections = []*collection{
 	{list: "/v8/Organizations", item: "/v8/Organizations/{organizationId}", fixtures: true, view: organizationView, unique: "name",
 		links: map[string]string{"jobs": "/v8/Jobs?organizationId={id}", "usedRepositories": "/v8/Organizations/{id}/usedRepositories"}},
-	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, unique: "name", created: newJob, owns: map[string]string{"/v8/JobSessions": "jobId"}, links: map[string]string{
+	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, unique: "name", created: newJob, afterCreate: runNow, owns: map[string]string{"/v8/JobSessions": "jobId"}, links: map[string]string{
 		"organization": "/v8/Organizations/{organizationId}", "backupRepository": "/v8/BackupRepositories/{repositoryId}",
 		"jobsessions": "/v8/JobSessions?jobId={id}"},
 		refs: map[string]string{"organizationId": "/v8/Organizations", "repositoryId": "/v8/BackupRepositories"}},
@@ -311,6 +314,9 @@ func (s *Server) createItem(rq *request) (int, any, *apiError) {
 	it, e := s.addItem(rq, body, false)
 	if e != nil {
 		return 0, nil, e
+	}
+	if c.afterCreate != nil {
+		it = c.afterCreate(s, rq, it)
 	}
 	if rq.route.op.Status == http.StatusNoContent {
 		return http.StatusNoContent, nil, nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The defects a newcomer found using `vbharness mock` from the docs alone (issue 11,
@@ -322,5 +323,31 @@ func TestCreatedItemsHoldWhatTheClientSent(t *testing.T) {
 		if v := field(o, f); v != absent && v != nil {
 			t.Errorf("a new organization has %s %v, which nobody gave it", f, v)
 		}
+	}
+}
+
+// Item 7: POST /v8/Jobs with runNow:true ("Defines whether the job will run right after
+// it is created") starts the new job: a Running session on the clock, as start makes.
+func TestRunNowStartsTheNewJob(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	org, repo := firstID(e, "/v8/Organizations"), firstID(e, "/v8/BackupRepositories")
+	job := e.call("POST", "/v8/Jobs", `{"name":"now","organizationId":"`+org+`","repositoryId":"`+repo+`","backupType":"EntireOrganization","runNow":true}`, 201)
+	id := job["id"].(string)
+	if job["lastStatus"] != "Running" || job["lastRun"] == nil {
+		t.Errorf("a job created with runNow = %v; want it Running, with lastRun", job)
+	}
+	sessions := e.call("GET", "/v8/JobSessions?jobId="+id, "", 200)["results"].([]any)
+	if len(sessions) != 1 || field(sessions[0].(map[string]any), "status") != "Running" {
+		t.Fatalf("sessions of a job created with runNow = %v; want one Running", sessions)
+	}
+	e.clk.Advance(2 * time.Hour)
+	sessions = e.call("GET", "/v8/JobSessions?jobId="+id, "", 200)["results"].([]any)
+	if st := field(sessions[0].(map[string]any), "status"); st == "Running" {
+		t.Errorf("the runNow session is still Running two hours later")
+	}
+	quiet := e.call("POST", "/v8/Jobs", `{"name":"later","organizationId":"`+org+`","repositoryId":"`+repo+`","backupType":"EntireOrganization","runNow":false}`, 201)
+	if n := len(e.call("GET", "/v8/JobSessions?jobId="+quiet["id"].(string), "", 200)["results"].([]any)); n != 0 {
+		t.Errorf("a job created with runNow false has %d sessions", n)
 	}
 }
