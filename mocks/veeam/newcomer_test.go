@@ -351,3 +351,93 @@ func TestRunNowStartsTheNewJob(t *testing.T) {
 		t.Errorf("a job created with runNow false has %d sessions", n)
 	}
 }
+
+// worldRelations are the id-valued properties of the world's items whose relation is
+// known: the list whose item each names. A job session's jobId names a copy job when
+// its jobType is Copy.
+var worldRelations = map[string]string{
+	"organizationId":  "/v8/Organizations",
+	"repositoryId":    "/v8/BackupRepositories",
+	"proxyId":         "/v8/Proxies",
+	"proxyPoolId":     "/v8/ProxyPools",
+	"encryptionKeyId": "/v8/EncryptionKeys",
+	"jobId":           "/v8/Jobs",
+	"backupJobId":     "/v8/Jobs",
+	"retrievalId":     "/v8/DataRetrievals",
+}
+
+// directoryRelations are the objects of a job's or RBAC role's selected and excluded
+// items that name an item of the organization's directory.
+var directoryRelations = map[string]string{"user": "Users", "group": "Groups", "site": "Sites", "team": "Teams"}
+
+// Item 9: every id an item of the default world names resolves, where the relation is
+// known: an account's organization, a repository's proxy, a job's selected user (a user
+// of the job's organization), and so on. Restore sessions' subtrees are left to their
+// own tests (branch i13-restore rebuilds them).
+func TestDefaultWorldNamesOnlyWhatExists(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	checked, failed := 0, 0
+	for _, c := range collections {
+		if strings.HasPrefix(c.list, "/v8/RestoreSessions") {
+			continue
+		}
+		parents := map[string]bool{}
+		for _, v := range templateVars(c.list) {
+			parents[v] = true
+		}
+		for _, parent := range c.seedParents(defaultWorld()) {
+			for _, it := range e.srv.world.list(c.listPath(parent)) {
+				for field, list := range worldRelations {
+					v := it.obj.str(field)
+					if parents[field] || field == c.idField || v == "" {
+						continue
+					}
+					if field == "jobId" && it.obj.str("jobType") == "Copy" {
+						list = "/v8/CopyJobs"
+					}
+					checked++
+					if _, ok := e.srv.world.get(list + "/" + v); !ok {
+						if failed++; failed <= 20 {
+							t.Errorf("%s: %s %s names no item of %s", it.path, field, v, list)
+						}
+					}
+				}
+				org := ""
+				switch {
+				case strings.HasPrefix(c.list, "/v8/Jobs/{jobId}/"):
+					if j, ok := e.srv.world.get("/v8/Jobs/" + parent[0]); ok {
+						org = j.obj.str("organizationId")
+					}
+				case strings.HasPrefix(c.list, "/v8/RbacRoles/{roleId}/"):
+					if r, ok := e.srv.world.get("/v8/RbacRoles/" + parent[0]); ok {
+						org = r.obj.str("organizationId")
+					}
+				}
+				if org == "" {
+					continue
+				}
+				for field, list := range directoryRelations {
+					sub, err := parseObject(it.obj.get(field))
+					if err != nil || sub.str("id") == "" {
+						continue
+					}
+					checked++
+					path := "/v8/Organizations/" + org + "/" + list + "/" + sub.str("id")
+					if _, ok := e.srv.world.get(path); !ok {
+						if failed++; failed <= 20 {
+							t.Errorf("%s: %s.id names %s, which does not exist", it.path, field, path)
+						}
+					}
+				}
+			}
+		}
+	}
+	if failed > 20 {
+		t.Errorf("… %d ids in all name nothing", failed)
+	}
+	if checked < 100 {
+		t.Errorf("checked %d ids; the walk should find far more", checked)
+	}
+	t.Logf("checked %d ids", checked)
+}
