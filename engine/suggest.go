@@ -8,6 +8,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/vbharness/vbharness/engine/flow"
+	"github.com/vbharness/vbharness/internal/textdist"
 )
 
 // A misspelt vbharness name gets goja's bare "Object has no member 'devicecode'". These
@@ -106,7 +107,7 @@ func nearest(typo string, known map[string][]string) []string {
 	var best []string
 	bestD := limit
 	for _, k := range names {
-		switch d := editDistance(strings.ToLower(typo), strings.ToLower(k)); {
+		switch d := textdist.Levenshtein(strings.ToLower(typo), strings.ToLower(k)); {
 		case d > limit:
 		case d < bestD || best == nil:
 			best, bestD = []string{k}, d
@@ -118,25 +119,4 @@ func nearest(typo string, known map[string][]string) []string {
 		best = known[typo] // the name exists, on another object
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, by bytes (names are ASCII).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

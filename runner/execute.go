@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vbharness/vbharness/engine"
 )
@@ -37,6 +38,16 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		Planned:  p.planned,
 	}
 	results := make([]*Result, len(p.Tests))
+	for _, t := range p.Tests { // how many tests of each file will run (Shard may have cut the plan)
+		if t.script != nil {
+			t.script.pending = 0
+		}
+	}
+	for _, t := range p.Tests {
+		if t.script != nil && t.loadErr == nil && t.SkipReason == "" && t.Err == nil {
+			t.script.pending++
+		}
+	}
 	var (
 		obsMu     sync.Mutex
 		stopped   atomic.Bool
@@ -52,19 +63,54 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 	}
 	// Tests finish in any order, but the observer hears them in plan order (files sorted,
 	// tests as registered), as the console promises: a finished test waits only for the
-	// tests before it, so the output still streams.
+	// tests before it, so the output still streams. Once announced, a result is kept in
+	// the outcome only if Options.Keep selects it; otherwise only its status is counted.
 	var (
 		orderMu   sync.Mutex
 		finished  = make([]bool, len(p.Tests))
-		announced int // the first test the observer has not heard finish
+		running   = make([]bool, len(p.Tests))
+		announced int  // the first test the observer has not heard finish
+		closed    bool // Execute has returned: late results of abandoned tests are dropped
 	)
+	announce := func(r *Result) { // under orderMu
+		notify(func(ob Observer) { ob.TestFinished(r) })
+		switch {
+		case o.Keep == nil:
+		case !o.Keep(r):
+			out.Omitted.add(r.Status)
+			if r.LoadError {
+				out.Omitted.LoadErrors++
+			}
+			return
+		case o.KeepMax > 0 && len(out.Results) >= o.KeepMax:
+			out.Omitted.add(r.Status)
+			out.Omitted.Capped++
+			if r.LoadError {
+				out.Omitted.LoadErrors++
+			}
+			return
+		}
+		out.Results = append(out.Results, *r)
+	}
+	start := func(i int) {
+		orderMu.Lock()
+		defer orderMu.Unlock()
+		running[i] = true
+	}
 	finish := func(i int, r *Result) { // r nil: the test was left out
 		orderMu.Lock()
 		defer orderMu.Unlock()
+		if closed {
+			return
+		}
+		if r != nil {
+			r.PlanIndex = p.Tests[i].index
+		}
 		results[i], finished[i] = r, true
 		for announced < len(p.Tests) && finished[announced] {
 			if done := results[announced]; done != nil {
-				notify(func(ob Observer) { ob.TestFinished(done) })
+				announce(done)
+				results[announced] = nil
 			}
 			announced++
 		}
@@ -109,6 +155,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 						continue
 					}
 					notify(func(ob Observer) { ob.TestStarted(t) })
+					start(i)
 					r = p.run(ctx, t, guard)
 					unlock(&exclusive, ex)
 				}
@@ -128,12 +175,45 @@ feed:
 		}
 	}
 	close(next)
-	wg.Wait()
-	for i, r := range results {
-		if r != nil {
-			r.PlanIndex = p.Tests[i].index
-			out.Results = append(out.Results, *r)
+	workers := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(workers)
+	}()
+	select {
+	case <-workers:
+	case <-ctx.Done():
+		// Running tests were cancelled and return within moments, unless one is stuck in
+		// a native call that does not watch ctx: run abandons it AbandonGrace after the
+		// interrupt (its goroutine runs on until the process exits) and reports it as timed
+		// out. This is the backstop, a second later, for a worker that still has not
+		// returned, so the run always ends and its reports are written.
+		grace := o.AbandonGrace + time.Second
+		timer := time.NewTimer(grace) // wall-clock, as every test deadline is
+		select {
+		case <-workers:
+		case <-timer.C:
+			orderMu.Lock()
+			for i := announced; i < len(p.Tests); i++ {
+				switch {
+				case finished[i]:
+					if r := results[i]; r != nil {
+						announce(r)
+					}
+				case running[i]:
+					r := base(p.Tests[i])
+					r.Status = engine.StatusTimedOut
+					r.Message = fmt.Sprintf("abandoned: still running %v after the run was interrupted (a native call that does not stop)", grace)
+					r.PlanIndex = p.Tests[i].index
+					announce(p.show(r))
+				}
+				results[i] = nil
+			}
+			announced = len(p.Tests)
+			closed = true
+			orderMu.Unlock()
 		}
+		timer.Stop()
 	}
 	out.Interrupted = ctx.Err() != nil
 	out.Stopped = stopped.Load()
@@ -175,11 +255,95 @@ func unlock(mu *sync.RWMutex, exclusive bool) {
 	}
 }
 
-// run runs one test on a fresh engine target. It never panics.
-func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) (r *Result) {
+// AbandonGrace is the default Options.AbandonGrace: how long the runner waits for a test
+// past its deadline (or past the run's cancellation, Ctrl-C) before it abandons the
+// test's goroutine. The engine interrupts the script at the deadline, but a native call
+// that ignores the interrupt (a builtin running in Go) returns only when it is done;
+// such a test is reported as timed out, the run goes on, and what the goroutine does
+// afterwards is dropped. The grace is longer than anything the engine runs past a
+// deadline on purpose: a regular expression match (engine.RegexMatchTimeout) and the
+// clean-up of a test's stubs.
+const AbandonGrace = 5 * time.Second
+
+// run runs one test on a fresh engine target in a goroutine of its own, and abandons that
+// goroutine if it has not returned Options.AbandonGrace after the test's deadline or
+// after ctx ended. It never panics.
+func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result {
 	o := p.opts
 	ctx, release := guard.guard(ctx, t.Info.File+" › "+t.Info.Name)
 	defer release()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan *Result, 1) // buffered: an abandoned goroutine's result is dropped
+	go func() { done <- p.runTest(ctx, t, guard) }()
+	limit := testLimit(t.Info.Timeout, o.Timeout)
+	r, stuck, cancelled := wait(ctx, done, limit, o.AbandonGrace)
+	if !stuck {
+		return r
+	}
+	cause := context.Cause(ctx)
+	cancel(errAbandoned)
+	r = base(t)
+	r.Status = engine.StatusTimedOut
+	switch {
+	case cancelled && errors.Is(cause, engine.ErrMemoryLimit):
+		r.Status = engine.StatusErrored
+		r.Message = fmt.Sprintf("%v; it did not stop within %v and was abandoned", cause, o.AbandonGrace)
+	case cancelled:
+		r.Message = fmt.Sprintf("cancelled: the run was interrupted, and the test did not stop within %v; abandoned (a native call ignored the interrupt)", o.AbandonGrace)
+	default:
+		r.Message = fmt.Sprintf("timed out after %v and did not stop within %v of its timeout; abandoned (a native call ignored the interrupt)", engine.Deadline(t.Info.Timeout, o.Timeout), o.AbandonGrace)
+	}
+	return r
+}
+
+// errAbandoned ends the context of a test the runner stopped waiting for.
+var errAbandoned = errors.New("abandoned by the runner")
+
+// testLimit is the longest a test's Run may take before its deadline has certainly
+// passed: the engine evaluates the script's top level under the run's timeout, then
+// runs the test under Deadline(its own, the run's), counted from the test's start.
+// 0: no limit (NoTimeout somewhere).
+func testLimit(own, run time.Duration) time.Duration {
+	d := engine.Deadline(own, run)
+	if d < 0 || run < 0 {
+		return 0
+	}
+	if own != 0 {
+		d += run
+	}
+	return d
+}
+
+// wait returns the result from done, or stuck when none came grace after limit (if
+// positive) or after ctx ended (then cancelled is set).
+func wait[T any](ctx context.Context, done <-chan T, limit, grace time.Duration) (r T, stuck, cancelled bool) {
+	var deadline <-chan time.Time
+	if limit > 0 {
+		t := time.NewTimer(limit + grace)
+		defer t.Stop()
+		deadline = t.C
+	}
+	select {
+	case r = <-done:
+		return r, false, false
+	case <-deadline:
+		return r, true, false
+	case <-ctx.Done():
+	}
+	late := time.NewTimer(grace)
+	defer late.Stop()
+	select {
+	case r = <-done:
+		return r, false, true
+	case <-late.C:
+		return r, true, true
+	}
+}
+
+// runTest runs one test on a fresh engine target. It never panics.
+func (p *Plan) runTest(ctx context.Context, t *Planned, guard *memoryGuard) (r *Result) {
+	o := p.opts
 	defer func() {
 		if v := recover(); v != nil {
 			r = base(t)
@@ -200,12 +364,30 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) (r *Resu
 	}
 	// The run's default goes down as is; the engine alone applies a test's own timeout
 	// option instead (engine.Deadline), so the rule lives in one place.
-	res := t.script.Run(ctx, t.Info.Name, engine.RunOptions{
-		Target:   target,
-		Seed:     t.Seed,
-		Timeout:  o.Timeout,
-		Scrubber: o.Scrubber,
-		Out:      o.Prompt,
+	script, err := t.script.acquire(o.Engine)
+	defer t.script.release()
+	if err != nil {
+		r = base(t)
+		r.Status = engine.StatusErrored
+		r.Message = fmt.Sprintf("cannot load %s again to run its test: %v", t.File, err)
+		return r
+	}
+	// On the mock target each test has its own servers, so the tokens they issue can
+	// reach no other test's output: the test's secrets go to a child of the run's
+	// scrubber and are forgotten with it, and a run of any length does not keep every
+	// token it saw. The engine scrubs the test's result with the child when it ends. A
+	// live target's servers are shared: there every secret stays in the run's scrubber.
+	scrub := o.Scrubber
+	if o.Target.Kind == engine.TargetMock {
+		scrub = scrub.Child()
+	}
+	res := script.Run(ctx, t.Info.Name, engine.RunOptions{
+		Target:    target,
+		Seed:      t.Seed,
+		Timeout:   o.Timeout,
+		Scrubber:  scrub,
+		Out:       o.Prompt,
+		MaxMemory: guard.max(),
 	})
 	r = base(t)
 	if res == nil {

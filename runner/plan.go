@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vbharness/vbharness/engine"
@@ -54,10 +55,21 @@ type Options struct {
 	// result's File and to the script paths (*.js) inside its Message and Stack, and
 	// returns a path it does not know unchanged. nil shows file-system paths as they are.
 	ShowPath func(fsPath string) string
+	// Keep, if set, bounds the memory a run's results take, whatever its length: Outcome.
+	// Results holds only the results Keep selects, at most KeepMax of them (0: no cap),
+	// and Outcome.Omitted tallies the rest. The Observer still hears every result, so
+	// report writers stream them (runner/report). nil keeps every result.
+	Keep    func(*Result) bool
+	KeepMax int
 	// MaxMemory is the Go heap, in bytes, the run may use: past it the runner stops the
 	// scenario that has run longest, which is reported as errored ("memory limit
 	// exceeded"), and the run goes on. 0 means DefaultMaxMemory; negative, no limit.
 	MaxMemory int64
+	// AbandonGrace is how long a test (or a script's top level) may run past its
+	// deadline, or past ctx's end, before the runner abandons its goroutine and reports
+	// it as timed out; 0 means AbandonGrace. Only a native call that ignores the
+	// runtime's interrupt gets that far.
+	AbandonGrace time.Duration
 }
 
 // Observer hears about a run's progress. Every test that is run (or fails without
@@ -81,7 +93,7 @@ type Planned struct {
 	// Err, if set, fails the test without running it (an unknown requirement).
 	Err error
 
-	script  Script
+	script  *planFile
 	loadErr error // set on the entry standing for a script that failed to load
 	index   int   // position in the plan before Shard cut it
 }
@@ -136,6 +148,9 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.NewReal()
 	}
+	if opts.AbandonGrace <= 0 {
+		opts.AbandonGrace = AbandonGrace
+	}
 	if opts.Scrubber == nil {
 		opts.Scrubber = secret.NewScrubber()
 	}
@@ -146,13 +161,17 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		s, err := opts.Engine.Load(f)
 		var infos []engine.TestInfo
 		if err == nil {
-			infos, err = collect(ctx, s, f, opts.Timeout, guard)
+			infos, err = collect(ctx, s, f, opts.Timeout, opts.AbandonGrace, guard)
 		}
 		if err != nil {
 			p.Tests = append(p.Tests, &Planned{File: f, Info: engine.TestInfo{Name: LoadErrorName, File: f}, loadErr: err})
 			p.LoadErrors++
 			continue
 		}
+		// The compiled script is not kept: a run of thousands of files would hold every
+		// one of them. Execute loads a file again for its first test and lets it go after
+		// its last (planFile).
+		pf := &planFile{path: f}
 		for _, info := range infos {
 			p.Discovered++
 			if info.File == "" {
@@ -161,7 +180,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 			if !selected(info, opts.Filter, opts.Tags) {
 				continue
 			}
-			p.Tests = append(p.Tests, &Planned{File: f, Info: info, Seed: TestSeed(opts.Seed, f, info.Name), script: s})
+			p.Tests = append(p.Tests, &Planned{File: f, Info: info, Seed: TestSeed(opts.Seed, f, info.Name), script: pf})
 		}
 	}
 	only := false
@@ -189,10 +208,41 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	return p, nil
 }
 
+// planFile is one scenario file of a plan: loaded by the first test that runs from it,
+// released when the last of its tests has run, so a run holds only the compiled scripts
+// of the files its workers are in.
+type planFile struct {
+	path string
+
+	mu      sync.Mutex
+	pending int // tests of the file that will still run
+	script  Script
+	err     error
+}
+
+// acquire returns the file's script, loading it if no test holds it.
+func (f *planFile) acquire(e Engine) (Script, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.script == nil && f.err == nil {
+		f.script, f.err = e.Load(f.path)
+	}
+	return f.script, f.err
+}
+
+// release lets the script go once the file's last test has run.
+func (f *planFile) release() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending--; f.pending <= 0 {
+		f.script, f.err = nil, nil
+	}
+}
+
 // collect evaluates a script's top level to list its tests, within the run's timeout
 // and memory limit, so a script whose top level never ends (or allocates without end)
 // fails to load instead of stopping the whole run.
-func collect(ctx context.Context, s Script, file string, timeout time.Duration, guard *memoryGuard) ([]engine.TestInfo, error) {
+func collect(ctx context.Context, s Script, file string, timeout, grace time.Duration, guard *memoryGuard) ([]engine.TestInfo, error) {
 	ctx, release := guard.guard(ctx, file+" (registering its tests)")
 	defer release()
 	if timeout > 0 {
@@ -200,7 +250,21 @@ func collect(ctx context.Context, s Script, file string, timeout time.Duration, 
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("timed out after %v while registering its tests (--timeout)", timeout))
 		defer cancel()
 	}
-	return s.Tests(ctx)
+	// As with a test (Plan.run), a top level stuck in a native call is abandoned.
+	type collected struct {
+		infos []engine.TestInfo
+		err   error
+	}
+	done := make(chan collected, 1)
+	go func() {
+		infos, err := s.Tests(ctx)
+		done <- collected{infos, err}
+	}()
+	c, stuck, _ := wait(ctx, done, 0, grace)
+	if stuck {
+		return nil, fmt.Errorf("%v, and did not stop within %v; abandoned (a native call ignored the interrupt)", context.Cause(ctx), grace)
+	}
+	return c.infos, c.err
 }
 
 func selected(info engine.TestInfo, filter *regexp.Regexp, tags []string) bool {

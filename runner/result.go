@@ -61,8 +61,12 @@ type Outcome struct {
 	Elapsed  time.Duration // from Started: loading, registering and running
 	// Results holds one entry per selected test (and per script that failed to load),
 	// in discovery order: files sorted by path, tests in registration order. Tests a
-	// cancelled run never started are absent.
+	// cancelled run never started are absent. When the run was made with Options.Keep,
+	// it holds only the results Keep selected (at most Options.KeepMax), and Omitted
+	// tallies the others: an Observer (the report files) had them all as they finished.
 	Results []Result
+	// Omitted tallies the finished results Results does not hold (Options.Keep).
+	Omitted Omitted
 	// Interrupted reports that the run's context ended before every test ran.
 	Interrupted bool
 	// Stopped reports that --fail-fast stopped the run after a failure.
@@ -72,6 +76,16 @@ type Outcome struct {
 	// failed to load), over every shard.
 	Shard   Shard
 	Planned int
+}
+
+// Omitted tallies the results of a run that Outcome.Results does not hold.
+type Omitted struct {
+	Counts
+	// LoadErrors is how many of them stand for a script that failed to load.
+	LoadErrors int
+	// Capped is how many of them Options.Keep selected but Options.KeepMax left out:
+	// details the console summary does not show.
+	Capped int
 }
 
 // Counts tallies results by status.
@@ -85,28 +99,33 @@ func (c Counts) Total() int { return c.Passed + c.Failed + c.Errored + c.TimedOu
 // AllFailed is failed, errored and timed out together: what the summary line calls failed.
 func (c Counts) AllFailed() int { return c.Failed + c.Errored + c.TimedOut }
 
+// add counts one result of status st.
+func (c *Counts) add(st engine.Status) {
+	switch st {
+	case engine.StatusPassed:
+		c.Passed++
+	case engine.StatusFailed:
+		c.Failed++
+	case engine.StatusErrored:
+		c.Errored++
+	case engine.StatusTimedOut:
+		c.TimedOut++
+	case engine.StatusSkipped:
+		c.Skipped++
+	}
+}
+
 // Summary is the run's last console line, which CI parsers read:
 // "N passed, N failed, N skipped".
 func (c Counts) Summary() string {
 	return fmt.Sprintf("%d passed, %d failed, %d skipped", c.Passed, c.AllFailed(), c.Skipped)
 }
 
-// Counts tallies the outcome's results.
+// Counts tallies the outcome's results, those Results holds and those it omitted.
 func (o *Outcome) Counts() Counts {
-	var c Counts
+	c := o.Omitted.Counts
 	for i := range o.Results {
-		switch o.Results[i].Status {
-		case engine.StatusPassed:
-			c.Passed++
-		case engine.StatusFailed:
-			c.Failed++
-		case engine.StatusErrored:
-			c.Errored++
-		case engine.StatusTimedOut:
-			c.TimedOut++
-		case engine.StatusSkipped:
-			c.Skipped++
-		}
+		c.add(o.Results[i].Status)
 	}
 	return c
 }
@@ -116,7 +135,13 @@ func (o *Outcome) ExitCode() int {
 	if o.Interrupted {
 		return ExitInterrupted
 	}
+	if o.Omitted.LoadErrors > 0 {
+		return ExitLoad
+	}
 	code := ExitOK
+	if o.Omitted.AllFailed() > 0 {
+		code = ExitFailed
+	}
 	for i := range o.Results {
 		r := &o.Results[i]
 		if r.LoadError {

@@ -229,3 +229,38 @@ func vmRSS(b *testing.B, pid int) int64 {
 	b.Fatal("no VmRSS line")
 	return 0
 }
+
+// BenchmarkRunPeakRSSByTests is issue 16's acceptance 2: the peak resident memory of
+// `vbharness run --parallel 2` over N full-flow tests, with a JSON and a JUnit report (a
+// CI run's), must stay under 100 MB and flat in N. tests=1000 and tests=10000 always
+// run; tests=100000 (about an hour on 2 cores) only with VBHARNESS_BENCH_100K=1. Run it
+// with -benchtime 1x: one process per operation, MB-peak-RSS is the largest ru_maxrss.
+func BenchmarkRunPeakRSSByTests(b *testing.B) {
+	if runtime.GOOS != "linux" {
+		b.Skip("ru_maxrss in kilobytes is Linux's")
+	}
+	sizes := []int{1000, 10000}
+	if os.Getenv("VBHARNESS_BENCH_100K") == "1" {
+		sizes = append(sizes, 100000)
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("tests=%d", n), func(b *testing.B) {
+			dir := writeFullFlows(b, n)
+			out := b.TempDir()
+			binary(b)
+			var peak int64
+			var wall time.Duration
+			b.ResetTimer()
+			for b.Loop() {
+				r := runBinary(b, "--parallel", "2", "--report", "json="+filepath.Join(out, "r.json"),
+					"--report", "junit="+filepath.Join(out, "r.xml"), dir)
+				if want := fmt.Sprintf("%d passed, 0 failed, 0 skipped", n); !strings.Contains(r.out, want) {
+					b.Fatalf("want %q in the output", want)
+				}
+				peak, wall = max(peak, r.maxRSS), r.exit
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "MB-peak-RSS")
+			b.ReportMetric(wall.Seconds(), "s/run")
+		})
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/vbharness/vbharness/internal/textdist"
 )
 
 // checker holds a node tree to a Go type before it is decoded: every mapping key names a
@@ -474,7 +476,7 @@ func Suggest(got string, known []string) string {
 	}
 	best, bestD := "", -1
 	for _, k := range sorted {
-		if d := distance(g, fold(k)); bestD < 0 || d < bestD {
+		if d := textdist.Levenshtein(g, fold(k)); bestD < 0 || d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -482,28 +484,6 @@ func Suggest(got string, known []string) string {
 		return best
 	}
 	return ""
-}
-
-// distance is the Levenshtein distance between a and b, in runes.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // CheckJSON holds a JSON body to v's type by the rules of Decode for keys and shapes,

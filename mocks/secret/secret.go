@@ -13,6 +13,8 @@
 package secret
 
 import (
+	"hash/maphash"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -136,20 +138,44 @@ func RedactHeader(name, value string) string {
 // occurrence of them in text. Safe for concurrent use.
 //
 // A run collects thousands of secrets (every token of every test), so neither Add nor
-// Scrub may cost in proportion to all of them: Add files a secret under its last MinLen
-// bytes, and Scrub slides a MinLen-byte window over the text once, checking a bitset of
-// hashed windows before looking a window up. Random tokens end in random bytes, so a
-// window rarely names more than one secret.
+// Scrub may cost in proportion to all of them, and neither may memory: Add files a
+// secret under its last MinLen bytes, and Scrub slides a MinLen-byte window over the
+// text once, checking a bitset of hashed windows before looking a window up. Random
+// tokens end in random bytes, so a window rarely names more than one secret. A secret is
+// remembered by its length and a 64-bit keyed hash (hash/maphash), not its text: about
+// 60 bytes each, so a run of 100 000 tests does not keep a copy of every token it saw
+// (a chance match of two different values of one length, end and hash is about 2^-64).
 type Scrubber struct {
-	mu      sync.RWMutex
-	secrets map[string]Kind
-	byTail  map[uint64][]string // last MinLen bytes → the secrets ending in them, longest first
-	filter  []uint64            // bitset over hashed tails; nil until the first Add
+	parent *Scrubber // a Child's: scrubbed with too, never added to
+	mu     sync.RWMutex
+	seed   maphash.Seed
+	n      int
+	byTail map[uint64][]print // last MinLen bytes → the secrets ending in them, longest first
+	filter []uint64           // bitset over hashed tails; nil until the first Add
+	bits   uint               // the filter holds 2^bits bits
+}
+
+// print is a remembered secret: its length, hash and kind.
+type print struct {
+	sum  uint64
+	n    uint32
+	kind Kind
 }
 
 // NewScrubber returns an empty scrubber.
 func NewScrubber() *Scrubber {
-	return &Scrubber{secrets: map[string]Kind{}, byTail: map[uint64][]string{}}
+	return &Scrubber{seed: maphash.MakeSeed(), byTail: map[uint64][]print{}}
+}
+
+// Child returns a scrubber that remembers the secrets added to it and scrubs with them
+// and with every secret s knows, now or later. Dropping a child forgets its own: a
+// runner gives each test on its own in-process mocks a child, so a run of any length
+// does not keep every token of every test (tokens of one test's mocks cannot reach
+// another test's output; secrets the run was given stay in s).
+func (s *Scrubber) Child() *Scrubber {
+	c := NewScrubber()
+	c.parent = s
+	return c
 }
 
 // MinLen is the shortest value Add remembers; shorter strings would redact ordinary words.
@@ -157,11 +183,14 @@ const MinLen = 6
 
 const (
 	tailMask   = 1<<(8*MinLen) - 1 // a window is MinLen bytes packed into a uint64
-	filterBits = 18                // 2^18 bits (32 KiB): a few percent false hits at 10 000 secrets
+	filterBits = 18                // at first 2^18 bits (32 KiB): a few percent false hits at 10 000 secrets
+	// The filter doubles whenever the secrets pass a sixteenth of its bits, so it stays
+	// sparse (a few percent of windows looked up) however many secrets a run collects.
+	filterLoad = 16
 )
 
-// tailHash maps a window to its bit in the filter (Fibonacci hashing).
-func tailHash(key uint64) uint64 { return (key * 0x9E3779B97F4A7C15) >> (64 - filterBits) }
+// tailHash maps a window to its bit in a filter of 2^bits bits (Fibonacci hashing).
+func tailHash(key uint64, bits uint) uint64 { return (key * 0x9E3779B97F4A7C15) >> (64 - bits) }
 
 // tail packs the last MinLen bytes of v (len(v) >= MinLen).
 func tail(v string) uint64 {
@@ -184,54 +213,57 @@ func (s *Scrubber) AddAs(k Kind, values ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, v := range values {
-		if len(v) < MinLen {
+		if len(v) < MinLen || int64(len(v)) > math.MaxUint32 {
 			continue
 		}
-		if known, ok := s.secrets[v]; ok {
-			s.secrets[v] = max(known, k)
+		key := tail(v)
+		p := print{sum: maphash.String(s.seed, v), n: uint32(len(v)), kind: k}
+		list := s.byTail[key]
+		if i := slices.IndexFunc(list, func(q print) bool { return q.n == p.n && q.sum == p.sum }); i >= 0 {
+			list[i].kind = max(list[i].kind, k)
 			continue
 		}
-		s.secrets[v] = k
-		if s.filter == nil {
-			s.filter = make([]uint64, 1<<filterBits/64)
+		i := sort.Search(len(list), func(i int) bool { return list[i].n < p.n })
+		s.byTail[key] = slices.Insert(list, i, p)
+		s.n++
+		if s.filter == nil || s.n > (1<<s.bits)/filterLoad {
+			s.grow()
 		}
-		k := tail(v)
-		h := tailHash(k)
+		h := tailHash(key, s.bits)
 		s.filter[h/64] |= 1 << (h % 64)
-		list := s.byTail[k]
-		i := sort.Search(len(list), func(i int) bool { return len(list[i]) < len(v) })
-		s.byTail[k] = slices.Insert(list, i, v)
+	}
+}
+
+// grow builds a filter of at least filterBits bits, twice the size the secrets need.
+func (s *Scrubber) grow() {
+	bits := uint(filterBits)
+	for (1<<bits)/filterLoad < s.n {
+		bits++
+	}
+	s.bits = bits
+	s.filter = make([]uint64, 1<<bits/64)
+	for key := range s.byTail {
+		h := tailHash(key, bits)
+		s.filter[h/64] |= 1 << (h % 64)
 	}
 }
 
 // match is one occurrence of a secret in a text.
-type match struct{ start, end int }
+type match struct {
+	start, end int
+	kind       Kind
+}
 
 // Scrub replaces every remembered secret in text. Where occurrences overlap, the
 // leftmost wins, and of those starting at the same place the longest (an assertion is
 // replaced whole, not the access token inside it).
 func (s *Scrubber) Scrub(text string) string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if len(s.secrets) == 0 || len(text) < MinLen {
+	if len(text) < MinLen {
 		return text
 	}
 	var found []match
-	var k uint64
-	for j := 0; j < len(text); j++ {
-		k = (k<<8 | uint64(text[j])) & tailMask
-		if j < MinLen-1 {
-			continue
-		}
-		if h := tailHash(k); s.filter[h/64]&(1<<(h%64)) == 0 {
-			continue
-		}
-		end := j + 1
-		for _, c := range s.byTail[k] {
-			if len(c) <= end && text[end-len(c):end] == c {
-				found = append(found, match{end - len(c), end})
-			}
-		}
+	for sc := s; sc != nil; sc = sc.parent {
+		found = sc.find(text, found)
 	}
 	if len(found) == 0 {
 		return text
@@ -240,7 +272,10 @@ func (s *Scrubber) Scrub(text string) string {
 		if a.start != b.start {
 			return a.start - b.start
 		}
-		return b.end - a.end
+		if a.end != b.end {
+			return b.end - a.end
+		}
+		return int(b.kind) - int(a.kind) // a credential in one scrubber, a token in the other
 	})
 	var out strings.Builder
 	out.Grow(len(text))
@@ -251,16 +286,42 @@ func (s *Scrubber) Scrub(text string) string {
 		}
 		out.WriteString(text[last:m.start])
 		v := text[m.start:m.end]
-		out.WriteString(RedactAs(s.secrets[v], v))
+		out.WriteString(RedactAs(m.kind, v))
 		last = m.end
 	}
 	out.WriteString(text[last:])
 	return out.String()
 }
 
-// Len returns how many secrets the scrubber remembers.
+// find appends the occurrences in text of the secrets s itself remembers.
+func (s *Scrubber) find(text string, found []match) []match {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.n == 0 {
+		return found
+	}
+	var k uint64
+	for j := 0; j < len(text); j++ {
+		k = (k<<8 | uint64(text[j])) & tailMask
+		if j < MinLen-1 {
+			continue
+		}
+		if h := tailHash(k, s.bits); s.filter[h/64]&(1<<(h%64)) == 0 {
+			continue
+		}
+		end := j + 1
+		for _, c := range s.byTail[k] {
+			if n := int(c.n); n <= end && maphash.String(s.seed, text[end-n:end]) == c.sum {
+				found = append(found, match{end - n, end, c.kind})
+			}
+		}
+	}
+	return found
+}
+
+// Len returns how many secrets the scrubber remembers (a Child: its own).
 func (s *Scrubber) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.secrets)
+	return s.n
 }

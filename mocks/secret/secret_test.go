@@ -3,6 +3,7 @@ package secret
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -235,5 +236,78 @@ func BenchmarkScrubberRun(b *testing.B) {
 				b.Fatal("token left in the trace")
 			}
 		}
+	}
+}
+
+// A run of 100 000 tests meets hundreds of thousands of tokens: the scrubber keeps a
+// fingerprint of each, not its text, and still finds every one after its filter grew.
+// 20 000 secrets of 1 KiB (20 MiB of text) must cost well under 2 MiB of heap.
+func TestScrubberKeepsFingerprintsNotTheSecrets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	tok := func() string {
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		buf := make([]byte, 1024)
+		for i := range buf {
+			buf[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(buf)
+	}
+	const n = 20000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s := NewScrubber()
+	var first, last string
+	for i := range n {
+		v := tok() // dropped at once: only the scrubber could keep it
+		if i == 0 {
+			first = strings.Clone(v)
+		}
+		if i == n-1 {
+			last = strings.Clone(v)
+		}
+		s.Add(v)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 2<<20 {
+		t.Errorf("20 000 secrets of 1 KiB grew the heap by %d bytes; want under 2 MiB", grew)
+	}
+	if s.Len() != n {
+		t.Errorf("Len = %d, want %d", s.Len(), n)
+	}
+	for _, v := range []string{first, last} {
+		if got := s.Scrub("a " + v + " b"); got != "a "+RedactToken(v)+" b" {
+			t.Errorf("a secret was not scrubbed after the filter grew: %.40q…", got)
+		}
+	}
+	if got := s.Scrub(first[:1023] + "!"); got != first[:1023]+"!" {
+		t.Errorf("a value differing from a secret in its last byte was scrubbed")
+	}
+	runtime.KeepAlive(s)
+}
+
+// A test on its own in-process mocks gets a child of the run's scrubber: the child scrubs
+// with its own secrets and with every secret of the run, even those added after it was
+// made, and the run's scrubber never learns the child's.
+func TestAChildScrubsWithItsOwnAndItsParentsSecrets(t *testing.T) {
+	t.Parallel()
+	run := NewScrubber()
+	run.AddCredential("run-password")
+	child := run.Child()
+	child.Add("child-token-abcdef")
+	run.AddCredential("later-secret")
+	child.Add("shared-value")
+	run.AddCredential("shared-value")
+	got := child.Scrub("run-password child-token-abcdef later-secret shared-value")
+	want := "[redacted] " + RedactToken("child-token-abcdef") + " [redacted] [redacted]"
+	if got != want {
+		t.Errorf("child.Scrub = %q, want %q", got, want)
+	}
+	if got := run.Scrub("child-token-abcdef"); got != "child-token-abcdef" {
+		t.Errorf("the run's scrubber learned a child's secret: %q", got)
+	}
+	if run.Len() != 3 || child.Len() != 2 {
+		t.Errorf("Len: run %d, child %d; want 3 and 2", run.Len(), child.Len())
 	}
 }

@@ -3,7 +3,6 @@ package veeam
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -151,29 +150,6 @@ func (s *Server) storeTyped(path, id string, v any, hidden any) *item {
 
 // --- restore sessions: administrators see all, tenants and operators their own ---
 
-// owns reports whether a caller may see a restore session: administrators see all; a
-// tenant or operator sees the sessions its organization's tenants started [I].
-func owns(sess *session, it *item) bool {
-	if sess.kind == kindAdmin {
-		return true
-	}
-	o, _ := it.hidden.(restoreOwner)
-	return o.Tenant && o.OrganizationID == sess.orgID
-}
-
-// ownsRestoreSession refuses a tenant or operator another's restore session: 403.
-func (s *Server) ownsRestoreSession(rq *request) *apiError {
-	id := rq.param("restoreSessionId")
-	it, ok := s.world.get("/v8/RestoreSessions/" + id)
-	if !ok {
-		return notFound("Restore session", id)
-	}
-	if !owns(rq.sess, it) {
-		return accessDenied("Access denied: restore session %s belongs to another user.", id)
-	}
-	return nil
-}
-
 // listRestoreSessions is GET /v8/RestoreSessions (startTimeFrom, startTimeTo,
 // endTimeFrom, endTimeTo, orderBy CreationTime|EndTime, orderAsc, limit, offset): the
 // caller's own sessions (all, for administrators), newest creation first by default [I].
@@ -261,6 +237,7 @@ func (s *Server) stopRestoreSession(rq *request) (int, any, *apiError) {
 	if e != nil {
 		return 0, nil, e
 	}
+	s.stopRestoreEvents(id, rq.now)
 	return http.StatusNoContent, nil, nil
 }
 
@@ -296,35 +273,6 @@ func (s *Server) currentOrganization(rq *request) (int, any, *apiError) {
 		FirstBackupTime: o.FirstBackupTime, LastBackupTime: o.LastBackupTime}
 	out.Actions.Explore = action{URI: "/v8/Organization/Explore", Method: "Post"}
 	return http.StatusOK, out, nil
-}
-
-// exploreOrganization is POST /v8/Organization/Explore: 201 with a new working restore
-// session of the tenant's organization, the tenant's own. Body: RESTExploreOptions
-// (type defaults to Vex; the document has checked it).
-func (s *Server) exploreOrganization(rq *request) (int, any, *apiError) {
-	var opts struct {
-		Type *string `json:"type"`
-	}
-	if len(bytes.TrimSpace(rq.body)) > 0 {
-		_ = json.Unmarshal(rq.body, &opts)
-	}
-	typ := "Vex"
-	if opts.Type != nil {
-		typ = *opts.Type
-	}
-	o, ok := s.organization(rq.sess.orgID)
-	if !ok {
-		return 0, nil, notFound("Organization", rq.sess.orgID)
-	}
-	host, _, err := net.SplitHostPort(rq.RemoteAddr)
-	if err != nil {
-		host = rq.RemoteAddr
-	}
-	rs := RestoreSession{ID: newGUID(), Name: "Restore session for " + o.Name, OrganizationID: o.ID, Tenant: true,
-		Type: typ, CreationTime: rq.now, State: "Working", Result: "Success", InitiatedBy: rq.sess.user,
-		ClientHost: host, ETag: 1}
-	it := s.storeTyped("/v8/RestoreSessions/"+rs.ID, rs.ID, restoreSessionWire(rs, o.Name), restoreOwner{OrganizationID: o.ID, Tenant: true})
-	return http.StatusCreated, restoreSessions().renderOne(rq, it), nil
 }
 
 // --- organizations, for the token service and the control API ---

@@ -181,6 +181,8 @@ func (s *Server) workOf(p stepPlan) work {
 		w = s.jobWork(p.Path, p.Target, "")
 	case "repository":
 		w = repositoryWork(p.Path, p.Target)
+	case "restore":
+		w = restoreWork(p.Path)
 	default:
 		w = orgSyncWork(p.Path)
 	}

@@ -176,19 +176,19 @@ var collections = []*collection{
 	{list: "/v8/ProtectedTeams", item: "/v8/ProtectedTeams/{protectedTeamId}", fixtures: true},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Events", item: "/v8/RestoreSessions/{restoreSessionId}/Events/{eventId}"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes", item: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}", fixtures: true},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders", item: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders/{folderId}"},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items", item: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/{itemId}"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders", item: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/folders/{folderId}", filters: byParent},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items", item: "/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes/{mailboxId}/items/{itemId}", filters: byParent},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}", fixtures: true},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}", filters: byParent},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Documents/{documentId}/Versions/{versionId}", idField: "versionId", parentField: "id"},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}", filters: byParent},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives/{oneDriveId}/Folders/{folderId}/Versions/{versionId}", idField: "versionId", parentField: "id"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}", fixtures: true},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents/{documentId}"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents/{documentId}", filters: byParent},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents/{documentId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Documents/{documentId}/Versions/{versionId}", idField: "versionId", parentField: "id"},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders/{folderId}"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders/{folderId}", filters: byParent},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders/{folderId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Folders/{folderId}/Versions/{versionId}", idField: "versionId", parentField: "id"},
-	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}"},
+	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}", filters: byParent},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}/Versions", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}/Versions/{versionId}", idField: "versionId", parentField: "id"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}/Attachments", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Items/{itemId}/Attachments/{attachmentId}"},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Libraries", item: "/v8/RestoreSessions/{restoreSessionId}/Organization/Sites/{siteId}/Libraries/{libraryId}"},
@@ -198,6 +198,10 @@ var collections = []*collection{
 	{list: "/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}/channels/{channelId}/tabs", item: "/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}/channels/{channelId}/tabs/{tabId}", fixtures: true},
 	{list: "/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}/posts", item: "/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}/posts/{postId}", idField: "postId"},
 }
+
+// byParent is the parentId filter of restore session content: the folder, list or
+// library an item is in (content.go).
+var byParent = []filter{{query: "parentId", match: contentParent}}
 
 // shape reduces a template to its shape, so templates that differ only in variable
 // names and case compare equal: "/v8/jobs/{}".

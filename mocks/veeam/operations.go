@@ -44,8 +44,11 @@ type operation struct {
 	// who may call it; 0 is anonymous (the document's x-anonymous).
 	who callers
 	// own limits tenants and operators to their own restore session (the path's
-	// restoreSessionId); restore operators' RBAC scope comes with issue 13.
+	// restoreSessionId).
 	own bool
+	// mounted marks the content and actions under a restore session's organization,
+	// which a stopped session refuses (mountedSession).
+	mounted bool
 	// handle answers it.
 	handle handler
 	// how says what answers it, for docs/veeam-mock.md's coverage table: "handler",
@@ -186,13 +189,21 @@ var handWritten = map[string]operation{
 	"Reports_GenerateSharepointProtectionAction":          {who: admins, handle: (*Server).generateReport},
 	"Reports_GenerateUserProtectionAction":                {who: admins, handle: (*Server).generateReport},
 
-	// Tenants (and, for now, operators) reach their organization and their own restore
-	// sessions; administrators are refused the tenant routes (veeam.md §4.2).
+	// Restore sessions (restore.go): administrators explore any organization; tenants
+	// and operators reach their organization and their own restore sessions, operators
+	// within their RBAC roles' scope; administrators are refused the tenant routes
+	// (veeam.md §4.2).
+	"Organization_Explore":                           {who: admins, handle: (*Server).exploreByOrganization},
+	"Job_ExploreAction":                              {who: admins, handle: (*Server).exploreByJob},
+	"BackupRepository_Explore":                       {who: admins, handle: (*Server).exploreByRepository},
 	"Organization_GetCurrentOrganization":            {who: tenants | operators, handle: (*Server).currentOrganization},
 	"RestoreSession_ExploreAction":                   {who: tenants | operators, handle: (*Server).exploreOrganization},
 	"RestoreSession_GetPage":                         {who: anyToken, handle: (*Server).listRestoreSessions},
 	"RestoreSession_StopAction":                      {who: anyToken, own: true, handle: (*Server).stopRestoreSession},
-	"RestoreSession_OperatorExploreAction":           {who: operators},
+	"RestoreSession_OperatorExploreAction":           {who: operators, handle: (*Server).operatorExplore},
+	"RbacRole_GetByOrganization":                     {who: admins, handle: (*Server).rolesOfOrganization},
+	"RbacRole_Add":                                   {who: admins, handle: (*Server).addRole},
+	"RestoreSession_GetRestoreStatistics":            {who: anyToken, own: true, handle: (*Server).restoreStatistics},
 	"OrganizationRbac_GetLoggedInUser":               {who: operators},
 	"OrganizationRbac_GetLoggedInUserOperatorInfo":   {who: operators},
 	"OrganizationRbac_GetLoggedInUserEffectiveScope": {who: operators},
@@ -342,6 +353,13 @@ func resolveOperation(op *spec.Operation, sh string, itemShapes map[string]*coll
 		o.who, o.own = anyToken, true
 	default:
 		o.who = admins
+	}
+	o.mounted = strings.HasPrefix(sh, restoreSessionScope+"/organization")
+	if h := restoreActionOf(&o); h != nil && !written {
+		o.handle, o.how = h, "handler"
+	}
+	if o.mounted && !written && op.Method == http.MethodPost && searchScopes[searchShape(op.Path)] != nil {
+		o.handle, o.how = (*Server).searchContent, "handler"
 	}
 	// The items the path names, outermost first.
 	for s, c := range itemShapes {

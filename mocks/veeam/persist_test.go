@@ -331,10 +331,7 @@ func TestReadsRecordNothing(t *testing.T) {
 	clk := clock.NewVirtual(clock.DefaultStart)
 	w := &walker{t: t, clk: clk, srv: New(clk, WithState(saved)), tok: map[callers]string{}}
 	w.h = w.srv
-	org := DefaultFixtures().Organizations[0].ID
-	w.tok[admins] = w.mint(kindAdmin, "")
-	w.tok[tenants] = w.mint(kindTenant, org)
-	w.tok[operators] = w.mint(kindOperator, org)
+	w.signIn()
 	if err := w.srv.p.commit(); err != nil {
 		t.Fatal(err)
 	}

@@ -85,11 +85,12 @@ func buildWorld(f Fixtures, at time.Time) *worldState {
 		must("/v8/JobSessions/"+js.ID, js.ID, js, nil)
 	}
 	for _, rs := range f.RestoreSessions {
-		must("/v8/RestoreSessions/"+rs.ID, rs.ID, restoreSessionWire(rs, orgNames[rs.OrganizationID]), restoreOwner{OrganizationID: rs.OrganizationID, Tenant: rs.Tenant})
+		must("/v8/RestoreSessions/"+rs.ID, rs.ID, restoreSessionWire(rs, orgNames[rs.OrganizationID]), restoreOwner{OrganizationID: rs.OrganizationID, Tenant: rs.Tenant, Type: rs.Type})
 	}
 	buildDirectory(ws, f)
+	ws.rosters, ws.contents = buildRosters(f), contentCollections()
 	for _, c := range seedOrder() {
-		if c.fixtures {
+		if c.fixtures || isContentList(c.listShape) { // restore session content is generated on use (content.go)
 			continue
 		}
 		for _, parent := range c.seedParents(ws) {
@@ -348,11 +349,19 @@ type orgSecrets struct {
 	Password      string
 }
 
-// restoreOwner is a restore session's mock-only fields: its organization and whether a
-// tenant of it started the session (which makes it that tenant's own).
+// restoreOwner is a restore session's mock-only fields: its organization, who started
+// it (a tenant of the organization, or an operator, which makes it theirs), and what
+// it shows (content.go): its type, its point in time (zero: its creation time), whether
+// it shows deleted items and every version, and an operator's scope.
 type restoreOwner struct {
-	OrganizationID string
-	Tenant         bool
+	OrganizationID  string
+	Tenant          bool
+	Operator        string        `json:",omitempty"` // the operator's user name, lower case
+	Type            string        `json:",omitempty"`
+	PointInTime     time.Time     `json:",omitzero"`
+	ShowDeleted     bool          `json:",omitempty"`
+	ShowAllVersions bool          `json:",omitempty"`
+	Scope           *restoreScope `json:",omitempty"`
 }
 
 // orgConnection is RESTOffice365ConnectionSettings as served (no secrets).
@@ -632,44 +641,6 @@ func buildDirectory(ws *worldState, f Fixtures) {
 			"backupJobId": j.ID, "organizationId": j.OrganizationID, "repositoryId": f.Repositories[(i+1)%len(f.Repositories)].ID,
 			"name": "Copy of " + j.Name, "lastRun": j.LastRun, "nextRun": j.NextRun, "lastBackup": j.LastBackup,
 			"isEnabled": true, "lastStatus": "Success", "eTag": 1}, nil)
-	}
-	// A restore session shows its organization's mailboxes, OneDrives, sites and teams.
-	for _, rs := range f.RestoreSessions {
-		p := []string{rs.ID}
-		o := orgs[rs.OrganizationID]
-		for _, u := range f.Users {
-			if u.OrganizationID != rs.OrganizationID {
-				continue
-			}
-			if !u.NoMailbox {
-				ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/organization/mailboxes"), p, spec.UUID("vbharness/veeam/mailbox/"+u.ID),
-					map[string]any{"name": u.DisplayName, "email": u.Name, "isArchive": false, "isPublic": u.Type == "Public"}, nil)
-			}
-			if !u.NoOneDrive {
-				ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/Organization/OneDrives"), p, oneDriveID(u.ID),
-					map[string]any{"name": "OneDrive - " + u.DisplayName, "url": oneDriveURL(o, u)}, nil)
-			}
-		}
-		for _, s := range f.Sites {
-			if s.OrganizationID == rs.OrganizationID {
-				ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/Organization/Sites"), p, s.ID, map[string]any{"name": s.Name, "url": s.URL}, nil)
-			}
-		}
-		for _, t := range f.Teams {
-			if t.OrganizationID != rs.OrganizationID {
-				continue
-			}
-			ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/organization/teams"), p, t.ID,
-				map[string]any{"displayName": t.DisplayName, "description": t.DisplayName + " team", "isArchived": false}, nil)
-			for _, ch := range t.Channels {
-				ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}/channels"), []string{rs.ID, t.ID}, ch.ID,
-					map[string]any{"displayName": ch.DisplayName, "teamId": t.ID}, nil)
-				for _, tab := range ch.Tabs {
-					ws.addFrom(collectionOf("/v8/RestoreSessions/{restoreSessionId}/organization/teams/{teamId}/channels/{channelId}/tabs"), []string{rs.ID, t.ID, ch.ID},
-						spec.UUID("vbharness/veeam/tab/"+ch.ID+"/"+tab), map[string]any{"displayName": tab, "channelId": ch.ID, "teamId": t.ID}, nil)
-				}
-			}
-		}
 	}
 }
 

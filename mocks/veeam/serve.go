@@ -128,6 +128,11 @@ func (s *Server) handle(rq *request) (int, any, *apiError) {
 			return 0, nil, e
 		}
 	}
+	if rt.mounted {
+		if e := s.mountedSession(rq); e != nil {
+			return 0, nil, e
+		}
+	}
 	return rt.handle(s, rq)
 }
 
@@ -224,10 +229,12 @@ func bearerToken(r *http.Request) string {
 	return strings.TrimSpace(h[7:])
 }
 
-// binary is a response body in a media type other than JSON.
+// binary is a response body in a media type other than JSON; a name makes it an
+// attachment of that file name (Content-Disposition).
 type binary struct {
 	media string
 	data  []byte
+	name  string
 }
 
 // headered is a body that sets headers of its own (the token endpoint's).
@@ -256,6 +263,9 @@ func (s *Server) write(w http.ResponseWriter, rq *request, status int, body any,
 	case binary:
 		h.Set("Content-Type", b.media)
 		h.Set("Content-Length", strconv.Itoa(len(b.data)))
+		if b.name != "" {
+			h.Set("Content-Disposition", `attachment; filename="`+b.name+`"`)
+		}
 		w.WriteHeader(status)
 		_, _ = w.Write(b.data)
 	case rawJSON:

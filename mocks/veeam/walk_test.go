@@ -26,6 +26,9 @@ type walker struct {
 	srv *Server
 	h   http.Handler // srv, or a wrapper that breaks it (the negative control)
 	tok map[callers]string
+	// working are the walk's own Working restore sessions, one of each type (a stopped
+	// session's content is refused), by type.
+	working map[string]string
 }
 
 func newWalker(t testing.TB, wrap func(http.Handler) http.Handler) *walker {
@@ -36,11 +39,37 @@ func newWalker(t testing.TB, wrap func(http.Handler) http.Handler) *walker {
 	if wrap != nil {
 		w.h = wrap(w.srv)
 	}
-	org := DefaultFixtures().Organizations[0].ID
+	w.signIn()
+	return w
+}
+
+// signIn mints the walk's three callers (the operator is the first user holding the
+// default world's first RBAC role, so its explores are within a scope) and starts a
+// Working restore session of each type, administrators', for the operations under one.
+func (w *walker) signIn() {
+	f := DefaultFixtures()
+	org := f.Organizations[0].ID
 	w.tok[admins] = w.mint(kindAdmin, "")
 	w.tok[tenants] = w.mint(kindTenant, org)
-	w.tok[operators] = w.mint(kindOperator, org)
-	return w
+	operator := "walker"
+	for _, u := range f.Users {
+		if u.ID == f.RbacRoles[0].Operators[0] {
+			operator = u.Name
+		}
+	}
+	tok := w.mint(kindOperator, org)
+	w.tok[operators] = tok
+	sess, _, _ := w.srv.sessions.access(tok, w.clk.Now())
+	sess.user = operator
+	o, _ := w.srv.organization(org)
+	w.working = map[string]string{}
+	for _, typ := range []string{"Vex", "Veod", "Vesp", "Vet"} {
+		rs := RestoreSession{ID: spec.UUID("walk/restoresession/" + typ), Name: "walk", OrganizationID: org, Type: typ,
+			CreationTime: w.clk.Now(), State: "Working", Result: "Success", InitiatedBy: "walker", ETag: 1}
+		w.srv.storeTyped("/v8/RestoreSessions/"+rs.ID, rs.ID, restoreSessionWire(rs, o.Name),
+			restoreOwner{OrganizationID: org, Type: typ, PointInTime: w.clk.Now()})
+		w.working[typ] = rs.ID
+	}
 }
 
 // mint records a session with a token of its own, without signing anything: the store
@@ -74,6 +103,10 @@ func (w *walker) pathValues(rt *route) []string {
 		byVar[a.vars-1] = a.c
 	}
 	for i := range values {
+		if c := byVar[i]; c == restoreSessions() && w.working != nil && rt.mounted {
+			values[i] = w.working[sessionTypeOf(strings.ToLower(strings.TrimPrefix(rt.template, "/v8/RestoreSessions/{restoreSessionId}/")))]
+			continue
+		}
 		if c := byVar[i]; c != nil {
 			items := w.srv.world.list(c.listPath(values))
 			if len(items) > 0 {
@@ -147,7 +180,10 @@ func (w *walker) validRequest(rt *route) *http.Request {
 	}
 	q := url.Values{}
 	for _, p := range op.QueryParams {
-		if p.Required {
+		switch {
+		case p.Required && p.Name == "organizationId": // an organization of the world (BackupRepository_Explore)
+			q.Set(p.Name, w.srv.world.list("/v8/Organizations")[0].id)
+		case p.Required:
 			q.Set(p.Name, exampleValue(p.Schema, op.ID+"?"+p.Name))
 		}
 	}

@@ -58,7 +58,9 @@ type worldState struct {
 	items      map[string]*item
 	lists      map[string][]*item
 	singletons map[string][]byte
-	at         time.Time // the clock reading it was generated on (buildWorld)
+	at         time.Time          // the clock reading it was generated on (buildWorld)
+	rosters    map[string]*roster // by organization id: what its restore sessions show (content.go)
+	contents   []*collection      // the content collections (contentCollections)
 }
 
 func newWorldState() *worldState {
@@ -81,6 +83,9 @@ type world struct {
 	added      map[string][]string // list key → keys of items added here, in order
 	singletons map[string][]byte
 	p          *persister // records every change when the server keeps a state file; nil otherwise
+	// content is the restore sessions' generated content (content.go), answered by get
+	// and list under /v8/RestoreSessions/{id}/organization…; never stored or persisted.
+	content contentCache
 }
 
 func newWorld(base *worldState) *world {
@@ -97,6 +102,7 @@ func (w *world) reset(base *worldState) {
 	w.changed = map[string]*item{}
 	w.added = map[string][]string{}
 	w.singletons = map[string][]byte{}
+	w.content.reset()
 }
 
 // generatedAt is the clock reading the base was generated on: what values generated
@@ -111,7 +117,10 @@ func (w *world) lookupLocked(key string) *item {
 	if it, ok := w.changed[key]; ok {
 		return it
 	}
-	return w.base.items[key]
+	if it := w.base.items[key]; it != nil {
+		return it
+	}
+	return w.contentItem(key)
 }
 
 // get returns the item stored under key (a path, any case).
@@ -132,6 +141,9 @@ func (w *world) list(key string) []*item {
 
 func (w *world) listLocked(key string) []*item {
 	key = strings.ToLower(key)
+	if items, ok := w.contentList(key); ok {
+		return slices.Clone(items)
+	}
 	base := w.base.lists[key]
 	added := w.added[key]
 	out := make([]*item, 0, len(base)+len(added))

@@ -277,14 +277,18 @@ func (c *Console) Summary(o *runner.Outcome) {
 	var b strings.Builder
 	for i := range o.Results {
 		r := &o.Results[i]
-		if !r.Failed() && !(c.o.Verbose && r.Status == engine.StatusPassed && (len(r.Console) > 0 || len(r.Trace) > 0)) {
+		if !c.Details(r) {
 			continue
 		}
 		b.WriteString("\n")
 		c.details(&b, r)
 	}
+	if n := o.Omitted.Capped; n > 0 {
+		fmt.Fprintf(&b, "\n… and the details of %s more: the run keeps %d in memory; --report json=FILE (or junit, tap, html) has every test\n",
+			plural(n, "test"), len(o.Results))
+	}
 	cn := o.Counts()
-	loads := 0 // scripts that failed to load: counted errored, but no seed reproduces them
+	loads := o.Omitted.LoadErrors // scripts that failed to load: counted errored, but no seed reproduces them
 	for i := range o.Results {
 		if o.Results[i].LoadError {
 			loads++
@@ -325,6 +329,17 @@ func (c *Console) Summary(o *runner.Outcome) {
 	b.WriteString("\n")
 	c.write(b.String())
 }
+
+// Details reports whether the summary shows r in detail: every failure and, with
+// Verbose, every passing test that printed or made requests. The CLI keeps only these
+// results of a run (runner.Options.Keep), at most DetailsKept of them.
+func (c *Console) Details(r *runner.Result) bool {
+	return r.Failed() || (c.o.Verbose && r.Status == engine.StatusPassed && (len(r.Console) > 0 || len(r.Trace) > 0))
+}
+
+// DetailsKept is how many results the console summary shows in detail at most: a run of
+// any length keeps only these in memory (the report files have every test).
+const DetailsKept = 100
 
 func (c *Console) details(b *strings.Builder, r *runner.Result) {
 	head := fmt.Sprintf("── %s %s", strings.TrimSpace(c.label(r.Status, r.LoadError)), displayName(r))

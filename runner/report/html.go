@@ -3,13 +3,9 @@ package report
 import (
 	_ "embed"
 	"encoding/json"
-	"html"
-	"io"
-	"slices"
 	"strings"
 
 	"github.com/vbharness/vbharness/engine"
-	"github.com/vbharness/vbharness/runner"
 )
 
 // The HTML report's page: a shell, its style and its script, embedded so the report is
@@ -94,44 +90,4 @@ func invalidGrant(body string) bool {
 		Error string `json:"error"`
 	}
 	return json.Unmarshal([]byte(body), &e) == nil && e.Error == "invalid_grant"
-}
-
-func writeHTML(w io.Writer, o *runner.Outcome) error {
-	rep := newJSONReport(o)
-	data := htmlData{jsonReport: rep, Tags: []string{}, Tests: make([]htmlTest, len(rep.Tests))}
-	data.jsonReport.Tests = nil
-	for i, t := range rep.Tests {
-		data.Tests[i] = htmlTest{jsonTest: t, Marks: marks(t.Trace, t.Tokens)}
-		for _, tag := range t.Tags {
-			if !slices.Contains(data.Tags, tag) {
-				data.Tags = append(data.Tags, tag)
-			}
-		}
-	}
-	slices.Sort(data.Tags)
-	// json.Marshal escapes <, > and & (and U+2028/U+2029), so no string of the run can
-	// end the <script> element that holds the document.
-	blob, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	title := "vbharness report: " + o.Counts().Summary() + " on " + o.Target.Name
-	r := strings.NewReplacer(
-		"{{TITLE}}", html.EscapeString(title),
-		"{{CSS}}", htmlCSS,
-		"{{JS}}", htmlJS,
-	)
-	head, tail, _ := strings.Cut(htmlShell, "{{DATA}}")
-	head, tail = r.Replace(head), r.Replace(tail)
-	if g, ok := w.(interface{ Grow(int) }); ok {
-		g.Grow(len(head) + len(blob) + len(tail)) // one allocation for a page of megabytes
-	}
-	if _, err := io.WriteString(w, head); err != nil {
-		return err
-	}
-	if _, err := w.Write(blob); err != nil {
-		return err
-	}
-	_, err = io.WriteString(w, tail)
-	return err
 }

@@ -80,14 +80,8 @@ type jsonTest struct {
 	PlanIndex *int `json:"plan_index,omitempty"`
 }
 
-func writeJSON(w io.Writer, o *runner.Outcome) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(newJSONReport(o))
-}
-
-// newJSONReport is the JSON report's document; the HTML report renders the same one.
+// newJSONReport is the JSON report's document without its tests, which are rendered
+// one by one (newJSONTest); the HTML report renders the same document.
 func newJSONReport(o *runner.Outcome) jsonReport {
 	c := o.Counts()
 	rep := jsonReport{
@@ -110,20 +104,21 @@ func newJSONReport(o *runner.Outcome) jsonReport {
 	if !o.Shard.IsZero() {
 		rep.Shard = &jsonShard{Index: o.Shard.Index, Total: o.Shard.Total, Planned: o.Planned}
 	}
-	for i := range o.Results {
-		r := &o.Results[i]
-		var at *int
-		if rep.Shard != nil {
-			at = &r.PlanIndex
-		}
-		rep.Tests = append(rep.Tests, jsonTest{PlanIndex: at,
-			Name: r.Name, File: r.File, Status: string(r.Status), SkipReason: r.SkipReason, LoadError: r.LoadError,
-			Tags: r.Tags, WallMS: ms(r.Wall), VirtualMS: ms(r.Virtual), Seed: r.Seed,
-			Message: r.Message, Expected: r.Expected, Actual: r.Actual, Stack: r.Stack,
-			Console: r.Console, Excerpt: r.Excerpt, Trace: r.Trace, Tokens: r.Tokens, Clock: r.Clock,
-		})
-	}
 	return rep
+}
+
+// newJSONTest is one test of the JSON report; sharded adds its plan index.
+func newJSONTest(r *runner.Result, sharded bool) jsonTest {
+	var at *int
+	if sharded {
+		at = &r.PlanIndex
+	}
+	return jsonTest{PlanIndex: at,
+		Name: r.Name, File: r.File, Status: string(r.Status), SkipReason: r.SkipReason, LoadError: r.LoadError,
+		Tags: r.Tags, WallMS: ms(r.Wall), VirtualMS: ms(r.Virtual), Seed: r.Seed,
+		Message: r.Message, Expected: r.Expected, Actual: r.Actual, Stack: r.Stack,
+		Console: r.Console, Excerpt: r.Excerpt, Trace: r.Trace, Tokens: r.Tokens, Clock: r.Clock,
+	}
 }
 
 // ReadJSON reads a JSON report (--report json=FILE) back into the outcome it was written

@@ -3,7 +3,6 @@ package report
 import (
 	"encoding/xml"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -88,80 +87,42 @@ func xmlSafe(s string) string {
 	}, s)
 }
 
-func writeJUnit(w io.Writer, o *runner.Outcome) error {
-	o = o.MapStrings(xmlSafe)
-	c := o.Counts()
-	doc := junitSuites{Name: "vbharness", Tests: c.Total(), Failures: c.Failed, Errors: c.Errored + c.TimedOut,
-		Skipped: c.Skipped, Time: seconds(o.Elapsed)}
-	index := map[string]int{}
-	for i := range o.Results {
-		r := &o.Results[i]
-		si, ok := index[r.File]
-		if !ok {
-			si = len(doc.Suites)
-			index[r.File] = si
-			doc.Suites = append(doc.Suites, junitSuite{
-				Name: r.File, Timestamp: o.Started.UTC().Format("2006-01-02T15:04:05"),
-				Properties: &junitProps{[]junitProperty{
-					{"target", o.Target.Name},
-					{"seed", strconv.FormatInt(o.Seed, 10)},
-				}},
-			})
+// junitCaseOf is r's <testcase> (r's strings already xmlSafe) and how it counts in its
+// suite: "failure", "error", "skipped" or "" (passed).
+func junitCaseOf(r *runner.Result) (junitCase, string) {
+	tc := junitCase{Name: r.Name, Classname: strings.TrimSuffix(r.File, ".js"), File: r.File, Time: seconds(r.Wall)}
+	if r.Status != engine.StatusSkipped && !r.LoadError {
+		tc.Properties = &junitProps{[]junitProperty{
+			{"seed", strconv.FormatInt(r.Seed, 10)},
+			{"virtual_time", r.Virtual.String()},
+		}}
+		if len(r.Tags) > 0 {
+			tc.Properties.List = append(tc.Properties.List, junitProperty{"tags", strings.Join(r.Tags, ",")})
 		}
-		s := &doc.Suites[si]
-		tc := junitCase{Name: r.Name, Classname: strings.TrimSuffix(r.File, ".js"), File: r.File, Time: seconds(r.Wall)}
-		if r.Status != engine.StatusSkipped && !r.LoadError {
-			tc.Properties = &junitProps{[]junitProperty{
-				{"seed", strconv.FormatInt(r.Seed, 10)},
-				{"virtual_time", r.Virtual.String()},
-			}}
-			if len(r.Tags) > 0 {
-				tc.Properties.List = append(tc.Properties.List, junitProperty{"tags", strings.Join(r.Tags, ",")})
-			}
-		}
-		s.Tests++
-		switch r.Status {
-		case engine.StatusFailed:
-			s.Failures++
-			tc.Failure = &junitProblem{Message: r.Message, Type: "assertion", Text: problemText(r)}
-		case engine.StatusErrored:
-			s.Errors++
-			typ := "error"
-			if r.LoadError {
-				typ = "load"
-			}
-			tc.Error = &junitProblem{Message: r.Message, Type: typ, Text: problemText(r)}
-		case engine.StatusTimedOut:
-			s.Errors++
-			tc.Error = &junitProblem{Message: r.Message, Type: "timeout", Text: problemText(r)}
-		case engine.StatusSkipped:
-			s.Skipped++
-			tc.Skipped = &junitSkipped{Message: r.SkipReason}
-		}
-		if out := systemOut(r); out != "" {
-			tc.SystemOut = &junitText{out}
-		}
-		s.Cases = append(s.Cases, tc)
 	}
-	for i := range doc.Suites {
-		var d time.Duration
-		for j := range o.Results {
-			if o.Results[j].File == doc.Suites[i].Name {
-				d += o.Results[j].Wall
-			}
+	kind := ""
+	switch r.Status {
+	case engine.StatusFailed:
+		kind = "failure"
+		tc.Failure = &junitProblem{Message: r.Message, Type: "assertion", Text: problemText(r)}
+	case engine.StatusErrored:
+		kind = "error"
+		typ := "error"
+		if r.LoadError {
+			typ = "load"
 		}
-		doc.Suites[i].Time = seconds(d)
+		tc.Error = &junitProblem{Message: r.Message, Type: typ, Text: problemText(r)}
+	case engine.StatusTimedOut:
+		kind = "error"
+		tc.Error = &junitProblem{Message: r.Message, Type: "timeout", Text: problemText(r)}
+	case engine.StatusSkipped:
+		kind = "skipped"
+		tc.Skipped = &junitSkipped{Message: r.SkipReason}
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
+	if out := systemOut(r); out != "" {
+		tc.SystemOut = &junitText{out}
 	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return tc, kind
 }
 
 // problemText is the body of a <failure> or <error>: the message, the diff and the stack.

@@ -1,13 +1,10 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
-	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/runner"
 )
 
@@ -43,34 +40,6 @@ func ParseSpec(s string) (Spec, error) {
 		}
 	}
 	return Spec{}, fmt.Errorf("--report %q: unknown format %q; known formats: junit, json, tap, html", s, f)
-}
-
-// Write renders o in format f to w, with every secret s knows scrubbed.
-func Write(w io.Writer, f Format, o *runner.Outcome, s *secret.Scrubber) error {
-	o = o.Scrub(s)
-	var buf bytes.Buffer
-	var err error
-	switch f {
-	case JUnit:
-		err = writeJUnit(&buf, o)
-	case JSON:
-		err = writeJSON(&buf, o)
-	case TAP:
-		err = writeTAP(&buf, o)
-	case HTML:
-		err = writeHTML(&buf, o)
-	default:
-		return fmt.Errorf("unknown report format %q", f)
-	}
-	if err != nil {
-		return err
-	}
-	text := buf.String()
-	if s != nil {
-		text = s.Scrub(text)
-	}
-	_, err = io.WriteString(w, text)
-	return err
 }
 
 // ms converts a duration to milliseconds with microsecond precision.

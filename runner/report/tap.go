@@ -46,24 +46,20 @@ func tapEscape(s string) string {
 	return strings.ReplaceAll(s, "\n", " ")
 }
 
-func writeTAP(w io.Writer, o *runner.Outcome) error {
+// writeTAPResult renders the i-th result (0-based) as a test point and, unless it
+// passed or was skipped, its YAML diagnostic block.
+func writeTAPResult(w io.Writer, i int, r *runner.Result) error {
 	var b strings.Builder
-	b.WriteString("TAP version 13\n")
-	fmt.Fprintf(&b, "1..%d\n", len(o.Results))
-	for i := range o.Results {
-		r := &o.Results[i]
-		desc := tapEscape(displayName(r))
-		switch r.Status {
-		case engine.StatusPassed:
-			fmt.Fprintf(&b, "ok %d - %s\n", i+1, desc)
-		case engine.StatusSkipped:
-			fmt.Fprintf(&b, "ok %d - %s # SKIP %s\n", i+1, desc, tapEscape(r.SkipReason))
-		default:
-			fmt.Fprintf(&b, "not ok %d - %s\n", i+1, desc)
-		}
-		if r.Status == engine.StatusPassed || r.Status == engine.StatusSkipped {
-			continue
-		}
+	desc := tapEscape(displayName(r))
+	switch r.Status {
+	case engine.StatusPassed:
+		fmt.Fprintf(&b, "ok %d - %s\n", i+1, desc)
+	case engine.StatusSkipped:
+		fmt.Fprintf(&b, "ok %d - %s # SKIP %s\n", i+1, desc, tapEscape(r.SkipReason))
+	default:
+		fmt.Fprintf(&b, "not ok %d - %s\n", i+1, desc)
+	}
+	if r.Status != engine.StatusPassed && r.Status != engine.StatusSkipped {
 		d := tapDiag{File: r.File, Status: string(r.Status), Message: r.Message, Expected: r.Expected, Actual: r.Actual,
 			Stack: r.Stack, WallMS: tapMS(ms(r.Wall)), VirtualMS: tapMS(ms(r.Virtual)), Seed: r.Seed}
 		for _, l := range r.Console {
@@ -81,7 +77,6 @@ func writeTAP(w io.Writer, o *runner.Outcome) error {
 		}
 		b.WriteString("  ...\n")
 	}
-	fmt.Fprintf(&b, "# %s\n", o.Counts().Summary())
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -63,18 +63,17 @@ missing or given twice, shards of different runs) or cannot be read or written.`
 			if err != nil {
 				return usage("report merge: %v", err)
 			}
-			files, err := a.createReports(specs)
+			files, err := a.createReports(specs, false, nil)
 			if err != nil {
 				return err
 			}
 			code := merged.ExitCode()
 			for _, o := range files {
-				err := report.Write(o.f, o.spec.Format, merged, nil)
-				if cerr := o.f.Close(); err == nil {
-					err = cerr
+				for i := range merged.Results {
+					o.TestFinished(&merged.Results[i])
 				}
-				if err != nil {
-					fmt.Fprintf(a.stderr, "vbharness: cannot write the %s report %s: %v\n", o.spec.Format, o.spec.Path, err)
+				if err := o.Close(merged); err != nil {
+					fmt.Fprintf(a.stderr, "vbharness: cannot write the %s report %s: %v\n", o.Spec.Format, o.Spec.Path, err)
 					code = max(code, exitUsage)
 				}
 			}

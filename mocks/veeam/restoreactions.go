@@ -1,0 +1,263 @@
+package veeam
+
+import (
+	"archive/zip"
+	"bytes"
+	bin "encoding/binary"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
+)
+
+// Restore actions: the restore, copy, send, export and save operations under a restore
+// session's organization. Each appends a RestoreSessionEvent (…/Events): a restore or
+// copy is Running and ends on the mock's clock after Settings.SessionDuration with
+// Settings.SessionResult (clocked.go), answering RESTAsyncRestoreResponse (or the
+// operator's response) with the session's id; a send (204) or an export or save (a
+// small real file) is done at once. …/Statistics counts the events' items; Stop cancels
+// the events still running. Which operation is which is read from the document
+// (restoreActionOf), so no operation is listed by hand.
+
+// restoreActionOf decides whether an operation is a restore action, and which handler
+// answers it: an operation under a restore session's organization that answers a file
+// (export, save), nothing (send), or a sessionId (restore, copy, operator restore).
+func restoreActionOf(o *operation) handler {
+	op := o.op
+	if !o.mounted || op.Method != http.MethodPost {
+		return nil
+	}
+	switch {
+	case op.Media == "application/octet-stream":
+		return (*Server).restoreFile
+	case op.Response == nil && op.Status == http.StatusNoContent:
+		return (*Server).restoreSend
+	case op.Response != nil && op.Response.Value.Properties["sessionId"] != nil && len(op.Response.Value.Properties) == 1:
+		return (*Server).restoreAsync
+	}
+	return nil
+}
+
+// restoreEvent appends an event of the given type to the request's restore session:
+// Running from now when running is set, else already ended with Success. It returns the
+// event's path.
+func (s *Server) restoreEvent(rq *request, typ string, running bool) string {
+	sid := strings.ToLower(rq.param("restoreSessionId"))
+	c := collectionOf("/v8/RestoreSessions/{restoreSessionId}/Events")
+	list := c.listPath([]string{sid})
+	order := len(s.world.list(list)) + 1
+	id := spec.UUID(strings.ToLower(list) + "/" + strconv.Itoa(order))
+	path := c.itemPath([]string{sid}, id)
+	name, itemType := s.actionSubject(rq)
+	o := c.generate(path, id, []string{sid}, rq.now)
+	title := typ + " " + name
+	status, end := "Running", any(nil)
+	if !running {
+		status, end = "Success", rq.now
+	}
+	verb := map[string]string{"Restore": "Restoring", "Export": "Exporting", "Save": "Saving", "Send": "Sending"}[typ]
+	for k, v := range map[string]any{"type": typ, "status": status, "startTime": rq.now, "endTime": end, "duration": "00:00:00",
+		"title": title, "message": verb + " " + name + ".", "order": order, "itemName": name, "itemType": itemType,
+		"itemSizeBytes": 24576, "source": rq.canonicalPath(), "target": "", "organizationId": s.sessionOrg(sid)} {
+		o.setValue(k, v)
+	}
+	if it, err := newItem(path, id, o.bytes(), nil); err == nil {
+		s.world.put(it)
+	}
+	if running {
+		s.startSession(restoreWork(path), rq.now)
+	}
+	return path
+}
+
+// sessionOrg is a restore session's organization id.
+func (s *Server) sessionOrg(sid string) string {
+	if it, ok := s.world.get("/v8/RestoreSessions/" + sid); ok {
+		o, _ := it.hidden.(restoreOwner)
+		return o.OrganizationID
+	}
+	return ""
+}
+
+// actionSubject names what an action acts on: the item the path names last (its
+// name, subject, displayName or email), else the collection; and its kind.
+func (s *Server) actionSubject(rq *request) (string, string) {
+	path := rq.canonicalPath()
+	for path != "" {
+		i := strings.LastIndexByte(path, '/')
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+		it, ok := s.world.get(path)
+		if !ok || it.list == "/v8/restoresessions" {
+			continue
+		}
+		for _, f := range []string{"subject", "name", "displayName", "email", "title"} {
+			if v := it.obj.str(f); v != "" {
+				return v, kindOf(it.list)
+			}
+		}
+	}
+	return "selected items", "Items"
+}
+
+// restoreAsync answers a restore, copy or operator restore: a Running event, and the
+// restore session's id (RESTAsyncRestoreResponse, RESTOperatorRestore…Response).
+func (s *Server) restoreAsync(rq *request) (int, any, *apiError) {
+	s.restoreEvent(rq, "Restore", true)
+	return rq.route.op.Status, map[string]string{"sessionId": strings.ToLower(rq.param("restoreSessionId"))}, nil
+}
+
+// restoreSend answers a send: a Success event, 204.
+func (s *Server) restoreSend(rq *request) (int, any, *apiError) {
+	s.restoreEvent(rq, "Send", false)
+	return http.StatusNoContent, nil, nil
+}
+
+// restoreFile answers an export or a save: a Success event and a small real file of
+// the kind the action makes, in the documented media type with a file name: a PST
+// (exportToPst), an MSG (one mail item's save) or a ZIP (the rest) [A: the real
+// server's file names are not in the record].
+func (s *Server) restoreFile(rq *request) (int, any, *apiError) {
+	id := rq.route.op.ID
+	typ := "Save"
+	if strings.Contains(strings.ToLower(id), "export") {
+		typ = "Export"
+	}
+	s.restoreEvent(rq, typ, false)
+	name, _ := s.actionSubject(rq)
+	base := fileName(name)
+	switch {
+	case strings.Contains(strings.ToLower(id), "pst"):
+		return http.StatusOK, binary{media: "application/octet-stream", name: base + ".pst", data: pstFile()}, nil
+	case id == "ExchangeItem_SaveItemAction":
+		return http.StatusOK, binary{media: "application/octet-stream", name: base + ".msg", data: msgFile()}, nil
+	}
+	return http.StatusOK, binary{media: "application/octet-stream", name: base + ".zip", data: zipFile(name, rq.canonicalPath())}, nil
+}
+
+// fileName makes a name safe for Content-Disposition.
+func fileName(name string) string {
+	out := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || strings.ContainsRune(`"\/:*?<>|;`, r) {
+			return '_'
+		}
+		return r
+	}, name)
+	if out == "" {
+		return "export"
+	}
+	return out
+}
+
+// pstFile is an empty Outlook data file's header: the "!BDN" magic, the "SM" client
+// magic and version 23 (Unicode PST), [MS-PST] 2.2.2.6, padded to 512 bytes.
+func pstFile() []byte {
+	b := make([]byte, 512)
+	copy(b, "!BDN")
+	copy(b[8:], "SM")
+	bin.LittleEndian.PutUint16(b[10:], 23) // wVer: Unicode
+	bin.LittleEndian.PutUint16(b[12:], 19) // wVerClient
+	b[14], b[15] = 1, 1                    // bPlatformCreate, bPlatformAccess
+	return b
+}
+
+// msgFile is an Outlook item's container header: a compound file ([MS-CFB] 2.2) with
+// its signature, version 3 and 512-byte sectors, padded to one sector.
+func msgFile() []byte {
+	b := make([]byte, 512)
+	copy(b, []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1})
+	bin.LittleEndian.PutUint16(b[24:], 0x3E)   // minor version
+	bin.LittleEndian.PutUint16(b[26:], 3)      // major version
+	bin.LittleEndian.PutUint16(b[28:], 0xFFFE) // byte order
+	bin.LittleEndian.PutUint16(b[30:], 9)      // sector shift: 512 bytes
+	bin.LittleEndian.PutUint16(b[32:], 6)      // mini sector shift
+	return b
+}
+
+// zipFile is a ZIP archive holding one text file that says what was saved.
+func zipFile(name, source string) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create(fileName(name) + ".txt")
+	if err == nil {
+		_, _ = fmt.Fprintf(w, "vbharness mock: %s, saved from %s\n", name, source)
+	}
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+// restoreWork is a restore event's run on the clock: its status, its end and duration.
+func restoreWork(path string) work {
+	return work{name: "restore", path: path, title: "Restore", kind: &restoreEventKind}
+}
+
+var restoreEventKind = sessionKind{
+	progress: func(*object, int) {},
+	finish: func(o *object, result string, end time.Time) {
+		o.setValue("status", result)
+		o.setValue("endTime", end)
+		if start := parseTime(o.str("startTime")); start != nil {
+			o.setValue("duration", durationText(end.Sub(*start)))
+		}
+		o.setValue("message", strings.Replace(o.str("message"), "Restoring", "Restored", 1))
+	},
+	stop: func(o *object, end time.Time) {
+		o.setValue("status", "Cancelled")
+		o.setValue("endTime", end)
+	},
+}
+
+// durationText is a .NET TimeSpan as JSON writes it: hh:mm:ss.
+func durationText(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%02d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+}
+
+// restoreStatistics is GET /v8/RestoreSessions/{id}/Statistics: the session's events'
+// items counted (RESTRestoreSessionStatistics): an event that ended with Success or
+// Warning restored its item, Failed failed it, Cancelled or Skipped skipped it.
+func (s *Server) restoreStatistics(rq *request) (int, any, *apiError) {
+	var st struct {
+		Total    int      `json:"totalItemsCount"`
+		Restored int      `json:"restoredItemsCount"`
+		Failed   int      `json:"failedItemsCount"`
+		Skipped  int      `json:"skippedItemsCount"`
+		Warnings []string `json:"warnings"`
+		Errors   []string `json:"errors"`
+		Items    []any    `json:"items"`
+	}
+	st.Warnings, st.Errors, st.Items = []string{}, []string{}, []any{}
+	for _, ev := range s.world.list("/v8/RestoreSessions/" + rq.param("restoreSessionId") + "/Events") {
+		if t := ev.obj.str("type"); t != "Restore" && t != "Export" && t != "Save" && t != "Send" {
+			continue // the seeded fixture events of other kinds
+		}
+		st.Total++
+		switch ev.obj.str("status") {
+		case "Success":
+			st.Restored++
+		case "Warning":
+			st.Restored++
+			st.Warnings = append(st.Warnings, ev.obj.str("title")+" finished with a warning.")
+		case "Failed":
+			st.Failed++
+			st.Errors = append(st.Errors, ev.obj.str("title")+" failed.")
+		case "Cancelled", "Skipped":
+			st.Skipped++
+		}
+	}
+	return http.StatusOK, st, nil
+}
+
+// stopRestoreEvents cancels a session's events still running (Stop).
+func (s *Server) stopRestoreEvents(sid string, now time.Time) {
+	for _, ev := range s.world.list("/v8/RestoreSessions/" + sid + "/Events") {
+		if ev.obj.str("status") == "Running" {
+			s.stopSession(restoreWork(ev.path), now)
+		}
+	}
+}
