@@ -150,6 +150,11 @@ func TestNamesAreUniqueWhereTheServerRequiresIt(t *testing.T) {
 		}
 		e.call("PUT", tc.list+"/"+created["id"].(string), tc.rename, 204)
 	}
+	// RBAC roles are created under their organization, and are named apart as well.
+	e.call("POST", "/v8/Organizations/"+org+"/RbacRoles", `{"name":"Helpdesk","roleType":"EntireOrganization"}`, 201)
+	if w := e.do("POST", "/v8/Organizations/"+org+"/RbacRoles", jsonType, `{"name":"helpdesk","roleType":"EntireOrganization"}`, e.tok...); w.Code != 400 || !strings.Contains(w.Body.String(), `"errorCode":"OperationConflict"`) {
+		t.Errorf("rbac roles: a second POST with a taken name = %d %s; want 400 OperationConflict", w.Code, w.Body)
+	}
 }
 
 // Item 3: the self link of an object storage item repeats the operation's required
