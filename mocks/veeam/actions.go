@@ -22,7 +22,7 @@ import (
 // names), and whether it is a copy job.
 func jobPath(rq *request) (string, bool) {
 	a := rq.route.ancestors[len(rq.route.ancestors)-1]
-	return fillTemplate(a.c.item, rq.values[:a.vars]), a.c.list == "/v8/CopyJobs"
+	return fillPath(a.c.item, rq.values[:a.vars]), a.c.list == "/v8/CopyJobs"
 }
 
 // jobSessionKind is how a RESTJobSession shows its run.
@@ -59,6 +59,19 @@ func (s *Server) startJob(rq *request) (int, any, *apiError) {
 		_ = json.Unmarshal(rq.body, &opts) // validated against the document already
 	}
 	path, isCopy := jobPath(rq)
+	it, e := s.runJob(path, isCopy, opts.Full, rq.now)
+	if e != nil {
+		return 0, nil, e
+	}
+	if it == nil {
+		return 0, nil, notFound("Job", rq.values[len(rq.values)-1])
+	}
+	return http.StatusOK, jobSessions().renderOne(rq, it), nil
+}
+
+// runJob starts the job or copy job at path, as start does, and returns its new
+// session (nil if the job is not there).
+func (s *Server) runJob(path string, isCopy, full bool, now time.Time) (*item, *apiError) {
 	var job object
 	_, e := s.world.update(path, func(cur *item) (*item, *apiError) {
 		name := cur.obj.str("name")
@@ -69,32 +82,46 @@ func (s *Server) startJob(rq *request) (int, any, *apiError) {
 			return nil, conflict("Job '%s' is already running.", name)
 		}
 		next := cur.with(func(o *object) {
-			o.setValue("lastRun", rq.now)
+			o.setValue("lastRun", now)
 			o.setValue("lastStatus", "Running")
 			bumpETag(o)
 		})
 		job = next.obj
 		return next, nil
 	})
-	if e != nil {
-		return 0, nil, e
-	}
-	if job == nil {
-		return 0, nil, notFound("Job", rq.values[len(rq.values)-1])
+	if e != nil || job == nil {
+		return nil, e
 	}
 	jobType, cfg := "Backup", "Incremental"
 	if isCopy {
 		jobType = "Copy"
 	}
-	if opts.Full {
+	if full {
 		cfg = "Full"
 	}
-	js := JobSession{ID: newGUID(), JobID: job.str("id"), RepositoryID: job.str("repositoryId"), CreationTime: rq.now,
+	js := JobSession{ID: newGUID(), JobID: job.str("id"), RepositoryID: job.str("repositoryId"), CreationTime: now,
 		JobType: jobType, JobSessionConfigType: cfg, Status: "Running", ETag: 1,
 		Statistics: JobStatistics{Bottleneck: "Detecting"}}
 	it := s.storeTyped("/v8/JobSessions/"+js.ID, js.ID, js, nil)
-	s.startSession(s.jobWork(it.path, path, job.str("name")), rq.now)
-	return http.StatusOK, jobSessions().renderOne(rq, it), nil
+	s.startSession(s.jobWork(it.path, path, job.str("name")), now)
+	return it, nil
+}
+
+// runNow starts a job created with "runNow": true (RESTCreateBackupJob: "Defines
+// whether the job will run right after it is created"), as start does; a job created
+// disabled is not started [A]. It returns the job as it is then.
+func runNow(s *Server, rq *request, it *item) *item {
+	given, _ := parseObject(bytes.TrimSpace(rq.body))
+	if given.text("runNow") != "true" || it.obj.text("isEnabled") != "true" {
+		return it
+	}
+	if _, e := s.runJob(it.path, false, false, rq.now); e != nil {
+		return it
+	}
+	if cur, ok := s.world.get(it.path); ok {
+		return cur
+	}
+	return it
 }
 
 // jobWork is a job session's run: when it ends, the job shows its result.
