@@ -258,6 +258,10 @@ type RunOptions struct {
 	// ("x".repeat(2**30), padStart, padEnd, Array fill and join) throws a RangeError
 	// instead of allocating it before the runner's watchdog could stop the test.
 	MaxMemory int64
+	// Started, when set, is called once the test's own deadline starts: when its body is
+	// about to run, after the top level. A runner that watches for a test stuck in a
+	// native call counts the test's own timeout from then, not from Run's start.
+	Started func()
 }
 
 // Runner-facing entry points, implemented in the engine package:

@@ -166,6 +166,9 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		vm := r.vm
 		stop = context.AfterFunc(runCtx, func() { vm.Interrupt(errTimedOut) })
 	}
+	if opts.Started != nil {
+		opts.Started()
+	}
 	// What modules undo when the test ends (the stubs it added), however it ends: this
 	// runs before the deadline's cancel and before finish collects the console.
 	defer r.testEnded(ctx)

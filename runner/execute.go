@@ -275,9 +275,13 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	done := make(chan *Result, 1) // buffered: an abandoned goroutine's result is dropped
-	go func() { done <- p.runTest(ctx, t, guard) }()
+	started := make(chan struct{})
+	var once sync.Once
+	go func() {
+		done <- p.runTest(ctx, t, guard, func() { once.Do(func() { close(started) }) })
+	}()
 	limit := testLimit(t.Info.Timeout, o.Timeout)
-	r, stuck, cancelled := wait(ctx, done, limit, o.AbandonGrace)
+	r, stuck, cancelled := wait(ctx, done, started, limit, engine.Deadline(t.Info.Timeout, o.Timeout), o.AbandonGrace)
 	if !stuck {
 		return r
 	}
@@ -317,19 +321,32 @@ func testLimit(own, run time.Duration) time.Duration {
 
 // wait returns the result from done, or stuck when none came grace after limit (if
 // positive) or after ctx ended (then cancelled is set).
-func wait[T any](ctx context.Context, done <-chan T, limit, grace time.Duration) (r T, stuck, cancelled bool) {
+func wait[T any](ctx context.Context, done <-chan T, started <-chan struct{}, limit, own, grace time.Duration) (r T, stuck, cancelled bool) {
 	var deadline <-chan time.Time
 	if limit > 0 {
 		t := time.NewTimer(limit + grace)
 		defer t.Stop()
 		deadline = t.C
 	}
-	select {
-	case r = <-done:
-		return r, false, false
-	case <-deadline:
-		return r, true, false
-	case <-ctx.Done():
+	for {
+		select {
+		case r = <-done:
+			return r, false, false
+		case <-deadline:
+			return r, true, false
+		case <-started:
+			// The test's body starts: its own deadline counts from now, so the limit
+			// becomes that deadline (not the top level's worst case plus it).
+			started = nil
+			if limit > 0 && own > 0 {
+				t := time.NewTimer(own + grace)
+				defer t.Stop()
+				deadline = t.C
+			}
+			continue
+		case <-ctx.Done():
+		}
+		break
 	}
 	late := time.NewTimer(grace)
 	defer late.Stop()
@@ -342,7 +359,7 @@ func wait[T any](ctx context.Context, done <-chan T, limit, grace time.Duration)
 }
 
 // runTest runs one test on a fresh engine target. It never panics.
-func (p *Plan) runTest(ctx context.Context, t *Planned, guard *memoryGuard) (r *Result) {
+func (p *Plan) runTest(ctx context.Context, t *Planned, guard *memoryGuard, started func()) (r *Result) {
 	o := p.opts
 	defer func() {
 		if v := recover(); v != nil {
@@ -388,6 +405,7 @@ func (p *Plan) runTest(ctx context.Context, t *Planned, guard *memoryGuard) (r *
 		Scrubber:  scrub,
 		Out:       o.Prompt,
 		MaxMemory: guard.max(),
+		Started:   started,
 	})
 	r = base(t)
 	if res == nil {

@@ -278,7 +278,7 @@ func collect(ctx context.Context, s Script, file string, timeout, grace time.Dur
 		infos, err := s.Tests(ctx)
 		done <- collected{infos, err}
 	}()
-	c, stuck, _ := wait(ctx, done, 0, grace)
+	c, stuck, _ := wait(ctx, done, nil, 0, 0, grace)
 	if stuck {
 		return nil, fmt.Errorf("%v, and did not stop within %v; abandoned (a native call ignored the interrupt)", context.Cause(ctx), grace)
 	}

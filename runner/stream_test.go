@@ -169,3 +169,33 @@ func (e *countingEngine) loads(path string) int {
 	defer e.mu.Unlock()
 	return e.n[path]
 }
+
+// A test's own timeout counts from the start of its body (engine.RunOptions.Started), so a
+// test stuck in a native call is abandoned its own timeout plus the grace after it
+// started, not after the run's whole default on top (issue 15 recheck: a test with
+// { timeout: "2s" } under the default 30 s was abandoned after 37 s).
+func TestAStuckTestIsAbandonedByItsOwnTimeout(t *testing.T) {
+	t.Parallel()
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) })
+	own := runnertest.Test{Info: engine.TestInfo{Name: "stuck", Timeout: 100 * time.Millisecond},
+		Run: func(_ context.Context, opts engine.RunOptions) *engine.Result {
+			opts.Started()
+			<-stuck // a native call that never looks at ctx
+			return &engine.Result{Status: engine.StatusPassed}
+		}}
+	done := make(chan *runner.Outcome)
+	go func() {
+		o, _ := run(t, context.Background(), map[string]*runnertest.Script{"x.js": {Tests: []runnertest.Test{own}}},
+			runner.Options{Parallel: 1, Timeout: 10 * time.Minute, AbandonGrace: 100 * time.Millisecond})
+		done <- o
+	}()
+	select {
+	case o := <-done:
+		if got := rows(o); !slices.Equal(got, []row{{"stuck", "timed out", ""}}) || !strings.Contains(o.Results[0].Message, "abandoned") {
+			t.Errorf("results = %q, message %q", got, o.Results[0].Message)
+		}
+	case <-time.After(2 * time.Minute): // the run's default (10 min) would be the bound without Started
+		t.Fatal("the stuck test was not abandoned by its own timeout")
+	}
+}
