@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/vbharness/vbharness/cmd/vbharness/cli"
+	"github.com/vbharness/vbharness/runner/report"
 )
 
 func main() {
@@ -24,6 +25,7 @@ func main() {
 		cancel()
 		<-sigs
 		fmt.Fprintln(os.Stderr, "vbharness: interrupted again; exiting now")
+		report.RemoveSpills() // no reports, and no half-written spill files either
 		os.Exit(130)
 	}()
 	env := map[string]string{}

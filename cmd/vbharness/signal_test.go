@@ -109,3 +109,58 @@ func TestSecondInterruptEndsTheMockAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// A second Ctrl-C ends `vbharness run` at once without reports (cli.md), and leaves no
+// spill files of the reports it was writing behind either (issue 15 attack, D4).
+func TestSecondInterruptOfARunLeavesNoSpillFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("POSIX signals")
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "spin.js")
+	// A test stuck in native calls that do not see the interrupt (indexOf walks every
+	// index of a sparse array in Go), so the run is still busy when the second signal
+	// comes: the first would have it wait out the abandon grace and write the reports.
+	if err := os.WriteFile(script, []byte(`const { test } = require("vbharness");
+test("first", () => {});
+test("stuck", () => { new Array(2 ** 28).indexOf(1); }, { timeout: "none" });
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), "run", "--no-color", "-p", "1",
+		"--report", "json="+filepath.Join(dir, "r.json"), "--report", "junit="+filepath.Join(dir, "r.xml"), script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.Contains(sc.Text(), "first") { // the first result: reports are being written
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	spills, _ := filepath.Glob(filepath.Join(dir, ".r.*.spill-*"))
+	if len(spills) != 2 {
+		t.Fatalf("spill files while running: %q, want one per report", spills)
+	}
+	time.Sleep(time.Second) // "stuck" is inside its native call by then
+	_ = cmd.Process.Signal(os.Interrupt)
+	time.Sleep(100 * time.Millisecond)
+	_ = cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".r.*")); len(left) != 0 {
+		t.Errorf("left behind after a second Ctrl-C: %q", left)
+	}
+}

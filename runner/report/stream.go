@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/secret"
@@ -186,8 +187,24 @@ func Create(spec Spec, path string, sharded bool, s *secret.Scrubber) (*File, er
 	if err != nil {
 		return nil, err
 	}
+	spills.Store(sp.Name(), struct{}{})
 	bw := bufio.NewWriterSize(sp, 64<<10)
 	return &File{Spec: spec, path: path, sp: sp, bw: bw, st: &stream{f: fm, s: s, spill: bw}}, nil
+}
+
+// spills holds the names of the spill files of this process's Files not yet closed or
+// aborted, for RemoveSpills.
+var spills sync.Map
+
+// RemoveSpills removes the spill files of every report File of this process that is
+// still open: for a process about to exit without closing them (a second Ctrl-C exits at
+// once, without reports), so that it leaves no hidden .NAME.spill-* files behind.
+func RemoveSpills() {
+	spills.Range(func(name, _ any) bool {
+		os.Remove(name.(string))
+		spills.Delete(name)
+		return true
+	})
 }
 
 // TestStarted implements runner.Observer.
@@ -255,6 +272,7 @@ func (f *File) Abort() {
 	}
 	f.sp.Close()
 	os.Remove(f.sp.Name())
+	spills.Delete(f.sp.Name())
 	f.sp = nil
 }
 
