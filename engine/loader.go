@@ -161,6 +161,10 @@ func (l *Loader) compile(p string) (compiled, *LoadError) {
 // compileModule compiles src as a CommonJS module function named p, so stack frames show
 // p, and finds where its top level only registers tests (newRegistrationTail).
 func compileModule(p, src string) (*goja.Program, *registrationTail, *LoadError) {
+	if line, col, msg, bad := nestingError(src); bad {
+		return nil, nil, &LoadError{File: p, Line: line, Column: col, Message: "SyntaxError: " + msg +
+			" (vbharness refuses it before parsing: goja's parser would exhaust the stack and end the run)"}
+	}
 	wrapped := moduleWrapperPrefix + src + moduleWrapperSuffix
 	ast, err := parser.ParseFile(nil, p, wrapped, 0, parser.WithDisableSourceMaps)
 	if err != nil {

@@ -1,0 +1,90 @@
+package engine
+
+import "fmt"
+
+// MaxSourceNesting is how deeply a scenario file may nest brackets ((, [, {) and chain
+// unary operators, and MaxSourceChain how many operators one expression may chain
+// between two separators (;, ",", { or }). goja's parser and compiler recurse once per
+// level and have no limit of their own, and a Go stack overflow is not an error but the
+// end of the process: a file of 1 000 000 nested parentheses ended the whole run, with
+// no reports (issue 15). Real scenarios stay far below both.
+const (
+	MaxSourceNesting = 1000
+	MaxSourceChain   = 100_000
+)
+
+// nestingError scans src (JavaScript) for nesting or operator chains past the limits and
+// returns where the first one is, 1-based, and what; ok is false when src is within
+// them. It skips strings, template literals and comments; a regular expression literal
+// is read as code, which can only make the count a little higher.
+func nestingError(src string) (line, col int, msg string, ok bool) {
+	line, col = 1, 0
+	depth, unary, chain := 0, 0, 0
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		col++
+		if c == '\n' {
+			line, col = line+1, 0
+			continue
+		}
+		switch c {
+		case '"', '\'', '`': // a string: to its unescaped end
+			for i++; i < len(src) && src[i] != c; i++ {
+				switch src[i] {
+				case '\\':
+					i++
+					col++
+				case '\n':
+					line, col = line+1, 0
+				}
+				col++
+			}
+			col++
+			continue
+		case '/':
+			if i+1 < len(src) && src[i+1] == '/' { // a line comment
+				for i < len(src) && src[i] != '\n' {
+					i++
+				}
+				i--
+				continue
+			}
+			if i+1 < len(src) && src[i+1] == '*' { // a block comment
+				for i += 2; i+1 < len(src) && !(src[i] == '*' && src[i+1] == '/'); i++ {
+					if src[i] == '\n' {
+						line, col = line+1, 0
+					}
+					col++
+				}
+				i++
+				col += 2
+				continue
+			}
+		}
+		switch c {
+		case '(', '[', '{':
+			if depth++; depth > MaxSourceNesting {
+				return line, col, fmt.Sprintf("brackets nest deeper than %d levels here", MaxSourceNesting), true
+			}
+		case ')', ']', '}':
+			depth--
+		}
+		switch c {
+		case '+', '-', '!', '~', '*', '/', '%', '&', '|', '^', '<', '>', '=', '?', ':':
+			if unary++; unary > MaxSourceNesting {
+				return line, col, fmt.Sprintf("more than %d operators follow one another here", MaxSourceNesting), true
+			}
+			if chain++; chain > MaxSourceChain {
+				return line, col, fmt.Sprintf("one expression chains more than %d operators here", MaxSourceChain), true
+			}
+		case ' ', '\t', '\r':
+		default:
+			unary = 0
+		}
+		switch c {
+		case ';', ',', '{', '}':
+			chain = 0
+		}
+	}
+	return 0, 0, "", false
+}
