@@ -59,6 +59,22 @@ func (s *Server) startJob(rq *request) (int, any, *apiError) {
 		_ = json.Unmarshal(rq.body, &opts) // validated against the document already
 	}
 	path, isCopy := jobPath(rq)
+	it, steps, e := s.beginJob(path, isCopy, opts.Full, rq.now)
+	if e != nil {
+		return 0, nil, e
+	}
+	if it == nil {
+		return 0, nil, notFound("Job", rq.values[len(rq.values)-1])
+	}
+	s.timeline.schedule(steps...)
+	return http.StatusOK, jobSessions().renderOne(rq, it), nil
+}
+
+// beginJob starts a run of the job or copy job at path at now: the job shows Running
+// and its lastRun, a RESTJobSession is stored Running, and the run's steps are returned
+// for the caller to schedule. A missing job answers a nil item; a disabled or running
+// one OperationConflict [I].
+func (s *Server) beginJob(path string, isCopy, full bool, now time.Time) (*item, []step, *apiError) {
 	var job object
 	_, e := s.world.update(path, func(cur *item) (*item, *apiError) {
 		name := cur.obj.str("name")
@@ -69,35 +85,33 @@ func (s *Server) startJob(rq *request) (int, any, *apiError) {
 			return nil, conflict("Job '%s' is already running.", name)
 		}
 		next := cur.with(func(o *object) {
-			o.setValue("lastRun", rq.now)
+			o.setValue("lastRun", now)
 			o.setValue("lastStatus", "Running")
 			bumpETag(o)
 		})
 		job = next.obj
 		return next, nil
 	})
-	if e != nil {
-		return 0, nil, e
-	}
-	if job == nil {
-		return 0, nil, notFound("Job", rq.values[len(rq.values)-1])
+	if e != nil || job == nil {
+		return nil, nil, e
 	}
 	jobType, cfg := "Backup", "Incremental"
 	if isCopy {
 		jobType = "Copy"
 	}
-	if opts.Full {
+	if full {
 		cfg = "Full"
 	}
-	js := JobSession{ID: newGUID(), JobID: job.str("id"), RepositoryID: job.str("repositoryId"), CreationTime: rq.now,
+	js := JobSession{ID: newGUID(), JobID: job.str("id"), RepositoryID: job.str("repositoryId"), CreationTime: now,
 		JobType: jobType, JobSessionConfigType: cfg, Status: "Running", ETag: 1,
 		Statistics: JobStatistics{Bottleneck: "Detecting"}}
 	it := s.storeTyped("/v8/JobSessions/"+js.ID, js.ID, js, nil)
-	s.startSession(s.jobWork(it.path, path, job.str("name")), rq.now)
-	return http.StatusOK, jobSessions().renderOne(rq, it), nil
+	return it, s.sessionSteps(s.jobWork(it.path, path, job.str("name")), now), nil
 }
 
-// jobWork is a job session's run: when it ends, the job shows its result.
+// jobWork is a job session's run: when it ends, the job shows its result; a run that
+// backed something up (Success or Warning) moves the job's lastBackup, adds a restore
+// point and takes its transferred data from the repository's free space (backup.go).
 func (s *Server) jobWork(session, job, name string) work {
 	return work{name: "job", path: session, kind: jobSessionKind, title: "Job '" + name + "'", target: job,
 		done: func(s *Server, result string, end time.Time) {
@@ -107,6 +121,9 @@ func (s *Server) jobWork(session, job, name string) work {
 					o.setValue("lastBackup", end)
 				}
 			})
+			if result == "Success" || result == "Warning" {
+				s.backedUp(session, job, end)
+			}
 		}}
 }
 
@@ -142,6 +159,9 @@ func (s *Server) setJobEnabled(rq *request, on bool) (int, any, *apiError) {
 	want := fmt.Sprint(on)
 	if it, ok := s.world.get(path); ok && string(it.obj.get("isEnabled")) != want {
 		s.change(path, func(o *object) { o.setValue("isEnabled", on) })
+		if on && strings.HasPrefix(path, "/v8/Jobs/") { // its schedule goes on
+			s.scheduleJob(path, rq.now, true)
+		}
 	}
 	return http.StatusNoContent, nil, nil
 }

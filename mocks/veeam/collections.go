@@ -301,6 +301,16 @@ func (s *Server) createItem(rq *request) (int, any, *apiError) {
 	if e != nil {
 		return 0, nil, e
 	}
+	if c.list == "/v8/Jobs" { // a new job: never run, its nextRun from its schedule
+		s.change(it.path, func(o *object) {
+			o.set("lastRun", json.RawMessage("null"))
+			o.set("lastBackup", json.RawMessage("null"))
+			o.setValue("lastStatus", "Stopped")
+			o.set("eTag", json.RawMessage("1"))
+		})
+		s.scheduleJob(it.path, rq.now, false)
+		it, _ = s.world.get(it.path)
+	}
 	if rq.route.op.Status == http.StatusNoContent {
 		return http.StatusNoContent, nil, nil
 	}
@@ -456,6 +466,9 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 	}
 	if next == nil { // deleted since the path was checked
 		return 0, nil, c.notFound(id)
+	}
+	if c.list == "/v8/Jobs" && given.get("schedulePolicy") != nil { // a new schedule: a new nextRun
+		s.scheduleJob(next.path, rq.now, false)
 	}
 	return rq.route.op.Status, nil, nil
 }
