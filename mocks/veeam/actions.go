@@ -121,7 +121,7 @@ func (s *Server) jobWork(session, job, name string) work {
 					o.setValue("lastBackup", end)
 				}
 			})
-			if result == "Success" || result == "Warning" {
+			if (result == "Success" || result == "Warning") && !s.mut.NoRestorePoints {
 				s.backedUp(session, job, end)
 			}
 		}}
