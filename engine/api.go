@@ -253,6 +253,11 @@ type RunOptions struct {
 	Timeout  time.Duration
 	Scrubber *secret.Scrubber // every secret the run obtains is added here; may be nil
 	Out      io.Writer        // where live sign-in prompts go (a person at a terminal); may be nil
+	// MaxMemory is the run's memory limit in bytes (the runner's --max-memory), or 0 for
+	// none. A builtin asked to build one string or array larger than it in a single call
+	// ("x".repeat(2**30), padStart, padEnd, Array fill and join) throws a RangeError
+	// instead of allocating it before the runner's watchdog could stop the test.
+	MaxMemory int64
 }
 
 // Runner-facing entry points, implemented in the engine package:

@@ -43,6 +43,8 @@ type host struct {
 	file   string    // the script, as stack frames name it
 	out    io.Writer // live sign-in prompts
 
+	maxAlloc int64 // the largest single allocation a builtin may make (limits.go); 0: unchecked
+
 	reg     *registry                   // what the top level registers (test, beforeEach, afterEach)
 	exports *goja.Object                // require("vbharness"), for suggestions when a name is misspelt
 	http    *flow.HTTP                  // every request a module makes: traced and redacted

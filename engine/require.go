@@ -35,6 +35,9 @@ func (q *requirer) require(from, spec string) goja.Value {
 		q.throw("Error", "cannot require %q here: this runtime has no scenario directory", spec)
 	}
 	resolved := path.Join(path.Dir(from), spec)
+	if resolved == ".." || strings.HasPrefix(resolved, "../") {
+		q.throw("Error", "cannot require %q (required from %s): it is outside the scenario file system; a script may require only files under the folders of the scenario paths it was run with, or under --root", spec, q.callerPos())
+	}
 	candidates := []string{resolved}
 	if !strings.HasSuffix(resolved, ".js") {
 		candidates = []string{resolved + ".js", resolved + "/index.js", resolved}
@@ -51,6 +54,10 @@ func (q *requirer) require(from, spec string) goja.Value {
 		prog, lerr := q.loader.program(c)
 		if lerr != nil && errors.Is(lerr.Err, errNotFound) {
 			continue
+		}
+		if lerr != nil && !strings.HasPrefix(lerr.Message, "SyntaxError") {
+			// The file system refused it: outside the folders scripts may require from.
+			q.throw("Error", "cannot require %q (required from %s): %v", spec, q.callerPos(), lerr.Err)
 		}
 		if lerr != nil {
 			panic(q.newError("SyntaxError", lerr.Error(), nil))

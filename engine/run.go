@@ -51,7 +51,7 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 	var r *runtime
 	defer func() {
 		if p := recover(); p != nil {
-			res.Status, res.Message = StatusErrored, fmt.Sprintf("internal engine error: %v", p)
+			engineFailure(r, p, res)
 		}
 		if r != nil {
 			if res.Status != StatusPassed && res.Status != StatusSkipped {
@@ -78,7 +78,7 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 	runCtx, cancel := deadline(ctx, Deadline(0, opts.Timeout))
 	defer cancel()
 	var err error
-	r, err = configure(config{ctx: runCtx, loader: s.loader, file: s.path, target: opts.Target, scrub: opts.Scrubber, out: opts.Out, seed: seed})
+	r, err = configure(config{ctx: runCtx, loader: s.loader, file: s.path, target: opts.Target, scrub: opts.Scrubber, out: opts.Out, seed: seed, maxMemory: max(opts.MaxMemory, 0)})
 	if err != nil {
 		res.Status, res.Message = StatusErrored, err.Error()
 		return res
@@ -130,6 +130,29 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 	defer r.testEnded(ctx)
 	r.runTest(def, res)
 	return res
+}
+
+// engineFailure reports a Go panic that escaped the runtime as the test's error: a bug of
+// goja's (issue 15: "a direct eval inside a callback panics goja") or of a module, never
+// of the script, whose other tests and the run go on. The position is where the runtime
+// still was when the panic reached Run: goja unwinds its own call stack to the innermost
+// call from Go first, so it can be the caller of the callback that failed, or none.
+func engineFailure(r *runtime, p any, res *Result) {
+	res.Status, res.Expected, res.Actual = StatusErrored, "", ""
+	res.Message = fmt.Sprintf("the JavaScript engine failed (a bug in goja or in vbharness, not in the script; please report it): %v", p)
+	res.Stack = ""
+	if r == nil {
+		return
+	}
+	func() {
+		defer func() { _ = recover() }() // the runtime may be too broken to say
+		res.Stack = formatFrames(framesOf(r.vm.CaptureCallStack(0, nil)))
+	}()
+	if f := firstFrame(res.Stack); f.file != "" {
+		res.Message += fmt.Sprintf(" (at %s:%d:%d)", f.file, f.line, f.col)
+	} else {
+		res.Message += fmt.Sprintf(" (in test %q of %s)", res.Name, res.File)
+	}
 }
 
 // deadline derives ctx with the limit d (from Deadline; NoTimeout: none).

@@ -29,6 +29,10 @@ type config struct {
 	scrub  *secret.Scrubber
 	out    io.Writer // live sign-in prompts
 	seed   int64
+	// maxMemory is the run's memory limit in bytes (RunOptions.MaxMemory): a single
+	// string or array a builtin would build larger than it is refused up front. 0: no
+	// such check.
+	maxMemory int64
 }
 
 // runtime is one scenario runtime: the host its modules share, the event loop, the
@@ -68,7 +72,7 @@ func configure(cfg config) (*runtime, error) {
 		cfg.out = io.Discard
 	}
 	vm := goja.New()
-	h := &host{vm: vm, ctx: cfg.ctx, target: cfg.target, scrub: cfg.scrub, out: cfg.out, file: cfg.file, reg: newRegistry()}
+	h := &host{vm: vm, ctx: cfg.ctx, target: cfg.target, scrub: cfg.scrub, out: cfg.out, file: cfg.file, reg: newRegistry(), maxAlloc: cfg.maxMemory}
 	switch {
 	case cfg.target == nil:
 		h.clock = collectClock
@@ -103,8 +107,15 @@ func configure(cfg config) (*runtime, error) {
 	r.req = &requirer{host: h, loader: cfg.loader, exports: r.exports, modules: map[string]*goja.Object{}}
 	_ = vm.Set("console", r.exports.Get("console"))
 	r.loop.install()
+	if testGlobals != nil {
+		testGlobals(vm)
+	}
 	return r, nil
 }
+
+// testGlobals, set once by the package's tests before any runs (export_test.go), adds
+// globals to every runtime: a host function that panics in Go as goja's bugs do.
+var testGlobals func(vm *goja.Runtime)
 
 // collectClock is the clock of a runtime that has no target (collecting tests): Date works
 // and is the same on every machine.
@@ -125,6 +136,7 @@ func (h *host) installKit() error {
 	json := h.vm.Get("JSON").ToObject(h.vm)
 	h.js.jsonParse, _ = goja.AssertFunction(json.Get("parse"))
 	h.js.jsonString, _ = goja.AssertFunction(json.Get("stringify"))
+	h.installLimits() // after keeping JSON's originals: the engine's own calls need no bound
 	return nil
 }
 

@@ -184,13 +184,11 @@ feed:
 	case <-workers:
 	case <-ctx.Done():
 		// Running tests were cancelled and return within moments, unless one is stuck in
-		// a native call that does not watch ctx: past the grace it is abandoned (its
-		// goroutine runs on until the process exits) and reported as timed out, so the
-		// run ends and its reports are written.
-		grace := o.InterruptGrace
-		if grace <= 0 {
-			grace = DefaultInterruptGrace
-		}
+		// a native call that does not watch ctx: run abandons it AbandonGrace after the
+		// interrupt (its goroutine runs on until the process exits) and reports it as timed
+		// out. This is the backstop, a second later, for a worker that still has not
+		// returned, so the run always ends and its reports are written.
+		grace := o.AbandonGrace + time.Second
 		timer := time.NewTimer(grace) // wall-clock, as every test deadline is
 		select {
 		case <-workers:
@@ -222,10 +220,6 @@ feed:
 	out.Elapsed = o.Clock.Now().Sub(out.Started)
 	return out
 }
-
-// DefaultInterruptGrace is how long an interrupted run waits for its running tests to
-// return before it abandons them (Options.InterruptGrace).
-const DefaultInterruptGrace = 5 * time.Second
 
 // scriptPath finds script paths in text (a message, a stack): a run of path characters
 // ending in .js after the start, a space, a bracket or a quote.
@@ -261,11 +255,95 @@ func unlock(mu *sync.RWMutex, exclusive bool) {
 	}
 }
 
-// run runs one test on a fresh engine target. It never panics.
-func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) (r *Result) {
+// AbandonGrace is the default Options.AbandonGrace: how long the runner waits for a test
+// past its deadline (or past the run's cancellation, Ctrl-C) before it abandons the
+// test's goroutine. The engine interrupts the script at the deadline, but a native call
+// that ignores the interrupt (a builtin running in Go) returns only when it is done;
+// such a test is reported as timed out, the run goes on, and what the goroutine does
+// afterwards is dropped. The grace is longer than anything the engine runs past a
+// deadline on purpose: a regular expression match (engine.RegexMatchTimeout) and the
+// clean-up of a test's stubs.
+const AbandonGrace = 5 * time.Second
+
+// run runs one test on a fresh engine target in a goroutine of its own, and abandons that
+// goroutine if it has not returned Options.AbandonGrace after the test's deadline or
+// after ctx ended. It never panics.
+func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result {
 	o := p.opts
 	ctx, release := guard.guard(ctx, t.Info.File+" › "+t.Info.Name)
 	defer release()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan *Result, 1) // buffered: an abandoned goroutine's result is dropped
+	go func() { done <- p.runTest(ctx, t, guard) }()
+	limit := testLimit(t.Info.Timeout, o.Timeout)
+	r, stuck, cancelled := wait(ctx, done, limit, o.AbandonGrace)
+	if !stuck {
+		return r
+	}
+	cause := context.Cause(ctx)
+	cancel(errAbandoned)
+	r = base(t)
+	r.Status = engine.StatusTimedOut
+	switch {
+	case cancelled && errors.Is(cause, engine.ErrMemoryLimit):
+		r.Status = engine.StatusErrored
+		r.Message = fmt.Sprintf("%v; it did not stop within %v and was abandoned", cause, o.AbandonGrace)
+	case cancelled:
+		r.Message = fmt.Sprintf("cancelled: the run was interrupted, and the test did not stop within %v; abandoned (a native call ignored the interrupt)", o.AbandonGrace)
+	default:
+		r.Message = fmt.Sprintf("timed out after %v and did not stop within %v of its timeout; abandoned (a native call ignored the interrupt)", engine.Deadline(t.Info.Timeout, o.Timeout), o.AbandonGrace)
+	}
+	return r
+}
+
+// errAbandoned ends the context of a test the runner stopped waiting for.
+var errAbandoned = errors.New("abandoned by the runner")
+
+// testLimit is the longest a test's Run may take before its deadline has certainly
+// passed: the engine evaluates the script's top level under the run's timeout, then
+// runs the test under Deadline(its own, the run's), counted from the test's start.
+// 0: no limit (NoTimeout somewhere).
+func testLimit(own, run time.Duration) time.Duration {
+	d := engine.Deadline(own, run)
+	if d < 0 || run < 0 {
+		return 0
+	}
+	if own != 0 {
+		d += run
+	}
+	return d
+}
+
+// wait returns the result from done, or stuck when none came grace after limit (if
+// positive) or after ctx ended (then cancelled is set).
+func wait[T any](ctx context.Context, done <-chan T, limit, grace time.Duration) (r T, stuck, cancelled bool) {
+	var deadline <-chan time.Time
+	if limit > 0 {
+		t := time.NewTimer(limit + grace)
+		defer t.Stop()
+		deadline = t.C
+	}
+	select {
+	case r = <-done:
+		return r, false, false
+	case <-deadline:
+		return r, true, false
+	case <-ctx.Done():
+	}
+	late := time.NewTimer(grace)
+	defer late.Stop()
+	select {
+	case r = <-done:
+		return r, false, true
+	case <-late.C:
+		return r, true, true
+	}
+}
+
+// runTest runs one test on a fresh engine target. It never panics.
+func (p *Plan) runTest(ctx context.Context, t *Planned, guard *memoryGuard) (r *Result) {
+	o := p.opts
 	defer func() {
 		if v := recover(); v != nil {
 			r = base(t)
@@ -304,11 +382,12 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) (r *Resu
 		scrub = scrub.Child()
 	}
 	res := script.Run(ctx, t.Info.Name, engine.RunOptions{
-		Target:   target,
-		Seed:     t.Seed,
-		Timeout:  o.Timeout,
-		Scrubber: scrub,
-		Out:      o.Prompt,
+		Target:    target,
+		Seed:      t.Seed,
+		Timeout:   o.Timeout,
+		Scrubber:  scrub,
+		Out:       o.Prompt,
+		MaxMemory: guard.max(),
 	})
 	r = base(t)
 	if res == nil {

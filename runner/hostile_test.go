@@ -2,7 +2,9 @@ package runner_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -10,16 +12,21 @@ import (
 
 	"github.com/vbharness/vbharness/engine"
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/runner"
+	"github.com/vbharness/vbharness/runner/report"
 	"github.com/vbharness/vbharness/runner/runnertest"
 )
 
 // TestHostileScenariosFailAloneAndTheRunGoesOn runs testdata/hostile through the real
 // engine on the embedded mocks: syntax errors, thrown non-Error values, endless loops in
 // a test and at the top level, unbounded allocation in a test and at the top level,
-// runaway recursion and host functions called with the wrong types. Each is one failed,
-// errored, timed-out or load-error entry with a message that says what happened, and
-// the test that follows them all still passes.
+// runaway recursion, host functions called with the wrong types, catastrophic regular
+// expressions, JSON nested 100 000 deep, a direct eval inside a callback, single huge
+// allocations and a native call that ignores the interrupt (issue 15). Each is one
+// failed, errored, timed-out or load-error entry with a message that says what
+// happened, the test that follows them all still passes, the run ends on time under its
+// memory limit, and its JSON report names every outcome.
 //
 // It does not call t.Parallel: the memory limit watches the process's heap, so no other
 // test of the package may be running while it does.
@@ -40,17 +47,26 @@ func TestHostileScenariosFailAloneAndTheRunGoesOn(t *testing.T) {
 	p, err := runner.NewPlan(planCtx, runner.Options{
 		Engine: runner.NewEngine(fsys), Files: files, Target: runner.MockTarget(nil),
 		Parallel: 1, Seed: 7, Timeout: 15 * time.Second, MaxMemory: 128 << 20,
-		Clock: clock.NewVirtual(time.Time{}),
+		Clock: clock.NewVirtual(time.Time{}), AbandonGrace: abandonGrace,
 	})
 	runnertest.CheckWatchdog(t, planCtx, "registering the tests of testdata/hostile (top_loop.js loops at its top level)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := p.Execute(context.Background())
+	// The run itself: its tests' timeouts plus the abandoned one's grace, and slack for
+	// -race on a loaded machine. A broken bound fails here instead of hanging.
+	runCtx := runnertest.Watchdog(t, context.Background(), 3*time.Minute)
+	o := p.Execute(runCtx)
+	runnertest.CheckWatchdog(t, runCtx, "running testdata/hostile")
+	var heap runtime.MemStats
+	runtime.ReadMemStats(&heap)
+	if heap.HeapAlloc > 2*128<<20 {
+		t.Errorf("the heap holds %d MiB after the run, over twice the 128 MiB limit", heap.HeapAlloc>>20)
+	}
 
 	type want struct {
 		status engine.Status
-		parts  []string // the message contains each
+		parts  []string // the message or the stack contains each
 	}
 	wants := map[string]want{
 		"hostile/syntax_error.js › " + runner.LoadErrorName: {engine.StatusErrored, []string{"syntax_error.js:5:13", "SyntaxError"}},
@@ -88,6 +104,19 @@ func TestHostileScenariosFailAloneAndTheRunGoesOn(t *testing.T) {
 		"hostile/wrong_types.js › setTimeout(null)":               {engine.StatusErrored, []string{"TypeError: the first argument of setTimeout/setInterval must be a function"}},
 		"hostile/wrong_types.js › require(42)":                    {engine.StatusErrored, []string{`cannot find module "42"`}},
 		"hostile/zz_still_passes.js › the seed flow still passes": {engine.StatusPassed, nil},
+
+		// Issue 15: native calls a timeout cannot stop.
+		"hostile/regex.js › backtracks catastrophically":                     {engine.StatusErrored, []string{"RangeError: regular expression /^(?=a)(a+)+$/ did not finish within 1s", "regex.js:6:"}},
+		"hostile/regex.js › backtracks catastrophically in a catch-all loop": {engine.StatusTimedOut, []string{"timed out after 1.5s"}},
+		"hostile/json.js › stringifies a 100 000-deep object":                {engine.StatusErrored, []string{"RangeError: JSON.stringify: the value nests objects and arrays more than 1000 levels deep", "json.js:5:"}},
+		"hostile/json.js › parses 100 000-deep JSON":                         {engine.StatusErrored, []string{"RangeError: JSON.parse: the text nests objects and arrays more than 1000 levels deep", "json.js:6:"}},
+		"hostile/json.js › catches the depth error and goes on":              {engine.StatusPassed, nil},
+		"hostile/eval.js › evaluates directly inside a callback":             {engine.StatusPassed, nil},
+		"hostile/alloc.js › repeats a string 2**30 times":                    {engine.StatusErrored, []string{"RangeError: Invalid string length: repeat(1073741824)"}},
+		"hostile/alloc.js › pads a string to 2**28":                          {engine.StatusErrored, []string{"RangeError: padStart(268435456) would allocate 256 MiB at once, over the 128 MiB the run may use (--max-memory)"}},
+		"hostile/alloc.js › fills an array of 2**27":                         {engine.StatusErrored, []string{"RangeError: fill on an array of length 134217728 would allocate 2048 MiB at once"}},
+		"hostile/alloc.js › joins an array of 2**30":                         {engine.StatusErrored, []string{`RangeError: join("ab") on an array of length 1073741824 would allocate 2048 MiB at once`}},
+		"hostile/native.js › runs a long native call":                        {engine.StatusTimedOut, []string{"timed out after 300ms and did not stop within 2s of its timeout; abandoned"}},
 	}
 	seen := map[string]bool{}
 	for _, r := range o.Results {
@@ -102,8 +131,8 @@ func TestHostileScenariosFailAloneAndTheRunGoesOn(t *testing.T) {
 			t.Errorf("%s: status %s, want %s: %s", key, r.Status, w.status, r.Message)
 		}
 		for _, part := range w.parts {
-			if !strings.Contains(r.Message, part) {
-				t.Errorf("%s: message %q does not contain %q", key, r.Message, part)
+			if !strings.Contains(r.Message+"\n"+r.Stack, part) {
+				t.Errorf("%s: message %q (stack %q) does not contain %q", key, r.Message, r.Stack, part)
 			}
 		}
 		if strings.Contains(r.Message, "internal") {
@@ -121,12 +150,59 @@ func TestHostileScenariosFailAloneAndTheRunGoesOn(t *testing.T) {
 	if got := o.ExitCode(); got != runner.ExitLoad {
 		t.Errorf("exit code %d, want %d (scripts failed to load)", got, runner.ExitLoad)
 	}
-	// Every runtime, stack and watchdog has ended.
-	deadline := time.Now().Add(5 * time.Second)
+	checkJSONReport(t, o, wants)
+	// Every runtime, stack and watchdog has ended, the abandoned test's too once its
+	// native call returned (seconds; longer under -race).
+	deadline := time.Now().Add(3 * time.Minute)
 	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if n := runtime.NumGoroutine(); n > goroutines {
 		t.Errorf("%d goroutines after the run, %d before", n, goroutines)
+	}
+}
+
+// abandonGrace is the runner's grace in the hostile run: longer than what regex.js's loop
+// can run past its 1.5 s timeout (the rest of a 1 s match) by a margin for a loaded
+// machine, and well under what native.js's indexOf takes (4 s unraced on an AMD EPYC).
+const abandonGrace = 2 * time.Second
+
+// checkJSONReport writes the run's JSON report and reads it back: it parses, and names
+// each test's outcome.
+func checkJSONReport[W any](t *testing.T, o *runner.Outcome, wants map[string]W) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "report.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Write(f, report.JSON, o, secret.NewScrubber()); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tests []struct{ Name, File, Status string }
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("the JSON report does not parse: %v", err)
+	}
+	status := map[string]string{}
+	for _, r := range doc.Tests {
+		status[r.File+" › "+r.Name] = r.Status
+	}
+	for _, r := range o.Results {
+		key := r.File + " › " + r.Name
+		if got := status[key]; got != string(r.Status) {
+			t.Errorf("the JSON report says %s is %q, the run %q", key, got, r.Status)
+		}
+	}
+	if len(doc.Tests) != len(wants) {
+		t.Errorf("the JSON report has %d tests, want %d", len(doc.Tests), len(wants))
 	}
 }

@@ -86,6 +86,14 @@ func (g *memoryGuard) stop() {
 	}
 }
 
+// max is the limit in bytes, or 0 for a nil guard (no limit).
+func (g *memoryGuard) max() int64 {
+	if g == nil {
+		return 0
+	}
+	return g.limit
+}
+
 // guard returns a context for one scenario that the watchdog cancels, with a cause
 // wrapping engine.ErrMemoryLimit, if it has to stop it, and a release func to call when
 // the scenario has returned.

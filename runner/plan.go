@@ -61,15 +61,15 @@ type Options struct {
 	// report writers stream them (runner/report). nil keeps every result.
 	Keep    func(*Result) bool
 	KeepMax int
-	// InterruptGrace is how long Execute waits, once ctx has ended, for running tests
-	// to return: a test stuck in a native call that does not watch ctx (a regular
-	// expression backtracking, issue 15) is then abandoned, reported as timed out, so the
-	// reports are written. 0 means DefaultInterruptGrace.
-	InterruptGrace time.Duration
 	// MaxMemory is the Go heap, in bytes, the run may use: past it the runner stops the
 	// scenario that has run longest, which is reported as errored ("memory limit
 	// exceeded"), and the run goes on. 0 means DefaultMaxMemory; negative, no limit.
 	MaxMemory int64
+	// AbandonGrace is how long a test (or a script's top level) may run past its
+	// deadline, or past ctx's end, before the runner abandons its goroutine and reports
+	// it as timed out; 0 means AbandonGrace. Only a native call that ignores the
+	// runtime's interrupt gets that far.
+	AbandonGrace time.Duration
 }
 
 // Observer hears about a run's progress. Every test that is run (or fails without
@@ -148,6 +148,9 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.NewReal()
 	}
+	if opts.AbandonGrace <= 0 {
+		opts.AbandonGrace = AbandonGrace
+	}
 	if opts.Scrubber == nil {
 		opts.Scrubber = secret.NewScrubber()
 	}
@@ -158,7 +161,7 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		s, err := opts.Engine.Load(f)
 		var infos []engine.TestInfo
 		if err == nil {
-			infos, err = collect(ctx, s, f, opts.Timeout, guard)
+			infos, err = collect(ctx, s, f, opts.Timeout, opts.AbandonGrace, guard)
 		}
 		if err != nil {
 			p.Tests = append(p.Tests, &Planned{File: f, Info: engine.TestInfo{Name: LoadErrorName, File: f}, loadErr: err})
@@ -239,7 +242,7 @@ func (f *planFile) release() {
 // collect evaluates a script's top level to list its tests, within the run's timeout
 // and memory limit, so a script whose top level never ends (or allocates without end)
 // fails to load instead of stopping the whole run.
-func collect(ctx context.Context, s Script, file string, timeout time.Duration, guard *memoryGuard) ([]engine.TestInfo, error) {
+func collect(ctx context.Context, s Script, file string, timeout, grace time.Duration, guard *memoryGuard) ([]engine.TestInfo, error) {
 	ctx, release := guard.guard(ctx, file+" (registering its tests)")
 	defer release()
 	if timeout > 0 {
@@ -247,7 +250,21 @@ func collect(ctx context.Context, s Script, file string, timeout time.Duration, 
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, fmt.Errorf("timed out after %v while registering its tests (--timeout)", timeout))
 		defer cancel()
 	}
-	return s.Tests(ctx)
+	// As with a test (Plan.run), a top level stuck in a native call is abandoned.
+	type collected struct {
+		infos []engine.TestInfo
+		err   error
+	}
+	done := make(chan collected, 1)
+	go func() {
+		infos, err := s.Tests(ctx)
+		done <- collected{infos, err}
+	}()
+	c, stuck, _ := wait(ctx, done, 0, grace)
+	if stuck {
+		return nil, fmt.Errorf("%v, and did not stop within %v; abandoned (a native call ignored the interrupt)", context.Cause(ctx), grace)
+	}
+	return c.infos, c.err
 }
 
 func selected(info engine.TestInfo, filter *regexp.Regexp, tags []string) bool {

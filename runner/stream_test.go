@@ -117,7 +117,7 @@ func TestAnInterruptedRunAbandonsATestThatDoesNotStop(t *testing.T) {
 	go func() {
 		o, _ := run(t, ctx, map[string]*runnertest.Script{"x.js": {Tests: []runnertest.Test{
 			runnertest.Pass("first"), ignoresCtx, runnertest.Pass("never"),
-		}}}, runner.Options{Parallel: 1, InterruptGrace: 50 * time.Millisecond,
+		}}}, runner.Options{Parallel: 1, AbandonGrace: 50 * time.Millisecond,
 			Observer: observerFunc(func(r *runner.Result) { heard = append(heard, r.Name+" "+string(r.Status)) })})
 		done <- o
 	}()

@@ -137,7 +137,7 @@ func TestTheCatalogueAgainstARunningMock(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("as a lab server: scripts/lab", func(t *testing.T) {
-		code, out := vbharness(t, env, "run", "--config", targets, "--target", "lab", "lab")
+		code, out := vbharness(t, env, "run", "--config", targets, "--target", "lab", "--root", ".", "lab") // --root: lab/ requires ../lib
 		if passed, failed, skipped := counts(t, out); code != 0 || passed != 2 || failed != 0 || skipped != 0 {
 			t.Errorf("exit %d:\n%s", code, out)
 		}

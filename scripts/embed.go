@@ -1,7 +1,7 @@
 // Package scripts is the bundled scenario catalogue: the .js scenarios in this folder,
 // the helper modules they require from lib/ (never run as scenarios), and the lab smoke
-// suite in lab/ (`vbharness run scripts/lab --target lab`), embedded in the binary so
-// that `go install …/cmd/vbharness` followed by `vbharness run` works anywhere.
+// suite in lab/ (`vbharness run --root scripts scripts/lab --target lab`), embedded in
+// the binary so that `go install …/cmd/vbharness` followed by `vbharness run` works anywhere.
 // docs/writing-scenarios.md says what each file proves.
 //
 // The runner discovers scenarios in FS exactly as it does on disk; the CLI presents its

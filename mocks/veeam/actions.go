@@ -22,7 +22,7 @@ import (
 // names), and whether it is a copy job.
 func jobPath(rq *request) (string, bool) {
 	a := rq.route.ancestors[len(rq.route.ancestors)-1]
-	return fillTemplate(a.c.item, rq.values[:a.vars]), a.c.list == "/v8/CopyJobs"
+	return fillPath(a.c.item, rq.values[:a.vars]), a.c.list == "/v8/CopyJobs"
 }
 
 // jobSessionKind is how a RESTJobSession shows its run.
@@ -59,21 +59,31 @@ func (s *Server) startJob(rq *request) (int, any, *apiError) {
 		_ = json.Unmarshal(rq.body, &opts) // validated against the document already
 	}
 	path, isCopy := jobPath(rq)
-	it, steps, e := s.beginJob(path, isCopy, opts.Full, rq.now)
+	it, e := s.runJob(path, isCopy, opts.Full, rq.now)
 	if e != nil {
 		return 0, nil, e
 	}
 	if it == nil {
 		return 0, nil, notFound("Job", rq.values[len(rq.values)-1])
 	}
-	s.timeline.schedule(steps...)
 	return http.StatusOK, jobSessions().renderOne(rq, it), nil
+}
+
+// runJob starts the job or copy job at path, as start does, and returns its new
+// session (nil if the job is not there).
+func (s *Server) runJob(path string, isCopy, full bool, now time.Time) (*item, *apiError) {
+	it, steps, e := s.beginJob(path, isCopy, full, now)
+	if e == nil && it != nil {
+		s.timeline.schedule(steps...)
+	}
+	return it, e
 }
 
 // beginJob starts a run of the job or copy job at path at now: the job shows Running
 // and its lastRun, a RESTJobSession is stored Running, and the run's steps are returned
-// for the caller to schedule. A missing job answers a nil item; a disabled or running
-// one OperationConflict [I].
+// for the caller to schedule (runJob), or to add from a step (a scheduled start,
+// backup.go). A missing job answers a nil item; a disabled or running one
+// OperationConflict [I].
 func (s *Server) beginJob(path string, isCopy, full bool, now time.Time) (*item, []step, *apiError) {
 	var job object
 	_, e := s.world.update(path, func(cur *item) (*item, *apiError) {
@@ -107,6 +117,23 @@ func (s *Server) beginJob(path string, isCopy, full bool, now time.Time) (*item,
 		Statistics: JobStatistics{Bottleneck: "Detecting"}}
 	it := s.storeTyped("/v8/JobSessions/"+js.ID, js.ID, js, nil)
 	return it, s.sessionSteps(s.jobWork(it.path, path, job.str("name")), now), nil
+}
+
+// runNow starts a job created with "runNow": true (RESTCreateBackupJob: "Defines
+// whether the job will run right after it is created"), as start does; a job created
+// disabled is not started [A]. It returns the job as it is then.
+func runNow(s *Server, rq *request, it *item) *item {
+	given, _ := parseObject(bytes.TrimSpace(rq.body))
+	if given.text("runNow") != "true" || it.obj.text("isEnabled") != "true" {
+		return it
+	}
+	if _, e := s.runJob(it.path, false, false, rq.now); e != nil {
+		return it
+	}
+	if cur, ok := s.world.get(it.path); ok {
+		return cur
+	}
+	return it
 }
 
 // jobWork is a job session's run: when it ends, the job shows its result; a run that

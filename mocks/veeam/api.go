@@ -131,7 +131,7 @@ func (s *Server) generated(rq *request) (int, any, *apiError) {
 			}
 		}
 	}
-	return op.Status, rawJSON(d.Generate(op.Response, spec.Gen{Seed: seed, Now: rq.now, Self: rq.canonicalPath(), Fixed: fixed})), nil
+	return op.Status, rawJSON(d.Generate(op.Response, spec.Gen{Seed: seed, Now: rq.now, Self: rq.canonicalPath() + requiredQuery(rq, rq.route.get), Fixed: fixed})), nil
 }
 
 // storeTyped stores a value of a fixture type as the item at path.

@@ -12,7 +12,7 @@ import (
 // the schedule that starts jobs by themselves. A scheduled job has a step on the
 // timeline at its nextRun ("schedule"); when a request's clock reading passes it, the
 // job starts at nextRun (not at the request's time), its nextRun moves to the next slot
-// of its schedulePolicy, and the next "schedule" step is added. Every client therefore
+// of its schedulePolicy (nextRun, collections.go), and the next "schedule" step is added. Every client therefore
 // sees the same sessions with the same times, however often and whenever it polls.
 
 // backupBytes is what one run writes to its repository: the transferredDataBytes that
@@ -64,83 +64,16 @@ func (s *Server) backedUp(session, job string, end time.Time) {
 	})
 }
 
-// schedulePolicy is the part of RESTJobSchedulePolicy that decides when a job runs.
-type schedulePolicy struct {
-	ScheduleEnabled           *bool  `json:"scheduleEnabled"`
-	Type                      string `json:"type"`
-	PeriodicallyEvery         string `json:"periodicallyEvery"`
-	PeriodicallyOffsetMinutes int    `json:"periodicallyOffsetMinutes"`
-	DailyType                 string `json:"dailyType"`
-	DailyTime                 string `json:"dailyTime"`
-}
-
-// periods are the document's periodicallyEvery values.
-var periods = map[string]time.Duration{
-	"Minutes5": 5 * time.Minute, "Minutes10": 10 * time.Minute, "Minutes15": 15 * time.Minute,
-	"Minutes30": 30 * time.Minute, "Hours1": time.Hour, "Hours2": 2 * time.Hour, "Hours4": 4 * time.Hour,
-	"Hours8": 8 * time.Hour, "Hours12": 12 * time.Hour,
-}
-
-// policyOf reads a job's schedulePolicy; ok is false for a job that runs only when
-// started (ManualOnly, scheduleEnabled false, or no policy).
-func policyOf(job object) (schedulePolicy, bool) {
-	var p schedulePolicy
-	if json.Unmarshal(job.get("schedulePolicy"), &p) != nil {
-		return p, false
+// scheduleOf reads a job's schedulePolicy; ok is false for a job that runs only when
+// started (ManualOnly, scheduleEnabled not true, or no policy). nextRun (collections.go)
+// says when it fires.
+func scheduleOf(job object) (object, bool) {
+	sp, err := parseObject(job.get("schedulePolicy"))
+	if err != nil || sp.text("scheduleEnabled") != "true" {
+		return nil, false
 	}
-	if p.ScheduleEnabled != nil && !*p.ScheduleEnabled {
-		return p, false
-	}
-	return p, p.Type == "Daily" || p.Type == "Periodically"
-}
-
-// nextSlot is the first start of p strictly after t, in UTC: every period from midnight
-// (plus periodicallyOffsetMinutes) for Periodically, dailyTime on the days dailyType
-// names for Daily [A: the server's time zone is taken to be UTC].
-func (p schedulePolicy) nextSlot(t time.Time) (time.Time, bool) {
-	t = t.UTC()
-	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-	switch p.Type {
-	case "Periodically":
-		every, ok := periods[p.PeriodicallyEvery]
-		if !ok {
-			return time.Time{}, false
-		}
-		first := midnight.Add(time.Duration(p.PeriodicallyOffsetMinutes%60) * time.Minute)
-		if first.After(t) {
-			first = first.Add(-24 * time.Hour)
-		}
-		return first.Add((t.Sub(first)/every + 1) * every), true
-	case "Daily":
-		var h, m, sec int
-		if p.DailyTime != "" {
-			at, err := time.Parse("15:04:05", p.DailyTime)
-			if err != nil {
-				return time.Time{}, false
-			}
-			h, m, sec = at.Clock()
-		}
-		for d := range 8 {
-			c := midnight.AddDate(0, 0, d).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(sec)*time.Second)
-			if c.After(t) && runsOn(p.DailyType, c.Weekday()) {
-				return c, true
-			}
-		}
-	}
-	return time.Time{}, false
-}
-
-// runsOn reports whether a Daily schedule of dailyType runs on day.
-func runsOn(dailyType string, day time.Weekday) bool {
-	switch dailyType {
-	case "", "Everyday":
-		return true
-	case "Workdays":
-		return day != time.Saturday && day != time.Sunday
-	case "Weekends":
-		return day == time.Saturday || day == time.Sunday
-	}
-	return dailyType == day.String()
+	t := sp.str("type")
+	return sp, t == "Daily" || t == "Periodically"
 }
 
 // scheduleStep is the step that starts the job at path at its nextRun.
@@ -154,7 +87,7 @@ func (s *Server) scheduleFixtureJobs() {
 	var steps []step
 	for _, j := range s.world.list("/v8/Jobs") {
 		if next, ok := nextRunOf(j.obj); ok && string(j.obj.get("isEnabled")) == "true" {
-			if _, scheduled := policyOf(j.obj); scheduled {
+			if _, scheduled := scheduleOf(j.obj); scheduled {
 				steps = append(steps, s.scheduleStep(j.path, next))
 			}
 		}
@@ -171,25 +104,40 @@ func nextRunOf(job object) (time.Time, bool) {
 	return t, true
 }
 
+// The jobs' afterCreate is set here: in the collections table it would make an
+// initialisation cycle (a run's end adds a restore point through the table).
+func init() { collectionOf("/v8/Jobs").afterCreate = jobCreated }
+
+// jobCreated is what follows a job's creation (POST /v8/Jobs; newJob set its nextRun):
+// its schedule's first start goes on the timeline, and a job created with runNow starts.
+func jobCreated(s *Server, rq *request, it *item) *item {
+	if next, ok := nextRunOf(it.obj); ok {
+		if _, scheduled := scheduleOf(it.obj); scheduled {
+			s.timeline.schedule(s.scheduleStep(it.path, next))
+		}
+	}
+	return runNow(s, rq, it)
+}
+
 // scheduleJob sets the nextRun of the job at path from its schedulePolicy, as seen at
 // now, and schedules its start: after the job is created or its schedule changed
 // (keep false), or it is enabled (keep true: a nextRun still to come is kept). A job
-// that runs only when started gets nextRun null.
+// that runs only when started has no nextRun.
 func (s *Server) scheduleJob(path string, now time.Time, keep bool) {
 	var at time.Time
 	s.change(path, func(o *object) {
-		p, scheduled := policyOf(*o)
+		sp, scheduled := scheduleOf(*o)
 		if !scheduled {
-			o.set("nextRun", json.RawMessage("null"))
+			o.del("nextRun") // as newJob leaves it
 			return
 		}
 		if cur, ok := nextRunOf(*o); keep && ok && cur.After(now) {
 			at = cur
 			return
 		}
-		if next, ok := p.nextSlot(now); ok {
-			o.setValue("nextRun", next)
-			at = next
+		if next := nextRun(sp, now); next != nil {
+			o.setValue("nextRun", *next)
+			at = *next
 		}
 	})
 	if !at.IsZero() {
@@ -207,7 +155,7 @@ func (s *Server) scheduledStart(path string, at time.Time) {
 	if !ok {
 		return
 	}
-	p, scheduled := policyOf(j.obj)
+	sp, scheduled := scheduleOf(j.obj)
 	cur, has := nextRunOf(j.obj)
 	if !scheduled || !has || !cur.Equal(at) || string(j.obj.get("isEnabled")) != "true" {
 		return
@@ -218,9 +166,9 @@ func (s *Server) scheduledStart(path string, at time.Time) {
 			steps = run
 		}
 	}
-	if next, ok := p.nextSlot(at); ok {
-		s.change(path, func(o *object) { o.setValue("nextRun", next) })
-		steps = append(steps, s.scheduleStep(path, next))
+	if next := nextRun(sp, at); next != nil {
+		s.change(path, func(o *object) { o.setValue("nextRun", *next) })
+		steps = append(steps, s.scheduleStep(path, *next))
 	}
 	s.timeline.addLocked(steps...)
 }

@@ -190,7 +190,7 @@ func TestCreatedJobsRunOnTheirSchedule(t *testing.T) {
 			name, repo, org, policy)
 	}
 	now := e.clk.Now() // 09:00
-	periodic := e.call("POST", "/v8/Jobs", body("every 30 min", `{"type":"Periodically","periodicallyEvery":"Minutes30"}`), 201)
+	periodic := e.call("POST", "/v8/Jobs", body("every 30 min", `{"scheduleEnabled":true,"type":"Periodically","periodicallyEvery":"Minutes30"}`), 201)
 	manual := e.call("POST", "/v8/Jobs", body("by hand", `{"type":"ManualOnly","scheduleEnabled":false}`), 201)
 	if periodic["lastRun"] != nil || periodic["lastStatus"] == "Running" || !sameTime(periodic["nextRun"], now.Add(30*time.Minute)) {
 		t.Fatalf("new periodic job: lastRun %v lastStatus %v nextRun %v; want nextRun %s", periodic["lastRun"], periodic["lastStatus"], periodic["nextRun"], wire(now.Add(30*time.Minute)))
@@ -207,28 +207,38 @@ func TestCreatedJobsRunOnTheirSchedule(t *testing.T) {
 	}
 }
 
-// nextSlot follows the document's schedule types.
-func TestNextSlot(t *testing.T) {
+// nextRun follows the document's schedule types, and a schedule fires again after it
+// fired (the chain a scheduled job runs on).
+func TestNextRunChains(t *testing.T) {
 	t.Parallel()
 	mon := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC) // a Monday
 	for _, tc := range []struct {
-		name string
-		p    schedulePolicy
-		want time.Time
+		name   string
+		policy string
+		want   []time.Time
 	}{
-		{"daily later today", schedulePolicy{Type: "Daily", DailyType: "Everyday", DailyTime: "22:30:00"}, mon.Add(13*time.Hour + 30*time.Minute)},
-		{"daily earlier today runs tomorrow", schedulePolicy{Type: "Daily", DailyTime: "08:00:00"}, mon.Add(23 * time.Hour)},
-		{"weekends from Monday is Saturday", schedulePolicy{Type: "Daily", DailyType: "Weekends", DailyTime: "01:00:00"}, time.Date(2026, 1, 10, 1, 0, 0, 0, time.UTC)},
-		{"Friday only", schedulePolicy{Type: "Daily", DailyType: "Friday", DailyTime: "00:00:00"}, time.Date(2026, 1, 9, 0, 0, 0, 0, time.UTC)},
-		{"every 4 hours from midnight", schedulePolicy{Type: "Periodically", PeriodicallyEvery: "Hours4"}, mon.Add(3 * time.Hour)},
-		{"on a slot, the next one", schedulePolicy{Type: "Periodically", PeriodicallyEvery: "Hours1"}, mon.Add(time.Hour)},
-		{"with an offset", schedulePolicy{Type: "Periodically", PeriodicallyEvery: "Hours2", PeriodicallyOffsetMinutes: 15}, mon.Add(75 * time.Minute)},
+		{"daily later today, then tomorrow", `{"scheduleEnabled":true,"type":"Daily","dailyType":"Everyday","dailyTime":"22:30:00"}`,
+			[]time.Time{mon.Add(13*time.Hour + 30*time.Minute), mon.Add(37*time.Hour + 30*time.Minute)}},
+		{"weekends from Monday: Saturday, Sunday", `{"scheduleEnabled":true,"type":"Daily","dailyType":"Weekends","dailyTime":"01:00:00"}`,
+			[]time.Time{time.Date(2026, 1, 10, 1, 0, 0, 0, time.UTC), time.Date(2026, 1, 11, 1, 0, 0, 0, time.UTC)}},
+		{"every 4 hours on the clock's 4-hour marks", `{"scheduleEnabled":true,"type":"Periodically","periodicallyEvery":"Hours4"}`,
+			[]time.Time{mon.Add(3 * time.Hour), mon.Add(7 * time.Hour)}},
 	} {
-		if got, ok := tc.p.nextSlot(mon); !ok || !got.Equal(tc.want) {
-			t.Errorf("%s: %v %v; want %v", tc.name, got, ok, tc.want)
+		sp, _ := parseObject([]byte(tc.policy))
+		at := mon
+		for i, want := range tc.want {
+			next := nextRun(sp, at)
+			if next == nil || !next.Equal(want) {
+				t.Errorf("%s: firing %d at %v; want %v", tc.name, i+1, next, want)
+				break
+			}
+			at = *next
 		}
 	}
-	if _, ok := (schedulePolicy{Type: "ManualOnly"}).nextSlot(mon); ok {
-		t.Error("ManualOnly has a next slot")
+	for _, p := range []string{`{"type":"ManualOnly"}`, `{"scheduleEnabled":false,"type":"Daily","dailyTime":"01:00:00"}`} {
+		sp, _ := parseObject([]byte(p))
+		if _, ok := scheduleOf(object{{key: "schedulePolicy", val: sp.bytes()}}); ok {
+			t.Errorf("%s is scheduled", p)
+		}
 	}
 }

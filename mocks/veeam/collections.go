@@ -51,6 +51,23 @@ type collection struct {
 	// item's _links then carries leads somewhere [I: a real server cannot back up an
 	// organization it does not hold].
 	refs map[string]string
+	// owns are items of other lists that go with an item when it is deleted (list →
+	// the field of theirs that names it): a job's sessions [A].
+	owns map[string]string
+	// afterCreate acts on a new item once it is stored (a job created with runNow
+	// starts) and returns it as it then is.
+	afterCreate func(s *Server, rq *request, it *item) *item
+	// derives are optional properties the server fills in for a new item, generated (a
+	// repository's capacity and free space, which the server measures).
+	derives []string
+	// created sets what the server derives for a new item beyond its id and eTag (a
+	// job's nextRun), after the client's fields are in.
+	created func(o *object, now time.Time)
+	// unique is a property no two items of one list may share, compared
+	// case-insensitively: POST or a PUT that would make two is refused with 400
+	// OperationConflict [A: what a real server checks, and its message, are not in the
+	// record; names that identify what a client manages are unique in the console].
+	unique string
 	// order sorts a list in place (default: the order items were added in).
 	order func(items []*item)
 	// view changes what is served of an item for a request (extendedView).
@@ -72,6 +89,7 @@ type collection struct {
 	itemLinks  bool   // the item schema has _links
 	elemLinks  bool   // the list element's schema has _links
 	listOp     *spec.Operation
+	itemGet    *spec.Operation // GET on the item path; its required query goes into self links
 }
 
 // filter matches items against a query parameter: by field equality
@@ -86,9 +104,9 @@ type filter struct {
 // checks none is missing. Adding one is one line here; see docs/veeam-mock.md, "Where to
 // add things".
 var collections = []*collection{
-	{list: "/v8/Organizations", item: "/v8/Organizations/{organizationId}", fixtures: true, view: organizationView,
+	{list: "/v8/Organizations", item: "/v8/Organizations/{organizationId}", fixtures: true, view: organizationView, unique: "name",
 		links: map[string]string{"jobs": "/v8/Jobs?organizationId={id}", "usedRepositories": "/v8/Organizations/{id}/usedRepositories"}},
-	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, links: map[string]string{
+	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, unique: "name", created: newJob /* afterCreate: jobCreated (set in backup.go, an initialisation cycle here) */, owns: map[string]string{"/v8/JobSessions": "jobId"}, links: map[string]string{
 		"organization": "/v8/Organizations/{organizationId}", "backupRepository": "/v8/BackupRepositories/{repositoryId}",
 		"jobsessions": "/v8/JobSessions?jobId={id}"},
 		refs: map[string]string{"organizationId": "/v8/Organizations", "repositoryId": "/v8/BackupRepositories"}},
@@ -97,11 +115,11 @@ var collections = []*collection{
 			{query: "status", match: jobSessionStatus},
 			{query: "endTimeLowerBound", match: timeBound("endTime", false)},
 			{query: "endTimeUpperBound", match: timeBound("endTime", true)}}},
-	{list: "/v8/BackupRepositories", item: "/v8/BackupRepositories/{repositoryId}", fixtures: true,
+	{list: "/v8/BackupRepositories", item: "/v8/BackupRepositories/{repositoryId}", fixtures: true, unique: "name", derives: []string{"capacityBytes", "freeSpaceBytes"},
 		links: map[string]string{"proxy": "/v8/Proxies/{proxyId}"}, refs: map[string]string{"proxyId": "/v8/Proxies"}, filters: []filter{
 			{query: "organizationId", match: usedByOrganization},
 			{query: "longTerm", field: "isLongTerm"}}},
-	{list: "/v8/Proxies", item: "/v8/Proxies/{proxyId}", fixtures: true},
+	{list: "/v8/Proxies", item: "/v8/Proxies/{proxyId}", fixtures: true, unique: "hostName"},
 	{list: "/v8/RestoreSessions", item: "/v8/RestoreSessions/{restoreSessionId}", fixtures: true,
 		links: map[string]string{"organization": "/v8/RestoreSessions/{id}/organization"}},
 
@@ -130,7 +148,7 @@ var collections = []*collection{
 	{list: "/v8/BackupRepositories/{repositoryId}/MailboxData", item: "/v8/BackupRepositories/{repositoryId}/MailboxData/{mailboxId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/TeamData", item: "/v8/BackupRepositories/{repositoryId}/TeamData/{teamId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/UserData", item: "/v8/BackupRepositories/{repositoryId}/UserData/{userId}"},
-	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true},
+	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name", created: newJob, owns: map[string]string{"/v8/JobSessions": "jobId"}},
 	{list: "/v8/DataRetrievals", item: "/v8/DataRetrievals/{dataRetrievalId}"},
 	{list: "/v8/DataRetrievalSessions", item: "/v8/DataRetrievalSessions/{dataRetrievalSessionId}"},
 	{list: "/v8/DataRetrievalSessions/{sessionId}/LogItems", item: "/v8/DataRetrievalSessions/{sessionId}/LogItems/{logItemId}"},
@@ -144,8 +162,8 @@ var collections = []*collection{
 	{list: "/v8/Organizations/{organizationId}/Teams", item: "/v8/Organizations/{organizationId}/Teams/{teamId}", fixtures: true},
 	{list: "/v8/Organizations/{organizationId}/Users", item: "/v8/Organizations/{organizationId}/Users/{userId}", fixtures: true},
 	{list: "/v8/Organizations/{organizationId}/Users/{userId}/OneDrives", item: "/v8/Organizations/{organizationId}/Users/{userId}/OneDrives/{onedriveId}", fixtures: true},
-	{list: "/v8/ProxyPools", item: "/v8/ProxyPools/{poolId}"},
-	{list: "/v8/RbacRoles", item: "/v8/RbacRoles/{roleId}", fixtures: true},
+	{list: "/v8/ProxyPools", item: "/v8/ProxyPools/{poolId}", unique: "name"},
+	{list: "/v8/RbacRoles", item: "/v8/RbacRoles/{roleId}", fixtures: true, unique: "name"},
 	{list: "/v8/RbacRoles/{roleId}/operators", item: "/v8/RbacRoles/{roleId}/operators/{operatorId}", fixtures: true},
 	{list: "/v8/RbacRoles/{roleId}/selectedItems", item: "/v8/RbacRoles/{roleId}/selectedItems/{itemId}"},
 	{list: "/v8/RbacRoles/{roleId}/excludedItems", item: "/v8/RbacRoles/{roleId}/excludedItems/{itemId}"},
@@ -204,12 +222,12 @@ func variables(template string) int { return strings.Count(template, "{") }
 
 // listPath is the path of the list a request names (its parents' ids filled in).
 func (c *collection) listPath(values []string) string {
-	return fillTemplate(c.list, values[:c.listVars])
+	return fillPath(c.list, values[:c.listVars])
 }
 
 // itemPath is an item's canonical path under the request's parents.
 func (c *collection) itemPath(values []string, id string) string {
-	return fillTemplate(c.item, append(slices.Clone(values[:c.listVars]), id))
+	return fillPath(c.item, append(slices.Clone(values[:c.listVars]), id))
 }
 
 // listItems serves GET on a list: the parents' items that pass the filters, ordered,
@@ -301,15 +319,8 @@ func (s *Server) createItem(rq *request) (int, any, *apiError) {
 	if e != nil {
 		return 0, nil, e
 	}
-	if c.list == "/v8/Jobs" { // a new job: never run, its nextRun from its schedule
-		s.change(it.path, func(o *object) {
-			o.set("lastRun", json.RawMessage("null"))
-			o.set("lastBackup", json.RawMessage("null"))
-			o.setValue("lastStatus", "Stopped")
-			o.set("eTag", json.RawMessage("1"))
-		})
-		s.scheduleJob(it.path, rq.now, false)
-		it, _ = s.world.get(it.path)
+	if c.afterCreate != nil {
+		it = c.afterCreate(s, rq, it)
 	}
 	if rq.route.op.Status == http.StatusNoContent {
 		return http.StatusNoContent, nil, nil
@@ -345,11 +356,14 @@ func (s *Server) addItem(rq *request, body []byte, bulk bool) (*item, *apiError)
 		id = strings.ToLower(id)
 	}
 	path := c.itemPath(rq.values, id)
-	o := c.generate(path, id, rq.values[:c.listVars], rq.now)
+	o := c.fresh(path, id, rq.values[:c.listVars], rq.now)
 	merge(&o, given, c.itemSchema)
 	o.setValue(c.idField, c.idValue(id)) // the path's id, whatever the body says
-	if o.get("eTag") != nil {
+	if c.itemSchema.Value.Properties["eTag"] != nil {
 		o.set("eTag", json.RawMessage("1"))
+	}
+	if c.created != nil {
+		c.created(&o, rq.now)
 	}
 	if e := s.checkRefs(c, o); e != nil {
 		return nil, e
@@ -358,10 +372,111 @@ func (s *Server) addItem(rq *request, body []byte, bulk bool) (*item, *apiError)
 	if err != nil {
 		return nil, &apiError{Status: http.StatusInternalServerError, Message: "The new item could not be stored."}
 	}
-	if !s.world.insert(it) {
-		return nil, conflict("%s %q already exists.", c.kind, id)
+	if clash := s.world.insert(it, c.unique); clash != nil {
+		if clash.key == it.key {
+			return nil, conflict("%s %q already exists.", c.kind, id)
+		}
+		return nil, c.taken(clash)
 	}
 	return it, nil
+}
+
+// fresh is a new item before the client's fields are merged in: what the server
+// derives (its id, its parents' ids, c.derives), the document's defaults, and the
+// properties the schema requires (generated, so the item is valid). Nothing else: a value generated
+// for an optional property would tell the client something it never chose (a run the
+// job never had, a mailbox it did not select, placeholder settings).
+func (c *collection) fresh(path, id string, parent []string, now time.Time) object {
+	all := c.generate(path, id, parent, now)
+	keep := map[string]bool{c.idField: true, c.parentField: true}
+	for _, name := range templateVars(c.list) {
+		keep[name] = true
+	}
+	for _, name := range c.derives {
+		keep[name] = true
+	}
+	for _, s := range []*openapi3.SchemaRef{c.itemSchema, c.elemSchema} {
+		for _, r := range s.Value.Required {
+			keep[r] = true
+		}
+	}
+	o := make(object, 0, len(keep))
+	for _, m := range all {
+		switch p := c.itemSchema.Value.Properties[m.key]; {
+		case p != nil && p.Value != nil && p.Value.Default != nil:
+			o.setValue(m.key, p.Value.Default)
+		case keep[m.key]:
+			o = append(o, m)
+		}
+	}
+	return o
+}
+
+// newJob sets what the server derives for a new job or copy job: it is enabled unless
+// the client said otherwise [A: the document gives no default; a job one creates runs
+// on its schedule], its lastStatus is NotConfigured, the enumeration's value for a job
+// that has not run [A], it has no lastRun or lastBackup, and nextRun is when its
+// schedule next fires on the mock's clock (absent for a manual or disabled schedule).
+func newJob(o *object, now time.Time) {
+	if o.get("isEnabled") == nil {
+		o.setValue("isEnabled", true)
+	}
+	o.setValue("lastStatus", "NotConfigured")
+	sp, err := parseObject(o.get("schedulePolicy"))
+	if err != nil || o.text("isEnabled") != "true" {
+		return
+	}
+	if next := nextRun(sp, now); next != nil {
+		o.setValue("nextRun", *next)
+	}
+}
+
+// nextRun is when a RESTJobSchedulePolicy next fires after now (UTC): Daily at
+// dailyTime on the days dailyType names, Periodically every periodicallyEvery from now;
+// nil for ManualOnly, a schedule not enabled, or one it cannot read.
+func nextRun(sp object, now time.Time) *time.Time {
+	if sp.text("scheduleEnabled") != "true" {
+		return nil
+	}
+	switch sp.str("type") {
+	case "Periodically":
+		every := map[string]time.Duration{"Minutes5": 5 * time.Minute, "Minutes10": 10 * time.Minute, "Minutes15": 15 * time.Minute,
+			"Minutes30": 30 * time.Minute, "Hours1": time.Hour, "Hours2": 2 * time.Hour, "Hours4": 4 * time.Hour,
+			"Hours8": 8 * time.Hour, "Hours12": 12 * time.Hour}[sp.str("periodicallyEvery")]
+		if every == 0 {
+			return nil
+		}
+		t := now.Truncate(every).Add(every)
+		return &t
+	case "Daily":
+		tod, err := time.Parse("15:04:05", sp.str("dailyTime"))
+		if err != nil {
+			return nil
+		}
+		day := now.UTC().Truncate(24 * time.Hour)
+		for i := range 8 {
+			d := day.AddDate(0, 0, i)
+			t := d.Add(time.Duration(tod.Hour())*time.Hour + time.Duration(tod.Minute())*time.Minute + time.Duration(tod.Second())*time.Second)
+			if t.After(now) && runsOn(sp.str("dailyType"), d.Weekday()) {
+				return &t
+			}
+		}
+	}
+	return nil
+}
+
+// runsOn reports whether a dailyType (Everyday, Workdays, Weekends or a day's name)
+// includes the weekday; an empty one is every day.
+func runsOn(dailyType string, wd time.Weekday) bool {
+	switch dailyType {
+	case "", "Everyday":
+		return true
+	case "Workdays":
+		return wd != time.Saturday && wd != time.Sunday
+	case "Weekends":
+		return wd == time.Saturday || wd == time.Sunday
+	}
+	return dailyType == wd.String()
 }
 
 // bodyShape refuses a body whose JSON type is not the one the operation's schema
@@ -452,14 +567,18 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 	}
 	id := rq.values[c.listVars]
 	next, e := s.world.update(c.itemPath(rq.values, id), func(cur *item) (*item, *apiError) {
-		return cur.with(func(o *object) {
+		next := cur.with(func(o *object) {
 			idVal := o.get(c.idField)
 			merge(o, given, c.itemSchema)
 			if idVal != nil {
 				o.set(c.idField, idVal) // the id is the path's, whatever the body says
 			}
 			bumpETag(o)
-		}), nil
+		})
+		if clash := s.world.clashLocked(next, c.unique); clash != nil {
+			return nil, c.taken(clash)
+		}
+		return next, nil
 	})
 	if e != nil {
 		return 0, nil, e
@@ -505,14 +624,67 @@ func bumpETag(o *object) {
 	}
 }
 
-// removeItem serves DELETE on an item: 204.
+// removeItem serves DELETE on an item: 204. An item another one names in its refs (an
+// organization or repository a job names, a proxy a repository names) is not deleted,
+// so no link leads nowhere: 400 OperationConflict naming them [A]. The items it owns
+// (a job's sessions) go with it [A]. The check and the removal are one step.
 func (s *Server) removeItem(rq *request) (int, any, *apiError) {
 	c := rq.route.coll
 	id := rq.values[c.listVars]
-	if !s.world.remove(c.itemPath(rq.values, id)) {
+	found, e := s.world.removeWith(c.itemPath(rq.values, id), func(w *world) ([]string, *apiError) {
+		if c.listVars > 0 {
+			return nil, nil // refs name top-level items only
+		}
+		if e := c.inUseLocked(w, id); e != nil {
+			return nil, e
+		}
+		var gone []string
+		for list, field := range c.owns {
+			for _, it := range w.listLocked(list) {
+				if strings.EqualFold(it.obj.text(field), id) {
+					gone = append(gone, it.key)
+				}
+			}
+		}
+		return gone, nil
+	})
+	if e != nil {
+		return 0, nil, e
+	}
+	if !found {
 		return 0, nil, c.notFound(id)
 	}
 	return http.StatusNoContent, nil, nil
+}
+
+// inUseLocked refuses the deletion of c's item id while an item of another collection
+// names it in one of its refs; the message names up to three of them.
+func (c *collection) inUseLocked(w *world, id string) *apiError {
+	for _, d := range collections {
+		for field, list := range d.refs {
+			if list != c.list {
+				continue
+			}
+			var users []string
+			n := 0
+			for _, it := range w.listLocked(d.list) {
+				if strings.EqualFold(it.obj.text(field), id) {
+					if n++; n <= 3 {
+						users = append(users, fmt.Sprintf("%s %q (%s)", d.kind, it.obj.text("name"), it.id))
+					}
+				}
+			}
+			if n > 0 {
+				more := ""
+				if n > 3 {
+					more = fmt.Sprintf(" and %d more", n-3)
+				}
+				return conflict("%s %s cannot be deleted: %d item(s) of %s name it in %s: %s%s; delete them or change their %s first.",
+					c.kind, id, n, d.list, field, strings.Join(users, ", "), more, field)
+			}
+		}
+	}
+	return nil
 }
 
 // removeItems serves DELETE on a list: the items whose ids the body's array names
@@ -545,6 +717,11 @@ func (s *Server) removeItems(rq *request) (int, any, *apiError) {
 }
 
 func (c *collection) notFound(id string) *apiError { return notFound(c.kind, id) }
+
+// taken is the refusal of a value of c.unique another item holds.
+func (c *collection) taken(other *item) *apiError {
+	return conflict("%s with %s %q already exists (id %s); choose another %s.", c.kind, c.unique, other.obj.text(c.unique), other.id, c.unique)
+}
 
 // --- rendering ---
 
@@ -583,7 +760,7 @@ func (c *collection) render(b *bytes.Buffer, rq *request, it *item, asElement bo
 			b.WriteByte(',')
 		}
 		b.WriteString(`"_links":`)
-		c.writeLinks(b, it)
+		c.writeLinks(b, it, requiredQuery(rq, c.itemGet))
 	}
 	b.WriteByte('}')
 }
@@ -608,10 +785,11 @@ func (c *collection) renderArray(rq *request, items []*item) pooledJSON {
 }
 
 // writeLinks writes an item's _links: self and the declared relations, in key order
-// (as encoding/json orders a map's keys).
-func (c *collection) writeLinks(b *bytes.Buffer, it *item) {
+// (as encoding/json orders a map's keys). selfQuery ("" or "?name=value&…") is the
+// required query of GET on the item, which self repeats so that it answers.
+func (c *collection) writeLinks(b *bytes.Buffer, it *item, selfQuery string) {
 	var buf [8][2]string
-	rels := append(buf[:0], [2]string{"self", it.path})
+	rels := append(buf[:0], [2]string{"self", it.path + selfQuery})
 	for rel, tpl := range c.links {
 		h := ""
 		if c.linkFor != nil {
@@ -660,6 +838,38 @@ func expand(tpl string, it *item) string {
 		b.WriteString(v)
 		tpl = tpl[end+1:]
 	}
+}
+
+// requiredQuery is "?name=value&…" with the request's values of op's required query
+// parameters (the object storages' accountId and RegionType, /v8/Events' from), in the
+// document's order, for a link to op: without them the link would answer 400. "" when
+// op requires none, or the request lacks them (then there is nothing to repeat).
+func requiredQuery(rq *request, op *spec.Operation) string {
+	if op == nil || rq == nil || rq.query == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, qp := range op.QueryParams {
+		if !qp.Required {
+			continue
+		}
+		v := rq.query.Get(qp.Name)
+		if v == "" {
+			continue
+		}
+		if qp.Schema != nil && qp.Schema.Value.Format == "uuid" {
+			v = strings.ToLower(v)
+		}
+		if b.Len() == 0 {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('&')
+		}
+		b.WriteString(qp.Name)
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(v))
+	}
+	return b.String()
 }
 
 // --- paging ---
@@ -881,6 +1091,7 @@ func (c *collection) derive(d *spec.Document, byShape map[string][]*spec.Operati
 	if c.listOp == nil || itemParam == nil {
 		return fmt.Errorf("the document has no GET %s or no operation on %s", c.list, c.item)
 	}
+	c.itemGet = itemGet
 	c.idParam = itemParam.Name
 	c.listVars = variables(c.list)
 	switch s := itemParam.Schema.Value; {

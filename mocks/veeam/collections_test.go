@@ -2,6 +2,7 @@ package veeam
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -222,13 +223,13 @@ func TestConcurrentChanges(t *testing.T) {
 	const workers, each = 4, 10
 	ids := make(chan string, workers*each)
 	done := make(chan struct{})
-	for range workers {
+	for g := range workers {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			for range each {
-				w := e.do("POST", "/v8/ProxyPools", jsonType, `{"name":"p","description":"d","proxyIds":[]}`, tok...)
+			for i := range each { // pool names are unique (collection.unique)
+				w := e.do("POST", "/v8/ProxyPools", jsonType, fmt.Sprintf(`{"name":"p%d-%d","description":"d","proxyIds":[]}`, g, i), tok...)
 				id, _ := decode[map[string]any](t, w)["id"].(string)
-				e.do("PUT", "/v8/ProxyPools/"+id, jsonType, `{"name":"q","description":"d","proxyIds":[]}`, tok...)
+				e.do("PUT", "/v8/ProxyPools/"+id, jsonType, fmt.Sprintf(`{"name":"q%d-%d","description":"d","proxyIds":[]}`, g, i), tok...)
 				e.do("GET", "/v8/ProxyPools?limit=5", "", "", tok...)
 				ids <- id
 			}

@@ -61,10 +61,10 @@ func hrefsIn(body []byte) [][2]string {
 
 // followLink checks one link of an answer given to caller: the href is a relative
 // /v8/… reference whose path is a path of the document, spelled as the document spells
-// it, and the mock answers a GET of it, as the same caller, with something other than
-// 404. Where the document has a GET at that path, 405 fails too; the self link of a page
-// of a POST search (…/search?offset=…) names a path with no GET, which a client
-// re-POSTs, so 405 is its answer to GET.
+// it, and the mock answers a GET of it, as the same caller, with a success: a link that
+// answers 400 (a required query parameter left out) or 404 leads nowhere. The one
+// exception is the self link of a page of a POST search (…/search?offset=…): it names a
+// path with no GET, which a client re-POSTs, so 405 is its answer to GET.
 func (w *walker) followLink(c callers, rel, href string) error {
 	u, err := url.Parse(href)
 	if err != nil || u.IsAbs() || u.Host != "" {
@@ -83,7 +83,15 @@ func (w *walker) followLink(c callers, rel, href string) error {
 	}
 	rec := httptest.NewRecorder()
 	w.h.ServeHTTP(rec, req)
-	if rec.Code == http.StatusNotFound || (hasGet && rec.Code == http.StatusMethodNotAllowed) {
+	if rec.Code == http.StatusBadRequest && strings.HasPrefix(href, "/v8/RestoreSessions/") && strings.Contains(rec.Body.String(), `"OperationConflict"`) {
+		// A stopped restore session keeps its links, which answer 400 OperationConflict
+		// ("… is stopped: its backup is no longer mounted") by the restore sessions'
+		// design (issue 13). Whether a stopped session should carry them is for that code
+		// to decide; the link is logged here, not hidden.
+		w.t.Logf("_links.%s.href %q answers 400 OperationConflict (a stopped restore session)", rel, href)
+		return nil
+	}
+	if rec.Code >= 300 && (hasGet || rec.Code != http.StatusMethodNotAllowed) {
 		return fmt.Errorf("_links.%s.href %q answers %d to the %s that got it: %.200s", rel, href, rec.Code, callerName(c), rec.Body)
 	}
 	return nil
@@ -91,8 +99,8 @@ func (w *walker) followLink(c callers, rel, href string) error {
 
 // Issue 19 item 2, acceptance 2: every _links.*.href in every answer of the walk (each
 // of the 487 operations called validly on the default world, as the caller the table
-// names) is a path of the document and answers a GET from that caller with something
-// other than 404.
+// names) is a path of the document and answers a GET from that caller with a success
+// (2xx).
 func TestEveryLinkLeadsSomewhere(t *testing.T) {
 	t.Parallel()
 	loadSpec(t)
@@ -140,6 +148,7 @@ func TestFollowLinkCatchesBrokenLinks(t *testing.T) {
 		{"a job that exists", "/v8/Jobs/" + job, true},
 		{"a job that does not", "/v8/Jobs/00000000-0000-0000-0000-00000000dead", false},
 		{"a path not in the document", "/v8/Organizations/" + job + "/Jobs", false},
+		{"a link without the operation's required query", "/v8/S3Resources/buckets/bucket-1", false},
 		{"an absolute URL", "https://127.0.0.1:4443/v8/Jobs/" + job, false},
 	} {
 		if err := w.followLink(admins, "x", tc.href); (err == nil) != tc.ok {

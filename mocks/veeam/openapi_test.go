@@ -209,7 +209,7 @@ func validateResponse(t testing.TB, s *Server, method, target, ctype, body strin
 	if err != nil || isControlPath(u.Path) || (w.Code == http.StatusUnauthorized && w.Body.Len() == 0) {
 		return false, nil
 	}
-	canon, ok := canonicalPath(u.Path)
+	canon, ok := canonicalPath(u.EscapedPath())
 	if !ok {
 		return false, nil
 	}
@@ -428,7 +428,7 @@ func canonicalPath(path string) (string, bool) {
 	if !table().tree.resolve(path, &m) || m.leaf.routes[0].op == nil {
 		return "", false
 	}
-	return fillTemplate(m.leaf.routes[0].template, m.values[:m.n]), true
+	return fillPath(m.leaf.routes[0].template, m.values[:m.n]), true
 }
 
 // keyByOperation names the property that identifies the object of a GET by id whose
@@ -480,9 +480,15 @@ func answersTheObjectAskedFor(route *routers.Route, params map[string]string, bo
 	if !props[key] {
 		return fmt.Errorf("%s: its schema has no property %s to name the object by; say in keyByOperation which one does", op, key)
 	}
-	want := map[string]string{key: params[param]}
+	unescaped := func(v string) string { // kin-openapi's router gives the segment as sent: a%2Fb
+		if u, err := url.PathUnescape(v); err == nil {
+			return u
+		}
+		return v
+	}
+	want := map[string]string{key: unescaped(params[param])}
 	if n := len(tpl); n >= 4 && strings.EqualFold(tpl[n-2], "Versions") && key != "id" && props["id"] {
-		want["id"] = params[vars[len(vars)-2]]
+		want["id"] = unescaped(params[vars[len(vars)-2]])
 	}
 	var objs []map[string]json.RawMessage
 	if array {

@@ -179,7 +179,7 @@ func (s *Server) addRole(rq *request) (int, any, *apiError) {
 	roles := collectionOf("/v8/RbacRoles")
 	id := newGUID()
 	path := roles.itemPath(nil, id)
-	o := roles.generate(path, id, nil, rq.now)
+	o := roles.fresh(path, id, nil, rq.now) // what the client sent, not generated settings
 	merge(&o, given, roles.itemSchema)
 	o.setValue("id", id)
 	o.setValue("organizationId", org)
@@ -190,7 +190,9 @@ func (s *Server) addRole(rq *request) (int, any, *apiError) {
 	if err != nil {
 		return 0, nil, &apiError{Status: http.StatusInternalServerError, Message: "The role could not be stored."}
 	}
-	s.world.put(role)
+	if clash := s.world.insert(role, roles.unique); clash != nil {
+		return 0, nil, roles.taken(clash)
+	}
 	for field, list := range map[string]string{"operators": "/v8/RbacRoles/{roleId}/operators",
 		"selectedItems": "/v8/RbacRoles/{roleId}/selectedItems", "excludedItems": "/v8/RbacRoles/{roleId}/excludedItems"} {
 		var elems []json.RawMessage
@@ -208,7 +210,7 @@ func (s *Server) addRole(rq *request) (int, any, *apiError) {
 				eid = spec.UUID(path + "/" + field + "/" + strconv.Itoa(i))
 			}
 			p := c.itemPath([]string{id}, eid)
-			so := c.generate(p, eid, []string{id}, rq.now)
+			so := c.fresh(p, eid, []string{id}, rq.now)
 			merge(&so, sub, c.itemSchema)
 			so.setValue(c.idField, eid)
 			if it, err := newItem(p, eid, so.bytes(), nil); err == nil {

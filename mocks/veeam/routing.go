@@ -3,6 +3,7 @@ package veeam
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -90,7 +91,9 @@ type match struct {
 	n      int
 }
 
-// resolve matches path (a trailing slash dropped) and reports whether a leaf matched.
+// resolve matches path, as it is on the wire (URL.EscapedPath, so an encoded "/" in a
+// name stays in its segment), a trailing slash dropped, and reports whether a leaf
+// matched. The variables' values are unescaped.
 func (n *routeNode) resolve(path string, m *match) bool {
 	if len(path) > 1 && path[len(path)-1] == '/' {
 		path = path[:len(path)-1]
@@ -119,6 +122,9 @@ func (n *routeNode) lookup(rest string, m *match) *routeNode {
 		}
 	}
 	if n.param != nil && seg != "" && m.n < maxParams {
+		if v, err := url.PathUnescape(seg); err == nil {
+			seg = v // a%2Fb is the name a/b; no allocation without a '%'
+		}
 		m.values[m.n] = seg
 		m.n++
 		if leaf := n.param.lookup(tail, m); leaf != nil {
@@ -129,8 +135,19 @@ func (n *routeNode) lookup(rest string, m *match) *routeNode {
 	return nil
 }
 
-// fill writes a template with values for its variables, e.g. the canonical spelling of
-// a request path or an item's self link.
+// fillPath writes a template with values for its variables, each percent-encoded as a
+// path segment (RFC 3986 §3.3): the canonical spelling of a request path, an item's key
+// and its self link. A folder named "a/b" is …/folders/a%2Fb; GUIDs are unchanged.
+func fillPath(template string, values []string) string {
+	var buf [maxParams]string
+	esc := buf[:0]
+	for _, v := range values {
+		esc = append(esc, url.PathEscape(v)) // v itself, without allocating, when nothing needs escaping
+	}
+	return fillTemplate(template, esc)
+}
+
+// fillTemplate writes a template with values for its variables, as they are.
 func fillTemplate(template string, values []string) string {
 	if !strings.Contains(template, "{") {
 		return template
@@ -219,7 +236,7 @@ var controlRoutes = sync.OnceValues(func() (*mux.Router, *routeNode) {
 // resolve finds the route of r in tree, or answers 404 (unknown path) or 405 (a method
 // the path lacks, with Allow) and returns nil.
 func (s *Server) resolve(tree *routeNode, w http.ResponseWriter, r *http.Request, m *match) *route {
-	if !tree.resolve(r.URL.Path, m) {
+	if !tree.resolve(r.URL.EscapedPath(), m) {
 		s.notFound(w, r)
 		return nil
 	}

@@ -110,7 +110,136 @@ func buildWorld(f Fixtures, at time.Time) *worldState {
 			}
 		}
 	}
+	wireRelations(ws)
 	return ws
+}
+
+// relations are the id-valued properties whose relation is known: the list whose item
+// each names. wireRelations makes the seeded items' values of them name real items.
+var relations = map[string]string{
+	"organizationId":  "/v8/Organizations",
+	"repositoryId":    "/v8/BackupRepositories",
+	"proxyId":         "/v8/Proxies",
+	"proxyPoolId":     "/v8/ProxyPools",
+	"encryptionKeyId": "/v8/EncryptionKeys",
+	"jobId":           "/v8/Jobs",
+	"backupJobId":     "/v8/Jobs",
+	"retrievalId":     "/v8/DataRetrievals",
+}
+
+// directoryLists are the objects of a job's or RBAC role's selected and excluded items
+// that name an item of the organization's directory, by the item type that names them
+// (RESTJobBackupItemType).
+var directoryLists = []struct{ field, list, typ string }{
+	{"user", "Users", "User"}, {"group", "Groups", "Group"}, {"site", "Sites", "Site"}, {"team", "Teams", "Team"},
+}
+
+// wireRelations makes the default world coherent: a value generated for an id-valued
+// property names nothing, so each one whose relation is known and that names no item
+// is replaced by the id of an item of its list (chosen by the item's key, the same in
+// every build), and a job's or RBAC role's selected and excluded items and operators
+// name a user, group, site or team of the job's or role's organization, the one their
+// type says (the others are dropped). A restore point that was not retrieved has no
+// retrievalId. Values the fixtures set name their items already and stay. Restore
+// sessions' subtrees are built elsewhere and left as they are. A relation whose list
+// is empty is left as generated.
+func wireRelations(ws *worldState) {
+	pick := func(list, key, field string) *item {
+		items := ws.lists[strings.ToLower(list)]
+		if len(items) == 0 {
+			return nil
+		}
+		h := spec.UUID(key + "#" + field)
+		n, _ := strconv.ParseUint(h[:8], 16, 32)
+		return items[int(n)%len(items)]
+	}
+	for _, c := range seedOrder() {
+		if strings.HasPrefix(c.list, "/v8/RestoreSessions") {
+			continue
+		}
+		parents := map[string]bool{c.idField: true, c.parentField: true}
+		for _, v := range templateVars(c.list) {
+			parents[v] = true
+		}
+		var owner string // the organization a job's or role's items belong to
+		for _, parent := range c.seedParents(ws) {
+			switch {
+			case strings.HasPrefix(c.list, "/v8/Jobs/{jobId}/"), strings.HasPrefix(c.list, "/v8/RbacRoles/{roleId}/"):
+				top := strings.SplitN(c.list, "/", 4)[2] // Jobs or RbacRoles
+				if it := ws.items[strings.ToLower("/v8/"+top+"/"+parent[0])]; it != nil {
+					owner = it.obj.str("organizationId")
+				}
+			default:
+				owner = ""
+			}
+			items := ws.lists[strings.ToLower(c.listPath(parent))]
+			for i, it := range items {
+				o := append(object(nil), it.obj...)
+				changed := false
+				for field, list := range relations {
+					v := o.str(field)
+					if parents[field] || v == "" {
+						continue
+					}
+					if field == "retrievalId" && o.text("isRetrieved") == "false" {
+						o.del(field)
+						changed = true
+						continue
+					}
+					if field == "jobId" && o.str("jobType") == "Copy" {
+						list = "/v8/CopyJobs"
+					}
+					if ws.items[strings.ToLower(list+"/"+v)] != nil {
+						continue
+					}
+					if target := pick(list, it.key, field); target != nil {
+						o.setValue(field, target.id)
+						changed = true
+					}
+				}
+				if owner != "" && o.get("type") != nil && c.elemSchema.Value.Properties["user"] != nil {
+					changed = wireDirectory(ws, &o, owner, it.key, pick) || changed
+				}
+				if !changed {
+					continue
+				}
+				next, err := newItem(it.path, it.id, o.bytes(), it.hidden)
+				if err != nil {
+					panic(fmt.Sprintf("veeam: seed %s: %v", it.path, err))
+				}
+				items[i], ws.items[it.key] = next, next
+			}
+		}
+	}
+}
+
+// wireDirectory makes a selected or excluded item name a directory item of org: the
+// object its type names (a user for User) holds that item's id and the properties the
+// two share; the other objects go. A type that names no directory object (a partial
+// organization) keeps none of them.
+func wireDirectory(ws *worldState, o *object, org, key string, pick func(list, key, field string) *item) bool {
+	typ := o.str("type")
+	for _, d := range directoryLists {
+		sub, err := parseObject(o.get(d.field))
+		if err != nil {
+			continue
+		}
+		target := ws.items[strings.ToLower("/v8/Organizations/"+org+"/"+d.list+"/"+sub.str("id"))]
+		if target == nil {
+			target = pick("/v8/Organizations/"+org+"/"+d.list, key, d.field)
+		}
+		if d.typ != typ || target == nil {
+			o.del(d.field)
+			continue
+		}
+		for i, m := range sub {
+			if v := target.obj.get(m.key); v != nil && (m.key == "id" || m.val[0] == v[0]) {
+				sub[i].val = v // the directory's value, where the JSON kinds agree
+			}
+		}
+		o.set(d.field, sub.bytes())
+	}
+	return true
 }
 
 // seedOrder lists the collections parents first.

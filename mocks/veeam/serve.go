@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,7 +41,7 @@ func (rq *request) param(name string) string {
 }
 
 // canonicalPath is the request's path as the document spells it, for links.
-func (rq *request) canonicalPath() string { return fillTemplate(rq.route.template, rq.values) }
+func (rq *request) canonicalPath() string { return fillPath(rq.route.template, rq.values) }
 
 // serve is the server's handler behind the pipeline (journal, faults): the control API
 // under /_mock/, then the stubs (stubs.go), everything else by the document's routes.
@@ -92,7 +93,7 @@ func (s *Server) handle(rq *request) (int, any, *apiError) {
 		}
 		rq.sess = sess
 		if !rt.who.has(sess.kind) && !(s.mut.IgnoreTenantScope && rt.who&admins != 0) {
-			return 0, nil, refusal(rt.who)
+			return 0, nil, refusal(rt.who, sess.kind)
 		}
 	}
 	if rq.Body != nil && rq.Body != http.NoBody {
@@ -118,7 +119,7 @@ func (s *Server) handle(rq *request) (int, any, *apiError) {
 		}
 	}
 	for _, a := range rt.ancestors {
-		if _, ok := s.world.get(fillTemplate(a.c.item, rq.values[:a.vars])); !ok {
+		if _, ok := s.world.get(fillPath(a.c.item, rq.values[:a.vars])); !ok {
 			return 0, nil, a.c.notFound(rq.values[a.vars-1])
 		}
 	}
@@ -150,13 +151,74 @@ func (o *operation) mustValidate(rq *request) bool {
 	return false
 }
 
-// refusal is the 403 for a valid token of the wrong kind (veeam.md §4.4 [I]).
-func refusal(who callers) *apiError {
-	if who&admins == 0 {
-		return accessDenied("Access denied: this operation is for tenant users; log in with the organization's credentials or an assertion instead of an administrator account.")
-	}
-	return accessDenied("Access denied: tenant users can reach only /v8/Organization, /v8/Organization/Explore and their own restore sessions.")
+// refusal is the 403 for a valid token of the wrong kind (veeam.md §4.4 [I]): it says
+// who the operation is for, what the caller is, and what a caller of that kind may
+// call, all read from the one table (operations.go).
+func refusal(who callers, k principalKind) *apiError {
+	return accessDenied("Access denied: this operation is for %s, and this token is %s. %s", who, kindName(k), reachOf(k))
 }
+
+// String names a set of callers in words: "administrators", "tenant users and restore
+// operators".
+func (c callers) String() string {
+	var names []string
+	for _, n := range []struct {
+		c    callers
+		name string
+	}{{admins, "administrators"}, {tenants, "tenant users"}, {operators, "restore operators"}} {
+		if c&n.c != 0 {
+			names = append(names, n.name)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "anyone"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// kindName is the possessive a refusal calls a token by.
+func kindName(k principalKind) string {
+	switch k {
+	case kindAdmin:
+		return "an administrator's"
+	case kindTenant:
+		return "a tenant user's"
+	}
+	return "a restore operator's"
+}
+
+// reachOf says what a caller of kind k may call, from the table: for administrators,
+// the paths they may not call; for tenants and operators, the paths they may (their own
+// restore sessions' subtree summed up, logout left out: every token may log out).
+var reachOf = func() func(principalKind) string {
+	var once sync.Once
+	var text map[principalKind]string
+	return func(k principalKind) string {
+		once.Do(func() {
+			text = map[principalKind]string{}
+			for _, kind := range []principalKind{kindAdmin, kindTenant, kindOperator} {
+				var paths []string
+				for _, rt := range table().order {
+					if rt.who == 0 || rt.own || rt.op.ID == "logout" || rt.who.has(kind) == (kind == kindAdmin) {
+						continue
+					}
+					if !slices.Contains(paths, rt.template) {
+						paths = append(paths, rt.template)
+					}
+				}
+				if kind == kindAdmin {
+					text[kind] = "An administrator may call every operation except " + strings.Join(paths, ", ") + "."
+					continue
+				}
+				text[kind] = "A " + strings.TrimSuffix(strings.TrimPrefix(kindName(kind), "a "), "'s") + " may call only " + strings.Join(paths, ", ") + " and the operations of its own restore sessions."
+			}
+		})
+		return text[k]
+	}
+}()
 
 // bearerToken returns the token of an `Authorization: Bearer` header ("" if none).
 func bearerToken(r *http.Request) string {

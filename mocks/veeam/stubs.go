@@ -744,7 +744,7 @@ func (s *Server) serveStub(w http.ResponseWriter, r *http.Request) bool {
 		q.path = strings.TrimRight(q.path, "/")
 	}
 	var m match
-	if table().tree.resolve(r.URL.Path, &m) {
+	if table().tree.resolve(r.URL.EscapedPath(), &m) {
 		q.leaf = m.leaf
 	}
 	if r.Body != nil && r.Body != http.NoBody {
@@ -814,7 +814,7 @@ func (s *Server) stubAccess(r *http.Request, c *stub, m *match, leaf *routeNode)
 		return nil
 	}
 	if !rt.who.has(sess.kind) && !(s.mut.IgnoreTenantScope && rt.who&admins != 0) {
-		return refusal(rt.who)
+		return refusal(rt.who, sess.kind)
 	}
 	if rt.own && sess.kind != kindAdmin {
 		rq := request{Request: r, route: rt, values: m.values[:m.n], sess: sess}

@@ -187,6 +187,9 @@ func (w *walker) validRequest(rt *route) *http.Request {
 			q.Set(p.Name, exampleValue(p.Schema, op.ID+"?"+p.Name))
 		}
 	}
+	if c := rt.coll; c != nil && rt.method == http.MethodDelete && len(values) == c.listVars+1 {
+		w.unname(c, values[len(values)-1])
+	}
 	target := fillTemplate(rt.template, esc)
 	if len(q) > 0 {
 		target += "?" + q.Encode()
@@ -202,6 +205,24 @@ func (w *walker) validRequest(rt *route) *http.Request {
 		body, ctype = string(spec.Doc().Generate(op.Body, spec.Gen{Seed: "walk/" + op.ID, Now: w.clk.Now(), Request: true})), jsonType
 	}
 	return w.request(rt, target, ctype, body)
+}
+
+// unname removes the items that name c's item id in their refs (an organization's
+// jobs): the server refuses to delete an item others name, so a valid DELETE needs them
+// gone first.
+func (w *walker) unname(c *collection, id string) {
+	for _, d := range collections {
+		for field, list := range d.refs {
+			if list != c.list {
+				continue
+			}
+			for _, it := range w.srv.world.list(d.list) {
+				if strings.EqualFold(it.obj.text(field), id) {
+					w.srv.world.remove(it.key)
+				}
+			}
+		}
+	}
 }
 
 func (w *walker) request(rt *route, target, ctype, body string) *http.Request {

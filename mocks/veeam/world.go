@@ -186,16 +186,38 @@ func (w *world) putLocked(it *item) {
 	}
 }
 
-// insert stores a new item and reports whether it did: false when an item is already
-// stored under its key (the check and the store are one step).
-func (w *world) insert(it *item) bool {
+// insert stores a new item, or returns the item that stops it (the check and the store
+// are one step): the one already stored under its key, or, when unique names a
+// property, another item of its list whose value of it is the same, in any case.
+func (w *world) insert(it *item, unique string) (clash *item) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.lookupLocked(it.key) != nil {
-		return false
+	if cur := w.lookupLocked(it.key); cur != nil {
+		return cur
+	}
+	if clash := w.clashLocked(it, unique); clash != nil {
+		return clash
 	}
 	w.putLocked(it)
-	return true
+	return nil
+}
+
+// clashLocked returns another item of it's list whose property unique has it's value
+// (case-insensitive), or nil; nil too when unique is "" or it has no such value.
+func (w *world) clashLocked(it *item, unique string) *item {
+	if unique == "" {
+		return nil
+	}
+	v := it.obj.text(unique)
+	if v == "" || v == "null" {
+		return nil
+	}
+	for _, other := range w.listLocked(it.list) {
+		if other.key != it.key && strings.EqualFold(other.obj.text(unique), v) {
+			return other
+		}
+	}
+	return nil
 }
 
 // update replaces the item under key with fn's result, atomically; fn sees the current
@@ -220,9 +242,32 @@ func (w *world) update(key string, fn func(cur *item) (*item, *apiError)) (*item
 
 // remove deletes the item under key and reports whether there was one.
 func (w *world) remove(key string) bool {
-	key = strings.ToLower(key)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.removeLocked(key)
+}
+
+// removeWith deletes the item under key, unless fn (called under the write lock, so it
+// may read with listLocked) refuses; fn also names other items to delete with it. It
+// reports whether the item was there.
+func (w *world) removeWith(key string, fn func(w *world) ([]string, *apiError)) (bool, *apiError) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lookupLocked(strings.ToLower(key)) == nil {
+		return false, nil
+	}
+	also, e := fn(w)
+	if e != nil {
+		return true, e
+	}
+	for _, k := range also {
+		w.removeLocked(k)
+	}
+	return w.removeLocked(key), nil
+}
+
+func (w *world) removeLocked(key string) bool {
+	key = strings.ToLower(key)
 	cur := w.lookupLocked(key)
 	if cur == nil {
 		return false

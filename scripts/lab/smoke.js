@@ -1,5 +1,6 @@
-// A smoke suite for a lab server (`vbharness run scripts/lab --target lab`): a tenant signs
-// in with a device code (a person completes the sign-in; on the mocks it is approved) and
+// A smoke suite for a lab server (`vbharness run --root scripts scripts/lab --target lab`;
+// --root lets it require ../lib): a tenant signs in with a device code (a person
+// completes the sign-in; on the mocks it is approved) and
 // the administrator logs in with VBHARNESS_VEEAM_PASSWORD. It needs neither the clock nor
 // the control API, and only reads: it is safe on a server in use.
 const { test, expect } = require("vbharness");

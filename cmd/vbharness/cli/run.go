@@ -41,6 +41,7 @@ type runFlags struct {
 	maxMem   string
 	shard    string
 	durFile  string
+	root     string
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -78,6 +79,7 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 	fl.StringArrayVar(&f.reports, "report", nil, "write a report: junit=FILE, json=FILE, tap=FILE or html=FILE (repeatable)")
 	fl.StringVar(&f.shard, "shard", "", `run only share i of n of the tests ("2/3"), or "auto": the share the CI's environment names (docs/ci.md)`)
 	fl.StringVar(&f.durFile, "shard-durations", "", "balance --shard by the test durations of this JSON report of an earlier run (--report json=FILE)")
+	fl.StringVar(&f.root, "root", "", "folder whose files scripts may require (default: the folders of the scenario paths given)")
 	fl.StringVar(&f.maxMem, "max-memory", "2GiB", "heap the scenarios may use before the longest-running one is stopped as errored (e.g. 512MiB, 4GiB; 0 for no limit)")
 	return cmd
 }
@@ -142,7 +144,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	if err != nil {
 		return err
 	}
-	fsys, files, show, err := a.scenarios(args)
+	fsys, files, show, err := a.scenarios(args, f.root)
 	if err != nil {
 		return err
 	}
@@ -300,11 +302,17 @@ func (a *app) resolve(name, configFlag string) (*config.Resolved, error) {
 
 // scenarios returns the file system the engine reads and the scenario files in it: the
 // bundled catalogue when no path is given, otherwise the given files and folders, seen
-// from their common folder with the working directory. When that folder is not the
-// working directory (a path outside it was given), show names each file as it opens from
-// the shell (runner.Options.ShowPath); otherwise show is nil, the paths already do.
-func (a *app) scenarios(args []string) (fsys fs.FS, files []string, show func(string) string, err error) {
+// from their common folder with the working directory (and --root), so paths, seeds and
+// reports name files as before. What a script may require is bounded separately (issue
+// 15 item 6): only files under the folders of the scenario paths given, or under
+// rootFlag (--root) when set; symbolic links are resolved before the check
+// (boundedFS). When the common folder is not the working directory, show names each
+// file as it opens from the shell (runner.Options.ShowPath); otherwise show is nil.
+func (a *app) scenarios(args []string, rootFlag string) (fsys fs.FS, files []string, show func(string) string, err error) {
 	if len(args) == 0 {
+		if rootFlag != "" {
+			return nil, nil, nil, usage("--root bounds what the scenario paths given may require; give the paths too (the bundled catalogue needs no --root)")
+		}
 		files, err := runner.Discover(a.deps.catalogue, catalogueDir)
 		if err != nil {
 			return nil, nil, nil, usage("the bundled catalogue: %v", err)
@@ -312,6 +320,7 @@ func (a *app) scenarios(args []string) (fsys fs.FS, files []string, show func(st
 		return a.deps.catalogue, files, nil, nil
 	}
 	abs := make([]string, len(args))
+	var allowed []string // the folders scripts may require from, symbolic links resolved
 	root := a.dir
 	for i, p := range args {
 		if !filepath.IsAbs(p) {
@@ -328,6 +337,28 @@ func (a *app) scenarios(args []string) (fsys fs.FS, files []string, show func(st
 			d = filepath.Dir(p)
 		}
 		root = commonDir(root, d)
+		if real, err := filepath.EvalSymlinks(d); err == nil {
+			allowed = append(allowed, real)
+		}
+	}
+	boundary := "the folders of the scenario paths given"
+	if rootFlag != "" {
+		r := rootFlag
+		if !filepath.IsAbs(r) {
+			r = filepath.Join(a.dir, r)
+		}
+		real, err := filepath.EvalSymlinks(filepath.Clean(r))
+		if err != nil {
+			return nil, nil, nil, usage("--root %s: no such folder", rootFlag)
+		}
+		for i, d := range allowed {
+			if !within(real, d) {
+				return nil, nil, nil, usage("%s is outside --root %s; give a --root that holds every scenario path", args[i], rootFlag)
+			}
+		}
+		allowed = []string{real}
+		root = commonDir(root, filepath.Clean(r))
+		boundary = "--root " + rootFlag
 	}
 	roots := make([]string, len(abs))
 	for i, p := range abs {
@@ -337,7 +368,7 @@ func (a *app) scenarios(args []string) (fsys fs.FS, files []string, show func(st
 		}
 		roots[i] = filepath.ToSlash(rel)
 	}
-	fsys = os.DirFS(root)
+	fsys = boundedFS{FS: os.DirFS(root), dir: root, allowed: allowed, boundary: boundary}
 	files, err = runner.Discover(fsys, roots...)
 	if err != nil {
 		if errors.Is(err, runner.ErrNoScenarios) {
@@ -349,6 +380,49 @@ func (a *app) scenarios(args []string) (fsys fs.FS, files []string, show func(st
 		show = shellPaths(root, a.dir)
 	}
 	return fsys, files, show, nil
+}
+
+// errOutsideRoot marks a file a script may not require (boundedFS).
+var errOutsideRoot = errors.New("outside the folders scripts may require from")
+
+// boundedFS is the scenario file system: it opens only files whose real path (symbolic
+// links resolved) is under one of allowed, and refuses the others with errOutsideRoot,
+// naming the boundary.
+type boundedFS struct {
+	fs.FS
+	dir      string   // the folder FS reads, absolute
+	allowed  []string // absolute, symbolic links resolved
+	boundary string   // what the user gave, for the message
+}
+
+func (b boundedFS) Open(name string) (fs.File, error) {
+	if fs.ValidPath(name) {
+		if real, err := filepath.EvalSymlinks(filepath.Join(b.dir, filepath.FromSlash(name))); err == nil && !b.inside(real) {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (%s); it resolves to %s", errOutsideRoot, b.boundary, real)}
+		}
+	}
+	return b.FS.Open(name)
+}
+
+func (b boundedFS) inside(real string) bool {
+	for _, d := range b.allowed {
+		if within(d, real) {
+			return true
+		}
+	}
+	// The folders leading to an allowed one (discovery walks them) hold nothing to read.
+	for _, d := range b.allowed {
+		if within(real, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether p is dir or under it (both absolute and clean).
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // shellPaths returns a runner.Options.ShowPath for a file system rooted at root: a file
@@ -382,8 +456,7 @@ func shellPaths(root, dir string) func(string) string {
 // commonDir returns the deepest folder containing both a and b (absolute, clean).
 func commonDir(a, b string) string {
 	for {
-		rel, err := filepath.Rel(a, b)
-		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if within(a, b) {
 			return a
 		}
 		parent := filepath.Dir(a)

@@ -626,3 +626,64 @@ test("fails elsewhere", () => { h.boom(); });
 		t.Errorf("report files = %s", got)
 	}
 }
+
+// TestRunRequireStaysUnderTheScenarioFolder is issue 15 item 6: the boundary of require
+// used to be the common folder of the working directory and the scenario paths, so a
+// run from / could require any file. Now it is the folder of the scenario paths, or
+// --root, and a symbolic link is followed only when it stays inside.
+func TestRunRequireStaysUnderTheScenarioFolder(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	write(t, filepath.Join(f.dir, "outside", "x.js"), "module.exports = { secret: 42 };\n")
+	write(t, filepath.Join(f.dir, "scen", "lib", "ok.js"), "module.exports = 1;\n")
+	if err := os.Symlink(filepath.Join("..", "..", "outside", "x.js"), filepath.Join(f.dir, "scen", "lib", "link.js")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	write(t, filepath.Join(f.dir, "scen", "a.js"), `const { test } = require("vbharness");
+test("by ..", () => { require("../outside/x.js"); });
+test("by a symbolic link", () => { require("./lib/link.js"); });
+test("inside", () => { require("./lib/ok.js"); });
+`)
+	// The working directory (the fixture's folder) holds outside/: it no longer widens
+	// the boundary.
+	r := f.runWith(f.realEngine(), "run", "scen")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	mustHave := []string{
+		"ERROR   scen/a.js › by ..",
+		`cannot require "../outside/x.js" (required from scen/a.js:2:30): open outside/x.js: outside the folders scripts may require from (the folders of the scenario paths given); it resolves to ` + filepath.Join(real(t, f.dir), "outside", "x.js"),
+		"ERROR   scen/a.js › by a symbolic link",
+		`cannot require "./lib/link.js" (required from scen/a.js:3:43): open scen/lib/link.js: outside the folders scripts may require from`,
+		"PASS    scen/a.js › inside",
+	}
+	for _, w := range mustHave {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	// What a run from / could do: name both folders (outside/ is then allowed).
+	if r := f.runWith(f.realEngine(), "run", "scen", "outside"); !strings.Contains(r.stdout, "PASS    scen/a.js › by ..") {
+		t.Errorf("with outside/ given too, ../outside/x.js is allowed:\n%s", r.stdout)
+	}
+	// --root widens it to what the user states.
+	r = f.runWith(f.realEngine(), "run", "--root", ".", "scen")
+	if r.code != 0 {
+		t.Errorf("with --root .: exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// A --root that does not hold the scenario paths is a usage error.
+	r = f.runWith(f.realEngine(), "run", "--root", "outside", "scen")
+	if r.code != 2 || !strings.Contains(r.stderr, "scen is outside --root outside; give a --root that holds every scenario path") {
+		t.Errorf("--root outside: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// real is dir with its symbolic links resolved (a temporary folder may sit behind one).
+func real(t *testing.T, dir string) string {
+	t.Helper()
+	r, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

@@ -158,6 +158,11 @@ func (op *Operation) ValidateRequest(r *http.Request, path map[string]string, qu
 			req.Header.Set("Content-Type", "application/json")
 		}
 	}
+	if op.Body != nil && len(body) > 0 && isJSONMedia(req.Header.Get("Content-Type")) {
+		if at := trailingData(body); at >= 0 {
+			return &RequestError{In: "body", Message: fmt.Sprintf("The request body is not one JSON value: more data follows the first value at offset %d; send a single JSON value.", at)}
+		}
+	}
 	opts := filterOptions
 	if len(body) == 0 && op.BodyRequired && bindsEmpty(op.Body) {
 		opts = filterOptionsNoBody
@@ -168,6 +173,32 @@ func (op *Operation) ValidateRequest(r *http.Request, path map[string]string, qu
 		return nil
 	}
 	return op.describe(err, body)
+}
+
+// isJSONMedia reports whether a Content-Type names JSON (application/json, …+json).
+func isJSONMedia(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// trailingData returns the offset of what follows the body's first JSON value
+// (`{"a":1}{"a":2}`, `{"a":1} x`), or -1 when the body is one value or not JSON at all
+// (which the validator reports as such). openapi3filter decodes the first value and
+// ignores the rest, and so would the server, storing half of what the client meant;
+// ASP.NET's JSON input formatter refuses such a body. json.Valid is the cheap common
+// path: only an invalid body is decoded again.
+func trailingData(body []byte) int {
+	if json.Valid(body) {
+		return -1
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var first json.RawMessage
+	if dec.Decode(&first) != nil {
+		return -1
+	}
+	off := int(dec.InputOffset())
+	rest := body[off:]
+	return off + len(rest) - len(bytes.TrimLeft(rest, " \t\r\n"))
 }
 
 var filterOptionsNoBody = func() *openapi3filter.Options {
@@ -198,8 +229,11 @@ func (op *Operation) describe(err error, body []byte) *RequestError {
 			what = "query parameter"
 		}
 		expected := Describe(p.Schema)
-		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) || errors.Is(re.Err, openapi3filter.ErrInvalidEmptyValue) {
+		if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) {
 			return &RequestError{In: p.In, Name: p.Name, Message: fmt.Sprintf("The %s %s is required: %s is expected.", what, p.Name, expected)}
+		}
+		if errors.Is(re.Err, openapi3filter.ErrInvalidEmptyValue) { // limit= : given, but empty
+			return &RequestError{In: p.In, Name: p.Name, Message: fmt.Sprintf("The value '' is not valid for %s: %s is expected.", p.Name, expected)}
 		}
 		value := ""
 		var se *openapi3.SchemaError

@@ -1,0 +1,9 @@
+// A table of hostile scenarios (runner/hostile_test.go): each test ends as one clear
+// failure and the rest of the run goes on.
+const { test } = require("vbharness");
+// Valid JavaScript that once panicked goja (issue 15): a direct eval inside a callback.
+test("evaluates directly inside a callback", () => {
+  const seen = [];
+  [1, 2].forEach(function (v) { seen.push(eval("v * 2")); });
+  if (seen.join() !== "2,4") throw new Error("eval saw " + seen.join());
+});
