@@ -82,15 +82,27 @@ func (s *Server) scheduleStep(path string, at time.Time) step {
 }
 
 // scheduleFixtureJobs adds the schedule steps of the world's enabled, scheduled jobs at
-// their nextRun.
+// their nextRun. A nextRun already past when the server starts (or is reset) is not
+// caught up on: it moves to the schedule's next slot after now, as a server that was
+// down does not run the starts it missed [A].
 func (s *Server) scheduleFixtureJobs() {
+	now := s.clk.Now()
 	var steps []step
 	for _, j := range s.world.list("/v8/Jobs") {
-		if next, ok := nextRunOf(j.obj); ok && string(j.obj.get("isEnabled")) == "true" {
-			if _, scheduled := scheduleOf(j.obj); scheduled {
-				steps = append(steps, s.scheduleStep(j.path, next))
-			}
+		next, ok := nextRunOf(j.obj)
+		sp, scheduled := scheduleOf(j.obj)
+		if !ok || !scheduled || string(j.obj.get("isEnabled")) != "true" {
+			continue
 		}
+		if next.Before(now) {
+			later := nextRun(sp, now)
+			if later == nil {
+				continue
+			}
+			next = *later
+			s.change(j.path, func(o *object) { o.setValue("nextRun", next) })
+		}
+		steps = append(steps, s.scheduleStep(j.path, next))
 	}
 	s.timeline.schedule(steps...)
 }

@@ -242,3 +242,28 @@ func TestNextRunChains(t *testing.T) {
 		}
 	}
 }
+
+// A fixture job whose nextRun is already past when the server starts does not run the
+// starts it missed: its nextRun moves to the next slot after the clock's time.
+func TestMissedStartsAreNotCaughtUp(t *testing.T) {
+	t.Parallel()
+	f := DefaultFixtures()
+	job := &f.Jobs[0] // Daily at 20:00
+	past := time.Date(2025, 6, 1, 20, 0, 0, 0, time.UTC)
+	job.NextRun = &past
+	e := newActionEnv(t, nil, WithFixtures(f))
+	before := 0
+	for _, js := range f.JobSessions {
+		if js.JobID == job.ID {
+			before++
+		}
+	}
+	j := e.call("GET", "/v8/Jobs/"+job.ID, "", 200)
+	want := time.Date(2026, 1, 5, 20, 0, 0, 0, time.UTC) // the clock starts at 2026-01-05 09:00
+	if !sameTime(j["nextRun"], want) || j["lastStatus"] == "Running" {
+		t.Fatalf("nextRun %v, lastStatus %v; want %s and no run", j["nextRun"], j["lastStatus"], wire(want))
+	}
+	if n := len(e.jobRuns(job.ID)); n != before {
+		t.Fatalf("%d runs after the start; want the fixtures' %d", n, before)
+	}
+}
