@@ -17,6 +17,13 @@
 // scheduling tests and writing reports is the runner's job. api.go is the contract with
 // the runner.
 //
+// Registration: Script.Tests evaluates the top level once and checks every test it
+// registers. Each Run then evaluates the top level again in the test's fresh runtime, where
+// test() registers only the test being run (registry.only). In a file of many plain
+// test(...) statements, Run compiles the module without the other tests' statements and
+// stops the top level after its own test when only such statements follow
+// (registrationTail, tail.go): the cost of one test does not grow with the file.
+//
 // Goroutine rules: a goja.Runtime is created, used and dropped by the goroutine that
 // calls Script.Run (or Script.Tests); no JS value leaves it. Host calls are synchronous
 // (the Go code blocks, the script sees a return value, as in k6). The only cross-goroutine

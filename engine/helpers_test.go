@@ -88,7 +88,7 @@ var snippetPrelude = func() string {
 // exec runs src as the body of a module named snippet.js.
 func (tr *testRuntime) exec(src string) error {
 	tr.t.Helper()
-	prog, lerr := compileModule("snippet.js", snippetPrelude+src)
+	prog, _, lerr := compileModule("snippet.js", snippetPrelude+src)
 	if lerr != nil {
 		tr.t.Fatalf("snippet does not compile: %v", lerr)
 	}

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dop251/goja"
 	"github.com/dop251/goja/parser"
@@ -38,6 +39,7 @@ type Loader struct {
 type compiled struct {
 	sum  [sha256.Size]byte
 	prog *goja.Program
+	tail *registrationTail
 	err  *LoadError
 }
 
@@ -80,11 +82,17 @@ type Script struct {
 	loader *Loader
 	path   string
 	prog   *goja.Program
+	tail   *registrationTail // where Run may end the top level early
 
 	testsMu  sync.Mutex
 	tests    []TestInfo
 	testsErr error
 	testsOK  bool
+	// collected says Tests evaluated the top level without error: every registration
+	// was checked, so Run registers only the test it runs (registry.only). from (set
+	// before collected) maps a test to the statement of tail.calls that registered it.
+	collected atomic.Bool
+	from      map[string]int
 }
 
 // Path returns the script's path in the loader's file system, as its stack frames name it.
@@ -97,11 +105,11 @@ func (l *Loader) Load(p string) (*Script, error) {
 	if err != nil {
 		return nil, &LoadError{File: p, Message: err.Error(), Err: err}
 	}
-	prog, lerr := l.program(clean)
+	c, lerr := l.compile(clean)
 	if lerr != nil {
 		return nil, lerr
 	}
-	return &Script{loader: l, path: clean, prog: prog}, nil
+	return &Script{loader: l, path: clean, prog: c.prog, tail: c.tail}, nil
 }
 
 func cleanPath(p string) (string, error) {
@@ -118,32 +126,41 @@ var errNotFound = errors.New("file does not exist")
 // program reads p and returns its compiled module function, compiling only when the
 // content changed since the last call.
 func (l *Loader) program(p string) (*goja.Program, *LoadError) {
+	c, lerr := l.compile(p)
+	return c.prog, lerr
+}
+
+// compile reads p and returns it compiled, compiling only when the content changed since
+// the last call.
+func (l *Loader) compile(p string) (compiled, *LoadError) {
 	src, err := fs.ReadFile(l.fsys, p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &LoadError{File: p, Message: errNotFound.Error(), Err: errNotFound}
+			return compiled{}, &LoadError{File: p, Message: errNotFound.Error(), Err: errNotFound}
 		}
-		return nil, &LoadError{File: p, Message: err.Error(), Err: err}
+		return compiled{}, &LoadError{File: p, Message: err.Error(), Err: err}
 	}
 	sum := sha256.Sum256(src)
 	l.mu.Lock()
 	c, ok := l.progs[p]
 	l.mu.Unlock()
 	if ok && c.sum == sum {
-		return c.prog, c.err
+		return c, c.err
 	}
-	prog, lerr := compileModule(p, string(src))
+	prog, tail, lerr := compileModule(p, string(src))
 	if lerr != nil && lerr.Line > 0 {
 		lerr.Excerpt = excerptOf(lerr.File, string(src), lerr.Line, lerr.Column)
 	}
+	c = compiled{sum: sum, prog: prog, tail: tail, err: lerr}
 	l.mu.Lock()
-	l.progs[p] = compiled{sum: sum, prog: prog, err: lerr}
+	l.progs[p] = c
 	l.mu.Unlock()
-	return prog, lerr
+	return c, lerr
 }
 
-// compileModule compiles src as a CommonJS module function named p, so stack frames show p.
-func compileModule(p, src string) (*goja.Program, *LoadError) {
+// compileModule compiles src as a CommonJS module function named p, so stack frames show
+// p, and finds where its top level only registers tests (newRegistrationTail).
+func compileModule(p, src string) (*goja.Program, *registrationTail, *LoadError) {
 	wrapped := moduleWrapperPrefix + src + moduleWrapperSuffix
 	ast, err := parser.ParseFile(nil, p, wrapped, 0, parser.WithDisableSourceMaps)
 	if err != nil {
@@ -154,7 +171,7 @@ func compileModule(p, src string) (*goja.Program, *LoadError) {
 			le.Line, le.Column = pos.Line, userColumn(pos.Line, pos.Column)
 			le.Message = "SyntaxError: " + list[0].Message
 		}
-		return nil, le
+		return nil, nil, le
 	}
 	prog, err := goja.CompileAST(ast, false)
 	if err != nil {
@@ -165,9 +182,9 @@ func compileModule(p, src string) (*goja.Program, *LoadError) {
 			le.Line, le.Column = pos.Line, userColumn(pos.Line, pos.Column)
 			le.Message = "SyntaxError: " + se.Message
 		}
-		return nil, le
+		return nil, nil, le
 	}
-	return prog, nil
+	return prog, newRegistrationTail(ast), nil
 }
 
 // userColumn maps a column in wrapped source to the file's own column.
@@ -189,11 +206,15 @@ func (s *Script) Tests(ctx context.Context) ([]TestInfo, error) {
 	s.testsMu.Lock()
 	defer s.testsMu.Unlock()
 	if !s.testsOK {
-		tests, err := s.collect(ctx)
+		tests, from, err := s.collect(ctx)
 		if err != nil && ctx.Err() != nil {
 			return nil, err
 		}
 		s.tests, s.testsErr, s.testsOK = tests, err, true
+		if err == nil {
+			s.from = from
+			s.collected.Store(true)
+		}
 	}
 	if s.testsErr != nil {
 		return nil, s.testsErr

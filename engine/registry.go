@@ -20,9 +20,31 @@ type registry struct {
 	byName map[string]*testDef
 	before []goja.Callable
 	after  []goja.Callable
+	// only, when set, is the name of the one test a runtime will run (Script.Run, once the
+	// file's tests were collected without error): test() calls with any other name return
+	// at once, without reading their function or options, so that a file registering N
+	// tests costs each test's runtime N cheap calls rather than N registrations. The other
+	// tests were checked when they were collected (Script.Tests), duplicates included.
+	only goja.Value
+	// tail is what the file's top level registers without running code: where the top
+	// level may stop once only's test is registered (Script.Run, with only); stop is what
+	// stopAfterTarget threw to stop it.
+	tail *registrationTail
+	stop *goja.Object
+	// from, while collecting, maps a test's name to the statement of tail.calls that
+	// registered it; nil when the file has too few such statements to leave any out.
+	from map[string]int
+	// alone is the statement of tail.calls whose test the runtime runs with the others
+	// left out (registrationTail.without), -1 when the program is the whole file; verified
+	// says the test was registered from that statement straight into this registry, which
+	// shows that the statements left out would have done nothing else.
+	alone    int
+	verified bool
+	// testFn, skipFn and onlyFn are this runtime's test, test.skip and test.only.
+	testFn, skipFn, onlyFn *goja.Object
 }
 
-func newRegistry() *registry { return &registry{byName: map[string]*testDef{}} }
+func newRegistry() *registry { return &registry{byName: map[string]*testDef{}, alone: -1} }
 
 func (g *registry) infos() []TestInfo {
 	out := make([]TestInfo, len(g.tests))
@@ -40,7 +62,13 @@ type registration struct{ *host }
 
 func newTest(h *host) goja.Value {
 	r := registration{h}
-	return h.function("test", r.register("test"), member{"skip", r.register("skip")}, member{"only", r.register("only")})
+	g := h.reg
+	g.testFn, g.skipFn, g.onlyFn = h.named("test", r.register("test")), h.named("skip", r.register("skip")), h.named("only", r.register("only"))
+	// skip and only may be replaced but not redefined (no getter can stand in for them):
+	// stopAfterTarget reads them from Go.
+	_ = g.testFn.DefineDataProperty("skip", g.skipFn, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = g.testFn.DefineDataProperty("only", g.onlyFn, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	return g.testFn
 }
 
 func newHook(name string) func(h *host) goja.Value {
@@ -81,6 +109,9 @@ func (r registration) add(kind, label string, call goja.FunctionCall) {
 		r.throw("Error", "%s() must be called at the top level of the script, not inside a test", label)
 	}
 	nameV := call.Argument(0)
+	if r.reg.only != nil && !nameV.StrictEquals(r.reg.only) {
+		return
+	}
 	if !goja.IsString(nameV) || nameV.String() == "" {
 		r.throw("TypeError", "%s(name, fn, options): name must be a non-empty string", label)
 	}
@@ -105,6 +136,30 @@ func (r registration) add(kind, label string, call goja.FunctionCall) {
 	}
 	r.reg.tests = append(r.reg.tests, def)
 	r.reg.byName[name] = def
+	switch {
+	case r.reg.from != nil:
+		if i, ok := r.callStatement(); ok {
+			r.reg.from[name] = i
+		}
+	case r.reg.only != nil:
+		if r.reg.alone >= 0 {
+			i, ok := r.callStatement()
+			if r.reg.verified = ok && i == r.reg.alone; !r.reg.verified {
+				return
+			}
+		}
+		r.stopAfterTarget(kind, call)
+	}
+}
+
+// callStatement returns the statement of tail.calls that called the registration
+// function running now, if one did (directly, or through native functions alone).
+func (r registration) callStatement() (int, bool) {
+	line, col, ok := r.topLevelCaller()
+	if !ok {
+		return 0, false
+	}
+	return r.reg.tail.call(line, col)
 }
 
 func (r registration) options(label, name string, v goja.Value, info *TestInfo) {

@@ -15,11 +15,17 @@ import (
 	"github.com/vbharness/vbharness/mocks/secret"
 )
 
-// collect evaluates the top level without a target and returns the registered tests.
-func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
+// collect evaluates the top level without a target and returns the registered tests and,
+// for a file with enough statements of tail.calls to leave out, which one registered
+// each test.
+func (s *Script) collect(ctx context.Context) ([]TestInfo, map[string]int, error) {
 	r, err := configure(config{ctx: ctx, loader: s.loader, file: s.path})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	r.reg.tail = s.tail
+	if s.tail != nil && len(s.tail.calls) > minLeftOut {
+		r.reg.from = map[string]int{}
 	}
 	stop := context.AfterFunc(ctx, func() { r.vm.Interrupt(errTimedOut) })
 	defer stop()
@@ -31,9 +37,9 @@ func (s *Script) collect(ctx context.Context) ([]TestInfo, error) {
 			le.File, le.Line, le.Column = f.file, f.line, f.col
 			le.Excerpt = s.loader.excerpt(f)
 		}
-		return nil, le
+		return nil, nil, le
 	}
-	return r.reg.infos(), nil
+	return r.reg.infos(), r.reg.from, nil
 }
 
 // Run runs one registered test in a fresh runtime and reports its outcome; it never
@@ -77,18 +83,52 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 
 	runCtx, cancel := deadline(ctx, Deadline(0, opts.Timeout))
 	defer cancel()
-	var err error
-	r, err = configure(config{ctx: runCtx, loader: s.loader, file: s.path, target: opts.Target, scrub: opts.Scrubber, out: opts.Out, seed: seed, maxMemory: max(opts.MaxMemory, 0)})
-	if err != nil {
+	stop := func() bool { return false }
+	defer func() { stop() }()
+	var virtualStart time.Time
+	// begin builds the test's runtime and evaluates the top level: prog, or the whole file
+	// when prog is nil.
+	begin := func(prog *goja.Program) error {
+		stop()
+		nr, err := configure(config{ctx: runCtx, loader: s.loader, file: s.path, target: opts.Target, scrub: opts.Scrubber, out: opts.Out, seed: seed, maxMemory: max(opts.MaxMemory, 0)})
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			virtualStart = nr.clock.Now()
+		}
+		r = nr
+		vm := r.vm
+		stop = context.AfterFunc(runCtx, func() { vm.Interrupt(errTimedOut) })
+		if s.collected.Load() {
+			r.reg.only, r.reg.tail = vm.ToValue(test), s.tail
+		}
+		if prog == nil {
+			return r.runMain(s.prog)
+		}
+		r.reg.alone = s.from[test]
+		return r.runMain(prog)
+	}
+	// A file of many tests leaves the others' statements out when it can
+	// (registrationTail.without); should the test then not come from its statement
+	// straight into the registry, the whole file runs in a fresh runtime after all.
+	var prog *goja.Program
+	if s.collected.Load() {
+		if i, ok := s.from[test]; ok {
+			prog, _ = s.tail.without(i)
+		}
+	}
+	err := begin(prog)
+	if r != nil && prog != nil && !r.reg.verified && runCtx.Err() == nil {
+		err = begin(nil)
+	}
+	if r == nil {
 		res.Status, res.Message = StatusErrored, err.Error()
 		return res
 	}
-	virtualStart := r.clock.Now()
 	defer func() { res.Virtual = r.clock.Now().Sub(virtualStart) }()
-	stop := context.AfterFunc(runCtx, func() { r.vm.Interrupt(errTimedOut) })
-	defer func() { stop() }()
 
-	if err := r.runMain(s.prog); err != nil {
+	if err != nil && !r.reg.stopped(err) {
 		r.describe(err, res)
 		if res.Status != StatusTimedOut {
 			res.Status = StatusErrored
@@ -123,7 +163,8 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		runCtx, cancel = deadline(ctx, Deadline(def.info.Timeout, opts.Timeout))
 		defer cancel()
 		r.ctx = runCtx
-		stop = context.AfterFunc(runCtx, func() { r.vm.Interrupt(errTimedOut) })
+		vm := r.vm
+		stop = context.AfterFunc(runCtx, func() { vm.Interrupt(errTimedOut) })
 	}
 	// What modules undo when the test ends (the stubs it added), however it ends: this
 	// runs before the deadline's cancel and before finish collects the console.

@@ -2,10 +2,13 @@ package runner_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/vbharness/vbharness/engine"
@@ -118,5 +121,63 @@ func TestTheRunsTimeoutEndsATestThatSetsNone(t *testing.T) {
 		if r.Status != engine.StatusTimedOut || !strings.HasPrefix(r.Message, want[r.Name]) {
 			t.Errorf("%s: %s %q, want timed out %q", r.Name, r.Status, r.Message, want[r.Name])
 		}
+	}
+}
+
+// listingEngine counts how often the scripts it loads list their tests.
+type listingEngine struct {
+	runner.Engine
+	mu    sync.Mutex
+	tests map[string]int // file → Tests calls
+}
+
+func (e *listingEngine) Load(path string) (runner.Script, error) {
+	s, err := e.Engine.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return listingScript{s, e, path}, nil
+}
+
+type listingScript struct {
+	runner.Script
+	e    *listingEngine
+	path string
+}
+
+func (s listingScript) Tests(ctx context.Context) ([]engine.TestInfo, error) {
+	s.e.mu.Lock()
+	s.e.tests[s.path]++
+	s.e.mu.Unlock()
+	return s.Script.Tests(ctx)
+}
+
+// TestAFileOfManyTestsIsListedAgainForItsRuns: Execute loads a file again for its tests;
+// with 16 or more of them to run it lists them again at once, so that each test's runtime
+// registers only its own (engine.Script.Run); a file of a few is not listed twice.
+func TestAFileOfManyTestsIsListedAgainForItsRuns(t *testing.T) {
+	t.Parallel()
+	file := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("const { test, expect } = require(\"vbharness\");\nconst seen = [];\n")
+		for i := range n {
+			fmt.Fprintf(&b, "test(\"t%d\", ({ test }) => { expect(test.name).toBe(\"t%d\"); expect(seen.length).toBe(%d); });\nseen.push(%d);\n", i, i, n, i)
+		}
+		return []byte(b.String())
+	}
+	fsys := fstest.MapFS{"many.js": {Data: file(40)}, "few.js": {Data: file(3)}}
+	e := &listingEngine{Engine: runner.NewEngine(fsys), tests: map[string]int{}}
+	p, err := runner.NewPlan(context.Background(), runner.Options{
+		Engine: e, Files: []string{"few.js", "many.js"}, Target: runner.MockTarget(nil), Parallel: 2, Seed: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := p.Execute(context.Background())
+	if c := o.Counts(); c.Passed != 43 {
+		t.Fatalf("%+v, want 43 passed", c)
+	}
+	if e.tests["many.js"] != 2 || e.tests["few.js"] != 1 {
+		t.Errorf("Tests calls %v, want many.js 2 (plan, then once loaded again), few.js 1 (plan)", e.tests)
 	}
 }

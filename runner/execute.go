@@ -364,7 +364,7 @@ func (p *Plan) runTest(ctx context.Context, t *Planned, guard *memoryGuard) (r *
 	}
 	// The run's default goes down as is; the engine alone applies a test's own timeout
 	// option instead (engine.Deadline), so the rule lives in one place.
-	script, err := t.script.acquire(o.Engine)
+	script, err := t.script.acquire(ctx, o.Engine, o.Timeout)
 	defer t.script.release()
 	if err != nil {
 		r = base(t)

@@ -220,15 +220,33 @@ type planFile struct {
 	err     error
 }
 
-// acquire returns the file's script, loading it if no test holds it.
-func (f *planFile) acquire(e Engine) (Script, error) {
+// acquire returns the file's script, loading it if no test holds it. When at least
+// collectAgainFrom of the file's tests are still to run, it lists the tests of the script
+// it loaded (Script.Tests, within ctx and timeout as collect does), which lets each test's
+// runtime register only its own test (engine.Script.Run): a file of N tests then costs N
+// runs of its top level, not N² registrations. An error there is left to the test's own
+// run, which evaluates the top level again and reports it.
+func (f *planFile) acquire(ctx context.Context, e Engine, timeout time.Duration) (Script, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.script == nil && f.err == nil {
 		f.script, f.err = e.Load(f.path)
+		if f.err == nil && f.pending >= collectAgainFrom {
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			_, _ = f.script.Tests(ctx)
+		}
 	}
 	return f.script, f.err
 }
+
+// collectAgainFrom is how many tests of a file must be left to run for acquire to list
+// them again: listing costs one evaluation of the top level, about what registering only
+// its own test saves each of ten tests of a ten-test file (docs/performance.md, issue 16).
+const collectAgainFrom = 16
 
 // release lets the script go once the file's last test has run.
 func (f *planFile) release() {

@@ -62,9 +62,11 @@ func hrefsIn(body []byte) [][2]string {
 // followLink checks one link of an answer given to caller: the href is a relative
 // /v8/… reference whose path is a path of the document, spelled as the document spells
 // it, and the mock answers a GET of it, as the same caller, with a success: a link that
-// answers 400 (a required query parameter left out) or 404 leads nowhere. The one
-// exception is the self link of a page of a POST search (…/search?offset=…): it names a
-// path with no GET, which a client re-POSTs, so 405 is its answer to GET.
+// answers 400 (a required query parameter left out) or 404 leads nowhere. The
+// exceptions answer 405, from paths the document gives no GET: the self link of a page of
+// a POST search (…/search?offset=…), which a client re-POSTs, and a licensed user's self
+// link (/v8/LicensedUsers/{id} has only DELETE); and the content links of a stopped
+// restore session answer 400 OperationConflict, below.
 func (w *walker) followLink(c callers, rel, href string) error {
 	u, err := url.Parse(href)
 	if err != nil || u.IsAbs() || u.Host != "" {
@@ -91,7 +93,16 @@ func (w *walker) followLink(c callers, rel, href string) error {
 		w.t.Logf("_links.%s.href %q answers 400 OperationConflict (a stopped restore session)", rel, href)
 		return nil
 	}
-	if rec.Code >= 300 && (hasGet || rec.Code != http.StatusMethodNotAllowed) {
+	// Without a GET in the document, 405 is the answer, and two links may give it: the
+	// self link of a page of a POST search, which a client re-POSTs, and a licensed
+	// user's self link, which names the DELETE that revokes the license (the document has
+	// no GET there). Any other link to a path without a GET is a defect.
+	// A third is known and left for issue 13: the answer of POST
+	// /v8/DataRetrievals/{id}/explore is still generated, and its self link names the POST.
+	lower := strings.ToLower(u.Path)
+	getless := strings.Contains(lower, "/search") || strings.HasPrefix(lower, "/v8/licensedusers/") ||
+		(strings.HasPrefix(lower, "/v8/dataretrievals/") && strings.HasSuffix(lower, "/explore"))
+	if rec.Code >= 300 && (hasGet || !getless || rec.Code != http.StatusMethodNotAllowed) {
 		return fmt.Errorf("_links.%s.href %q answers %d to the %s that got it: %.200s", rel, href, rec.Code, callerName(c), rec.Body)
 	}
 	return nil

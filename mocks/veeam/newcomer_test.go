@@ -246,6 +246,8 @@ func TestDeletingKeepsLinksLeadingSomewhere(t *testing.T) {
 		{"an organization with jobs", "/v8/Organizations/" + org, "Job"},
 		{"a repository jobs write to", "/v8/BackupRepositories/" + repo, "Job"},
 		{"a proxy repositories use", "/v8/Proxies/" + proxy, "Backup repository"},
+		// The recheck after the fixes: a copy job kept copying a deleted backup job.
+		{"a job a copy job copies", "/v8/Jobs/" + DefaultFixtures().Jobs[0].ID, "Copy job"},
 	} {
 		var m match
 		if !table().tree.resolve(tc.path, &m) || m.leaf.route("DELETE") == nil {
