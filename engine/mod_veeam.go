@@ -24,7 +24,99 @@ func newVeeam(h *host) goja.Value {
 	return h.object(
 		member{"login", m.login},
 		member{"token", m.token},
+		member{"waitFor", m.waitFor},
 	)
+}
+
+// Defaults of veeam.waitFor, on the scenario clock.
+const (
+	defaultWaitTimeout  = 30 * time.Minute
+	defaultWaitInterval = 10 * time.Second
+)
+
+// waitFor is veeam.waitFor(session, path, predicate, {timeout, interval}): GET path with
+// the session until predicate(body, response) is truthy, and return that body. Between
+// polls the scenario clock moves by the interval: on the embedded mocks the stack's
+// virtual clock, on a target with a control API (localmock) the mock's clock too, and on
+// a live target it is a real sleep. An answer of 400 or more, or the timeout (counted on
+// the same clock), throws.
+func (m *veeamModule) waitFor(call goja.FunctionCall) goja.Value {
+	const what = "veeam.waitFor"
+	m.needTest(what)
+	so, ok := call.Argument(0).(*goja.Object)
+	var get goja.Callable
+	if ok {
+		get, ok = goja.AssertFunction(so.Get("get"))
+	}
+	if !ok {
+		m.throw("TypeError", "%s(session, path, predicate, options): the first argument must be a session from veeam.login", what)
+	}
+	path := call.Argument(1).String()
+	pred, ok := goja.AssertFunction(call.Argument(2))
+	if !ok {
+		m.throw("TypeError", "%s(session, path, predicate, options): predicate must be a function (body, response) => boolean", what)
+	}
+	o := m.options(call.Argument(3), what, "timeout", "interval")
+	timeout, interval := defaultWaitTimeout, defaultWaitInterval
+	if v := optValue(o, "timeout"); v != nil {
+		timeout = m.duration(v, what+" timeout")
+	}
+	if v := optValue(o, "interval"); v != nil {
+		interval = m.duration(v, what+" interval")
+	}
+	if interval <= 0 {
+		m.throw("TypeError", "%s: interval must be positive", what)
+	}
+	deadline := m.clock.Now().Add(timeout)
+	for polls := 1; ; polls++ {
+		resp, err := get(so, m.vm.ToValue(path))
+		if err != nil {
+			panic(err) // the session's own error, with its JS stack
+		}
+		ro := resp.ToObject(m.vm)
+		status := ro.Get("status").ToInteger()
+		if status >= 400 {
+			m.throw("Error", "%s: GET %s answered HTTP %d: %s", what, path, status, shortBody(ro.Get("body").String()))
+		}
+		body := m.parseJSON([]byte(ro.Get("body").String()), fmt.Sprintf("%s: the answer to GET %s (HTTP %d)", what, path, status))
+		done, err := pred(goja.Undefined(), body, ro)
+		if err != nil {
+			panic(err)
+		}
+		if done.ToBoolean() {
+			return body
+		}
+		if m.clock.Now().Add(interval).After(deadline) {
+			m.throw("Error", "%s: GET %s did not satisfy the predicate within %s (%d polls, every %s on the scenario clock); the last answer: %s",
+				what, path, timeout, polls, interval, shortBody(ro.Get("body").String()))
+		}
+		m.pause(interval, what)
+	}
+}
+
+// pause moves the scenario clock by d: the stack's own clock on the embedded mocks, the
+// mock's and ours on a target with a control API, a real sleep on a live target.
+func (m *veeamModule) pause(d time.Duration, what string) {
+	switch {
+	case m.target.Kind == TargetMock:
+		m.clock.Advance(d)
+	case m.target.Control != nil:
+		m.controlJSON("entra", "POST", "/_mock/clock/advance", map[string]string{"duration": d.String()})
+		m.clock.Advance(d)
+	default:
+		if err := m.clock.Sleep(m.ctx, d); err != nil {
+			m.throwErr(what, err)
+		}
+	}
+	m.checkCtx(what)
+}
+
+// shortBody shortens a body for an error message.
+func shortBody(body string) string {
+	if len(body) > 300 {
+		return body[:300] + "…"
+	}
+	return body
 }
 
 func (m *veeamModule) login(call goja.FunctionCall) goja.Value {
@@ -177,13 +269,17 @@ func (s *session) logout(goja.FunctionCall) goja.Value {
 
 func (s *session) paginate(call goja.FunctionCall) goja.Value {
 	s.needTest("session.paginate")
-	po := s.options(call.Argument(1), "session.paginate", "maxPages")
+	po := s.options(call.Argument(1), "session.paginate", "maxPages", "query")
 	maxPages := 0
 	if mp := optValue(po, "maxPages"); mp != nil {
 		maxPages = int(mp.ToInteger())
 	}
+	path := call.Argument(0).String()
+	if qv := optValue(po, "query"); qv != nil {
+		path = withQuery(path, s.formValues(qv, "session.paginate query"))
+	}
 	var items []any
-	err := s.s.Pages(s.ctx, call.Argument(0).String(), maxPages, func(resp *flow.SessionResponse, _ *flow.Page) error {
+	err := s.s.Pages(s.ctx, path, maxPages, func(resp *flow.SessionResponse, _ *flow.Page) error {
 		page, ok := s.parseJSON(resp.Body, "a page").(*goja.Object)
 		if !ok {
 			return nil

@@ -104,6 +104,21 @@ func TestVeeamModule(t *testing.T) {
 			expect(s.request("GET", "/v8/Jobs/" + jobs.results[0].id)).toHaveStatus(200);`},
 		{"raw token for negative tests", `const r = veeam.token({grant_type: "password", username: "Administrator", password: "nope-nope"});
 			expect(r).toHaveStatus(400); expect(r).toHaveVeeamError("invalid_grant");`},
+		{"paginate with a query", `const s = veeam.login({admin: true});
+			const all = s.paginate("/v8/JobSessions", {query: {limit: 10}}); const failed = s.paginate("/v8/JobSessions", {query: {limit: 4, status: "Failed"}});
+			expect(failed.length).toBeGreaterThan(4); expect(failed.length).toBeLessThan(all.length);
+			for (const js of failed) { expect(js.status).toBe("Failed"); }`},
+		{"waitFor polls on the scenario clock", `const s = veeam.login({admin: true}); const start = clock.now();
+			const job = s.get("/v8/Jobs", {query: {limit: 1}}).json().results[0];
+			const run = s.post("/v8/Jobs/" + job.id + "/start").json();
+			let polls = 0;
+			const done = veeam.waitFor(s, "/v8/JobSessions/" + run.id, (b, r) => { polls++; expect(r.status).toBe(200); return b.status !== "Running"; }, {interval: "1m"});
+			expect(done.status).toBe("Success"); expect(polls).toBe(6); expect(clock.now() - start).toBe(5 * 60000);`},
+		{"waitFor times out on the same clock", `const s = veeam.login({admin: true}); const start = clock.now();
+			expect(() => veeam.waitFor(s, "/v8/Jobs", () => false, {timeout: "30s", interval: "10s"})).toThrow("did not satisfy the predicate within 30s (4 polls");
+			expect(clock.now() - start).toBe(30000);
+			expect(() => veeam.waitFor(s, "/v8/Jobs/nope", () => true)).toThrow("answered HTTP 400");
+			expect(() => veeam.waitFor({}, "/v8/Jobs", () => true)).toThrow("must be a session");`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -283,6 +283,15 @@ declare module "vbharness" {
     login(options: LoginOptions): VeeamSession;
     /** Raw POST /v8/token for negative tests: any status is returned. */
     token(form: Record<string, unknown>): HttpResponse;
+    /**
+     * GETs path with session until predicate(body, response) is truthy and returns that body.
+     * Between polls the scenario clock moves by interval (default "10s"): on the mocks the
+     * virtual clock (on localmock through its control API), on a live target a real sleep.
+     * Throws on an answer of 400 or more, or when timeout (default "30m", on the same clock)
+     * passes.
+     */
+    waitFor(session: VeeamSession, path: string, predicate: (body: any, response: SessionResponse) => unknown,
+      options?: { timeout?: Duration; interval?: Duration }): any;
   }
 
   /** headers.Authorization, if given, is sent instead of the session's token, and the call does not refresh. */
@@ -322,8 +331,8 @@ declare module "vbharness" {
     refresh(): VeeamSession;
     /** POST /v8/token/logout; turns automatic refresh off. */
     logout(): void;
-    /** GETs path and follows _links.next; returns every page's results. */
-    paginate(path: string, options?: { maxPages?: number }): any[];
+    /** GETs path (with query's parameters added) and follows _links.next; returns every page's results. */
+    paginate(path: string, options?: { maxPages?: number; query?: Record<string, unknown> }): any[];
   }
 
   export interface Jwt {

@@ -93,6 +93,11 @@ const (
 	antiforgery    = "antiforgery.js › a bearer-only call of an antiforgery login is refused with how to fix the client"
 	keepAntiforge  = "antiforgery.js › veeam.login with antiforgery keeps the protection and carries the token"
 	flagByDefault  = "antiforgery.js › veeam.login sends disable_antiforgery_token=true by default, and bearer-only calls work"
+	monitoring     = "monitoring.js › monitoring: license, licensed users, jobs and each job's last session, repository usage"
+	backup         = "backup.js › a backup: create a job, start it, see it run and finish with its log, restore point and lastBackup"
+	selfService    = "self_service_restore.js › self-service restore: a tenant explores its mailbox, restores an item, watches it finish and stops the session"
+	restoreOp      = "restore_operator.js › a restore operator explores within its RBAC scope and is refused outside it"
+	restoreExpiry  = "restore_expiry.js › a restore session outlives the access token: refresh at 61 minutes and the workflow goes on"
 )
 
 func settings(change func(*veeam.Settings)) veeam.Option {
@@ -126,7 +131,7 @@ var mutations = []mutation{
 	{name: "Veeam accepts assertions two hours past their expiry", how: "setting `assertionClockSkew: 7200`",
 		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.AssertionClockSkew = 7200 })}, red: []string{entraRefresh, expiredEntra}},
 	{name: "Veeam's access tokens live 30 minutes, not 60", how: "setting `accessTokenLifetime: 1800`",
-		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.AccessTokenLifetime = 1800 })}, red: []string{adminLogin, keepAlive, seedFlow, accessExpiry}},
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.AccessTokenLifetime = 1800 })}, red: []string{adminLogin, keepAlive, seedFlow, accessExpiry, restoreExpiry}},
 	{name: "Veeam's refresh tokens can be used again", how: "setting `refreshRotation: false`",
 		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.RefreshRotation = false })}, red: []string{spentRefresh, reuseNoRevoke}},
 	{name: "Veeam does not revoke a sign-in whose spent refresh token comes back", how: "setting `revokeOnRefreshReuse: false`",
@@ -140,11 +145,17 @@ var mutations = []mutation{
 	{name: "Veeam's logout revokes nothing", how: "fault rule: `POST /v8/token/logout` answers 204 for ever",
 		setup: fault(veeamFaults, faults.Rule{Method: "POST", Path: "/v8/token/logout", Status: 204, Times: -1}), red: []string{labAdmin, labTenant, logout}},
 	{name: "Tenant tokens reach administrator routes", how: "`veeam.Mutations{IgnoreTenantScope}`",
-		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreTenantScope: true})}, red: []string{operator, tenantScope}},
+		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreTenantScope: true})}, red: []string{operator, tenantScope, restoreOp}},
 	{name: "Veeam's long-running work takes 10 minutes, not 5", how: "setting `sessionDuration: 600`",
-		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.SessionDuration = 600 })}, red: []string{jobOnClock, syncOnClock}},
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.SessionDuration = 600 })}, red: []string{jobOnClock, syncOnClock, backup}},
 	{name: "Veeam's pages have no `_links.next`", how: "`veeam.Mutations{NoNextLinks}`",
-		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoNextLinks: true})}, red: []string{jobPaging, orgPaging}},
+		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoNextLinks: true})}, red: []string{jobPaging, orgPaging, monitoring, backup}},
+	{name: "Veeam's job runs leave no restore point and take no room", how: "`veeam.Mutations{NoRestorePoints}`",
+		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoRestorePoints: true})}, red: []string{backup}},
+	{name: "Restore operators reach outside their RBAC scope", how: "`veeam.Mutations{IgnoreRbacScope}`",
+		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreRbacScope: true})}, red: []string{restoreOp}},
+	{name: "Stopping a restore session does nothing", how: "fault rule: `POST /v8/RestoreSessions/*/Stop` answers 204 for ever",
+		setup: fault(veeamFaults, faults.Rule{Method: "POST", Path: "/v8/RestoreSessions/*/Stop", Status: 204, Times: -1}), red: []string{restoreExpiry, selfService}},
 	{name: "Entra's signing keys cannot be fetched again (rotation not followed)", how: "fault rule: `GET */discovery/v2.0/keys` answers 503 after the first fetch",
 		setup: fault(entraFaults, faults.Rule{Method: "GET", Path: "*/discovery/v2.0/keys", Status: 503, After: 1, Times: -1}), red: []string{keyRotation}},
 	{name: "Entra's access tokens live 4000 s, not 3599", how: "`entra.WithLifetimes(AccessToken: 4000 s)`",

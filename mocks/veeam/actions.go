@@ -72,6 +72,19 @@ func (s *Server) startJob(rq *request) (int, any, *apiError) {
 // runJob starts the job or copy job at path, as start does, and returns its new
 // session (nil if the job is not there).
 func (s *Server) runJob(path string, isCopy, full bool, now time.Time) (*item, *apiError) {
+	it, steps, e := s.beginJob(path, isCopy, full, now)
+	if e == nil && it != nil {
+		s.timeline.schedule(steps...)
+	}
+	return it, e
+}
+
+// beginJob starts a run of the job or copy job at path at now: the job shows Running
+// and its lastRun, a RESTJobSession is stored Running, and the run's steps are returned
+// for the caller to schedule (runJob), or to add from a step (a scheduled start,
+// backup.go). A missing job answers a nil item; a disabled or running one
+// OperationConflict [I].
+func (s *Server) beginJob(path string, isCopy, full bool, now time.Time) (*item, []step, *apiError) {
 	var job object
 	_, e := s.world.update(path, func(cur *item) (*item, *apiError) {
 		name := cur.obj.str("name")
@@ -90,7 +103,7 @@ func (s *Server) runJob(path string, isCopy, full bool, now time.Time) (*item, *
 		return next, nil
 	})
 	if e != nil || job == nil {
-		return nil, e
+		return nil, nil, e
 	}
 	jobType, cfg := "Backup", "Incremental"
 	if isCopy {
@@ -103,8 +116,7 @@ func (s *Server) runJob(path string, isCopy, full bool, now time.Time) (*item, *
 		JobType: jobType, JobSessionConfigType: cfg, Status: "Running", ETag: 1,
 		Statistics: JobStatistics{Bottleneck: "Detecting"}}
 	it := s.storeTyped("/v8/JobSessions/"+js.ID, js.ID, js, nil)
-	s.startSession(s.jobWork(it.path, path, job.str("name")), now)
-	return it, nil
+	return it, s.sessionSteps(s.jobWork(it.path, path, job.str("name")), now), nil
 }
 
 // runNow starts a job created with "runNow": true (RESTCreateBackupJob: "Defines
@@ -124,7 +136,9 @@ func runNow(s *Server, rq *request, it *item) *item {
 	return it
 }
 
-// jobWork is a job session's run: when it ends, the job shows its result.
+// jobWork is a job session's run: when it ends, the job shows its result; a run that
+// backed something up (Success or Warning) moves the job's lastBackup, adds a restore
+// point and takes its transferred data from the repository's free space (backup.go).
 func (s *Server) jobWork(session, job, name string) work {
 	return work{name: "job", path: session, kind: jobSessionKind, title: "Job '" + name + "'", target: job,
 		done: func(s *Server, result string, end time.Time) {
@@ -134,6 +148,9 @@ func (s *Server) jobWork(session, job, name string) work {
 					o.setValue("lastBackup", end)
 				}
 			})
+			if (result == "Success" || result == "Warning") && !s.mut.NoRestorePoints {
+				s.backedUp(session, job, end)
+			}
 		}}
 }
 
@@ -169,6 +186,9 @@ func (s *Server) setJobEnabled(rq *request, on bool) (int, any, *apiError) {
 	want := fmt.Sprint(on)
 	if it, ok := s.world.get(path); ok && string(it.obj.get("isEnabled")) != want {
 		s.change(path, func(o *object) { o.setValue("isEnabled", on) })
+		if on && strings.HasPrefix(path, "/v8/Jobs/") { // its schedule goes on
+			s.scheduleJob(path, rq.now, true)
+		}
 	}
 	return http.StatusNoContent, nil, nil
 }

@@ -46,7 +46,9 @@ type stepPlan struct {
 
 // timeline is a server's pending steps, earliest first. Requests check next without a
 // lock; the steps that are due apply under mu, so a concurrent request waits until they
-// have all applied and never sees half of them. A step must not schedule others.
+// have all applied and never sees half of them. A step that schedules others (a
+// scheduled job's start) adds them with addLocked, since settle holds mu; those due by
+// the same clock reading apply in the same settle, at their own times.
 type timeline struct {
 	mu    sync.Mutex
 	steps []step
@@ -74,6 +76,18 @@ func (tl *timeline) schedule(steps ...step) {
 		}
 	}
 	tl.storeNext()
+}
+
+// addLocked is schedule for a step's apply, which runs under mu.
+func (tl *timeline) addLocked(steps ...step) {
+	for _, st := range steps {
+		tl.seq++
+		st.seq = tl.seq
+		tl.insertLocked(st)
+		if tl.p != nil {
+			tl.p.putStep(st)
+		}
+	}
 }
 
 func (tl *timeline) insertLocked(st step) {
@@ -194,6 +208,8 @@ func (s *Server) workOf(p stepPlan) work {
 func (s *Server) planned(p stepPlan, at time.Time) step {
 	st := step{at: at, owner: strings.ToLower(p.Path), plan: p}
 	switch p.Do {
+	case "schedule":
+		st.apply = func(s *Server) { s.scheduledStart(p.Path, at) }
 	case "maintenance":
 		st.apply = func(s *Server) {
 			s.change(p.Path, func(o *object) { o.setValue("maintenanceModeState", "Enabled") })
@@ -225,17 +241,32 @@ func (s *Server) planned(p stepPlan, at time.Time) step {
 // Running at 0 %) gets its first log entry now, is halfway at half the configured
 // duration, and ends with the configured result after it.
 func (s *Server) startSession(w work, start time.Time) {
+	s.timeline.schedule(s.sessionSteps(w, start)...)
+}
+
+// sessionSteps logs w's start and returns the steps of its run, for the caller to
+// schedule (startSession) or, from a step's apply, to add (addLocked). A job's result is
+// its outcome fixture (Fixtures.JobOutcomes), else Settings.SessionResult.
+func (s *Server) sessionSteps(w work, start time.Time) []step {
 	set := s.settings.get()
 	d := time.Duration(set.SessionDuration) * time.Second
 	result := set.SessionResult
+	if w.name == "job" {
+		if r, ok := s.initial.world.outcomes[strings.ToLower(lastSegment(w.target))]; ok {
+			result = r
+		}
+	}
 	if w.kind.logs {
 		s.addLog(w.path, start, "Running", w.title+" started.")
 	}
 	p := stepPlan{Work: w.name, Path: w.path, Title: w.title, Target: w.target}
 	half, end := p, p
 	half.Do, end.Do, end.Result = "half", "end", result
-	s.timeline.schedule(s.planned(half, start.Add(d/2)), s.planned(end, start.Add(d)))
+	return []step{s.planned(half, start.Add(d/2)), s.planned(end, start.Add(d))}
 }
+
+// lastSegment is the last element of a path: an item's id.
+func lastSegment(path string) string { return path[strings.LastIndexByte(path, '/')+1:] }
 
 // stopSession stops w's run if it is still running: its remaining steps are dropped and
 // the session shows it stopped at now. It reports whether the run was still going.

@@ -106,7 +106,7 @@ type filter struct {
 var collections = []*collection{
 	{list: "/v8/Organizations", item: "/v8/Organizations/{organizationId}", fixtures: true, view: organizationView, unique: "name",
 		links: map[string]string{"jobs": "/v8/Jobs?organizationId={id}", "usedRepositories": "/v8/Organizations/{id}/usedRepositories"}},
-	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, unique: "name", created: newJob, afterCreate: runNow, owns: map[string]string{"/v8/JobSessions": "jobId"}, links: map[string]string{
+	{list: "/v8/Jobs", item: "/v8/Jobs/{jobId}", fixtures: true, unique: "name", created: newJob /* afterCreate: jobCreated (set in backup.go, an initialisation cycle here) */, owns: map[string]string{"/v8/JobSessions": "jobId"}, links: map[string]string{
 		"organization": "/v8/Organizations/{organizationId}", "backupRepository": "/v8/BackupRepositories/{repositoryId}",
 		"jobsessions": "/v8/JobSessions?jobId={id}"},
 		refs: map[string]string{"organizationId": "/v8/Organizations", "repositoryId": "/v8/BackupRepositories"}},
@@ -586,6 +586,9 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 	}
 	if next == nil { // deleted since the path was checked
 		return 0, nil, c.notFound(id)
+	}
+	if c.list == "/v8/Jobs" && given.get("schedulePolicy") != nil { // a new schedule: a new nextRun
+		s.scheduleJob(next.path, rq.now, false)
 	}
 	return rq.route.op.Status, nil, nil
 }

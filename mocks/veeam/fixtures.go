@@ -51,6 +51,9 @@ type Fixtures struct {
 	RbacRoles []RbacRole `json:"rbacRoles,omitempty" yaml:"rbacRoles,omitempty"`
 	// License is the installed license (GET /v8/License).
 	License License `json:"license,omitzero" yaml:"license,omitempty"`
+	// JobOutcomes is how given jobs' runs end, by job or copy job id: "Success",
+	// "Warning" or "Failed". A job not named ends with Settings.SessionResult.
+	JobOutcomes map[string]string `json:"jobOutcomes,omitempty" yaml:"jobOutcomes,omitempty"`
 }
 
 // ServiceInstance is RESTServiceInstance.
@@ -542,6 +545,9 @@ func (f Fixtures) Validate() error {
 		enum(p+".backupType", j.BackupType, enumBackupType, false)
 		enum(p+".lastStatus", j.LastStatus, enumJobStatus, false)
 		enum(p+".schedulePolicy.type", j.SchedulePolicy.Type, enumScheduleType, false)
+	}
+	for id, r := range f.JobOutcomes {
+		enum(fmt.Sprintf("jobOutcomes[%s]", id), r, sessionResults, false)
 	}
 	for i, s := range f.JobSessions {
 		p := fmt.Sprintf("jobSessions[%d]", i)

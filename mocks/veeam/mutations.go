@@ -29,6 +29,12 @@ type Mutations struct {
 	// says, so a client that sends the flag still gets tokens that need the antiforgery
 	// token.
 	IgnoreDisableAntiforgery bool
+	// NoRestorePoints leaves out what a job run that backed something up leaves behind:
+	// no restore point, and the repository's free space as it was.
+	NoRestorePoints bool
+	// IgnoreRbacScope lets a restore operator with any role, or none, explore anything of
+	// its organization.
+	IgnoreRbacScope bool
 }
 
 // WithMutations breaks the behaviours m names; see Mutations. For testing the tests only.

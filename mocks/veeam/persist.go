@@ -88,6 +88,7 @@ type sessionRecord struct {
 	Seq            uint64        `json:"seq"`
 	Key            string        `json:"key"`
 	User           string        `json:"user"`
+	UserID         string        `json:"userId,omitempty"`
 	Kind           principalKind `json:"kind"`
 	OrgID          string        `json:"orgId,omitempty"`
 	CredentialType string        `json:"credentialType"`
@@ -183,7 +184,7 @@ func LoadState(st Store) (*SavedState, error) {
 			if err := json.Unmarshal(v, &r); err != nil {
 				return bad(err)
 			}
-			s := &session{key: r.Key, user: r.User, kind: r.Kind, orgID: r.OrgID, credentialType: r.CredentialType}
+			s := &session{key: r.Key, user: r.User, userID: r.UserID, kind: r.Kind, orgID: r.OrgID, credentialType: r.CredentialType}
 			sessions[r.Key] = s
 			seqOf[s] = r.Seq
 			ss.seq = max(ss.seq, r.Seq)
@@ -372,7 +373,7 @@ func (p *persister) putSession(s *session) {
 	p.seq++
 	seq := p.seq
 	p.pmu.Unlock()
-	p.recordJSON(recSession+s.key, sessionRecord{Seq: seq, Key: s.key, User: s.user, Kind: s.kind, OrgID: s.orgID, CredentialType: s.credentialType})
+	p.recordJSON(recSession+s.key, sessionRecord{Seq: seq, Key: s.key, User: s.user, UserID: s.userID, Kind: s.kind, OrgID: s.orgID, CredentialType: s.credentialType})
 }
 
 func (p *persister) putToken(tok string, rec *tokenRecord) {

@@ -89,6 +89,10 @@ func buildWorld(f Fixtures, at time.Time) *worldState {
 	}
 	buildDirectory(ws, f)
 	ws.rosters, ws.contents = buildRosters(f), contentCollections()
+	ws.outcomes = map[string]string{}
+	for id, r := range f.JobOutcomes {
+		ws.outcomes[strings.ToLower(id)] = r
+	}
 	for _, c := range seedOrder() {
 		if c.fixtures || isContentList(c.listShape) { // restore session content is generated on use (content.go)
 			continue

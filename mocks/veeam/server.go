@@ -160,6 +160,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 	s.initial.key = signing.Active()
 	s.initial.stubs = cfg.stubs.list
 	s.stubs.reset(s.initial.stubs)
+	s.scheduleFixtureJobs() // a restored state's own steps join these; stale ones do nothing
 	if cfg.state != nil {
 		s.restore(cfg.state, cfg.logger)
 	}
@@ -211,6 +212,7 @@ func (s *Server) Reset() {
 	if s.p != nil {
 		s.p.clear()
 	}
+	s.scheduleFixtureJobs()
 }
 
 // Settings returns the current settings.

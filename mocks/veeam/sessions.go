@@ -30,6 +30,7 @@ const (
 type session struct {
 	key            string // credentialKey claim; logout revokes every token of the key
 	user           string // userName and the …/identity/claims/name claim
+	userID         string // an operator's Microsoft Entra object id (client_id's <userId>); "" otherwise
 	kind           principalKind
 	orgID          string // the organization of a tenant or operator session
 	credentialType string

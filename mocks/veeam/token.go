@@ -372,7 +372,7 @@ func (t *tokenService) operator(r *http.Request, f map[string]string, now time.T
 	if user == "" {
 		user = userID
 	}
-	return &session{key: newGUID(), user: user, kind: kindOperator, orgID: org.ID, credentialType: credOperator}, nil
+	return &session{key: newGUID(), user: user, userID: strings.ToLower(userID), kind: kindOperator, orgID: org.ID, credentialType: credOperator}, nil
 }
 
 // logout is POST /v8/token/logout: 204, and every token of the caller's session (the

@@ -61,6 +61,7 @@ type worldState struct {
 	at         time.Time          // the clock reading it was generated on (buildWorld)
 	rosters    map[string]*roster // by organization id: what its restore sessions show (content.go)
 	contents   []*collection      // the content collections (contentCollections)
+	outcomes   map[string]string  // by lower-case job id: how its runs end (Fixtures.JobOutcomes)
 }
 
 func newWorldState() *worldState {

@@ -1,0 +1,186 @@
+package veeam
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
+)
+
+// Backups that happen: what a job run leaves behind when it backs something up, and
+// the schedule that starts jobs by themselves. A scheduled job has a step on the
+// timeline at its nextRun ("schedule"); when a request's clock reading passes it, the
+// job starts at nextRun (not at the request's time), its nextRun moves to the next slot
+// of its schedulePolicy (nextRun, collections.go), and the next "schedule" step is added. Every client therefore
+// sees the same sessions with the same times, however often and whenever it polls.
+
+// backupBytes is what one run writes to its repository: the transferredDataBytes that
+// a finished run's statistics show (jobSessionKind.finish).
+const backupBytes = 734003200
+
+// backedUp records a run of job (a backup or copy job) that ended at end having backed
+// something up: a restore point of the job's organization at end, and the repository
+// holding backupBytes more (its freeSpaceBytes down, never below 0).
+func (s *Server) backedUp(session, job string, end time.Time) {
+	j, ok := s.world.get(job)
+	if !ok {
+		return
+	}
+	isCopy := strings.HasPrefix(strings.ToLower(job), "/v8/copyjobs/")
+	repo := j.obj.str("repositoryId")
+	org := j.obj.str("organizationId")
+	jobID := j.obj.str("id")
+	if isCopy {
+		jobID = j.obj.str("backupJobId")
+	}
+	var exchange, sharePoint, teams bool
+	if o, ok := s.world.get("/v8/Organizations/" + strings.ToLower(org)); ok {
+		exchange = string(o.obj.get("isExchangeOnline")) == "true"
+		sharePoint = string(o.obj.get("isSharePointOnline")) == "true"
+		teams = string(o.obj.get("isTeamsOnline")) == "true"
+	}
+	id := spec.UUID("vbharness/veeam/restorepoint/" + strings.ToLower(lastSegment(session)))
+	c := collectionOf("/v8/RestorePoints")
+	path := c.itemPath(nil, id)
+	o := c.generate(path, id, nil, end)
+	for k, v := range map[string]any{
+		"isDeleted": false, "repositoryId": repo, "backupTime": end, "jobId": jobID, "organizationId": org,
+		"isExchange": exchange, "isSharePoint": sharePoint, "isOneDrive": sharePoint, "isTeams": teams,
+		"isLongTermCopy": false, "isCopy": isCopy, "isRetrieved": false, "eTag": 1, "objectsEtag": 1,
+	} {
+		if declares(c.itemSchema.Value, k) {
+			o.setValue(k, v)
+		}
+	}
+	o.del("retrievalId")
+	if it, err := newItem(path, id, o.bytes(), nil); err == nil {
+		s.world.put(it)
+	}
+	s.change("/v8/BackupRepositories/"+strings.ToLower(repo), func(o *object) {
+		var free int64
+		_ = json.Unmarshal(o.get("freeSpaceBytes"), &free)
+		o.setValue("freeSpaceBytes", max(free-backupBytes, 0))
+	})
+}
+
+// scheduleOf reads a job's schedulePolicy; ok is false for a job that runs only when
+// started (ManualOnly, scheduleEnabled not true, or no policy). nextRun (collections.go)
+// says when it fires.
+func scheduleOf(job object) (object, bool) {
+	sp, err := parseObject(job.get("schedulePolicy"))
+	if err != nil || sp.text("scheduleEnabled") != "true" {
+		return nil, false
+	}
+	t := sp.str("type")
+	return sp, t == "Daily" || t == "Periodically"
+}
+
+// scheduleStep is the step that starts the job at path at its nextRun.
+func (s *Server) scheduleStep(path string, at time.Time) step {
+	return s.planned(stepPlan{Do: "schedule", Path: path}, at)
+}
+
+// scheduleFixtureJobs adds the schedule steps of the world's enabled, scheduled jobs at
+// their nextRun. A nextRun already past when the server starts (or is reset) is not
+// caught up on: it moves to the schedule's next slot after now, as a server that was
+// down does not run the starts it missed [A].
+func (s *Server) scheduleFixtureJobs() {
+	now := s.clk.Now()
+	var steps []step
+	for _, j := range s.world.list("/v8/Jobs") {
+		next, ok := nextRunOf(j.obj)
+		sp, scheduled := scheduleOf(j.obj)
+		if !ok || !scheduled || string(j.obj.get("isEnabled")) != "true" {
+			continue
+		}
+		if next.Before(now) {
+			later := nextRun(sp, now)
+			if later == nil {
+				continue
+			}
+			next = *later
+			s.change(j.path, func(o *object) { o.setValue("nextRun", next) })
+		}
+		steps = append(steps, s.scheduleStep(j.path, next))
+	}
+	s.timeline.schedule(steps...)
+}
+
+// nextRunOf is a job's nextRun, if it has one.
+func nextRunOf(job object) (time.Time, bool) {
+	var t time.Time
+	if json.Unmarshal(job.get("nextRun"), &t) != nil || t.IsZero() {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// The jobs' afterCreate is set here: in the collections table it would make an
+// initialisation cycle (a run's end adds a restore point through the table).
+func init() { collectionOf("/v8/Jobs").afterCreate = jobCreated }
+
+// jobCreated is what follows a job's creation (POST /v8/Jobs; newJob set its nextRun):
+// its schedule's first start goes on the timeline, and a job created with runNow starts.
+func jobCreated(s *Server, rq *request, it *item) *item {
+	if next, ok := nextRunOf(it.obj); ok {
+		if _, scheduled := scheduleOf(it.obj); scheduled {
+			s.timeline.schedule(s.scheduleStep(it.path, next))
+		}
+	}
+	return runNow(s, rq, it)
+}
+
+// scheduleJob sets the nextRun of the job at path from its schedulePolicy, as seen at
+// now, and schedules its start: after the job is created or its schedule changed
+// (keep false), or it is enabled (keep true: a nextRun still to come is kept). A job
+// that runs only when started has no nextRun.
+func (s *Server) scheduleJob(path string, now time.Time, keep bool) {
+	var at time.Time
+	s.change(path, func(o *object) {
+		sp, scheduled := scheduleOf(*o)
+		if !scheduled {
+			o.del("nextRun") // as newJob leaves it
+			return
+		}
+		if cur, ok := nextRunOf(*o); keep && ok && cur.After(now) {
+			at = cur
+			return
+		}
+		if next := nextRun(sp, now); next != nil {
+			o.setValue("nextRun", *next)
+			at = *next
+		}
+	})
+	if !at.IsZero() {
+		s.timeline.schedule(s.scheduleStep(path, at))
+	}
+}
+
+// scheduledStart is the "schedule" step of the job at path, due at: if the job still
+// exists, is enabled and scheduled, and its nextRun is at (a later change of the job has
+// not moved it), it starts at at unless it is still running (that slot is skipped, as a
+// server skips a start while the job runs [A]), its nextRun moves to the next slot and
+// that slot's step is added. It runs under the timeline's lock (settle).
+func (s *Server) scheduledStart(path string, at time.Time) {
+	j, ok := s.world.get(path)
+	if !ok {
+		return
+	}
+	sp, scheduled := scheduleOf(j.obj)
+	cur, has := nextRunOf(j.obj)
+	if !scheduled || !has || !cur.Equal(at) || string(j.obj.get("isEnabled")) != "true" {
+		return
+	}
+	var steps []step
+	if j.obj.str("lastStatus") != "Running" {
+		if _, run, e := s.beginJob(path, false, false, at); e == nil {
+			steps = run
+		}
+	}
+	if next := nextRun(sp, at); next != nil {
+		s.change(path, func(o *object) { o.setValue("nextRun", *next) })
+		steps = append(steps, s.scheduleStep(path, *next))
+	}
+	s.timeline.addLocked(steps...)
+}

@@ -1,0 +1,269 @@
+package veeam
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// jobRuns is the job's sessions, oldest first.
+func (e *actionEnv) jobRuns(job string) []map[string]any {
+	e.t.Helper()
+	var runs []map[string]any
+	for _, r := range results(e.call("GET", "/v8/JobSessions?jobId="+job+"&limit=1000", "", 200)) {
+		if r["jobId"] == job {
+			runs = append([]map[string]any{r}, runs...)
+		}
+	}
+	return runs
+}
+
+// wire is a time as the mock writes it.
+func wire(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// sameTime reports whether a JSON time string is t.
+func sameTime(v any, t time.Time) bool {
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	got, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil && got.Equal(t)
+}
+
+// Issue 13 acceptance 3: a scheduled job starts by itself when the virtual clock passes
+// its nextRun, at nextRun, whoever looks and whenever; two clients polling the run see
+// the same transitions; the run ends with its log, a restore point, the job's new
+// lastBackup, lastRun and nextRun, and less free space in the repository.
+func TestScheduledJobStartsByItselfAndEveryClientSeesTheSameRun(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil) // sessionDuration 600
+	f := DefaultFixtures()
+	job, repo := f.Jobs[0], f.Repositories[0]
+	if job.SchedulePolicy.Type != "Daily" || job.NextRun == nil || job.RepositoryID != repo.ID {
+		t.Fatalf("fixture job 0 changed: %+v", job)
+	}
+	next := *job.NextRun // 2026-01-05 20:00, eleven hours after the clock's start
+	jobPath := "/v8/Jobs/" + job.ID
+	before := len(e.jobRuns(job.ID))
+	rpBefore := len(results(e.call("GET", "/v8/RestorePoints?limit=1000", "", 200)))
+
+	e.clk.Advance(next.Sub(e.clk.Now()) - time.Second)
+	if j := e.call("GET", jobPath, "", 200); j["lastStatus"] == "Running" || len(e.jobRuns(job.ID)) != before {
+		t.Fatalf("a second before nextRun the job runs already: %v", j)
+	}
+	e.clk.Advance(2 * time.Second)
+	j := e.call("GET", jobPath, "", 200)
+	if j["lastStatus"] != "Running" || !sameTime(j["lastRun"], next) || !sameTime(j["nextRun"], next.Add(24*time.Hour)) {
+		t.Fatalf("after nextRun the job is %v lastRun %v nextRun %v; want Running since %s, next %s",
+			j["lastStatus"], j["lastRun"], j["nextRun"], wire(next), wire(next.Add(24*time.Hour)))
+	}
+	runs := e.jobRuns(job.ID)
+	if len(runs) != before+1 || !sameTime(runs[len(runs)-1]["creationTime"], next) {
+		t.Fatalf("want one new session created at %s, got %d sessions, last %v", wire(next), len(runs), runs[len(runs)-1])
+	}
+	session := "/v8/JobSessions/" + runs[len(runs)-1]["id"].(string)
+
+	// Two clients, each with its own token, poll the session at the same moments (every
+	// 2 virtual minutes, one after the other) and see the same answers.
+	other := bearer(e.adminLogin().AccessToken)
+	var seenA, seenB []string
+	for range 6 {
+		e.clk.Advance(2 * time.Minute)
+		a := e.do("GET", session, "", "", e.tok...)
+		b := e.do("GET", session, "", "", other...)
+		if a.Code != 200 || b.Code != 200 {
+			t.Fatalf("poll: %d %d", a.Code, b.Code)
+		}
+		seenA = append(seenA, state(t, a.Body.Bytes()))
+		seenB = append(seenB, state(t, b.Body.Bytes()))
+	}
+	if strings.Join(seenA, " | ") != strings.Join(seenB, " | ") {
+		t.Fatalf("two clients saw different runs:\n%v\n%v", seenA, seenB)
+	}
+	want := []string{"Running 0 <nil>", "Running 0 <nil>", "Running 50 <nil>", "Running 50 <nil>",
+		"Success 100 " + wire(next.Add(10*time.Minute)), "Success 100 " + wire(next.Add(10*time.Minute))}
+	if strings.Join(seenA, " | ") != strings.Join(want, " | ") {
+		t.Fatalf("the run showed\n%v\nwant\n%v", seenA, want)
+	}
+
+	log := results(e.call("GET", session+"/LogItems", "", 200))
+	if len(log) != 3 || log[0]["type"] != "Running" || log[2]["type"] != "Success" || !sameTime(log[2]["creationTime"], next.Add(10*time.Minute)) {
+		t.Fatalf("log items: %v", log)
+	}
+	j = e.call("GET", jobPath, "", 200)
+	if j["lastStatus"] != "Success" || !sameTime(j["lastBackup"], next.Add(10*time.Minute)) {
+		t.Fatalf("after the run the job is %v, lastBackup %v", j["lastStatus"], j["lastBackup"])
+	}
+	rps := results(e.call("GET", "/v8/RestorePoints?limit=1000", "", 200))
+	var rp map[string]any
+	for _, r := range rps {
+		if r["jobId"] == job.ID && sameTime(r["backupTime"], next.Add(10*time.Minute)) {
+			rp = r
+		}
+	}
+	if len(rps) != rpBefore+1 || rp == nil || rp["repositoryId"] != repo.ID || rp["organizationId"] != job.OrganizationID {
+		t.Fatalf("want one new restore point of the job at %s; %d → %d, found %v", wire(next.Add(10*time.Minute)), rpBefore, len(rps), rp)
+	}
+	r := e.call("GET", "/v8/BackupRepositories/"+repo.ID, "", 200)
+	if free := int64(r["freeSpaceBytes"].(float64)); free != repo.FreeSpaceBytes-backupBytes {
+		t.Fatalf("repository free space %d after one backup; want %d", free, repo.FreeSpaceBytes-backupBytes)
+	}
+
+	// Two days later, in one look: the runs of both days happened at their own times.
+	e.clk.Advance(48 * time.Hour)
+	e.tok = bearer(e.adminLogin().AccessToken) // the first one expired
+	runs = e.jobRuns(job.ID)
+	if len(runs) != before+3 || !sameTime(runs[before+1]["creationTime"], next.Add(24*time.Hour)) ||
+		!sameTime(runs[before+2]["creationTime"], next.Add(48*time.Hour)) || runs[before+2]["status"] != "Success" {
+		t.Fatalf("two days on: %d runs (want %d), the last two %v", len(runs), before+3, runs[len(runs)-2:])
+	}
+	// Other jobs write to the same repository: each new restore point in it is one backup.
+	backups := int64(0)
+	for _, rp := range results(e.call("GET", "/v8/RestorePoints?limit=1000", "", 200)) {
+		if rp["repositoryId"] == repo.ID && !sameTime(rp["backupTime"], next) && rp["backupTime"].(string) > wire(next) {
+			backups++
+		}
+	}
+	r = e.call("GET", "/v8/BackupRepositories/"+repo.ID, "", 200)
+	if free := int64(r["freeSpaceBytes"].(float64)); backups < 3 || free != repo.FreeSpaceBytes-backups*backupBytes {
+		t.Fatalf("repository free space %d after %d backups; want %d", free, backups, repo.FreeSpaceBytes-backups*backupBytes)
+	}
+}
+
+// state is a job session's status, progress and endTime.
+func state(t *testing.T, body []byte) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(m["status"], " ", m["progress"], " ", m["endTime"])
+}
+
+// A job's outcome fixture decides how its runs end: a Failed run writes an Error log
+// entry, leaves lastBackup, the restore points and the repository as they were; a
+// Warning run backs up like a successful one.
+func TestJobOutcomeFixture(t *testing.T) {
+	t.Parallel()
+	f := DefaultFixtures()
+	failing, warning := f.Jobs[0], f.Jobs[1]
+	f.JobOutcomes = map[string]string{failing.ID: "Failed", warning.ID: "Warning"}
+	e := newActionEnv(t, nil, WithFixtures(f))
+	rps := len(results(e.call("GET", "/v8/RestorePoints?limit=1000", "", 200)))
+	for _, j := range []Job{failing, warning} {
+		e.call("POST", "/v8/Jobs/"+j.ID+"/start", "", 200)
+	}
+	e.clk.Advance(10 * time.Minute)
+	for _, tc := range []struct {
+		job    Job
+		status string
+		rps    int
+	}{{failing, "Failed", 0}, {warning, "Warning", 1}} {
+		runs := e.jobRuns(tc.job.ID)
+		last := runs[len(runs)-1]
+		log := results(e.call("GET", "/v8/JobSessions/"+last["id"].(string)+"/LogItems", "", 200))
+		if last["status"] != tc.status || log[len(log)-1]["type"] != logType(tc.status) {
+			t.Errorf("job %s ended %v with log %v; want %s", tc.job.Name, last["status"], log[len(log)-1], tc.status)
+		}
+		j := e.call("GET", "/v8/Jobs/"+tc.job.ID, "", 200)
+		if moved := !sameTime(j["lastBackup"], *tc.job.LastBackup); moved != (tc.status != "Failed") {
+			t.Errorf("job %s (%s): lastBackup %v, was %v", tc.job.Name, tc.status, j["lastBackup"], tc.job.LastBackup)
+		}
+	}
+	if n := len(results(e.call("GET", "/v8/RestorePoints?limit=1000", "", 200))); n != rps+1 {
+		t.Errorf("restore points %d → %d; want one more (the Warning run's)", rps, n)
+	}
+}
+
+// A job created through the API has no run yet and its nextRun from its schedule; a
+// Periodically job starts at every period, a ManualOnly one never by itself.
+func TestCreatedJobsRunOnTheirSchedule(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, func(s *Settings) { s.SessionDuration = 60 })
+	f := DefaultFixtures()
+	org, repo := f.Organizations[0].ID, f.Repositories[0].ID
+	body := func(name, policy string) string {
+		return fmt.Sprintf(`{"name":%q,"backupType":"EntireOrganization","repositoryId":%q,"organizationId":%q,"isEnabled":true,"schedulePolicy":%s}`,
+			name, repo, org, policy)
+	}
+	now := e.clk.Now() // 09:00
+	periodic := e.call("POST", "/v8/Jobs", body("every 30 min", `{"scheduleEnabled":true,"type":"Periodically","periodicallyEvery":"Minutes30"}`), 201)
+	manual := e.call("POST", "/v8/Jobs", body("by hand", `{"type":"ManualOnly","scheduleEnabled":false}`), 201)
+	if periodic["lastRun"] != nil || periodic["lastStatus"] == "Running" || !sameTime(periodic["nextRun"], now.Add(30*time.Minute)) {
+		t.Fatalf("new periodic job: lastRun %v lastStatus %v nextRun %v; want nextRun %s", periodic["lastRun"], periodic["lastStatus"], periodic["nextRun"], wire(now.Add(30*time.Minute)))
+	}
+	if manual["nextRun"] != nil {
+		t.Fatalf("new ManualOnly job has nextRun %v", manual["nextRun"])
+	}
+	e.clk.Advance(95 * time.Minute)
+	if runs := e.jobRuns(periodic["id"].(string)); len(runs) != 3 || !sameTime(runs[2]["creationTime"], now.Add(90*time.Minute)) {
+		t.Errorf("periodic job after 95 min: %d runs; want 3, the last at %s", len(runs), wire(now.Add(90*time.Minute)))
+	}
+	if runs := e.jobRuns(manual["id"].(string)); len(runs) != 0 {
+		t.Errorf("ManualOnly job ran %d times by itself", len(runs))
+	}
+}
+
+// nextRun follows the document's schedule types, and a schedule fires again after it
+// fired (the chain a scheduled job runs on).
+func TestNextRunChains(t *testing.T) {
+	t.Parallel()
+	mon := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC) // a Monday
+	for _, tc := range []struct {
+		name   string
+		policy string
+		want   []time.Time
+	}{
+		{"daily later today, then tomorrow", `{"scheduleEnabled":true,"type":"Daily","dailyType":"Everyday","dailyTime":"22:30:00"}`,
+			[]time.Time{mon.Add(13*time.Hour + 30*time.Minute), mon.Add(37*time.Hour + 30*time.Minute)}},
+		{"weekends from Monday: Saturday, Sunday", `{"scheduleEnabled":true,"type":"Daily","dailyType":"Weekends","dailyTime":"01:00:00"}`,
+			[]time.Time{time.Date(2026, 1, 10, 1, 0, 0, 0, time.UTC), time.Date(2026, 1, 11, 1, 0, 0, 0, time.UTC)}},
+		{"every 4 hours on the clock's 4-hour marks", `{"scheduleEnabled":true,"type":"Periodically","periodicallyEvery":"Hours4"}`,
+			[]time.Time{mon.Add(3 * time.Hour), mon.Add(7 * time.Hour)}},
+	} {
+		sp, _ := parseObject([]byte(tc.policy))
+		at := mon
+		for i, want := range tc.want {
+			next := nextRun(sp, at)
+			if next == nil || !next.Equal(want) {
+				t.Errorf("%s: firing %d at %v; want %v", tc.name, i+1, next, want)
+				break
+			}
+			at = *next
+		}
+	}
+	for _, p := range []string{`{"type":"ManualOnly"}`, `{"scheduleEnabled":false,"type":"Daily","dailyTime":"01:00:00"}`} {
+		sp, _ := parseObject([]byte(p))
+		if _, ok := scheduleOf(object{{key: "schedulePolicy", val: sp.bytes()}}); ok {
+			t.Errorf("%s is scheduled", p)
+		}
+	}
+}
+
+// A fixture job whose nextRun is already past when the server starts does not run the
+// starts it missed: its nextRun moves to the next slot after the clock's time.
+func TestMissedStartsAreNotCaughtUp(t *testing.T) {
+	t.Parallel()
+	f := DefaultFixtures()
+	job := &f.Jobs[0] // Daily at 20:00
+	past := time.Date(2025, 6, 1, 20, 0, 0, 0, time.UTC)
+	job.NextRun = &past
+	e := newActionEnv(t, nil, WithFixtures(f))
+	before := 0
+	for _, js := range f.JobSessions {
+		if js.JobID == job.ID {
+			before++
+		}
+	}
+	j := e.call("GET", "/v8/Jobs/"+job.ID, "", 200)
+	want := time.Date(2026, 1, 5, 20, 0, 0, 0, time.UTC) // the clock starts at 2026-01-05 09:00
+	if !sameTime(j["nextRun"], want) || j["lastStatus"] == "Running" {
+		t.Fatalf("nextRun %v, lastStatus %v; want %s and no run", j["nextRun"], j["lastStatus"], wire(want))
+	}
+	if n := len(e.jobRuns(job.ID)); n != before {
+		t.Fatalf("%d runs after the start; want the fixtures' %d", n, before)
+	}
+}
