@@ -311,3 +311,70 @@ func TestAChildScrubsWithItsOwnAndItsParentsSecrets(t *testing.T) {
 		t.Errorf("Len: run %d, child %d; want 3 and 2", run.Len(), child.Len())
 	}
 }
+
+// The boundaries the mutation run (docs/testing.md) found untested after the scrubber
+// became fingerprints: each case names the change it catches.
+func TestScrubberBoundaries(t *testing.T) {
+	t.Parallel()
+	t.Run("a token of exactly 3×SuffixLen characters is redacted whole", func(t *testing.T) {
+		v := strings.Repeat("k", SuffixLen*3)
+		if got := RedactToken(v); got != "[redacted]" {
+			t.Errorf("RedactToken(%d chars) = %q, want [redacted]", len(v), got)
+		}
+		if got := RedactToken(v + "Z"); got != "[redacted …kkkZ]" {
+			t.Errorf("RedactToken(%d chars) = %q, want the suffix", len(v)+1, got)
+		}
+	})
+	t.Run("a secret of exactly MinLen, as the whole text", func(t *testing.T) {
+		s := NewScrubber()
+		v := "q7Zx9W"[:MinLen]
+		s.AddAs(Credential, v)
+		if s.Len() != 1 {
+			t.Fatalf("a %d-character secret was not remembered", MinLen)
+		}
+		if got := s.Scrub(v); got != "[redacted]" {
+			t.Errorf("Scrub(the secret alone) = %q", got)
+		}
+		if got := s.Scrub("<" + v + ">"); got != "<[redacted]>" {
+			t.Errorf("Scrub = %q", got)
+		}
+	})
+	t.Run("of two secrets starting at one place the longer wins", func(t *testing.T) {
+		s := NewScrubber()
+		short, long := "tokenAAAA1111", "tokenAAAA1111-and-the-rest-XYZW"
+		s.AddAs(Token, short, long)
+		got := s.Scrub("x " + long + " y")
+		if strings.Contains(got, "rest") || got != "x [redacted …XYZW] y" {
+			t.Errorf("Scrub = %q, want the longer secret replaced whole", got)
+		}
+	})
+	t.Run("a credential in the parent beats the same value as a token in a child", func(t *testing.T) {
+		parent := NewScrubber()
+		v := "shared-value-0123456789-abcdef"
+		parent.AddAs(Credential, v)
+		child := parent.Child()
+		child.AddAs(Token, v)
+		if got := child.Scrub("[" + v + "]"); got != "[[redacted]]" {
+			t.Errorf("Scrub = %q, want the credential's whole redaction", got)
+		}
+		other := NewScrubber() // and the other way round
+		other.AddAs(Token, v)
+		c2 := other.Child()
+		c2.AddAs(Credential, v)
+		if got := c2.Scrub(v); got != "[redacted]" {
+			t.Errorf("Scrub = %q, want the credential's whole redaction", got)
+		}
+	})
+	t.Run("a value added as a token and then as a credential is one credential", func(t *testing.T) {
+		s := NewScrubber()
+		v := "both-kinds-0123456789-ABCDEF"
+		s.AddAs(Token, v)
+		s.AddAs(Credential, v)
+		if s.Len() != 1 {
+			t.Errorf("Len = %d after adding one value twice, want 1", s.Len())
+		}
+		if got := s.Scrub(v); got != "[redacted]" {
+			t.Errorf("Scrub = %q", got)
+		}
+	})
+}
