@@ -204,7 +204,17 @@ func (s *Server) workOf(p stepPlan) work {
 	return w
 }
 
-// planned builds the step a plan describes, at its moment.
+// knownStep reports whether planned builds a step of this kind: a state file's steps are
+// checked against it when they are loaded.
+func knownStep(do string) bool {
+	switch do {
+	case "schedule", "maintenance", "half", "end":
+		return true
+	}
+	return false
+}
+
+// planned builds the step a plan describes, at its moment (a kind knownStep accepts).
 func (s *Server) planned(p stepPlan, at time.Time) step {
 	st := step{at: at, owner: strings.ToLower(p.Path), plan: p}
 	switch p.Do {

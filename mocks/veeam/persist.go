@@ -193,9 +193,7 @@ func LoadState(st Store) (*SavedState, error) {
 			if err := json.Unmarshal(v, &r); err != nil {
 				return bad(err)
 			}
-			switch r.Plan.Do {
-			case "half", "end", "maintenance":
-			default:
+			if !knownStep(r.Plan.Do) {
 				return bad(fmt.Errorf("no step does %q", r.Plan.Do))
 			}
 			ss.steps = append(ss.steps, r)

@@ -437,3 +437,26 @@ func TestAChangedGroupKeepsItsMembers(t *testing.T) {
 		t.Errorf("members after the restart: %d, want %d", n, members)
 	}
 }
+
+// A scheduled start saves the job's next "schedule" step in the state file, and a
+// restart must read it back: the loader knew only the other kinds of step, so after any
+// scheduled start `vbharness mock --state-dir` refused to start again ("the state file is
+// damaged: … no step does \"schedule\"") (issue 13 newcomer trial).
+func TestAScheduledStartSurvivesARestart(t *testing.T) {
+	t.Parallel()
+	st := newMemStore()
+	a := restarted(t, st)
+	job := DefaultFixtures().Jobs[0]
+	a.clk.Advance(job.NextRun.Sub(a.clk.Now()) + time.Second)
+	if w := a.do("GET", "/v8/Jobs/"+job.ID, "", "", bearer(a.adminLogin().AccessToken)...); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"lastStatus":"Running"`) {
+		t.Fatalf("the job did not start at its nextRun: %d %s", w.Code, w.Body)
+	}
+	saved, err := LoadState(st)
+	if err != nil {
+		t.Fatalf("LoadState after a scheduled start: %v", err)
+	}
+	b := newTestServer(t, WithState(saved))
+	if w := b.do("GET", "/v8/Jobs/"+job.ID, "", "", bearer(b.adminLogin().AccessToken)...); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"lastStatus":"Running"`) {
+		t.Errorf("after the restart the job is %d %s; want it still Running", w.Code, w.Body)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -434,5 +435,34 @@ func TestSearchesFindTheSessionsContent(t *testing.T) {
 	ch := results(e.call("GET", vet+"/organization/teams/"+team+"/channels", "", 200))[0]["id"].(string)
 	if n := count(vet+"/organization/teams/"+team+"/channels/"+ch+"/tabs/search", `{"query":"wiki"}`); n != 1 {
 		t.Errorf("tabs search: %d", n)
+	}
+}
+
+// Restores sent at once to one session each get their own event: without a state file
+// requests are not serialised, and two could take the same order (and so the same id),
+// one event overwriting the other (40 parallel restores listed 39 events; issue 13
+// newcomer trial).
+func TestConcurrentRestoresEachGetAnEvent(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	tok := bearer(e.tenantLogin().AccessToken)
+	rs := decode[map[string]any](t, e.do("POST", "/v8/Organization/Explore", jsonType, `{"type":"Vex"}`, tok...))
+	base := "/v8/RestoreSessions/" + rs["id"].(string)
+	mb := base + "/organization/mailboxes/" + results(decode[map[string]any](t, e.do("GET", base+"/organization/mailboxes", "", "", tok...)))[0]["id"].(string)
+	item := results(decode[map[string]any](t, e.do("GET", mb+"/items", "", "", tok...)))[0]["id"].(string)
+	const n = 40
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if w := e.do("POST", mb+"/items/"+item+"/restore", jsonType, body("ExchangeItem_RestoreItemAction"), tok...); w.Code != 200 {
+				t.Errorf("restore: %d %s", w.Code, w.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := len(results(decode[map[string]any](t, e.do("GET", base+"/Events?limit=1000", "", "", tok...)))); got != n {
+		t.Errorf("%d parallel restores left %d events", n, got)
 	}
 }

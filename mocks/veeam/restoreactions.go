@@ -48,6 +48,11 @@ func (s *Server) restoreEvent(rq *request, typ string, running bool) string {
 	sid := strings.ToLower(rq.param("restoreSessionId"))
 	c := collectionOf("/v8/RestoreSessions/{restoreSessionId}/Events")
 	list := c.listPath([]string{sid})
+	// The order (and the id made from it) and the insert are one step: without a state
+	// file requests run at once, and two restores could take one order, the second event
+	// overwriting the first.
+	s.eventsMu.Lock()
+	defer s.eventsMu.Unlock()
 	order := len(s.world.list(list)) + 1
 	id := spec.UUID(strings.ToLower(list) + "/" + strconv.Itoa(order))
 	path := c.itemPath([]string{sid}, id)

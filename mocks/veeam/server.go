@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
@@ -29,6 +30,7 @@ type Server struct {
 	clk       clock.Clock
 	ctl       *control.Control
 	handler   http.Handler
+	eventsMu  sync.Mutex // restoreEvent's order and insert, one at a time
 	settings  *settingsStore
 	world     *world
 	stubs     *stubSet
