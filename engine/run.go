@@ -303,7 +303,11 @@ func (r *host) describe(err error, res *Result) {
 		if r.ctx.Err() == nil {
 			res.Message = errTimedOut.Error()
 		} else if errors.Is(r.ctx.Err(), context.Canceled) {
-			res.Message = "cancelled: " + res.Message
+			if context.Cause(r.ctx) == context.Canceled { // no cause given: the run was interrupted
+				res.Message = "cancelled: the run was interrupted (Ctrl-C)"
+			} else {
+				res.Message = "cancelled: " + res.Message
+			}
 		}
 		if ie != nil {
 			res.Stack = formatFrames(framesOf(ie.Stack()))

@@ -139,8 +139,9 @@ func TestCancellingTheContextEndsTheRun(t *testing.T) {
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
 	target, _ := newMockTarget(t)
 	res := s.Run(ctx, "spins for ever", RunOptions{Target: target})
-	if res.Status != StatusTimedOut || !strings.HasPrefix(res.Message, "cancelled") {
-		t.Errorf("%s %q, want a cancelled timeout", res.Status, res.Message)
+	if res.Status != StatusTimedOut || !strings.HasPrefix(res.Message, "cancelled: the run was interrupted (Ctrl-C)") ||
+		strings.Contains(res.Message, "context canceled") {
+		t.Errorf("%s %q, want a cancelled timeout that says the run was interrupted, not Go's words", res.Status, res.Message)
 	}
 }
 

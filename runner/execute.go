@@ -275,6 +275,7 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	done := make(chan *Result, 1) // buffered: an abandoned goroutine's result is dropped
+	start := time.Now()
 	started := make(chan struct{})
 	var once sync.Once
 	go func() {
@@ -289,6 +290,7 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result 
 	cancel(errAbandoned)
 	r = base(t)
 	r.Status = engine.StatusTimedOut
+	r.Wall = time.Since(start) // the time the runner waited, not the 0 of no result
 	switch {
 	case cancelled && errors.Is(cause, engine.ErrMemoryLimit):
 		r.Status = engine.StatusErrored

@@ -195,6 +195,9 @@ func TestAStuckTestIsAbandonedByItsOwnTimeout(t *testing.T) {
 		if got := rows(o); !slices.Equal(got, []row{{"stuck", "timed out", ""}}) || !strings.Contains(o.Results[0].Message, "abandoned") {
 			t.Errorf("results = %q, message %q", got, o.Results[0].Message)
 		}
+		if w := o.Results[0].Wall; w < 200*time.Millisecond { // its own timeout and the grace, at least
+			t.Errorf("the abandoned test's wall time is %v, not the time it ran", w)
+		}
 	case <-time.After(2 * time.Minute): // the run's default (10 min) would be the bound without Started
 		t.Fatal("the stuck test was not abandoned by its own timeout")
 	}
