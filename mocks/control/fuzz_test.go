@@ -2,6 +2,7 @@ package control
 
 import (
 	"encoding/json"
+	"mime"
 	"net/url"
 	"testing"
 )
@@ -25,17 +26,26 @@ func FuzzParseFields(f *testing.F) {
 		if got == nil {
 			return
 		}
-		if vals, err := url.ParseQuery(body); err == nil && len(vals) == len(got) {
+		// The content type decides how the body is read: a JSON object such as
+		// {"0":"="} is also a valid form, and must not be judged as one.
+		switch mt, _, _ := mime.ParseMediaType(contentType); mt {
+		case "application/x-www-form-urlencoded":
+			vals, err := url.ParseQuery(body)
+			if err != nil || len(vals) != len(got) {
+				t.Fatalf("%d fields from a form that url.ParseQuery reads as %d (%v): %q", len(got), len(vals), err, body)
+			}
 			for k, v := range vals {
 				if got[k] != v[0] {
 					t.Fatalf("field %q = %q, want the first value %q", k, got[k], v[0])
 				}
 			}
-			return
-		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(body), &obj); err != nil || len(obj) != len(got) {
-			t.Fatalf("%d fields from a body that is neither a form nor a JSON object: %q", len(got), body)
+		case "application/json":
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(body), &obj); err != nil || len(obj) != len(got) {
+				t.Fatalf("%d fields from a body that is not a JSON object of as many members: %q", len(got), body)
+			}
+		default:
+			t.Fatalf("%d fields from content type %q, which is neither a form nor JSON", len(got), contentType)
 		}
 	})
 }
