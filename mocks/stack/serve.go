@@ -117,7 +117,7 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	}
 	if o.ControlToken == "" {
 		for _, a := range []string{o.EntraAddr, o.VeeamAddr} {
-			if !loopbackAddr(a) {
+			if !LoopbackAddr(a) {
 				return nil, fmt.Errorf("%w to listen on %s, which other machines reach: give the mock a control token (--control-token-file or $VBHARNESS_CONTROL_TOKEN), or listen on 127.0.0.1", ErrNeedsToken, a)
 			}
 		}
@@ -354,9 +354,9 @@ func publicAddr(l net.Listener, hostnames []string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// loopbackAddr reports whether a listen address (host:port) is on the loopback:
+// LoopbackAddr reports whether a listen address (host:port) is on the loopback:
 // localhost or a loopback IP. A wildcard or an empty host is not.
-func loopbackAddr(addr string) bool {
+func LoopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false

@@ -168,7 +168,7 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 			*p = net.JoinHostPort("", port)
 		}
 	}
-	if o.ControlToken == "" && (!loopbackListen(o.EntraAddr) || !loopbackListen(o.VeeamAddr)) {
+	if o.ControlToken == "" && (!stack.LoopbackAddr(o.EntraAddr) || !stack.LoopbackAddr(o.VeeamAddr)) {
 		return usage("the mock would listen on %s and %s, which other machines reach, without a control token: "+
 			"set $%s or --control-token-file (then every control call needs Authorization: Bearer <token>), or listen on 127.0.0.1",
 			o.EntraAddr, o.VeeamAddr, envMockControlToken)
@@ -226,7 +226,7 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 	} else {
 		fmt.Fprintf(w, "  control API:     /_mock/ on both servers, loopback callers only\n")
 	}
-	if f.listenAll || !loopbackListen(o.EntraAddr) || !loopbackListen(o.VeeamAddr) {
+	if f.listenAll || !stack.LoopbackAddr(o.EntraAddr) || !stack.LoopbackAddr(o.VeeamAddr) {
 		fmt.Fprintf(w, "  listening:       %s (Entra), %s (Veeam); probes /_mock/live and /_mock/ready answer anyone\n", o.EntraAddr, o.VeeamAddr)
 	}
 	fmt.Fprintf(w, "Press Ctrl-C to stop.\n")
@@ -246,18 +246,4 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 	}
 	fmt.Fprintf(a.stderr, "vbharness mock: stopped\n")
 	return nil
-}
-
-// loopbackListen reports whether a listen address is on the loopback (localhost or a
-// loopback IP); a wildcard is not. stack.Serve enforces the same rule.
-func loopbackListen(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
