@@ -340,7 +340,10 @@ func (g *contentGen) items() []*item {
 			continue
 		}
 		path := g.c.itemPath(g.vals, ch.id)
-		o := g.c.generate(path, ch.id, g.vals, g.at)
+		// The generated values are seeded without the session's id: the same item reads
+		// the same in every session (the issue 13 re-trial's D3).
+		seed := g.c.itemPath(append([]string{"session"}, g.vals[1:]...), ch.id)
+		o := g.c.generate(seed, ch.id, g.vals, g.at)
 		for k, v := range ch.fields {
 			if declares(g.c.itemSchema.Value, k) || declares(g.c.elemSchema.Value, k) {
 				o.setValue(k, v)
@@ -423,7 +426,7 @@ func (g *contentGen) versions(n int) []child {
 	created := parseTimeOr(g.parent.obj.str("creationTime"), g.at.Add(-7*time.Hour))
 	var out []child
 	for v := 1; v <= n; v++ {
-		at := created.Add(time.Duration(v-1) * 2 * time.Hour)
+		at := created.Add(time.Duration(v-1) * versionGap)
 		out = append(out, child{id: strconv.Itoa(v), created: at, fields: map[string]any{
 			"version": strconv.Itoa(v) + ".0", "modificationTime": at, "creationTime": created, "modified": at}})
 	}
@@ -442,6 +445,22 @@ func (g *contentGen) versions(n int) []child {
 	return out
 }
 
+// A document or item has fileVersions versions, versionGap apart from its creation (a
+// folder one); it shows the one current at the session's point in time.
+const (
+	fileVersions = 3
+	versionGap   = 2 * time.Hour
+)
+
+// versionAt is the number of the version of something created at created that is current
+// at t: 1 until the second is made, at most n.
+func versionAt(created, t time.Time, n int) int {
+	if !t.After(created) {
+		return 1
+	}
+	return min(n, 1+int(t.Sub(created)/versionGap))
+}
+
 // children are the list's children before the point in time and scope are applied.
 func (g *contentGen) children(suffix string) []child {
 	r := g.roster
@@ -451,12 +470,15 @@ func (g *contentGen) children(suffix string) []child {
 	owner := "Administrator"
 	file := func(k int, name string) map[string]any {
 		t := g.ago(k)
+		v := versionAt(t, g.pointInTime, fileVersions)
 		return map[string]any{"name": name, "title": name, "createdBy": owner, "modifiedBy": owner, "creationTime": t,
-			"modificationTime": t, "sizeBytes": 24576 + 4096*k, "version": "3.0", "versionId": 3, "isFolder": false}
+			"modificationTime": t.Add(time.Duration(v-1) * versionGap), "sizeBytes": 24576 + 4096*k,
+			"version": strconv.Itoa(v) + ".0", "versionId": v, "isFolder": false}
 	}
 	folder := func(k int, name string) map[string]any {
 		f := file(k, name)
 		f["isFolder"], f["sizeBytes"] = true, 0
+		f["version"], f["versionId"], f["modificationTime"] = "1.0", 1, f["creationTime"] // a folder has one version
 		return f
 	}
 	switch suffix {
@@ -554,7 +576,7 @@ func (g *contentGen) children(suffix string) []child {
 		return g.undeleted(g.named(1, []string{"attachment.pdf"}, file))
 	case "organization/onedrives/{}/documents/{}/versions", "organization/sites/{}/documents/{}/versions",
 		"organization/sites/{}/items/{}/versions":
-		return g.versions(3)
+		return g.versions(fileVersions)
 	case "organization/onedrives/{}/folders/{}/versions", "organization/sites/{}/folders/{}/versions":
 		return g.versions(1)
 	case "organization/teams":

@@ -3,6 +3,7 @@ package veeam
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -119,6 +120,44 @@ func TestRestoreSessionContentFollowsItsOptions(t *testing.T) {
 	}
 	if one, all := versions(`{"type":"Veod"}`), versions(`{"type":"Veod","showAllVersions":true}`); one != 1 || all != 3 {
 		t.Errorf("versions: %d without showAllVersions, %d with; want 1 and 3", one, all)
+	}
+}
+
+// A document reads as the version current at the session's point in time, with that
+// version's modification time, as its Versions list says (the issue 13 re-trial's D2:
+// it said 3.0 before its second version existed); and an item reads the same in every
+// session of the same time (D3: its generated fields differed by session).
+func TestContentIsTheSameAtTheSameTime(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	doc := func(body string) (map[string]any, []map[string]any) {
+		s := e.explore(body)
+		od := results(e.call("GET", s+"/Organization/OneDrives", "", 200))[0]["id"].(string)
+		base := s + "/Organization/OneDrives/" + od + "/Documents/"
+		id := results(e.call("GET", s+"/Organization/OneDrives/"+od+"/Documents", "", 200))[0]["id"].(string)
+		return e.call("GET", base+id, "", 200), results(e.call("GET", base+id+"/Versions", "", 200))
+	}
+	latest, all := doc(`{"type":"Veod","showAllVersions":true}`)
+	if len(all) != 3 || latest["version"] != "3.0" || latest["modificationTime"] != all[2]["modificationTime"] {
+		t.Fatalf("now: document %v %v, versions %v", latest["version"], latest["modificationTime"], all)
+	}
+	first, _ := time.Parse(time.RFC3339, all[0]["modificationTime"].(string))
+	early, versions := doc(`{"type":"Veod","dateTime":"` + first.Add(time.Minute).Format(time.RFC3339) + `"}`)
+	if len(versions) != 1 || versions[0]["version"] != "1.0" || early["version"] != "1.0" || early["versionId"] != 1.0 ||
+		early["modificationTime"] != all[0]["modificationTime"] {
+		t.Errorf("a minute after version 1: document %v (id %v, modified %v), versions %v; want 1.0 of %v",
+			early["version"], early["versionId"], early["modificationTime"], versions, all[0]["modificationTime"])
+	}
+	item := func() string {
+		s := e.explore(`{"type":"Vex"}`)
+		mb := results(e.call("GET", s+"/organization/mailboxes", "", 200))[0]["id"].(string)
+		it := results(e.call("GET", s+"/organization/mailboxes/"+mb+"/items?limit=1", "", 200))[0]
+		delete(it, "_links") // its self link names the session
+		b, _ := json.Marshal(it)
+		return string(b)
+	}
+	if a, b := item(), item(); a != b {
+		t.Errorf("one mail item in two sessions:\n%s\n%s", a, b)
 	}
 }
 
