@@ -110,6 +110,22 @@ func TestClockAdvance(t *testing.T) {
 	}
 }
 
+// The Date header is the mock clock's time, on every answer: a client comparing it with a
+// token's exp sees one clock (the issue 13 re-trial: it was the wall clock's).
+func TestDateHeaderIsTheMockClocks(t *testing.T) {
+	t.Parallel()
+	_, h := newTestServer(t, "")
+	if got := do(h, "POST", "/token", form, "grant_type=x", "").Header().Get("Date"); got != "Mon, 05 Jan 2026 09:00:00 GMT" {
+		t.Errorf("Date at the start: %q", got)
+	}
+	do(h, "POST", "/_mock/clock/advance", "application/json", `{"duration":"61m"}`, "")
+	for _, path := range []string{"/token", "/_mock/clock", "/nowhere"} {
+		if got := do(h, "GET", path, "", "", "").Header().Get("Date"); got != "Mon, 05 Jan 2026 10:01:00 GMT" {
+			t.Errorf("Date of GET %s after 61 minutes: %q", path, got)
+		}
+	}
+}
+
 func TestControlAPIGuard(t *testing.T) {
 	t.Parallel()
 	_, open := newTestServer(t, "")
