@@ -20,6 +20,8 @@ func TestNativeCallsAreBounded(t *testing.T) {
 			[]string{"RangeError", "did not finish within 1s", "catastrophic backtracking"}},
 		{"the same through String.prototype.replace", `("a".repeat(40) + "b").replace(/^(?=a)(a+)+$/, "x")`,
 			[]string{"RangeError", "did not finish within 1s"}},
+		{"the same through String.prototype.split names the pattern as written", `("a".repeat(40) + "b").split(/^(?=a)(a+)+$/)`,
+			[]string{"RangeError", "regular expression /^(?=a)(a+)+$/ did not finish within 1s"}},
 		{"JSON.stringify of a 100 000-deep object", deep + `JSON.stringify(deep(100000))`,
 			[]string{"RangeError", "JSON.stringify", "more than 1000 levels deep"}},
 		{"JSON.stringify with a replacer function", deep + `JSON.stringify(deep(1001), (k, v) => v)`,
@@ -73,6 +75,9 @@ test("caught", () => { try { `+c.src+`; } catch (e) { if (e instanceof RangeErro
 				t.Fatalf("status %s, want errored: %s", res.Status, res.Message)
 			}
 			mustContain(t, "message", res.Message, c.parts...)
+			if strings.Contains(res.Message, "$/y") {
+				t.Errorf("the message names a sticky flag the script did not write: %s", res.Message)
+			}
 			mustContain(t, "stack", res.Stack, "s.js:2:")
 			if res := runMock(t, s, "caught", RunOptions{MaxMemory: 64 << 20}); res.Status != StatusPassed {
 				t.Errorf("the script cannot catch it: %s %s", res.Status, res.Message)
