@@ -215,6 +215,11 @@ feed:
 		}
 		timer.Stop()
 	}
+	for i := range out.Results {
+		if heap := guard.blame(out.Results[i].PlanIndex); heap > 0 {
+			out.Results[i].Message += fmt.Sprintf("; abandoned, it still held the heap at %d MiB, over the %d MiB allowed (--max-memory): the memory watchdog blamed it and stopped no other test for it", heap>>20, guard.max()>>20)
+		}
+	}
 	out.Interrupted = ctx.Err() != nil
 	out.Stopped = stopped.Load()
 	out.Elapsed = o.Clock.Now().Sub(out.Started)
@@ -270,8 +275,13 @@ const AbandonGrace = 5 * time.Second
 // after ctx ended. It never panics.
 func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result {
 	o := p.opts
-	ctx, release := guard.guard(ctx, t.Info.File+" › "+t.Info.Name)
-	defer release()
+	ctx, release, guarded := guard.guard(ctx, t.Info.File+" › "+t.Info.Name, t.index)
+	abandoned := false
+	defer func() {
+		if !abandoned {
+			release()
+		}
+	}()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	done := make(chan *Result, 1) // buffered: an abandoned goroutine's result is dropped
@@ -288,6 +298,14 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result 
 	}
 	cause := context.Cause(ctx)
 	cancel(errAbandoned)
+	// The goroutine runs on until its native call returns, holding what it allocated:
+	// the memory guard keeps it, and blames it, until then.
+	abandoned = true
+	guarded.abandon()
+	go func() {
+		<-done
+		release()
+	}()
 	r = base(t)
 	r.Status = engine.StatusTimedOut
 	r.Wall = time.Since(start) // the time the runner waited, not the 0 of no result

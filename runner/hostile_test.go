@@ -116,6 +116,10 @@ func TestHostileScenariosFailAloneAndTheRunGoesOn(t *testing.T) {
 		"hostile/alloc.js › pads a string to 2**28":                          {engine.StatusErrored, []string{"RangeError: padStart(268435456) would allocate 256 MiB at once, over the 128 MiB the run may use (--max-memory)"}},
 		"hostile/alloc.js › fills an array of 2**27":                         {engine.StatusErrored, []string{"RangeError: fill on an array of length 134217728 would allocate 2048 MiB at once"}},
 		"hostile/alloc.js › joins an array of 2**30":                         {engine.StatusErrored, []string{`RangeError: join("ab") on an array of length 1073741824 would allocate 2048 MiB at once`}},
+		"hostile/alloc.js › copies an array-like of 2**28 with Array.from":   {engine.StatusErrored, []string{"RangeError: Array.from of length 268435456 would allocate 4096 MiB at once, over the 128 MiB the run may use (--max-memory)", "alloc.js:9:"}},
+		"hostile/alloc.js › makes an ArrayBuffer of 2 GiB":                   {engine.StatusErrored, []string{"RangeError: new ArrayBuffer(2147483648) would allocate 2048 MiB at once", "alloc.js:10:"}},
+		"hostile/alloc.js › splits 2**24 characters":                         {engine.StatusErrored, []string{`RangeError: split("") into 16777216 parts would allocate 256 MiB at once`, "alloc.js:11:"}},
+		"hostile/alloc.js › spreads the keys of an array of 2**30":           {engine.StatusTimedOut, []string{"timed out after 300ms", "alloc.js:12:"}},
 		"hostile/native.js › runs a long native call":                        {engine.StatusTimedOut, []string{"timed out after 300ms and did not stop within 2s of its timeout; abandoned"}},
 	}
 	seen := map[string]bool{}

@@ -261,7 +261,7 @@ func (f *planFile) release() {
 // and memory limit, so a script whose top level never ends (or allocates without end)
 // fails to load instead of stopping the whole run.
 func collect(ctx context.Context, s Script, file string, timeout, grace time.Duration, guard *memoryGuard) ([]engine.TestInfo, error) {
-	ctx, release := guard.guard(ctx, file+" (registering its tests)")
+	ctx, release, _ := guard.guard(ctx, file+" (registering its tests)", -1)
 	defer release()
 	if timeout > 0 {
 		var cancel context.CancelFunc
