@@ -35,7 +35,7 @@ type walker struct {
 func newWalker(t testing.TB, wrap func(http.Handler) http.Handler) *walker {
 	t.Helper()
 	w := &walker{t: t, clk: clock.NewVirtual(clock.DefaultStart), tok: map[callers]string{}}
-	w.srv = New(w.clk)
+	w.srv = newWalkServer(w.clk) // with an Entra mock: the device-code operations call it
 	w.h = w.srv
 	if wrap != nil {
 		w.h = wrap(w.srv)
