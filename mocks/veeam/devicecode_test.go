@@ -18,6 +18,7 @@ import (
 	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/inproc"
 	"github.com/vbharness/vbharness/mocks/journal"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // testApps is mocks/stack's adapter (apps.go) again: a test of package veeam cannot
@@ -436,10 +437,27 @@ func TestAddOrganizationWithExistingApplication(t *testing.T) {
 		t.Errorf("a prepared application: %d %v", st, org)
 	}
 
+	// What a real client sends: the Base64 of a PFX file's bytes and its password
+	// (modern-app-only.md §4.3 [C]); it was refused before.
+	pfx, err := pkcs12.Modern.Encode(ac.Key, ac.Cert, nil, "pfx-pass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pfxB64 := base64.StdEncoding.EncodeToString(pfx)
+	st, org = d.call(http.MethodPost, "/v8/Organizations", `{"type":"Office365","name":"pfx.onmicrosoft.com","isExchangeOnline":true,`+
+		`"exchangeOnlineSettings":{"useApplicationOnlyAuth":true,"account":"admin@pfx.onmicrosoft.com","applicationId":"`+info.AppID+`","applicationCertificate":"`+pfxB64+`","applicationCertificatePassword":"pfx-pass"}}`)
+	exo, _ = org["exchangeOnlineSettings"].(map[string]any)
+	if st != http.StatusCreated || exo["applicationCertificateThumbprint"] != app.Credentials[0].Thumbprint {
+		t.Errorf("a PFX file and its password: %d %v", st, org)
+	}
+
 	for _, tc := range []struct{ name, body, want string }{
-		{"a certificate the mock cannot read", `{"type":"Office365","name":"y.onmicrosoft.com",` +
+		{"a certificate the server cannot read", `{"type":"Office365","name":"y.onmicrosoft.com",` +
 			`"exchangeOnlineSettings":{"useApplicationOnlyAuth":true,"applicationId":"` + info.AppID + `","applicationCertificate":"MIIKpfx="}}`,
-			"applicationCertificate is not a certificate the mock can read"},
+			"applicationCertificate is not a certificate the server can read"},
+		{"a PFX file with the wrong password", `{"type":"Office365","name":"w.onmicrosoft.com",` +
+			`"exchangeOnlineSettings":{"useApplicationOnlyAuth":true,"applicationId":"` + info.AppID + `","applicationCertificate":"` + pfxB64 + `","applicationCertificatePassword":"nope"}}`,
+			"The password of the certificate in applicationCertificate is incorrect"},
 		{"a new application without a sign-in", `{"type":"Office365","newApplicationName":"n","exchangeOnlineSettings":{"useApplicationOnlyAuth":true}}`,
 			"A userCode is required"},
 		{"a user code without modern app-only authentication", `{"type":"Office365","name":"z.onmicrosoft.com","userCode":"` + notFound + `"}`,

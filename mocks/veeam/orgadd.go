@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha1"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // Adding an organization with modern app-only authentication (issue 14 item 2):
@@ -90,13 +93,14 @@ func (s *Server) createOrganization(rq *request) (int, any, *apiError) {
 		}
 		return s.createItem(rq)
 	}
-	var appID, certText string
+	var appID, certText, certPassword string
 	for _, m := range settings {
 		if id, _ := m["applicationId"].(string); id != "" && appID == "" {
 			appID = strings.ToLower(id)
 		}
 		if c, _ := m["applicationCertificate"].(string); c != "" && certText == "" {
 			certText = c
+			certPassword, _ = m["applicationCertificatePassword"].(string)
 		}
 	}
 	switch {
@@ -112,7 +116,7 @@ func (s *Server) createOrganization(rq *request) (int, any, *apiError) {
 	var cert *x509.Certificate
 	if certText != "" {
 		var e *apiError
-		if cert, e = parseApplicationCertificate(certText); e != nil {
+		if cert, e = parseApplicationCertificate(certText, certPassword); e != nil {
 			return 0, nil, e
 		}
 	}
@@ -219,16 +223,24 @@ func certThumbprint(c *x509.Certificate) string {
 }
 
 // parseApplicationCertificate reads applicationCertificate: the Base64 string of the
-// certificate. VB365 takes the bytes of a PFX file (modern-app-only.md §4.3 [C]); the
-// mock reads the Base64 of a DER certificate or of PEM text (a CERTIFICATE block,
-// private key blocks ignored) and refuses a PFX, which it cannot open [A].
-func parseApplicationCertificate(text string) (*x509.Certificate, *apiError) {
+// bytes of a PFX file, opened with applicationCertificatePassword, as VB365 takes it
+// (modern-app-only.md §4.3 [C]; the certificate must hold its private key). The mock also
+// reads the Base64 of a DER certificate or of PEM text (a CERTIFICATE block), which a
+// real server refuses [A: a leniency for tests that have no PFX at hand].
+func parseApplicationCertificate(text, password string) (*x509.Certificate, *apiError) {
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
 	if err != nil {
 		return nil, badParam("applicationCertificate is not a Base64 string: %v.", err)
 	}
 	if c, err := x509.ParseCertificate(raw); err == nil {
 		return c, nil
+	}
+	if _, c, _, err := pkcs12.DecodeChain(raw, password); err == nil {
+		return c, nil
+	} else if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+		return nil, badParam("The password of the certificate in applicationCertificate is incorrect: give it in applicationCertificatePassword.")
+	} else if isPFX(raw) {
+		return nil, badParam("applicationCertificate is a PFX file the server cannot open: %v. Export the certificate with its private key.", err)
 	}
 	rest := raw
 	for {
@@ -245,5 +257,16 @@ func parseApplicationCertificate(text string) (*x509.Certificate, *apiError) {
 			return c, nil
 		}
 	}
-	return nil, badParam("applicationCertificate is not a certificate the mock can read: give the Base64 of a DER certificate or of its PEM text (a PFX file is not read by the mock).")
+	return nil, badParam("applicationCertificate is not a certificate the server can read: give the Base64 of the PFX file's bytes, with its password in applicationCertificatePassword.")
+}
+
+// isPFX reports whether raw starts as a PKCS#12 file does: a DER SEQUENCE whose first
+// element is the INTEGER 3 (the PFX version).
+func isPFX(raw []byte) bool {
+	var pfx struct {
+		Version int
+		Rest    asn1.RawValue `asn1:"optional"`
+	}
+	_, err := asn1.Unmarshal(raw, &pfx)
+	return err == nil && pfx.Version == 3
 }
