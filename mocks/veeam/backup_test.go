@@ -237,7 +237,7 @@ func TestNextRunChains(t *testing.T) {
 	}
 	for _, p := range []string{`{"type":"ManualOnly"}`, `{"scheduleEnabled":false,"type":"Daily","dailyTime":"01:00:00"}`} {
 		sp, _ := parseObject([]byte(p))
-		if _, ok := scheduleOf(object{{key: "schedulePolicy", val: sp.bytes()}}); ok {
+		if _, ok := scheduleOf(object{{key: "schedulePolicy", val: sp.bytes()}}, false); ok {
 			t.Errorf("%s is scheduled", p)
 		}
 	}
@@ -265,5 +265,96 @@ func TestMissedStartsAreNotCaughtUp(t *testing.T) {
 	}
 	if n := len(e.jobRuns(job.ID)); n != before {
 		t.Fatalf("%d runs after the start; want the fixtures' %d", n, before)
+	}
+}
+
+// copyJobs is the world's copy jobs by schedule type.
+func (e *actionEnv) copyJobs() map[string]map[string]any {
+	e.t.Helper()
+	byType := map[string]map[string]any{}
+	for _, c := range results(e.call("GET", "/v8/CopyJobs?limit=1000", "", 200)) {
+		sp, _ := c["schedulePolicy"].(map[string]any)
+		byType[fmt.Sprint(sp["type"])] = c
+	}
+	return byType
+}
+
+// Issue 13 item 4: copy jobs run on their schedules as backup jobs do. A DailyAtTime copy
+// job starts by itself at its nextRun, its session is a Copy session that ends on the
+// clock, and lastRun, nextRun, lastBackup and the restore points move; an Immediate one
+// starts when its backup job's run ends; one created with a Periodically schedule starts
+// at every period.
+func TestCopyJobsStartOnTheirSchedules(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil) // sessionDuration 600
+	copies := e.copyJobs()
+	daily, immediate := copies["DailyAtTime"], copies["Immediate"]
+	if daily == nil || immediate == nil || daily["nextRun"] == nil || immediate["nextRun"] != nil {
+		t.Fatalf("fixture copy jobs: %v", copies)
+	}
+	id := daily["id"].(string)
+	next, err := time.Parse(time.RFC3339Nano, daily["nextRun"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := next.Format("15:04:05"); got != daily["schedulePolicy"].(map[string]any)["dailyTime"] {
+		t.Fatalf("copy job nextRun %s is not at its dailyTime %v", wire(next), daily["schedulePolicy"])
+	}
+	e.clk.Advance(next.Sub(e.clk.Now()) - time.Second)
+	if c := e.call("GET", "/v8/CopyJobs/"+id, "", 200); c["lastStatus"] == "Running" {
+		t.Fatalf("a second before nextRun the copy job runs already: %v", c)
+	}
+	e.clk.Advance(2 * time.Second)
+	c := e.call("GET", "/v8/CopyJobs/"+id, "", 200)
+	if c["lastStatus"] != "Running" || !sameTime(c["lastRun"], next) || !sameTime(c["nextRun"], next.Add(24*time.Hour)) {
+		t.Fatalf("after nextRun the copy job is %v lastRun %v nextRun %v; want Running since %s, next %s",
+			c["lastStatus"], c["lastRun"], c["nextRun"], wire(next), wire(next.Add(24*time.Hour)))
+	}
+	runs := e.jobRuns(id)
+	if len(runs) != 1 || runs[0]["jobType"] != "Copy" || !sameTime(runs[0]["creationTime"], next) {
+		t.Fatalf("want one Copy session created at %s; got %v", wire(next), runs)
+	}
+	e.clk.Advance(10 * time.Minute)
+	end := next.Add(10 * time.Minute)
+	c = e.call("GET", "/v8/CopyJobs/"+id, "", 200)
+	if c["lastStatus"] != "Success" || !sameTime(c["lastBackup"], end) {
+		t.Fatalf("after the run the copy job is %v, lastBackup %v; want Success at %s", c["lastStatus"], c["lastBackup"], wire(end))
+	}
+	found := false
+	for _, rp := range results(e.call("GET", "/v8/RestorePoints?limit=1000", "", 200)) {
+		found = found || (rp["isCopy"] == true && rp["jobId"] == daily["backupJobId"] && sameTime(rp["backupTime"], end))
+	}
+	if !found {
+		t.Fatalf("no copy restore point of job %v at %s", daily["backupJobId"], wire(end))
+	}
+
+	// Immediate: the copy starts when its backup job's run ends (the backup job runs
+	// on its own schedule by now, or is started).
+	job := "/v8/Jobs/" + immediate["backupJobId"].(string)
+	if j := e.call("GET", job, "", 200); j["lastStatus"] != "Running" {
+		e.call("POST", job+"/start", "", 200)
+	}
+	start, _ := time.Parse(time.RFC3339Nano, e.call("GET", job, "", 200)["lastRun"].(string))
+	if runs := e.jobRuns(immediate["id"].(string)); len(runs) != 0 {
+		t.Fatalf("Immediate copy job ran before its backup job's run ended: %v", runs)
+	}
+	e.clk.Advance(start.Add(10 * time.Minute).Sub(e.clk.Now()))
+	runs = e.jobRuns(immediate["id"].(string))
+	if len(runs) != 1 || !sameTime(runs[0]["creationTime"], start.Add(10*time.Minute)) || runs[0]["status"] != "Running" {
+		t.Fatalf("Immediate copy job after its backup job's run: %v; want one Running run since %s", runs, wire(start.Add(10*time.Minute)))
+	}
+
+	// A copy job created with a Periodically schedule.
+	now := e.clk.Now()
+	body := fmt.Sprintf(`{"backupJobId":%q,"organizationId":%q,"repositoryId":%q,"schedulePolicy":{"type":"Periodically","periodicallyEvery":"Hours1"}}`,
+		daily["backupJobId"], daily["organizationId"], immediate["repositoryId"])
+	created := e.call("POST", "/v8/CopyJobs", body, 201)
+	first := now.Truncate(time.Hour).Add(time.Hour)
+	if !sameTime(created["nextRun"], first) {
+		t.Fatalf("new periodic copy job: nextRun %v; want %s", created["nextRun"], wire(first))
+	}
+	e.clk.Advance(first.Add(2 * time.Hour).Sub(now))
+	if runs := e.jobRuns(created["id"].(string)); len(runs) != 3 || !sameTime(runs[2]["creationTime"], first.Add(2*time.Hour)) {
+		t.Fatalf("periodic copy job: %d runs; want 3, the last at %s", len(runs), wire(first.Add(2*time.Hour)))
 	}
 }

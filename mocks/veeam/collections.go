@@ -148,7 +148,7 @@ var collections = []*collection{
 	{list: "/v8/BackupRepositories/{repositoryId}/MailboxData", item: "/v8/BackupRepositories/{repositoryId}/MailboxData/{mailboxId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/TeamData", item: "/v8/BackupRepositories/{repositoryId}/TeamData/{teamId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/UserData", item: "/v8/BackupRepositories/{repositoryId}/UserData/{userId}"},
-	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name", created: newJob, owns: map[string]string{"/v8/JobSessions": "jobId"},
+	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name", created: newCopyJob /* afterCreate: jobCreated, as for jobs */, owns: map[string]string{"/v8/JobSessions": "jobId"},
 		refs: map[string]string{"backupJobId": "/v8/Jobs", "repositoryId": "/v8/BackupRepositories"}},
 	{list: "/v8/DataRetrievals", item: "/v8/DataRetrievals/{dataRetrievalId}"},
 	{list: "/v8/DataRetrievalSessions", item: "/v8/DataRetrievalSessions/{dataRetrievalSessionId}"},
@@ -418,13 +418,19 @@ func (c *collection) fresh(path, id string, parent []string, now time.Time) obje
 // on its schedule], its lastStatus is NotConfigured, the enumeration's value for a job
 // that has not run [A], it has no lastRun or lastBackup, and nextRun is when its
 // schedule next fires on the mock's clock (absent for a manual or disabled schedule).
-func newJob(o *object, now time.Time) {
+func newJob(o *object, now time.Time) { newRunnable(o, now, false) }
+
+// newCopyJob is newJob for a copy job, whose schedulePolicy is a
+// RESTCopyJobSchedulePolicy (scheduleOf).
+func newCopyJob(o *object, now time.Time) { newRunnable(o, now, true) }
+
+func newRunnable(o *object, now time.Time, isCopy bool) {
 	if o.get("isEnabled") == nil {
 		o.setValue("isEnabled", true)
 	}
 	o.setValue("lastStatus", "NotConfigured")
-	sp, err := parseObject(o.get("schedulePolicy"))
-	if err != nil || o.text("isEnabled") != "true" {
+	sp, scheduled := scheduleOf(*o, isCopy)
+	if !scheduled || o.text("isEnabled") != "true" {
 		return
 	}
 	if next := nextRun(sp, now); next != nil {
@@ -587,7 +593,7 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 	if next == nil { // deleted since the path was checked
 		return 0, nil, c.notFound(id)
 	}
-	if c.list == "/v8/Jobs" && given.get("schedulePolicy") != nil { // a new schedule: a new nextRun
+	if (c.list == "/v8/Jobs" || c.list == "/v8/CopyJobs") && given.get("schedulePolicy") != nil { // a new schedule: a new nextRun
 		s.scheduleJob(next.path, rq.now, false)
 	}
 	return rq.route.op.Status, nil, nil

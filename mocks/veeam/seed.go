@@ -634,16 +634,39 @@ func buildDirectory(ws *worldState, f Fixtures) {
 			"isExchange": o.IsExchangeOnline, "isSharePoint": o.IsSharePointOnline, "isOneDrive": o.IsSharePointOnline, "isTeams": o.IsTeamsOnline,
 			"isLongTermCopy": false, "isCopy": false, "isRetrieved": false, "eTag": 1, "objectsEtag": 1}, nil)
 	}
-	// Copy jobs: one for each of the first two enabled jobs, copying to the next repository.
+	// Copy jobs: one for each of the first two enabled jobs, copying to the next
+	// repository. The first runs daily an hour after its backup job last ran
+	// (DailyAtTime), its nextRun the next slot of that schedule after the world's start;
+	// the second runs right after each backup of its job (Immediate: no nextRun). Each
+	// copy took 5 minutes.
 	copies := 0
 	for i, j := range f.Jobs {
 		if copies == 2 || !j.IsEnabled || len(f.Repositories) == 0 {
 			continue
 		}
 		copies++
+		var lastRun, lastBackup, next *time.Time
+		policy := map[string]any{"type": "Immediate"}
+		if j.LastBackup != nil {
+			lastRun = j.LastBackup
+		}
+		if copies == 1 && j.LastRun != nil {
+			at := j.LastRun.Add(time.Hour)
+			lastRun = &at
+			policy = map[string]any{"type": "DailyAtTime", "dailyType": "Everyday", "dailyTime": at.UTC().Format("15:04:05")}
+			sp := object{}
+			sp.setValue("type", "Daily")
+			sp.setValue("dailyTime", policy["dailyTime"])
+			sp.setValue("scheduleEnabled", true)
+			next = nextRun(sp, ws.at)
+		}
+		if lastRun != nil {
+			end := lastRun.Add(5 * time.Minute)
+			lastBackup = &end
+		}
 		ws.addFrom(collectionOf("/v8/CopyJobs"), nil, fixtureID("copyjob", i), map[string]any{
 			"backupJobId": j.ID, "organizationId": j.OrganizationID, "repositoryId": f.Repositories[(i+1)%len(f.Repositories)].ID,
-			"name": "Copy of " + j.Name, "lastRun": j.LastRun, "nextRun": j.NextRun, "lastBackup": j.LastBackup,
+			"name": "Copy of " + j.Name, "schedulePolicy": policy, "lastRun": lastRun, "nextRun": next, "lastBackup": lastBackup,
 			"isEnabled": true, "lastStatus": "Success", "eTag": 1}, nil)
 	}
 }
