@@ -54,6 +54,9 @@ type collection struct {
 	// owns are items of other lists that go with an item when it is deleted (list →
 	// the field of theirs that names it): a job's sessions [A].
 	owns map[string]string
+	// check refuses a create request the document lets through but the server would not
+	// (a data retrieval of an organization it does not hold), before anything is stored.
+	check func(s *Server, rq *request, given object) *apiError
 	// afterCreate acts on a new item once it is stored (a job created with runNow
 	// starts) and returns it as it then is.
 	afterCreate func(s *Server, rq *request, it *item) *item
@@ -150,8 +153,10 @@ var collections = []*collection{
 	{list: "/v8/BackupRepositories/{repositoryId}/UserData", item: "/v8/BackupRepositories/{repositoryId}/UserData/{userId}"},
 	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name", created: newCopyJob /* afterCreate: jobCreated, as for jobs */, owns: map[string]string{"/v8/JobSessions": "jobId"},
 		refs: map[string]string{"backupJobId": "/v8/Jobs", "repositoryId": "/v8/BackupRepositories"}},
-	{list: "/v8/DataRetrievals", item: "/v8/DataRetrievals/{dataRetrievalId}"},
-	{list: "/v8/DataRetrievalSessions", item: "/v8/DataRetrievalSessions/{dataRetrievalSessionId}"},
+	{list: "/v8/DataRetrievals", item: "/v8/DataRetrievals/{dataRetrievalId}", refs: map[string]string{"repositoryId": "/v8/BackupRepositories"},
+		links: map[string]string{"sessions": "/v8/DataRetrievalSessions?dataRetrievalId={id}"} /* check, afterCreate: retrieval.go */},
+	{list: "/v8/DataRetrievalSessions", item: "/v8/DataRetrievalSessions/{dataRetrievalSessionId}", order: newestFirst,
+		links: map[string]string{"retrieval": "/v8/DataRetrievals/{retrievalId}"}, filters: []filter{{query: "dataRetrievalId", field: "retrievalId"}}},
 	{list: "/v8/DataRetrievalSessions/{sessionId}/LogItems", item: "/v8/DataRetrievalSessions/{sessionId}/LogItems/{logItemId}"},
 	{list: "/v8/EncryptionKeys", item: "/v8/EncryptionKeys/{keyId}"},
 	{list: "/v8/Jobs/{jobId}/SelectedItems", item: "/v8/Jobs/{jobId}/SelectedItems/{itemId}"},
@@ -355,6 +360,11 @@ func (s *Server) addItem(rq *request, body []byte, bulk bool) (*item, *apiError)
 		id = newGUID()
 	case c.idKind == "uuid":
 		id = strings.ToLower(id)
+	}
+	if c.check != nil && !bulk {
+		if e := c.check(s, rq, given); e != nil {
+			return nil, e
+		}
 	}
 	path := c.itemPath(rq.values, id)
 	o := c.fresh(path, id, rq.values[:c.listVars], rq.now)

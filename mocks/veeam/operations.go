@@ -196,6 +196,7 @@ var handWritten = map[string]operation{
 	"Organization_Explore":                           {who: admins, handle: (*Server).exploreByOrganization},
 	"Job_ExploreAction":                              {who: admins, handle: (*Server).exploreByJob},
 	"BackupRepository_Explore":                       {who: admins, handle: (*Server).exploreByRepository},
+	"DataRetrieval_ExploreAction":                    {who: admins, handle: (*Server).exploreRetrieval},
 	"Organization_GetCurrentOrganization":            {who: tenants | operators, handle: (*Server).currentOrganization},
 	"RestoreSession_ExploreAction":                   {who: tenants | operators, handle: (*Server).exploreOrganization},
 	"RestoreSession_GetPage":                         {who: anyToken, handle: (*Server).listRestoreSessions},

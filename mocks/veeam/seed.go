@@ -111,7 +111,35 @@ func buildWorld(f Fixtures, at time.Time) *worldState {
 		}
 	}
 	wireRelations(ws)
+	settleRetrievals(ws)
 	return ws
+}
+
+// settleRetrievals makes the seeded data retrievals ones that ran: their data was
+// retrieved two days before the world's time (pointInTime a day before that), the
+// retrieval succeeded, and the data stays for five more days, so each is explorable
+// (retrieval.go); a generated one had any dataState and times in any order.
+func settleRetrievals(ws *worldState) {
+	items := ws.lists[strings.ToLower("/v8/DataRetrievals")]
+	for i, it := range items {
+		o := append(object(nil), it.obj...)
+		started := ws.at.Add(-48 * time.Hour)
+		o.setValue("dataState", "Retrieved")
+		o.setValue("lastStatus", "Success")
+		o.setValue("startTime", started)
+		o.setValue("pointInTime", started.Add(-24*time.Hour))
+		o.setValue("expirationTime", ws.at.Add(5*24*time.Hour))
+		if org := ws.items[strings.ToLower("/v8/Organizations/"+o.str("organizationId"))]; org != nil {
+			if ms := org.obj.str("backedUpOrganizationId"); ms != "" {
+				o.setValue("organizationUniqueId", ms)
+			}
+		}
+		next, err := newItem(it.path, it.id, o.bytes(), it.hidden)
+		if err != nil {
+			panic(fmt.Sprintf("veeam: seed %s: %v", it.path, err))
+		}
+		items[i], ws.items[it.key] = next, next
+	}
 }
 
 // relations are the id-valued properties whose relation is known: the list whose item

@@ -134,6 +134,7 @@ var semanticBodies = map[string]func(w *walker, rt *route) string{
 	"Job_Update":                        namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
 	"CopyJob_Create":                    namingWorldItems("backupJobId", "/v8/Jobs", "repositoryId", "/v8/BackupRepositories"),
 	"CopyJob_Update":                    namingWorldItems("backupJobId", "/v8/Jobs", "repositoryId", "/v8/BackupRepositories"),
+	"DataRetrieval_Create":              namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
 	"BackupRepository_Add":              namingWorldItems("proxyId", "/v8/Proxies"),
 	"BackupRepository_UpdateRepository": namingWorldItems("proxyId", "/v8/Proxies"),
 }
