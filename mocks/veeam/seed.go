@@ -40,7 +40,37 @@ func worldFor(start time.Time) *worldState {
 	if shift == 0 {
 		return defaultWorld()
 	}
-	return buildWorld(defaultFixtures().clone().shifted(shift), clock.DefaultStart.Add(shift))
+	at := clock.DefaultStart.Add(shift)
+	return buildWorld(defaultFixtures().clone().shifted(shift).rescheduled(shift, at), at)
+}
+
+// rescheduled keeps f's jobs' schedules consistent with their times after shifted(d):
+// a Daily job's dailyTime moves with its lastRun (d modulo a day), and a scheduled job's
+// nextRun is its schedule's next slot after at, so a job runs once a day at the time its
+// schedule says (a daily job whose nextRun moved but not its dailyTime ran twice within
+// hours: once at the moved nextRun, again at the dailyTime).
+func (f Fixtures) rescheduled(d time.Duration, at time.Time) Fixtures {
+	for i := range f.Jobs {
+		j := &f.Jobs[i]
+		sp := &j.SchedulePolicy
+		if sp.Type == "Daily" {
+			if tod, err := time.Parse("15:04:05", sp.DailyTime); err == nil {
+				sp.DailyTime = tod.Add(d % (24 * time.Hour)).Format("15:04:05")
+			}
+		}
+		raw, err := json.Marshal(sp)
+		if err != nil {
+			continue
+		}
+		o, err := parseObject(raw)
+		if err != nil {
+			continue
+		}
+		if next := nextRun(o, at); next != nil && j.NextRun != nil {
+			j.NextRun = next
+		}
+	}
+	return f
 }
 
 // Keys of the world's mock-only singletons.
