@@ -54,8 +54,10 @@ type collection struct {
 	// owns are items of other lists that go with an item when it is deleted (list →
 	// the field of theirs that names it): a job's sessions [A].
 	owns map[string]string
-	// check refuses a create request the document lets through but the server would not
-	// (a data retrieval of an organization it does not hold), before anything is stored.
+	// check refuses a create request (or an element of a bulk add) the document lets
+	// through but the server would not (a data retrieval of an organization it does not
+	// hold, a job's selected user that is not in its organization), before anything is
+	// stored.
 	check func(s *Server, rq *request, given object) *apiError
 	// afterCreate acts on a new item once it is stored (a job created with runNow
 	// starts) and returns it as it then is.
@@ -361,7 +363,10 @@ func (s *Server) addItem(rq *request, body []byte, bulk bool) (*item, *apiError)
 	case c.idKind == "uuid":
 		id = strings.ToLower(id)
 	}
-	if c.check != nil && !bulk {
+	if e := badName(c, given); e != nil {
+		return nil, e
+	}
+	if c.check != nil {
 		if e := c.check(s, rq, given); e != nil {
 			return nil, e
 		}
@@ -579,6 +584,9 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 		return 0, nil, e
 	}
 	given, _ := parseObject(bytes.TrimSpace(rq.body))
+	if e := badName(c, given); e != nil {
+		return 0, nil, e
+	}
 	if e := s.checkRefs(c, given); e != nil { // the stored values were checked already
 		return 0, nil, e
 	}
@@ -643,14 +651,19 @@ func bumpETag(o *object) {
 
 // removeItem serves DELETE on an item: 204. An item another one names in its refs (an
 // organization or repository a job names, a proxy a repository names) is not deleted,
-// so no link leads nowhere: 400 OperationConflict naming them [A]. The items it owns
+// so no link leads nowhere: 400 OperationConflict naming them [A]; nor is a running job
+// or copy job (400 OperationConflict, stop it first [A]). The items it owns
 // (a job's sessions) go with it [A]. The check and the removal are one step.
 func (s *Server) removeItem(rq *request) (int, any, *apiError) {
 	c := rq.route.coll
 	id := rq.values[c.listVars]
-	found, e := s.world.removeWith(c.itemPath(rq.values, id), func(w *world) ([]string, *apiError) {
+	path := c.itemPath(rq.values, id)
+	found, e := s.world.removeWith(path, func(w *world) ([]string, *apiError) {
 		if c.listVars > 0 {
 			return nil, nil // refs name top-level items only
+		}
+		if cur := w.lookupLocked(strings.ToLower(path)); cur != nil && (c.list == "/v8/Jobs" || c.list == "/v8/CopyJobs") && cur.obj.str("lastStatus") == "Running" {
+			return nil, conflict("Job '%s' is running; stop it before deleting it.", cur.obj.str("name")) // [A]
 		}
 		if e := c.inUseLocked(w, id); e != nil {
 			return nil, e

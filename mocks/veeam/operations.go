@@ -205,7 +205,7 @@ var handWritten = map[string]operation{
 	"RbacRole_GetByOrganization":                     {who: admins, handle: (*Server).rolesOfOrganization},
 	"RbacRole_Add":                                   {who: admins, handle: (*Server).addRole},
 	"RestoreSession_GetRestoreStatistics":            {who: anyToken, own: true, handle: (*Server).restoreStatistics},
-	"OrganizationRbac_GetLoggedInUser":               {who: operators},
+	"OrganizationRbac_GetLoggedInUser":               {who: operators, handle: (*Server).loggedInUser},
 	"OrganizationRbac_GetLoggedInUserOperatorInfo":   {who: operators},
 	"OrganizationRbac_GetLoggedInUserEffectiveScope": {who: operators},
 	"OrganizationRbac_GetLoggedInUserRestorePoints":  {who: operators},

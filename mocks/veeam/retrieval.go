@@ -92,11 +92,10 @@ type retrievalRequest struct {
 // checkRetrieval refuses a retrieval of an organization the world does not hold: the
 // document's organizationId is "the backed-up organization unique ID", so either the
 // organization's id or its Microsoft 365 tenant id names it [I].
-func (s *Server) checkRetrieval(rq *request, _ object) *apiError {
-	var req retrievalRequest
-	_ = json.Unmarshal(bytes.TrimSpace(rq.body), &req) // validated against the document already
-	if _, ok := s.retrievalOrganization(req.OrganizationID); !ok {
-		return notFound("Organization", req.OrganizationID)
+func (s *Server) checkRetrieval(_ *request, given object) *apiError {
+	id := given.str("organizationId")
+	if _, ok := s.retrievalOrganization(id); !ok {
+		return notFound("Organization", id)
 	}
 	return nil
 }
