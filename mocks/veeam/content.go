@@ -192,22 +192,9 @@ func (w *world) contentItems(c *collection, key string, vals []string) []*item {
 	if ok {
 		return items
 	}
-	sess := w.lookupLocked(contentScope + vals[0])
-	if sess == nil {
+	g, ok := w.contentGenLocked(c, vals)
+	if !ok {
 		return nil
-	}
-	owner, _ := sess.hidden.(restoreOwner)
-	var parent *item
-	if c.parent != nil && c.parent.listVars > 0 && len(vals) > 1 { // a list under another content item
-		parent = w.contentItem(strings.ToLower(c.parent.itemPath(vals, vals[len(vals)-1])))
-		if parent == nil && isContentList(c.parent.listShape) {
-			return nil
-		}
-	}
-	g := contentGen{c: c, vals: vals, owner: owner, at: w.base.at, roster: w.base.rosters[owner.OrganizationID], parent: parent, contents: w.base.contents}
-	g.pointInTime = owner.PointInTime
-	if g.pointInTime.IsZero() {
-		g.pointInTime = parseTimeOr(sess.obj.str("creationTime"), w.base.at)
 	}
 	items = g.items()
 	cc.mu.Lock()
@@ -225,6 +212,64 @@ func (w *world) contentItems(c *collection, key string, vals []string) []*item {
 	cc.lists[key] = items
 	cc.n += len(items)
 	return items
+}
+
+// contentGenLocked is the generator of content list c with variables vals (the
+// session's id first), as its session's owner sees it; false when the session is gone, or
+// the list is under a content item the session does not show. The caller holds w.mu.
+func (w *world) contentGenLocked(c *collection, vals []string) (contentGen, bool) {
+	sess := w.lookupLocked(contentScope + vals[0])
+	if sess == nil {
+		return contentGen{}, false
+	}
+	owner, _ := sess.hidden.(restoreOwner)
+	var parent *item
+	if c.parent != nil && c.parent.listVars > 0 && len(vals) > 1 { // a list under another content item
+		parent = w.contentItem(strings.ToLower(c.parent.itemPath(vals, vals[len(vals)-1])))
+		if parent == nil && isContentList(c.parent.listShape) {
+			return contentGen{}, false
+		}
+	}
+	g := contentGen{c: c, vals: vals, owner: owner, at: w.base.at, roster: w.base.rosters[owner.OrganizationID], parent: parent, contents: w.base.contents}
+	g.pointInTime = owner.PointInTime
+	if g.pointInTime.IsZero() {
+		g.pointInTime = parseTimeOr(sess.obj.str("creationTime"), w.base.at)
+	}
+	return g, true
+}
+
+// contentCheck says what an id names in content list key (a restore session's
+// mailboxes, OneDrives, …): "" when the session shows it, "scope" when it is the
+// organization's but outside the session owner's operator scope, "unknown" otherwise;
+// "" too when key is no content list.
+func (w *world) contentCheck(key, id string) string {
+	key = strings.ToLower(key)
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if !strings.HasPrefix(key, contentScope) {
+		return ""
+	}
+	c, vals := matchContent(w.base.contents, key)
+	if c == nil {
+		return ""
+	}
+	itemKey := key + "/" + strings.ToLower(id)
+	for _, it := range w.contentItems(c, key, vals) {
+		if it.key == itemKey {
+			return ""
+		}
+	}
+	g, ok := w.contentGenLocked(c, vals)
+	if !ok || g.owner.Scope == nil {
+		return "unknown"
+	}
+	g.owner.Scope = nil
+	for _, it := range g.items() {
+		if it.key == itemKey {
+			return "scope"
+		}
+	}
+	return "unknown"
 }
 
 func parseTimeOr(s string, def time.Time) time.Time {

@@ -236,9 +236,41 @@ func (w *walker) validRequest(rt *route) *http.Request {
 	case semanticBodies[op.ID] != nil:
 		body, ctype = semanticBodies[op.ID](w, rt), jsonType
 	case op.Body != nil:
-		body, ctype = string(spec.Doc().Generate(op.Body, spec.Gen{Seed: "walk/" + op.ID, Now: w.clk.Now(), Request: true})), jsonType
+		body, ctype = w.namingContent(target, string(spec.Doc().Generate(op.Body, spec.Gen{Seed: "walk/" + op.ID, Now: w.clk.Now(), Request: true}))), jsonType
 	}
 	return w.request(rt, target, ctype, body)
+}
+
+// namingContent makes a generated body of an action on a whole content list (…/mailboxes/
+// restore with {"mailboxes":[{"id":…}]}) name an item the session shows: the server
+// refuses ids it does not hold. Other bodies are returned as they are.
+func (w *walker) namingContent(target, body string) string {
+	list := target[:strings.LastIndexByte(target, '/')]
+	if !strings.HasPrefix(strings.ToLower(list), contentScope) {
+		return body
+	}
+	items := w.srv.world.list(strings.ToLower(list))
+	o, err := parseObject([]byte(body))
+	if len(items) == 0 || err != nil {
+		return body
+	}
+	for i, m := range o {
+		var elems []json.RawMessage
+		if json.Unmarshal(m.val, &elems) != nil {
+			continue
+		}
+		for j, el := range elems {
+			var id string
+			if json.Unmarshal(el, &id) == nil {
+				elems[j], _ = json.Marshal(items[0].id)
+			} else if eo, err := parseObject(el); err == nil && eo.get("id") != nil {
+				eo.setValue("id", items[0].id)
+				elems[j] = eo.bytes()
+			}
+		}
+		o[i].val, _ = json.Marshal(elems)
+	}
+	return string(o.bytes())
 }
 
 // unname removes the items that name c's item id in their refs (an organization's
