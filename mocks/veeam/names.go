@@ -46,7 +46,12 @@ func (s *Server) checkSelected(rq *request, given object) *apiError {
 	if !ok {
 		return nil // the router answers for a missing job or role
 	}
-	org := strings.ToLower(owner.obj.str("organizationId"))
+	return s.checkDirectoryObject(strings.ToLower(owner.obj.str("organizationId")), given)
+}
+
+// checkDirectoryObject refuses a selected or excluded item (its user, group, site or
+// team member) that organization org's directory does not hold: 404 ResourceNotFound.
+func (s *Server) checkDirectoryObject(org string, given object) *apiError {
 	for _, d := range directoryLists {
 		sub, err := parseObject(given.get(d.field))
 		if err != nil {

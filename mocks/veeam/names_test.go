@@ -56,6 +56,13 @@ func TestRecheckLeftovers(t *testing.T) {
 		}
 		real := fmt.Sprintf(`[{"type":"User","user":{"id":%q,"displayName":%q,"name":%q,"type":"User"}}]`, u.ID, u.DisplayName, u.Name)
 		e.call("POST", "/v8/Jobs/"+job.ID+"/SelectedItems", real, 204)
+		// The same check for the items an RBAC role is created with (they were stored
+		// unchecked).
+		role := func(items string) string {
+			return `{"name":"role ` + newGUID()[:8] + `","roleType":"SpecificObjects","selectedItems":` + items + `}`
+		}
+		refused("POST", "/v8/Organizations/"+job.OrganizationID+"/RbacRoles", role(ghost), 404, codeNotFound, "0a0a0a0a-0000-4000-8000-000000000001")
+		e.call("POST", "/v8/Organizations/"+job.OrganizationID+"/RbacRoles", role(real), 201)
 	})
 
 	t.Run("a running job is not deleted", func(t *testing.T) {

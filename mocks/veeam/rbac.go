@@ -180,6 +180,18 @@ func (s *Server) addRole(rq *request) (int, any, *apiError) {
 	if e := badName(roles, given); e != nil {
 		return 0, nil, e
 	}
+	// The selected and excluded items given with the role are checked as those added
+	// later through …/selectedItems are (checkSelected).
+	for _, field := range []string{"selectedItems", "excludedItems"} {
+		var elems []json.RawMessage
+		_ = json.Unmarshal(given.get(field), &elems)
+		for _, el := range elems {
+			sub, _ := parseObject(el)
+			if e := s.checkDirectoryObject(org, sub); e != nil {
+				return 0, nil, e
+			}
+		}
+	}
 	id := newGUID()
 	path := roles.itemPath(nil, id)
 	o := roles.fresh(path, id, nil, rq.now) // what the client sent, not generated settings

@@ -140,6 +140,7 @@ var semanticBodies = map[string]func(w *walker, rt *route) string{
 	"Job_AddSelectedItems":              namingDirectoryItems,
 	"Job_AddExcludedItems":              namingDirectoryItems,
 	"RbacRole_AddSelectedItems":         namingDirectoryItems,
+	"RbacRole_Add":                      namingRoleItems,
 	"RbacRole_AddExcludedItems":         namingDirectoryItems,
 	"BackupRepository_UpdateRepository": namingWorldItems("proxyId", "/v8/Proxies"),
 }
@@ -168,7 +169,12 @@ func namingDirectoryItems(w *walker, rt *route) string {
 		w.t.Fatalf("%s: generated body: %v", rt.op.ID, err)
 	}
 	owner, _ := w.srv.world.get(fillPath(rt.coll.parent.item, w.pathValues(rt)[:rt.coll.listVars]))
-	org := owner.obj.str("organizationId")
+	return w.namingDirectory(owner.obj.str("organizationId"), elems)
+}
+
+// namingDirectory makes each user, group, site or team the elements name one of
+// organization org's directory, and returns them as a JSON array.
+func (w *walker) namingDirectory(org string, elems []json.RawMessage) string {
 	var out []string
 	for _, el := range elems {
 		o, _ := parseObject(el)
@@ -183,6 +189,23 @@ func namingDirectoryItems(w *walker, rt *route) string {
 		out = append(out, string(o.bytes()))
 	}
 	return "[" + strings.Join(out, ",") + "]"
+}
+
+// namingRoleItems generates a new RBAC role whose selected and excluded items are of its
+// organization's directory.
+func namingRoleItems(w *walker, rt *route) string {
+	o, err := parseObject(spec.Doc().Generate(rt.op.Body, spec.Gen{Seed: "walk/" + rt.op.ID, Now: w.clk.Now(), Request: true}))
+	if err != nil {
+		w.t.Fatalf("%s: generated body: %v", rt.op.ID, err)
+	}
+	org := w.pathValues(rt)[0]
+	for _, field := range []string{"selectedItems", "excludedItems"} {
+		var elems []json.RawMessage
+		if json.Unmarshal(o.get(field), &elems) == nil && len(elems) > 0 {
+			o.set(field, json.RawMessage(w.namingDirectory(org, elems)))
+		}
+	}
+	return string(o.bytes())
 }
 
 // exampleValue is a valid value for a parameter.
