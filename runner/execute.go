@@ -125,7 +125,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 			defer wg.Done()
 			for i := range next {
 				t := p.Tests[i]
-				if ctx.Err() != nil {
+				if ctx.Err() != nil && t.loadErr == nil {
 					finish(i, nil) // interrupted before it started: left out
 					continue
 				}
@@ -166,12 +166,21 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 			}
 		}()
 	}
-feed:
 	for i := range p.Tests {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+		if ctx.Err() == nil {
+			select {
+			case next <- i:
+				continue
+			case <-ctx.Done():
+			}
+		}
+		// Interrupted: the tests not started are left out, but a script that failed to
+		// load is still named (it may be the one the interrupt stopped while its tests
+		// were listed).
+		if t := p.Tests[i]; t.loadErr != nil {
+			finish(i, p.show(loadErrorResult(t)))
+		} else {
+			finish(i, nil)
 		}
 	}
 	close(next)
