@@ -357,14 +357,15 @@ test("fails then hooks still run", ({ test }) => { log.push(test.name); expect(1
 		t.Fatal(err)
 	}
 	got, _ := json.Marshal(infos)
-	want := `[{"Name":"plain","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":false},` +
-		`{"Name":"tagged","File":"reg.js","Tags":["smoke","refresh"],"Timeout":5000000000,"Requires":["clock","control"],"Skip":false,"SkipReason":"","Only":false},` +
-		`{"Name":"timeout in ms","File":"reg.js","Tags":["one"],"Timeout":1500000000,"Requires":["live"],"Skip":false,"SkipReason":"","Only":false},` +
-		`{"Name":"skipped with a reason","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"not on Tuesdays","Only":false},` +
-		`{"Name":"skipped without a function","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"reason only","Only":false},` +
-		`{"Name":"skipped with options","File":"reg.js","Tags":["x"],"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"in options","Only":false},` +
-		`{"Name":"focused","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":true},` +
-		`{"Name":"fails then hooks still run","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":false}]`
+	// Line and Column: where each test(...) call is, as a stack frame shows it.
+	want := `[{"Name":"plain","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":false,"Line":5,"Column":5},` +
+		`{"Name":"tagged","File":"reg.js","Tags":["smoke","refresh"],"Timeout":5000000000,"Requires":["clock","control"],"Skip":false,"SkipReason":"","Only":false,"Line":6,"Column":5},` +
+		`{"Name":"timeout in ms","File":"reg.js","Tags":["one"],"Timeout":1500000000,"Requires":["live"],"Skip":false,"SkipReason":"","Only":false,"Line":7,"Column":5},` +
+		`{"Name":"skipped with a reason","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"not on Tuesdays","Only":false,"Line":8,"Column":10},` +
+		`{"Name":"skipped without a function","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"reason only","Only":false,"Line":9,"Column":10},` +
+		`{"Name":"skipped with options","File":"reg.js","Tags":["x"],"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"in options","Only":false,"Line":10,"Column":10},` +
+		`{"Name":"focused","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":true,"Line":11,"Column":10},` +
+		`{"Name":"fails then hooks still run","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":false,"Line":12,"Column":5}]`
 	if string(got) != want {
 		t.Errorf("tests:\n%s\nwant:\n%s", got, want)
 	}

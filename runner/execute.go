@@ -327,6 +327,13 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result 
 	default:
 		r.Message = fmt.Sprintf("timed out after %v and did not stop within %v of its timeout; abandoned (a native call ignored the interrupt)", engine.Deadline(t.Info.Timeout, o.Timeout), o.AbandonGrace)
 	}
+	// Where the script is stuck only its goroutine knows, and reading its runtime from
+	// here would race with it: the test's registration is the position there is.
+	if t.Info.Line > 0 {
+		at := fmt.Sprintf("%s:%d:%d", t.Info.File, t.Info.Line, t.Info.Column)
+		r.Message += fmt.Sprintf(" (the test is registered at %s; where it was stuck is not known)", at)
+		r.Stack = "at " + at
+	}
 	return r
 }
 
