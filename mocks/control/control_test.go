@@ -2,6 +2,7 @@ package control
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -63,6 +64,28 @@ func TestJournalRedactsSecretsAndSkipsControlCalls(t *testing.T) {
 	e := entries[0]
 	if e.Fields["grant_type"] != "device_code" || strings.Contains(e.Fields["device_code"], "SECRETSECRET") || e.Status != 200 {
 		t.Fatalf("entry %+v", e)
+	}
+}
+
+// Secrets nested in a JSON body are redacted too: the journal shows a top-level field
+// whose value is an object as its JSON, and Veeam's POST /v8/Organizations carries the
+// application's PFX and its password inside exchangeOnlineSettings (both were journaled
+// whole), and the admin's device-code userCode at the top.
+func TestJournalRedactsSecretsNestedInJSON(t *testing.T) {
+	t.Parallel()
+	c, h := newTestServer(t, "")
+	do(h, "POST", "/token", "application/json", `{"name":"abc","userCode":"ABCD1234EF",
+		"exchangeOnlineSettings":{"useApplicationOnlyAuth":true,"applicationCertificate":"MIIKPFXBYTESPFXBYTES","applicationCertificatePassword":"pfx-pass-1234"},
+		"sharePointOnlineSettings":[{"password":"hunter2-hunter2","nested":{"clientSecret":"cs-0123456789"}}],"count":3}`, "")
+	f := c.Journal().List(journal.Filter{})[0].Fields
+	all := fmt.Sprint(f)
+	for _, secret := range []string{"ABCD1234EF", "MIIKPFXBYTES", "pfx-pass-1234", "hunter2", "cs-0123456789"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("the journal shows %q: %v", secret, f)
+		}
+	}
+	if f["name"] != "abc" || f["count"] != "3" || !strings.Contains(f["exchangeOnlineSettings"], `"useApplicationOnlyAuth":true`) {
+		t.Errorf("what is not secret must stay: %v", f)
 	}
 }
 

@@ -66,14 +66,58 @@ func (s *Server) backedUp(session, job string, end time.Time) {
 
 // scheduleOf reads a job's schedulePolicy; ok is false for a job that runs only when
 // started (ManualOnly, scheduleEnabled not true, or no policy). nextRun (collections.go)
-// says when it fires.
-func scheduleOf(job object) (object, bool) {
+// says when it fires. A copy job's RESTCopyJobSchedulePolicy has no scheduleEnabled and
+// calls its daily type DailyAtTime: it comes back in the backup job's terms (Daily,
+// scheduleEnabled true), so one nextRun serves both. Its Immediate type has no slots: it
+// starts when its backup job backs something up (copyImmediately).
+func scheduleOf(job object, isCopy bool) (object, bool) {
 	sp, err := parseObject(job.get("schedulePolicy"))
-	if err != nil || sp.text("scheduleEnabled") != "true" {
+	if err != nil {
+		return nil, false
+	}
+	if isCopy {
+		switch sp.str("type") {
+		case "Periodically":
+		case "DailyAtTime":
+			sp.setValue("type", "Daily")
+		default:
+			return nil, false
+		}
+		sp.setValue("scheduleEnabled", true)
+		return sp, true
+	}
+	if sp.text("scheduleEnabled") != "true" {
 		return nil, false
 	}
 	t := sp.str("type")
 	return sp, t == "Daily" || t == "Periodically"
+}
+
+// isCopyJob reports whether path names a copy job (/v8/CopyJobs/{id}).
+func isCopyJob(path string) bool { return strings.HasPrefix(strings.ToLower(path), "/v8/copyjobs/") }
+
+// copyImmediately starts, at end, the enabled copy jobs of schedule type Immediate that
+// copy the backup job at job, which has just backed something up (RESTCopyJobSchedulePolicy:
+// "The backup copy job runs right after the latest restore point appears in a source
+// backup repository"); a copy job still running is not started again [A]. It runs from a
+// run's end step, under the timeline's lock.
+func (s *Server) copyImmediately(job string, end time.Time) {
+	j, ok := s.world.get(job)
+	if !ok {
+		return
+	}
+	var steps []step
+	for _, c := range s.world.list("/v8/CopyJobs") {
+		sp, err := parseObject(c.obj.get("schedulePolicy"))
+		if err != nil || sp.str("type") != "Immediate" || !strings.EqualFold(c.obj.str("backupJobId"), j.obj.str("id")) ||
+			c.obj.text("isEnabled") != "true" || c.obj.str("lastStatus") == "Running" {
+			continue
+		}
+		if _, run, e := s.beginJob(c.path, true, false, end); e == nil {
+			steps = append(steps, run...)
+		}
+	}
+	s.timeline.addLocked(steps...)
 }
 
 // scheduleStep is the step that starts the job at path at its nextRun.
@@ -88,9 +132,10 @@ func (s *Server) scheduleStep(path string, at time.Time) step {
 func (s *Server) scheduleFixtureJobs() {
 	now := s.clk.Now()
 	var steps []step
-	for _, j := range s.world.list("/v8/Jobs") {
+	jobs := append(s.world.list("/v8/Jobs"), s.world.list("/v8/CopyJobs")...)
+	for _, j := range jobs {
 		next, ok := nextRunOf(j.obj)
-		sp, scheduled := scheduleOf(j.obj)
+		sp, scheduled := scheduleOf(j.obj, isCopyJob(j.path))
 		if !ok || !scheduled || string(j.obj.get("isEnabled")) != "true" {
 			continue
 		}
@@ -116,15 +161,19 @@ func nextRunOf(job object) (time.Time, bool) {
 	return t, true
 }
 
-// The jobs' afterCreate is set here: in the collections table it would make an
-// initialisation cycle (a run's end adds a restore point through the table).
-func init() { collectionOf("/v8/Jobs").afterCreate = jobCreated }
+// The jobs' and copy jobs' afterCreate is set here: in the collections table it would
+// make an initialisation cycle (a run's end adds a restore point through the table).
+func init() {
+	collectionOf("/v8/Jobs").afterCreate = jobCreated
+	collectionOf("/v8/CopyJobs").afterCreate = jobCreated
+}
 
-// jobCreated is what follows a job's creation (POST /v8/Jobs; newJob set its nextRun):
-// its schedule's first start goes on the timeline, and a job created with runNow starts.
+// jobCreated is what follows a job's or copy job's creation (POST /v8/Jobs or
+// /v8/CopyJobs; newJob set its nextRun): its schedule's first start goes on the
+// timeline, and a job created with runNow starts.
 func jobCreated(s *Server, rq *request, it *item) *item {
 	if next, ok := nextRunOf(it.obj); ok {
-		if _, scheduled := scheduleOf(it.obj); scheduled {
+		if _, scheduled := scheduleOf(it.obj, isCopyJob(it.path)); scheduled {
 			s.timeline.schedule(s.scheduleStep(it.path, next))
 		}
 	}
@@ -138,7 +187,7 @@ func jobCreated(s *Server, rq *request, it *item) *item {
 func (s *Server) scheduleJob(path string, now time.Time, keep bool) {
 	var at time.Time
 	s.change(path, func(o *object) {
-		sp, scheduled := scheduleOf(*o)
+		sp, scheduled := scheduleOf(*o, isCopyJob(path))
 		if !scheduled {
 			o.del("nextRun") // as newJob leaves it
 			return
@@ -167,14 +216,15 @@ func (s *Server) scheduledStart(path string, at time.Time) {
 	if !ok {
 		return
 	}
-	sp, scheduled := scheduleOf(j.obj)
+	isCopy := isCopyJob(path)
+	sp, scheduled := scheduleOf(j.obj, isCopy)
 	cur, has := nextRunOf(j.obj)
 	if !scheduled || !has || !cur.Equal(at) || string(j.obj.get("isEnabled")) != "true" {
 		return
 	}
 	var steps []step
 	if j.obj.str("lastStatus") != "Running" {
-		if _, run, e := s.beginJob(path, false, false, at); e == nil {
+		if _, run, e := s.beginJob(path, isCopy, false, at); e == nil {
 			steps = run
 		}
 	}

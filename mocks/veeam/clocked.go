@@ -37,7 +37,7 @@ type step struct {
 // start, so work running at a restart goes on.
 type stepPlan struct {
 	Do     string `json:"do"`               // "half" or "end" of a work, or "maintenance"
-	Work   string `json:"work,omitempty"`   // the work's name: "job", "repository", "orgSync"
+	Work   string `json:"work,omitempty"`   // the work's name: "job", "repository", "orgSync", "restore", "retrieval"
 	Path   string `json:"path"`             // the session, or the proxy entering maintenance
 	Title  string `json:"title,omitempty"`  // for log messages
 	Target string `json:"target,omitempty"` // the job or repository the work's end changes
@@ -197,6 +197,8 @@ func (s *Server) workOf(p stepPlan) work {
 		w = repositoryWork(p.Path, p.Target)
 	case "restore":
 		w = restoreWork(p.Path)
+	case "retrieval":
+		w = retrievalWork(p.Path, p.Target)
 	default:
 		w = orgSyncWork(p.Path)
 	}

@@ -35,7 +35,7 @@ type walker struct {
 func newWalker(t testing.TB, wrap func(http.Handler) http.Handler) *walker {
 	t.Helper()
 	w := &walker{t: t, clk: clock.NewVirtual(clock.DefaultStart), tok: map[callers]string{}}
-	w.srv = New(w.clk)
+	w.srv = newWalkServer(w.clk) // with an Entra mock: the device-code operations call it
 	w.h = w.srv
 	if wrap != nil {
 		w.h = wrap(w.srv)
@@ -135,7 +135,12 @@ var semanticBodies = map[string]func(w *walker, rt *route) string{
 	"Job_Update":                        namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
 	"CopyJob_Create":                    namingWorldItems("backupJobId", "/v8/Jobs", "repositoryId", "/v8/BackupRepositories"),
 	"CopyJob_Update":                    namingWorldItems("backupJobId", "/v8/Jobs", "repositoryId", "/v8/BackupRepositories"),
+	"DataRetrieval_Create":              namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
 	"BackupRepository_Add":              namingWorldItems("proxyId", "/v8/Proxies"),
+	"Job_AddSelectedItems":              namingDirectoryItems,
+	"Job_AddExcludedItems":              namingDirectoryItems,
+	"RbacRole_AddSelectedItems":         namingDirectoryItems,
+	"RbacRole_AddExcludedItems":         namingDirectoryItems,
 	"BackupRepository_UpdateRepository": namingWorldItems("proxyId", "/v8/Proxies"),
 }
 
@@ -152,6 +157,32 @@ func namingWorldItems(pairs ...string) func(w *walker, rt *route) string {
 		}
 		return string(o.bytes())
 	}
+}
+
+// namingDirectoryItems generates a bulk add of selected or excluded items, then makes
+// each user, group, site or team it names one of the directory of the job's or role's
+// organization (the server refuses one its organization does not hold).
+func namingDirectoryItems(w *walker, rt *route) string {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(spec.Doc().Generate(rt.op.Body, spec.Gen{Seed: "walk/" + rt.op.ID, Now: w.clk.Now(), Request: true}), &elems); err != nil {
+		w.t.Fatalf("%s: generated body: %v", rt.op.ID, err)
+	}
+	owner, _ := w.srv.world.get(fillPath(rt.coll.parent.item, w.pathValues(rt)[:rt.coll.listVars]))
+	org := owner.obj.str("organizationId")
+	var out []string
+	for _, el := range elems {
+		o, _ := parseObject(el)
+		for _, d := range directoryLists {
+			sub, err := parseObject(o.get(d.field))
+			if err != nil {
+				continue
+			}
+			sub.setValue("id", w.srv.world.list("/v8/Organizations/" + org + "/" + d.list)[0].id)
+			o.set(d.field, sub.bytes())
+		}
+		out = append(out, string(o.bytes()))
+	}
+	return "[" + strings.Join(out, ",") + "]"
 }
 
 // exampleValue is a valid value for a parameter.
