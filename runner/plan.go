@@ -29,7 +29,7 @@ type Options struct {
 	// engine.DefaultTimeout, engine.NoTimeout no limit (any other negative value is an
 	// error). The runner passes it to the engine, which alone applies a test's own
 	// timeout option instead (engine.Deadline). It also bounds the evaluation of each
-	// script's top level while the plan is made.
+	// script's top level while the plan is made and when the file's turn comes.
 	Timeout time.Duration
 	// Filter, if set, selects tests whose name it matches.
 	Filter *regexp.Regexp
