@@ -1,9 +1,11 @@
 package veeam
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +21,56 @@ type item struct {
 	raw    []byte // the served object, without _links
 	obj    object // raw's members
 	hidden any    // mock-only fields, or nil
+	// renderings are the item as collection.render wrote it, by what the writing
+	// depended on; copy-on-write, at most maxRenderings.
+	renderings atomic.Pointer[[]rendering]
+}
+
+// renderKey is what collection.render's bytes depend on besides the item.
+type renderKey struct {
+	c       *collection
+	element bool   // as an element of a list
+	variant string // the view's variant
+	query   string // the self link's required query
+}
+
+type rendering struct {
+	key  renderKey
+	body []byte
+}
+
+// maxRenderings bounds the renderings kept per item: a client that varies a self link's
+// required query (an object storage's accountId) gets the rest rendered afresh.
+const maxRenderings = 4
+
+// rendering is the kept rendering for key, or nil.
+func (it *item) rendering(key renderKey) []byte {
+	if rs := it.renderings.Load(); rs != nil {
+		for _, r := range *rs {
+			if r.key == key {
+				return r.body
+			}
+		}
+	}
+	return nil
+}
+
+// keepRendering keeps a copy of body as the item's rendering for key.
+func (it *item) keepRendering(key renderKey, body []byte) {
+	for {
+		old := it.renderings.Load()
+		var rs []rendering
+		if old != nil {
+			if len(*old) >= maxRenderings {
+				return
+			}
+			rs = append(rs, *old...)
+		}
+		rs = append(rs, rendering{key: key, body: bytes.Clone(body)})
+		if it.renderings.CompareAndSwap(old, &rs) {
+			return
+		}
+	}
 }
 
 // newItem makes an item of raw, which must be a JSON object; a _links member is dropped
