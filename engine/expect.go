@@ -585,6 +585,7 @@ func matchService(service string) matcher {
 			switch {
 			case why != "":
 				f.summary = lead + ", but " + why
+				f.actual = why // not "no error" when something else was thrown
 			case pe.service != service:
 				f.summary = fmt.Sprintf("%s, but %s answered: %s (%s)", lead, serviceNames[pe.service], pe, pe.source)
 				f.actual = serviceNames[pe.service] + " " + pe.String()

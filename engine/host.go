@@ -45,6 +45,9 @@ type host struct {
 
 	maxAlloc int64 // the largest single allocation a builtin may make (limits.go); 0: unchecked
 
+	splitting                goja.Value    // the regular expression RegExp.prototype[Symbol.split] is splitting by (limits.go)
+	getOwnPropertyDescriptor goja.Callable // Object.getOwnPropertyDescriptor, once needed (limits.go)
+
 	reg     *registry                   // what the top level registers (test, beforeEach, afterEach)
 	exports *goja.Object                // require("vbharness"), for suggestions when a name is misspelt
 	http    *flow.HTTP                  // every request a module makes: traced and redacted

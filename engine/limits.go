@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,7 +45,8 @@ func init() {
 // installLimits wraps the builtins that can run long or allocate much in one native
 // call: RegExp.prototype.exec (through which every other regular expression operation
 // goes once it is replaced) and test, JSON.stringify and JSON.parse, String.prototype.repeat, padStart
-// and padEnd, Array.prototype.fill and join. Each wrapper converts its arguments once
+// and padEnd, split, Array.prototype.fill, join and concat, Array.from, the ArrayBuffer
+// and typed array constructors, and the builtin iterators' next. Each wrapper converts its arguments once
 // and hands the primitives to the original, so getters and valueOf run as often as
 // without it.
 func (h *host) installLimits() {
@@ -59,6 +61,13 @@ func (h *host) installLimits() {
 	h.replace(proto("String"), "padEnd", 2, h.stringPad("padEnd"))
 	h.replace(proto("Array"), "fill", 1, h.arrayFill)
 	h.replace(proto("Array"), "join", 1, h.arrayJoin)
+	h.replace(proto("Array"), "concat", 1, h.arrayConcat)
+	h.replace(global("Array"), "from", 1, h.arrayFrom)
+	h.replace(proto("String"), "split", 2, h.stringSplit)
+	h.replaceSymbol(proto("RegExp"), goja.SymSplit, "[Symbol.split]", 2, h.regexpSplit)
+	h.guardConstructors()
+	h.interruptibleIterators()
+	h.checkedFunction()
 }
 
 // replace sets obj[name] to a native function of that name and length built by wrap
@@ -72,6 +81,17 @@ func (h *host) replace(obj *goja.Object, name string, length int, wrap func(orig
 	f := h.named(name, wrap(orig))
 	_ = f.DefineDataProperty("length", h.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	_ = obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+}
+
+// replaceSymbol is replace for a symbol-keyed method, shown as name.
+func (h *host) replaceSymbol(obj *goja.Object, sym *goja.Symbol, name string, length int, wrap func(orig goja.Callable) func(goja.FunctionCall) goja.Value) {
+	orig, ok := goja.AssertFunction(obj.GetSymbol(sym))
+	if !ok {
+		panic(fmt.Sprintf("engine: %s is not a function", name))
+	}
+	f := h.named(name, wrap(orig))
+	_ = f.DefineDataProperty("length", h.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	_ = obj.DefineDataPropertySymbol(sym, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 // call calls orig and rethrows what it threw.
@@ -88,12 +108,29 @@ func callOrig(orig goja.Callable, this goja.Value, args ...goja.Value) goja.Valu
 // and is thrown as one.
 func (h *host) regexpTimed(orig goja.Callable) func(goja.FunctionCall) goja.Value {
 	return func(c goja.FunctionCall) goja.Value {
+		h.checkCtx("a regular expression") // split and replace call exec once a match, in Go
 		start := wall.Now()
 		v := callOrig(orig, c.This, c.Arguments...)
 		if (goja.IsNull(v) || !v.ToBoolean()) && wall.Now().Sub(start) >= RegexMatchTimeout {
-			h.throw("RangeError", "regular expression %s did not finish within %v (catastrophic backtracking?): vbharness gives up on a match after %v", c.This, RegexMatchTimeout, RegexMatchTimeout)
+			re := c.This
+			if h.splitting != nil {
+				re = h.splitting // not the sticky copy split matches with
+			}
+			h.throw("RangeError", "regular expression %s did not finish within %v (catastrophic backtracking?): vbharness gives up on a match after %v", re, RegexMatchTimeout, RegexMatchTimeout)
 		}
 		return v
+	}
+}
+
+// regexpSplit notes the regular expression a split is for: RegExp.prototype[Symbol.split]
+// matches with a copy of it that has the sticky flag (y) added (ECMA-262
+// RegExp.prototype[@@split] step 10), and a timeout names the one the script wrote.
+func (h *host) regexpSplit(orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		prev := h.splitting
+		h.splitting = c.This
+		defer func() { h.splitting = prev }()
+		return callOrig(orig, c.This, c.Arguments...)
 	}
 }
 
@@ -108,7 +145,14 @@ func (h *host) jsonStringify(orig goja.Callable) func(goja.FunctionCall) goja.Va
 			keys = h.propertyList(obj)
 		}
 		var stack []*goja.Object // the objects being serialised, outermost first
+		// The output's size so far, at least: what each value adds (its text, its key,
+		// a comma, a line and its indentation), in UTF-16 code units, and the bytes goja
+		// keeps a unit (1 while the output is ASCII, then 2).
+		var units, width float64 = 0, 1
+		gap := h.jsonGap(space)
+		root := true
 		track := func(rc goja.FunctionCall) goja.Value {
+			h.checkCtx("JSON.stringify")
 			v := rc.Argument(1)
 			if user != nil {
 				v = callOrig(user, rc.This, rc.Argument(0), v)
@@ -120,6 +164,24 @@ func (h *host) jsonStringify(orig goja.Callable) func(goja.FunctionCall) goja.Va
 				stack = stack[:len(stack)-1]
 			}
 			obj, ok := v.(*goja.Object)
+			if n := jsonText(v); n > 0 || ok {
+				if !root {
+					n += 1 + float64(len(stack))*gap
+					if holder != nil && holder.ClassName() != "Array" {
+						k, w := stringSize(rc.Argument(0).String())
+						n += float64(k) + 3
+						width = max(width, float64(w))
+					}
+				}
+				if goja.IsString(v) {
+					_, w := stringValueSize(v)
+					width = max(width, float64(w))
+				}
+				root = false
+				if units += n; units*width > 1<<16 {
+					h.allocation("JSON.stringify's output", units*width)
+				}
+			}
 			if _, fn := goja.AssertFunction(v); !ok || fn {
 				return v
 			}
@@ -140,6 +202,51 @@ func (h *host) jsonStringify(orig goja.Callable) func(goja.FunctionCall) goja.Va
 		}
 		return callOrig(orig, goja.Undefined(), value, h.vm.ToValue(track), space)
 	}
+}
+
+// jsonText is the length of a primitive's JSON text (2 for an object's brackets), 0 for
+// what JSON.stringify leaves out.
+func jsonText(v goja.Value) float64 {
+	switch {
+	case v == nil || goja.IsUndefined(v):
+		return 0
+	case goja.IsString(v):
+		n, _ := stringValueSize(v)
+		return float64(n) + 2
+	case goja.IsNull(v):
+		return 4
+	}
+	if _, ok := v.(*goja.Object); ok {
+		if _, fn := goja.AssertFunction(v); fn {
+			return 0
+		}
+		return 2
+	}
+	if _, sym := v.Export().(*goja.Symbol); sym {
+		return 0
+	}
+	return float64(len(v.String())) // numbers, booleans
+}
+
+// jsonGap is the length of JSON.stringify's indentation per level (ECMA-262 step 6-8:
+// a number of spaces, or a string, at most 10).
+func (h *host) jsonGap(space goja.Value) float64 {
+	if o, ok := space.(*goja.Object); ok {
+		switch o.ClassName() {
+		case "Number":
+			space = o.ToNumber()
+		case "String":
+			space = o.ToString()
+		}
+	}
+	switch {
+	case goja.IsNumber(space):
+		return min(10, max(0, math.Trunc(space.ToFloat())))
+	case goja.IsString(space):
+		n, _ := stringSize(space.String())
+		return float64(min(10, n))
+	}
+	return 0
 }
 
 // propertyList is a replacer array's property list (ECMA-262 JSON.stringify step 4.b):
@@ -226,6 +333,20 @@ func stringSize(s string) (units, width int) {
 		}
 	}
 	return len(s), 1
+}
+
+// stringValueSize is stringSize of a JavaScript string without converting it to Go's
+// UTF-8 (a copy of the whole string): goja keeps ASCII strings as one type, others as
+// UTF-16, at 2 bytes a unit (imported Go strings count as 2 too).
+func stringValueSize(v goja.Value) (units, width int) {
+	s, ok := v.(goja.String)
+	if !ok {
+		return stringSize(v.String())
+	}
+	if reflect.TypeOf(v).Name() == "asciiString" {
+		return s.Length(), 1
+	}
+	return s.Length(), 2
 }
 
 func utf16Len(r rune) int {
@@ -330,4 +451,270 @@ func (h *host) arrayJoin(orig goja.Callable) func(goja.FunctionCall) goja.Value 
 		}
 		return callOrig(orig, c.This, sep)
 	}
+}
+
+func (h *host) arrayConcat(orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		// The result has an element for each element of every array, and one for each
+		// other argument (objects made spreadable with Symbol.isConcatSpreadable are
+		// counted as one).
+		n := max(arrayLength(c.This), 1)
+		for _, a := range c.Arguments {
+			n += max(arrayLength(a), 1)
+		}
+		if n > 1<<16 {
+			h.allocation(fmt.Sprintf("concat building an array of length %.0f", n), n*valueSize)
+		}
+		return callOrig(orig, c.This, c.Arguments...)
+	}
+}
+
+// arrayFrom checks the length of what Array.from copies when it is known before the
+// copy: an array, a string, or an array-like object with a length data property
+// ({length: n}). Other iterables are consumed one next() at a time, which watches the
+// test's context (interruptibleIterators, or JavaScript code).
+func (h *host) arrayFrom(orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		items := c.Argument(0)
+		n := arrayLength(items)
+		switch obj, isObj := items.(*goja.Object); {
+		case n >= 0:
+		case goja.IsString(items):
+			n, _ = float64Pair(stringSize(items.String()))
+		case isObj && obj.GetSymbol(goja.SymIterator) == nil:
+			n = h.dataLength(obj)
+		}
+		if n > 1<<16 {
+			h.allocation(fmt.Sprintf("Array.from of length %.0f", n), n*valueSize)
+		}
+		return callOrig(orig, c.This, c.Arguments...)
+	}
+}
+
+func float64Pair(a, b int) (float64, int) { return float64(a), b }
+
+// dataLength is obj's own "length" when it is a data property holding a number, else
+// -1: reading it runs no script code, so the builtin reading it again sees the same.
+func (h *host) dataLength(obj *goja.Object) float64 {
+	if h.getOwnPropertyDescriptor == nil {
+		f, _ := goja.AssertFunction(h.vm.Get("Object").ToObject(h.vm).Get("getOwnPropertyDescriptor"))
+		h.getOwnPropertyDescriptor = f
+	}
+	if obj.ClassName() == "Proxy" {
+		return -1
+	}
+	d, err := h.getOwnPropertyDescriptor(goja.Undefined(), obj, h.vm.ToValue("length"))
+	if err != nil || goja.IsUndefined(d) {
+		return -1
+	}
+	v := d.ToObject(h.vm).Get("value")
+	if v == nil || !goja.IsNumber(v) {
+		return -1
+	}
+	return math.Trunc(v.ToFloat())
+}
+
+// stringSplit checks the number of parts before a split by a string separator: each
+// part is an array element, so "…".split("") of a string of n characters builds an
+// array of n. A separator object (a regular expression) is left to its own
+// [Symbol.split], which calls exec once a match (regexpTimed).
+func (h *host) stringSplit(orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		sep, limit := c.Argument(0), c.Argument(1)
+		if _, isObj := sep.(*goja.Object); isObj || goja.IsUndefined(sep) || goja.IsNull(sep) {
+			return callOrig(orig, c.This, c.Arguments...)
+		}
+		// The order of ECMA-262 String.prototype.split: this, the limit, the separator.
+		s := h.stringThis(c.This, "split")
+		lim := float64(math.MaxUint32)
+		if !goja.IsUndefined(limit) {
+			limit = limit.ToNumber()
+			lim = float64(uint32(int64(limit.ToFloat())))
+			if math.IsNaN(limit.ToFloat()) || math.IsInf(limit.ToFloat(), 0) {
+				lim = 0
+			}
+		}
+		sep = sep.ToString()
+		str, r := s.String(), sep.String()
+		var n float64
+		if r == "" {
+			units, _ := stringSize(str)
+			n = float64(units)
+		} else {
+			n = float64(strings.Count(str, r) + 1)
+		}
+		if n = min(n, lim); n > 1<<16 {
+			h.allocation(fmt.Sprintf("split(%q) into %.0f parts", strings.ToValidUTF8(truncate(r, 20), "?"), n), n*valueSize)
+		}
+		return callOrig(orig, s, sep, limit)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// guardConstructors puts ArrayBuffer and the typed array constructors behind a proxy
+// that checks the bytes of a buffer before it is made: new ArrayBuffer(2**31) or new
+// Float64Array(2**28) allocate it at once in Go. The proxy is the constructor the
+// script sees (the global, and prototype.constructor, so species lookups go through it
+// too); everything else reaches the original (its prototype, its static methods,
+// instanceof, subclassing).
+func (h *host) guardConstructors() {
+	hasInstance := h.hasInstance()
+	for _, name := range []string{"ArrayBuffer", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"} {
+		ctor, ok := h.vm.Get(name).(*goja.Object)
+		if !ok {
+			continue
+		}
+		width := 1.0
+		if b := ctor.Get("BYTES_PER_ELEMENT"); b != nil && goja.IsNumber(b) {
+			width = b.ToFloat()
+		}
+		proxy := h.vm.ToValue(h.vm.NewProxy(ctor, &goja.ProxyTrapConfig{
+			Construct: func(target *goja.Object, args []goja.Value, newTarget *goja.Object) *goja.Object {
+				n := -1.0
+				if len(args) > 0 {
+					switch a := args[0]; {
+					case goja.IsNumber(a) || goja.IsString(a):
+						n = a.ToFloat()
+					case name == "ArrayBuffer":
+					default:
+						if obj, ok := a.(*goja.Object); ok {
+							if n = arrayLength(obj); n < 0 && obj.ClassName() == "Object" {
+								n = h.dataLength(obj)
+							}
+						}
+					}
+				}
+				if n*width > 1<<16 {
+					h.allocation(fmt.Sprintf("new %s(%.0f)", name, n), n*width)
+				}
+				construct, _ := goja.AssertConstructor(target)
+				obj, err := construct(newTarget, args...)
+				if err != nil {
+					panic(err)
+				}
+				return obj
+			},
+		})).(*goja.Object)
+		_ = ctor.DefineDataPropertySymbol(goja.SymHasInstance, hasInstance, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+		if p, ok := ctor.Get("prototype").(*goja.Object); ok {
+			_ = p.DefineDataProperty("constructor", proxy, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+		}
+		_ = h.vm.GlobalObject().DefineDataProperty(name, proxy, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	}
+}
+
+// interruptibleIterators makes the next() of the builtin iterators (arrays, maps, sets,
+// strings, matchAll) check the test's context. Spreading an iterator ([...it],
+// f(...it)) and Array.from(it) drain it in one native call that the runtime's interrupt
+// does not reach: [...Array(2**30).keys()] ran on past its timeout and past
+// --max-memory. With the check, it stops at the deadline or when the memory watchdog
+// stops the test.
+func (h *host) interruptibleIterators() {
+	iterProto := func(v goja.Value) *goja.Object {
+		obj := v.ToObject(h.vm)
+		f, ok := goja.AssertFunction(obj.GetSymbol(goja.SymIterator))
+		if !ok {
+			panic("engine: no iterator")
+		}
+		it, err := f(v)
+		if err != nil {
+			panic(err)
+		}
+		return it.ToObject(h.vm).Prototype()
+	}
+	newOf := func(name string) goja.Value {
+		obj, err := h.vm.New(h.vm.Get(name))
+		if err != nil {
+			panic(err)
+		}
+		return obj
+	}
+	matchAll, _ := goja.AssertFunction(h.vm.Get("String").ToObject(h.vm).Get("prototype").ToObject(h.vm).Get("matchAll"))
+	ms, err := matchAll(h.vm.ToValue(""), h.vm.ToValue(regexpGlobal(h.vm)))
+	if err != nil {
+		panic(err)
+	}
+	for _, proto := range []*goja.Object{iterProto(h.vm.NewArray()), iterProto(newOf("Map")), iterProto(newOf("Set")), iterProto(h.vm.ToValue("")), ms.ToObject(h.vm).Prototype()} {
+		h.replace(proto, "next", 0, func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
+			return func(c goja.FunctionCall) goja.Value {
+				h.checkCtx("an iterator")
+				return callOrig(orig, c.This)
+			}
+		})
+	}
+}
+
+func regexpGlobal(vm *goja.Runtime) goja.Value {
+	v, err := vm.New(vm.Get("RegExp"), vm.ToValue(""), vm.ToValue("g"))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// hasInstance is a Symbol.hasInstance for the constructors replaced by proxies, which
+// goja's instanceof does not accept: OrdinaryHasInstance, is this.prototype on v's
+// prototype chain?
+func (h *host) hasInstance() *goja.Object {
+	return h.named("[Symbol.hasInstance]", func(c goja.FunctionCall) goja.Value {
+		ctor, ok1 := c.This.(*goja.Object)
+		v, ok2 := c.Argument(0).(*goja.Object)
+		if !ok1 || !ok2 {
+			return h.vm.ToValue(false)
+		}
+		proto, _ := ctor.Get("prototype").(*goja.Object)
+		for p := v.Prototype(); p != nil && proto != nil; p = p.Prototype() {
+			if p == proto {
+				return h.vm.ToValue(true)
+			}
+		}
+		return h.vm.ToValue(false)
+	})
+}
+
+// checkedFunction puts the Function constructor behind a proxy that checks the source
+// it is given as scenario files are checked (nestingError) before goja parses it: its
+// parser recurses once per level of nesting and a Go stack overflow ends the process.
+// new Function always compiles in the global scope, so the proxy changes nothing else.
+// (A direct eval sees its caller's scope and cannot be wrapped; docs/writing-scenarios.md.)
+func (h *host) checkedFunction() {
+	ctor := h.vm.Get("Function").(*goja.Object)
+	check := func(args []goja.Value) []goja.Value {
+		strs := make([]goja.Value, len(args))
+		var src strings.Builder
+		for i, a := range args {
+			strs[i] = a.ToString() // once, in order, as the constructor would
+			src.WriteString(strs[i].String())
+			src.WriteByte('\n')
+		}
+		if line, col, msg, bad := nestingError(src.String()); bad {
+			h.throw("SyntaxError", "new Function: the source is too deeply nested (%s, at line %d, column %d of its parameters and body): vbharness refuses it before parsing, as goja's parser would overflow Go's stack", msg, line, col)
+		}
+		return strs
+	}
+	proxy := h.vm.ToValue(h.vm.NewProxy(ctor, &goja.ProxyTrapConfig{
+		Construct: func(target *goja.Object, args []goja.Value, newTarget *goja.Object) *goja.Object {
+			construct, _ := goja.AssertConstructor(target)
+			obj, err := construct(newTarget, check(args)...)
+			if err != nil {
+				panic(err)
+			}
+			return obj
+		},
+		Apply: func(target *goja.Object, this goja.Value, args []goja.Value) goja.Value {
+			f, _ := goja.AssertFunction(target)
+			return callOrig(f, this, check(args)...)
+		},
+	})).(*goja.Object)
+	_ = ctor.DefineDataPropertySymbol(goja.SymHasInstance, h.hasInstance(), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
+	if p, ok := ctor.Get("prototype").(*goja.Object); ok {
+		_ = p.DefineDataProperty("constructor", proxy, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	}
+	_ = h.vm.GlobalObject().DefineDataProperty("Function", proxy, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }

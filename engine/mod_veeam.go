@@ -76,7 +76,9 @@ func (m *veeamModule) waitFor(call goja.FunctionCall) goja.Value {
 		ro := resp.ToObject(m.vm)
 		status := ro.Get("status").ToInteger()
 		if status >= 400 {
-			m.throw("Error", "%s: GET %s answered HTTP %d: %s", what, path, status, shortBody(ro.Get("body").String()))
+			// A VeeamError, as session.paginate and the session's calls throw, so that
+			// toHaveVeeamError and err.errorCode read it.
+			panic(m.veeamError(fmt.Sprintf("%s: GET %s", what, path), flow.ParseVeeamError(int(status), []byte(ro.Get("body").String()))))
 		}
 		body := m.parseJSON([]byte(ro.Get("body").String()), fmt.Sprintf("%s: the answer to GET %s (HTTP %d)", what, path, status))
 		done, err := pred(goja.Undefined(), body, ro)

@@ -117,7 +117,9 @@ func TestVeeamModule(t *testing.T) {
 		{"waitFor times out on the same clock", `const s = veeam.login({admin: true}); const start = clock.now();
 			expect(() => veeam.waitFor(s, "/v8/Jobs", () => false, {timeout: "30s", interval: "10s"})).toThrow("did not satisfy the predicate within 30s (4 polls");
 			expect(clock.now() - start).toBe(30000);
-			expect(() => veeam.waitFor(s, "/v8/Jobs/nope", () => true)).toThrow("answered HTTP 400");
+			expect(() => veeam.waitFor(s, "/v8/Jobs/nope", () => true)).toThrow("veeam.waitFor: GET /v8/Jobs/nope: HTTP 400 ParameterValidationFailure");
+			expect(() => veeam.waitFor(s, "/v8/Jobs/nope", () => true)).toHaveVeeamError("ParameterValidationFailure");
+			expect(() => veeam.waitFor(s, "/v8/JobSessions/00000000-0000-0000-0000-0000000000ff", () => true)).toHaveVeeamError("ResourceNotFound");
 			expect(() => veeam.waitFor({}, "/v8/Jobs", () => true)).toThrow("must be a session");`},
 	}
 	for _, c := range cases {

@@ -51,3 +51,32 @@ func TestADeeplyNestedFileIsALoadError(t *testing.T) {
 		t.Errorf("LoadError at line %d: %s", le.Line, le.Message)
 	}
 }
+
+// TestNewFunctionChecksItsSource is issue 15's D1 attack for new Function: its source
+// went to goja's parser unchecked, and one nested 1 000 000 levels overflowed Go's stack
+// (a fatal error, the end of the run). It is refused with a SyntaxError the script can
+// catch; Function keeps its meaning otherwise.
+func TestNewFunctionChecksItsSource(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	for _, src := range []string{
+		`new Function("return " + "(".repeat(1000000) + "1" + ")".repeat(1000000))`,
+		`Function("a", "return " + "[".repeat(5000) + "]".repeat(5000))`,
+		`(function () {}).constructor("return " + "-".repeat(3000) + "1")`,
+	} {
+		res := tr.failing(src)
+		mustContain(t, src[:30], res.Message, "SyntaxError: new Function: the source is too deeply nested", "goja's parser would overflow")
+	}
+	cases := []struct{ expr, want string }{
+		{`new Function("a", "b", "return a + b")(2, 3)`, `5`},
+		{`Function("return typeof this")()`, `object`},
+		{`[(() => {}) instanceof Function, Function.prototype.constructor === Function, typeof Function, Function.name, Function.length].join()`, `true,true,function,Function,1`},
+		{`(() => { const x = 1; return new Function("return typeof x")(); })()`, `undefined`}, // global scope, as before
+		{`new Function({ toString() { return "return 7"; } })()`, `7`},
+	}
+	for _, c := range cases {
+		if got := tr.value(c.expr).String(); got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+}

@@ -287,12 +287,21 @@ func (r *host) describe(err error, res *Result) {
 	var so *goja.StackOverflowError
 	var rj rejection
 	interrupted := errors.As(err, &ie)
+	// Where the script was: the interrupt's stack, or that of the TimeoutError a host
+	// call threw when it saw the context end (the interrupt of a runtime inside a native
+	// call has none).
+	var stopped []goja.StackFrame
+	if ie != nil {
+		stopped = ie.Stack()
+	} else if errors.As(err, &ex) && r.ctx.Err() != nil {
+		stopped = ex.Stack()
+	}
 	switch {
 	case r.ctx.Err() != nil && errors.Is(context.Cause(r.ctx), ErrMemoryLimit):
 		// Stopped by the caller's memory watchdog: an error of the test, not a timeout.
 		res.Status, res.Message = StatusErrored, context.Cause(r.ctx).Error()
-		if ie != nil {
-			res.Stack = formatFrames(framesOf(ie.Stack()))
+		if stopped != nil {
+			res.Stack = formatFrames(framesOf(stopped))
 			if f := firstFrame(res.Stack); f.file != "" {
 				res.Message += fmt.Sprintf(" (stopped at %s:%d:%d)", f.file, f.line, f.col)
 			}
@@ -309,8 +318,8 @@ func (r *host) describe(err error, res *Result) {
 				res.Message = "cancelled: " + res.Message
 			}
 		}
-		if ie != nil {
-			res.Stack = formatFrames(framesOf(ie.Stack()))
+		if stopped != nil {
+			res.Stack = formatFrames(framesOf(stopped))
 			if f := firstFrame(res.Stack); f.file != "" {
 				res.Message += fmt.Sprintf(" (interrupted at %s:%d:%d)", f.file, f.line, f.col)
 			}

@@ -287,8 +287,8 @@ declare module "vbharness" {
      * GETs path with session until predicate(body, response) is truthy and returns that body.
      * Between polls the scenario clock moves by interval (default "10s"): on the mocks the
      * virtual clock (on localmock through its control API), on a live target a real sleep.
-     * Throws on an answer of 400 or more, or when timeout (default "30m", on the same clock)
-     * passes.
+     * Throws a VeeamError on an answer of 400 or more (its status and errorCode, as the
+     * session's calls do), and an Error when timeout (default "30m", on the same clock) passes.
      */
     waitFor(session: VeeamSession, path: string, predicate: (body: any, response: SessionResponse) => unknown,
       options?: { timeout?: Duration; interval?: Duration }): any;

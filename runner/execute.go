@@ -134,21 +134,40 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		}()
 	}
 	// Each file's tests are made when its turn comes (Plan.list), so the run holds the
-	// tests of the files its workers are in, not the whole plan.
-	pos := 0
-feed:
+	// tests of the files its workers are in, not the whole plan. Once interrupted, the
+	// tests not started are left out, but a script that failed to load is still named (it
+	// may be the one the interrupt stopped while NewPlan listed its tests).
+	pos, interrupted := 0, false
 	for _, f := range p.files {
-		if ctx.Err() != nil {
-			break
+		interrupted = interrupted || ctx.Err() != nil
+		if interrupted {
+			if f.loadErr != nil && len(f.positions()) > 0 {
+				t := f.loadErrorEntry()
+				t.pos = pos
+				pos++
+				finish(t, p.show(loadErrorResult(t)))
+			}
+			continue
 		}
 		for _, t := range p.list(ctx, f, guard) {
 			t.pos = pos
 			pos++
-			select {
-			case next <- t:
-			case <-ctx.Done():
-				break feed
+			if ctx.Err() == nil {
+				select {
+				case next <- t:
+					continue
+				case <-ctx.Done():
+				}
 			}
+			interrupted = true
+			if t.loadErr != nil {
+				finish(t, p.show(loadErrorResult(t)))
+				continue
+			}
+			if t.holds {
+				t.script.release()
+			}
+			finish(t, nil)
 		}
 	}
 	close(next)
@@ -199,6 +218,11 @@ feed:
 		}
 		timer.Stop()
 	}
+	for i := range out.Results {
+		if heap := guard.blame(out.Results[i].PlanIndex); heap > 0 {
+			out.Results[i].Message += fmt.Sprintf("; abandoned, it still held the heap at %d MiB, over the %d MiB allowed (--max-memory): the memory watchdog blamed it and stopped no other test for it", heap>>20, guard.max()>>20)
+		}
+	}
 	out.Interrupted = ctx.Err() != nil
 	out.Stopped = stopped.Load()
 	out.Elapsed = o.Clock.Now().Sub(out.Started)
@@ -210,7 +234,7 @@ feed:
 func (p *Plan) work(ctx context.Context, t *Planned, guard *memoryGuard, stopped *atomic.Bool, exclusive *sync.RWMutex,
 	notify func(func(Observer)), start func(*Planned)) *Result {
 	o := p.opts
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && t.loadErr == nil {
 		return nil // interrupted before it started: left out
 	}
 	switch {
@@ -291,8 +315,13 @@ const AbandonGrace = 5 * time.Second
 // after ctx ended. It never panics.
 func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result {
 	o := p.opts
-	ctx, release := guard.guard(ctx, t.Info.File+" › "+t.Info.Name)
-	defer release()
+	ctx, release, guarded := guard.guard(ctx, t.Info.File+" › "+t.Info.Name, t.index)
+	abandoned := false
+	defer func() {
+		if !abandoned {
+			release()
+		}
+	}()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	done := make(chan *Result, 1) // buffered: an abandoned goroutine's result is dropped
@@ -309,6 +338,14 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result 
 	}
 	cause := context.Cause(ctx)
 	cancel(errAbandoned)
+	// The goroutine runs on until its native call returns, holding what it allocated:
+	// the memory guard keeps it, and blames it, until then.
+	abandoned = true
+	guarded.abandon()
+	go func() {
+		<-done
+		release()
+	}()
 	r = base(t)
 	r.Status = engine.StatusTimedOut
 	r.Wall = time.Since(start) // the time the runner waited, not the 0 of no result
@@ -320,6 +357,13 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result 
 		r.Message = fmt.Sprintf("cancelled: the run was interrupted, and the test did not stop within %v; abandoned (a native call ignored the interrupt)", o.AbandonGrace)
 	default:
 		r.Message = fmt.Sprintf("timed out after %v and did not stop within %v of its timeout; abandoned (a native call ignored the interrupt)", engine.Deadline(t.Info.Timeout, o.Timeout), o.AbandonGrace)
+	}
+	// Where the script is stuck only its goroutine knows, and reading its runtime from
+	// here would race with it: the test's registration is the position there is.
+	if t.Info.Line > 0 {
+		at := fmt.Sprintf("%s:%d:%d", t.Info.File, t.Info.Line, t.Info.Column)
+		r.Message += fmt.Sprintf(" (the test is registered at %s; where it was stuck is not known)", at)
+		r.Stack = "at " + at
 	}
 	return r
 }

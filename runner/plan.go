@@ -183,6 +183,9 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	defer guard.stop()
 	p.files = make([]*planFile, 0, len(opts.Files))
 	for _, f := range opts.Files {
+		if ctx.Err() != nil {
+			break // interrupted: the run will start no test
+		}
 		pf := &planFile{path: f, offset: p.entries}
 		p.files = append(p.files, pf)
 		s, err := opts.Engine.Load(f)
@@ -194,6 +197,11 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 			pf.loadErr = err
 			p.entries++
 			p.LoadErrors++
+			if ctx.Err() != nil {
+				// Interrupted (Ctrl-C) while listing f's tests: f says so, and the files
+				// after it are not loaded (each would fail the same way at once).
+				break
+			}
 			continue
 		}
 		// Neither the compiled script nor the tests are kept: a run of thousands of files
@@ -244,7 +252,7 @@ func (p *Plan) list(ctx context.Context, f *planFile, guard *memoryGuard) []*Pla
 		return nil
 	}
 	if f.loadErr != nil {
-		return []*Planned{{File: f.path, Info: engine.TestInfo{Name: LoadErrorName, File: f.path}, loadErr: f.loadErr, index: f.offset}}
+		return []*Planned{f.loadErrorEntry()}
 	}
 	s, err := o.Engine.Load(f.path)
 	var infos []engine.TestInfo
@@ -310,6 +318,11 @@ type planFile struct {
 	mu      sync.Mutex
 	pending int // tests of the file that will still run
 	script  Script
+}
+
+// loadErrorEntry is the entry of a file that failed to load for NewPlan.
+func (f *planFile) loadErrorEntry() *Planned {
+	return &Planned{File: f.path, Info: engine.TestInfo{Name: LoadErrorName, File: f.path}, loadErr: f.loadErr, index: f.offset}
 }
 
 // size is how many entries the file has in the whole plan.
@@ -418,7 +431,8 @@ func (l nameList) equal(infos []engine.TestInfo) bool {
 // and memory limit, so a script whose top level never ends (or allocates without end)
 // fails to load instead of stopping the whole run.
 func collect(ctx context.Context, s Script, file string, timeout, grace time.Duration, guard *memoryGuard) ([]engine.TestInfo, error) {
-	ctx, release := guard.guard(ctx, file+" (registering its tests)")
+	parent := ctx
+	ctx, release, _ := guard.guard(ctx, file+" (registering its tests)", -1)
 	defer release()
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -436,11 +450,33 @@ func collect(ctx context.Context, s Script, file string, timeout, grace time.Dur
 		done <- collected{infos, err}
 	}()
 	c, stuck, _ := wait(ctx, done, nil, 0, 0, grace)
+	why, interrupted := context.Cause(ctx), parent.Err() != nil
+	switch {
+	case interrupted && context.Cause(parent) == context.Canceled:
+		why = errInterruptedWhileListing
+	case interrupted:
+		why = fmt.Errorf("its top level did not finish: %w", context.Cause(parent))
+	}
 	if stuck {
-		return nil, fmt.Errorf("%v, and did not stop within %v; abandoned (a native call ignored the interrupt)", context.Cause(ctx), grace)
+		return nil, fmt.Errorf("%v, and did not stop within %v; abandoned (a native call ignored the interrupt)", why, grace)
+	}
+	var le *engine.LoadError
+	if c.err != nil && interrupted && errors.As(c.err, &le) {
+		// The engine calls it a cancelled test; say what it was: a file whose tests
+		// could not be listed, where the interrupt found its top level.
+		named := *le
+		named.Message = why.Error()
+		if _, at, ok := strings.Cut(le.Message, " (interrupted at "); ok {
+			named.Message += " (interrupted at " + at
+		}
+		return nil, &named
 	}
 	return c.infos, c.err
 }
+
+// errInterruptedWhileListing is why a script failed to load when the run was interrupted
+// (Ctrl-C) while its top level ran to list its tests.
+var errInterruptedWhileListing = errors.New("its top level did not finish: the run was interrupted (Ctrl-C) while it registered its tests")
 
 func selected(info engine.TestInfo, filter *regexp.Regexp, tags []string) bool {
 	if filter != nil && !filter.MatchString(info.Name) {

@@ -292,6 +292,9 @@ func Fields(r *http.Request) map[string]string {
 func (c *Control) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// The server's Date is its own clock, the mock's: net/http would write the wall
+		// clock's, and a client comparing it with a token's exp would see two times.
+		w.Header().Set("Date", c.o.Clock.Now().UTC().Format(http.TimeFormat))
 		sw := &statusWriter{ResponseWriter: w}
 		isControl := strings.HasPrefix(r.URL.Path, Prefix+"/") || r.URL.Path == Prefix
 		var entry journal.Entry
@@ -399,8 +402,57 @@ func redactFields(f map[string]string) map[string]string {
 	out := make(map[string]string, len(f))
 	for k, v := range f {
 		out[k] = secret.RedactField(k, v)
+		if out[k] == v && len(v) > 0 && (v[0] == '{' || v[0] == '[') {
+			out[k] = redactNested(v) // a JSON object or array: its secret members
+		}
 	}
 	return out
+}
+
+// redactNested redacts the secret members (secret.FieldKind) of a JSON object or array
+// at any depth, as the journal shows a field whose value is one (Veeam's
+// exchangeOnlineSettings.applicationCertificatePassword). It returns v unchanged when
+// nothing is secret, and "[redacted]" when v cannot be read, rather than risk a secret.
+func redactNested(v string) string {
+	var x any
+	d := json.NewDecoder(strings.NewReader(v))
+	d.UseNumber()
+	if d.Decode(&x) != nil {
+		return "[redacted: unreadable JSON]"
+	}
+	changed := false
+	var walk func(x any) any
+	walk = func(x any) any {
+		switch t := x.(type) {
+		case map[string]any:
+			for k, m := range t {
+				if kind := secret.FieldKind(k); kind != 0 {
+					s, ok := m.(string)
+					if !ok {
+						b, _ := json.Marshal(m)
+						s = string(b)
+					}
+					t[k], changed = secret.RedactAs(kind, s), true
+					continue
+				}
+				t[k] = walk(m)
+			}
+		case []any:
+			for i, m := range t {
+				t[i] = walk(m)
+			}
+		}
+		return x
+	}
+	x = walk(x)
+	if !changed {
+		return v
+	}
+	b, err := json.Marshal(x)
+	if err != nil {
+		return "[redacted: unreadable JSON]"
+	}
+	return string(b)
 }
 
 type statusWriter struct {

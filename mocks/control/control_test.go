@@ -2,6 +2,7 @@ package control
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,6 +67,28 @@ func TestJournalRedactsSecretsAndSkipsControlCalls(t *testing.T) {
 	}
 }
 
+// Secrets nested in a JSON body are redacted too: the journal shows a top-level field
+// whose value is an object as its JSON, and Veeam's POST /v8/Organizations carries the
+// application's PFX and its password inside exchangeOnlineSettings (both were journaled
+// whole), and the admin's device-code userCode at the top.
+func TestJournalRedactsSecretsNestedInJSON(t *testing.T) {
+	t.Parallel()
+	c, h := newTestServer(t, "")
+	do(h, "POST", "/token", "application/json", `{"name":"abc","userCode":"ABCD1234EF",
+		"exchangeOnlineSettings":{"useApplicationOnlyAuth":true,"applicationCertificate":"MIIKPFXBYTESPFXBYTES","applicationCertificatePassword":"pfx-pass-1234"},
+		"sharePointOnlineSettings":[{"password":"hunter2-hunter2","nested":{"clientSecret":"cs-0123456789"}}],"count":3}`, "")
+	f := c.Journal().List(journal.Filter{})[0].Fields
+	all := fmt.Sprint(f)
+	for _, secret := range []string{"ABCD1234EF", "MIIKPFXBYTES", "pfx-pass-1234", "hunter2", "cs-0123456789"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("the journal shows %q: %v", secret, f)
+		}
+	}
+	if f["name"] != "abc" || f["count"] != "3" || !strings.Contains(f["exchangeOnlineSettings"], `"useApplicationOnlyAuth":true`) {
+		t.Errorf("what is not secret must stay: %v", f)
+	}
+}
+
 func TestFaultsThroughControlAPI(t *testing.T) {
 	t.Parallel()
 	_, h := newTestServer(t, "")
@@ -107,6 +130,22 @@ func TestClockAdvance(t *testing.T) {
 	}
 	if w := do(h, "POST", "/_mock/clock/advance", "application/json", `{"duration":"soon"}`, ""); w.Code != 400 {
 		t.Fatalf("bad duration: %d", w.Code)
+	}
+}
+
+// The Date header is the mock clock's time, on every answer: a client comparing it with a
+// token's exp sees one clock (the issue 13 re-trial: it was the wall clock's).
+func TestDateHeaderIsTheMockClocks(t *testing.T) {
+	t.Parallel()
+	_, h := newTestServer(t, "")
+	if got := do(h, "POST", "/token", form, "grant_type=x", "").Header().Get("Date"); got != "Mon, 05 Jan 2026 09:00:00 GMT" {
+		t.Errorf("Date at the start: %q", got)
+	}
+	do(h, "POST", "/_mock/clock/advance", "application/json", `{"duration":"61m"}`, "")
+	for _, path := range []string{"/token", "/_mock/clock", "/nowhere"} {
+		if got := do(h, "GET", path, "", "", "").Header().Get("Date"); got != "Mon, 05 Jan 2026 10:01:00 GMT" {
+			t.Errorf("Date of GET %s after 61 minutes: %q", path, got)
+		}
 	}
 }
 

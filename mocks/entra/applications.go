@@ -723,6 +723,64 @@ func (s *Server) RemoveCredential(appID, keyID string) error {
 	})
 }
 
+// ConfigureApplication does what VB365's "Grant the required permissions to this
+// application and register its certificate in Microsoft Entra ID" does for an existing
+// application (modern-app-only.md §3.1, §3.2 steps 4-5): it registers c unless the app
+// already holds that certificate, adds p to the app's permissions and grants an
+// administrator's consent. tenant (a domain or id; empty: any) must be one the app
+// exists in, else the error wraps ErrUnknownApplication, as for an unknown id.
+func (s *Server) ConfigureApplication(tenant, appID string, c Certificate, p Permissions) (ApplicationInfo, error) {
+	var out ApplicationInfo
+	err := s.editApp(appID, func(a *App, tenants []Tenant) error {
+		if tenant != "" && a.Tenant != "" {
+			for i := range tenants {
+				t := &tenants[i]
+				if (strings.EqualFold(tenant, t.ID) || strings.EqualFold(tenant, t.Domain)) && !a.inTenant(t) {
+					return unknownApp(appID)
+				}
+			}
+		}
+		held := false
+		for _, have := range a.Certificates {
+			held = held || have.Cert.Equal(c.Cert)
+		}
+		if !held {
+			if c.KeyID == "" {
+				c.KeyID = newGUID()
+			}
+			a.Certificates = append(a.Certificates, c)
+		}
+		a.Permissions = Permissions{
+			Graph:      union(a.Permissions.Graph, p.Graph),
+			Exchange:   union(a.Permissions.Exchange, p.Exchange),
+			SharePoint: union(a.Permissions.SharePoint, p.SharePoint),
+		}
+		a.Consent = ConsentGranted
+		if msg, _ := appProblem(a, tenants); msg != "" {
+			return fmt.Errorf("%w: %s%s", ErrInvalidApplication, appName(a, 0), msg)
+		}
+		return nil
+	}, func(dir *directory) {
+		out = mustApp(dir, appID).info(dir, s.clk.Now())
+	})
+	return out, err
+}
+
+// union is a's values followed by those of b it lacks (case-insensitively).
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, v := range b {
+		found := false
+		for _, have := range out {
+			found = found || strings.EqualFold(have, v)
+		}
+		if !found {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // SetConsent grants or revokes an administrator's consent to the app's permissions.
 // While it is revoked, app-only tokens carry no roles (Assumptions.RevokedConsent).
 func (s *Server) SetConsent(appID string, granted bool) (ApplicationInfo, error) {

@@ -322,6 +322,11 @@ func (v validator) tenants(tenants []Tenant) error {
 			if u.DisplayName == "" {
 				u.DisplayName, _, _ = strings.Cut(u.UPN, "@")
 			}
+			for k, r := range u.Roles {
+				if roleID(r) == "" {
+					return v.errAt(fmt.Sprintf("user %q has role %q, which is neither a known role name (Global Administrator, Global Reader, User) nor a role template id (a GUID)", u.UPN, r), "tenants", i, "users", j, "roles", k)
+				}
+			}
 		}
 		if t.DefaultUser != "" {
 			if _, ok := t.user(t.DefaultUser); !ok {

@@ -102,6 +102,7 @@ func TestLoadDirectoryErrors(t *testing.T) {
 	}{
 		{"testdata/unknown-field.yaml", 7, `unknown key "passwd" in tenants[0].users[0]; did you mean password?`},
 		{"testdata/bad-guid.yaml", 8, `object_id "not-a-guid", which is not a GUID`},
+		{"testdata/bad-role.yaml", 7, `role "Tenant Boss", which is neither a known role name`},
 		{"testdata/bad-default-user.yaml", 7, `default_user "megan@contoso.onmicrosoft.com" is not one of tenant`},
 		{"testdata/bad-syntax.yaml", 3, "malformed YAML: found unexpected end of stream while scanning a quoted scalar"},
 		{"testdata/bad-syntax.json", 5, "malformed JSON"},

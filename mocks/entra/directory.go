@@ -127,6 +127,50 @@ type User struct {
 	// Password, when set, is asked for on the device login page. The control API
 	// approves without it.
 	Password string `json:"password,omitempty" yaml:"password,omitempty"`
+	// Roles are the user's directory roles, by name ("Global Administrator") or role
+	// template id: wids of the user's access tokens (with the User role every member
+	// has). The Veeam mock adds an organization with modern app-only authentication
+	// only for a Global Administrator's sign-in (modern-app-only.md §2 [C]).
+	Roles []string `json:"roles,omitempty" yaml:"roles,omitempty"`
+}
+
+// Directory role template ids (wids), as Microsoft's "Microsoft Entra built-in roles"
+// reference lists them [C].
+const (
+	// GlobalAdministratorRole is the Global Administrator role's template id.
+	GlobalAdministratorRole = "62e90394-69f5-4237-9190-012177145e10"
+	// GlobalReaderRole is the Global Reader role's template id.
+	GlobalReaderRole = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+)
+
+// roleTemplates are the role names User.Roles accepts, lower case, and their template
+// ids.
+var roleTemplates = map[string]string{
+	"global administrator": GlobalAdministratorRole,
+	"global reader":        GlobalReaderRole,
+	"user":                 defaultUserRole,
+}
+
+// roleID is the template id of a role given by name or id ("" for an unknown name).
+func roleID(r string) string {
+	if id, ok := roleTemplates[strings.ToLower(strings.TrimSpace(r))]; ok {
+		return id
+	}
+	if isGUID(r) {
+		return strings.ToLower(r)
+	}
+	return ""
+}
+
+// wids is the wids claim of u's tokens: its roles' template ids, then the User role.
+func (u *User) wids() []string {
+	out := make([]string, 0, len(u.Roles)+1)
+	for _, r := range u.Roles {
+		if id := roleID(r); id != "" && id != defaultUserRole {
+			out = append(out, id)
+		}
+	}
+	return append(out, defaultUserRole)
 }
 
 // App is one client application.
@@ -191,7 +235,7 @@ type App struct {
 
 // DefaultDirectory returns the directory a Server uses unless given another: tenant
 // abc.onmicrosoft.com (DefaultTenantID) with its administrator "MOD Administrator"
-// (DefaultAdminUPN, no password); the Azure CLI public client, first-party and FOCI,
+// (DefaultAdminUPN, no password, a Global Administrator); the Azure CLI public client, first-party and FOCI,
 // preauthorized for AzureCLIScopes; the application the default Veeam organization
 // was added with (DefaultApplicationID, see defaultApplication); the Restore Portal
 // application (RestorePortalApplicationID); and DefaultResources. Each call returns a
@@ -207,6 +251,7 @@ func DefaultDirectory() Directory {
 				UPN:         DefaultAdminUPN,
 				ObjectID:    DefaultAdminObjectID,
 				DisplayName: "MOD Administrator",
+				Roles:       []string{"Global Administrator"},
 			}},
 			DefaultUser: DefaultAdminUPN,
 		}},
@@ -227,6 +272,9 @@ func (d Directory) clone() Directory {
 	out := Directory{Tenants: make([]Tenant, len(d.Tenants)), Apps: make([]App, len(d.Apps))}
 	for i, t := range d.Tenants {
 		t.Users = append([]User(nil), t.Users...)
+		for j := range t.Users {
+			t.Users[j].Roles = append([]string(nil), t.Users[j].Roles...)
+		}
 		out.Tenants[i] = t
 	}
 	for i, a := range d.Apps {

@@ -259,7 +259,7 @@ func mintAccess(k *keys.Key, t userTokens) (string, error) {
 		RH: "0.A" + randomToken(36), Scp: t.grant.scp,
 		Sub: sub, TID: t.tenant.ID,
 		UniqueName: t.user.UPN, UPN: t.user.UPN, UTI: t.uti, Ver: "1.0",
-		Wids: []string{defaultUserRole},
+		Wids: t.user.wids(),
 	})
 }
 

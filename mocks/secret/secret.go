@@ -41,8 +41,24 @@ var fields = map[string]Kind{
 }
 
 // FieldKind returns the kind of secret a form, JSON or query field carries, or 0 when
-// its value is not secret. Names match case-insensitively.
-func FieldKind(name string) Kind { return fields[strings.ToLower(name)] }
+// its value is not secret. Names match case-insensitively. Besides the names above, any
+// name holding "password" or "secret" is a credential (Veeam's
+// applicationCertificatePassword, an S3 account's secretKey), as is Veeam's
+// applicationCertificate (a PFX file with its private key), and Veeam's userCode and
+// deviceCode are tokens.
+func FieldKind(name string) Kind {
+	l := strings.ToLower(name)
+	if k := fields[l]; k != 0 {
+		return k
+	}
+	switch {
+	case strings.Contains(l, "password"), strings.Contains(l, "secret"), l == "applicationcertificate":
+		return Credential
+	case l == "usercode", l == "devicecode":
+		return Token
+	}
+	return 0
+}
 
 // IsField reports whether a form, JSON or query field carries a secret value.
 func IsField(name string) bool { return FieldKind(name) != 0 }

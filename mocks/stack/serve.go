@@ -242,6 +242,9 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 		}
 	}
 	run.Entra = entra.New(mockClock, append([]entra.Option{entra.WithBaseURL(run.EntraURL)}, entraOpts...)...)
+	if authority == run.EntraURL { // the Veeam mock registers applications in its own Entra mock only
+		veeamOpts = append(veeamOpts, veeam.WithEntraApplications(entraApps{run.Entra}))
+	}
 	run.Veeam = veeam.New(mockClock, append([]veeam.Option{veeam.WithAuthority(authority), veeam.WithHTTPClient(client)}, veeamOpts...)...)
 	linkResets(run.Entra, run.Veeam)
 	run.Metrics = metrics.New()

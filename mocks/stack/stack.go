@@ -57,7 +57,8 @@ func NewInProcess(o Options) *InProcess {
 	tr := inproc.New()
 	client := &http.Client{Transport: tr}
 	e := entra.New(clk, append([]entra.Option{entra.WithBaseURL(EntraURL)}, o.Entra...)...)
-	v := veeam.New(clk, append([]veeam.Option{veeam.WithAuthority(EntraURL), veeam.WithHTTPClient(client)}, o.Veeam...)...)
+	v := veeam.New(clk, append([]veeam.Option{veeam.WithAuthority(EntraURL), veeam.WithHTTPClient(client),
+		veeam.WithEntraApplications(entraApps{e})}, o.Veeam...)...)
 	tr.Handle("login.mock", e)
 	tr.Handle("veeam.mock:4443", v)
 	e.Control().AllowHosts("login.mock")

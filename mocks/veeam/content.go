@@ -192,22 +192,9 @@ func (w *world) contentItems(c *collection, key string, vals []string) []*item {
 	if ok {
 		return items
 	}
-	sess := w.lookupLocked(contentScope + vals[0])
-	if sess == nil {
+	g, ok := w.contentGenLocked(c, vals)
+	if !ok {
 		return nil
-	}
-	owner, _ := sess.hidden.(restoreOwner)
-	var parent *item
-	if c.parent != nil && c.parent.listVars > 0 && len(vals) > 1 { // a list under another content item
-		parent = w.contentItem(strings.ToLower(c.parent.itemPath(vals, vals[len(vals)-1])))
-		if parent == nil && isContentList(c.parent.listShape) {
-			return nil
-		}
-	}
-	g := contentGen{c: c, vals: vals, owner: owner, at: w.base.at, roster: w.base.rosters[owner.OrganizationID], parent: parent, contents: w.base.contents}
-	g.pointInTime = owner.PointInTime
-	if g.pointInTime.IsZero() {
-		g.pointInTime = parseTimeOr(sess.obj.str("creationTime"), w.base.at)
 	}
 	items = g.items()
 	cc.mu.Lock()
@@ -225,6 +212,64 @@ func (w *world) contentItems(c *collection, key string, vals []string) []*item {
 	cc.lists[key] = items
 	cc.n += len(items)
 	return items
+}
+
+// contentGenLocked is the generator of content list c with variables vals (the
+// session's id first), as its session's owner sees it; false when the session is gone, or
+// the list is under a content item the session does not show. The caller holds w.mu.
+func (w *world) contentGenLocked(c *collection, vals []string) (contentGen, bool) {
+	sess := w.lookupLocked(contentScope + vals[0])
+	if sess == nil {
+		return contentGen{}, false
+	}
+	owner, _ := sess.hidden.(restoreOwner)
+	var parent *item
+	if c.parent != nil && c.parent.listVars > 0 && len(vals) > 1 { // a list under another content item
+		parent = w.contentItem(strings.ToLower(c.parent.itemPath(vals, vals[len(vals)-1])))
+		if parent == nil && isContentList(c.parent.listShape) {
+			return contentGen{}, false
+		}
+	}
+	g := contentGen{c: c, vals: vals, owner: owner, at: w.base.at, roster: w.base.rosters[owner.OrganizationID], parent: parent, contents: w.base.contents}
+	g.pointInTime = owner.PointInTime
+	if g.pointInTime.IsZero() {
+		g.pointInTime = parseTimeOr(sess.obj.str("creationTime"), w.base.at)
+	}
+	return g, true
+}
+
+// contentCheck says what an id names in content list key (a restore session's
+// mailboxes, OneDrives, …): "" when the session shows it, "scope" when it is the
+// organization's but outside the session owner's operator scope, "unknown" otherwise;
+// "" too when key is no content list.
+func (w *world) contentCheck(key, id string) string {
+	key = strings.ToLower(key)
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if !strings.HasPrefix(key, contentScope) {
+		return ""
+	}
+	c, vals := matchContent(w.base.contents, key)
+	if c == nil {
+		return ""
+	}
+	itemKey := key + "/" + strings.ToLower(id)
+	for _, it := range w.contentItems(c, key, vals) {
+		if it.key == itemKey {
+			return ""
+		}
+	}
+	g, ok := w.contentGenLocked(c, vals)
+	if !ok || g.owner.Scope == nil {
+		return "unknown"
+	}
+	g.owner.Scope = nil
+	for _, it := range g.items() {
+		if it.key == itemKey {
+			return "scope"
+		}
+	}
+	return "unknown"
 }
 
 func parseTimeOr(s string, def time.Time) time.Time {
@@ -295,7 +340,10 @@ func (g *contentGen) items() []*item {
 			continue
 		}
 		path := g.c.itemPath(g.vals, ch.id)
-		o := g.c.generate(path, ch.id, g.vals, g.at)
+		// The generated values are seeded without the session's id: the same item reads
+		// the same in every session (the issue 13 re-trial's D3).
+		seed := g.c.itemPath(append([]string{"session"}, g.vals[1:]...), ch.id)
+		o := g.c.generate(seed, ch.id, g.vals, g.at)
 		for k, v := range ch.fields {
 			if declares(g.c.itemSchema.Value, k) || declares(g.c.elemSchema.Value, k) {
 				o.setValue(k, v)
@@ -378,7 +426,7 @@ func (g *contentGen) versions(n int) []child {
 	created := parseTimeOr(g.parent.obj.str("creationTime"), g.at.Add(-7*time.Hour))
 	var out []child
 	for v := 1; v <= n; v++ {
-		at := created.Add(time.Duration(v-1) * 2 * time.Hour)
+		at := created.Add(time.Duration(v-1) * versionGap)
 		out = append(out, child{id: strconv.Itoa(v), created: at, fields: map[string]any{
 			"version": strconv.Itoa(v) + ".0", "modificationTime": at, "creationTime": created, "modified": at}})
 	}
@@ -397,6 +445,22 @@ func (g *contentGen) versions(n int) []child {
 	return out
 }
 
+// A document or item has fileVersions versions, versionGap apart from its creation (a
+// folder one); it shows the one current at the session's point in time.
+const (
+	fileVersions = 3
+	versionGap   = 2 * time.Hour
+)
+
+// versionAt is the number of the version of something created at created that is current
+// at t: 1 until the second is made, at most n.
+func versionAt(created, t time.Time, n int) int {
+	if !t.After(created) {
+		return 1
+	}
+	return min(n, 1+int(t.Sub(created)/versionGap))
+}
+
 // children are the list's children before the point in time and scope are applied.
 func (g *contentGen) children(suffix string) []child {
 	r := g.roster
@@ -406,12 +470,15 @@ func (g *contentGen) children(suffix string) []child {
 	owner := "Administrator"
 	file := func(k int, name string) map[string]any {
 		t := g.ago(k)
+		v := versionAt(t, g.pointInTime, fileVersions)
 		return map[string]any{"name": name, "title": name, "createdBy": owner, "modifiedBy": owner, "creationTime": t,
-			"modificationTime": t, "sizeBytes": 24576 + 4096*k, "version": "3.0", "versionId": 3, "isFolder": false}
+			"modificationTime": t.Add(time.Duration(v-1) * versionGap), "sizeBytes": 24576 + 4096*k,
+			"version": strconv.Itoa(v) + ".0", "versionId": v, "isFolder": false}
 	}
 	folder := func(k int, name string) map[string]any {
 		f := file(k, name)
 		f["isFolder"], f["sizeBytes"] = true, 0
+		f["version"], f["versionId"], f["modificationTime"] = "1.0", 1, f["creationTime"] // a folder has one version
 		return f
 	}
 	switch suffix {
@@ -509,7 +576,7 @@ func (g *contentGen) children(suffix string) []child {
 		return g.undeleted(g.named(1, []string{"attachment.pdf"}, file))
 	case "organization/onedrives/{}/documents/{}/versions", "organization/sites/{}/documents/{}/versions",
 		"organization/sites/{}/items/{}/versions":
-		return g.versions(3)
+		return g.versions(fileVersions)
 	case "organization/onedrives/{}/folders/{}/versions", "organization/sites/{}/folders/{}/versions":
 		return g.versions(1)
 	case "organization/teams":

@@ -3,6 +3,7 @@ package veeam
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -119,6 +120,44 @@ func TestRestoreSessionContentFollowsItsOptions(t *testing.T) {
 	}
 	if one, all := versions(`{"type":"Veod"}`), versions(`{"type":"Veod","showAllVersions":true}`); one != 1 || all != 3 {
 		t.Errorf("versions: %d without showAllVersions, %d with; want 1 and 3", one, all)
+	}
+}
+
+// A document reads as the version current at the session's point in time, with that
+// version's modification time, as its Versions list says (the issue 13 re-trial's D2:
+// it said 3.0 before its second version existed); and an item reads the same in every
+// session of the same time (D3: its generated fields differed by session).
+func TestContentIsTheSameAtTheSameTime(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	doc := func(body string) (map[string]any, []map[string]any) {
+		s := e.explore(body)
+		od := results(e.call("GET", s+"/Organization/OneDrives", "", 200))[0]["id"].(string)
+		base := s + "/Organization/OneDrives/" + od + "/Documents/"
+		id := results(e.call("GET", s+"/Organization/OneDrives/"+od+"/Documents", "", 200))[0]["id"].(string)
+		return e.call("GET", base+id, "", 200), results(e.call("GET", base+id+"/Versions", "", 200))
+	}
+	latest, all := doc(`{"type":"Veod","showAllVersions":true}`)
+	if len(all) != 3 || latest["version"] != "3.0" || latest["modificationTime"] != all[2]["modificationTime"] {
+		t.Fatalf("now: document %v %v, versions %v", latest["version"], latest["modificationTime"], all)
+	}
+	first, _ := time.Parse(time.RFC3339, all[0]["modificationTime"].(string))
+	early, versions := doc(`{"type":"Veod","dateTime":"` + first.Add(time.Minute).Format(time.RFC3339) + `"}`)
+	if len(versions) != 1 || versions[0]["version"] != "1.0" || early["version"] != "1.0" || early["versionId"] != 1.0 ||
+		early["modificationTime"] != all[0]["modificationTime"] {
+		t.Errorf("a minute after version 1: document %v (id %v, modified %v), versions %v; want 1.0 of %v",
+			early["version"], early["versionId"], early["modificationTime"], versions, all[0]["modificationTime"])
+	}
+	item := func() string {
+		s := e.explore(`{"type":"Vex"}`)
+		mb := results(e.call("GET", s+"/organization/mailboxes", "", 200))[0]["id"].(string)
+		it := results(e.call("GET", s+"/organization/mailboxes/"+mb+"/items?limit=1", "", 200))[0]
+		delete(it, "_links") // its self link names the session
+		b, _ := json.Marshal(it)
+		return string(b)
+	}
+	if a, b := item(), item(); a != b {
+		t.Errorf("one mail item in two sessions:\n%s\n%s", a, b)
 	}
 }
 
@@ -270,9 +309,11 @@ func TestRestoreActionsProgressOnTheClock(t *testing.T) {
 	if !bytes.HasPrefix(w.Body.Bytes(), []byte{0xD0, 0xCF, 0x11, 0xE0}) || !strings.Contains(w.Header().Get("Content-Disposition"), `.msg"`) {
 		t.Errorf("save: %q, %q", w.Body.Bytes()[:8], w.Header().Get("Content-Disposition"))
 	}
-	w = send("POST", mb+"/items/Save", "ExchangeItem_SaveItems", 200)
+	w = send("POST", mb+"/items/Save", `{"items":[{"id":"`+item["id"].(string)+`"}]}`, 200)
 	if zr, err := zip.NewReader(bytes.NewReader(w.Body.Bytes()), int64(w.Body.Len())); err != nil || len(zr.File) != 1 {
 		t.Errorf("saving items gives no ZIP: %v", err)
+	} else if m := zr.File[0].Modified; m.Year() < 2020 {
+		t.Errorf("the ZIP's entry is dated %v (a zero DOS date reads as month 0); want the mock clock's time", m)
 	}
 	send("POST", mb+"/items/"+item["id"].(string)+"/sendToDefaultAddress", "ExchangeItem_SendItemToDefaultAddressAction", 204)
 	st := decode[map[string]any](t, send("GET", base+"/Statistics", "", 200))
@@ -357,6 +398,31 @@ func TestOperatorsStayWithinTheirRBACScope(t *testing.T) {
 	mbs := results(call(op, "GET", s+"/organization/mailboxes", "", 200))
 	if len(mbs) != 1 || mbs[0]["email"] != diego.Name {
 		t.Errorf("the operator's session shows mailboxes %v, want Diego's alone", mbs)
+	}
+	// Actions on the whole list check what their body names, against the same scope: an
+	// operator cannot restore a mailbox its session does not show (the newcomer's D1:
+	// both answered 200 and queued a restore), and nobody can restore one that does not
+	// exist.
+	full := "/v8/RestoreSessions/" + e.call("POST", "/v8/Organizations/"+org+"/explore", `{"type":"Vex"}`, 201)["id"].(string)
+	idOf := func(list []map[string]any, field, value string) string {
+		for _, m := range list {
+			if m[field] == value {
+				return m["id"].(string)
+			}
+		}
+		t.Fatalf("no %s %q in %v", field, value, list)
+		return ""
+	}
+	all := results(e.call("GET", full+"/organization/mailboxes?limit=100", "", 200))
+	adeleBox, diegoBox := idOf(all, "email", adele.Name), idOf(all, "email", diego.Name)
+	restore := s + "/organization/mailboxes/restore"
+	call(op, "POST", restore, `{"mailboxes":[{"id":"`+adeleBox+`"}]}`, 403)
+	call(op, "POST", restore, `{"mailboxes":[{"id":"`+diegoBox+`"},{"id":"`+adeleBox+`"}]}`, 403)
+	call(op, "POST", restore, `{"mailboxes":[{"id":"00000000-0000-0000-0000-000000000001"}]}`, 404)
+	e.call("POST", full+"/organization/mailboxes/restore", `{"mailboxes":[{"id":"00000000-0000-0000-0000-000000000001"}]}`, 404)
+	call(op, "POST", restore, `{"mailboxes":[{"id":"`+diegoBox+`"}]}`, 200)
+	if evs := results(call(op, "GET", s+"/Events", "", 200)); len(evs) != 1 {
+		t.Errorf("%d restore events after one allowed restore and four refused: %v", len(evs), evs)
 	}
 	s2 := "/v8/RestoreSessions/" + call(op, "POST", "/v8/Organization/Explore", `{"type":"Vesp"}`, 201)["id"].(string)
 	if sites := results(call(op, "GET", s2+"/Organization/Sites", "", 200)); len(sites) != 1 || sites[0]["id"] != f.Sites[0].ID {

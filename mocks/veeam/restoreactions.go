@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	bin "encoding/binary"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -110,15 +111,63 @@ func (s *Server) actionSubject(rq *request) (string, string) {
 	return "selected items", "Items"
 }
 
+// checkActionItems checks the items an action on a whole content list names in its body
+// (POST …/organization/mailboxes/restore with {"mailboxes":[{"id":…}]}): each must be one
+// the session shows. One of the organization's that an operator's scope leaves out is
+// 403 ResourceAccessDenied, as its explore would be; an id the session does not hold is
+// 404 ResourceNotFound [A: the real server's answers are not in the record]. An action
+// on one item (…/mailboxes/{id}/restore) had its path checked by the route.
+func (s *Server) checkActionItems(rq *request) *apiError {
+	path := rq.canonicalPath()
+	list := path[:strings.LastIndexByte(path, '/')]
+	if !strings.HasPrefix(strings.ToLower(list), contentScope) || len(rq.body) == 0 {
+		return nil
+	}
+	body, err := parseObject(rq.body)
+	if err != nil {
+		return nil // the document's validation answered a body that is no object
+	}
+	kind := kindOf(list)
+	for _, m := range body {
+		var elems []json.RawMessage
+		if json.Unmarshal(m.val, &elems) != nil {
+			continue
+		}
+		for _, el := range elems {
+			var id string
+			if json.Unmarshal(el, &id) != nil {
+				o, _ := parseObject(el)
+				id = o.str("id")
+			}
+			if id == "" {
+				continue
+			}
+			switch s.world.contentCheck(list, id) {
+			case "scope":
+				return accessDenied("%s %s is outside the scope of your restore operator role.", kind, id)
+			case "unknown":
+				return notFound(kind, id)
+			}
+		}
+	}
+	return nil
+}
+
 // restoreAsync answers a restore, copy or operator restore: a Running event, and the
 // restore session's id (RESTAsyncRestoreResponse, RESTOperatorRestore…Response).
 func (s *Server) restoreAsync(rq *request) (int, any, *apiError) {
+	if e := s.checkActionItems(rq); e != nil {
+		return 0, nil, e
+	}
 	s.restoreEvent(rq, "Restore", true)
 	return rq.route.op.Status, map[string]string{"sessionId": strings.ToLower(rq.param("restoreSessionId"))}, nil
 }
 
 // restoreSend answers a send: a Success event, 204.
 func (s *Server) restoreSend(rq *request) (int, any, *apiError) {
+	if e := s.checkActionItems(rq); e != nil {
+		return 0, nil, e
+	}
 	s.restoreEvent(rq, "Send", false)
 	return http.StatusNoContent, nil, nil
 }
@@ -128,6 +177,9 @@ func (s *Server) restoreSend(rq *request) (int, any, *apiError) {
 // (exportToPst), an MSG (one mail item's save) or a ZIP (the rest) [A: the real
 // server's file names are not in the record].
 func (s *Server) restoreFile(rq *request) (int, any, *apiError) {
+	if e := s.checkActionItems(rq); e != nil {
+		return 0, nil, e
+	}
 	id := rq.route.op.ID
 	typ := "Save"
 	if strings.Contains(strings.ToLower(id), "export") {
@@ -142,7 +194,7 @@ func (s *Server) restoreFile(rq *request) (int, any, *apiError) {
 	case id == "ExchangeItem_SaveItemAction":
 		return http.StatusOK, binary{media: "application/octet-stream", name: base + ".msg", data: msgFile()}, nil
 	}
-	return http.StatusOK, binary{media: "application/octet-stream", name: base + ".zip", data: zipFile(name, rq.canonicalPath())}, nil
+	return http.StatusOK, binary{media: "application/octet-stream", name: base + ".zip", data: zipFile(name, rq.canonicalPath(), rq.now)}, nil
 }
 
 // fileName makes a name safe for Content-Disposition.
@@ -185,10 +237,12 @@ func msgFile() []byte {
 }
 
 // zipFile is a ZIP archive holding one text file that says what was saved.
-func zipFile(name, source string) []byte {
+func zipFile(name, source string, at time.Time) []byte {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	w, err := zw.Create(fileName(name) + ".txt")
+	// The entry is dated on the mock's clock: a zero time is DOS date 0, which unzip
+	// tools read as month 0.
+	w, err := zw.CreateHeader(&zip.FileHeader{Name: fileName(name) + ".txt", Method: zip.Deflate, Modified: at.UTC()})
 	if err == nil {
 		_, _ = fmt.Fprintf(w, "vbharness mock: %s, saved from %s\n", name, source)
 	}

@@ -1,6 +1,7 @@
 package veeam
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,9 +41,16 @@ type Server struct {
 	entra     *entraKeys
 	keys      *keys.Set
 	authority string
-	mut       Mutations  // for testing the tests only
-	p         *persister // the state file's writer (WithState); nil keeps everything in memory
-	initial   struct {
+	// The Entra client (devicecode.go, orgadd.go): the client and public client id of
+	// its device codes, the codes it keeps, and the directory it registers
+	// applications in.
+	entraClient  *http.Client
+	deviceClient string
+	logins       *deviceLogins
+	apps         EntraApplications
+	mut          Mutations  // for testing the tests only
+	p            *persister // the state file's writer (WithState); nil keeps everything in memory
+	initial      struct {
 		settings Settings
 		world    *worldState
 		key      *keys.Key
@@ -64,6 +72,8 @@ type config struct {
 	stubs        Stubs
 	mutations    Mutations
 	state        *SavedState
+	deviceClient string            // WithDeviceCodeClient
+	apps         EntraApplications // WithEntraApplications
 }
 
 // Option configures a Server. Options never fail; parse files (LoadFixtures) first.
@@ -155,6 +165,9 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		keys:      signing,
 		authority: strings.TrimRight(cfg.authority, "/"),
 		mut:       cfg.mutations,
+
+		entraClient: cfg.client, deviceClient: cmp.Or(cfg.deviceClient, DefaultDeviceCodeClientID),
+		logins: newDeviceLogins(), apps: cfg.apps,
 	}
 	s.settings.set(cfg.settings)
 	s.initial.settings = s.settings.get()
@@ -207,6 +220,7 @@ func (s *Server) Reset() {
 	s.sessions.reset()
 	s.stubs.reset(s.initial.stubs)
 	s.entra.reset()
+	s.logins.reset()
 	s.timeline.reset()
 	s.world.reset(s.initial.world)
 	s.settings.set(s.initial.settings)

@@ -2,6 +2,7 @@ package veeam
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -34,7 +35,7 @@ type walker struct {
 func newWalker(t testing.TB, wrap func(http.Handler) http.Handler) *walker {
 	t.Helper()
 	w := &walker{t: t, clk: clock.NewVirtual(clock.DefaultStart), tok: map[callers]string{}}
-	w.srv = New(w.clk)
+	w.srv = newWalkServer(w.clk) // with an Entra mock: the device-code operations call it
 	w.h = w.srv
 	if wrap != nil {
 		w.h = wrap(w.srv)
@@ -134,7 +135,13 @@ var semanticBodies = map[string]func(w *walker, rt *route) string{
 	"Job_Update":                        namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
 	"CopyJob_Create":                    namingWorldItems("backupJobId", "/v8/Jobs", "repositoryId", "/v8/BackupRepositories"),
 	"CopyJob_Update":                    namingWorldItems("backupJobId", "/v8/Jobs", "repositoryId", "/v8/BackupRepositories"),
+	"DataRetrieval_Create":              namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
 	"BackupRepository_Add":              namingWorldItems("proxyId", "/v8/Proxies"),
+	"Job_AddSelectedItems":              namingDirectoryItems,
+	"Job_AddExcludedItems":              namingDirectoryItems,
+	"RbacRole_AddSelectedItems":         namingDirectoryItems,
+	"RbacRole_Add":                      namingRoleItems,
+	"RbacRole_AddExcludedItems":         namingDirectoryItems,
 	"BackupRepository_UpdateRepository": namingWorldItems("proxyId", "/v8/Proxies"),
 }
 
@@ -151,6 +158,54 @@ func namingWorldItems(pairs ...string) func(w *walker, rt *route) string {
 		}
 		return string(o.bytes())
 	}
+}
+
+// namingDirectoryItems generates a bulk add of selected or excluded items, then makes
+// each user, group, site or team it names one of the directory of the job's or role's
+// organization (the server refuses one its organization does not hold).
+func namingDirectoryItems(w *walker, rt *route) string {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(spec.Doc().Generate(rt.op.Body, spec.Gen{Seed: "walk/" + rt.op.ID, Now: w.clk.Now(), Request: true}), &elems); err != nil {
+		w.t.Fatalf("%s: generated body: %v", rt.op.ID, err)
+	}
+	owner, _ := w.srv.world.get(fillPath(rt.coll.parent.item, w.pathValues(rt)[:rt.coll.listVars]))
+	return w.namingDirectory(owner.obj.str("organizationId"), elems)
+}
+
+// namingDirectory makes each user, group, site or team the elements name one of
+// organization org's directory, and returns them as a JSON array.
+func (w *walker) namingDirectory(org string, elems []json.RawMessage) string {
+	var out []string
+	for _, el := range elems {
+		o, _ := parseObject(el)
+		for _, d := range directoryLists {
+			sub, err := parseObject(o.get(d.field))
+			if err != nil {
+				continue
+			}
+			sub.setValue("id", w.srv.world.list("/v8/Organizations/" + org + "/" + d.list)[0].id)
+			o.set(d.field, sub.bytes())
+		}
+		out = append(out, string(o.bytes()))
+	}
+	return "[" + strings.Join(out, ",") + "]"
+}
+
+// namingRoleItems generates a new RBAC role whose selected and excluded items are of its
+// organization's directory.
+func namingRoleItems(w *walker, rt *route) string {
+	o, err := parseObject(spec.Doc().Generate(rt.op.Body, spec.Gen{Seed: "walk/" + rt.op.ID, Now: w.clk.Now(), Request: true}))
+	if err != nil {
+		w.t.Fatalf("%s: generated body: %v", rt.op.ID, err)
+	}
+	org := w.pathValues(rt)[0]
+	for _, field := range []string{"selectedItems", "excludedItems"} {
+		var elems []json.RawMessage
+		if json.Unmarshal(o.get(field), &elems) == nil && len(elems) > 0 {
+			o.set(field, json.RawMessage(w.namingDirectory(org, elems)))
+		}
+	}
+	return string(o.bytes())
 }
 
 // exampleValue is a valid value for a parameter.
@@ -204,9 +259,41 @@ func (w *walker) validRequest(rt *route) *http.Request {
 	case semanticBodies[op.ID] != nil:
 		body, ctype = semanticBodies[op.ID](w, rt), jsonType
 	case op.Body != nil:
-		body, ctype = string(spec.Doc().Generate(op.Body, spec.Gen{Seed: "walk/" + op.ID, Now: w.clk.Now(), Request: true})), jsonType
+		body, ctype = w.namingContent(target, string(spec.Doc().Generate(op.Body, spec.Gen{Seed: "walk/" + op.ID, Now: w.clk.Now(), Request: true}))), jsonType
 	}
 	return w.request(rt, target, ctype, body)
+}
+
+// namingContent makes a generated body of an action on a whole content list (…/mailboxes/
+// restore with {"mailboxes":[{"id":…}]}) name an item the session shows: the server
+// refuses ids it does not hold. Other bodies are returned as they are.
+func (w *walker) namingContent(target, body string) string {
+	list := target[:strings.LastIndexByte(target, '/')]
+	if !strings.HasPrefix(strings.ToLower(list), contentScope) {
+		return body
+	}
+	items := w.srv.world.list(strings.ToLower(list))
+	o, err := parseObject([]byte(body))
+	if len(items) == 0 || err != nil {
+		return body
+	}
+	for i, m := range o {
+		var elems []json.RawMessage
+		if json.Unmarshal(m.val, &elems) != nil {
+			continue
+		}
+		for j, el := range elems {
+			var id string
+			if json.Unmarshal(el, &id) == nil {
+				elems[j], _ = json.Marshal(items[0].id)
+			} else if eo, err := parseObject(el); err == nil && eo.get("id") != nil {
+				eo.setValue("id", items[0].id)
+				elems[j] = eo.bytes()
+			}
+		}
+		o[i].val, _ = json.Marshal(elems)
+	}
+	return string(o.bytes())
 }
 
 // unname removes the items that name c's item id in their refs (an organization's
