@@ -37,17 +37,6 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		Shard:    p.shard,
 		Planned:  p.planned,
 	}
-	results := make([]*Result, len(p.Tests))
-	for _, t := range p.Tests { // how many tests of each file will run (Shard may have cut the plan)
-		if t.script != nil {
-			t.script.pending = 0
-		}
-	}
-	for _, t := range p.Tests {
-		if t.script != nil && t.loadErr == nil && t.SkipReason == "" && t.Err == nil {
-			t.script.pending++
-		}
-	}
 	var (
 		obsMu     sync.Mutex
 		stopped   atomic.Bool
@@ -65,12 +54,13 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 	// tests as registered), as the console promises: a finished test waits only for the
 	// tests before it, so the output still streams. Once announced, a result is kept in
 	// the outcome only if Options.Keep selects it; otherwise only its status is counted.
+	// The bookkeeping holds only the tests running or waiting for one before them.
 	var (
 		orderMu   sync.Mutex
-		finished  = make([]bool, len(p.Tests))
-		running   = make([]bool, len(p.Tests))
-		announced int  // the first test the observer has not heard finish
-		closed    bool // Execute has returned: late results of abandoned tests are dropped
+		waiting   = map[int]*Result{}  // finished, not yet announced, by position (nil: left out)
+		running   = map[int]*Planned{} // started, not finished
+		announced int                  // the first position the observer has not heard finish
+		closed    bool                 // Execute has returned: late results of abandoned tests are dropped
 	)
 	announce := func(r *Result) { // under orderMu
 		notify(func(ob Observer) { ob.TestFinished(r) })
@@ -92,95 +82,92 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		}
 		out.Results = append(out.Results, *r)
 	}
-	start := func(i int) {
+	start := func(t *Planned) {
 		orderMu.Lock()
 		defer orderMu.Unlock()
-		running[i] = true
+		running[t.pos] = t
 	}
-	finish := func(i int, r *Result) { // r nil: the test was left out
+	finish := func(t *Planned, r *Result) { // r nil: the test was left out
 		orderMu.Lock()
 		defer orderMu.Unlock()
 		if closed {
 			return
 		}
+		delete(running, t.pos)
 		if r != nil {
-			r.PlanIndex = p.Tests[i].index
+			r.PlanIndex = t.index
 		}
-		results[i], finished[i] = r, true
-		for announced < len(p.Tests) && finished[announced] {
-			if done := results[announced]; done != nil {
+		waiting[t.pos] = r
+		for {
+			done, ok := waiting[announced]
+			if !ok {
+				break
+			}
+			delete(waiting, announced)
+			if done != nil {
 				announce(done)
-				results[announced] = nil
 			}
 			announced++
 		}
 	}
 	guard := newMemoryGuard(o.MaxMemory)
 	defer guard.stop()
-	next := make(chan int)
+	next := make(chan *Planned)
 	var wg sync.WaitGroup
-	for range min(o.Parallel, max(len(p.Tests), 1)) {
+	for range min(o.Parallel, max(p.entries, 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				t := p.Tests[i]
-				if ctx.Err() != nil && t.loadErr == nil {
-					finish(i, nil) // interrupted before it started: left out
-					continue
+			for t := range next {
+				r := p.work(ctx, t, guard, &stopped, &exclusive, notify, start)
+				if t.holds {
+					t.script.release()
 				}
-				var r *Result
-				switch {
-				case t.loadErr != nil:
-					r = loadErrorResult(t)
-				case t.SkipReason != "":
-					r = skipped(t, t.SkipReason)
-				case stopped.Load():
-					r = skipped(t, StoppedReason)
-				case t.Err != nil:
-					notify(func(ob Observer) { ob.TestStarted(t) })
-					r = base(t)
-					r.Status = engine.StatusErrored
-					r.Message = t.Err.Error()
-				default:
-					ex := o.Target.exclusive(t.Info.Requires)
-					if ex {
-						exclusive.Lock()
-					} else {
-						exclusive.RLock()
-					}
-					if ctx.Err() != nil {
-						unlock(&exclusive, ex)
-						finish(i, nil)
-						continue
-					}
-					notify(func(ob Observer) { ob.TestStarted(t) })
-					start(i)
-					r = p.run(ctx, t, guard)
-					unlock(&exclusive, ex)
-				}
-				if r.Failed() && o.FailFast {
+				if r != nil && r.Failed() && o.FailFast {
 					stopped.Store(true)
 				}
-				finish(i, p.show(r))
+				if r != nil {
+					r = p.show(r)
+				}
+				finish(t, r)
 			}
 		}()
 	}
-	for i := range p.Tests {
-		if ctx.Err() == nil {
-			select {
-			case next <- i:
-				continue
-			case <-ctx.Done():
+	// Each file's tests are made when its turn comes (Plan.list), so the run holds the
+	// tests of the files its workers are in, not the whole plan. Once interrupted, the
+	// tests not started are left out, but a script that failed to load is still named (it
+	// may be the one the interrupt stopped while NewPlan listed its tests).
+	pos, interrupted := 0, false
+	for _, f := range p.files {
+		interrupted = interrupted || ctx.Err() != nil
+		if interrupted {
+			if f.loadErr != nil && len(f.positions()) > 0 {
+				t := f.loadErrorEntry()
+				t.pos = pos
+				pos++
+				finish(t, p.show(loadErrorResult(t)))
 			}
+			continue
 		}
-		// Interrupted: the tests not started are left out, but a script that failed to
-		// load is still named (it may be the one the interrupt stopped while its tests
-		// were listed).
-		if t := p.Tests[i]; t.loadErr != nil {
-			finish(i, p.show(loadErrorResult(t)))
-		} else {
-			finish(i, nil)
+		for _, t := range p.list(ctx, f, guard) {
+			t.pos = pos
+			pos++
+			if ctx.Err() == nil {
+				select {
+				case next <- t:
+					continue
+				case <-ctx.Done():
+				}
+			}
+			interrupted = true
+			if t.loadErr != nil {
+				finish(t, p.show(loadErrorResult(t)))
+				continue
+			}
+			if t.holds {
+				t.script.release()
+			}
+			finish(t, nil)
 		}
 	}
 	close(next)
@@ -203,22 +190,29 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		case <-workers:
 		case <-timer.C:
 			orderMu.Lock()
-			for i := announced; i < len(p.Tests); i++ {
-				switch {
-				case finished[i]:
-					if r := results[i]; r != nil {
+			last := announced - 1
+			for i := range waiting {
+				last = max(last, i)
+			}
+			for i := range running {
+				last = max(last, i)
+			}
+			for i := announced; i <= last; i++ {
+				if r, ok := waiting[i]; ok {
+					if r != nil {
 						announce(r)
 					}
-				case running[i]:
-					r := base(p.Tests[i])
+				} else if t, ok := running[i]; ok {
+					r := base(t)
 					r.Status = engine.StatusTimedOut
 					r.Message = fmt.Sprintf("abandoned: still running %v after the run was interrupted (a native call that does not stop)", grace)
-					r.PlanIndex = p.Tests[i].index
+					r.PlanIndex = t.index
 					announce(p.show(r))
 				}
-				results[i] = nil
 			}
-			announced = len(p.Tests)
+			clear(waiting)
+			clear(running)
+			announced = last + 1
 			closed = true
 			orderMu.Unlock()
 		}
@@ -233,6 +227,43 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 	out.Stopped = stopped.Load()
 	out.Elapsed = o.Clock.Now().Sub(out.Started)
 	return out
+}
+
+// work runs (or skips, or fails) one test for a worker and returns its result, or nil
+// when the run was interrupted before the test started (it is left out).
+func (p *Plan) work(ctx context.Context, t *Planned, guard *memoryGuard, stopped *atomic.Bool, exclusive *sync.RWMutex,
+	notify func(func(Observer)), start func(*Planned)) *Result {
+	o := p.opts
+	if ctx.Err() != nil && t.loadErr == nil {
+		return nil // interrupted before it started: left out
+	}
+	switch {
+	case t.loadErr != nil:
+		return loadErrorResult(t)
+	case t.SkipReason != "":
+		return skipped(t, t.SkipReason)
+	case stopped.Load():
+		return skipped(t, StoppedReason)
+	case t.Err != nil:
+		notify(func(ob Observer) { ob.TestStarted(t) })
+		r := base(t)
+		r.Status = engine.StatusErrored
+		r.Message = t.Err.Error()
+		return r
+	}
+	ex := o.Target.exclusive(t.Info.Requires)
+	if ex {
+		exclusive.Lock()
+	} else {
+		exclusive.RLock()
+	}
+	defer unlock(exclusive, ex)
+	if ctx.Err() != nil {
+		return nil
+	}
+	notify(func(ob Observer) { ob.TestStarted(t) })
+	start(t)
+	return p.run(ctx, t, guard)
 }
 
 // scriptPath finds script paths in text (a message, a stack): a run of path characters
@@ -417,8 +448,7 @@ func (p *Plan) runTest(ctx context.Context, t *Planned, guard *memoryGuard, star
 	}
 	// The run's default goes down as is; the engine alone applies a test's own timeout
 	// option instead (engine.Deadline), so the rule lives in one place.
-	script, err := t.script.acquire(ctx, o.Engine, o.Timeout)
-	defer t.script.release()
+	script, err := t.script.acquire(o.Engine)
 	if err != nil {
 		r = base(t)
 		r.Status = engine.StatusErrored

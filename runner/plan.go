@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,7 @@ type Options struct {
 	// engine.DefaultTimeout, engine.NoTimeout no limit (any other negative value is an
 	// error). The runner passes it to the engine, which alone applies a test's own
 	// timeout option instead (engine.Deadline). It also bounds the evaluation of each
-	// script's top level while the plan is made.
+	// script's top level while the plan is made and when the file's turn comes.
 	Timeout time.Duration
 	// Filter, if set, selects tests whose name it matches.
 	Filter *regexp.Regexp
@@ -83,24 +84,31 @@ type Observer interface {
 	TestFinished(r *Result)
 }
 
-// Planned is one test of a plan.
+// Planned is one test of a plan, made when its file's turn comes in Execute.
 type Planned struct {
 	File string
 	Info engine.TestInfo
 	Seed int64
 	// SkipReason, if set, says why the test will not run.
 	SkipReason string
-	// Err, if set, fails the test without running it (an unknown requirement).
+	// Err, if set, fails the test without running it (an unknown requirement, or a file
+	// that could not be loaded again, or registered other tests, when its turn came).
 	Err error
 
 	script  *planFile
 	loadErr error // set on the entry standing for a script that failed to load
 	index   int   // position in the plan before Shard cut it
+	pos     int   // position among the entries Execute runs
+	holds   bool  // counted in script.pending: the worker releases the script after it
 }
 
-// Plan is the tests a run will report, in order, with the decision for each.
+// Plan is the tests a run will report, in order, and what is needed to decide each one
+// when its file's turn comes. It does not hold the tests themselves: NewPlan evaluates
+// every file's top level once to count the tests it registers and keeps, per file, only
+// the selected tests' names (for Shard and to check the file again); Execute loads and
+// lists each file again when its turn comes and makes its tests then. A plan's memory is
+// then a few bytes per test (the names), not its engine.TestInfo, seed and decisions.
 type Plan struct {
-	Tests []*Planned
 	// Discovered is how many tests the scripts registered before filters and tags.
 	Discovered int
 	// Files is how many scenario files the plan covers.
@@ -113,24 +121,40 @@ type Plan struct {
 
 	opts    Options
 	shard   Shard
-	planned int       // len(Tests) before Shard
+	files   []*planFile
+	entries int       // entries the plan reports: selected tests and scripts that failed to load
+	planned int       // entries before Shard; 0 when not sharded
+	only    bool      // a selected test is marked test.only
 	started time.Time // when NewPlan began: loading the scripts is part of the run
 }
 
 // Selected is how many tests passed the filter and the tags (run or skipped).
-func (p *Plan) Selected() int { return len(p.Tests) - p.LoadErrors }
+func (p *Plan) Selected() int { return p.entries - p.LoadErrors }
 
 // Options returns the options the plan was made with, defaults filled in.
 func (p *Plan) Options() Options { return p.opts }
 
+// Keys returns the entries the plan will report, in order: each selected test's file
+// (its path in the engine's file system) and name, and {file, LoadErrorName} for a
+// script that failed to load. After Shard, only the shard's.
+func (p *Plan) Keys() []TestKey {
+	keys := make([]TestKey, 0, p.entries)
+	for _, f := range p.files {
+		for _, i := range f.positions() {
+			keys = append(keys, TestKey{f.path, f.name(i)})
+		}
+	}
+	return keys
+}
+
 // ErrOptions wraps every error NewPlan returns: the options themselves are wrong.
 var ErrOptions = errors.New("invalid run options")
 
-// NewPlan loads every file, collects the tests each registers and decides what to run:
-// tests outside the filter or the tags are left out; test.skip, test.only elsewhere and
-// requirements the target cannot meet become skips with a reason. A script that fails
-// to load becomes a single errored entry (LoadError) and the other scripts still run.
-// NewPlan fails only for invalid options.
+// NewPlan loads every file and counts the tests it registers that the filter and the
+// tags select. A script that fails to load becomes a single errored entry (LoadError)
+// and the other scripts still run. What happens to each test is decided when its file's
+// turn comes (Execute): test.skip, test.only elsewhere and requirements the target
+// cannot meet become skips with a reason. NewPlan fails only for invalid options.
 func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	if opts.Engine == nil || opts.Target == nil || opts.Target.New == nil {
 		return nil, fmt.Errorf("%w: engine and target are required", ErrOptions)
@@ -157,17 +181,21 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	p := &Plan{opts: opts, Files: len(opts.Files), started: opts.Clock.Now()}
 	guard := newMemoryGuard(opts.MaxMemory)
 	defer guard.stop()
+	p.files = make([]*planFile, 0, len(opts.Files))
 	for _, f := range opts.Files {
 		if ctx.Err() != nil {
 			break // interrupted: the run will start no test
 		}
+		pf := &planFile{path: f, offset: p.entries}
+		p.files = append(p.files, pf)
 		s, err := opts.Engine.Load(f)
 		var infos []engine.TestInfo
 		if err == nil {
 			infos, err = collect(ctx, s, f, opts.Timeout, opts.AbandonGrace, guard)
 		}
 		if err != nil {
-			p.Tests = append(p.Tests, &Planned{File: f, Info: engine.TestInfo{Name: LoadErrorName, File: f}, loadErr: err})
+			pf.loadErr = err
+			p.entries++
 			p.LoadErrors++
 			if ctx.Err() != nil {
 				// Interrupted (Ctrl-C) while listing f's tests: f says so, and the files
@@ -176,93 +204,227 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 			}
 			continue
 		}
-		// The compiled script is not kept: a run of thousands of files would hold every
-		// one of them. Execute loads a file again for its first test and lets it go after
-		// its last (planFile).
-		pf := &planFile{path: f}
+		// Neither the compiled script nor the tests are kept: a run of thousands of files
+		// would hold every one of them. Execute loads a file again when its turn comes
+		// and lets it go after its last test (planFile).
+		var names nameListBuilder
 		for _, info := range infos {
 			p.Discovered++
-			if info.File == "" {
-				info.File = f
-			}
 			if !selected(info, opts.Filter, opts.Tags) {
 				continue
 			}
-			p.Tests = append(p.Tests, &Planned{File: f, Info: info, Seed: TestSeed(opts.Seed, f, info.Name), script: pf})
+			names.add(info.Name)
+			p.only = p.only || info.Only
 		}
-	}
-	only := false
-	for _, t := range p.Tests {
-		if t.loadErr == nil && t.Info.Only {
-			only = true
-		}
-	}
-	for _, t := range p.Tests {
-		if t.loadErr != nil {
-			continue
-		}
-		switch {
-		case t.Info.Skip:
-			t.SkipReason = t.Info.SkipReason
-			if t.SkipReason == "" {
-				t.SkipReason = "test.skip"
-			}
-		case only && !t.Info.Only:
-			t.SkipReason = "another test in this run is marked test.only"
-		default:
-			t.SkipReason, t.Err = opts.Target.Capabilities().Check(opts.Target.Name, t.Info.Requires)
-		}
+		pf.names = names.done()
+		p.entries += pf.names.len()
 	}
 	return p, nil
 }
 
-// planFile is one scenario file of a plan: loaded by the first test that runs from it,
-// released when the last of its tests has run, so a run holds only the compiled scripts
-// of the files its workers are in.
+// decide sets what happens to a test listed when its file's turn came: skipped (and
+// why), failed without running (t.Err), or run.
+func (p *Plan) decide(t *Planned) {
+	switch {
+	case t.Info.Skip:
+		t.SkipReason = t.Info.SkipReason
+		if t.SkipReason == "" {
+			t.SkipReason = "test.skip"
+		}
+	case p.only && !t.Info.Only:
+		t.SkipReason = "another test in this run is marked test.only"
+	default:
+		t.SkipReason, t.Err = p.opts.Target.Capabilities().Check(p.opts.Target.Name, t.Info.Requires)
+	}
+}
+
+// list makes the tests of f that this plan runs, when the file's turn comes: it loads the
+// file again and lists its tests (within the run's timeout and memory limit, as
+// NewPlan did), selects them as NewPlan did, and decides each. The script is kept for
+// the tests that will run (planFile.acquire) and let go after the last of them. A file
+// that cannot be loaded again, or that registers other tests than it did for NewPlan,
+// fails each of its tests without running it; those tests keep the names NewPlan saw.
+// It returns nil when ctx ended while the file was listed: the run was interrupted.
+func (p *Plan) list(ctx context.Context, f *planFile, guard *memoryGuard) []*Planned {
+	o := p.opts
+	positions := f.positions()
+	if len(positions) == 0 {
+		return nil
+	}
+	if f.loadErr != nil {
+		return []*Planned{f.loadErrorEntry()}
+	}
+	s, err := o.Engine.Load(f.path)
+	var infos []engine.TestInfo
+	if err == nil {
+		infos, err = collect(ctx, s, f.path, o.Timeout, o.AbandonGrace, guard)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		err = fmt.Errorf("cannot load %s again to run its tests: %w", f.path, err)
+	}
+	var sel []engine.TestInfo
+	if err == nil {
+		for _, info := range infos {
+			if info.File == "" {
+				info.File = f.path
+			}
+			if selected(info, o.Filter, o.Tags) {
+				sel = append(sel, info)
+			}
+		}
+		if !f.names.equal(sel) {
+			err = fmt.Errorf("%s registered other tests when it was loaded again to run them (%d selected, %d when the run was planned): "+
+				"its top level must register the same tests every time", f.path, len(sel), f.names.len())
+		}
+	}
+	out := make([]*Planned, 0, len(positions))
+	pending := 0
+	for _, i := range positions {
+		t := &Planned{File: f.path, script: f, index: f.offset + int(i)}
+		if err != nil {
+			t.Info = engine.TestInfo{Name: f.name(i), File: f.path}
+			t.Err = err
+		} else {
+			t.Info = sel[i]
+			p.decide(t)
+		}
+		t.Seed = TestSeed(o.Seed, f.path, t.Info.Name)
+		if t.SkipReason == "" && t.Err == nil {
+			t.holds = true
+			pending++
+		}
+		out = append(out, t)
+	}
+	if pending > 0 {
+		f.hold(s, pending)
+	}
+	return out
+}
+
+// planFile is one scenario file of a plan: what NewPlan learnt of it, and while its tests
+// run, its script, loaded and listed when the file's turn came and released when the
+// last of its tests has run, so a run holds only the compiled scripts of the files its
+// workers are in.
 type planFile struct {
-	path string
+	path    string
+	loadErr error    // the file failed to load for NewPlan: one entry
+	names   nameList // the selected tests' names, in registration order
+	offset  int      // plan index of the file's first entry, before Shard
+	keep    []int32  // after Shard: the positions of the entries the shard runs; nil before
 
 	mu      sync.Mutex
 	pending int // tests of the file that will still run
 	script  Script
-	err     error
 }
 
-// acquire returns the file's script, loading it if no test holds it. When at least
-// collectAgainFrom of the file's tests are still to run, it lists the tests of the script
-// it loaded (Script.Tests, within ctx and timeout as collect does), which lets each test's
-// runtime register only its own test (engine.Script.Run): a file of N tests then costs N
-// runs of its top level, not N² registrations. An error there is left to the test's own
-// run, which evaluates the top level again and reports it.
-func (f *planFile) acquire(ctx context.Context, e Engine, timeout time.Duration) (Script, error) {
+// loadErrorEntry is the entry of a file that failed to load for NewPlan.
+func (f *planFile) loadErrorEntry() *Planned {
+	return &Planned{File: f.path, Info: engine.TestInfo{Name: LoadErrorName, File: f.path}, loadErr: f.loadErr, index: f.offset}
+}
+
+// size is how many entries the file has in the whole plan.
+func (f *planFile) size() int {
+	if f.loadErr != nil {
+		return 1
+	}
+	return f.names.len()
+}
+
+// name is the name of the file's entry i.
+func (f *planFile) name(i int32) string {
+	if f.loadErr != nil {
+		return LoadErrorName
+	}
+	return f.names.at(int(i))
+}
+
+// positions are the file's entries this plan runs: all of them, or after Shard the
+// shard's.
+func (f *planFile) positions() []int32 {
+	if f.keep != nil {
+		return f.keep
+	}
+	all := make([]int32, f.size())
+	for i := range all {
+		all[i] = int32(i)
+	}
+	return all
+}
+
+// hold keeps s, whose tests were listed (so each test's runtime registers only its own,
+// engine.Script.Run), for the next pending tests.
+func (f *planFile) hold(s Script, pending int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.script == nil && f.err == nil {
-		f.script, f.err = e.Load(f.path)
-		if f.err == nil && f.pending >= collectAgainFrom {
-			if timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
-			}
-			_, _ = f.script.Tests(ctx)
-		}
-	}
-	return f.script, f.err
+	f.script, f.pending = s, pending
 }
 
-// collectAgainFrom is how many tests of a file must be left to run for acquire to list
-// them again: listing costs one evaluation of the top level, about what registering only
-// its own test saves each of ten tests of a ten-test file (docs/performance.md, issue 16).
-const collectAgainFrom = 16
+// acquire returns the file's script, loading it again if it was let go (a test whose
+// runtime outlived the runner's wait for it).
+func (f *planFile) acquire(e Engine) (Script, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.script != nil {
+		return f.script, nil
+	}
+	return e.Load(f.path)
+}
 
-// release lets the script go once the file's last test has run.
+// release counts one of the file's pending tests done, and lets the script go after the
+// last.
 func (f *planFile) release() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.pending--; f.pending <= 0 {
-		f.script, f.err = nil, nil
+		f.script = nil
 	}
+}
+
+// nameList is a list of strings in one string: a plan keeps its tests' names for Shard
+// and to check each file again, about the length of the name per test.
+type nameList struct {
+	text string
+	ends []uint32 // end of each name in text
+}
+
+type nameListBuilder struct {
+	b    strings.Builder
+	ends []uint32
+}
+
+func (l *nameListBuilder) add(s string) {
+	l.b.WriteString(s)
+	l.ends = append(l.ends, uint32(l.b.Len()))
+}
+
+func (l *nameListBuilder) done() nameList {
+	return nameList{text: l.b.String(), ends: slices.Clip(l.ends)}
+}
+
+func (l nameList) len() int { return len(l.ends) }
+
+func (l nameList) at(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = l.ends[i-1]
+	}
+	return l.text[start:l.ends[i]]
+}
+
+// equal reports whether infos are the tests the list names, in order.
+func (l nameList) equal(infos []engine.TestInfo) bool {
+	if len(infos) != l.len() {
+		return false
+	}
+	for i, info := range infos {
+		if l.at(i) != info.Name {
+			return false
+		}
+	}
+	return true
 }
 
 // collect evaluates a script's top level to list its tests, within the run's timeout

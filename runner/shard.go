@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -123,25 +124,28 @@ func (p *Plan) Shard(s Shard, d Durations) error {
 	if !p.shard.IsZero() {
 		return fmt.Errorf("%w: the plan is already shard %v", ErrShard, p.shard)
 	}
-	keys := make([]TestKey, len(p.Tests))
-	for i, t := range p.Tests {
-		keys[i] = TestKey{p.showPath(t.Info.File), t.Info.Name}
+	keys := p.Keys() // transient: the whole plan's names, once
+	for i := range keys {
+		keys[i].File = p.showPath(keys[i].File)
 	}
 	assign := Assign(keys, d, s.Total)
-	kept := p.Tests[:0:0]
-	loadErrors := 0
-	for i, t := range p.Tests {
-		t.index = i
-		if assign[i] != s.Index-1 {
-			continue
+	i, entries, loadErrors := 0, 0, 0
+	for _, f := range p.files {
+		f.keep = []int32{}
+		for j := range f.size() {
+			if assign[i] == s.Index-1 {
+				f.keep = append(f.keep, int32(j))
+				entries++
+				if f.loadErr != nil {
+					loadErrors++
+				}
+			}
+			i++
 		}
-		kept = append(kept, t)
-		if t.loadErr != nil {
-			loadErrors++
-		}
+		f.keep = slices.Clip(f.keep)
 	}
-	p.Unsharded, p.planned = len(p.Tests)-p.LoadErrors, len(p.Tests)
-	p.Tests, p.LoadErrors, p.shard = kept, loadErrors, s
+	p.Unsharded, p.planned = p.entries-p.LoadErrors, p.entries
+	p.entries, p.LoadErrors, p.shard = entries, loadErrors, s
 	return nil
 }
 
