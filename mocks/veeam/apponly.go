@@ -179,7 +179,7 @@ func (s *Server) appOnlyAccess(session string, job object, start time.Time) stri
 		}
 	}
 	cred, ok := s.appCreds.get(orgID)
-	if !ok {
+	if !ok || s.mut.NoAppOnlyTokens {
 		return ""
 	}
 	org, _ := s.world.get("/v8/Organizations/" + strings.ToLower(orgID))
