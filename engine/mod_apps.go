@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dop251/goja"
@@ -155,10 +156,18 @@ func (m *mockModule) entraNow(what string) time.Time {
 	return time.Time{}
 }
 
+// credentialKey is the process-wide RSA key of the certificates addCredential makes,
+// made at the first use, as the Veeam mock's (mocks/veeam applicationKey): generating a
+// 2048-bit key is slow. Each certificate still has its own thumbprint, which is what
+// Entra and the Veeam mock tell credentials apart by.
+var credentialKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	return rsa.GenerateKey(rand.Reader, 2048)
+})
+
 // selfSigned is a self-signed client-authentication certificate valid from notBefore
 // to notAfter, and its RSA key.
 func selfSigned(name string, notBefore, notAfter time.Time) (*x509.Certificate, *rsa.PrivateKey, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := credentialKey()
 	if err != nil {
 		return nil, nil, err
 	}

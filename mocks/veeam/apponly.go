@@ -97,11 +97,20 @@ func (a *appCredentials) reset() {
 	clear(a.byOrg)
 }
 
+// applicationKey is the process-wide RSA key of the certificates the server generates,
+// made at the first use: generating a 2048-bit key is slow (mocks/entra's
+// applicationKey, which the Entra mock's generated certificates share, says why), too
+// slow for every organization a scenario adds. Certificates of one key still have their
+// own thumbprints.
+var applicationKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	return rsa.GenerateKey(rand.Reader, 2048)
+})
+
 // newApplicationCertificate is the self-signed certificate and key the server generates
 // for an application ("Generate a new self-signed certificate", modern-app-only.md §3.1),
 // valid for appCertLifetime from now.
 func newApplicationCertificate(name string, now time.Time) (*x509.Certificate, *rsa.PrivateKey, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := applicationKey()
 	if err != nil {
 		return nil, nil, fmt.Errorf("application key: %w", err)
 	}
