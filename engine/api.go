@@ -124,6 +124,10 @@ type TestInfo struct {
 	Skip       bool   // test.skip
 	SkipReason string // reason given to test.skip, if any
 	Only       bool   // test.only
+	// Line and Column are where the test was registered (its test(...) call) in File, the
+	// file's own 1-based position; 0 when unknown. The runner names it when it has no
+	// other position for the test (a test it abandoned).
+	Line, Column int
 }
 
 // Status is a test's outcome.

@@ -174,9 +174,17 @@ func compileModule(p, src string) (*goja.Program, *registrationTail, *LoadError)
 			pos := list[0].Position
 			le.Line, le.Column = pos.Line, userColumn(pos.Line, pos.Column)
 			le.Message = "SyntaxError: " + list[0].Message
+			if line, col, past := pastTheEnd(src, le.Line, le.Column); past {
+				le.Line, le.Column = line, col
+				switch list[0].Message {
+				case "Unexpected token }", "Unexpected token )", "Unexpected end of input":
+					le.Message = "SyntaxError: Unexpected end of input" // the file's, not the wrapper's
+				}
+			}
 		}
 		return nil, nil, le
 	}
+	markSpinLoops(ast)
 	prog, err := goja.CompileAST(ast, false)
 	if err != nil {
 		le := &LoadError{File: p, Message: err.Error(), Err: err}
@@ -189,6 +197,22 @@ func compileModule(p, src string) (*goja.Program, *registrationTail, *LoadError)
 		return nil, nil, le
 	}
 	return prog, newRegistrationTail(ast), nil
+}
+
+// pastTheEnd says the position line:col (the file's own, from userColumn) is in the module
+// wrapper's suffix, after the file's last character: where the parser stops when the file
+// ends too soon (an unclosed bracket). It returns the position just after the file's last
+// character that is not white space, so the error names the file's end, not a line the
+// file does not have (a 2-line file was reported at bad.js:4:3).
+func pastTheEnd(src string, line, col int) (endLine, endCol int, past bool) {
+	lines := strings.Split(src, "\n")
+	if line < len(lines) || (line == len(lines) && col <= len(lines[len(lines)-1])) {
+		return 0, 0, false
+	}
+	trimmed := strings.TrimRight(src, " \t\r\n")
+	lines = strings.Split(trimmed, "\n")
+	last := strings.TrimSuffix(lines[len(lines)-1], "\r")
+	return len(lines), len(last) + 1, true
 }
 
 // userColumn maps a column in wrapped source to the file's own column.

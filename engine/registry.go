@@ -120,6 +120,7 @@ func (r registration) add(kind, label string, call goja.FunctionCall) {
 		r.throw("Error", "%s(%q): a test with this name is already registered in %s; test names must be unique per file", label, name, r.file)
 	}
 	def := &testDef{info: TestInfo{Name: name, File: r.file, Skip: kind == "skip", Only: kind == "only"}}
+	def.info.Line, def.info.Column = r.registeredAt()
 	fnV, optV := call.Argument(1), call.Argument(2)
 	if kind == "skip" && goja.IsString(fnV) {
 		def.info.SkipReason, fnV, optV = fnV.String(), goja.Undefined(), goja.Undefined()
@@ -150,6 +151,19 @@ func (r registration) add(kind, label string, call goja.FunctionCall) {
 		}
 		r.stopAfterTarget(kind, call)
 	}
+}
+
+// registeredAt returns the position in the script's file of the code that called the
+// registration function running now (the innermost frame in that file: a helper in a
+// required module may make the call), 0, 0 when there is none.
+func (r registration) registeredAt() (line, col int) {
+	for _, f := range r.vm.CaptureCallStack(0, nil) {
+		if f.SrcName() == r.file {
+			pos := f.Position()
+			return pos.Line, userColumn(pos.Line, pos.Column)
+		}
+	}
+	return 0, 0
 }
 
 // callStatement returns the statement of tail.calls that called the registration

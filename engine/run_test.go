@@ -166,6 +166,55 @@ func TestTopLevelInfiniteLoopIsStopped(t *testing.T) {
 	}
 }
 
+// TestAnInterruptNamesTheLoopItStopped checks the position of a timeout inside a loop
+// that evaluates no expression: goja maps such a loop's jump to the expression compiled
+// before it, so a top-level for(;;){} on line 3 was reported at 1:8, the require on line 1
+// (issue 15 attack, D5; markSpinLoops).
+func TestAnInterruptNamesTheLoopItStopped(t *testing.T) {
+	t.Parallel()
+	const head = "const { test } = require(\"vbharness\");\n// line 2\n"
+	cases := []struct {
+		name, src, at string
+	}{
+		{"for(;;){} at the top level", head + "for(;;){}\ntest(\"x\", () => {});\n", "loop.js:3:1"},
+		{"while (true); at the top level", head + "  while (true);\n", "loop.js:3:3"},
+		{"do {} while (1) at the top level", head + "do {} while (1)\n", "loop.js:3:1"},
+		{"for(;;){} on the first line", "for(;;){}\n", "loop.js:1:1"},
+		{"a loop in a function", head + "function spin() {\n  for (;;) { ; }\n}\nspin();\n", "loop.js:4:3"},
+		{"while (!0) {} after other code on its line", head + "let a = 1; while (!0) {}\n", "loop.js:3:12"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := NewLoader(fstest.MapFS{"loop.js": {Data: []byte(c.src)}}).Load("loop.js")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			_, err = s.Tests(ctx)
+			var le *LoadError
+			if !errors.As(err, &le) || fmt.Sprintf("%s:%d:%d", le.File, le.Line, le.Column) != c.at ||
+				!strings.Contains(le.Message, "(interrupted at "+c.at+")") {
+				t.Errorf("Tests = %v, want a load error at %s", err, c.at)
+			}
+		})
+	}
+	// In a test's own body, the same.
+	src := head + "test(\"spins\", () => {\n  for (;;) {}\n});\n"
+	s, err := NewLoader(fstest.MapFS{"loop.js": {Data: []byte(src)}}).Load("loop.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := newMockTarget(t)
+	wd := watchdog(t)
+	res := s.Run(wd, "spins", RunOptions{Target: target, Timeout: 100 * time.Millisecond})
+	checkWatchdog(t, wd, res)
+	if res.Status != StatusTimedOut || !strings.HasSuffix(res.Message, "(interrupted at loop.js:4:3)") {
+		t.Errorf("Run: %s %q, want a timeout at loop.js:4:3", res.Status, res.Message)
+	}
+}
+
 func TestErrorsKeepTheirJSStack(t *testing.T) {
 	t.Parallel()
 	s := load(t, "throws.js")
@@ -221,6 +270,10 @@ func TestLoadErrorsNameFileLineAndColumn(t *testing.T) {
 		"nested_test.js":    {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"a\", () => { test(\"b\", () => {}); });\n")},
 		"bad_timeout.js":    {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"a\", () => {}, { timeout: \"five seconds\" });\n")},
 		"not_a_function.js": {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"a\", 5);\n")},
+		"unclosed.js":       {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"x\", () => {\n\n")},
+		"open_call.js":      {Data: []byte("const { test } = require(\"vbharness\");\nfoo(")},
+		"open_one_line.js":  {Data: []byte("foo(1, ")},
+		"stray_paren.js":    {Data: []byte("const { test } = require(\"vbharness\");\ntest(\"x\", () => {}); // done\n)\n")},
 	}
 	l := NewLoader(fsys)
 	loadCases := []struct{ path, want string }{
@@ -229,6 +282,12 @@ func TestLoadErrorsNameFileLineAndColumn(t *testing.T) {
 		{"redeclare.js", "redeclare.js:2:5: SyntaxError: Identifier 'a' has already been declared"},
 		{"missing.js", "missing.js: file does not exist"},
 		{"../outside.js", `../outside.js: "../outside.js" is not a path inside the scenario directory (use slash-separated relative paths)`},
+		// The file ends too soon: the parser stops in the module wrapper, after the file's
+		// last line; the error names the file's end, not a line it does not have.
+		{"unclosed.js", "unclosed.js:2:18: SyntaxError: Unexpected end of input"},
+		{"open_call.js", "open_call.js:2:5: SyntaxError: Unexpected end of input"},
+		{"open_one_line.js", "open_one_line.js:1:7: SyntaxError: Unexpected end of input"},
+		{"stray_paren.js", "stray_paren.js:3:1: SyntaxError: Unexpected token )"},
 	}
 	for _, c := range loadCases {
 		_, err := l.Load(c.path)
@@ -298,14 +357,15 @@ test("fails then hooks still run", ({ test }) => { log.push(test.name); expect(1
 		t.Fatal(err)
 	}
 	got, _ := json.Marshal(infos)
-	want := `[{"Name":"plain","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":false},` +
-		`{"Name":"tagged","File":"reg.js","Tags":["smoke","refresh"],"Timeout":5000000000,"Requires":["clock","control"],"Skip":false,"SkipReason":"","Only":false},` +
-		`{"Name":"timeout in ms","File":"reg.js","Tags":["one"],"Timeout":1500000000,"Requires":["live"],"Skip":false,"SkipReason":"","Only":false},` +
-		`{"Name":"skipped with a reason","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"not on Tuesdays","Only":false},` +
-		`{"Name":"skipped without a function","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"reason only","Only":false},` +
-		`{"Name":"skipped with options","File":"reg.js","Tags":["x"],"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"in options","Only":false},` +
-		`{"Name":"focused","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":true},` +
-		`{"Name":"fails then hooks still run","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":false}]`
+	// Line and Column: where each test(...) call is, as a stack frame shows it.
+	want := `[{"Name":"plain","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":false,"Line":5,"Column":5},` +
+		`{"Name":"tagged","File":"reg.js","Tags":["smoke","refresh"],"Timeout":5000000000,"Requires":["clock","control"],"Skip":false,"SkipReason":"","Only":false,"Line":6,"Column":5},` +
+		`{"Name":"timeout in ms","File":"reg.js","Tags":["one"],"Timeout":1500000000,"Requires":["live"],"Skip":false,"SkipReason":"","Only":false,"Line":7,"Column":5},` +
+		`{"Name":"skipped with a reason","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"not on Tuesdays","Only":false,"Line":8,"Column":10},` +
+		`{"Name":"skipped without a function","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"reason only","Only":false,"Line":9,"Column":10},` +
+		`{"Name":"skipped with options","File":"reg.js","Tags":["x"],"Timeout":0,"Requires":null,"Skip":true,"SkipReason":"in options","Only":false,"Line":10,"Column":10},` +
+		`{"Name":"focused","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":true,"Line":11,"Column":10},` +
+		`{"Name":"fails then hooks still run","File":"reg.js","Tags":null,"Timeout":0,"Requires":null,"Skip":false,"SkipReason":"","Only":false,"Line":12,"Column":5}]`
 	if string(got) != want {
 		t.Errorf("tests:\n%s\nwant:\n%s", got, want)
 	}

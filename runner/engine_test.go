@@ -124,6 +124,42 @@ func TestTheRunsTimeoutEndsATestThatSetsNone(t *testing.T) {
 	}
 }
 
+// TestAScriptInterruptedWhileListingItsTestsIsNamed interrupts the run (Ctrl-C) while a
+// script's top level loops: the run named no file and said "0 tests in 1 file" (issue 15
+// attack, D5). The script is a load error that says what happened and where; the files
+// after it are not loaded, and the run is interrupted.
+func TestAScriptInterruptedWhileListingItsTestsIsNamed(t *testing.T) {
+	t.Parallel()
+	const head = "const { test } = require(\"vbharness\");\n"
+	fsys := fstest.MapFS{
+		"a_loop.js": {Data: []byte(head + "// line 2\nfor (;;) {}\ntest(\"never registered\", () => {});\n")},
+		"b.js":      {Data: []byte(head + "test(\"passes\", () => {});\n")},
+	}
+	wd := runnertest.Watchdog(t, context.Background(), 20*time.Second)
+	ctx, cancel := context.WithCancel(wd)
+	defer cancel()
+	time.AfterFunc(200*time.Millisecond, cancel) // Ctrl-C: the CLI's context ends without a cause
+	p, err := runner.NewPlan(ctx, runner.Options{
+		Engine: runner.NewEngine(fsys), Files: []string{"a_loop.js", "b.js"}, Target: runner.MockTarget(nil),
+		Parallel: 2, Seed: 7, Timeout: 10 * time.Second, Clock: clock.NewVirtual(time.Time{}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := p.Execute(ctx)
+	runnertest.CheckWatchdog(t, wd, "a run interrupted while a_loop.js registers its tests")
+	const want = "a_loop.js:3:1: its top level did not finish: the run was interrupted (Ctrl-C) while it registered its tests (interrupted at a_loop.js:3:1)"
+	if len(o.Results) != 1 || !o.Results[0].LoadError || o.Results[0].File != "a_loop.js" || o.Results[0].Message != want {
+		t.Fatalf("results %+v\nwant one load error of a_loop.js: %q", o.Results, want)
+	}
+	if o.Results[0].Excerpt == nil {
+		t.Error("the load error has no excerpt of the line the interrupt found")
+	}
+	if code := o.ExitCode(); !o.Interrupted || code != runner.ExitInterrupted {
+		t.Errorf("interrupted %v, exit code %d; want an interrupted run, %d", o.Interrupted, code, runner.ExitInterrupted)
+	}
+}
+
 // listingEngine counts how often the scripts it loads list their tests.
 type listingEngine struct {
 	runner.Engine

@@ -125,7 +125,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 			defer wg.Done()
 			for i := range next {
 				t := p.Tests[i]
-				if ctx.Err() != nil {
+				if ctx.Err() != nil && t.loadErr == nil {
 					finish(i, nil) // interrupted before it started: left out
 					continue
 				}
@@ -166,12 +166,21 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 			}
 		}()
 	}
-feed:
 	for i := range p.Tests {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+		if ctx.Err() == nil {
+			select {
+			case next <- i:
+				continue
+			case <-ctx.Done():
+			}
+		}
+		// Interrupted: the tests not started are left out, but a script that failed to
+		// load is still named (it may be the one the interrupt stopped while its tests
+		// were listed).
+		if t := p.Tests[i]; t.loadErr != nil {
+			finish(i, p.show(loadErrorResult(t)))
+		} else {
+			finish(i, nil)
 		}
 	}
 	close(next)
@@ -317,6 +326,13 @@ func (p *Plan) run(ctx context.Context, t *Planned, guard *memoryGuard) *Result 
 		r.Message = fmt.Sprintf("cancelled: the run was interrupted, and the test did not stop within %v; abandoned (a native call ignored the interrupt)", o.AbandonGrace)
 	default:
 		r.Message = fmt.Sprintf("timed out after %v and did not stop within %v of its timeout; abandoned (a native call ignored the interrupt)", engine.Deadline(t.Info.Timeout, o.Timeout), o.AbandonGrace)
+	}
+	// Where the script is stuck only its goroutine knows, and reading its runtime from
+	// here would race with it: the test's registration is the position there is.
+	if t.Info.Line > 0 {
+		at := fmt.Sprintf("%s:%d:%d", t.Info.File, t.Info.Line, t.Info.Column)
+		r.Message += fmt.Sprintf(" (the test is registered at %s; where it was stuck is not known)", at)
+		r.Stack = "at " + at
 	}
 	return r
 }

@@ -158,6 +158,9 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 	guard := newMemoryGuard(opts.MaxMemory)
 	defer guard.stop()
 	for _, f := range opts.Files {
+		if ctx.Err() != nil {
+			break // interrupted: the run will start no test
+		}
 		s, err := opts.Engine.Load(f)
 		var infos []engine.TestInfo
 		if err == nil {
@@ -166,6 +169,11 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		if err != nil {
 			p.Tests = append(p.Tests, &Planned{File: f, Info: engine.TestInfo{Name: LoadErrorName, File: f}, loadErr: err})
 			p.LoadErrors++
+			if ctx.Err() != nil {
+				// Interrupted (Ctrl-C) while listing f's tests: f says so, and the files
+				// after it are not loaded (each would fail the same way at once).
+				break
+			}
 			continue
 		}
 		// The compiled script is not kept: a run of thousands of files would hold every
@@ -261,6 +269,7 @@ func (f *planFile) release() {
 // and memory limit, so a script whose top level never ends (or allocates without end)
 // fails to load instead of stopping the whole run.
 func collect(ctx context.Context, s Script, file string, timeout, grace time.Duration, guard *memoryGuard) ([]engine.TestInfo, error) {
+	parent := ctx
 	ctx, release, _ := guard.guard(ctx, file+" (registering its tests)", -1)
 	defer release()
 	if timeout > 0 {
@@ -279,11 +288,33 @@ func collect(ctx context.Context, s Script, file string, timeout, grace time.Dur
 		done <- collected{infos, err}
 	}()
 	c, stuck, _ := wait(ctx, done, nil, 0, 0, grace)
+	why, interrupted := context.Cause(ctx), parent.Err() != nil
+	switch {
+	case interrupted && context.Cause(parent) == context.Canceled:
+		why = errInterruptedWhileListing
+	case interrupted:
+		why = fmt.Errorf("its top level did not finish: %w", context.Cause(parent))
+	}
 	if stuck {
-		return nil, fmt.Errorf("%v, and did not stop within %v; abandoned (a native call ignored the interrupt)", context.Cause(ctx), grace)
+		return nil, fmt.Errorf("%v, and did not stop within %v; abandoned (a native call ignored the interrupt)", why, grace)
+	}
+	var le *engine.LoadError
+	if c.err != nil && interrupted && errors.As(c.err, &le) {
+		// The engine calls it a cancelled test; say what it was: a file whose tests
+		// could not be listed, where the interrupt found its top level.
+		named := *le
+		named.Message = why.Error()
+		if _, at, ok := strings.Cut(le.Message, " (interrupted at "); ok {
+			named.Message += " (interrupted at " + at
+		}
+		return nil, &named
 	}
 	return c.infos, c.err
 }
+
+// errInterruptedWhileListing is why a script failed to load when the run was interrupted
+// (Ctrl-C) while its top level ran to list its tests.
+var errInterruptedWhileListing = errors.New("its top level did not finish: the run was interrupted (Ctrl-C) while it registered its tests")
 
 func selected(info engine.TestInfo, filter *regexp.Regexp, tags []string) bool {
 	if filter != nil && !filter.MatchString(info.Name) {

@@ -155,6 +155,9 @@ func (s *Server) jobWork(session, job, name string) work {
 			})
 			if (result == "Success" || result == "Warning") && !s.mut.NoRestorePoints {
 				s.backedUp(session, job, end)
+				if !isCopyJob(job) {
+					s.copyImmediately(job, end)
+				}
 			}
 		}}
 }
@@ -191,7 +194,7 @@ func (s *Server) setJobEnabled(rq *request, on bool) (int, any, *apiError) {
 	want := fmt.Sprint(on)
 	if it, ok := s.world.get(path); ok && string(it.obj.get("isEnabled")) != want {
 		s.change(path, func(o *object) { o.setValue("isEnabled", on) })
-		if on && strings.HasPrefix(path, "/v8/Jobs/") { // its schedule goes on
+		if on { // its schedule goes on
 			s.scheduleJob(path, rq.now, true)
 		}
 	}

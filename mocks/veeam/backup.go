@@ -66,14 +66,58 @@ func (s *Server) backedUp(session, job string, end time.Time) {
 
 // scheduleOf reads a job's schedulePolicy; ok is false for a job that runs only when
 // started (ManualOnly, scheduleEnabled not true, or no policy). nextRun (collections.go)
-// says when it fires.
-func scheduleOf(job object) (object, bool) {
+// says when it fires. A copy job's RESTCopyJobSchedulePolicy has no scheduleEnabled and
+// calls its daily type DailyAtTime: it comes back in the backup job's terms (Daily,
+// scheduleEnabled true), so one nextRun serves both. Its Immediate type has no slots: it
+// starts when its backup job backs something up (copyImmediately).
+func scheduleOf(job object, isCopy bool) (object, bool) {
 	sp, err := parseObject(job.get("schedulePolicy"))
-	if err != nil || sp.text("scheduleEnabled") != "true" {
+	if err != nil {
+		return nil, false
+	}
+	if isCopy {
+		switch sp.str("type") {
+		case "Periodically":
+		case "DailyAtTime":
+			sp.setValue("type", "Daily")
+		default:
+			return nil, false
+		}
+		sp.setValue("scheduleEnabled", true)
+		return sp, true
+	}
+	if sp.text("scheduleEnabled") != "true" {
 		return nil, false
 	}
 	t := sp.str("type")
 	return sp, t == "Daily" || t == "Periodically"
+}
+
+// isCopyJob reports whether path names a copy job (/v8/CopyJobs/{id}).
+func isCopyJob(path string) bool { return strings.HasPrefix(strings.ToLower(path), "/v8/copyjobs/") }
+
+// copyImmediately starts, at end, the enabled copy jobs of schedule type Immediate that
+// copy the backup job at job, which has just backed something up (RESTCopyJobSchedulePolicy:
+// "The backup copy job runs right after the latest restore point appears in a source
+// backup repository"); a copy job still running is not started again [A]. It runs from a
+// run's end step, under the timeline's lock.
+func (s *Server) copyImmediately(job string, end time.Time) {
+	j, ok := s.world.get(job)
+	if !ok {
+		return
+	}
+	var steps []step
+	for _, c := range s.world.list("/v8/CopyJobs") {
+		sp, err := parseObject(c.obj.get("schedulePolicy"))
+		if err != nil || sp.str("type") != "Immediate" || !strings.EqualFold(c.obj.str("backupJobId"), j.obj.str("id")) ||
+			c.obj.text("isEnabled") != "true" || c.obj.str("lastStatus") == "Running" {
+			continue
+		}
+		if _, run, e := s.beginJob(c.path, true, false, end); e == nil {
+			steps = append(steps, run...)
+		}
+	}
+	s.timeline.addLocked(steps...)
 }
 
 // scheduleStep is the step that starts the job at path at its nextRun.
@@ -85,26 +129,61 @@ func (s *Server) scheduleStep(path string, at time.Time) step {
 // their nextRun. A nextRun already past when the server starts (or is reset) is not
 // caught up on: it moves to the schedule's next slot after now, as a server that was
 // down does not run the starts it missed [A].
+//
+// It runs on the base world (at New and Reset), so what it finds depends only on the base
+// and the clock's reading: the base keeps the last answer (fixtureRuns), and a stack made
+// at the same moment as the one before (every test's, on a virtual clock) reads no job
+// (issue 11's NewInProcess: reading every fixture job's schedule was 0.5 ms a stack).
 func (s *Server) scheduleFixtureJobs() {
 	now := s.clk.Now()
-	var steps []step
-	for _, j := range s.world.list("/v8/Jobs") {
-		next, ok := nextRunOf(j.obj)
-		sp, scheduled := scheduleOf(j.obj)
-		if !ok || !scheduled || string(j.obj.get("isEnabled")) != "true" {
-			continue
-		}
-		if next.Before(now) {
-			later := nextRun(sp, now)
-			if later == nil {
+	runs := s.initial.world.fixtureRuns(now, func() []fixtureRun {
+		var runs []fixtureRun
+		jobs := append(s.world.list("/v8/Jobs"), s.world.list("/v8/CopyJobs")...)
+		for _, j := range jobs {
+			next, ok := nextRunOf(j.obj)
+			sp, scheduled := scheduleOf(j.obj, isCopyJob(j.path))
+			if !ok || !scheduled || string(j.obj.get("isEnabled")) != "true" {
 				continue
 			}
-			next = *later
-			s.change(j.path, func(o *object) { o.setValue("nextRun", next) })
+			moved := false
+			if next.Before(now) {
+				later := nextRun(sp, now)
+				if later == nil {
+					continue
+				}
+				next, moved = *later, true
+			}
+			runs = append(runs, fixtureRun{path: j.path, next: next, moved: moved})
 		}
-		steps = append(steps, s.scheduleStep(j.path, next))
+		return runs
+	})
+	steps := make([]step, 0, len(runs))
+	for _, r := range runs {
+		if r.moved {
+			s.change(r.path, func(o *object) { o.setValue("nextRun", r.next) })
+		}
+		steps = append(steps, s.scheduleStep(r.path, r.next))
 	}
 	s.timeline.schedule(steps...)
+}
+
+// fixtureRun is a fixture job's next start as scheduleFixtureJobs finds it: at next,
+// moved there from a nextRun already past.
+type fixtureRun struct {
+	path  string
+	next  time.Time
+	moved bool
+}
+
+// fixtureRuns returns find's answer for the clock reading now, kept from the last call
+// with the same reading.
+func (ws *worldState) fixtureRuns(now time.Time, find func() []fixtureRun) []fixtureRun {
+	ws.runsMu.Lock()
+	defer ws.runsMu.Unlock()
+	if ws.runs == nil || !ws.runsAt.Equal(now) {
+		ws.runs, ws.runsAt = find(), now
+	}
+	return ws.runs
 }
 
 // nextRunOf is a job's nextRun, if it has one.
@@ -116,15 +195,19 @@ func nextRunOf(job object) (time.Time, bool) {
 	return t, true
 }
 
-// The jobs' afterCreate is set here: in the collections table it would make an
-// initialisation cycle (a run's end adds a restore point through the table).
-func init() { collectionOf("/v8/Jobs").afterCreate = jobCreated }
+// The jobs' and copy jobs' afterCreate is set here: in the collections table it would
+// make an initialisation cycle (a run's end adds a restore point through the table).
+func init() {
+	collectionOf("/v8/Jobs").afterCreate = jobCreated
+	collectionOf("/v8/CopyJobs").afterCreate = jobCreated
+}
 
-// jobCreated is what follows a job's creation (POST /v8/Jobs; newJob set its nextRun):
-// its schedule's first start goes on the timeline, and a job created with runNow starts.
+// jobCreated is what follows a job's or copy job's creation (POST /v8/Jobs or
+// /v8/CopyJobs; newJob set its nextRun): its schedule's first start goes on the
+// timeline, and a job created with runNow starts.
 func jobCreated(s *Server, rq *request, it *item) *item {
 	if next, ok := nextRunOf(it.obj); ok {
-		if _, scheduled := scheduleOf(it.obj); scheduled {
+		if _, scheduled := scheduleOf(it.obj, isCopyJob(it.path)); scheduled {
 			s.timeline.schedule(s.scheduleStep(it.path, next))
 		}
 	}
@@ -138,7 +221,7 @@ func jobCreated(s *Server, rq *request, it *item) *item {
 func (s *Server) scheduleJob(path string, now time.Time, keep bool) {
 	var at time.Time
 	s.change(path, func(o *object) {
-		sp, scheduled := scheduleOf(*o)
+		sp, scheduled := scheduleOf(*o, isCopyJob(path))
 		if !scheduled {
 			o.del("nextRun") // as newJob leaves it
 			return
@@ -167,14 +250,15 @@ func (s *Server) scheduledStart(path string, at time.Time) {
 	if !ok {
 		return
 	}
-	sp, scheduled := scheduleOf(j.obj)
+	isCopy := isCopyJob(path)
+	sp, scheduled := scheduleOf(j.obj, isCopy)
 	cur, has := nextRunOf(j.obj)
 	if !scheduled || !has || !cur.Equal(at) || string(j.obj.get("isEnabled")) != "true" {
 		return
 	}
 	var steps []step
 	if j.obj.str("lastStatus") != "Running" {
-		if _, run, e := s.beginJob(path, false, false, at); e == nil {
+		if _, run, e := s.beginJob(path, isCopy, false, at); e == nil {
 			steps = run
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vbharness/vbharness/mocks/clock"
 )
 
 // jobRuns is the job's sessions, oldest first.
@@ -48,7 +50,15 @@ func TestScheduledJobStartsByItselfAndEveryClientSeesTheSameRun(t *testing.T) {
 	next := *job.NextRun // 2026-01-05 20:00, eleven hours after the clock's start
 	jobPath := "/v8/Jobs/" + job.ID
 	before := len(e.jobRuns(job.ID))
-	rpBefore := len(results(e.call("GET", "/v8/RestorePoints?limit=1000", "", 200)))
+	jobPoints := func() (n int) { // other jobs back up on their schedules meanwhile
+		for _, rp := range results(e.call("GET", "/v8/RestorePoints?limit=1000", "", 200)) {
+			if rp["jobId"] == job.ID {
+				n++
+			}
+		}
+		return n
+	}
+	rpBefore := jobPoints()
 
 	e.clk.Advance(next.Sub(e.clk.Now()) - time.Second)
 	if j := e.call("GET", jobPath, "", 200); j["lastStatus"] == "Running" || len(e.jobRuns(job.ID)) != before {
@@ -104,8 +114,8 @@ func TestScheduledJobStartsByItselfAndEveryClientSeesTheSameRun(t *testing.T) {
 			rp = r
 		}
 	}
-	if len(rps) != rpBefore+1 || rp == nil || rp["repositoryId"] != repo.ID || rp["organizationId"] != job.OrganizationID {
-		t.Fatalf("want one new restore point of the job at %s; %d → %d, found %v", wire(next.Add(10*time.Minute)), rpBefore, len(rps), rp)
+	if n := jobPoints(); n != rpBefore+1 || rp == nil || rp["repositoryId"] != repo.ID || rp["organizationId"] != job.OrganizationID {
+		t.Fatalf("want one new restore point of the job at %s; %d → %d, found %v", wire(next.Add(10*time.Minute)), rpBefore, jobPoints(), rp)
 	}
 	r := e.call("GET", "/v8/BackupRepositories/"+repo.ID, "", 200)
 	if free := int64(r["freeSpaceBytes"].(float64)); free != repo.FreeSpaceBytes-backupBytes {
@@ -237,7 +247,7 @@ func TestNextRunChains(t *testing.T) {
 	}
 	for _, p := range []string{`{"type":"ManualOnly"}`, `{"scheduleEnabled":false,"type":"Daily","dailyTime":"01:00:00"}`} {
 		sp, _ := parseObject([]byte(p))
-		if _, ok := scheduleOf(object{{key: "schedulePolicy", val: sp.bytes()}}); ok {
+		if _, ok := scheduleOf(object{{key: "schedulePolicy", val: sp.bytes()}}, false); ok {
 			t.Errorf("%s is scheduled", p)
 		}
 	}
@@ -265,5 +275,166 @@ func TestMissedStartsAreNotCaughtUp(t *testing.T) {
 	}
 	if n := len(e.jobRuns(job.ID)); n != before {
 		t.Fatalf("%d runs after the start; want the fixtures' %d", n, before)
+	}
+}
+
+// copyJobs is the world's copy jobs by schedule type.
+func (e *actionEnv) copyJobs() map[string]map[string]any {
+	e.t.Helper()
+	byType := map[string]map[string]any{}
+	for _, c := range results(e.call("GET", "/v8/CopyJobs?limit=1000", "", 200)) {
+		sp, _ := c["schedulePolicy"].(map[string]any)
+		byType[fmt.Sprint(sp["type"])] = c
+	}
+	return byType
+}
+
+// Issue 13 item 4: copy jobs run on their schedules as backup jobs do. A DailyAtTime copy
+// job starts by itself at its nextRun, its session is a Copy session that ends on the
+// clock, and lastRun, nextRun, lastBackup and the restore points move; an Immediate one
+// starts when its backup job's run ends; one created with a Periodically schedule starts
+// at every period.
+func TestCopyJobsStartOnTheirSchedules(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil) // sessionDuration 600
+	copies := e.copyJobs()
+	daily, immediate := copies["DailyAtTime"], copies["Immediate"]
+	if daily == nil || immediate == nil || daily["nextRun"] == nil || immediate["nextRun"] != nil {
+		t.Fatalf("fixture copy jobs: %v", copies)
+	}
+	id := daily["id"].(string)
+	next, err := time.Parse(time.RFC3339Nano, daily["nextRun"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := next.Format("15:04:05"); got != daily["schedulePolicy"].(map[string]any)["dailyTime"] {
+		t.Fatalf("copy job nextRun %s is not at its dailyTime %v", wire(next), daily["schedulePolicy"])
+	}
+	e.clk.Advance(next.Sub(e.clk.Now()) - time.Second)
+	if c := e.call("GET", "/v8/CopyJobs/"+id, "", 200); c["lastStatus"] == "Running" {
+		t.Fatalf("a second before nextRun the copy job runs already: %v", c)
+	}
+	e.clk.Advance(2 * time.Second)
+	c := e.call("GET", "/v8/CopyJobs/"+id, "", 200)
+	if c["lastStatus"] != "Running" || !sameTime(c["lastRun"], next) || !sameTime(c["nextRun"], next.Add(24*time.Hour)) {
+		t.Fatalf("after nextRun the copy job is %v lastRun %v nextRun %v; want Running since %s, next %s",
+			c["lastStatus"], c["lastRun"], c["nextRun"], wire(next), wire(next.Add(24*time.Hour)))
+	}
+	runs := e.jobRuns(id)
+	if len(runs) != 1 || runs[0]["jobType"] != "Copy" || !sameTime(runs[0]["creationTime"], next) {
+		t.Fatalf("want one Copy session created at %s; got %v", wire(next), runs)
+	}
+	e.clk.Advance(10 * time.Minute)
+	end := next.Add(10 * time.Minute)
+	c = e.call("GET", "/v8/CopyJobs/"+id, "", 200)
+	if c["lastStatus"] != "Success" || !sameTime(c["lastBackup"], end) {
+		t.Fatalf("after the run the copy job is %v, lastBackup %v; want Success at %s", c["lastStatus"], c["lastBackup"], wire(end))
+	}
+	found := false
+	for _, rp := range results(e.call("GET", "/v8/RestorePoints?limit=1000", "", 200)) {
+		found = found || (rp["isCopy"] == true && rp["jobId"] == daily["backupJobId"] && sameTime(rp["backupTime"], end))
+	}
+	if !found {
+		t.Fatalf("no copy restore point of job %v at %s", daily["backupJobId"], wire(end))
+	}
+
+	// Immediate: the copy starts when its backup job's run ends (the backup job runs
+	// on its own schedule by now, or is started).
+	job := "/v8/Jobs/" + immediate["backupJobId"].(string)
+	if j := e.call("GET", job, "", 200); j["lastStatus"] != "Running" {
+		e.call("POST", job+"/start", "", 200)
+	}
+	start, _ := time.Parse(time.RFC3339Nano, e.call("GET", job, "", 200)["lastRun"].(string))
+	if runs := e.jobRuns(immediate["id"].(string)); len(runs) != 0 {
+		t.Fatalf("Immediate copy job ran before its backup job's run ended: %v", runs)
+	}
+	e.clk.Advance(start.Add(10 * time.Minute).Sub(e.clk.Now()))
+	runs = e.jobRuns(immediate["id"].(string))
+	if len(runs) != 1 || !sameTime(runs[0]["creationTime"], start.Add(10*time.Minute)) || runs[0]["status"] != "Running" {
+		t.Fatalf("Immediate copy job after its backup job's run: %v; want one Running run since %s", runs, wire(start.Add(10*time.Minute)))
+	}
+
+	// A copy job created with a Periodically schedule.
+	now := e.clk.Now()
+	body := fmt.Sprintf(`{"backupJobId":%q,"organizationId":%q,"repositoryId":%q,"schedulePolicy":{"type":"Periodically","periodicallyEvery":"Hours1"}}`,
+		daily["backupJobId"], daily["organizationId"], immediate["repositoryId"])
+	created := e.call("POST", "/v8/CopyJobs", body, 201)
+	first := now.Truncate(time.Hour).Add(time.Hour)
+	if !sameTime(created["nextRun"], first) {
+		t.Fatalf("new periodic copy job: nextRun %v; want %s", created["nextRun"], wire(first))
+	}
+	e.clk.Advance(first.Add(2 * time.Hour).Sub(now))
+	if runs := e.jobRuns(created["id"].(string)); len(runs) != 3 || !sameTime(runs[2]["creationTime"], first.Add(2*time.Hour)) {
+		t.Fatalf("periodic copy job: %d runs; want 3, the last at %s", len(runs), wire(first.Add(2*time.Hour)))
+	}
+}
+
+// A server that starts on a clock other than the default moves the default world's
+// times with it and keeps each job's schedule and nextRun consistent: a Daily job's
+// nextRun is at its dailyTime, a day after its lastRun, and in the day after the start
+// every daily job runs once (they ran twice: at the moved nextRun, then at the dailyTime
+// that had not moved).
+func TestShiftedFixtureJobsRunOnceADayAtTheirDailyTime(t *testing.T) {
+	t.Parallel()
+	start := clock.DefaultStart.Add(31*24*time.Hour + 7*time.Hour + 13*time.Minute + 5*time.Second)
+	clk := clock.NewVirtual(start)
+	fe := newFakeEntra(t, clk)
+	e := &actionEnv{testEnv: &testEnv{t: t, srv: New(clk, WithAuthority(fe.srv.URL), WithHTTPClient(fe.srv.Client())), clk: clk, entra: fe}}
+	s := e.srv.Settings()
+	s.AccessTokenLifetime = 86400 * 2
+	e.srv.UpdateSettings(s)
+	e.tok = bearer(e.adminLogin().AccessToken)
+
+	daily := map[string]bool{}
+	for _, j := range results(e.call("GET", "/v8/Jobs?limit=1000", "", 200)) {
+		sp := j["schedulePolicy"].(map[string]any)
+		if j["nextRun"] == nil {
+			continue
+		}
+		next, _ := time.Parse(time.RFC3339Nano, j["nextRun"].(string))
+		raw, _ := json.Marshal(sp)
+		o, _ := parseObject(raw)
+		if want := nextRun(o, start); want == nil || !want.Equal(next) {
+			t.Errorf("job %v: nextRun %s; its schedule %v next fires at %v", j["name"], wire(next), sp, want)
+		}
+		if sp["type"] == "Daily" && j["isEnabled"] == true {
+			daily[j["id"].(string)] = true
+			if !sameTime(j["lastRun"], next.Add(-24*time.Hour)) {
+				t.Errorf("job %v: lastRun %v, nextRun %s: not a day apart", j["name"], j["lastRun"], wire(next))
+			}
+		}
+	}
+	if len(daily) == 0 {
+		t.Fatal("no enabled daily job in the default world")
+	}
+	e.clk.Advance(24*time.Hour - time.Second)
+	runs := map[string]int{}
+	for _, js := range results(e.call("GET", "/v8/JobSessions?limit=10000", "", 200)) {
+		if c, _ := time.Parse(time.RFC3339Nano, js["creationTime"].(string)); !c.Before(start) && daily[js["jobId"].(string)] {
+			runs[js["jobId"].(string)]++
+		}
+	}
+	for id := range daily {
+		if runs[id] != 1 {
+			t.Errorf("daily job %s ran %d times in the day after the start; want 1", id, runs[id])
+		}
+	}
+}
+
+// A fixture job's lastBackup is the end of its last run that backed something up
+// (Success or Warning): the restore point of that run is at the same time.
+func TestFixtureLastBackupIsTheEndOfTheLastGoodRun(t *testing.T) {
+	t.Parallel()
+	f := DefaultFixtures()
+	for _, j := range f.Jobs {
+		var last *time.Time
+		for _, js := range f.JobSessions {
+			if js.JobID == j.ID && (js.Status == "Success" || js.Status == "Warning") && js.EndTime != nil && (last == nil || js.EndTime.After(*last)) {
+				last = js.EndTime
+			}
+		}
+		if (last == nil) != (j.LastBackup == nil) || (last != nil && !last.Equal(*j.LastBackup)) {
+			t.Errorf("job %s: lastBackup %v; its last good run ended at %v", j.Name, j.LastBackup, last)
+		}
 	}
 }

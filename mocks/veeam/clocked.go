@@ -1,6 +1,7 @@
 package veeam
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -37,7 +38,7 @@ type step struct {
 // start, so work running at a restart goes on.
 type stepPlan struct {
 	Do     string `json:"do"`               // "half" or "end" of a work, or "maintenance"
-	Work   string `json:"work,omitempty"`   // the work's name: "job", "repository", "orgSync"
+	Work   string `json:"work,omitempty"`   // the work's name: "job", "repository", "orgSync", "restore", "retrieval"
 	Path   string `json:"path"`             // the session, or the proxy entering maintenance
 	Title  string `json:"title,omitempty"`  // for log messages
 	Target string `json:"target,omitempty"` // the job or repository the work's end changes
@@ -63,19 +64,35 @@ func newTimeline() *timeline {
 	return tl
 }
 
-// schedule adds steps.
+// schedule adds steps: many at once (a world's fixture jobs) are appended and sorted
+// once, not inserted one by one.
 func (tl *timeline) schedule(steps ...step) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	for _, st := range steps {
 		tl.seq++
 		st.seq = tl.seq
-		tl.insertLocked(st)
+		if len(steps) > 1 {
+			tl.steps = append(tl.steps, st)
+		} else {
+			tl.insertLocked(st)
+		}
 		if tl.p != nil {
 			tl.p.putStep(st)
 		}
 	}
+	if len(steps) > 1 {
+		slices.SortFunc(tl.steps, compareSteps)
+	}
 	tl.storeNext()
+}
+
+// compareSteps orders steps by time, then by the order they were scheduled in.
+func compareSteps(a, b step) int {
+	if c := a.at.Compare(b.at); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.seq, b.seq)
 }
 
 // addLocked is schedule for a step's apply, which runs under mu.
@@ -91,12 +108,7 @@ func (tl *timeline) addLocked(steps ...step) {
 }
 
 func (tl *timeline) insertLocked(st step) {
-	i, _ := slices.BinarySearchFunc(tl.steps, st, func(a, b step) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		return int(a.seq) - int(b.seq)
-	})
+	i, _ := slices.BinarySearchFunc(tl.steps, st, compareSteps)
 	tl.steps = slices.Insert(tl.steps, i, st)
 }
 
@@ -197,6 +209,8 @@ func (s *Server) workOf(p stepPlan) work {
 		w = repositoryWork(p.Path, p.Target)
 	case "restore":
 		w = restoreWork(p.Path)
+	case "retrieval":
+		w = retrievalWork(p.Path, p.Target)
 	default:
 		w = orgSyncWork(p.Path)
 	}

@@ -54,6 +54,11 @@ type collection struct {
 	// owns are items of other lists that go with an item when it is deleted (list →
 	// the field of theirs that names it): a job's sessions [A].
 	owns map[string]string
+	// check refuses a create request (or an element of a bulk add) the document lets
+	// through but the server would not (a data retrieval of an organization it does not
+	// hold, a job's selected user that is not in its organization), before anything is
+	// stored.
+	check func(s *Server, rq *request, given object) *apiError
 	// afterCreate acts on a new item once it is stored (a job created with runNow
 	// starts) and returns it as it then is.
 	afterCreate func(s *Server, rq *request, it *item) *item
@@ -152,10 +157,12 @@ var collections = []*collection{
 	{list: "/v8/BackupRepositories/{repositoryId}/MailboxData", item: "/v8/BackupRepositories/{repositoryId}/MailboxData/{mailboxId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/TeamData", item: "/v8/BackupRepositories/{repositoryId}/TeamData/{teamId}"},
 	{list: "/v8/BackupRepositories/{repositoryId}/UserData", item: "/v8/BackupRepositories/{repositoryId}/UserData/{userId}"},
-	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name", created: newJob, owns: map[string]string{"/v8/JobSessions": "jobId"},
+	{list: "/v8/CopyJobs", item: "/v8/CopyJobs/{id}", fixtures: true, unique: "name", created: newCopyJob /* afterCreate: jobCreated, as for jobs */, owns: map[string]string{"/v8/JobSessions": "jobId"},
 		refs: map[string]string{"backupJobId": "/v8/Jobs", "repositoryId": "/v8/BackupRepositories"}},
-	{list: "/v8/DataRetrievals", item: "/v8/DataRetrievals/{dataRetrievalId}"},
-	{list: "/v8/DataRetrievalSessions", item: "/v8/DataRetrievalSessions/{dataRetrievalSessionId}"},
+	{list: "/v8/DataRetrievals", item: "/v8/DataRetrievals/{dataRetrievalId}", refs: map[string]string{"repositoryId": "/v8/BackupRepositories"},
+		links: map[string]string{"sessions": "/v8/DataRetrievalSessions?dataRetrievalId={id}"} /* check, afterCreate: retrieval.go */},
+	{list: "/v8/DataRetrievalSessions", item: "/v8/DataRetrievalSessions/{dataRetrievalSessionId}", order: newestFirst,
+		links: map[string]string{"retrieval": "/v8/DataRetrievals/{retrievalId}"}, filters: []filter{{query: "dataRetrievalId", field: "retrievalId"}}},
 	{list: "/v8/DataRetrievalSessions/{sessionId}/LogItems", item: "/v8/DataRetrievalSessions/{sessionId}/LogItems/{logItemId}"},
 	{list: "/v8/EncryptionKeys", item: "/v8/EncryptionKeys/{keyId}"},
 	{list: "/v8/Jobs/{jobId}/SelectedItems", item: "/v8/Jobs/{jobId}/SelectedItems/{itemId}"},
@@ -360,6 +367,14 @@ func (s *Server) addItem(rq *request, body []byte, bulk bool) (*item, *apiError)
 	case c.idKind == "uuid":
 		id = strings.ToLower(id)
 	}
+	if e := badName(c, given); e != nil {
+		return nil, e
+	}
+	if c.check != nil {
+		if e := c.check(s, rq, given); e != nil {
+			return nil, e
+		}
+	}
 	path := c.itemPath(rq.values, id)
 	o := c.fresh(path, id, rq.values[:c.listVars], rq.now)
 	merge(&o, given, c.itemSchema)
@@ -422,13 +437,19 @@ func (c *collection) fresh(path, id string, parent []string, now time.Time) obje
 // on its schedule], its lastStatus is NotConfigured, the enumeration's value for a job
 // that has not run [A], it has no lastRun or lastBackup, and nextRun is when its
 // schedule next fires on the mock's clock (absent for a manual or disabled schedule).
-func newJob(o *object, now time.Time) {
+func newJob(o *object, now time.Time) { newRunnable(o, now, false) }
+
+// newCopyJob is newJob for a copy job, whose schedulePolicy is a
+// RESTCopyJobSchedulePolicy (scheduleOf).
+func newCopyJob(o *object, now time.Time) { newRunnable(o, now, true) }
+
+func newRunnable(o *object, now time.Time, isCopy bool) {
 	if o.get("isEnabled") == nil {
 		o.setValue("isEnabled", true)
 	}
 	o.setValue("lastStatus", "NotConfigured")
-	sp, err := parseObject(o.get("schedulePolicy"))
-	if err != nil || o.text("isEnabled") != "true" {
+	sp, scheduled := scheduleOf(*o, isCopy)
+	if !scheduled || o.text("isEnabled") != "true" {
 		return
 	}
 	if next := nextRun(sp, now); next != nil {
@@ -567,6 +588,9 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 		return 0, nil, e
 	}
 	given, _ := parseObject(bytes.TrimSpace(rq.body))
+	if e := badName(c, given); e != nil {
+		return 0, nil, e
+	}
 	if e := s.checkRefs(c, given); e != nil { // the stored values were checked already
 		return 0, nil, e
 	}
@@ -591,7 +615,7 @@ func (s *Server) updateItem(rq *request) (int, any, *apiError) {
 	if next == nil { // deleted since the path was checked
 		return 0, nil, c.notFound(id)
 	}
-	if c.list == "/v8/Jobs" && given.get("schedulePolicy") != nil { // a new schedule: a new nextRun
+	if (c.list == "/v8/Jobs" || c.list == "/v8/CopyJobs") && given.get("schedulePolicy") != nil { // a new schedule: a new nextRun
 		s.scheduleJob(next.path, rq.now, false)
 	}
 	return rq.route.op.Status, nil, nil
@@ -631,14 +655,19 @@ func bumpETag(o *object) {
 
 // removeItem serves DELETE on an item: 204. An item another one names in its refs (an
 // organization or repository a job names, a proxy a repository names) is not deleted,
-// so no link leads nowhere: 400 OperationConflict naming them [A]. The items it owns
+// so no link leads nowhere: 400 OperationConflict naming them [A]; nor is a running job
+// or copy job (400 OperationConflict, stop it first [A]). The items it owns
 // (a job's sessions) go with it [A]. The check and the removal are one step.
 func (s *Server) removeItem(rq *request) (int, any, *apiError) {
 	c := rq.route.coll
 	id := rq.values[c.listVars]
-	found, e := s.world.removeWith(c.itemPath(rq.values, id), func(w *world) ([]string, *apiError) {
+	path := c.itemPath(rq.values, id)
+	found, e := s.world.removeWith(path, func(w *world) ([]string, *apiError) {
 		if c.listVars > 0 {
 			return nil, nil // refs name top-level items only
+		}
+		if cur := w.lookupLocked(strings.ToLower(path)); cur != nil && (c.list == "/v8/Jobs" || c.list == "/v8/CopyJobs") && cur.obj.str("lastStatus") == "Running" {
+			return nil, conflict("Job '%s' is running; stop it before deleting it.", cur.obj.str("name")) // [A]
 		}
 		if e := c.inUseLocked(w, id); e != nil {
 			return nil, e

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/configfile"
 	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
@@ -824,23 +825,34 @@ func buildDefaultFixtures() Fixtures {
 		case 8:
 			sched = SchedulePolicy{Type: "ManualOnly", RetryEnabled: false}
 		}
+		// A Daily job last ran at its dailyTime the day before the clock's start and runs
+		// next at it on the start's day; a Periodically one last ran on the last mark of
+		// its period before the start and runs next on the first after it.
 		lastRun := day.Add(time.Duration(20+i%4)*time.Hour + time.Duration((i*7)%60)*time.Minute)
+		var next *time.Time
+		if sched.Type == "Periodically" {
+			lastRun = clock.DefaultStart.Truncate(4 * time.Hour)
+			next = at(lastRun.Add(4 * time.Hour))
+		} else if sched.Type != "ManualOnly" {
+			next = at(lastRun.Add(24 * time.Hour))
+		}
+		took := time.Duration(9+i%11) * time.Minute // each of its runs
 		status := statuses[i%len(statuses)]
 		j := Job{
 			ID: fixtureID("job", i), Name: fmt.Sprintf("%s - %s %02d", short, wl, i+1), BackupType: backupType,
 			OrganizationID: org, RepositoryID: f.Repositories[i%3].ID, SchedulePolicy: sched,
-			LastRun: at(lastRun), IsEnabled: i%9 != 8, LastStatus: status, ETag: int64(10 + i),
+			LastRun: at(lastRun), NextRun: next, IsEnabled: i%9 != 8, LastStatus: status, ETag: int64(10 + i),
 		}
-		if sched.Type != "ManualOnly" {
-			j.NextRun = at(lastRun.Add(24 * time.Hour))
-		}
-		if status != "Failed" {
-			j.LastBackup = at(lastRun.Add(14 * time.Minute))
+		// lastBackup is the end of the last run that backed something up: the last run,
+		// or the one a day before it (below) when the last failed.
+		j.LastBackup = at(lastRun.Add(took))
+		if status == "Failed" {
+			j.LastBackup = at(lastRun.Add(-24*time.Hour + took))
 		}
 		f.Jobs = append(f.Jobs, j)
 		for k, st := range []string{status, "Success"} {
 			start := lastRun.Add(-time.Duration(k) * 24 * time.Hour)
-			end := start.Add(time.Duration(9+i%11) * time.Minute)
+			end := start.Add(took)
 			details := fmt.Sprintf("Processed %d objects", 120+i*3)
 			cfg := "Incremental"
 			if k == 1 && i%7 == 0 {

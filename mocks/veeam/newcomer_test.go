@@ -271,6 +271,7 @@ func TestDeletingKeepsLinksLeadingSomewhere(t *testing.T) {
 	if w := e.do("DELETE", "/v8/Organizations/"+oid, "", "", e.tok...); w.Code != 400 || !strings.Contains(w.Body.String(), "doomed") {
 		t.Errorf("DELETE of an organization with a job = %d %s; want 400 naming job doomed", w.Code, w.Body)
 	}
+	e.call("POST", "/v8/Jobs/"+jid+"/stop", "", 204) // a running job is not deleted
 	e.call("DELETE", "/v8/Jobs/"+jid, "", 204)
 	e.call("GET", "/v8/JobSessions/"+sess["id"].(string), "", 404)
 	if page := e.call("GET", "/v8/JobSessions?jobId="+jid, "", 200); len(page["results"].([]any)) != 0 {

@@ -177,6 +177,21 @@ func (s *Server) addRole(rq *request) (int, any, *apiError) {
 	org := strings.ToLower(rq.param("organizationId"))
 	given, _ := parseObject(bytes.TrimSpace(rq.body))
 	roles := collectionOf("/v8/RbacRoles")
+	if e := badName(roles, given); e != nil {
+		return 0, nil, e
+	}
+	// The selected and excluded items given with the role are checked as those added
+	// later through …/selectedItems are (checkSelected).
+	for _, field := range []string{"selectedItems", "excludedItems"} {
+		var elems []json.RawMessage
+		_ = json.Unmarshal(given.get(field), &elems)
+		for _, el := range elems {
+			sub, _ := parseObject(el)
+			if e := s.checkDirectoryObject(org, sub); e != nil {
+				return 0, nil, e
+			}
+		}
+	}
 	id := newGUID()
 	path := roles.itemPath(nil, id)
 	o := roles.fresh(path, id, nil, rq.now) // what the client sent, not generated settings
@@ -219,4 +234,15 @@ func (s *Server) addRole(rq *request) (int, any, *apiError) {
 		}
 	}
 	return http.StatusCreated, roles.renderOne(rq, role), nil
+}
+
+// loggedInUser is GET /v8/Organization/LoggedInUser (operators): RESTRbacLoggedInUser, the
+// signed-in operator as its organization's directory knows it (its id and name), or as
+// its token names it when the directory does not [I].
+func (s *Server) loggedInUser(rq *request) (int, any, *apiError) {
+	id, name := s.operatorUserID(rq.sess), rq.sess.user
+	if u, ok := s.world.get("/v8/Organizations/" + rq.sess.orgID + "/Users/" + id); ok {
+		name = u.obj.str("name")
+	}
+	return http.StatusOK, map[string]string{"id": id, "name": name}, nil
 }

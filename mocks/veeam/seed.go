@@ -40,7 +40,37 @@ func worldFor(start time.Time) *worldState {
 	if shift == 0 {
 		return defaultWorld()
 	}
-	return buildWorld(defaultFixtures().clone().shifted(shift), clock.DefaultStart.Add(shift))
+	at := clock.DefaultStart.Add(shift)
+	return buildWorld(defaultFixtures().clone().shifted(shift).rescheduled(shift, at), at)
+}
+
+// rescheduled keeps f's jobs' schedules consistent with their times after shifted(d):
+// a Daily job's dailyTime moves with its lastRun (d modulo a day), and a scheduled job's
+// nextRun is its schedule's next slot after at, so a job runs once a day at the time its
+// schedule says (a daily job whose nextRun moved but not its dailyTime ran twice within
+// hours: once at the moved nextRun, again at the dailyTime).
+func (f Fixtures) rescheduled(d time.Duration, at time.Time) Fixtures {
+	for i := range f.Jobs {
+		j := &f.Jobs[i]
+		sp := &j.SchedulePolicy
+		if sp.Type == "Daily" {
+			if tod, err := time.Parse("15:04:05", sp.DailyTime); err == nil {
+				sp.DailyTime = tod.Add(d % (24 * time.Hour)).Format("15:04:05")
+			}
+		}
+		raw, err := json.Marshal(sp)
+		if err != nil {
+			continue
+		}
+		o, err := parseObject(raw)
+		if err != nil {
+			continue
+		}
+		if next := nextRun(o, at); next != nil && j.NextRun != nil {
+			j.NextRun = next
+		}
+	}
+	return f
 }
 
 // Keys of the world's mock-only singletons.
@@ -111,7 +141,35 @@ func buildWorld(f Fixtures, at time.Time) *worldState {
 		}
 	}
 	wireRelations(ws)
+	settleRetrievals(ws)
 	return ws
+}
+
+// settleRetrievals makes the seeded data retrievals ones that ran: their data was
+// retrieved two days before the world's time (pointInTime a day before that), the
+// retrieval succeeded, and the data stays for five more days, so each is explorable
+// (retrieval.go); a generated one had any dataState and times in any order.
+func settleRetrievals(ws *worldState) {
+	items := ws.lists[strings.ToLower("/v8/DataRetrievals")]
+	for i, it := range items {
+		o := append(object(nil), it.obj...)
+		started := ws.at.Add(-48 * time.Hour)
+		o.setValue("dataState", "Retrieved")
+		o.setValue("lastStatus", "Success")
+		o.setValue("startTime", started)
+		o.setValue("pointInTime", started.Add(-24*time.Hour))
+		o.setValue("expirationTime", ws.at.Add(5*24*time.Hour))
+		if org := ws.items[strings.ToLower("/v8/Organizations/"+o.str("organizationId"))]; org != nil {
+			if ms := org.obj.str("backedUpOrganizationId"); ms != "" {
+				o.setValue("organizationUniqueId", ms)
+			}
+		}
+		next, err := newItem(it.path, it.id, o.bytes(), it.hidden)
+		if err != nil {
+			panic(fmt.Sprintf("veeam: seed %s: %v", it.path, err))
+		}
+		items[i], ws.items[it.key] = next, next
+	}
 }
 
 // relations are the id-valued properties whose relation is known: the list whose item
@@ -634,16 +692,39 @@ func buildDirectory(ws *worldState, f Fixtures) {
 			"isExchange": o.IsExchangeOnline, "isSharePoint": o.IsSharePointOnline, "isOneDrive": o.IsSharePointOnline, "isTeams": o.IsTeamsOnline,
 			"isLongTermCopy": false, "isCopy": false, "isRetrieved": false, "eTag": 1, "objectsEtag": 1}, nil)
 	}
-	// Copy jobs: one for each of the first two enabled jobs, copying to the next repository.
+	// Copy jobs: one for each of the first two enabled jobs, copying to the next
+	// repository. The first runs daily an hour after its backup job last ran
+	// (DailyAtTime), its nextRun the next slot of that schedule after the world's start;
+	// the second runs right after each backup of its job (Immediate: no nextRun). Each
+	// copy took 5 minutes.
 	copies := 0
 	for i, j := range f.Jobs {
 		if copies == 2 || !j.IsEnabled || len(f.Repositories) == 0 {
 			continue
 		}
 		copies++
+		var lastRun, lastBackup, next *time.Time
+		policy := map[string]any{"type": "Immediate"}
+		if j.LastBackup != nil {
+			lastRun = j.LastBackup
+		}
+		if copies == 1 && j.LastRun != nil {
+			at := j.LastRun.Add(time.Hour)
+			lastRun = &at
+			policy = map[string]any{"type": "DailyAtTime", "dailyType": "Everyday", "dailyTime": at.UTC().Format("15:04:05")}
+			sp := object{}
+			sp.setValue("type", "Daily")
+			sp.setValue("dailyTime", policy["dailyTime"])
+			sp.setValue("scheduleEnabled", true)
+			next = nextRun(sp, ws.at)
+		}
+		if lastRun != nil {
+			end := lastRun.Add(5 * time.Minute)
+			lastBackup = &end
+		}
 		ws.addFrom(collectionOf("/v8/CopyJobs"), nil, fixtureID("copyjob", i), map[string]any{
 			"backupJobId": j.ID, "organizationId": j.OrganizationID, "repositoryId": f.Repositories[(i+1)%len(f.Repositories)].ID,
-			"name": "Copy of " + j.Name, "lastRun": j.LastRun, "nextRun": j.NextRun, "lastBackup": j.LastBackup,
+			"name": "Copy of " + j.Name, "schedulePolicy": policy, "lastRun": lastRun, "nextRun": next, "lastBackup": lastBackup,
 			"isEnabled": true, "lastStatus": "Success", "eTag": 1}, nil)
 	}
 }

@@ -151,7 +151,13 @@ var semanticBodies = map[string]func(w *walker, rt *route) string{
 	"Job_Update":                        namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
 	"CopyJob_Create":                    namingWorldItems("backupJobId", "/v8/Jobs", "repositoryId", "/v8/BackupRepositories"),
 	"CopyJob_Update":                    namingWorldItems("backupJobId", "/v8/Jobs", "repositoryId", "/v8/BackupRepositories"),
+	"DataRetrieval_Create":              namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
 	"BackupRepository_Add":              namingWorldItems("proxyId", "/v8/Proxies"),
+	"Job_AddSelectedItems":              namingDirectoryItems,
+	"Job_AddExcludedItems":              namingDirectoryItems,
+	"RbacRole_AddSelectedItems":         namingDirectoryItems,
+	"RbacRole_Add":                      namingRoleItems,
+	"RbacRole_AddExcludedItems":         namingDirectoryItems,
 	"BackupRepository_UpdateRepository": namingWorldItems("proxyId", "/v8/Proxies"),
 }
 
@@ -168,6 +174,54 @@ func namingWorldItems(pairs ...string) func(w *walker, rt *route) string {
 		}
 		return string(o.bytes())
 	}
+}
+
+// namingDirectoryItems generates a bulk add of selected or excluded items, then makes
+// each user, group, site or team it names one of the directory of the job's or role's
+// organization (the server refuses one its organization does not hold).
+func namingDirectoryItems(w *walker, rt *route) string {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(spec.Doc().Generate(rt.op.Body, spec.Gen{Seed: "walk/" + rt.op.ID, Now: w.clk.Now(), Request: true}), &elems); err != nil {
+		w.t.Fatalf("%s: generated body: %v", rt.op.ID, err)
+	}
+	owner, _ := w.srv.world.get(fillPath(rt.coll.parent.item, w.pathValues(rt)[:rt.coll.listVars]))
+	return w.namingDirectory(owner.obj.str("organizationId"), elems)
+}
+
+// namingDirectory makes each user, group, site or team the elements name one of
+// organization org's directory, and returns them as a JSON array.
+func (w *walker) namingDirectory(org string, elems []json.RawMessage) string {
+	var out []string
+	for _, el := range elems {
+		o, _ := parseObject(el)
+		for _, d := range directoryLists {
+			sub, err := parseObject(o.get(d.field))
+			if err != nil {
+				continue
+			}
+			sub.setValue("id", w.srv.world.list("/v8/Organizations/" + org + "/" + d.list)[0].id)
+			o.set(d.field, sub.bytes())
+		}
+		out = append(out, string(o.bytes()))
+	}
+	return "[" + strings.Join(out, ",") + "]"
+}
+
+// namingRoleItems generates a new RBAC role whose selected and excluded items are of its
+// organization's directory.
+func namingRoleItems(w *walker, rt *route) string {
+	o, err := parseObject(spec.Doc().Generate(rt.op.Body, spec.Gen{Seed: "walk/" + rt.op.ID, Now: w.clk.Now(), Request: true}))
+	if err != nil {
+		w.t.Fatalf("%s: generated body: %v", rt.op.ID, err)
+	}
+	org := w.pathValues(rt)[0]
+	for _, field := range []string{"selectedItems", "excludedItems"} {
+		var elems []json.RawMessage
+		if json.Unmarshal(o.get(field), &elems) == nil && len(elems) > 0 {
+			o.set(field, json.RawMessage(w.namingDirectory(org, elems)))
+		}
+	}
+	return string(o.bytes())
 }
 
 // exampleValue is a valid value for a parameter.

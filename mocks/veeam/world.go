@@ -114,6 +114,10 @@ type worldState struct {
 	rosters    map[string]*roster // by organization id: what its restore sessions show (content.go)
 	contents   []*collection      // the content collections (contentCollections)
 	outcomes   map[string]string  // by lower-case job id: how its runs end (Fixtures.JobOutcomes)
+	// runs are its jobs' next starts as scheduleFixtureJobs last found them, at runsAt.
+	runsMu sync.Mutex
+	runs   []fixtureRun
+	runsAt time.Time
 }
 
 func newWorldState() *worldState {

@@ -368,13 +368,34 @@ func (a *app) scenarios(args []string, rootFlag string) (fsys fs.FS, files []str
 		}
 		roots[i] = filepath.ToSlash(rel)
 	}
-	fsys = boundedFS{FS: os.DirFS(root), dir: root, allowed: allowed, boundary: boundary}
+	bfs := boundedFS{FS: os.DirFS(root), dir: root, allowed: allowed, boundary: boundary}
+	fsys = bfs
 	files, err = runner.Discover(fsys, roots...)
 	if err != nil {
 		if errors.Is(err, runner.ErrNoScenarios) {
 			return nil, nil, nil, usage("no scenario files (*.js outside lib/ folders) in %s", strings.Join(args, ", "))
 		}
 		return nil, nil, nil, usage("%v", err)
+	}
+	// A file found by walking a folder that is a symbolic link to somewhere outside the
+	// boundary is skipped with a warning: it was not asked for, and failing the whole run
+	// for it (a load error, exit 3) stopped every other file. A file named on the command
+	// line is run, and its load error says why it cannot be.
+	named := map[string]bool{}
+	for _, r := range roots {
+		named[r] = true
+	}
+	kept := files[:0]
+	for _, f := range files {
+		real, err := filepath.EvalSymlinks(filepath.Join(root, filepath.FromSlash(f)))
+		if err == nil && !named[f] && !bfs.inside(real) {
+			fmt.Fprintf(a.stderr, "vbharness: skipping %s: a symbolic link to %s, outside %s (--root widens it)\n", f, real, boundary)
+			continue
+		}
+		kept = append(kept, f)
+	}
+	if files = kept; len(files) == 0 {
+		return nil, nil, nil, usage("no scenario files (*.js outside lib/ folders) in %s: every one found is a symbolic link outside %s", strings.Join(args, ", "), boundary)
 	}
 	if root != a.dir {
 		show = shellPaths(root, a.dir)

@@ -678,6 +678,33 @@ test("inside", () => { require("./lib/ok.js"); });
 	}
 }
 
+// A scenario file found by walking a folder that is a symbolic link to a file outside the
+// boundary is skipped with a warning naming it, and the run goes on with the others (it
+// failed the whole run with exit 3: the issue 15 attack's D5). Named on the command line,
+// it is run and its load error says why it cannot be.
+func TestRunSkipsAScenarioLinkedFromOutside(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	write(t, filepath.Join(f.dir, "outside", "x.js"), "const { test } = require(\"vbharness\");\ntest(\"out\", () => {});\n")
+	write(t, filepath.Join(f.dir, "scen", "a.js"), "const { test } = require(\"vbharness\");\ntest(\"in\", () => {});\n")
+	if err := os.Symlink(filepath.Join("..", "outside", "x.js"), filepath.Join(f.dir, "scen", "link.js")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	r := f.runWith(f.realEngine(), "run", "scen")
+	if r.code != 0 || !strings.Contains(r.stdout, "PASS    scen/a.js › in") || strings.Contains(r.stdout, "link.js") {
+		t.Errorf("exit %d, want 0 with scen/a.js alone\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if want := "vbharness: skipping scen/link.js: a symbolic link to " + filepath.Join(real(t, f.dir), "outside", "x.js") + ", outside the folders of the scenario paths given (--root widens it)"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	if r := f.runWith(f.realEngine(), "run", "--root", ".", "scen"); r.code != 0 || !strings.Contains(r.stdout, "PASS    scen/link.js › out") {
+		t.Errorf("with --root .: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := f.runWith(f.realEngine(), "run", "scen/link.js"); r.code == 0 || !strings.Contains(r.stdout+r.stderr, "outside the folders scripts may require from") {
+		t.Errorf("named on the command line: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 // real is dir with its symbolic links resolved (a temporary folder may sit behind one).
 func real(t *testing.T, dir string) string {
 	t.Helper()

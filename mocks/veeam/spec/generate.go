@@ -21,8 +21,9 @@ type Gen struct {
 	// choices of enum values and array lengths. Callers use the operationId and the path
 	// parameters, or a collection and an item's index.
 	Seed string
-	// Now is the clock reading date-times are generated on or before (up to 30 days
-	// earlier, whole seconds).
+	// Now is the clock reading date-times are generated around, in whole seconds: up
+	// to 30 days before it, ordered within an object (starts before ends), and expiries
+	// and next runs up to a month after it (dateTime).
 	Now time.Time
 	// Request generates a request body: readOnly properties are left out. Otherwise
 	// writeOnly properties are.
@@ -159,8 +160,7 @@ func (gn *generator) str(v *openapi3.Schema, path, name string) string {
 	case "uuid":
 		return gn.uuid(path)
 	case "date-time":
-		back := time.Duration(gn.num(path)%(30*24*3600)) * time.Second
-		return FormatTime(gn.g.Now.Truncate(time.Second).Add(-back))
+		return FormatTime(gn.dateTime(path, name))
 	case "byte":
 		return "dmJoYXJuZXNz" // base64 of "vbharness"
 	case "password":
@@ -184,6 +184,63 @@ func (gn *generator) str(v *openapi3.Schema, path, name string) string {
 		return "value-" + tag
 	}
 	return name + "-" + tag
+}
+
+// Roles of a date-time property, from the words of its name (timeRole).
+const (
+	timeAny    = iota // no order with the others: up to 30 days before Now
+	timeStart         // starts a span: startTime, from, creationTime, firstBackuptime, sent
+	timeEnd           // ends it: endTime, to, lastModified, dueDate, received
+	timeFuture        // after Now: expirationTime, immutabilityExpiresOn, nextRun
+)
+
+// timeWords are the words of property names that give a date-time its role.
+var timeWords = map[string]int{
+	"start": timeStart, "begin": timeStart, "from": timeStart, "created": timeStart, "creation": timeStart,
+	"first": timeStart, "issued": timeStart, "sent": timeStart,
+	"end": timeEnd, "to": timeEnd, "modified": timeEnd, "modification": timeEnd, "due": timeEnd,
+	"last": timeEnd, "received": timeEnd, "finished": timeEnd,
+	"expires": timeFuture, "expiration": timeFuture, "expiry": timeFuture, "next": timeFuture, "until": timeFuture,
+}
+
+// timeRole is the role of a date-time property: its first word (camelCase, or after a
+// dot) that timeWords knows.
+func timeRole(name string) int {
+	start := 0
+	for i := 0; i <= len(name); i++ {
+		if i == len(name) || name[i] == '.' || (i > start && name[i] >= 'A' && name[i] <= 'Z') {
+			if r, ok := timeWords[strings.ToLower(name[start:i])]; ok {
+				return r
+			}
+			start = i
+			if i < len(name) && name[i] == '.' {
+				start++
+			}
+		}
+	}
+	return timeAny
+}
+
+// dateTime is a generated date-time, ordered within its object by role: every start of
+// an object is one moment (2 h to 30 days before Now, from the object's path), every end
+// half an hour to two hours after it (so before Now), every expiry or next run a day to
+// a month after Now, and any other time up to 30 days before Now. So no generated end
+// precedes its start, nothing modified precedes its creation, and nothing expires before
+// it was made.
+func (gn *generator) dateTime(path, name string) time.Time {
+	now := gn.g.Now.Truncate(time.Second)
+	obj := path[:max(strings.LastIndexByte(path, '/'), 0)]
+	switch role := timeRole(name); role {
+	case timeStart, timeEnd:
+		t := now.Add(-2*time.Hour - time.Duration(gn.num(obj+"#start")%(30*24*3600-7200))*time.Second)
+		if role == timeEnd {
+			t = t.Add(30*time.Minute + time.Duration(gn.num(path)%5400)*time.Second)
+		}
+		return t
+	case timeFuture:
+		return now.Add(24*time.Hour + time.Duration(gn.num(path)%(30*24*3600))*time.Second)
+	}
+	return now.Add(-time.Duration(gn.num(path)%(30*24*3600)) * time.Second)
 }
 
 func (gn *generator) integer(v *openapi3.Schema, path, name string) uint64 {
@@ -310,6 +367,11 @@ func (gn *generator) object(v *openapi3.Schema, path string, depth int, fixed ma
 		if x, ok := fixed[k]; ok {
 			member(k)
 			gn.write(x)
+			continue
+		}
+		if k == "_actions" && !ov.required[k] {
+			// A generated action's uri would name no route: the server's actions are
+			// its own to write (as _links are).
 			continue
 		}
 		if k == "_links" {

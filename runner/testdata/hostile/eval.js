@@ -7,3 +7,12 @@ test("evaluates directly inside a callback", () => {
   [1, 2].forEach(function (v) { seen.push(eval("v * 2")); });
   if (seen.join() !== "2,4") throw new Error("eval saw " + seen.join());
 });
+// A string that would overflow the parser's stack, through the Function constructor:
+// checked as a scenario file is, before it is parsed.
+test("compiles 100 000 nested parentheses with new Function", () => {
+  new Function("return " + "(".repeat(100000) + "1" + ")".repeat(100000));
+});
+// Code eval runs is stopped by the test's timeout like any other.
+test("loops for ever inside eval", () => {
+  eval("for (;;) {}");
+}, { timeout: "300ms" });
