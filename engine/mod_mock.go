@@ -182,8 +182,11 @@ func (m *mockModule) server(server string) *goja.Object {
 			}),
 		)},
 	}
-	if server == "veeam" {
+	switch server {
+	case "veeam":
 		members = append(members, m.stubMembers()...)
+	case "entra":
+		members = append(members, m.appMembers()...)
 	}
 	return m.object(members...)
 }

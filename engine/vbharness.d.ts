@@ -468,6 +468,64 @@ declare module "vbharness" {
     clearStubs(): void;
   }
 
+  /** One credential of an Entra application, as GET /_mock/applications lists it. */
+  export interface EntraCredential {
+    key_id: string;
+    type: "certificate" | "secret";
+    /** SHA-1, 40 upper-case hex characters. */
+    thumbprint?: string;
+    x5t?: string;
+    "x5t#S256"?: string;
+    subject?: string;
+    start?: string;
+    end?: string;
+    state: "valid" | "expired" | "not_yet_valid";
+  }
+
+  /** An Entra application registration (GET /_mock/applications/{appId}); no secret or key. */
+  export interface EntraApplication {
+    app_id: string;
+    display_name: string;
+    tenant?: string;
+    service_principal_id?: string;
+    public_client: boolean;
+    enabled: boolean;
+    consent: "granted" | "revoked";
+    permissions: { graph?: string[]; exchange?: string[]; sharepoint?: string[] };
+    credentials: EntraCredential[];
+  }
+
+  /** A certificate mock.entra.addCredential made, as an administrator holds it. */
+  export interface NewCredential {
+    keyId: string;
+    thumbprint: string;
+    pem: string;
+    /** The PFX file with its private key, Base64: Veeam's applicationCertificate. */
+    pfx: string;
+    /** The PFX file's password: Veeam's applicationCertificatePassword. */
+    password: string;
+    start: string;
+    end: string;
+  }
+
+  /** mock.entra: the Entra mock's control API, with its applications. */
+  export interface MockEntra extends MockServer {
+    /** Every application (GET /_mock/applications). */
+    applications(): EntraApplication[];
+    application(appId: string): EntraApplication;
+    /** Ends one credential (keyId) or every credential of the application now. */
+    expireCredential(appId: string, keyId?: string): EntraApplication;
+    /** Moves the end of one credential (keyId) or of every one to now + validFor (default a year). */
+    renewCredential(appId: string, options?: { keyId?: string; validFor?: Duration }): EntraApplication;
+    removeCredential(appId: string, keyId: string): EntraApplication;
+    revokeConsent(appId: string): EntraApplication;
+    grantConsent(appId: string): EntraApplication;
+    /** A new self-signed certificate valid from the mock's now for validFor (default a year),
+     * registered on the application; the certificate comes back with its PFX and password. */
+    addCredential(appId: string, options?: { validFor?: Duration; name?: string }): {
+      application: EntraApplication; certificate: NewCredential };
+  }
+
   /** The mock control API; every call throws a RequirementError where the target has none. */
   export interface Mock {
     approve(code: DeviceCodeResponse | string, options?: { user?: string }): Record<string, any>;
@@ -489,7 +547,7 @@ declare module "vbharness" {
     requests(server: "entra" | "veeam", filter?: JournalFilter): JournalEntry[];
     clock(): { now: string; virtual: boolean };
     faults: Faults;
-    entra: MockServer;
+    entra: MockEntra;
     veeam: MockVeeam;
   }
 

@@ -98,6 +98,9 @@ const (
 	selfService    = "self_service_restore.js › self-service restore: a tenant explores its mailbox, restores an item, watches it finish and stops the session"
 	restoreOp      = "restore_operator.js › a restore operator explores within its RBAC scope and is refused outside it"
 	restoreExpiry  = "restore_expiry.js › a restore session outlives the access token: refresh at 61 minutes and the workflow goes on"
+	appOnlyNew     = "modern_app_only_organization.js › add a modern app-only organization with a new application, then back it up with app-only tokens"
+	appOnlyExist   = "modern_app_only_organization.js › add a modern app-only organization with an existing application it configures"
+	certExpiry     = "certificate_expiry.js › a certificate expires after 3 virtual days: the nightly job fails with Entra's error, then recovers once it is renewed"
 )
 
 func settings(change func(*veeam.Settings)) veeam.Option {
@@ -147,11 +150,13 @@ var mutations = []mutation{
 	{name: "Tenant tokens reach administrator routes", how: "`veeam.Mutations{IgnoreTenantScope}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreTenantScope: true})}, red: []string{operator, tenantScope, restoreOp}},
 	{name: "Veeam's long-running work takes 10 minutes, not 5", how: "setting `sessionDuration: 600`",
-		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.SessionDuration = 600 })}, red: []string{jobOnClock, syncOnClock, backup}},
+		veeam: []veeam.Option{settings(func(s *veeam.Settings) { s.SessionDuration = 600 })}, red: []string{jobOnClock, syncOnClock, backup, appOnlyNew, appOnlyExist, certExpiry}},
 	{name: "Veeam's pages have no `_links.next`", how: "`veeam.Mutations{NoNextLinks}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoNextLinks: true})}, red: []string{jobPaging, orgPaging, monitoring, backup}},
 	{name: "Veeam's job runs leave no restore point and take no room", how: "`veeam.Mutations{NoRestorePoints}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoRestorePoints: true})}, red: []string{backup}},
+	{name: "Veeam's jobs back up modern app-only organizations without app-only tokens", how: "`veeam.Mutations{NoAppOnlyTokens}`",
+		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoAppOnlyTokens: true})}, red: []string{appOnlyNew, appOnlyExist, certExpiry}},
 	{name: "Restore operators reach outside their RBAC scope", how: "`veeam.Mutations{IgnoreRbacScope}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreRbacScope: true})}, red: []string{restoreOp}},
 	{name: "Stopping a restore session does nothing", how: "fault rule: `POST /v8/RestoreSessions/*/Stop` answers 204 for ever",

@@ -116,7 +116,12 @@ func (s *Server) beginJob(path string, isCopy, full bool, now time.Time) (*item,
 		JobType: jobType, JobSessionConfigType: cfg, Status: "Running", ETag: 1,
 		Statistics: JobStatistics{Bottleneck: "Detecting"}}
 	it := s.storeTyped("/v8/JobSessions/"+js.ID, js.ID, js, nil)
-	return it, s.sessionSteps(s.jobWork(it.path, path, job.str("name")), now), nil
+	w := s.jobWork(it.path, path, job.str("name"))
+	steps := s.sessionSteps(w, now)
+	if msg := s.appOnlyAccess(it.path, job, now); msg != "" { // apponly.go
+		steps = s.failedRun(w, now)
+	}
+	return it, steps, nil
 }
 
 // runNow starts a job created with "runNow": true (RESTCreateBackupJob: "Defines

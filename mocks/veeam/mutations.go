@@ -35,6 +35,10 @@ type Mutations struct {
 	// IgnoreRbacScope lets a restore operator with any role, or none, explore anything of
 	// its organization.
 	IgnoreRbacScope bool
+	// NoAppOnlyTokens starts the job runs of modern app-only organizations without
+	// asking Entra for app-only tokens (apponly.go), so they succeed whatever Entra
+	// would say.
+	NoAppOnlyTokens bool
 }
 
 // WithMutations breaks the behaviours m names; see Mutations. For testing the tests only.

@@ -2,6 +2,7 @@ package veeam
 
 import (
 	"cmp"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/asn1"
@@ -114,9 +115,10 @@ func (s *Server) createOrganization(rq *request) (int, any, *apiError) {
 		return 0, nil, badParam("applicationCertificate is required with applicationId: the Base64 string of the application's certificate.")
 	}
 	var cert *x509.Certificate
+	var key *rsa.PrivateKey // the certificate's private key, when the server has it (apponly.go)
 	if certText != "" {
 		var e *apiError
-		if cert, e = parseApplicationCertificate(certText, certPassword); e != nil {
+		if cert, key, e = parseApplicationCertificate(certText, certPassword); e != nil {
 			return 0, nil, e
 		}
 	}
@@ -167,6 +169,14 @@ func (s *Server) createOrganization(rq *request) (int, any, *apiError) {
 		if s.apps == nil {
 			return 0, nil, badParam("This server cannot register or configure Microsoft Entra applications: it is not connected to the mock Entra ID's directory (its authority is %s).", s.authority)
 		}
+		if cert == nil {
+			// VB365 generates the self-signed certificate itself (modern-app-only.md
+			// §3.1), so it holds the key its backups sign client assertions with.
+			var err error
+			if cert, key, err = newApplicationCertificate(cmp.Or(newName, "Veeam Backup for Microsoft 365"), rq.now); err != nil {
+				return 0, nil, &apiError{Status: http.StatusInternalServerError, Message: "The application's certificate could not be generated."}
+			}
+		}
 		var used *x509.Certificate
 		var err error
 		if newName != "" {
@@ -181,6 +191,7 @@ func (s *Server) createOrganization(rq *request) (int, any, *apiError) {
 			return 0, nil, badParam("The Microsoft Entra application could not be registered: %v.", err)
 		}
 		thumbprint = certThumbprint(used)
+		cert = used
 	}
 
 	// What is stored: the organization as the client described it, with what the
@@ -212,7 +223,26 @@ func (s *Server) createOrganization(rq *request) (int, any, *apiError) {
 	if e == nil && strings.TrimSpace(userCode) != "" {
 		s.logins.remove(userCode) // a sign-in adds one organization [I]
 	}
+	if e == nil && cert != nil {
+		if id := createdID(out); id != "" {
+			s.appCreds.set(id, appCredential{appID: appID, tenant: cmp.Or(tenant, name), cert: cert, key: key})
+		}
+	}
 	return status, out, e
+}
+
+// createdID is the id of the item a create answered (the rendered item, before it is
+// written).
+func createdID(out any) string {
+	p, ok := out.(pooledJSON)
+	if !ok {
+		return ""
+	}
+	var v struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(p.buf.Bytes(), &v)
+	return strings.ToLower(v.ID)
 }
 
 // certThumbprint is a certificate's SHA-1 thumbprint in upper-case hex, as Windows and
@@ -226,21 +256,24 @@ func certThumbprint(c *x509.Certificate) string {
 // bytes of a PFX file, opened with applicationCertificatePassword, as VB365 takes it
 // (modern-app-only.md §4.3 [C]; the certificate must hold its private key). The mock also
 // reads the Base64 of a DER certificate or of PEM text (a CERTIFICATE block), which a
-// real server refuses [A: a leniency for tests that have no PFX at hand].
-func parseApplicationCertificate(text, password string) (*x509.Certificate, *apiError) {
+// real server refuses [A: a leniency for tests that have no PFX at hand]. The key is the
+// PFX file's RSA private key of the certificate, nil for a certificate alone (or a key
+// of another kind or certificate): the server keeps it to sign its backups' client
+// assertions (apponly.go).
+func parseApplicationCertificate(text, password string) (*x509.Certificate, *rsa.PrivateKey, *apiError) {
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
 	if err != nil {
-		return nil, badParam("applicationCertificate is not a Base64 string: %v.", err)
+		return nil, nil, badParam("applicationCertificate is not a Base64 string: %v.", err)
 	}
 	if c, err := x509.ParseCertificate(raw); err == nil {
-		return c, nil
+		return c, nil, nil
 	}
-	if _, c, _, err := pkcs12.DecodeChain(raw, password); err == nil {
-		return c, nil
+	if k, c, _, err := pkcs12.DecodeChain(raw, password); err == nil {
+		return c, matchingKey(k, c), nil
 	} else if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-		return nil, badParam("The password of the certificate in applicationCertificate is incorrect: give it in applicationCertificatePassword.")
+		return nil, nil, badParam("The password of the certificate in applicationCertificate is incorrect: give it in applicationCertificatePassword.")
 	} else if isPFX(raw) {
-		return nil, badParam("applicationCertificate is a PFX file the server cannot open: %v. Export the certificate with its private key.", err)
+		return nil, nil, badParam("applicationCertificate is a PFX file the server cannot open: %v. Export the certificate with its private key.", err)
 	}
 	rest := raw
 	for {
@@ -252,12 +285,12 @@ func parseApplicationCertificate(text, password string) (*x509.Certificate, *api
 		if b.Type == "CERTIFICATE" {
 			c, err := x509.ParseCertificate(b.Bytes)
 			if err != nil {
-				return nil, badParam("applicationCertificate holds a CERTIFICATE block that is not an X.509 certificate: %v.", err)
+				return nil, nil, badParam("applicationCertificate holds a CERTIFICATE block that is not an X.509 certificate: %v.", err)
 			}
-			return c, nil
+			return c, nil, nil
 		}
 	}
-	return nil, badParam("applicationCertificate is not a certificate the server can read: give the Base64 of the PFX file's bytes, with its password in applicationCertificatePassword.")
+	return nil, nil, badParam("applicationCertificate is not a certificate the server can read: give the Base64 of the PFX file's bytes, with its password in applicationCertificatePassword.")
 }
 
 // isPFX reports whether raw starts as a PKCS#12 file does: a DER SEQUENCE whose first

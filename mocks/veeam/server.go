@@ -48,8 +48,9 @@ type Server struct {
 	deviceClient string
 	logins       *deviceLogins
 	apps         EntraApplications
-	mut          Mutations  // for testing the tests only
-	p            *persister // the state file's writer (WithState); nil keeps everything in memory
+	appCreds     *appCredentials // the keys of the applications of organizations it added (apponly.go)
+	mut          Mutations       // for testing the tests only
+	p            *persister      // the state file's writer (WithState); nil keeps everything in memory
 	initial      struct {
 		settings Settings
 		world    *worldState
@@ -167,7 +168,7 @@ func New(clk clock.Clock, opts ...Option) *Server {
 		mut:       cfg.mutations,
 
 		entraClient: cfg.client, deviceClient: cmp.Or(cfg.deviceClient, DefaultDeviceCodeClientID),
-		logins: newDeviceLogins(), apps: cfg.apps,
+		logins: newDeviceLogins(), apps: cfg.apps, appCreds: newAppCredentials(),
 	}
 	s.settings.set(cfg.settings)
 	s.initial.settings = s.settings.get()
@@ -221,6 +222,7 @@ func (s *Server) Reset() {
 	s.stubs.reset(s.initial.stubs)
 	s.entra.reset()
 	s.logins.reset()
+	s.appCreds.reset()
 	s.timeline.reset()
 	s.world.reset(s.initial.world)
 	s.settings.set(s.initial.settings)

@@ -131,6 +131,22 @@ var semanticBodies = map[string]func(w *walker, rt *route) string{
 	"Proxy_Rescan": func(w *walker, _ *route) string {
 		return `{"proxies":[{"id":"` + w.srv.world.list("/v8/Proxies")[0].id + `"}]}`
 	},
+	"Organization_Update": func(w *walker, rt *route) string { // applicationCertificate must be a PFX file's Base64
+		o, err := parseObject(spec.Doc().Generate(rt.op.Body, spec.Gen{Seed: "walk/" + rt.op.ID, Now: w.clk.Now(), Request: true}))
+		if err != nil {
+			w.t.Fatalf("%s: generated body: %v", rt.op.ID, err)
+		}
+		for _, k := range []string{"exchangeOnlineSettings", "sharePointOnlineSettings"} {
+			if raw := o.get(k); raw != nil {
+				if settings, err := parseObject(raw); err == nil {
+					settings.del("applicationCertificate")
+					settings.del("applicationCertificatePassword")
+					o.set(k, settings.bytes())
+				}
+			}
+		}
+		return string(o.bytes())
+	},
 	"Job_Add":                           namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
 	"Job_Update":                        namingWorldItems("organizationId", "/v8/Organizations", "repositoryId", "/v8/BackupRepositories"),
 	"CopyJob_Create":                    namingWorldItems("backupJobId", "/v8/Jobs", "repositoryId", "/v8/BackupRepositories"),
