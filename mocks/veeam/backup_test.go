@@ -438,3 +438,26 @@ func TestFixtureLastBackupIsTheEndOfTheLastGoodRun(t *testing.T) {
 		}
 	}
 }
+
+// A jump of the clock far past a scheduled start runs the starts of the last week and
+// misses the older ones: a year's advance ran 365 nights of every job on the next
+// request (16 s, 400 MB) and 82 years never ended (the issue 13 recheck). The run still
+// ends, and nextRun is the next slot after the new time.
+func TestALongClockJumpRunsOnlyTheLastWeek(t *testing.T) {
+	t.Parallel()
+	f := DefaultFixtures()
+	job := f.Jobs[0] // Daily at 20:00
+	e := newActionEnv(t, nil, WithFixtures(f))
+	before := len(e.jobRuns(job.ID))
+	e.clk.Advance(365 * 24 * time.Hour)
+	e.call("GET", "/v8/Health", "", 200)
+	e.tok = bearer(e.adminLogin().AccessToken) // the old one expired a year ago
+	runs := len(e.jobRuns(job.ID)) - before
+	if runs < 7 || runs > 8 {
+		t.Errorf("%d runs of a daily job after a year's jump; want the last week's, 7 or 8", runs)
+	}
+	j := e.call("GET", "/v8/Jobs/"+job.ID, "", 200)
+	if next, err := time.Parse(time.RFC3339, j["nextRun"].(string)); err != nil || !next.After(e.clk.Now()) || next.Sub(e.clk.Now()) > 24*time.Hour {
+		t.Errorf("nextRun %v after the jump to %s", j["nextRun"], wire(e.clk.Now()))
+	}
+}
