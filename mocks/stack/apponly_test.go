@@ -1,25 +1,19 @@
 package stack
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
-	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/journal"
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -33,46 +27,7 @@ import (
 // PUT makes the next run succeed, whether it starts by POST …/start or by its schedule.
 func TestBackupsUseAppOnlyTokens(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "directory.yaml")
-	if err := os.WriteFile(cfgFile, []byte(contosoDirectory), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := entra.LoadConfig(cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type target struct {
-		entraURL, veeamURL string
-		hc                 *http.Client
-		e                  *entra.Server
-	}
-	for _, tc := range []struct {
-		name  string
-		start func(t *testing.T) target
-	}{
-		{"in process", func(t *testing.T) target {
-			s := NewInProcess(Options{Entra: []entra.Option{entra.WithDirectory(cfg.Directory)}})
-			return target{s.EntraURL, s.VeeamURL, s.Client, s.Entra}
-		}},
-		{"vbharness mock", func(t *testing.T) target {
-			run, err := Serve(context.Background(), ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: "127.0.0.1:0",
-				StateDir: filepath.Join(t.TempDir(), "state"), ConfigFile: cfgFile})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = run.Shutdown(context.Background()) })
-			pemCA, err := os.ReadFile(run.CAFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM(pemCA)
-			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-			t.Cleanup(tr.CloseIdleConnections)
-			return target{run.EntraURL, run.VeeamURL, &http.Client{Transport: tr}, run.Entra}
-		}},
-	} {
+	for _, tc := range entraClientTargets(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tg := tc.start(t)

@@ -35,46 +35,7 @@ const contosoDirectory = `tenants:
 // the Veeam mock's requests.
 func TestVeeamIsAnEntraClient(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "directory.yaml")
-	if err := os.WriteFile(cfgFile, []byte(contosoDirectory), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := entra.LoadConfig(cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type target struct {
-		entraURL, veeamURL string
-		hc                 *http.Client
-		e                  *entra.Server
-	}
-	for _, tc := range []struct {
-		name  string
-		start func(t *testing.T) target
-	}{
-		{"in process", func(t *testing.T) target {
-			s := NewInProcess(Options{Entra: []entra.Option{entra.WithDirectory(cfg.Directory)}})
-			return target{s.EntraURL, s.VeeamURL, s.Client, s.Entra}
-		}},
-		{"vbharness mock", func(t *testing.T) target {
-			run, err := Serve(context.Background(), ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: "127.0.0.1:0",
-				StateDir: filepath.Join(t.TempDir(), "state"), ConfigFile: cfgFile})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = run.Shutdown(context.Background()) })
-			pem, err := os.ReadFile(run.CAFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM(pem)
-			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
-			t.Cleanup(tr.CloseIdleConnections)
-			return target{run.EntraURL, run.VeeamURL, &http.Client{Transport: tr}, run.Entra}
-		}},
-	} {
+	for _, tc := range entraClientTargets(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tg := tc.start(t)
@@ -119,5 +80,56 @@ func TestVeeamIsAnEntraClient(t *testing.T) {
 				t.Errorf("the Entra journal's requests from the Veeam mock: %v", seen)
 			}
 		})
+	}
+}
+
+// entraClientTarget is a stack whose Veeam mock is a client of its Entra mock, with the
+// contoso directory: its URLs, a client that trusts it and its Entra server.
+type entraClientTarget struct {
+	entraURL, veeamURL string
+	hc                 *http.Client
+	e                  *entra.Server
+}
+
+// entraClientTargets are the two ways such a stack runs: in process, and as `vbharness
+// mock` serves it (HTTPS from the local CA, a state folder).
+func entraClientTargets(t *testing.T) []struct {
+	name  string
+	start func(t *testing.T) entraClientTarget
+} {
+	t.Helper()
+	cfgFile := filepath.Join(t.TempDir(), "directory.yaml")
+	if err := os.WriteFile(cfgFile, []byte(contosoDirectory), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := entra.LoadConfig(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []struct {
+		name  string
+		start func(t *testing.T) entraClientTarget
+	}{
+		{"in process", func(t *testing.T) entraClientTarget {
+			s := NewInProcess(Options{Entra: []entra.Option{entra.WithDirectory(cfg.Directory)}})
+			return entraClientTarget{s.EntraURL, s.VeeamURL, s.Client, s.Entra}
+		}},
+		{"vbharness mock", func(t *testing.T) entraClientTarget {
+			run, err := Serve(context.Background(), ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: "127.0.0.1:0",
+				StateDir: filepath.Join(t.TempDir(), "state"), ConfigFile: cfgFile})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = run.Shutdown(context.Background()) })
+			pemCA, err := os.ReadFile(run.CAFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pemCA)
+			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+			t.Cleanup(tr.CloseIdleConnections)
+			return entraClientTarget{run.EntraURL, run.VeeamURL, &http.Client{Transport: tr}, run.Entra}
+		}},
 	}
 }
