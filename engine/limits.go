@@ -74,24 +74,26 @@ func (h *host) installLimits() {
 // from the original, with the original's attributes (writable, configurable, not
 // enumerable).
 func (h *host) replace(obj *goja.Object, name string, length int, wrap func(orig goja.Callable) func(goja.FunctionCall) goja.Value) {
-	orig, ok := goja.AssertFunction(obj.Get(name))
-	if !ok {
-		panic(fmt.Sprintf("engine: %s is not a function", name))
-	}
-	f := h.named(name, wrap(orig))
-	_ = f.DefineDataProperty("length", h.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	f := h.wrapped(obj.Get(name), name, length, wrap)
 	_ = obj.DefineDataProperty(name, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }
 
 // replaceSymbol is replace for a symbol-keyed method, shown as name.
 func (h *host) replaceSymbol(obj *goja.Object, sym *goja.Symbol, name string, length int, wrap func(orig goja.Callable) func(goja.FunctionCall) goja.Value) {
-	orig, ok := goja.AssertFunction(obj.GetSymbol(sym))
+	f := h.wrapped(obj.GetSymbol(sym), name, length, wrap)
+	_ = obj.DefineDataPropertySymbol(sym, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+}
+
+// wrapped is the native function wrap builds from the function orig, named name, of the
+// given length.
+func (h *host) wrapped(orig goja.Value, name string, length int, wrap func(orig goja.Callable) func(goja.FunctionCall) goja.Value) *goja.Object {
+	fn, ok := goja.AssertFunction(orig)
 	if !ok {
 		panic(fmt.Sprintf("engine: %s is not a function", name))
 	}
-	f := h.named(name, wrap(orig))
+	f := h.named(name, wrap(fn))
 	_ = f.DefineDataProperty("length", h.vm.ToValue(length), goja.FLAG_FALSE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	_ = obj.DefineDataPropertySymbol(sym, f, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	return f
 }
 
 // call calls orig and rethrows what it threw.

@@ -362,7 +362,8 @@ func TestRunNowStartsTheNewJob(t *testing.T) {
 
 // worldRelations are the id-valued properties of the world's items whose relation is
 // known: the list whose item each names. A job session's jobId names a copy job when
-// its jobType is Copy.
+// its jobType is Copy. It repeats seed.go's relations on purpose: the test's own list,
+// so a relation dropped from the server's table is still checked here.
 var worldRelations = map[string]string{
 	"organizationId":  "/v8/Organizations",
 	"repositoryId":    "/v8/BackupRepositories",
