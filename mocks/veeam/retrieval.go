@@ -216,10 +216,54 @@ func (s *Server) exploreRetrieval(rq *request) (int, any, *apiError) {
 	return s.startRestoreSession(rq, o, opts, restoreOwner{})
 }
 
+// updateRetrieval is PUT /v8/DataRetrievals/{dataRetrievalId}
+// (RESTDataRetrievalUpdateFromClient): the fields are merged in as for any item
+// (updateItem), and a new availabilityPeriodDays moves expirationTime to that many days
+// after the data was retrieved: its retrieval session's end, or, while it runs, its
+// start plus the run's length, as on create [A: the record does not say from when the
+// new period counts; the mock counts it from the retrieval, as the first one].
+func (s *Server) updateRetrieval(rq *request) (int, any, *apiError) {
+	status, body, e := s.updateItem(rq)
+	if e != nil {
+		return 0, nil, e
+	}
+	var req struct {
+		AvailabilityPeriodDays *int `json:"availabilityPeriodDays"`
+	}
+	if json.Unmarshal(bytes.TrimSpace(rq.body), &req) != nil || req.AvailabilityPeriodDays == nil || *req.AvailabilityPeriodDays <= 0 {
+		return status, body, nil
+	}
+	path := "/v8/DataRetrievals/" + strings.ToLower(rq.param("dataRetrievalId"))
+	r, ok := s.world.get(path)
+	if !ok || r.obj.get("expirationTime") == nil { // deleted, or a failed run retrieved nothing
+		return status, body, nil
+	}
+	var base *time.Time
+	for _, sess := range s.world.list("/v8/DataRetrievalSessions") {
+		if strings.EqualFold(sess.obj.str("retrievalId"), r.id) {
+			if end := parseTime(sess.obj.str("endTime")); end != nil {
+				base = end
+			}
+		}
+	}
+	if base == nil {
+		start := parseTime(r.obj.str("startTime"))
+		if start == nil {
+			return status, body, nil
+		}
+		b := start.Add(time.Duration(s.settings.get().SessionDuration) * time.Second)
+		base = &b
+	}
+	exp := base.Add(time.Duration(*req.AvailabilityPeriodDays) * 24 * time.Hour)
+	s.change(path, func(o *object) { o.setValue("expirationTime", exp) })
+	return status, body, nil
+}
+
 // The retrievals' hooks are set here, as the jobs' are (backup.go): in the collections
 // table they would make an initialisation cycle.
 func init() {
 	c := collectionOf("/v8/DataRetrievals")
 	c.check = (*Server).checkRetrieval
 	c.afterCreate = retrievalCreated
+	handWritten["DataRetrieval_Update"] = operation{who: admins, handle: (*Server).updateRetrieval, coll: c}
 }

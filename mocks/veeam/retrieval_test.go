@@ -71,6 +71,17 @@ func TestDataRetrievalRunsOnTheClockAndExploresItsData(t *testing.T) {
 		t.Fatal("the retrieval's restore session shows no mailboxes")
 	}
 
+	// A new availability period counts from the retrieval: 5 days, then back to 3.
+	e.call("PUT", "/v8/DataRetrievals/"+id, `{"name":"mail of last night","availabilityPeriodDays":5}`, 204)
+	if r = e.call("GET", "/v8/DataRetrievals/"+id, "", 200); !sameTime(r["expirationTime"], end.Add(5*24*time.Hour)) {
+		t.Fatalf("expirationTime after a PUT of 5 days = %v; want %s", r["expirationTime"], wire(end.Add(5*24*time.Hour)))
+	}
+	e.call("PUT", "/v8/DataRetrievals/"+id, `{"description":"no period given"}`, 204)
+	if r = e.call("GET", "/v8/DataRetrievals/"+id, "", 200); !sameTime(r["expirationTime"], end.Add(5*24*time.Hour)) {
+		t.Fatalf("a PUT without a period moved expirationTime to %v", r["expirationTime"])
+	}
+	e.call("PUT", "/v8/DataRetrievals/"+id, `{"availabilityPeriodDays":3}`, 204)
+
 	// Past its expirationTime the data is gone.
 	e.clk.Advance(72 * time.Hour)
 	e.tok = bearer(e.adminLogin().AccessToken) // the first one expired
