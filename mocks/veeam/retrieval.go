@@ -3,8 +3,11 @@ package veeam
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
 // Data retrievals on the clock. POST /v8/DataRetrievals stores the retrieval job
@@ -157,6 +160,7 @@ func retrievalCreated(s *Server, rq *request, it *item) *item {
 	if !ok {
 		return it
 	}
+	s.storeRetrievedObjects(it.path, req)
 	id := newGUID()
 	var sess object
 	sess.setValue("id", id)
@@ -259,6 +263,66 @@ func (s *Server) updateRetrieval(rq *request) (int, any, *apiError) {
 	return status, body, nil
 }
 
+// retrievedLists are the lists under a retrieval that name what it retrieves, each from
+// a field of its request (RESTDataRetrievalFromClient).
+var retrievedLists = []struct{ list, field string }{
+	{"mailboxes", "mailboxes"}, {"onedrives", "oneDrives"}, {"webs", "sites"}, {"teams", "teams"},
+}
+
+// storeRetrievedObjects keeps the mailboxes, OneDrives, sites and teams a retrieval's
+// request names, under the retrieval (…/mailboxes, …/onedrives, …/webs, …/teams), as
+// the request gave them.
+func (s *Server) storeRetrievedObjects(path string, req retrievalRequest) {
+	given := map[string][]json.RawMessage{"mailboxes": req.Mailboxes, "oneDrives": req.OneDrives, "sites": req.Sites, "teams": req.Teams}
+	for _, l := range retrievedLists {
+		for i, el := range given[l.field] {
+			o, err := parseObject(el)
+			if err != nil {
+				continue
+			}
+			id := strings.ToLower(o.str("id"))
+			if id == "" {
+				id = spec.UUID(path + "/" + l.list + "/" + strconv.Itoa(i))
+			}
+			if it, err := newItem(path+"/"+l.list+"/"+id, id, o.bytes(), nil); err == nil {
+				s.world.put(it)
+			}
+		}
+	}
+}
+
+// retrievedObjects serves GET /v8/DataRetrievals/{dataRetrievalId}/mailboxes,
+// /onedrives, /webs and /teams: a page of what the retrieval's request named, in the
+// document's shapes (RESTDataRetrievalMailbox, …OneDrive, …Web, …Team). A OneDrive or a
+// site is its own web: SiteId and WebId are both its id [A].
+func retrievedObjects(list string) handler {
+	return func(s *Server, rq *request) (int, any, *apiError) {
+		path := "/v8/DataRetrievals/" + strings.ToLower(rq.param("dataRetrievalId"))
+		if _, ok := s.world.get(path); !ok {
+			return 0, nil, notFound("Data retrieval", rq.param("dataRetrievalId"))
+		}
+		items := s.world.list(path + "/" + list)
+		return s.pageOf(rq, len(items), func(b *bytes.Buffer, i int) {
+			o := items[i].obj
+			var v any
+			switch list {
+			case "mailboxes":
+				name := o.str("displayName")
+				if name == "" {
+					name = o.str("email")
+				}
+				v = map[string]any{"id": items[i].id, "displayName": name, "email": o.str("email"), "isArchive": o.text("isArchive") == "true"}
+			case "teams":
+				v = map[string]any{"id": items[i].id, "displayName": o.str("displayName"), "description": ""}
+			default: // onedrives, webs
+				v = map[string]any{"SiteId": items[i].id, "WebId": items[i].id, "Title": o.str("title"), "Url": o.str("url")}
+			}
+			out, _ := json.Marshal(v)
+			b.Write(out)
+		})
+	}
+}
+
 // The retrievals' hooks are set here, as the jobs' are (backup.go): in the collections
 // table they would make an initialisation cycle.
 func init() {
@@ -266,4 +330,8 @@ func init() {
 	c.check = (*Server).checkRetrieval
 	c.afterCreate = retrievalCreated
 	handWritten["DataRetrieval_Update"] = operation{who: admins, handle: (*Server).updateRetrieval, coll: c}
+	for op, list := range map[string]string{"DataRetrieval_GetMailboxes": "mailboxes", "DataRetrieval_GetOneDrives": "onedrives",
+		"DataRetrieval_GetWebs": "webs", "DataRetrieval_GetTeams": "teams"} {
+		handWritten[op] = operation{who: admins, handle: retrievedObjects(list)}
+	}
 }
