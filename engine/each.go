@@ -32,9 +32,10 @@ type eachSite struct {
 	objects   bool     // every row is a non-null object (with no printf token, names read $variable)
 }
 
-// eachRef says which call (an index in the listing's eachSites) and which row of its
-// table registered a test.
-type eachRef struct{ site, row int }
+// eachRef says which test.each call (an index in the listing's eachSites), which call
+// of the function it returned (a script may name the same table twice), and which row
+// registered a test.
+type eachRef struct{ site, call, row int }
 
 // where names the call for messages.
 func (s eachSite) where() string { return fmt.Sprintf("%s:%d:%d", s.file, s.line, s.col) }
@@ -79,8 +80,10 @@ func (r registration) each(kind string) func(goja.FunctionCall) goja.Value {
 			}
 		}
 		r.reg.eachSites = append(r.reg.eachSites, site)
+		calls := 0
 		return r.vm.ToValue(func(c goja.FunctionCall) goja.Value {
-			r.eachAll(kind, label, k, site, rows, c)
+			calls++
+			r.eachAll(kind, label, eachRef{site: k, call: calls - 1}, site, rows, c)
 			return goja.Undefined()
 		})
 	}
@@ -88,7 +91,7 @@ func (r registration) each(kind string) func(goja.FunctionCall) goja.Value {
 
 // eachAll registers a test per row (the listing runtime, or a runtime whose file was
 // not listed).
-func (r registration) eachAll(kind, label string, k int, site eachSite, rows []goja.Value, call goja.FunctionCall) {
+func (r registration) eachAll(kind, label string, at eachRef, site eachSite, rows []goja.Value, call goja.FunctionCall) {
 	if r.phase != phaseTop {
 		r.throw("Error", "%s(table)() must be called at the top level of the script, not inside a test", label)
 	}
@@ -99,18 +102,12 @@ func (r registration) eachAll(kind, label string, k int, site eachSite, rows []g
 		if name == "" {
 			r.throw("TypeError", "%s(table)(name, fn, options): the name of row %d is empty", label, i)
 		}
-		nameV := r.vm.ToValue(name)
-		if r.reg.only != nil && !nameV.StrictEquals(r.reg.only) {
-			continue
+		r.define(kind, label, r.vm.ToValue(name), call.Argument(1), call.Argument(2)).bind(args)
+		if r.reg.eachOf == nil {
+			r.reg.eachOf = map[string]eachRef{}
 		}
-		def := r.define(kind, label, nameV, call.Argument(1), call.Argument(2))
-		def.bind(args)
-		if r.reg.only == nil {
-			if r.reg.eachOf == nil {
-				r.reg.eachOf = map[string]eachRef{}
-			}
-			r.reg.eachOf[name] = eachRef{site: k, row: i}
-		}
+		at.row = i
+		r.reg.eachOf[name] = at
 	}
 }
 
@@ -120,23 +117,25 @@ func (r registration) eachAll(kind, label string, k int, site eachSite, rows []g
 func (r registration) eachOne(kind, label string, k int, site eachSite, table goja.Value) goja.Value {
 	if k >= len(r.reg.eachSites) {
 		r.throw("Error", "%s at %s: this test's runtime reached a test.each call (the %s of the top level) that listing the file's tests did not; "+
-			"the top level must register the same tests every time it runs", label, site.where(), ordinal(k+1))
+			"the top level must register the same tests every time it runs", label, site.where(), eachOrdinal(k+1))
 	}
 	listed := r.reg.eachSites[k]
 	if listed.file != site.file || listed.line != site.line || listed.col != site.col || listed.fromFn != site.fromFn {
 		r.throw("Error", "%s at %s: this test's runtime reached a different test.each call than listing the file's tests did at this point (the %s, at %s then); "+
-			"the top level must register the same tests every time it runs", label, site.where(), ordinal(k+1), listed.where())
+			"the top level must register the same tests every time it runs", label, site.where(), eachOrdinal(k+1), listed.where())
 	}
-	if !site.fromFn {
-		r.arrayRows(label, table)
+	if !site.fromFn && !isArray(table) {
+		r.arrayRows(label, table) // throws
 	}
 	only := r.reg.only.String()
+	calls := 0
 	return r.vm.ToValue(func(call goja.FunctionCall) goja.Value {
 		if r.phase != phaseTop {
 			r.throw("Error", "%s(table)() must be called at the top level of the script, not inside a test", label)
 		}
+		calls++
 		ref, ok := r.reg.eachOf[only]
-		if !ok || ref.site != k {
+		if !ok || ref.site != k || ref.call != calls-1 {
 			return goja.Undefined()
 		}
 		title := r.eachTitle(label, call.Argument(0))
@@ -283,7 +282,7 @@ func (r registration) notJSON(v goja.Value, path string, depth int, seen map[*go
 		}
 		return ""
 	}
-	if p := o.Prototype(); p != nil && !p.SameAs(r.vm.Get("Object").ToObject(r.vm).Get("prototype")) || o.ClassName() != "Object" {
+	if p := o.Prototype(); p != nil && !p.SameAs(r.vm.NewObject().Prototype()) || o.ClassName() != "Object" {
 		return at("a " + o.ClassName() + " object (only plain objects and arrays are JSON)")
 	}
 	for _, k := range o.Keys() {
@@ -360,8 +359,14 @@ func (r registration) eachName(title string, args []goja.Value, index int, site 
 
 func hasPrintfToken(title string) bool {
 	for i := 0; i+1 < len(title); i++ {
-		if title[i] == '%' && strings.IndexByte("psdifjoO#$", title[i+1]) >= 0 {
+		if title[i] != '%' {
+			continue
+		}
+		if strings.IndexByte("psdifjoO#$", title[i+1]) >= 0 {
 			return true
+		}
+		if title[i+1] == '%' {
+			i++ // an escaped percent sign
 		}
 	}
 	return false
@@ -493,7 +498,8 @@ func (r registration) caller() (file string, line, col int) {
 	return "", 0, 0
 }
 
-func ordinal(n int) string {
+// eachOrdinal names the nth test.each call of a top level.
+func eachOrdinal(n int) string {
 	suffix := "th"
 	switch {
 	case n%100 >= 11 && n%100 <= 13:

@@ -104,6 +104,20 @@ func TestEachNamesAndArguments(t *testing.T) {
 			console: []string{"tenant-a 6 tenant-a has 3 users", "tenant-b 8 tenant-b has 4 users"},
 		},
 		{
+			name: "the function test.each returns, called twice",
+			src: `const twice = test.each([1, 2]);
+twice("a%s", (n) => console.log("a", n));
+twice("b%s", (n) => console.log("b", n));`,
+			tests:   []string{"a1", "a2", "b1", "b2"},
+			console: []string{"a 1", "a 2", "b 1", "b 2"},
+		},
+		{
+			name:    "an escaped percent sign before a letter leaves $variable on",
+			src:     `test.each([{ n: 5 }])("$n at 100%%s", ({ n }) => console.log(n));`,
+			tests:   []string{"5 at 100%%s"},
+			console: []string{"5"},
+		},
+		{
 			name: "several each calls and plain tests in one file",
 			src: `test("first", () => console.log("first"));
 test.each([1, 2])("a%s", (n) => console.log("a", n));
