@@ -167,7 +167,7 @@ func (r registration) eachOne(kind, label string, k int, site eachSite, table go
 // args is what a row passes to the test function before the context: its elements when
 // every row of the table is an array, else the row itself.
 func (s eachSite) args(row goja.Value) []goja.Value {
-	if s.spread {
+	if s.spread && isArray(row) { // a row of a test's runtime may differ from the listed one
 		o := row.(*goja.Object)
 		n := int(o.Get("length").ToInteger())
 		out := make([]goja.Value, n)
@@ -322,7 +322,9 @@ func (r registration) eachTitle(label string, v goja.Value) string {
 // every one an array), with $variable and $variable.path from the row and $# its index.
 func (r registration) eachName(title string, args []goja.Value, index int, site eachSite) string {
 	if site.objects && !site.spread && !hasPrintfToken(title) {
-		return r.eachVariables(title, args[0], index)
+		if o, ok := args[0].(*goja.Object); ok { // a row of a test's runtime may differ from the listed one
+			return r.eachVariables(title, o, index)
+		}
 	}
 	var b strings.Builder
 	next := 0
@@ -418,8 +420,7 @@ func (r registration) printfValue(t byte, v goja.Value) string {
 // eachVariables replaces $key and $key.path.to.value (key an own property of row, the
 // longest run of word characters and dots after it the path) and $# (the row's index).
 // A trailing dot is not part of the path (Jest's would be, and then ignored).
-func (r registration) eachVariables(title string, row goja.Value, index int) string {
-	o := row.(*goja.Object)
+func (r registration) eachVariables(title string, o *goja.Object, index int) string {
 	keys := o.Keys()
 	var b strings.Builder
 	for i := 0; i < len(title); i++ {

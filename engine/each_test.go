@@ -336,6 +336,16 @@ if (Math.random() !== LISTED) test.each([2])("m%s", () => {});
 			message: "this test's runtime reached a test.each call (the 2nd test.each call of the top level) that listing the file's tests did not",
 		},
 		{
+			name:    "an array table whose rows are objects no more",
+			src:     `test.each(Math.random() === LISTED ? [{ a: 1 }] : ["x"])("n $a", () => {});`,
+			message: `row 0 is named "n $a" in this test's runtime but was "n 1" when the file's tests were listed`,
+		},
+		{
+			name:    "an array table whose rows are arrays no more",
+			src:     `test.each(Math.random() === LISTED ? [[1, 2]] : [3])("n %s %s", () => {});`,
+			message: `row 0 is named "n 3 %s" in this test's runtime but was "n 1 2" when the file's tests were listed`,
+		},
+		{
 			name:    "an array table whose row is named otherwise",
 			src:     `test.each([[Math.random()]])("r%s", () => {});`,
 			message: "row 0 is named \"r0.",
