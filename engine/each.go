@@ -43,6 +43,16 @@ func (s eachSite) where() string { return fmt.Sprintf("%s:%d:%d", s.file, s.line
 // maxJSONDepth bounds how deep a function table's row may nest.
 const maxJSONDepth = 100
 
+// The sizes test.each refuses with a RangeError, so that no loop or allocation of its
+// own in Go (which Runtime.Interrupt cannot stop) runs long: the rows of a table, the
+// elements of a row spread as arguments (near V8's limit on arguments), and the values
+// of a function table's row.
+const (
+	maxEachRows      = 1_000_000
+	maxEachArgs      = 65_535
+	maxEachRowValues = 100_000
+)
+
 // each returns test.each (kind "test"), test.skip.each or test.only.each.
 func (r registration) each(kind string) func(goja.FunctionCall) goja.Value {
 	label := "test.each"
@@ -97,7 +107,10 @@ func (r registration) eachAll(kind, label string, at eachRef, site eachSite, row
 	}
 	title := r.eachTitle(label, call.Argument(0))
 	for i, row := range rows {
-		args := site.args(row)
+		if i&1023 == 0 && r.ctx.Err() != nil {
+			r.throwErr(label, r.ctx.Err())
+		}
+		args := r.args(site, row)
 		name := r.eachName(title, args, i, site)
 		if name == "" {
 			r.throw("TypeError", "%s(table)(name, fn, options): the name of row %d is empty", label, i)
@@ -154,7 +167,7 @@ func (r registration) eachOne(kind, label string, k int, site eachSite, table go
 			}
 			row = arr.Get(strconv.Itoa(ref.row))
 		}
-		args := listed.args(row)
+		args := r.args(listed, row)
 		if name := r.eachName(title, args, ref.row, listed); name != only {
 			r.throw("Error", "%s at %s: row %d is named %q in this test's runtime but was %q when the file's tests were listed; "+
 				"the table must be the same every time the top level runs (for a table that is not, pass a function: test.each(() => rows))", label, site.where(), ref.row, name, only)
@@ -166,10 +179,13 @@ func (r registration) eachOne(kind, label string, k int, site eachSite, table go
 
 // args is what a row passes to the test function before the context: its elements when
 // every row of the table is an array, else the row itself.
-func (s eachSite) args(row goja.Value) []goja.Value {
+func (r registration) args(s eachSite, row goja.Value) []goja.Value {
 	if s.spread && isArray(row) { // a row of a test's runtime may differ from the listed one
 		o := row.(*goja.Object)
-		n := int(o.Get("length").ToInteger())
+		n := o.Get("length").ToInteger()
+		if n > maxEachArgs {
+			r.throw("RangeError", "test.each: a row of %d elements is too long to spread as arguments (at most %d)", n, maxEachArgs)
+		}
 		out := make([]goja.Value, n)
 		for i := range out {
 			out[i] = o.Get(strconv.Itoa(i))
@@ -198,6 +214,9 @@ func (r registration) arrayRows(label string, v goja.Value) []goja.Value {
 	}
 	o := v.(*goja.Object)
 	n := o.Get("length").ToInteger()
+	if n > maxEachRows {
+		r.throw("RangeError", "%s(table): a table of %d rows is too long (at most %d)", label, n, maxEachRows)
+	}
 	rows := make([]goja.Value, n)
 	for i := range rows {
 		rows[i] = o.Get(strconv.Itoa(i))
@@ -219,7 +238,8 @@ func (r registration) tableRows(label string, fn goja.Callable, site *eachSite) 
 	rows := r.arrayRows(label, v)
 	site.rows = make([]string, len(rows))
 	for i, row := range rows {
-		if why := r.notJSON(row, "", 0, map[*goja.Object]bool{}); why != "" {
+		budget := maxEachRowValues
+		if why := r.notJSON(row, 0, map[*goja.Object]bool{}, &budget); why != "" {
 			r.throw("TypeError", "%s(fn): row %d of the table is not a JSON value: %s. A table function's rows reach each test's runtime as JSON; "+
 				"make the value inside the test, or pass an array table", label, i, why)
 		}
@@ -235,66 +255,76 @@ func (r registration) tableRows(label string, fn goja.Callable, site *eachSite) 
 	return rows
 }
 
-// notJSON says why v (at path in its row) is not a JSON value, "" when it is: null,
-// booleans, finite numbers, strings, arrays and plain objects of them.
-func (r registration) notJSON(v goja.Value, path string, depth int, seen map[*goja.Object]bool) string {
-	at := func(what string) string {
-		if path == "" {
-			return what
-		}
-		return what + " at " + path
+// notJSON says why v (a row, or a value inside one) is not a JSON value, "" when it
+// is: null, booleans, finite numbers, strings, arrays and plain objects of them. The
+// reason ends with where in the row the value is ("at [0].f"), built only on failure.
+func (r registration) notJSON(v goja.Value, depth int, seen map[*goja.Object]bool, budget *int) string {
+	why, path := r.jsonFault(v, depth, seen, budget)
+	if why == "" || len(path) == 0 {
+		return why
 	}
+	var b strings.Builder
+	for i := len(path) - 1; i >= 0; i-- {
+		if b.Len() > 0 && path[i][0] != '[' {
+			b.WriteByte('.')
+		}
+		b.WriteString(path[i])
+	}
+	return why + " at " + b.String()
+}
+
+// jsonFault is notJSON's walk: the reason and the path to the value, innermost first.
+func (r registration) jsonFault(v goja.Value, depth int, seen map[*goja.Object]bool, budget *int) (string, []string) {
 	if depth > maxJSONDepth {
-		return at(fmt.Sprintf("nested deeper than %d", maxJSONDepth))
+		return fmt.Sprintf("nested deeper than %d", maxJSONDepth), nil
+	}
+	if *budget--; *budget < 0 {
+		return fmt.Sprintf("more than %d values in one row", maxEachRowValues), nil
 	}
 	switch {
 	case v == nil || goja.IsUndefined(v):
-		return at("undefined")
+		return "undefined", nil
 	case goja.IsNull(v), goja.IsString(v):
-		return ""
+		return "", nil
 	case goja.IsNumber(v):
 		if f := v.ToFloat(); math.IsNaN(f) || math.IsInf(f, 0) {
-			return at(v.String())
+			return v.String(), nil
 		}
-		return ""
+		return "", nil
 	}
 	o, ok := v.(*goja.Object)
 	if !ok {
 		if _, isBool := v.Export().(bool); isBool {
-			return ""
+			return "", nil
 		}
-		return at("a " + typeOf(v))
+		return "a " + typeOf(v), nil
 	}
 	if _, isFn := goja.AssertFunction(o); isFn {
-		return at("a function")
+		return "a function", nil
 	}
 	if seen[o] {
-		return at("a cycle")
+		return "a cycle", nil
 	}
 	seen[o] = true
 	defer delete(seen, o)
 	if isArray(o) {
 		n := o.Get("length").ToInteger()
 		for i := int64(0); i < n; i++ {
-			if why := r.notJSON(o.Get(strconv.FormatInt(i, 10)), fmt.Sprintf("%s[%d]", path, i), depth+1, seen); why != "" {
-				return why
+			if why, path := r.jsonFault(o.Get(strconv.FormatInt(i, 10)), depth+1, seen, budget); why != "" {
+				return why, append(path, "["+strconv.FormatInt(i, 10)+"]")
 			}
 		}
-		return ""
+		return "", nil
 	}
 	if p := o.Prototype(); p != nil && !p.SameAs(r.vm.NewObject().Prototype()) || o.ClassName() != "Object" {
-		return at("a " + o.ClassName() + " object (only plain objects and arrays are JSON)")
+		return "a " + o.ClassName() + " object (only plain objects and arrays are JSON)", nil
 	}
 	for _, k := range o.Keys() {
-		p := path + "." + k
-		if path == "" {
-			p = k
-		}
-		if why := r.notJSON(o.Get(k), p, depth+1, seen); why != "" {
-			return why
+		if why, path := r.jsonFault(o.Get(k), depth+1, seen, budget); why != "" {
+			return why, append(path, k)
 		}
 	}
-	return ""
+	return "", nil
 }
 
 func typeOf(v goja.Value) string {
