@@ -188,7 +188,7 @@ func TestDeclarationsMatchTheModule(t *testing.T) {
 	ctx := contextObject(tr.host, tr.exports, TestInfo{Name: "n", File: "f.js"})
 	compare("context", "Context", ctx)
 	// MockServer is checked as the base of MockEntra and MockVeeam.
-	for _, want := range []string{"TestFunction", "Entra", "EntraRaw", "Mock", "MockEntra", "MockVeeam", "Faults", "MockSettings", "TargetInfo", "TargetEntra", "TargetVeeam", "RunningTest"} {
+	for _, want := range []string{"TestFunction", "SkipFunction", "OnlyFunction", "TestEach", "Entra", "EntraRaw", "Mock", "MockEntra", "MockVeeam", "Faults", "MockSettings", "TargetInfo", "TargetEntra", "TargetVeeam", "RunningTest"} {
 		if !checked[want] {
 			t.Errorf("interface %s was not reached from the modules table", want)
 		}

@@ -93,6 +93,15 @@ type Script struct {
 	// before collected) maps a test to the statement of tail.calls that registered it.
 	collected atomic.Bool
 	from      map[string]int
+	each      *eachListing
+}
+
+// eachListing is what listing found of a file's test.each calls: each call, with the rows
+// of a function table as JSON, and which call and row registered each test. Test runtimes
+// read it (never write it) once the file is collected.
+type eachListing struct {
+	sites []eachSite
+	of    map[string]eachRef
 }
 
 // Path returns the script's path in the loader's file system, as its stack frames name it.
@@ -234,13 +243,13 @@ func (s *Script) Tests(ctx context.Context) ([]TestInfo, error) {
 	s.testsMu.Lock()
 	defer s.testsMu.Unlock()
 	if !s.testsOK {
-		tests, from, err := s.collect(ctx)
+		tests, from, each, err := s.collect(ctx)
 		if err != nil && ctx.Err() != nil {
 			return nil, err
 		}
 		s.tests, s.testsErr, s.testsOK = tests, err, true
 		if err == nil {
-			s.from = from
+			s.from, s.each = from, each
 			s.collected.Store(true)
 		}
 	}

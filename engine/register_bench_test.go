@@ -21,11 +21,22 @@ const flowBody = `({ entra, veeam, clock }) => {
     expect(session.get("/v8/Organization")).toHaveStatus(200);
   }`
 
-// manyTestsFile is a scenario file that registers n full-flow tests, in one of two
-// shapes: "loop", a data-driven file (a table of cases and one loop calling test), or
-// "literal", n test(...) calls one after another, as the runner's benchmarks write them.
+// manyTestsFile is a scenario file that registers n full-flow tests, in one of four
+// shapes: "loop", a data-driven file (a table of cases and one loop calling test);
+// "literal", n test(...) calls one after another, as the runner's benchmarks write them;
+// "each", the same table as loop given to test.each; "eachFn", test.each of a function
+// that builds that table (called once, when the file's tests are listed). test.each
+// takes one options object for all its rows, so the each shapes tag every test "flow".
 func manyTestsFile(shape string, n int) string {
-	if shape == "literal" {
+	table := fmt.Sprintf(`const cases = [];
+  for (let i = 0; i < %d; i++) cases.push({ name: "flow " + i, tags: ["case" + (i %% 7)] });`, n)
+	rowBody := strings.Replace(flowBody, "({ entra, veeam, clock })", "(c, { entra, veeam, clock })", 1)
+	switch shape {
+	case "each":
+		return fmt.Sprintf("const { test, expect } = require(\"vbharness\");\n\n%s\n\ntest.each(cases)(\"$name\", %s, { tags: [\"flow\"], requires: [\"clock\"] });\n", table, rowBody)
+	case "eachFn":
+		return fmt.Sprintf("const { test, expect } = require(\"vbharness\");\n\ntest.each(() => {\n  %s\n  return cases;\n})(\"$name\", %s, { tags: [\"flow\"], requires: [\"clock\"] });\n", table, rowBody)
+	case "literal":
 		var b strings.Builder
 		b.WriteString("const { test, expect } = require(\"vbharness\");\n\n")
 		for i := range n {
@@ -46,7 +57,7 @@ for (const c of cases) {
 
 // inOneFile runs f for each shape of file and each number of tests in it.
 func inOneFile(b *testing.B, f func(b *testing.B, src string, n int)) {
-	for _, shape := range []string{"literal", "loop"} {
+	for _, shape := range []string{"literal", "loop", "each", "eachFn"} {
 		for _, n := range []int{1, 100, 2000} {
 			b.Run(fmt.Sprintf("%s/%d", shape, n), func(b *testing.B) { f(b, manyTestsFile(shape, n), n) })
 		}

@@ -40,6 +40,13 @@ type registry struct {
 	// shows that the statements left out would have done nothing else.
 	alone    int
 	verified bool
+	// eachSites are the file's test.each calls: while listing, as they are made; in a
+	// test's runtime, as listing found them (Script.each), which its calls must match in
+	// order (eachCalls counts them). eachOf, from listing, says which call and row
+	// registered each test (each.go).
+	eachSites []eachSite
+	eachOf    map[string]eachRef
+	eachCalls int
 	// testFn, skipFn and onlyFn are this runtime's test, test.skip and test.only.
 	testFn, skipFn, onlyFn *goja.Object
 }
@@ -56,7 +63,7 @@ func (g *registry) infos() []TestInfo {
 
 var testOptionKeys = map[string]bool{"tags": true, "timeout": true, "requires": true, "reason": true}
 
-// registration is `test` (with test.skip and test.only), `beforeEach` and `afterEach`:
+// registration is `test` (with test.skip, test.only and their each), `beforeEach` and `afterEach`:
 // the top level registers tests and hooks into the host's registry.
 type registration struct{ *host }
 
@@ -66,6 +73,9 @@ func newTest(h *host) goja.Value {
 	g.testFn, g.skipFn, g.onlyFn = h.named("test", r.register("test")), h.named("skip", r.register("skip")), h.named("only", r.register("only"))
 	// skip and only may be replaced but not redefined (no getter can stand in for them):
 	// stopAfterTarget reads them from Go.
+	_ = g.testFn.Set("each", h.named("each", r.each("test")))
+	_ = g.skipFn.Set("each", h.named("each", r.each("skip")))
+	_ = g.onlyFn.Set("each", h.named("each", r.each("only")))
 	_ = g.testFn.DefineDataProperty("skip", g.skipFn, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	_ = g.testFn.DefineDataProperty("only", g.onlyFn, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	return g.testFn
@@ -112,6 +122,26 @@ func (r registration) add(kind, label string, call goja.FunctionCall) {
 	if r.reg.only != nil && !nameV.StrictEquals(r.reg.only) {
 		return
 	}
+	r.define(kind, label, nameV, call.Argument(1), call.Argument(2))
+	switch {
+	case r.reg.from != nil:
+		if i, ok := r.callStatement(); ok {
+			r.reg.from[nameV.String()] = i
+		}
+	case r.reg.only != nil:
+		if r.reg.alone >= 0 {
+			i, ok := r.callStatement()
+			if r.reg.verified = ok && i == r.reg.alone; !r.reg.verified {
+				return
+			}
+		}
+		r.stopAfterTarget(kind, call)
+	}
+}
+
+// define checks and registers one test (test, test.skip, test.only, or a row of their
+// each): its name, its function and its options. It returns the test's record.
+func (r registration) define(kind, label string, nameV, fnV, optV goja.Value) *testDef {
 	if !goja.IsString(nameV) || nameV.String() == "" {
 		r.throw("TypeError", "%s(name, fn, options): name must be a non-empty string", label)
 	}
@@ -121,7 +151,6 @@ func (r registration) add(kind, label string, call goja.FunctionCall) {
 	}
 	def := &testDef{info: TestInfo{Name: name, File: r.file, Skip: kind == "skip", Only: kind == "only"}}
 	def.info.Line, def.info.Column = r.registeredAt()
-	fnV, optV := call.Argument(1), call.Argument(2)
 	if kind == "skip" && goja.IsString(fnV) {
 		def.info.SkipReason, fnV, optV = fnV.String(), goja.Undefined(), goja.Undefined()
 	}
@@ -137,20 +166,7 @@ func (r registration) add(kind, label string, call goja.FunctionCall) {
 	}
 	r.reg.tests = append(r.reg.tests, def)
 	r.reg.byName[name] = def
-	switch {
-	case r.reg.from != nil:
-		if i, ok := r.callStatement(); ok {
-			r.reg.from[name] = i
-		}
-	case r.reg.only != nil:
-		if r.reg.alone >= 0 {
-			i, ok := r.callStatement()
-			if r.reg.verified = ok && i == r.reg.alone; !r.reg.verified {
-				return
-			}
-		}
-		r.stopAfterTarget(kind, call)
-	}
+	return def
 }
 
 // registeredAt returns the position in the script's file of the code that called the

@@ -15,13 +15,13 @@ import (
 	"github.com/vbharness/vbharness/mocks/secret"
 )
 
-// collect evaluates the top level without a target and returns the registered tests and,
+// collect evaluates the top level without a target and returns the registered tests,
 // for a file with enough statements of tail.calls to leave out, which one registered
-// each test.
-func (s *Script) collect(ctx context.Context) ([]TestInfo, map[string]int, error) {
+// each test, and the file's test.each calls (with the rows of their function tables).
+func (s *Script) collect(ctx context.Context) ([]TestInfo, map[string]int, *eachListing, error) {
 	r, err := configure(config{ctx: ctx, loader: s.loader, file: s.path})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	r.reg.tail = s.tail
 	if s.tail != nil && len(s.tail.calls) > minLeftOut {
@@ -37,9 +37,9 @@ func (s *Script) collect(ctx context.Context) ([]TestInfo, map[string]int, error
 			le.File, le.Line, le.Column = f.file, f.line, f.col
 			le.Excerpt = s.loader.excerpt(f)
 		}
-		return nil, nil, le
+		return nil, nil, nil, le
 	}
-	return r.reg.infos(), r.reg.from, nil
+	return r.reg.infos(), r.reg.from, &eachListing{sites: r.reg.eachSites, of: r.reg.eachOf}, nil
 }
 
 // Run runs one registered test in a fresh runtime and reports its outcome; it never
@@ -102,6 +102,7 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		stop = context.AfterFunc(runCtx, func() { vm.Interrupt(errTimedOut) })
 		if s.collected.Load() {
 			r.reg.only, r.reg.tail = vm.ToValue(test), s.tail
+			r.reg.eachSites, r.reg.eachOf = s.each.sites, s.each.of
 		}
 		if prog == nil {
 			return r.runMain(s.prog)

@@ -39,10 +39,38 @@ declare module "vbharness" {
   export interface TestFunction {
     /** Registers a test. Names are unique per file. */
     (name: string, fn: TestBody, options?: TestOptions): void;
+    /** Registers a test per row of a table (Jest's test.each); see TestEach. */
+    each: TestEach;
     /** Registers a test that is reported as skipped, with an optional reason. */
-    skip(name: string, fn?: TestBody | string, reasonOrOptions?: string | TestOptions): void;
+    skip: SkipFunction;
     /** Registers a focused test: when any test is focused, the runner runs only those. */
-    only(name: string, fn: TestBody, options?: TestOptions): void;
+    only: OnlyFunction;
+  }
+
+  export interface SkipFunction {
+    (name: string, fn?: TestBody | string, reasonOrOptions?: string | TestOptions): void;
+    /** test.each whose tests are reported as skipped. */
+    each: TestEach;
+  }
+
+  export interface OnlyFunction {
+    (name: string, fn: TestBody, options?: TestOptions): void;
+    /** test.each whose tests are focused. */
+    each: TestEach;
+  }
+
+  /**
+   * test.each(table)(name, fn, options?): a test per row. When every row is an array, its
+   * elements are fn's first arguments and the context comes after them; otherwise fn gets
+   * the row, then the context. name is formatted per row: %s %d %i %f %j %o %p take the
+   * row's values in turn, %# is the row's index, %$ its number, %% a percent sign; with
+   * none of those and object rows, $key and $key.path read the row ($#: the index).
+   * table may be a function returning the rows: it is called once when the file's tests
+   * are listed, and each test gets its row from there (rows must be JSON values).
+   */
+  export interface TestEach {
+    <Row extends readonly unknown[]>(table: readonly Row[] | (() => readonly Row[])): (name: string, fn: (...args: [...Row, Context]) => void | Promise<void>, options?: TestOptions) => void;
+    <Row>(table: readonly Row[] | (() => readonly Row[])): (name: string, fn: (row: Row, ctx: Context) => void | Promise<void>, options?: TestOptions) => void;
   }
 
   /** What a test function (and each hook) receives. */

@@ -218,3 +218,93 @@ func TestEachFileIsListedAgainWhenItsTurnComes(t *testing.T) {
 		t.Errorf("Tests calls %v, want 2 for each file (plan, then once loaded again)", e.tests)
 	}
 }
+
+// concurrentEngine holds every test's Run until two of them are running at once (or
+// ten seconds passed), so a run whose tests never overlap fails.
+type concurrentEngine struct {
+	runner.Engine
+	mu       sync.Mutex
+	running  int
+	overlap  chan struct{}
+	overlaps bool
+}
+
+func (e *concurrentEngine) Load(path string) (runner.Script, error) {
+	s, err := e.Engine.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return concurrentScript{s, e}, nil
+}
+
+type concurrentScript struct {
+	runner.Script
+	e *concurrentEngine
+}
+
+func (s concurrentScript) Run(ctx context.Context, test string, opts engine.RunOptions) *engine.Result {
+	e := s.e
+	e.mu.Lock()
+	e.running++
+	if e.running == 2 && !e.overlaps {
+		e.overlaps = true
+		close(e.overlap)
+	}
+	e.mu.Unlock()
+	select {
+	case <-e.overlap:
+	case <-time.After(10 * time.Second):
+	}
+	defer func() {
+		e.mu.Lock()
+		e.running--
+		e.mu.Unlock()
+	}()
+	return s.Script.Run(ctx, test, opts)
+}
+
+// TestEachTestsRunInParallelWithTheirNames: the tests test.each registers are tests like
+// any other for the runner: run in parallel, selected by tag, reported by their
+// formatted names, each with its own row (an array table and a function table).
+func TestEachTestsRunInParallelWithTheirNames(t *testing.T) {
+	t.Parallel()
+	src := `const { test, expect } = require("vbharness");
+test.each([["a", 1], ["b", 2], ["c", 3]])("array %s is %i", (name, n, { test }) => {
+  expect(test.name).toBe("array " + name + " is " + n);
+  console.log(name, n);
+}, { tags: ["array"] });
+test.each(() => ["x", "y", "z"].map((name, i) => ({ name, n: i + 1 })))("fn $name is $n", ({ name, n }, { test }) => {
+  expect(test.name).toBe("fn " + name + " is " + n);
+  console.log(name, n);
+}, { tags: ["fn"] });
+`
+	for _, c := range []struct {
+		tags []string
+		want []string
+	}{
+		{nil, []string{"array a is 1", "array b is 2", "array c is 3", "fn x is 1", "fn y is 2", "fn z is 3"}},
+		{[]string{"fn"}, []string{"fn x is 1", "fn y is 2", "fn z is 3"}},
+	} {
+		e := &concurrentEngine{Engine: runner.NewEngine(fstest.MapFS{"each.js": {Data: []byte(src)}}), overlap: make(chan struct{})}
+		p, err := runner.NewPlan(context.Background(), runner.Options{
+			Engine: e, Files: []string{"each.js"}, Target: runner.MockTarget(nil), Parallel: 2, Seed: 1, Tags: c.tags,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := p.Execute(context.Background())
+		var got []string
+		for _, r := range o.Results {
+			got = append(got, r.Name)
+			if r.Status != engine.StatusPassed || len(r.Console) != 1 || !strings.HasSuffix(r.Name, strings.ReplaceAll(r.Console[0].Text, " ", " is ")) {
+				t.Errorf("%s: %s %q, console %v", r.Name, r.Status, r.Message, r.Console)
+			}
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("tags %q: results %q, want %q", c.tags, got, c.want)
+		}
+		if !e.overlaps {
+			t.Errorf("tags %q: no two tests ran at once with --parallel 2", c.tags)
+		}
+	}
+}
