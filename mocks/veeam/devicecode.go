@@ -507,8 +507,12 @@ func (s *Server) settleDeviceLogin(rq *request, userCode string) (deviceLogin, *
 	s.logins.update(userCode, func(d *deviceLogin) {
 		d.lastPoll = rq.now
 		switch {
+		case d.signedIn:
+			// Requests sent at once poll at once: Entra answers one of them the token and
+			// the others expired_token (the code is redeemed), in any order. The sign-in
+			// stands.
 		case fail == nil:
-			d.signedIn, d.user = true, readSignIn(tok.AccessToken)
+			d.signedIn, d.user, d.failure = true, readSignIn(tok.AccessToken), nil
 		case fail.Error == "authorization_pending":
 			d.pending = fail.firstLine()
 		case fail.Error == "slow_down":

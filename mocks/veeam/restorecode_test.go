@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -253,5 +254,41 @@ func TestRestoreDeviceCodeOfAnotherTenantIsRefused(t *testing.T) {
 	d.clk.Advance(5 * time.Second)
 	if st, b := owner.call(http.MethodPost, mb+"/restore", `{"userCode":"`+code+`"}`); st != http.StatusOK {
 		t.Errorf("the owner's restore after the refused ones: %d %v", st, b)
+	}
+}
+
+// Restores sent at once with one signed-in code: one runs, the others are refused as
+// already used (redeem is one step under the logins' lock). Their polls reach Entra at
+// once too, which answers one the token and the rest expired_token: before the sign-in
+// stood whatever came after it, none ran in 8 of 30 runs.
+func TestOneDeviceCodeRestoresOnceWhenSentAtOnce(t *testing.T) {
+	t.Parallel()
+	d := newDCServer(t)
+	base, mb := d.restoreSession()
+	code := d.restoreCode(base, `{}`)
+	if _, err := d.entra.Approve(code, ""); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			st, _ := d.call(http.MethodPost, mb+"/restore", `{"userCode":"`+code+`"}`)
+			statuses <- st
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	ok := 0
+	for st := range statuses {
+		if st == http.StatusOK {
+			ok++
+		} else if st != http.StatusBadRequest {
+			t.Errorf("a restore answered %d, want 200 or 400", st)
+		}
+	}
+	if ok != 1 || len(d.events(base)) != 1 {
+		t.Errorf("%d restores ran with one code sent %d times at once (%d events), want 1", ok, n, len(d.events(base)))
 	}
 }
