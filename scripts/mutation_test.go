@@ -101,6 +101,8 @@ const (
 	appOnlyNew     = "modern_app_only_organization.js › add a modern app-only organization with a new application, then back it up with app-only tokens"
 	appOnlyExist   = "modern_app_only_organization.js › add a modern app-only organization with an existing application it configures"
 	certExpiry     = "certificate_expiry.js › a certificate expires after 3 virtual days: the nightly job fails with Entra's error, then recovers once it is renewed"
+	restoreCode    = "restore_with_device_code.js › restore a mailbox to its original location with a device code"
+	restoreCodeOwn = "restore_with_device_code.js › another organization's token is refused the session's device code and its restore"
 )
 
 func settings(change func(*veeam.Settings)) veeam.Option {
@@ -157,6 +159,10 @@ var mutations = []mutation{
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoRestorePoints: true})}, red: []string{backup}},
 	{name: "Veeam's jobs back up modern app-only organizations without app-only tokens", how: "`veeam.Mutations{NoAppOnlyTokens}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{NoAppOnlyTokens: true})}, red: []string{appOnlyNew, appOnlyExist, certExpiry}},
+	{name: "Veeam's restores ignore the userCode of a restore device code", how: "`veeam.Mutations{IgnoreRestoreUserCode}`",
+		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreRestoreUserCode: true})}, red: []string{restoreCode}},
+	{name: "Tenants and restore operators reach others' restore sessions", how: "`veeam.Mutations{IgnoreRestoreSessionOwner}`",
+		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreRestoreSessionOwner: true})}, red: []string{restoreCodeOwn}},
 	{name: "Restore operators reach outside their RBAC scope", how: "`veeam.Mutations{IgnoreRbacScope}`",
 		veeam: []veeam.Option{veeam.WithMutations(veeam.Mutations{IgnoreRbacScope: true})}, red: []string{restoreOp}},
 	{name: "Stopping a restore session does nothing", how: "fault rule: `POST /v8/RestoreSessions/*/Stop` answers 204 for ever",

@@ -87,6 +87,12 @@ type deviceLogin struct {
 	signedIn bool
 	user     signIn
 	failure  *apiError
+	// pending is Entra's last authorization_pending text (AADSTS70016), for the
+	// refusal of a restore whose sign-in is not complete.
+	pending string
+	// redeemed marks a restore's code that a restore action used: one sign-in, one
+	// restore [A: the record does not say whether VB365 reuses a restore sign-in].
+	redeemed bool
 }
 
 // signIn is who completed a device login, read from the Graph access token Entra
@@ -164,6 +170,19 @@ func (d *deviceLogins) remove(userCode string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.byUser, userCodeKey(userCode))
+}
+
+// redeem marks the signed-in login with userCode used, and reports whether it was
+// not used before: of two restores sent at once with one code, one wins.
+func (d *deviceLogins) redeem(userCode string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l, ok := d.byUser[userCodeKey(userCode)]
+	if !ok || l.redeemed || !l.signedIn {
+		return false
+	}
+	l.redeemed = true
+	return true
 }
 
 // update applies f to the login with userCode, if the server still has it.
@@ -435,7 +454,7 @@ func (s *Server) restoreDeviceCode(rq *request) (int, any, *apiError) {
 	if tenant == "" {
 		return 0, nil, badParam("The restore session's organization is unknown; give targetOrganizationName.")
 	}
-	l, e := s.startDeviceLogin(rq, tenant, app, restoreDeviceCodeScope, purposeRestore, sessID)
+	l, e := s.startDeviceLogin(rq, tenant, app, restoreDeviceCodeScope, purposeRestore, strings.ToLower(sessID))
 	if e != nil {
 		return 0, nil, e
 	}
@@ -488,9 +507,14 @@ func (s *Server) settleDeviceLogin(rq *request, userCode string) (deviceLogin, *
 	s.logins.update(userCode, func(d *deviceLogin) {
 		d.lastPoll = rq.now
 		switch {
+		case d.signedIn:
+			// Requests sent at once poll at once: Entra answers one of them the token and
+			// the others expired_token (the code is redeemed), in any order. The sign-in
+			// stands.
 		case fail == nil:
-			d.signedIn, d.user = true, readSignIn(tok.AccessToken)
+			d.signedIn, d.user, d.failure = true, readSignIn(tok.AccessToken), nil
 		case fail.Error == "authorization_pending":
+			d.pending = fail.firstLine()
 		case fail.Error == "slow_down":
 			d.interval += 5 * time.Second // RFC 8628 §3.5
 		case fail.Error == "expired_token":

@@ -132,6 +132,32 @@ func (w *walker) deviceCode(approve bool) string {
 	return dc.UserCode
 }
 
+// signedInCode puts in a restore action's generated body (its userCode names no
+// sign-in) a user code the walker's server issued for the restore session sid and the
+// organization's default user signed in with, so every restore operation that takes a
+// userCode is walked with one it accepts. Other bodies are returned as they are.
+func (w *walker) signedInCode(sid, body string) string {
+	o, err := parseObject([]byte(body))
+	if err != nil || o.get("userCode") == nil {
+		return body
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "https://127.0.0.1:4443/v8/RestoreSessions/"+sid+"/organization/restoreDeviceCode", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", jsonType)
+	req.Header.Set("Authorization", "Bearer "+w.tok[admins])
+	w.srv.ServeHTTP(rec, req)
+	var dc deviceCodeResponse
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &dc) != nil {
+		w.t.Fatalf("walk: restoreDeviceCode of %s: %d %s", sid, rec.Code, rec.Body)
+	}
+	e, _ := walkEntras.Load(w.srv)
+	if _, err := e.(*entra.Server).Approve(dc.UserCode, ""); err != nil {
+		w.t.Fatal(err)
+	}
+	o.setValue("userCode", dc.UserCode)
+	return string(o.bytes())
+}
+
 // dcServer is a Veeam mock connected to an Entra mock, on a virtual clock.
 type dcServer struct {
 	t     *testing.T

@@ -39,6 +39,12 @@ type Mutations struct {
 	// asking Entra for app-only tokens (apponly.go), so they succeed whatever Entra
 	// would say.
 	NoAppOnlyTokens bool
+	// IgnoreRestoreUserCode makes restore actions ignore the userCode of their body: no
+	// sign-in is checked or redeemed at Entra, and the restore runs as if none was given.
+	IgnoreRestoreUserCode bool
+	// IgnoreRestoreSessionOwner lets tenants and restore operators reach restore
+	// sessions that are not theirs, another organization's included.
+	IgnoreRestoreSessionOwner bool
 }
 
 // WithMutations breaks the behaviours m names; see Mutations. For testing the tests only.

@@ -3,6 +3,7 @@ package veeam
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	bin "encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -45,7 +46,7 @@ func restoreActionOf(o *operation) handler {
 // restoreEvent appends an event of the given type to the request's restore session:
 // Running from now when running is set, else already ended with Success. It returns the
 // event's path.
-func (s *Server) restoreEvent(rq *request, typ string, running bool) string {
+func (s *Server) restoreEvent(rq *request, typ string, running bool, as *signIn) string {
 	sid := strings.ToLower(rq.param("restoreSessionId"))
 	c := collectionOf("/v8/RestoreSessions/{restoreSessionId}/Events")
 	list := c.listPath([]string{sid})
@@ -65,8 +66,13 @@ func (s *Server) restoreEvent(rq *request, typ string, running bool) string {
 		status, end = "Success", rq.now
 	}
 	verb := map[string]string{"Restore": "Restoring", "Export": "Exporting", "Save": "Saving", "Send": "Sending"}[typ]
+	message := verb + " " + name + "."
+	if as != nil {
+		// The real server logs the account a restore used; this wording is the mock's [A].
+		message += " Signed in to Microsoft 365 as " + cmp.Or(as.UPN, as.OID, "(unknown)") + " with a device code."
+	}
 	for k, v := range map[string]any{"type": typ, "status": status, "startTime": rq.now, "endTime": end, "duration": "00:00:00",
-		"title": title, "message": verb + " " + name + ".", "order": order, "itemName": name, "itemType": itemType,
+		"title": title, "message": message, "order": order, "itemName": name, "itemType": itemType,
 		"itemSizeBytes": 24576, "source": rq.canonicalPath(), "target": "", "organizationId": s.sessionOrg(sid)} {
 		o.setValue(k, v)
 	}
@@ -153,22 +159,111 @@ func (s *Server) checkActionItems(rq *request) *apiError {
 	return nil
 }
 
+// prepareAction runs the checks every restore action shares before it acts: the items
+// its body names (checkActionItems), then the sign-in its userCode names
+// (restoreSignIn). It returns who signed in, nil for an action without a userCode.
+func (s *Server) prepareAction(rq *request) (*signIn, *apiError) {
+	if e := s.checkActionItems(rq); e != nil {
+		return nil, e
+	}
+	return s.restoreSignIn(rq)
+}
+
+// restoreSignIn redeems the userCode of a restore action's body (issue 14 item 5): the
+// 57 restore operations of the document that take one (RESTRestoreToOriginalLocation
+// and the rest, modern-app-only.md §4.4 [C SPEC8]) come here, through prepareAction.
+// The code must be one restoreDeviceCode issued for this restore session and not yet
+// used; the server then polls Entra's token endpoint with its device code
+// (settleDeviceLogin, as POST /v8/Organizations does), and the restore runs as the
+// account that signed in, which its event names. Every refusal is 400 RESTExceptionInfo
+// with a message that says what to do, Entra's AADSTS text where Entra gave one
+// (modern-app-only.md §4.6) [A: VB365's texts are not public]:
+//   - unknown, issued for another restore session or operation, or already used;
+//   - the person has not signed in yet (Entra's AADSTS70016 text), the code expired
+//     (AADSTS70020) or the sign-in was declined (Entra's declined text);
+//   - a restore to the original location signed in with an account of another tenant
+//     than the session's organization's (a code asked for with targetOrganizationName).
+//     400, not 403 [A]: the caller's own token may act on the session (403 is what the
+//     route answers a caller who may not); what is wrong is a parameter of the request,
+//     as with every other userCode refusal. A restoreTo or copyTo may sign in to the
+//     target organization the code was asked for.
+//
+// A body without a userCode (userName and userPassword, or an application's
+// certificate) is taken as before: the mock checks no restore credentials.
+func (s *Server) restoreSignIn(rq *request) (*signIn, *apiError) {
+	if s.mut.IgnoreRestoreUserCode || len(rq.body) == 0 {
+		return nil, nil
+	}
+	code, _ := bodyObject(rq)["userCode"].(string)
+	if strings.TrimSpace(code) == "" {
+		return nil, nil
+	}
+	sid := strings.ToLower(rq.param("restoreSessionId"))
+	ask := "request one for this restore session with POST /v8/RestoreSessions/" + sid + "/organization/restoreDeviceCode"
+	l, ok := s.logins.get(code)
+	switch {
+	case !ok:
+		return nil, badParam("The device code %q is unknown: %s.", code, ask)
+	case l.purpose != purposeRestore || l.scope != sid:
+		return nil, badParam("The device code %s was not issued for restore session %s: %s.", l.userCode, sid, ask)
+	case l.redeemed:
+		return nil, badParam("The device code %s was already used for a restore: %s.", l.userCode, ask)
+	}
+	l, e := s.settleDeviceLogin(rq, code)
+	switch {
+	case e != nil:
+		return nil, e
+	case !l.signedIn:
+		return nil, badParam("The sign-in with the device code %s is not complete: open %s, enter the code, sign in, then try again. Microsoft Entra ID: %s",
+			l.userCode, cmp.Or(l.verificationURI, "the verification page"), cmp.Or(l.pending, "authorization is pending."))
+	}
+	if toOriginalLocation(rq) {
+		if org, _ := s.organization(s.sessionOrg(sid)); !sameTenant(org, l.user) {
+			return nil, badParam("The account %s that signed in with the device code %s is not of the organization %s: a restore to the original location needs a sign-in to that organization; %s without targetOrganizationName.",
+				cmp.Or(l.user.UPN, l.user.OID, "(unknown)"), l.userCode, org.Name, ask)
+		}
+	}
+	if !s.logins.redeem(code) {
+		return nil, badParam("The device code %s was already used for a restore: %s.", l.userCode, ask)
+	}
+	return &l.user, nil
+}
+
+// toOriginalLocation reports whether a restore action restores to where the items came
+// from: its path ends in /restore (restoreTo and copyTo name another place).
+func toOriginalLocation(rq *request) bool {
+	t := rq.route.template
+	return strings.EqualFold(t[strings.LastIndexByte(t, '/')+1:], "restore")
+}
+
+// sameTenant reports whether u signed in to o's Entra tenant: its msid, else its name
+// as the domain of u's UPN [A: an organization added without msid].
+func sameTenant(o Organization, u signIn) bool {
+	if o.MSID != "" {
+		return strings.EqualFold(o.MSID, u.TenantID)
+	}
+	_, domain, _ := strings.Cut(u.UPN, "@")
+	return o.Name != "" && strings.EqualFold(domain, o.Name)
+}
+
 // restoreAsync answers a restore, copy or operator restore: a Running event, and the
 // restore session's id (RESTAsyncRestoreResponse, RESTOperatorRestore…Response).
 func (s *Server) restoreAsync(rq *request) (int, any, *apiError) {
-	if e := s.checkActionItems(rq); e != nil {
+	as, e := s.prepareAction(rq)
+	if e != nil {
 		return 0, nil, e
 	}
-	s.restoreEvent(rq, "Restore", true)
+	s.restoreEvent(rq, "Restore", true, as)
 	return rq.route.op.Status, map[string]string{"sessionId": strings.ToLower(rq.param("restoreSessionId"))}, nil
 }
 
 // restoreSend answers a send: a Success event, 204.
 func (s *Server) restoreSend(rq *request) (int, any, *apiError) {
-	if e := s.checkActionItems(rq); e != nil {
+	as, e := s.prepareAction(rq)
+	if e != nil {
 		return 0, nil, e
 	}
-	s.restoreEvent(rq, "Send", false)
+	s.restoreEvent(rq, "Send", false, as)
 	return http.StatusNoContent, nil, nil
 }
 
@@ -177,7 +272,8 @@ func (s *Server) restoreSend(rq *request) (int, any, *apiError) {
 // (exportToPst), an MSG (one mail item's save) or a ZIP (the rest) [A: the real
 // server's file names are not in the record].
 func (s *Server) restoreFile(rq *request) (int, any, *apiError) {
-	if e := s.checkActionItems(rq); e != nil {
+	as, e := s.prepareAction(rq)
+	if e != nil {
 		return 0, nil, e
 	}
 	id := rq.route.op.ID
@@ -185,7 +281,7 @@ func (s *Server) restoreFile(rq *request) (int, any, *apiError) {
 	if strings.Contains(strings.ToLower(id), "export") {
 		typ = "Export"
 	}
-	s.restoreEvent(rq, typ, false)
+	s.restoreEvent(rq, typ, false, as)
 	name, _ := s.actionSubject(rq)
 	base := fileName(name)
 	switch {

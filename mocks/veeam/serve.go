@@ -123,7 +123,7 @@ func (s *Server) handle(rq *request) (int, any, *apiError) {
 			return 0, nil, a.c.notFound(rq.values[a.vars-1])
 		}
 	}
-	if rt.own && rq.sess.kind != kindAdmin {
+	if rt.own && rq.sess.kind != kindAdmin && !s.mut.IgnoreRestoreSessionOwner {
 		if e := s.ownsRestoreSession(rq); e != nil {
 			return 0, nil, e
 		}

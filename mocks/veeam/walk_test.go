@@ -292,6 +292,9 @@ func (w *walker) validRequest(rt *route) *http.Request {
 		body, ctype = semanticBodies[op.ID](w, rt), jsonType
 	case op.Body != nil:
 		body, ctype = w.namingContent(target, string(spec.Doc().Generate(op.Body, spec.Gen{Seed: "walk/" + op.ID, Now: w.clk.Now(), Request: true}))), jsonType
+		if rt.mounted {
+			body = w.signedInCode(values[0], body)
+		}
 	}
 	return w.request(rt, target, ctype, body)
 }
