@@ -187,6 +187,7 @@ type Runtime struct {
 	now             Now
 	_collator       *collate.Collator
 	parserOptions   []parser.Option
+	sourceCheck     func(name, src string) error
 
 	symbolRegistry map[unistring.String]*Symbol
 
@@ -1379,6 +1380,13 @@ func compileAST(prg *js_ast.Program, strict, inGlobal bool, evalVm *vm) (p *Prog
 }
 
 func (r *Runtime) compile(name, src string, strict, inGlobal bool, evalVm *vm) (p *Program, err error) {
+	if r.sourceCheck != nil {
+		if err := r.sourceCheck(name, src); err != nil {
+			return nil, &Exception{
+				val: r.builtin_new(r.getSyntaxError(), []Value{newStringValue(err.Error())}),
+			}
+		}
+	}
 	p, err = compile(name, src, strict, inGlobal, evalVm, r.parserOptions...)
 	if err != nil {
 		switch x1 := err.(type) {
@@ -2442,6 +2450,21 @@ func (r *Runtime) SetTimeSource(now Now) {
 // SetParserOptions sets parser options to be used by RunString, RunScript and eval() within the code.
 func (r *Runtime) SetParserOptions(opts ...parser.Option) {
 	r.parserOptions = opts
+}
+
+// SetSourceCheck sets a function that checks every source string the runtime compiles itself
+// before it is parsed: the code given to eval() (direct and indirect), to the Function,
+// AsyncFunction and GeneratorFunction constructors (as the whole function text they build),
+// and to RunString and RunScript. name is the source's name ("<eval>" for eval and the
+// constructors). A non-nil error is thrown in the script as a SyntaxError whose message is the
+// error's text (RunString and RunScript return it as that exception). nil removes the check.
+//
+// The parser and compiler recurse once per level of nesting and have no limit of their own,
+// so a deeply nested source overflows the Go stack, which ends the process; this lets the
+// embedder refuse such a source first. Programs compiled with Compile or Parse are not checked
+// here: their caller has the source. The function is called on the runtime's goroutine.
+func (r *Runtime) SetSourceCheck(check func(name, src string) error) {
+	r.sourceCheck = check
 }
 
 // SetMaxCallStackSize sets the maximum function call depth. When exceeded, a *StackOverflowError is thrown and
