@@ -7,7 +7,10 @@ import "fmt"
 // between two separators (;, ",", { or }). goja's parser and compiler recurse once per
 // level and have no limit of their own, and a Go stack overflow is not an error but the
 // end of the process: a file of 1 000 000 nested parentheses ended the whole run, with
-// no reports (issue 15). Real scenarios stay far below both.
+// no reports (issue 15). Real scenarios stay far below both. Scenario files are checked
+// when they load (compileModule), and every source a script hands goja at run time (eval,
+// direct or indirect, and the Function, AsyncFunction and GeneratorFunction constructors)
+// by checkSource.
 const (
 	MaxSourceNesting = 1000
 	MaxSourceChain   = 100_000
@@ -87,4 +90,16 @@ func nestingError(src string) (line, col int, msg string, ok bool) {
 		}
 	}
 	return 0, 0, "", false
+}
+
+// checkSource is every runtime's source check (goja's Runtime.SetSourceCheck, a hook of our
+// patched goja: third_party/goja/README.md): goja calls it with each source it compiles at
+// run time, before its parser sees it, and throws the error it returns as a SyntaxError in
+// the script, in the shape of goja's own ("<eval>: Line 1:1001 ..."). A direct eval cannot
+// be checked from outside goja: it must stay the intrinsic eval to see its caller's scope.
+func checkSource(name, src string) error {
+	if line, col, msg, bad := nestingError(src); bad {
+		return fmt.Errorf("%s: Line %d:%d %s (vbharness refuses it before parsing: goja's parser would exhaust the stack and end the run)", name, line, col, msg)
+	}
+	return nil
 }

@@ -98,6 +98,7 @@ func configure(cfg config) (*runtime, error) {
 	vm.SetRandSource(rng.Float64)
 	vm.SetPromiseRejectionTracker(r.loop.trackRejection)
 	vm.SetMaxCallStackSize(MaxCallStackSize)
+	vm.SetSourceCheck(checkSource)
 
 	if err := h.installKit(); err != nil {
 		return nil, err
