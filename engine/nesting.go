@@ -16,6 +16,15 @@ const (
 	MaxSourceChain   = 100_000
 )
 
+// parserDepth is the depth limit of goja's parser (parser.WithMaxDepth, a patch of
+// third_party/goja), given to it for scenario files and every source compiled at run
+// time. nestingError is a text scan, and a source can mislead it (a quote inside a
+// template's ${…} or a regular expression literal opens what it reads as a string), so
+// the parser counts too. A bracket costs its parser about three levels, so sources
+// within MaxSourceNesting stay within it, and 4 000 levels keep the Go stack to a few
+// megabytes.
+const parserDepth = 4 * MaxSourceNesting
+
 // nestingError scans src (JavaScript) for nesting or operator chains past the limits and
 // returns where the first one is, 1-based, and what; ok is false when src is within
 // them. It skips strings, template literals and comments; a regular expression literal

@@ -116,3 +116,48 @@ func TestRuntimeSourcesAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// misleading are sources nested 1 000 000 deep that nestingError, a text scan, reads as
+// within the limits: a quote inside a template's ${…} or inside a regular expression
+// literal opens what it takes for a string, which hides the brackets after it, and unary
+// operators between brackets are counted afresh at each one. goja's parser counts its own
+// depth (parser.WithMaxDepth, parserDepth), so each is still a SyntaxError. Without the
+// parser's limit the first two overflowed Go's stack (the end of the process), and the
+// third compiled for 13.5 s, a native call no timeout stops.
+var misleading = []struct{ name, src string }{
+	{"a quote in a template substitution", "x = `${'`'}` + " + strings.Repeat("(", 1e6) + "1" + strings.Repeat(")", 1e6) + ";\n"},
+	{"quotes in regular expressions", "x = /'/.source + " + strings.Repeat("[", 1e6) + strings.Repeat("]", 1e6) + " + /'/.source;\n"},
+	{"unary operators between brackets", "x = " + strings.Repeat(strings.Repeat("!", 999)+"(0, ", 999) + "1" + strings.Repeat(")", 999) + ";\n"},
+}
+
+func TestTheParserCountsWhatTheScanMisses(t *testing.T) {
+	t.Parallel()
+	for _, c := range misleading {
+		if _, _, msg, bad := nestingError(c.src); bad {
+			t.Errorf("%s: nestingError finds it (%s); the case no longer tests the parser's limit", c.name, msg)
+		}
+	}
+	t.Run("in eval", func(t *testing.T) {
+		t.Parallel()
+		tr := newTestRuntime(t)
+		for _, c := range misleading {
+			_ = tr.vm.Set("src", c.src)
+			res := tr.failing(`eval(src)`)
+			mustContain(t, c.name, res.Message, "SyntaxError", "<eval>: Line 1:", "The source nests more than 4000 levels deep here")
+		}
+	})
+	t.Run("in a scenario file", func(t *testing.T) {
+		t.Parallel()
+		for _, c := range misleading {
+			l := NewLoader(fstest.MapFS{"deep.js": {Data: []byte("const { test } = require(\"vbharness\");\n" + c.src)}})
+			_, err := l.Load("deep.js")
+			le, ok := err.(*LoadError)
+			if !ok {
+				t.Fatalf("%s: Load = %v, want a *LoadError", c.name, err)
+			}
+			if le.Line != 2 || !strings.Contains(le.Message, "SyntaxError: The source nests more than 4000 levels deep here") {
+				t.Errorf("%s: LoadError at line %d: %s", c.name, le.Line, le.Message)
+			}
+		}
+	})
+}

@@ -282,6 +282,8 @@ func (self *_parser) tokenToBindingId() {
 }
 
 func (self *_parser) parseBindingTarget() (target ast.BindingTarget) {
+	self.enter()
+	defer self.leave()
 	self.tokenToBindingId()
 	switch self.token {
 	case token.IDENTIFIER:
@@ -694,6 +696,8 @@ func (self *_parser) parseBracketMember(left ast.Expression) ast.Expression {
 }
 
 func (self *_parser) parseNewExpression() ast.Expression {
+	self.enter()
+	defer self.leave()
 	idx := self.expect(token.NEW)
 	if self.token == token.PERIOD {
 		self.next()
@@ -853,6 +857,8 @@ func (self *_parser) parseUpdateExpression() ast.Expression {
 }
 
 func (self *_parser) parseUnaryExpression() ast.Expression {
+	self.enter()
+	defer self.leave()
 
 	switch self.token {
 	case token.PLUS, token.MINUS, token.NOT, token.BITWISE_NOT:
@@ -891,6 +897,8 @@ func (self *_parser) parseUnaryExpression() ast.Expression {
 }
 
 func (self *_parser) parseExponentiationExpression() ast.Expression {
+	self.enter()
+	defer self.leave()
 	parenthesis := self.token == token.LEFT_PARENTHESIS
 
 	left := self.parseUnaryExpression()
@@ -1234,6 +1242,8 @@ func (self *_parser) parseSingleArgArrowFunction(start file.Idx, async bool) ast
 }
 
 func (self *_parser) parseAssignmentExpression() ast.Expression {
+	self.enter()
+	defer self.leave()
 	start := self.idx
 	parenthesis := false
 	async := false

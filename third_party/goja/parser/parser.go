@@ -54,6 +54,7 @@ const (
 type options struct {
 	disableSourceMaps bool
 	sourceMapLoader   func(path string) ([]byte, error)
+	maxDepth          int
 }
 
 // Option represents one of the options for the parser to use in the Parse methods. Currently supported are:
@@ -77,7 +78,40 @@ func WithSourceMapLoader(loader func(path string) ([]byte, error)) Option {
 	}
 }
 
+// WithMaxDepth makes the parser refuse a source whose expressions, statements or binding
+// patterns nest more than n levels deep, with a syntax error where the limit is passed. The
+// parser recurses once per level (a parenthesis or bracket costs about three), and the Go
+// stack overflow that a deep enough source causes ends the process. 0, the default, means no limit.
+func WithMaxDepth(n int) Option {
+	return func(opts *options) {
+		opts.maxDepth = n
+	}
+}
+
+// errTooDeep is the panic that ends parsing past the depth limit; parse recovers it.
+type errTooDeep struct{}
+
+// enter counts one level of recursion and ends parsing with an error past the limit;
+// each call is paired with a deferred leave.
+func (self *_parser) enter() {
+	if self.opts.maxDepth <= 0 {
+		return
+	}
+	if self.depth++; self.depth > self.opts.maxDepth {
+		self.error(self.idx, "The source nests more than %d levels deep here", self.opts.maxDepth)
+		panic(errTooDeep{})
+	}
+}
+
+func (self *_parser) leave() {
+	if self.opts.maxDepth > 0 {
+		self.depth--
+	}
+}
+
 type _parser struct {
+	depth int // levels of recursion now open, counted by enter when opts.maxDepth > 0
+
 	str    string
 	length int
 	base   int
@@ -208,7 +242,17 @@ func (self *_parser) slice(idx0, idx1 file.Idx) string {
 	return ""
 }
 
-func (self *_parser) parse() (*ast.Program, error) {
+func (self *_parser) parse() (prg *ast.Program, err error) {
+	if self.opts.maxDepth > 0 {
+		defer func() {
+			if x := recover(); x != nil {
+				if _, ok := x.(errTooDeep); !ok {
+					panic(x)
+				}
+				prg, err = nil, self.errors.Err()
+			}
+		}()
+	}
 	self.openScope()
 	defer self.closeScope()
 	self.next()
