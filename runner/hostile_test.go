@@ -126,6 +126,7 @@ func TestHostileScenariosFailAloneAndTheRunGoesOn(t *testing.T) {
 		"hostile/eval.js › evaluates them indirectly":                                {engine.StatusErrored, []string{"SyntaxError: <eval>: Line 1:1001 brackets nest deeper", "eval.js:41:"}},
 		"hostile/eval.js › compiles them with the AsyncFunction constructor":         {engine.StatusErrored, []string{"SyntaxError: <eval>: Line 3:1006 brackets nest deeper", "eval.js:44:"}},
 		"hostile/eval.js › compiles them with the GeneratorFunction constructor":     {engine.StatusErrored, []string{"SyntaxError: <eval>: Line 3:1006 brackets nest deeper", "eval.js:47:"}},
+		"hostile/eval.js › evaluates them behind a quote in a template":              {engine.StatusErrored, []string{"SyntaxError", "The source nests more than 4000 levels deep here", "eval.js:51:"}},
 		"hostile/eval.js › loops for ever inside eval":                               {engine.StatusTimedOut, []string{"timed out after 300ms (interrupted at <eval>:1:1)"}},
 		"hostile/alloc.js › repeats a string 2**30 times":                            {engine.StatusErrored, []string{"RangeError: Invalid string length: repeat(1073741824)"}},
 		"hostile/alloc.js › pads a string to 2**28":                                  {engine.StatusErrored, []string{"RangeError: padStart(268435456) would allocate 256 MiB at once, over the 128 MiB the run may use (--max-memory)"}},

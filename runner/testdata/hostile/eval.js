@@ -46,3 +46,7 @@ test("compiles them with the AsyncFunction constructor", () => {
 test("compiles them with the GeneratorFunction constructor", () => {
   Object.getPrototypeOf(function* () {}).constructor("return " + deep);
 });
+// A quote inside a template's ${…} misleads the text scan; goja's parser counts too.
+test("evaluates them behind a quote in a template", () => {
+  eval("`${'`'}` + " + deep);
+});
