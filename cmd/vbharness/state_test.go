@@ -240,6 +240,15 @@ func TestKill9DuringWritesLeavesAConsistentState(t *testing.T) {
 			if len(pools) == 0 {
 				t.Errorf("seed %d: no write was sent", row.seed)
 			}
+			answered := 0
+			for _, ok := range bulkAcked {
+				if ok {
+					answered++
+				}
+			}
+			if answered == 0 { // every bulk add refused: the atomicity check above saw nothing
+				t.Errorf("seed %d: none of %d bulk adds was answered 204", row.seed, len(bulks))
+			}
 		})
 	}
 }
@@ -296,12 +305,21 @@ func poolWriter(ctx context.Context, m *stateMock, access, prefix string, rng *r
 // bulkWriter adds three selected items at a time to a job, each request's items named by
 // ids it chooses.
 func bulkWriter(ctx context.Context, m *stateMock, access, job string, rng *rand.Rand, bulks map[string][]string, acked map[string]bool, mu *sync.Mutex) {
+	f := veeam.DefaultFixtures()
+	user := "" // a user of the job's organization: the items name one (the server refuses an item naming nobody)
+	for _, j := range f.Jobs {
+		for _, u := range f.Users {
+			if j.ID == job && u.OrganizationID == j.OrganizationID && user == "" {
+				user = u.ID
+			}
+		}
+	}
 	for ctx.Err() == nil {
 		ids := make([]string, 3)
 		elems := make([]string, 3)
 		for i := range ids {
 			ids[i] = fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", rng.Uint32(), rng.Uint32()&0xffff, rng.Uint32()&0xfff, rng.Uint32()&0xfff, rng.Uint64()&0xffffffffffff)
-			elems[i] = fmt.Sprintf(`{"id":%q,"type":"User"}`, ids[i])
+			elems[i] = fmt.Sprintf(`{"id":%q,"type":"User","user":{"id":%q}}`, ids[i], user)
 		}
 		mu.Lock()
 		bulks[ids[0]] = ids

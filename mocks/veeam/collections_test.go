@@ -127,6 +127,24 @@ func TestNestedCollections(t *testing.T) {
 	}
 }
 
+// userAndGroupOf is a bulk add of two selected items: a user and a group of
+// organization org's directory (the server refuses items that name nobody).
+func userAndGroupOf(f Fixtures, org string) string {
+	var user User
+	var group Group
+	for _, u := range f.Users {
+		if u.OrganizationID == org {
+			user = u
+		}
+	}
+	for _, g := range f.Groups {
+		if g.OrganizationID == org {
+			group = g
+		}
+	}
+	return fmt.Sprintf(`[{"type":"User","user":{"id":%q}},{"type":"Group","group":{"id":%q}}]`, user.ID, group.ID)
+}
+
 // Bulk operations: POST of an array adds each element, DELETE of a list with ids
 // removes those, without a body all of them.
 func TestBulkAddAndRemove(t *testing.T) {
@@ -135,7 +153,8 @@ func TestBulkAddAndRemove(t *testing.T) {
 	tok := bearer(e.adminLogin().AccessToken)
 	path := "/v8/Jobs/" + DefaultFixtures().Jobs[0].ID + "/SelectedItems"
 	n := len(decode[page_](t, e.do("GET", path, "", "", tok...)).Results)
-	if w := e.do("POST", path, jsonType, `[{"type":"User"},{"type":"Group"}]`, tok...); w.Code != http.StatusNoContent {
+	two := userAndGroupOf(DefaultFixtures(), DefaultFixtures().Jobs[0].OrganizationID)
+	if w := e.do("POST", path, jsonType, two, tok...); w.Code != http.StatusNoContent {
 		t.Fatalf("bulk add: %d %s", w.Code, w.Body)
 	}
 	items := decode[page_](t, e.do("GET", path, "", "", tok...)).Results

@@ -1,6 +1,7 @@
 package veeam
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
@@ -418,17 +419,29 @@ func (g *contentGen) named(n int, names []string, fields func(k int, name string
 }
 
 // versions of a document or an item: three, two hours apart from its creation, shown
-// all with showAllVersions, else only the one current at the point in time [A].
+// all with showAllVersions, else only the one current at the point in time [A]. Each is
+// its document's: the same name, title, url and authors, and a size 1 KiB smaller for
+// each later version there is [A].
 func (g *contentGen) versions(n int) []child {
 	if g.parent == nil {
 		return nil
 	}
-	created := parseTimeOr(g.parent.obj.str("creationTime"), g.at.Add(-7*time.Hour))
+	p := g.parent.obj
+	created := parseTimeOr(p.str("creationTime"), g.at.Add(-7*time.Hour))
+	size, _ := strconv.ParseInt(p.text("sizeBytes"), 10, 64)
 	var out []child
 	for v := 1; v <= n; v++ {
 		at := created.Add(time.Duration(v-1) * versionGap)
-		out = append(out, child{id: strconv.Itoa(v), created: at, fields: map[string]any{
-			"version": strconv.Itoa(v) + ".0", "modificationTime": at, "creationTime": created, "modified": at}})
+		f := map[string]any{"version": strconv.Itoa(v) + ".0", "modificationTime": at, "creationTime": created, "modified": at}
+		for _, k := range []string{"name", "title", "url", "createdBy", "modifiedBy"} {
+			if raw := p.get(k); raw != nil {
+				f[k] = json.RawMessage(raw)
+			}
+		}
+		if size > 0 {
+			f["sizeBytes"] = max(0, size-int64(n-v)*1024)
+		}
+		out = append(out, child{id: strconv.Itoa(v), created: at, fields: f})
 	}
 	if !g.owner.ShowAllVersions {
 		last := -1

@@ -50,8 +50,12 @@ func (s *Server) checkSelected(rq *request, given object) *apiError {
 }
 
 // checkDirectoryObject refuses a selected or excluded item (its user, group, site or
-// team member) that organization org's directory does not hold: 404 ResourceNotFound.
+// team member) that organization org's directory does not hold: 404 ResourceNotFound,
+// and one that names nothing (namesNothing).
 func (s *Server) checkDirectoryObject(org string, given object) *apiError {
+	if e := namesNothing(given); e != nil {
+		return e
+	}
 	for _, d := range directoryLists {
 		sub, err := parseObject(given.get(d.field))
 		if err != nil {
@@ -68,11 +72,35 @@ func (s *Server) checkDirectoryObject(org string, given object) *apiError {
 	return nil
 }
 
-// The selected and excluded items' check is set here: in the collections table it would
+// namesNothing refuses a selected or excluded item or an RBAC operator whose type is
+// User, Group, Site or Team without that member (or without its id): 400
+// ParameterValidationFailure naming the field (the document's RESTRbacUserItem and its
+// siblings require it) [A: the real server's text is not in the record].
+func namesNothing(given object) *apiError {
+	t := given.str("type")
+	for _, d := range directoryLists {
+		if t == "" || !strings.EqualFold(t, d.typ) {
+			continue
+		}
+		if sub, err := parseObject(given.get(d.field)); err != nil || sub.str("id") == "" {
+			return badParam("The request body is not valid at /%s: an item of type %s names its %s, with its id ({\"%s\": {\"id\": …}}).", d.field, d.typ, d.field, d.field)
+		}
+	}
+	return nil
+}
+
+// checkOperator refuses an RBAC operator that names nothing. An operator naming a user
+// or group the organization's directory does not list is taken: operators sign in
+// through Entra ID, and the accounts of the mock Entra (or of a real tenant) need not be
+// in the mock's fixture directory [A].
+func (s *Server) checkOperator(_ *request, given object) *apiError { return namesNothing(given) }
+
+// The selected and excluded items' and the RBAC operators' checks are set here: in the collections table it would
 // make an initialisation cycle.
 func init() {
 	for _, list := range []string{"/v8/Jobs/{jobId}/SelectedItems", "/v8/Jobs/{jobId}/ExcludedItems",
 		"/v8/RbacRoles/{roleId}/selectedItems", "/v8/RbacRoles/{roleId}/excludedItems"} {
 		collectionOf(list).check = (*Server).checkSelected
 	}
+	collectionOf("/v8/RbacRoles/{roleId}/operators").check = (*Server).checkOperator
 }

@@ -3,6 +3,7 @@ package veeam
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -63,6 +64,81 @@ func TestRecheckLeftovers(t *testing.T) {
 		}
 		refused("POST", "/v8/Organizations/"+job.OrganizationID+"/RbacRoles", role(ghost), 404, codeNotFound, "0a0a0a0a-0000-4000-8000-000000000001")
 		e.call("POST", "/v8/Organizations/"+job.OrganizationID+"/RbacRoles", role(real), 201)
+	})
+
+	t.Run("RBAC items and operators that name nobody", func(t *testing.T) {
+		org := f.Jobs[0].OrganizationID
+		var u User
+		for _, x := range f.Users {
+			if x.OrganizationID == org {
+				u = x
+				break
+			}
+		}
+		made := e.call("POST", "/v8/Organizations/"+org+"/RbacRoles", `{"name":"role `+newGUID()[:8]+`","roleType":"SpecificObjects"}`, 201)
+		role := "/v8/RbacRoles/" + made["id"].(string)
+		// An item of type User without its user names nobody (RESTRbacUserItem requires it).
+		refused("POST", role+"/selectedItems", `[{"type":"User"}]`, 400, codeValidation, "/user")
+		refused("POST", role+"/selectedItems", `[{"type":"Group","group":{}}]`, 400, codeValidation, "/group")
+		refused("POST", "/v8/Organizations/"+org+"/RbacRoles", `{"name":"role `+newGUID()[:8]+`","roleType":"SpecificObjects","selectedItems":[{"type":"User"}]}`, 400, codeValidation, "/user")
+		// An operator that names nobody is refused; one the fixture directory does not
+		// list is taken (an Entra account: checkOperator).
+		refused("POST", role+"/operators", `[{"type":"User"}]`, 400, codeValidation, "/user")
+		refused("POST", role+"/operators", `[{"type":"Group"}]`, 400, codeValidation, "/group")
+		real := fmt.Sprintf(`[{"type":"User","user":{"id":%q,"displayName":%q,"name":%q,"type":"User"}}]`, u.ID, u.DisplayName, u.Name)
+		e.call("POST", role+"/operators", real, 204)
+	})
+
+	t.Run("PUT of a role replaces the lists it gives", func(t *testing.T) {
+		org := f.Jobs[0].OrganizationID
+		var users []User
+		for _, x := range f.Users {
+			if x.OrganizationID == org {
+				users = append(users, x)
+			}
+		}
+		item := func(u User) string {
+			return fmt.Sprintf(`{"type":"User","user":{"id":%q,"displayName":%q,"name":%q,"type":"User"}}`, u.ID, u.DisplayName, u.Name)
+		}
+		ids := func(list string) []string {
+			t.Helper()
+			w := e.do("GET", list, "", "", e.tok...)
+			var got []struct {
+				User struct{ ID string } `json:"user"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &got); w.Code != 200 || err != nil {
+				t.Fatalf("GET %s = %d %s", list, w.Code, w.Body)
+			}
+			var out []string
+			for _, it := range got {
+				out = append(out, strings.ToLower(it.User.ID))
+			}
+			return out
+		}
+		name := "role " + newGUID()[:8]
+		made := e.call("POST", "/v8/Organizations/"+org+"/RbacRoles", `{"name":"`+name+`","roleType":"SpecificObjects","selectedItems":[`+item(users[0])+`],"operators":[`+item(users[1])+`]}`, 201)
+		role := "/v8/RbacRoles/" + made["id"].(string)
+		if got := ids(role + "/selectedItems"); len(got) != 1 || got[0] != strings.ToLower(users[0].ID) {
+			t.Fatalf("selected items after create = %v", got)
+		}
+		// The PUT gives new selected items and no operators: the selected items are
+		// replaced, the operators stay.
+		e.call("PUT", role, `{"name":"`+name+`","roleType":"SpecificObjects","selectedItems":[`+item(users[2])+`,`+item(users[3])+`]}`, 204)
+		if got := ids(role + "/selectedItems"); len(got) != 2 || !slices.Contains(got, strings.ToLower(users[2].ID)) || !slices.Contains(got, strings.ToLower(users[3].ID)) {
+			t.Errorf("selected items after PUT = %v; want %s and %s", got, users[2].ID, users[3].ID)
+		}
+		if got := ids(role + "/operators"); len(got) != 1 || got[0] != strings.ToLower(users[1].ID) {
+			t.Errorf("operators after a PUT without them = %v; want %s", got, users[1].ID)
+		}
+		// A PUT naming someone the directory does not hold changes nothing.
+		ghost := `{"type":"User","user":{"id":"0a0a0a0a-0000-4000-8000-000000000003","displayName":"Nobody","name":"nobody@abc.example","type":"User"}}`
+		refused("PUT", role, `{"name":"renamed","roleType":"SpecificObjects","selectedItems":[`+ghost+`]}`, 404, codeNotFound, "0a0a0a0a-0000-4000-8000-000000000003")
+		if got := e.call("GET", role, "", 200)["name"]; got != name {
+			t.Errorf("a refused PUT renamed the role to %v", got)
+		}
+		if got := ids(role + "/selectedItems"); len(got) != 2 {
+			t.Errorf("a refused PUT changed the selected items: %v", got)
+		}
 	})
 
 	t.Run("a running job is not deleted", func(t *testing.T) {

@@ -195,7 +195,7 @@ func TestEachChangingRequestIsOneCommit(t *testing.T) {
 	}{
 		{"a read commits nothing", "GET", "/v8/Jobs", "", 0, 0, tok},
 		{"a refresh is one commit", "POST", "/v8/token", "grant_type=refresh_token&refresh_token=" + url.QueryEscape(admin.RefreshToken), 1, 0, nil},
-		{"a bulk add is one commit", "POST", "/v8/Jobs/" + DefaultFixtures().Jobs[0].ID + "/SelectedItems", `[{"type":"User"},{"type":"Group"}]`, 1, 2, tok},
+		{"a bulk add is one commit", "POST", "/v8/Jobs/" + DefaultFixtures().Jobs[0].ID + "/SelectedItems", userAndGroupOf(DefaultFixtures(), DefaultFixtures().Jobs[0].OrganizationID), 1, 2, tok},
 		{"a refused request commits nothing", "POST", "/v8/ProxyPools", `{"name":1}`, 0, 0, tok},
 	} {
 		recs0, commits0 := st.counts()

@@ -141,6 +141,16 @@ func TestContentIsTheSameAtTheSameTime(t *testing.T) {
 	if len(all) != 3 || latest["version"] != "3.0" || latest["modificationTime"] != all[2]["modificationTime"] {
 		t.Fatalf("now: document %v %v, versions %v", latest["version"], latest["modificationTime"], all)
 	}
+	// Each version is its document's: the same name and authors, a size up to the
+	// document's (a placeholder name was generated for them before).
+	for _, v := range all {
+		if v["name"] != latest["name"] || v["createdBy"] != latest["createdBy"] {
+			t.Errorf("version %v: name %v by %v; its document is %v by %v", v["version"], v["name"], v["createdBy"], latest["name"], latest["createdBy"])
+		}
+	}
+	if all[2]["sizeBytes"] != latest["sizeBytes"] || all[0]["sizeBytes"].(float64) >= all[2]["sizeBytes"].(float64) {
+		t.Errorf("version sizes %v, %v, %v; the document's %v", all[0]["sizeBytes"], all[1]["sizeBytes"], all[2]["sizeBytes"], latest["sizeBytes"])
+	}
 	first, _ := time.Parse(time.RFC3339, all[0]["modificationTime"].(string))
 	early, versions := doc(`{"type":"Veod","dateTime":"` + first.Add(time.Minute).Format(time.RFC3339) + `"}`)
 	if len(versions) != 1 || versions[0]["version"] != "1.0" || early["version"] != "1.0" || early["versionId"] != 1.0 ||

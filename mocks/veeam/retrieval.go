@@ -3,8 +3,11 @@ package veeam
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
 // Data retrievals on the clock. POST /v8/DataRetrievals stores the retrieval job
@@ -157,6 +160,7 @@ func retrievalCreated(s *Server, rq *request, it *item) *item {
 	if !ok {
 		return it
 	}
+	s.storeRetrievedObjects(it.path, req)
 	id := newGUID()
 	var sess object
 	sess.setValue("id", id)
@@ -216,10 +220,118 @@ func (s *Server) exploreRetrieval(rq *request) (int, any, *apiError) {
 	return s.startRestoreSession(rq, o, opts, restoreOwner{})
 }
 
+// updateRetrieval is PUT /v8/DataRetrievals/{dataRetrievalId}
+// (RESTDataRetrievalUpdateFromClient): the fields are merged in as for any item
+// (updateItem), and a new availabilityPeriodDays moves expirationTime to that many days
+// after the data was retrieved: its retrieval session's end, or, while it runs, its
+// start plus the run's length, as on create [A: the record does not say from when the
+// new period counts; the mock counts it from the retrieval, as the first one].
+func (s *Server) updateRetrieval(rq *request) (int, any, *apiError) {
+	status, body, e := s.updateItem(rq)
+	if e != nil {
+		return 0, nil, e
+	}
+	var req struct {
+		AvailabilityPeriodDays *int `json:"availabilityPeriodDays"`
+	}
+	if json.Unmarshal(bytes.TrimSpace(rq.body), &req) != nil || req.AvailabilityPeriodDays == nil || *req.AvailabilityPeriodDays <= 0 {
+		return status, body, nil
+	}
+	path := "/v8/DataRetrievals/" + strings.ToLower(rq.param("dataRetrievalId"))
+	r, ok := s.world.get(path)
+	if !ok || r.obj.get("expirationTime") == nil { // deleted, or a failed run retrieved nothing
+		return status, body, nil
+	}
+	var base *time.Time
+	for _, sess := range s.world.list("/v8/DataRetrievalSessions") {
+		if strings.EqualFold(sess.obj.str("retrievalId"), r.id) {
+			if end := parseTime(sess.obj.str("endTime")); end != nil {
+				base = end
+			}
+		}
+	}
+	if base == nil {
+		start := parseTime(r.obj.str("startTime"))
+		if start == nil {
+			return status, body, nil
+		}
+		b := start.Add(time.Duration(s.settings.get().SessionDuration) * time.Second)
+		base = &b
+	}
+	exp := base.Add(time.Duration(*req.AvailabilityPeriodDays) * 24 * time.Hour)
+	s.change(path, func(o *object) { o.setValue("expirationTime", exp) })
+	return status, body, nil
+}
+
+// retrievedLists are the lists under a retrieval that name what it retrieves, each from
+// a field of its request (RESTDataRetrievalFromClient).
+var retrievedLists = []struct{ list, field string }{
+	{"mailboxes", "mailboxes"}, {"onedrives", "oneDrives"}, {"webs", "sites"}, {"teams", "teams"},
+}
+
+// storeRetrievedObjects keeps the mailboxes, OneDrives, sites and teams a retrieval's
+// request names, under the retrieval (…/mailboxes, …/onedrives, …/webs, …/teams), as
+// the request gave them.
+func (s *Server) storeRetrievedObjects(path string, req retrievalRequest) {
+	given := map[string][]json.RawMessage{"mailboxes": req.Mailboxes, "oneDrives": req.OneDrives, "sites": req.Sites, "teams": req.Teams}
+	for _, l := range retrievedLists {
+		for i, el := range given[l.field] {
+			o, err := parseObject(el)
+			if err != nil {
+				continue
+			}
+			id := strings.ToLower(o.str("id"))
+			if id == "" {
+				id = spec.UUID(path + "/" + l.list + "/" + strconv.Itoa(i))
+			}
+			if it, err := newItem(path+"/"+l.list+"/"+id, id, o.bytes(), nil); err == nil {
+				s.world.put(it)
+			}
+		}
+	}
+}
+
+// retrievedObjects serves GET /v8/DataRetrievals/{dataRetrievalId}/mailboxes,
+// /onedrives, /webs and /teams: a page of what the retrieval's request named, in the
+// document's shapes (RESTDataRetrievalMailbox, …OneDrive, …Web, …Team). A OneDrive or a
+// site is its own web: SiteId and WebId are both its id [A].
+func retrievedObjects(list string) handler {
+	return func(s *Server, rq *request) (int, any, *apiError) {
+		path := "/v8/DataRetrievals/" + strings.ToLower(rq.param("dataRetrievalId"))
+		if _, ok := s.world.get(path); !ok {
+			return 0, nil, notFound("Data retrieval", rq.param("dataRetrievalId"))
+		}
+		items := s.world.list(path + "/" + list)
+		return s.pageOf(rq, len(items), func(b *bytes.Buffer, i int) {
+			o := items[i].obj
+			var v any
+			switch list {
+			case "mailboxes":
+				name := o.str("displayName")
+				if name == "" {
+					name = o.str("email")
+				}
+				v = map[string]any{"id": items[i].id, "displayName": name, "email": o.str("email"), "isArchive": o.text("isArchive") == "true"}
+			case "teams":
+				v = map[string]any{"id": items[i].id, "displayName": o.str("displayName"), "description": ""}
+			default: // onedrives, webs
+				v = map[string]any{"SiteId": items[i].id, "WebId": items[i].id, "Title": o.str("title"), "Url": o.str("url")}
+			}
+			out, _ := json.Marshal(v)
+			b.Write(out)
+		})
+	}
+}
+
 // The retrievals' hooks are set here, as the jobs' are (backup.go): in the collections
 // table they would make an initialisation cycle.
 func init() {
 	c := collectionOf("/v8/DataRetrievals")
 	c.check = (*Server).checkRetrieval
 	c.afterCreate = retrievalCreated
+	handWritten["DataRetrieval_Update"] = operation{who: admins, handle: (*Server).updateRetrieval, coll: c}
+	for op, list := range map[string]string{"DataRetrieval_GetMailboxes": "mailboxes", "DataRetrieval_GetOneDrives": "onedrives",
+		"DataRetrieval_GetWebs": "webs", "DataRetrieval_GetTeams": "teams"} {
+		handWritten[op] = operation{who: admins, handle: retrievedObjects(list)}
+	}
 }

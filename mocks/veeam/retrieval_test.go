@@ -71,6 +71,28 @@ func TestDataRetrievalRunsOnTheClockAndExploresItsData(t *testing.T) {
 		t.Fatal("the retrieval's restore session shows no mailboxes")
 	}
 
+	// What the retrieval names is listed under it, in the document's shapes.
+	mbs := results(e.call("GET", "/v8/DataRetrievals/"+id+"/mailboxes", "", 200))
+	if len(mbs) != 1 || mbs[0]["id"] != org.ID || mbs[0]["email"] != "adele@abc.example" || mbs[0]["isArchive"] != false {
+		t.Errorf("its mailboxes: %v", mbs)
+	}
+	for _, list := range []string{"onedrives", "webs", "teams"} {
+		if got := results(e.call("GET", "/v8/DataRetrievals/"+id+"/"+list, "", 200)); len(got) != 0 {
+			t.Errorf("its %s: %v; it named none", list, got)
+		}
+	}
+
+	// A new availability period counts from the retrieval: 5 days, then back to 3.
+	e.call("PUT", "/v8/DataRetrievals/"+id, `{"name":"mail of last night","availabilityPeriodDays":5}`, 204)
+	if r = e.call("GET", "/v8/DataRetrievals/"+id, "", 200); !sameTime(r["expirationTime"], end.Add(5*24*time.Hour)) {
+		t.Fatalf("expirationTime after a PUT of 5 days = %v; want %s", r["expirationTime"], wire(end.Add(5*24*time.Hour)))
+	}
+	e.call("PUT", "/v8/DataRetrievals/"+id, `{"description":"no period given"}`, 204)
+	if r = e.call("GET", "/v8/DataRetrievals/"+id, "", 200); !sameTime(r["expirationTime"], end.Add(5*24*time.Hour)) {
+		t.Fatalf("a PUT without a period moved expirationTime to %v", r["expirationTime"])
+	}
+	e.call("PUT", "/v8/DataRetrievals/"+id, `{"availabilityPeriodDays":3}`, 204)
+
 	// Past its expirationTime the data is gone.
 	e.clk.Advance(72 * time.Hour)
 	e.tok = bearer(e.adminLogin().AccessToken) // the first one expired
@@ -82,5 +104,23 @@ func TestDataRetrievalRunsOnTheClockAndExploresItsData(t *testing.T) {
 	w = e.do("POST", "/v8/DataRetrievals", jsonType, `{"name":"x","organizationId":"no-such-org"}`, e.tok...)
 	if w.Code != 404 || !strings.Contains(w.Body.String(), "ResourceNotFound") {
 		t.Fatalf("retrieval of an unknown organization = %d %s; want 404", w.Code, w.Body)
+	}
+}
+
+// A retrieval's …/webs and …/teams list the sites and teams its request named, in the
+// document's shapes (validated by the response check of every test server).
+func TestDataRetrievalListsTheSitesItNamed(t *testing.T) {
+	t.Parallel()
+	e := newActionEnv(t, nil)
+	f := DefaultFixtures()
+	org, repo := f.Organizations[0], f.Repositories[0]
+	site := fmt.Sprintf(`{"id":"5f0c7d3e-1111-4a2b-9c3d-000000000001","itemType":"Site","repositoryId":%q,"title":"Marketing","url":"https://abc.sharepoint.com/sites/marketing","backedUpOrganizationId":%q}`, repo.ID, org.MSID)
+	r := e.call("POST", "/v8/DataRetrievals", fmt.Sprintf(`{"name":"the marketing site","organizationId":%q,"repositoryId":%q,"sites":[%s]}`, org.MSID, repo.ID, site), 201)
+	webs := results(e.call("GET", "/v8/DataRetrievals/"+r["id"].(string)+"/webs", "", 200))
+	if len(webs) != 1 || webs[0]["SiteId"] != "5f0c7d3e-1111-4a2b-9c3d-000000000001" || webs[0]["Title"] != "Marketing" || webs[0]["Url"] != "https://abc.sharepoint.com/sites/marketing" {
+		t.Errorf("its webs: %v", webs)
+	}
+	if w := e.do("GET", "/v8/DataRetrievals/0a0a0a0a-0000-4000-8000-00000000000f/webs", "", "", e.tok...); w.Code != 404 {
+		t.Errorf("webs of an unknown retrieval = %d %s; want 404", w.Code, w.Body)
 	}
 }

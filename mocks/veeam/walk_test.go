@@ -157,6 +157,8 @@ var semanticBodies = map[string]func(w *walker, rt *route) string{
 	"Job_AddExcludedItems":              namingDirectoryItems,
 	"RbacRole_AddSelectedItems":         namingDirectoryItems,
 	"RbacRole_Add":                      namingRoleItems,
+	"RbacRole_Update":                   namingRoleItems,
+	"RbacRole_AddOperators":             namingDirectoryItems,
 	"RbacRole_AddExcludedItems":         namingDirectoryItems,
 	"BackupRepository_UpdateRepository": namingWorldItems("proxyId", "/v8/Proxies"),
 }
@@ -194,6 +196,7 @@ func (w *walker) namingDirectory(org string, elems []json.RawMessage) string {
 	var out []string
 	for _, el := range elems {
 		o, _ := parseObject(el)
+		named := ""
 		for _, d := range directoryLists {
 			sub, err := parseObject(o.get(d.field))
 			if err != nil {
@@ -201,21 +204,34 @@ func (w *walker) namingDirectory(org string, elems []json.RawMessage) string {
 			}
 			sub.setValue("id", w.srv.world.list("/v8/Organizations/" + org + "/" + d.list)[0].id)
 			o.set(d.field, sub.bytes())
+			if named == "" {
+				named = d.typ
+			}
+		}
+		// An element whose type is a directory object's names that object (the server
+		// refuses a type User without its user).
+		for _, d := range directoryLists {
+			if named != "" && strings.EqualFold(o.str("type"), d.typ) {
+				o.setValue("type", named)
+			}
 		}
 		out = append(out, string(o.bytes()))
 	}
 	return "[" + strings.Join(out, ",") + "]"
 }
 
-// namingRoleItems generates a new RBAC role whose selected and excluded items are of its
-// organization's directory.
+// namingRoleItems generates a new or updated RBAC role whose operators, selected and
+// excluded items are of its organization's directory.
 func namingRoleItems(w *walker, rt *route) string {
 	o, err := parseObject(spec.Doc().Generate(rt.op.Body, spec.Gen{Seed: "walk/" + rt.op.ID, Now: w.clk.Now(), Request: true}))
 	if err != nil {
 		w.t.Fatalf("%s: generated body: %v", rt.op.ID, err)
 	}
 	org := w.pathValues(rt)[0]
-	for _, field := range []string{"selectedItems", "excludedItems"} {
+	if role, ok := w.srv.world.get("/v8/RbacRoles/" + org); ok { // PUT /v8/RbacRoles/{roleId}
+		org = role.obj.str("organizationId")
+	}
+	for _, field := range []string{"operators", "selectedItems", "excludedItems"} {
 		var elems []json.RawMessage
 		if json.Unmarshal(o.get(field), &elems) == nil && len(elems) > 0 {
 			o.set(field, json.RawMessage(w.namingDirectory(org, elems)))
