@@ -44,3 +44,7 @@ require (
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// goja with one hook (Runtime.SetSourceCheck) that checks every source string a script
+// hands it at run time before its parser recurses over it: third_party/goja/README.md.
+replace github.com/dop251/goja => ./third_party/goja

@@ -67,7 +67,6 @@ func (h *host) installLimits() {
 	h.replaceSymbol(proto("RegExp"), goja.SymSplit, "[Symbol.split]", 2, h.regexpSplit)
 	h.guardConstructors()
 	h.interruptibleIterators()
-	h.checkedFunction()
 }
 
 // replace sets obj[name] to a native function of that name and length built by wrap
@@ -678,45 +677,4 @@ func (h *host) hasInstance() *goja.Object {
 		}
 		return h.vm.ToValue(false)
 	})
-}
-
-// checkedFunction puts the Function constructor behind a proxy that checks the source
-// it is given as scenario files are checked (nestingError) before goja parses it: its
-// parser recurses once per level of nesting and a Go stack overflow ends the process.
-// new Function always compiles in the global scope, so the proxy changes nothing else.
-// (A direct eval sees its caller's scope and cannot be wrapped; docs/writing-scenarios.md.)
-func (h *host) checkedFunction() {
-	ctor := h.vm.Get("Function").(*goja.Object)
-	check := func(args []goja.Value) []goja.Value {
-		strs := make([]goja.Value, len(args))
-		var src strings.Builder
-		for i, a := range args {
-			strs[i] = a.ToString() // once, in order, as the constructor would
-			src.WriteString(strs[i].String())
-			src.WriteByte('\n')
-		}
-		if line, col, msg, bad := nestingError(src.String()); bad {
-			h.throw("SyntaxError", "new Function: the source is too deeply nested (%s, at line %d, column %d of its parameters and body): vbharness refuses it before parsing, as goja's parser would overflow Go's stack", msg, line, col)
-		}
-		return strs
-	}
-	proxy := h.vm.ToValue(h.vm.NewProxy(ctor, &goja.ProxyTrapConfig{
-		Construct: func(target *goja.Object, args []goja.Value, newTarget *goja.Object) *goja.Object {
-			construct, _ := goja.AssertConstructor(target)
-			obj, err := construct(newTarget, check(args)...)
-			if err != nil {
-				panic(err)
-			}
-			return obj
-		},
-		Apply: func(target *goja.Object, this goja.Value, args []goja.Value) goja.Value {
-			f, _ := goja.AssertFunction(target)
-			return callOrig(f, this, check(args)...)
-		},
-	})).(*goja.Object)
-	_ = ctor.DefineDataPropertySymbol(goja.SymHasInstance, h.hasInstance(), goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE)
-	if p, ok := ctor.Get("prototype").(*goja.Object); ok {
-		_ = p.DefineDataProperty("constructor", proxy, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
-	}
-	_ = h.vm.GlobalObject().DefineDataProperty("Function", proxy, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE)
 }

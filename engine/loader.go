@@ -175,7 +175,7 @@ func compileModule(p, src string) (*goja.Program, *registrationTail, *LoadError)
 			" (vbharness refuses it before parsing: goja's parser would exhaust the stack and end the run)"}
 	}
 	wrapped := moduleWrapperPrefix + src + moduleWrapperSuffix
-	ast, err := parser.ParseFile(nil, p, wrapped, 0, parser.WithDisableSourceMaps)
+	ast, err := parser.ParseFile(nil, p, wrapped, 0, parser.WithDisableSourceMaps, parser.WithMaxDepth(parserDepth))
 	if err != nil {
 		le := &LoadError{File: p, Message: "SyntaxError: " + err.Error(), Err: err}
 		var list parser.ErrorList

@@ -7,11 +7,23 @@ import "fmt"
 // between two separators (;, ",", { or }). goja's parser and compiler recurse once per
 // level and have no limit of their own, and a Go stack overflow is not an error but the
 // end of the process: a file of 1 000 000 nested parentheses ended the whole run, with
-// no reports (issue 15). Real scenarios stay far below both.
+// no reports (issue 15). Real scenarios stay far below both. Scenario files are checked
+// when they load (compileModule), and every source a script hands goja at run time (eval,
+// direct or indirect, and the Function, AsyncFunction and GeneratorFunction constructors)
+// by checkSource.
 const (
 	MaxSourceNesting = 1000
 	MaxSourceChain   = 100_000
 )
+
+// parserDepth is the depth limit of goja's parser (parser.WithMaxDepth, a patch of
+// third_party/goja), given to it for scenario files and every source compiled at run
+// time. nestingError is a text scan, and a source can mislead it (a quote inside a
+// template's ${…} or a regular expression literal opens what it reads as a string), so
+// the parser counts too. A bracket costs its parser about three levels, so sources
+// within MaxSourceNesting stay within it, and 4 000 levels keep the Go stack to a few
+// megabytes.
+const parserDepth = 4 * MaxSourceNesting
 
 // nestingError scans src (JavaScript) for nesting or operator chains past the limits and
 // returns where the first one is, 1-based, and what; ok is false when src is within
@@ -87,4 +99,16 @@ func nestingError(src string) (line, col int, msg string, ok bool) {
 		}
 	}
 	return 0, 0, "", false
+}
+
+// checkSource is every runtime's source check (goja's Runtime.SetSourceCheck, a hook of our
+// patched goja: third_party/goja/README.md): goja calls it with each source it compiles at
+// run time, before its parser sees it, and throws the error it returns as a SyntaxError in
+// the script, in the shape of goja's own ("<eval>: Line 1:1001 ..."). A direct eval cannot
+// be checked from outside goja: it must stay the intrinsic eval to see its caller's scope.
+func checkSource(name, src string) error {
+	if line, col, msg, bad := nestingError(src); bad {
+		return fmt.Errorf("%s: Line %d:%d %s (vbharness refuses it before parsing: goja's parser would exhaust the stack and end the run)", name, line, col, msg)
+	}
+	return nil
 }

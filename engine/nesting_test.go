@@ -52,31 +52,112 @@ func TestADeeplyNestedFileIsALoadError(t *testing.T) {
 	}
 }
 
-// TestNewFunctionChecksItsSource is issue 15's D1 attack for new Function: its source
-// went to goja's parser unchecked, and one nested 1 000 000 levels overflowed Go's stack
-// (a fatal error, the end of the run). It is refused with a SyntaxError the script can
-// catch; Function keeps its meaning otherwise.
-func TestNewFunctionChecksItsSource(t *testing.T) {
+// TestRuntimeSourcesAreChecked is issue 15's D1 attack on the sources a script hands goja
+// at run time: eval, direct and indirect, and the Function, AsyncFunction and
+// GeneratorFunction constructors (goja has no async generators, so no constructor for them).
+// goja's parser recursed once per level of nesting, and a direct eval of 1 000 000
+// nested parentheses overflowed Go's stack: a fatal error, the end of the run with no
+// report (without the fix each case below ends the test binary). Every such source is
+// now checked as scenario files are (nestingError), through goja's source check
+// (third_party/goja), and refused with a SyntaxError the script can catch, naming <eval>
+// and the line and column. eval and Function keep their meaning otherwise. A constructor's
+// position is in the text goja builds, "(function anonymous(" + parameters + "\n) {\n" +
+// body + "\n})", as goja's own syntax errors in it are: its body starts on line 3.
+func TestRuntimeSourcesAreChecked(t *testing.T) {
 	t.Parallel()
-	tr := newTestRuntime(t)
-	for _, src := range []string{
-		`new Function("return " + "(".repeat(1000000) + "1" + ")".repeat(1000000))`,
-		`Function("a", "return " + "[".repeat(5000) + "]".repeat(5000))`,
-		`(function () {}).constructor("return " + "-".repeat(3000) + "1")`,
+	const (
+		parens = `"(".repeat(1e6) + "1" + ")".repeat(1e6)`
+		body   = `"return " + ` + parens
+	)
+	for _, c := range []struct{ name, src, at string }{
+		{"direct eval of nested parentheses", `eval(` + parens + `)`, "<eval>: Line 1:1001 brackets nest deeper than 1000 levels here"},
+		{"direct eval of nested arrays", `eval("[".repeat(1e6) + "]".repeat(1e6))`, "<eval>: Line 1:1001 brackets nest deeper than 1000 levels here"},
+		{"direct eval of a unary chain", `eval("!".repeat(1e6) + "x")`, "<eval>: Line 1:1001 more than 1000 operators follow one another here"},
+		{"direct eval of a long binary chain", `eval("1" + "+1".repeat(1e6))`, "<eval>: Line 1:200002 one expression chains more than 100000 operators here"},
+		{"direct eval inside a callback", `[1].map(function (v) { return eval("v + " + ` + parens + `); })`, "<eval>: Line 1:1005 brackets nest deeper"},
+		{"eval inside eval", `eval("eval(" + JSON.stringify(` + parens + `) + ")")`, "<eval>: Line 1:1001 brackets nest deeper"},
+		{"indirect eval", `(0, eval)(` + parens + `)`, "<eval>: Line 1:1001 brackets nest deeper"},
+		{"new Function", `new Function(` + body + `)`, "<eval>: Line 3:1006 brackets nest deeper"},
+		{"Function called", `Function("a", ` + body + `)`, "<eval>: Line 3:1006 brackets nest deeper"},
+		{"Function of a nested parameter list", `Function("a = " + ` + parens + `, "return a")`, "<eval>: Line 1:1023 brackets nest deeper"},
+		{"AsyncFunction", `(async function () {}).constructor(` + body + `)`, "<eval>: Line 3:1006 brackets nest deeper"},
+		{"GeneratorFunction", `Object.getPrototypeOf(function* () {}).constructor(` + body + `)`, "<eval>: Line 3:1006 brackets nest deeper"},
 	} {
-		res := tr.failing(src)
-		mustContain(t, src[:30], res.Message, "SyntaxError: new Function: the source is too deeply nested", "goja's parser would overflow")
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			tr := newTestRuntime(t)
+			res := tr.failing(c.src)
+			mustContain(t, c.name, res.Message, "SyntaxError: "+c.at, "vbharness refuses it before parsing")
+			caught := tr.value(`(() => { try { ` + c.src + `; return "no error"; } catch (e) { return e instanceof SyntaxError; } })()`)
+			if caught.String() != "true" {
+				t.Errorf("%s: caught %v, want a SyntaxError", c.name, caught)
+			}
+		})
+	}
+	tr := newTestRuntime(t)
+	// RunScript goes through the same check (no engine code calls it on a script's text).
+	if _, err := tr.host.vm.RunScript("deep.js", strings.Repeat("(", 1e6)+"1"+strings.Repeat(")", 1e6)); err == nil || !strings.Contains(err.Error(), "SyntaxError: deep.js: Line 1:1001") {
+		t.Errorf("RunScript of 1e6 parentheses = %v, want a SyntaxError", err)
 	}
 	cases := []struct{ expr, want string }{
+		{`(() => { const x = 2; return eval("x * 3"); })()`, `6`}, // a direct eval sees its scope
+		{`(() => { const x = 2; return (0, eval)("typeof x"); })()`, `undefined`},
+		{`eval(` + strings.Repeat(`"(" + `, 3) + `"(".repeat(997) + "1" + ")".repeat(1000))`, `1`}, // at the limit
 		{`new Function("a", "b", "return a + b")(2, 3)`, `5`},
 		{`Function("return typeof this")()`, `object`},
 		{`[(() => {}) instanceof Function, Function.prototype.constructor === Function, typeof Function, Function.name, Function.length].join()`, `true,true,function,Function,1`},
 		{`(() => { const x = 1; return new Function("return typeof x")(); })()`, `undefined`}, // global scope, as before
 		{`new Function({ toString() { return "return 7"; } })()`, `7`},
+		{`Object.getPrototypeOf(function* () {}).constructor("yield 4")().next().value`, `4`},
 	}
 	for _, c := range cases {
 		if got := tr.value(c.expr).String(); got != c.want {
 			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
 		}
 	}
+}
+
+// misleading are sources nested 1 000 000 deep that nestingError, a text scan, reads as
+// within the limits: a quote inside a template's ${…} or inside a regular expression
+// literal opens what it takes for a string, which hides the brackets after it, and unary
+// operators between brackets are counted afresh at each one. goja's parser counts its own
+// depth (parser.WithMaxDepth, parserDepth), so each is still a SyntaxError. Without the
+// parser's limit the first two overflowed Go's stack (the end of the process), and the
+// third compiled for 13.5 s, a native call no timeout stops.
+var misleading = []struct{ name, src string }{
+	{"a quote in a template substitution", "x = `${'`'}` + " + strings.Repeat("(", 1e6) + "1" + strings.Repeat(")", 1e6) + ";\n"},
+	{"quotes in regular expressions", "x = /'/.source + " + strings.Repeat("[", 1e6) + strings.Repeat("]", 1e6) + " + /'/.source;\n"},
+	{"unary operators between brackets", "x = " + strings.Repeat(strings.Repeat("!", 999)+"(0, ", 999) + "1" + strings.Repeat(")", 999) + ";\n"},
+}
+
+func TestTheParserCountsWhatTheScanMisses(t *testing.T) {
+	t.Parallel()
+	for _, c := range misleading {
+		if _, _, msg, bad := nestingError(c.src); bad {
+			t.Errorf("%s: nestingError finds it (%s); the case no longer tests the parser's limit", c.name, msg)
+		}
+	}
+	t.Run("in eval", func(t *testing.T) {
+		t.Parallel()
+		tr := newTestRuntime(t)
+		for _, c := range misleading {
+			_ = tr.vm.Set("src", c.src)
+			res := tr.failing(`eval(src)`)
+			mustContain(t, c.name, res.Message, "SyntaxError", "<eval>: Line 1:", "The source nests more than 4000 levels deep here")
+		}
+	})
+	t.Run("in a scenario file", func(t *testing.T) {
+		t.Parallel()
+		for _, c := range misleading {
+			l := NewLoader(fstest.MapFS{"deep.js": {Data: []byte("const { test } = require(\"vbharness\");\n" + c.src)}})
+			_, err := l.Load("deep.js")
+			le, ok := err.(*LoadError)
+			if !ok {
+				t.Fatalf("%s: Load = %v, want a *LoadError", c.name, err)
+			}
+			if le.Line != 2 || !strings.Contains(le.Message, "SyntaxError: The source nests more than 4000 levels deep here") {
+				t.Errorf("%s: LoadError at line %d: %s", c.name, le.Line, le.Message)
+			}
+		}
+	})
 }

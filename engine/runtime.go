@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/dop251/goja"
+	"github.com/dop251/goja/parser"
 
 	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
@@ -98,6 +99,8 @@ func configure(cfg config) (*runtime, error) {
 	vm.SetRandSource(rng.Float64)
 	vm.SetPromiseRejectionTracker(r.loop.trackRejection)
 	vm.SetMaxCallStackSize(MaxCallStackSize)
+	vm.SetSourceCheck(checkSource)
+	vm.SetParserOptions(parser.WithMaxDepth(parserDepth))
 
 	if err := h.installKit(); err != nil {
 		return nil, err

@@ -16,3 +16,37 @@ test("compiles 100 000 nested parentheses with new Function", () => {
 test("loops for ever inside eval", () => {
   eval("for (;;) {}");
 }, { timeout: "300ms" });
+// Strings that overflowed goja's parser and ended the whole run (issue 15, D1): each is
+// checked before it is parsed and refused with a SyntaxError naming <eval>.
+const deep = "(".repeat(1e6) + "1" + ")".repeat(1e6);
+test("evaluates 1 000 000 nested parentheses directly", () => {
+  eval(deep);
+});
+test("evaluates 1 000 000 nested arrays directly", () => {
+  eval("[".repeat(1e6) + "]".repeat(1e6));
+});
+test("evaluates a chain of 1 000 000 unary operators directly", () => {
+  eval("!".repeat(1e6) + "0");
+});
+test("evaluates a chain of 1 000 000 binary operators directly", () => {
+  eval("1" + "+1".repeat(1e6));
+});
+test("evaluates them directly inside a callback", () => {
+  [1].forEach(function (v) { eval("v + " + deep); });
+});
+test("evaluates them in an eval inside an eval", () => {
+  eval("eval(" + JSON.stringify(deep) + ")");
+});
+test("evaluates them indirectly", () => {
+  (0, eval)(deep);
+});
+test("compiles them with the AsyncFunction constructor", () => {
+  (async function () {}).constructor("return " + deep);
+});
+test("compiles them with the GeneratorFunction constructor", () => {
+  Object.getPrototypeOf(function* () {}).constructor("return " + deep);
+});
+// A quote inside a template's ${…} misleads the text scan; goja's parser counts too.
+test("evaluates them behind a quote in a template", () => {
+  eval("`${'`'}` + " + deep);
+});
