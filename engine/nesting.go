@@ -7,13 +7,16 @@ import "fmt"
 // between two separators (;, ",", { or }). goja's parser and compiler recurse once per
 // level and have no limit of their own, and a Go stack overflow is not an error but the
 // end of the process: a file of 1 000 000 nested parentheses ended the whole run, with
-// no reports (issue 15). Real scenarios stay far below both. Scenario files are checked
+// no reports (issue 15). goja's compiler also takes time that grows with the square of a
+// chain's length (10 000 operators about 1.3 s, 100 000 about 200 s on the machine of
+// docs/performance.md), which no timeout can stop, hence 10 000. Real scenarios stay far
+// below both. Scenario files are checked
 // when they load (compileModule), and every source a script hands goja at run time (eval,
 // direct or indirect, and the Function, AsyncFunction and GeneratorFunction constructors)
 // by checkSource.
 const (
 	MaxSourceNesting = 1000
-	MaxSourceChain   = 100_000
+	MaxSourceChain   = 10_000
 )
 
 // parserDepth is the depth limit of goja's parser (parser.WithMaxDepth, a patch of
