@@ -116,12 +116,16 @@ func TestBinaryExitStatus(t *testing.T) {
 	t.Run("130 when interrupted", func(t *testing.T) {
 		t.Parallel()
 		// The header is printed once the plan is made, well after main installed its
-		// signal handler, and the spinning test starts right after it. A signal can still
-		// win that race (the test is then left out, "0 failed"), so a run whose test never
-		// started is tried again: what is checked is a run stopped while its test runs.
+		// signal handler, and the spinning test starts after it. A signal can still win
+		// that race (the test is then left out, "0 failed"), so a run whose test never
+		// started is tried again, waiting twice as long after the header each time (on a
+		// loaded machine starting the test's runtime took longer than five tries without
+		// a wait): what is checked is a run stopped while its test runs.
+		wait := 100 * time.Millisecond
 		for attempt := 1; ; attempt++ {
-			header, rest, code := interruptRun(t, bin, dir, env)
-			if strings.Contains(rest, "0 passed, 0 failed, 0 skipped") && code == 130 && attempt < 5 {
+			header, rest, code := interruptRun(t, bin, dir, env, wait)
+			if strings.Contains(rest, "0 passed, 0 failed, 0 skipped") && code == 130 && attempt < 6 {
+				wait *= 2
 				continue
 			}
 			if code != 130 {
@@ -135,9 +139,9 @@ func TestBinaryExitStatus(t *testing.T) {
 	})
 }
 
-// interruptRun starts `vbharness run` on the spinning scenario, sends SIGINT once the
-// header is out, and returns the header, the rest of the output and the exit status.
-func interruptRun(t *testing.T, bin, dir string, env []string) (header, rest string, code int) {
+// interruptRun starts `vbharness run` on the spinning scenario, sends SIGINT wait after
+// the header is out, and returns the header, the rest of the output and the exit status.
+func interruptRun(t *testing.T, bin, dir string, env []string, wait time.Duration) (header, rest string, code int) {
 	t.Helper()
 	cmd := exec.Command(bin, "run", "--timeout", "none", "spin.js")
 	cmd.Dir, cmd.Env = dir, env
@@ -155,6 +159,7 @@ func interruptRun(t *testing.T, bin, dir string, env []string) (header, rest str
 		_ = cmd.Wait()
 		t.Fatalf("first line %q (%v), want the run header", header, err)
 	}
+	time.Sleep(wait)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
