@@ -9,23 +9,26 @@ import "fmt"
 // end of the process: a file of 1 000 000 nested parentheses ended the whole run, with
 // no reports (issue 15). goja's compiler also takes time that grows with the square of a
 // chain's length (10 000 operators about 1.3 s, 100 000 about 200 s on the machine of
-// docs/performance.md), which no timeout can stop, hence 10 000. Real scenarios stay far
-// below both. Scenario files are checked
-// when they load (compileModule), and every source a script hands goja at run time (eval,
-// direct or indirect, and the Function, AsyncFunction and GeneratorFunction constructors)
-// by checkSource.
+// docs/performance.md), which no timeout can stop. Real scenarios stay far below both.
+// Scenario files are checked when they load (compileModule), and every source a script
+// hands goja at run time (eval, direct or indirect, and the Function, AsyncFunction and
+// GeneratorFunction constructors) by checkSource. The scan gives the clearer message; the
+// parser's own limit (parserDepth) is what a source that misleads the scan meets.
 const (
 	MaxSourceNesting = 1000
-	MaxSourceChain   = 10_000
+	MaxSourceChain   = 3_000
 )
 
 // parserDepth is the depth limit of goja's parser (parser.WithMaxDepth, a patch of
 // third_party/goja), given to it for scenario files and every source compiled at run
 // time. nestingError is a text scan, and a source can mislead it (a quote inside a
-// template's ${…} or a regular expression literal opens what it reads as a string), so
-// the parser counts too. A bracket costs its parser about three levels, so sources
-// within MaxSourceNesting stay within it, and 4 000 levels keep the Go stack to a few
-// megabytes.
+// template's ${…} or a regular expression literal opens what it reads as a string; a
+// {} between operators ends what it counts as a chain), so the parser counts too: each
+// level of recursion, and each link of a chain it reads in a loop but builds as a tree
+// as deep as the chain is long (a.b.c…, f()()…, a + b + c…, class extends class
+// extends …). A bracket costs its parser about three levels, so sources within
+// MaxSourceNesting and MaxSourceChain stay within it, and 4 000 levels keep the Go stack
+// to a few megabytes and a chain's compilation to a fraction of a second.
 const parserDepth = 4 * MaxSourceNesting
 
 // nestingError scans src (JavaScript) for nesting or operator chains past the limits and

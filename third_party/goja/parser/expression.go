@@ -731,6 +731,8 @@ func (self *_parser) parseNewExpression() ast.Expression {
 }
 
 func (self *_parser) parseLeftHandSideExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 
 	var left ast.Expression
 	if self.token == token.NEW {
@@ -750,12 +752,15 @@ L:
 		default:
 			break L
 		}
+		self.link(&links) // one more link: the loop goes on only when there is one
 	}
 
 	return left
 }
 
 func (self *_parser) parseLeftHandSideExpressionAllowCall() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 
 	allowIn := self.scope.allowIn
 	self.scope.allowIn = true
@@ -801,6 +806,7 @@ L:
 		default:
 			break L
 		}
+		self.link(&links) // one more link: the loop goes on only when there is one
 	}
 
 	if optionalChain {
@@ -897,6 +903,8 @@ func (self *_parser) parseUnaryExpression() ast.Expression {
 }
 
 func (self *_parser) parseExponentiationExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 	self.enter()
 	defer self.leave()
 	parenthesis := self.token == token.LEFT_PARENTHESIS
@@ -911,6 +919,7 @@ func (self *_parser) parseExponentiationExpression() ast.Expression {
 		}
 		for {
 			self.next()
+			self.link(&links)
 			left = &ast.BinaryExpression{
 				Operator: token.EXPONENT,
 				Left:     left,
@@ -926,12 +935,15 @@ func (self *_parser) parseExponentiationExpression() ast.Expression {
 }
 
 func (self *_parser) parseMultiplicativeExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 	left := self.parseExponentiationExpression()
 
 	for self.token == token.MULTIPLY || self.token == token.SLASH ||
 		self.token == token.REMAINDER {
 		tkn := self.token
 		self.next()
+		self.link(&links)
 		left = &ast.BinaryExpression{
 			Operator: tkn,
 			Left:     left,
@@ -943,11 +955,14 @@ func (self *_parser) parseMultiplicativeExpression() ast.Expression {
 }
 
 func (self *_parser) parseAdditiveExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 	left := self.parseMultiplicativeExpression()
 
 	for self.token == token.PLUS || self.token == token.MINUS {
 		tkn := self.token
 		self.next()
+		self.link(&links)
 		left = &ast.BinaryExpression{
 			Operator: tkn,
 			Left:     left,
@@ -959,12 +974,15 @@ func (self *_parser) parseAdditiveExpression() ast.Expression {
 }
 
 func (self *_parser) parseShiftExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 	left := self.parseAdditiveExpression()
 
 	for self.token == token.SHIFT_LEFT || self.token == token.SHIFT_RIGHT ||
 		self.token == token.UNSIGNED_SHIFT_RIGHT {
 		tkn := self.token
 		self.next()
+		self.link(&links)
 		left = &ast.BinaryExpression{
 			Operator: tkn,
 			Left:     left,
@@ -1006,6 +1024,8 @@ func (self *_parser) parseRelationalExpression() ast.Expression {
 	case token.LESS, token.LESS_OR_EQUAL, token.GREATER, token.GREATER_OR_EQUAL:
 		tkn := self.token
 		self.next()
+		self.enter() // the right side recurses: a level per operator of a chain
+		defer self.leave()
 		return &ast.BinaryExpression{
 			Operator:   tkn,
 			Left:       left,
@@ -1015,6 +1035,8 @@ func (self *_parser) parseRelationalExpression() ast.Expression {
 	case token.INSTANCEOF:
 		tkn := self.token
 		self.next()
+		self.enter() // the right side recurses: a level per operator of a chain
+		defer self.leave()
 		return &ast.BinaryExpression{
 			Operator: tkn,
 			Left:     left,
@@ -1026,6 +1048,8 @@ func (self *_parser) parseRelationalExpression() ast.Expression {
 		}
 		tkn := self.token
 		self.next()
+		self.enter() // the right side recurses: a level per operator of a chain
+		defer self.leave()
 		return &ast.BinaryExpression{
 			Operator: tkn,
 			Left:     left,
@@ -1037,12 +1061,15 @@ func (self *_parser) parseRelationalExpression() ast.Expression {
 }
 
 func (self *_parser) parseEqualityExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 	left := self.parseRelationalExpression()
 
 	for self.token == token.EQUAL || self.token == token.NOT_EQUAL ||
 		self.token == token.STRICT_EQUAL || self.token == token.STRICT_NOT_EQUAL {
 		tkn := self.token
 		self.next()
+		self.link(&links)
 		left = &ast.BinaryExpression{
 			Operator:   tkn,
 			Left:       left,
@@ -1055,11 +1082,14 @@ func (self *_parser) parseEqualityExpression() ast.Expression {
 }
 
 func (self *_parser) parseBitwiseAndExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 	left := self.parseEqualityExpression()
 
 	for self.token == token.AND {
 		tkn := self.token
 		self.next()
+		self.link(&links)
 		left = &ast.BinaryExpression{
 			Operator: tkn,
 			Left:     left,
@@ -1071,11 +1101,14 @@ func (self *_parser) parseBitwiseAndExpression() ast.Expression {
 }
 
 func (self *_parser) parseBitwiseExclusiveOrExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 	left := self.parseBitwiseAndExpression()
 
 	for self.token == token.EXCLUSIVE_OR {
 		tkn := self.token
 		self.next()
+		self.link(&links)
 		left = &ast.BinaryExpression{
 			Operator: tkn,
 			Left:     left,
@@ -1087,11 +1120,14 @@ func (self *_parser) parseBitwiseExclusiveOrExpression() ast.Expression {
 }
 
 func (self *_parser) parseBitwiseOrExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 	left := self.parseBitwiseExclusiveOrExpression()
 
 	for self.token == token.OR {
 		tkn := self.token
 		self.next()
+		self.link(&links)
 		left = &ast.BinaryExpression{
 			Operator: tkn,
 			Left:     left,
@@ -1103,11 +1139,14 @@ func (self *_parser) parseBitwiseOrExpression() ast.Expression {
 }
 
 func (self *_parser) parseLogicalAndExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 	left := self.parseBitwiseOrExpression()
 
 	for self.token == token.LOGICAL_AND {
 		tkn := self.token
 		self.next()
+		self.link(&links)
 		left = &ast.BinaryExpression{
 			Operator: tkn,
 			Left:     left,
@@ -1126,6 +1165,8 @@ func isLogicalAndExpr(expr ast.Expression) bool {
 }
 
 func (self *_parser) parseLogicalOrExpression() ast.Expression {
+	links := 0
+	defer self.unlink(&links)
 	var idx file.Idx
 	parenthesis := self.token == token.LEFT_PARENTHESIS
 	left := self.parseLogicalAndExpression()
@@ -1135,6 +1176,7 @@ func (self *_parser) parseLogicalOrExpression() ast.Expression {
 			switch self.token {
 			case token.LOGICAL_OR:
 				self.next()
+				self.link(&links)
 				left = &ast.BinaryExpression{
 					Operator: token.LOGICAL_OR,
 					Left:     left,
@@ -1160,6 +1202,7 @@ func (self *_parser) parseLogicalOrExpression() ast.Expression {
 					goto mixed
 				}
 
+				self.link(&links)
 				left = &ast.BinaryExpression{
 					Operator: token.COALESCE,
 					Left:     left,

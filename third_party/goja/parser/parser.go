@@ -109,6 +109,21 @@ func (self *_parser) leave() {
 	}
 }
 
+// link counts one more link of a left-deep chain (a.b.c, f()(), a + b + c) as a level:
+// the parser reads a chain in a loop, but the tree it builds is as deep as the chain is
+// long, and the compiler walks it recursively (and in time that grows with the square of
+// its length). unlink, deferred, gives the chain's levels back.
+func (self *_parser) link(links *int) {
+	if self.opts.maxDepth > 0 {
+		*links++
+		self.enter()
+	}
+}
+
+func (self *_parser) unlink(links *int) {
+	self.depth -= *links
+}
+
 type _parser struct {
 	depth int // levels of recursion now open, counted by enter when opts.maxDepth > 0
 
