@@ -472,6 +472,33 @@ func (s *Server) checkDeviceCode(rq *request) (int, any, *apiError) {
 	return http.StatusOK, map[string]bool{"authenticated": l.signedIn}, nil
 }
 
+// pollAdvice is what a refusal of a sign-in that is not complete adds when the server
+// did not ask Entra this time, because it asked less than Entra's polling interval ago
+// (a person who has just signed in is then told when to try again, not to sign in):
+// empty otherwise.
+func (l deviceLogin) pollAdvice(now time.Time) string {
+	since := now.Sub(l.lastPoll)
+	if l.lastPoll.IsZero() || since <= 0 || since >= l.interval {
+		return ""
+	}
+	wait := (l.interval - since + time.Second - 1).Truncate(time.Second)
+	ago := since.Truncate(time.Second).String() + " ago"
+	if since < time.Second {
+		ago = "less than 1s ago"
+	}
+	return fmt.Sprintf(" The server asked Microsoft Entra ID %s and asks at most every %s: if the sign-in is done, try again in %s.",
+		ago, l.interval, wait)
+}
+
+// clipped is a value a client sent, shortened for an error message that names it: at
+// most 40 characters, then "…".
+func clipped(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
 // settleDeviceLogin returns the login of userCode after polling Entra's token endpoint
 // for it, unless its outcome is known or the last poll was less than Entra's interval
 // ago (a real server polls on a timer [I]; the mock polls when asked, never faster than
@@ -482,7 +509,7 @@ func (s *Server) checkDeviceCode(rq *request) (int, any, *apiError) {
 func (s *Server) settleDeviceLogin(rq *request, userCode string) (deviceLogin, *apiError) {
 	l, ok := s.logins.get(userCode)
 	if !ok || strings.TrimSpace(userCode) == "" {
-		return deviceLogin{}, badParam("The device code %q is unknown: request a new one with POST /v8/DeviceCode.", userCode)
+		return deviceLogin{}, badParam("The device code %q is unknown: request a new one with POST /v8/DeviceCode.", clipped(userCode))
 	}
 	if l.signedIn {
 		return l, nil

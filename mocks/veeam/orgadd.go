@@ -108,7 +108,7 @@ func (s *Server) createOrganization(rq *request) (int, any, *apiError) {
 	case newName != "" && appID != "":
 		return 0, nil, badParam("Give either newApplicationName (to register a new Microsoft Entra application) or applicationId (to use an existing one), not both.")
 	case newName == "" && appID == "":
-		return 0, nil, badParam("Modern app-only authentication needs a Microsoft Entra application: give newApplicationName with a userCode to register one, or applicationId with applicationCertificate to use an existing one.")
+		return 0, nil, badParam("Modern app-only authentication needs a Microsoft Entra application: give newApplicationName with a userCode to register one, or applicationId with applicationCertificate (and applicationCertificatePassword) in exchangeOnlineSettings or sharePointOnlineSettings to use an existing one.")
 	case (newName != "" || configure) && strings.TrimSpace(userCode) == "":
 		return 0, nil, badParam("A userCode is required to register or configure a Microsoft Entra application: get one with POST /v8/DeviceCode and sign in with it as a Global Administrator.")
 	case newName == "" && !configure && certText == "":
@@ -133,7 +133,7 @@ func (s *Server) createOrganization(rq *request) (int, any, *apiError) {
 		case l.purpose != purposeOrganization:
 			return 0, nil, badParam("The device code %s was issued for another operation; get one with POST /v8/DeviceCode.", l.userCode)
 		case !l.signedIn:
-			return 0, nil, badParam("The sign-in with the device code %s is not complete: open %s, enter the code, sign in as a Global Administrator, then try again.", l.userCode, cmp.Or(l.verificationURI, "the verification page"))
+			return 0, nil, badParam("The sign-in with the device code %s is not complete: open %s, enter the code, sign in as a Global Administrator, then try again.%s", l.userCode, cmp.Or(l.verificationURI, "the verification page"), l.pollAdvice(rq.now))
 		case !l.user.admin():
 			return 0, nil, badParam("The account %s that signed in with the device code %s is not a Global Administrator of its organization; sign in with a Global Administrator account to add an organization with modern app-only authentication.", cmp.Or(l.user.UPN, "(unknown)"), l.userCode)
 		}

@@ -203,7 +203,7 @@ func (s *Server) restoreSignIn(rq *request) (*signIn, *apiError) {
 	l, ok := s.logins.get(code)
 	switch {
 	case !ok:
-		return nil, badParam("The device code %q is unknown: %s.", code, ask)
+		return nil, badParam("The device code %q is unknown: %s.", clipped(code), ask)
 	case l.purpose != purposeRestore || l.scope != sid:
 		return nil, badParam("The device code %s was not issued for restore session %s: %s.", l.userCode, sid, ask)
 	case l.redeemed:
@@ -214,8 +214,8 @@ func (s *Server) restoreSignIn(rq *request) (*signIn, *apiError) {
 	case e != nil:
 		return nil, e
 	case !l.signedIn:
-		return nil, badParam("The sign-in with the device code %s is not complete: open %s, enter the code, sign in, then try again. Microsoft Entra ID: %s",
-			l.userCode, cmp.Or(l.verificationURI, "the verification page"), cmp.Or(l.pending, "authorization is pending."))
+		return nil, badParam("The sign-in with the device code %s is not complete: open %s, enter the code, sign in, then try again.%s Microsoft Entra ID: %s",
+			l.userCode, cmp.Or(l.verificationURI, "the verification page"), l.pollAdvice(rq.now), cmp.Or(l.pending, "authorization is pending."))
 	}
 	if toOriginalLocation(rq) {
 		if org, _ := s.organization(s.sessionOrg(sid)); !sameTenant(org, l.user) {

@@ -96,7 +96,13 @@ func TestRestoreWithADeviceCode(t *testing.T) {
 	if _, err := d.entra.Approve(code, ""); err != nil {
 		t.Fatal(err)
 	}
-	d.clk.Advance(5 * time.Second)
+	// Right after the sign-in the server does not ask Entra again before its polling
+	// interval has passed, and says when to try (it told the person to sign in before).
+	d.clk.Advance(2 * time.Second)
+	if st, b := restore(code); st != http.StatusBadRequest || !strings.Contains(b["message"].(string), "The server asked Microsoft Entra ID 2s ago and asks at most every 5s: if the sign-in is done, try again in 3s.") {
+		t.Errorf("a restore 2 s after the last poll: %d %v, want 400 saying when to try again", st, b)
+	}
+	d.clk.Advance(3 * time.Second)
 	st, b = restore(code)
 	if st != http.StatusOK || b["sessionId"] != strings.TrimPrefix(base, "/v8/RestoreSessions/") {
 		t.Fatalf("the restore once signed in: %d %v", st, b)
@@ -136,6 +142,15 @@ func TestRestoreWithADeviceCode(t *testing.T) {
 	}
 	if st, _ := d.call(http.MethodPost, mb+"/restore", `{"userName":"admin@abc.onmicrosoft.com","userPassword":"p"}`); st != http.StatusOK {
 		t.Errorf("a restore without a userCode: %d, want 200 as before", st)
+	}
+	// A blank userCode is no userCode (as a client's serializer sends an unset field [A]).
+	if st, _ := d.call(http.MethodPost, mb+"/restore", `{"userCode":"  ","userName":"admin@abc.onmicrosoft.com","userPassword":"p"}`); st != http.StatusOK {
+		t.Errorf("a restore with a blank userCode: %d, want 200 as without one", st)
+	}
+	// An unknown code is named in the refusal, shortened (it was echoed whole: a 900 kB answer).
+	long := strings.Repeat("B", 5000)
+	if st, b := restore(long); st != http.StatusBadRequest || !strings.Contains(b["message"].(string), `"`+strings.Repeat("B", 40)+`…" is unknown`) || len(b["message"].(string)) > 400 {
+		t.Errorf("an unknown 5 000-character code: %d, message of %d bytes", st, len(fmt.Sprint(b["message"])))
 	}
 }
 
