@@ -217,6 +217,9 @@ func (r registration) arrayRows(label string, v goja.Value) []goja.Value {
 	if n > maxEachRows {
 		r.throw("RangeError", "%s(table): a table of %d rows is too long (at most %d)", label, n, maxEachRows)
 	}
+	if n <= 0 { // as Jest does: a table that lost its rows is a mistake, not zero tests
+		r.throw("Error", "%s(table): the table is empty; give at least one row", label)
+	}
 	rows := make([]goja.Value, n)
 	for i := range rows {
 		rows[i] = o.Get(strconv.Itoa(i))
@@ -234,6 +237,9 @@ func (r registration) tableRows(label string, fn goja.Callable, site *eachSite) 
 	}
 	if !isArray(v) {
 		r.throw("TypeError", "%s(fn): the table function returned %s, not an array of rows", label, r.formatCompact(v, 80))
+	}
+	if v.(*goja.Object).Get("length").ToInteger() == 0 {
+		r.throw("Error", "%s(fn): the table is empty; give at least one row", label)
 	}
 	rows := r.arrayRows(label, v)
 	site.rows = make([]string, len(rows))

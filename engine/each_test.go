@@ -225,6 +225,8 @@ test.each(() => [o])("x", () => {});`, "row 0 of the table is not a JSON value: 
 		{"a table too long", `test.each(new Array(2e6))("x", () => {});`, "RangeError: test.each(table): a table of 2000000 rows is too long (at most 1000000)", 2},
 		{"a row too long to spread", `test.each([new Array(1e9)])("x", () => {});`, "RangeError: test.each: a row of 1000000000 elements is too long to spread as arguments (at most 65535)", 2},
 		{"a function table's row too large", `test.each(() => [[new Array(2e5).fill(0)]])("x", () => {});`, "row 0 of the table is not a JSON value: more than 100000 values in one row at [0][99998]", 2},
+		{"an empty table", `test.each([])("x", () => {});`, "Error: test.each(table): the table is empty; give at least one row", 2},
+		{"a table function that returns no rows", `test.each(() => [])("x", () => {});`, "Error: test.each(fn): the table is empty; give at least one row", 2},
 		{"a table that is neither", `test.each("abc")("x", () => {});`,
 			`TypeError: test.each(table): table must be an array of rows or a function returning one, not "abc"`, 2},
 		{"a duplicate generated name", `test.each([1, 2, 1])("n%s", () => {});`,

@@ -223,7 +223,7 @@ func (c *Console) line(r *runner.Result) string {
 		b.WriteString("\n")
 		return b.String()
 	}
-	b.WriteString(displayName(r))
+	b.WriteString(printable(displayName(r)))
 	switch r.Status {
 	case engine.StatusSkipped:
 		b.WriteString(c.paint(dim, " — "+r.SkipReason))
@@ -342,7 +342,7 @@ func (c *Console) Details(r *runner.Result) bool {
 const DetailsKept = 100
 
 func (c *Console) details(b *strings.Builder, r *runner.Result) {
-	head := fmt.Sprintf("── %s %s", strings.TrimSpace(c.label(r.Status, r.LoadError)), displayName(r))
+	head := fmt.Sprintf("── %s %s", strings.TrimSpace(c.label(r.Status, r.LoadError)), printable(displayName(r)))
 	if r.LoadError {
 		head = fmt.Sprintf("── %s %s", strings.TrimSpace(c.label(r.Status, true)), r.File)
 	}

@@ -124,3 +124,24 @@ func TestAFailingTestsTraceIsCappedOnTheConsole(t *testing.T) {
 		t.Errorf("the JSON report holds %d exchanges, want all 200", n)
 	}
 }
+
+// A test's name cannot make a console line of its own (the test.each newcomer trial: a
+// row named "c\nnot ok 99 - fake" printed "not ok 99 - fake" as a line of its own), nor
+// recolour the output: control characters, line separators and bidirectional overrides
+// are written as their escapes, on the result line and on the failure's heading.
+func TestTestNamesAreOneConsoleLine(t *testing.T) {
+	t.Parallel()
+	name := "c\nFAIL    other.js › fake 3ms\x1b[32m\u2028\u202e"
+	o := &runner.Outcome{Seed: 1, Started: clock.DefaultStart, Results: []runner.Result{
+		{Result: engine.Result{Name: name, File: "each.js", Status: engine.StatusFailed, Message: "boom"}}}}
+	out := summarise(t, o, report.ConsoleOptions{})
+	want := `each.js › c\nFAIL    other.js › fake 3ms\x1b[32m\u2028\u202e`
+	if strings.Count(out, want) != 2 {
+		t.Errorf("console:\n%s\nwant the name escaped, as %s, on the result line and the failure's heading", out, want)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "FAIL    other.js") || strings.ContainsAny(line, "\x1b\u2028\u202e") {
+			t.Errorf("a line the name made: %q", line)
+		}
+	}
+}

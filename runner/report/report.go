@@ -2,8 +2,10 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/vbharness/vbharness/runner"
 )
@@ -47,3 +49,29 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // displayName is how reports name a test: file › name.
 func displayName(r *runner.Result) string { return r.File + " › " + r.Name }
+
+// printable is s for a terminal line: each control character (a line break, an escape
+// sequence's ESC, U+2028 and U+2029, the bidirectional overrides) written as its Go
+// escape, so a test's name (a test.each row's, say) cannot start a line of its own that
+// reads as another test's result, or recolour the ones after it.
+func printable(s string) string {
+	if strings.IndexFunc(s, needsEscape) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range s {
+		if needsEscape(c) {
+			q := strconv.QuoteRune(c) // '\n', '\x1b', '\u2028'
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// needsEscape reports whether printable escapes c: a control character, a line or
+// paragraph separator, or a bidirectional embedding, override or isolate.
+func needsEscape(c rune) bool {
+	return unicode.IsControl(c) || c == '\u2028' || c == '\u2029' || (c >= '\u202a' && c <= '\u202e') || (c >= '\u2066' && c <= '\u2069')
+}
