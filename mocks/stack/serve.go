@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vbharness/vbharness/mocks/clock"
@@ -269,6 +270,9 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 			// must see them, and the CLI's handler shows Warn and above.
 			ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn),
 		}
+		quiet := &unusedConns{conns: map[net.Conn]bool{}}
+		srv.ConnState = quiet.track
+		srv.RegisterOnShutdown(quiet.closeAll)
 		l := p.l
 		if tlsConf != nil {
 			l = tls.NewListener(l, tlsConf)
@@ -282,6 +286,40 @@ func Serve(ctx context.Context, o ServeOptions) (*Running, error) {
 	}
 	started = true
 	return run, nil
+}
+
+// unusedConns are a server's connections that have not sent a request yet. Shutdown
+// waits for a connection in that state as for one with a request in flight, for up to
+// 5 s (net/http treats it as idle only after that), and Go's HTTP clients open such
+// connections as spares when they race a dial against a connection coming free; a
+// client's spare then held a test's 5 s shutdown to its deadline under load. Nothing is
+// in flight on them, so shutting down closes them at once.
+type unusedConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+}
+
+// track is the server's ConnState hook: a connection is unused from its accept to its
+// first request.
+func (u *unusedConns) track(c net.Conn, st http.ConnState) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if st == http.StateNew {
+		u.conns[c] = true
+	} else {
+		delete(u.conns, c)
+	}
+}
+
+// closeAll closes the unused connections; Shutdown calls it once its listeners are
+// closed, so no new one comes.
+func (u *unusedConns) closeAll() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for c := range u.conns {
+		_ = c.Close()
+		delete(u.conns, c)
+	}
 }
 
 // Err returns a channel that yields an error if a server stops unexpectedly.
