@@ -46,6 +46,7 @@ type host struct {
 	maxAlloc int64 // the largest single allocation a builtin may make (limits.go); 0: unchecked
 
 	splitting                goja.Value    // the regular expression RegExp.prototype[Symbol.split] is splitting by (limits.go)
+	nested                   int           // arrays join, toLocaleString and flat are inside, one in another (limits.go, nestedCall)
 	getOwnPropertyDescriptor goja.Callable // Object.getOwnPropertyDescriptor, once needed (limits.go)
 
 	reg     *registry                   // what the top level registers (test, beforeEach, afterEach)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,6 +41,9 @@ const valueSize = 16
 func init() {
 	// regexp2's default is no timeout; goja gives no per-pattern knob.
 	regexp2.DefaultMatchTimeout = RegexMatchTimeout
+	// regexp2 compiles a pattern by recursion (a patch of third_party/goja: the
+	// constructor, literals and match(string) all go through it).
+	goja.MaxRegexpNesting = MaxSourceNesting
 }
 
 // installLimits wraps the builtins that can run long or allocate much in one native
@@ -61,6 +65,8 @@ func (h *host) installLimits() {
 	h.replace(proto("String"), "padEnd", 2, h.stringPad("padEnd"))
 	h.replace(proto("Array"), "fill", 1, h.arrayFill)
 	h.replace(proto("Array"), "join", 1, h.arrayJoin)
+	h.replace(proto("Array"), "toLocaleString", 0, h.nestedCall("toLocaleString"))
+	h.replace(proto("Array"), "flat", 0, h.arrayFlat)
 	h.replace(proto("Array"), "concat", 1, h.arrayConcat)
 	h.replace(global("Array"), "from", 1, h.arrayFrom)
 	h.replace(proto("String"), "split", 2, h.stringSplit)
@@ -431,8 +437,89 @@ func (h *host) arrayFill(orig goja.Callable) func(goja.FunctionCall) goja.Value 
 	}
 }
 
+// MaxArrayNesting is how deeply join (and so toString and String() of an array),
+// toLocaleString and flat may go into arrays inside arrays. goja recurses in Go for each
+// level, where the JavaScript call stack's limit does not count, and a Go stack overflow
+// ends the process: String() of an array nested 1 000 000 deep did (issue 15 re-attack).
+// Past it, the RangeError a JavaScript engine throws for too deep a recursion.
+const MaxArrayNesting = MaxCallStackSize
+
+// enterNested counts one more array that join, toLocaleString or flat is inside, and
+// throws past MaxArrayNesting; the caller defers leaveNested.
+func (h *host) enterNested(what string) {
+	if h.nested++; h.nested > MaxArrayNesting {
+		h.nested-- // this level has no deferred leave yet; the others' undo theirs as the throw passes
+		h.throw("RangeError", "Maximum call stack size exceeded (%s of arrays nested more than %d deep)", what, MaxArrayNesting)
+	}
+}
+
+func (h *host) leaveNested() {
+	if h.nested > 0 {
+		h.nested--
+	}
+}
+
+// nestedCall wraps a builtin that recurses into nested arrays (toLocaleString) with the
+// nesting count.
+func (h *host) nestedCall(name string) func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(orig goja.Callable) func(goja.FunctionCall) goja.Value {
+		return func(c goja.FunctionCall) goja.Value {
+			h.enterNested(name)
+			defer h.leaveNested()
+			return callOrig(orig, c.This, c.Arguments...)
+		}
+	}
+}
+
+// arrayFlat is flat with the nesting count: goja flattens in one recursive Go call, so
+// the depth it will reach is measured first (to at most the depth asked for), in a loop.
+func (h *host) arrayFlat(orig goja.Callable) func(goja.FunctionCall) goja.Value {
+	return func(c goja.FunctionCall) goja.Value {
+		depth := 1.0
+		if d := c.Argument(0); !goja.IsUndefined(d) {
+			depth = d.ToNumber().ToFloat()
+		}
+		if depth > MaxArrayNesting && arrayDepth(h.vm, c.This, MaxArrayNesting+1) > MaxArrayNesting {
+			h.throw("RangeError", "Maximum call stack size exceeded (flat of arrays nested more than %d deep)", MaxArrayNesting)
+		}
+		return callOrig(orig, c.This, c.Argument(0))
+	}
+}
+
+// arrayDepth is how deeply v nests arrays in arrays, counted to at most limit, without
+// recursion: the deepest chain of arrays through their elements.
+func arrayDepth(vm *goja.Runtime, v goja.Value, limit int) int {
+	type level struct {
+		o    *goja.Object
+		next int
+		n    int
+	}
+	o, ok := v.(*goja.Object)
+	if !ok || !isArray(o) {
+		return 0
+	}
+	stack := []level{{o: o, n: int(min(arrayLength(o), 1e6))}}
+	deepest := 1
+	for len(stack) > 0 && deepest < limit {
+		top := &stack[len(stack)-1]
+		if top.next >= top.n {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		el, ok := top.o.Get(strconv.Itoa(top.next)).(*goja.Object)
+		top.next++
+		if ok && isArray(el) {
+			stack = append(stack, level{o: el, n: int(min(arrayLength(el), 1e6))})
+			deepest = max(deepest, len(stack))
+		}
+	}
+	return deepest
+}
+
 func (h *host) arrayJoin(orig goja.Callable) func(goja.FunctionCall) goja.Value {
 	return func(c goja.FunctionCall) goja.Value {
+		h.enterNested("join")
+		defer h.leaveNested()
 		n := arrayLength(c.This)
 		if n < 0 {
 			return callOrig(orig, c.This, c.Arguments...)

@@ -3,20 +3,21 @@ package engine
 import "fmt"
 
 // MaxSourceNesting is how deeply a scenario file may nest brackets ((, [, {) and chain
-// unary operators, and MaxSourceChain how many operators one expression may chain
-// between two separators (;, ",", { or }). goja's parser and compiler recurse once per
+// unary operators, and MaxSourceChain how many operators (=== is one) one expression may
+// chain between two separators (;, ",", or a bracket). goja's parser and compiler recurse once per
 // level and have no limit of their own, and a Go stack overflow is not an error but the
 // end of the process: a file of 1 000 000 nested parentheses ended the whole run, with
 // no reports (issue 15). goja's compiler also takes time that grows with the square of a
 // chain's length (10 000 operators about 1.3 s, 100 000 about 200 s on the machine of
-// docs/performance.md), which no timeout can stop. Real scenarios stay far below both.
+// docs/performance.md; 3 000 about 0.1 s, and a file of 600 such chains loaded in a
+// minute), which no timeout can stop. Real scenarios stay far below both.
 // Scenario files are checked when they load (compileModule), and every source a script
 // hands goja at run time (eval, direct or indirect, and the Function, AsyncFunction and
 // GeneratorFunction constructors) by checkSource. The scan gives the clearer message; the
 // parser's own limit (parserDepth) is what a source that misleads the scan meets.
 const (
 	MaxSourceNesting = 1000
-	MaxSourceChain   = 3_000
+	MaxSourceChain   = 2_000
 )
 
 // parserDepth is the depth limit of goja's parser (parser.WithMaxDepth, a patch of
@@ -37,7 +38,7 @@ const parserDepth = 4 * MaxSourceNesting
 // is read as code, which can only make the count a little higher.
 func nestingError(src string) (line, col int, msg string, ok bool) {
 	line, col = 1, 0
-	depth, unary, chain := 0, 0, 0
+	depth, unary, chain, op := 0, 0, 0, false
 	for i := 0; i < len(src); i++ {
 		c := src[i]
 		col++
@@ -46,7 +47,8 @@ func nestingError(src string) (line, col int, msg string, ok bool) {
 			continue
 		}
 		switch c {
-		case '"', '\'', '`': // a string: to its unescaped end
+		case '"', '\'', '`': // a string: to its unescaped end; an operand between operators
+			unary, op = 0, false
 			for i++; i < len(src) && src[i] != c; i++ {
 				switch src[i] {
 				case '\\':
@@ -92,15 +94,20 @@ func nestingError(src string) (line, col int, msg string, ok bool) {
 			if unary++; unary > MaxSourceNesting {
 				return line, col, fmt.Sprintf("more than %d operators follow one another here", MaxSourceNesting), true
 			}
-			if chain++; chain > MaxSourceChain {
-				return line, col, fmt.Sprintf("one expression chains more than %d operators here", MaxSourceChain), true
+			if !op { // a run of operator characters (===, &&, =>) is one operator of a chain
+				if chain++; chain > MaxSourceChain {
+					return line, col, fmt.Sprintf("one expression chains more than %d operators here", MaxSourceChain), true
+				}
 			}
+			op = true
+			continue
 		case ' ', '\t', '\r':
+			op = false
 		default:
-			unary = 0
+			unary, op = 0, false
 		}
 		switch c {
-		case ';', ',', '{', '}':
+		case ';', ',', '{', '}', '(', ')', '[', ']':
 			chain = 0
 		}
 	}

@@ -185,7 +185,42 @@ func compileRegexpFromValueString(patternStr String, flags string) (*regexpPatte
 	return compileRegexp(escapeInvalidUtf16(patternStr), flags)
 }
 
+// MaxRegexpNesting, when above 0, is how deeply a regular expression's groups may nest:
+// past it, compiling the pattern is a SyntaxError. regexp2 compiles a pattern by
+// recursion, once per level, and a Go stack overflow ends the process (1 000 000 nested
+// groups and a backreference did). 0, the default, means no limit.
+var MaxRegexpNesting = 0
+
+// regexpNesting is how deeply pattern nests its groups, outside character classes and
+// escapes.
+func regexpNesting(pattern string) int {
+	depth, deepest, class := 0, 0, false
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; {
+		case c == '\\':
+			i++
+		case class:
+			class = c != ']'
+		case c == '[':
+			class = true
+		case c == '(':
+			if depth++; depth > deepest {
+				deepest = depth
+			}
+		case c == ')':
+			depth--
+		}
+	}
+	return deepest
+}
+
 func compileRegexp(patternStr, flags string) (p *regexpPattern, err error) {
+	if MaxRegexpNesting > 0 {
+		if d := regexpNesting(patternStr); d > MaxRegexpNesting {
+			err = fmt.Errorf("Invalid regular expression: its groups nest %d deep, more than %d", d, MaxRegexpNesting)
+			return
+		}
+	}
 	var global, ignoreCase, multiline, dotAll, sticky, unicode bool
 	var wrapper *regexpWrapper
 	var wrapper2 *regexp2Wrapper
