@@ -181,6 +181,8 @@ type compiledBinaryExpr struct {
 	baseCompiledExpr
 	left, right compiledExpr
 	operator    token.Token
+
+	isConstant, constantKnown bool // constant(), once asked: a chain asked it at every link
 }
 
 type compiledEnumGetExpr struct {
@@ -2691,7 +2693,10 @@ func (e *compiledLogicalAnd) emitGetter(putOnStack bool) {
 }
 
 func (e *compiledBinaryExpr) constant() bool {
-	return e.left.constant() && e.right.constant()
+	if !e.constantKnown {
+		e.isConstant, e.constantKnown = e.left.constant() && e.right.constant(), true
+	}
+	return e.isConstant
 }
 
 func (e *compiledBinaryExpr) emitGetter(putOnStack bool) {

@@ -95,6 +95,8 @@ type (
 		Left       Expression
 		Right      Expression
 		Comparison bool
+
+		idx0 file.Idx // Idx0, once asked: it walks the left spine, once per link of a chain
 	}
 
 	BooleanLiteral struct {
@@ -641,15 +643,20 @@ type Program struct {
 // Idx0 //
 // ==== //
 
-func (self *ArrayLiteral) Idx0() file.Idx          { return self.LeftBracket }
-func (self *ArrayPattern) Idx0() file.Idx          { return self.LeftBracket }
-func (self *YieldExpression) Idx0() file.Idx       { return self.Yield }
-func (self *AwaitExpression) Idx0() file.Idx       { return self.Await }
-func (self *ObjectPattern) Idx0() file.Idx         { return self.LeftBrace }
-func (self *ParameterList) Idx0() file.Idx         { return self.Opening }
-func (self *AssignExpression) Idx0() file.Idx      { return self.Left.Idx0() }
-func (self *BadExpression) Idx0() file.Idx         { return self.From }
-func (self *BinaryExpression) Idx0() file.Idx      { return self.Left.Idx0() }
+func (self *ArrayLiteral) Idx0() file.Idx     { return self.LeftBracket }
+func (self *ArrayPattern) Idx0() file.Idx     { return self.LeftBracket }
+func (self *YieldExpression) Idx0() file.Idx  { return self.Yield }
+func (self *AwaitExpression) Idx0() file.Idx  { return self.Await }
+func (self *ObjectPattern) Idx0() file.Idx    { return self.LeftBrace }
+func (self *ParameterList) Idx0() file.Idx    { return self.Opening }
+func (self *AssignExpression) Idx0() file.Idx { return self.Left.Idx0() }
+func (self *BadExpression) Idx0() file.Idx    { return self.From }
+func (self *BinaryExpression) Idx0() file.Idx {
+	if self.idx0 == 0 { // a chain's compiler asks every link, and each walked the spine below it
+		self.idx0 = self.Left.Idx0()
+	}
+	return self.idx0
+}
 func (self *BooleanLiteral) Idx0() file.Idx        { return self.Idx }
 func (self *BracketExpression) Idx0() file.Idx     { return self.Left.Idx0() }
 func (self *CallExpression) Idx0() file.Idx        { return self.Callee.Idx0() }
