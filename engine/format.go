@@ -181,6 +181,11 @@ func (r *host) equal(a, b goja.Value, seen map[[2]*goja.Object]bool) bool {
 	if ao == bo {
 		return true
 	}
+	r.enterNested("toEqual of values") // it recursed in Go without bound (and without a deadline)
+	defer r.leaveNested()
+	if len(seen)%1024 == 1023 {
+		r.checkCtx("toEqual")
+	}
 	pair := [2]*goja.Object{ao, bo}
 	if seen[pair] {
 		return true

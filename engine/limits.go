@@ -65,7 +65,13 @@ func (h *host) installLimits() {
 	h.replace(proto("String"), "padEnd", 2, h.stringPad("padEnd"))
 	h.replace(proto("Array"), "fill", 1, h.arrayFill)
 	h.replace(proto("Array"), "join", 1, h.arrayJoin)
-	h.replace(proto("Array"), "toLocaleString", 0, h.nestedCall("toLocaleString"))
+	h.replace(proto("Array"), "toLocaleString", 0, h.nestedCall("toLocaleString of arrays"))
+	if gen, err := h.vm.RunProgram(generatorProto); err == nil { // yield* resumes the inner generator's next in Go
+		g := gen.ToObject(h.vm)
+		for _, m := range []string{"next", "return", "throw"} {
+			h.replace(g, m, 1, h.nestedCall("yield* of generators"))
+		}
+	}
 	h.replace(proto("Array"), "flat", 0, h.arrayFlat)
 	h.replace(proto("Array"), "concat", 1, h.arrayConcat)
 	h.replace(global("Array"), "from", 1, h.arrayFrom)
@@ -437,11 +443,17 @@ func (h *host) arrayFill(orig goja.Callable) func(goja.FunctionCall) goja.Value 
 	}
 }
 
+// generatorProto evaluates to %GeneratorPrototype%, whose next, return and throw a
+// yield* calls for the generator it delegates to, in Go.
+var generatorProto = goja.MustCompile("generator.js", "Object.getPrototypeOf(Object.getPrototypeOf((function* () {})()))", true)
+
 // MaxArrayNesting is how deeply join (and so toString and String() of an array),
-// toLocaleString and flat may go into arrays inside arrays. goja recurses in Go for each
-// level, where the JavaScript call stack's limit does not count, and a Go stack overflow
-// ends the process: String() of an array nested 1 000 000 deep did (issue 15 re-attack).
-// Past it, the RangeError a JavaScript engine throws for too deep a recursion.
+// toLocaleString and flat may go into arrays inside arrays, a yield* into generators
+// delegating to generators, and toEqual into values inside values. goja (and toEqual's
+// comparison) recurses in Go for each level, where the JavaScript call stack's limit does
+// not count, and a Go stack overflow ends the process: String() of an array nested
+// 1 000 000 deep did, and a yield* chain 1 000 000 deep (issue 15 re-attacks). Past it,
+// the RangeError a JavaScript engine throws for too deep a recursion.
 const MaxArrayNesting = MaxCallStackSize
 
 // enterNested counts one more array that join, toLocaleString or flat is inside, and
@@ -449,7 +461,7 @@ const MaxArrayNesting = MaxCallStackSize
 func (h *host) enterNested(what string) {
 	if h.nested++; h.nested > MaxArrayNesting {
 		h.nested-- // this level has no deferred leave yet; the others' undo theirs as the throw passes
-		h.throw("RangeError", "Maximum call stack size exceeded (%s of arrays nested more than %d deep)", what, MaxArrayNesting)
+		h.throw("RangeError", "Maximum call stack size exceeded (%s nested more than %d deep)", what, MaxArrayNesting)
 	}
 }
 
@@ -518,7 +530,7 @@ func arrayDepth(vm *goja.Runtime, v goja.Value, limit int) int {
 
 func (h *host) arrayJoin(orig goja.Callable) func(goja.FunctionCall) goja.Value {
 	return func(c goja.FunctionCall) goja.Value {
-		h.enterNested("join")
+		h.enterNested("join of arrays")
 		defer h.leaveNested()
 		n := arrayLength(c.This)
 		if n < 0 {
