@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -74,7 +73,7 @@ func TestEachFileIsLoadedToPlanAndOnceMoreToRun(t *testing.T) {
 			runnertest.Pass("one"), runnertest.Pass("two"), runnertest.Pass("three"),
 		}}
 	}
-	eng := &countingEngine{Engine: runnertest.Engine{Scripts: scripts}}
+	eng := &loadCounter{Engine: &runnertest.Engine{Scripts: scripts}, loads: map[string]int{}} // plan_test.go
 	files := make([]string, 0, len(scripts))
 	for f := range scripts {
 		files = append(files, f)
@@ -90,7 +89,7 @@ func TestEachFileIsLoadedToPlanAndOnceMoreToRun(t *testing.T) {
 		t.Fatalf("counts %+v, want 15 passed", c)
 	}
 	for _, f := range files {
-		if n := eng.loads(f); n != 2 {
+		if n := eng.count(f); n != 2 {
 			t.Errorf("%s was loaded %d times, want 2 (plan, run)", f, n)
 		}
 	}
@@ -146,29 +145,6 @@ type observerFunc func(*runner.Result)
 
 func (observerFunc) TestStarted(*runner.Planned)     {}
 func (f observerFunc) TestFinished(r *runner.Result) { f(r) }
-
-// countingEngine counts Load calls per path.
-type countingEngine struct {
-	runnertest.Engine
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (e *countingEngine) Load(path string) (runner.Script, error) {
-	e.mu.Lock()
-	if e.n == nil {
-		e.n = map[string]int{}
-	}
-	e.n[path]++
-	e.mu.Unlock()
-	return e.Engine.Load(path)
-}
-
-func (e *countingEngine) loads(path string) int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.n[path]
-}
 
 // A test's own timeout counts from the start of its body (engine.RunOptions.Started), so a
 // test stuck in a native call is abandoned its own timeout plus the grace after it
