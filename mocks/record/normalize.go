@@ -266,6 +266,7 @@ var nameFields = map[string]bool{
 	"principalname": true, "organizationname": true, "officename": true, "accountname": true,
 	"email": true, "mail": true, "emailaddress": true, "mailaddress": true, "ownername": true,
 	"firstname": true, "lastname": true, "tenantname": true, "onmicrosoftname": true,
+	"officeorganizationname": true,
 }
 
 var (

@@ -238,11 +238,11 @@ func TestIsAuthPath(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/v8/token": true, "/v8/Token/": true, "/v8/token/logout": true, "/v8/token/AuthCode": true,
 		"/v8/DeviceCode": true, "/v8/DeviceCode/check": true,
-		"/v8/Organizations/1b7c/DeviceCode":                             true,
-		"/v8/AzureServiceAccounts/DeviceCode":                           true,
-		"/v8/RestoreSessions/42/organization/restoreDeviceCode":         true,
-		"/v8/VboEmailSettings/PrepareOAuthSignIn":                       true,
-		"/v8/VexEmailSettings/CompleteOAuthSignIn":                      true,
+		"/v8/Organizations/1b7c/DeviceCode":                     true,
+		"/v8/AzureServiceAccounts/DeviceCode":                   true,
+		"/v8/RestoreSessions/42/organization/restoreDeviceCode": true,
+		"/v8/VboEmailSettings/PrepareOAuthSignIn":               true,
+		"/v8/VexEmailSettings/CompleteOAuthSignIn":              true,
 		"/v8/Jobs": false, "/v8/Organizations/1b7c": false, "/v8/tokens": false,
 		"/v8/RestoreSessions/42/organization": false,
 	} {
