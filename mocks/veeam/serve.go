@@ -257,6 +257,11 @@ func (s *Server) write(w http.ResponseWriter, rq *request, status int, body any,
 	if hb, ok := body.(headered); ok {
 		hb.setHeaders(h)
 	}
+	if !rq.route.oauth {
+		if q := s.settings.get().quirks(); q.active() {
+			body = withQuirks(q, body)
+		}
+	}
 	switch b := body.(type) {
 	case nil:
 		w.WriteHeader(status)
