@@ -14,7 +14,8 @@ import (
 // recording is `vbharness run --record DIR`: a recorder the run's tests hand every
 // exchange to, and the exchanges it could not record, shown when it closes.
 type recording struct {
-	rec *record.Recorder
+	rec   *record.Recorder
+	shown string // the directory as the user named it
 
 	mu      sync.Mutex
 	skipped []string // the first maxSkipShown reasons
@@ -24,12 +25,12 @@ type recording struct {
 // maxSkipShown is how many exchanges that could not be recorded are named.
 const maxSkipShown = 5
 
-func newRecording(dir string, anonymize bool, scrub *secret.Scrubber) (*recording, error) {
+func newRecording(dir, shown string, anonymize bool, scrub *secret.Scrubber) (*recording, error) {
 	r, err := record.New(record.Options{Dir: dir, Anonymize: anonymize, Scrubber: scrub})
 	if err != nil {
 		return nil, err
 	}
-	return &recording{rec: r}, nil
+	return &recording{rec: r, shown: shown}, nil
 }
 
 // hook is the run's Record option; nil without a recording.
@@ -63,7 +64,7 @@ func (r *recording) add(service string, ex *flow.Exchange) {
 // recording was written whole.
 func (r *recording) close(w io.Writer) bool {
 	n, err := r.rec.Close()
-	fmt.Fprintf(w, "vbharness: recorded %d stubs in %s (vbharness mock --stubs %s replays them)\n", n, r.rec.Dir(), r.rec.Dir())
+	fmt.Fprintf(w, "vbharness: recorded %d stubs in %s (vbharness mock --stubs %s replays them)\n", n, r.shown, r.shown)
 	for _, s := range r.skipped {
 		fmt.Fprintf(w, "vbharness: %s\n", s)
 	}

@@ -159,7 +159,11 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	}
 	var rec *recording
 	if f.record != "" {
-		if rec, err = newRecording(f.record, f.anonymize, scrub); err != nil {
+		dir := f.record
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(a.dir, dir)
+		}
+		if rec, err = newRecording(dir, f.record, f.anonymize, scrub); err != nil {
 			return usage("--record %s: %v", f.record, err)
 		}
 	}
