@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vbharness/vbharness/mocks/clock"
@@ -404,5 +406,69 @@ func TestNewRefusesADirectoryWithStubs(t *testing.T) {
 	}
 	if _, err := record.New(record.Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "old.yaml") {
 		t.Errorf("New on a directory with stubs: %v", err)
+	}
+}
+
+// A lab's quirks (here made by the mock's quirk settings) are recorded as answered, so
+// a fresh mock with default settings replays them: a recorded lab's quirks are tested
+// offline.
+func TestRecordingKeepsALabsQuirks(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t, record.Options{})
+	set := veeam.DefaultSettings()
+	set.NullProperties, set.NumbersAsStrings, set.V7NextLinks = "name", "limit", true
+	lab := newMock(t, rec, veeam.WithSettings(set))
+	lab.login()
+	if code, body := lab.send("GET", "/v8/Jobs?limit=1", "", ""); code != 200 {
+		t.Fatalf("GET /v8/Jobs: %d %s", code, body)
+	}
+	if _, err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stubs, err := veeam.LoadStubs(rec.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := newMock(t, nil, veeam.WithStubs(stubs))
+	fresh.login()
+	_, body := fresh.send("GET", "/v8/Jobs?limit=1", "", "")
+	var page struct {
+		Limit   any              `json:"limit"`
+		Results []map[string]any `json:"results"`
+		Links   struct {
+			Next struct{ Href string } `json:"next"`
+		} `json:"_links"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		t.Fatal(err)
+	}
+	name, named := page.Results[0]["name"]
+	if page.Limit != "1" || !named || name != nil || !strings.HasPrefix(page.Links.Next.Href, "/v7/") {
+		t.Errorf("the replay lost a quirk: %s", body)
+	}
+}
+
+// Add is safe for concurrent use: a run's tests record at once.
+func TestAddConcurrently(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t, record.Options{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				if err := rec.Add(ex("GET", fmt.Sprintf("/v8/Jobs/%d-%d", g, i), 200, `{}`)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n, err := rec.Close(); n != 160 || err != nil {
+		t.Errorf("Close: %d, %v; want 160 stubs", n, err)
+	}
+	if _, err := veeam.LoadStubs(rec.Dir()); err != nil {
+		t.Error(err)
 	}
 }
