@@ -139,8 +139,8 @@ func (r *Recorder) Add(ex Exchange) error {
 		return nil
 	case !strings.HasPrefix(strings.ToLower(p), "/v8/"):
 		return fmt.Errorf("%w: %s %s: stubs answer /v8/ paths only", ErrSkipped, method, p)
-	case strings.ContainsAny(p, "{}") || strings.IndexFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
-		return fmt.Errorf("%w: %s %s: the path holds a brace, a space or a control character, which a stub's exact path cannot", ErrSkipped, method, p)
+	case strings.ContainsAny(p, "{}?#") || strings.IndexFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
+		return fmt.Errorf("%w: %s %q: the path holds a brace, '?', '#', a space or a control character, which a stub's exact path cannot", ErrSkipped, method, p)
 	case ex.Status < 200 || ex.Status > 599:
 		return fmt.Errorf("%w: %s %s: status %d is not one a stub answers with", ErrSkipped, method, p, ex.Status)
 	}

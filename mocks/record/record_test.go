@@ -271,7 +271,7 @@ func TestAddSkips(t *testing.T) {
 	}
 	bin := ex("GET", "/v8/Files/1", 200, "\xff\xfe\x00")
 	bin.ResponseHeader.Set("Content-Type", "application/octet-stream")
-	for _, e := range []record.Exchange{ex("GET", "/v7/Jobs", 200, `[]`), bin} {
+	for _, e := range []record.Exchange{ex("GET", "/v7/Jobs", 200, `[]`), bin, ex("GET", "/v8/Files/a%3Fb", 200, `{}`), ex("GET", "/v8/Files/a%20b", 200, `{}`)} {
 		if err := rec.Add(e); !errors.Is(err, record.ErrSkipped) {
 			t.Errorf("Add %s %s: %v, want ErrSkipped", e.Method, e.URL, err)
 		}
