@@ -64,6 +64,11 @@ type quirks struct {
 	v7      bool
 }
 
+// hasQuirks reports whether any quirk setting is on: the one check every answer pays.
+func (s Settings) hasQuirks() bool {
+	return s.NullProperties != "" || s.NumbersAsStrings != "" || s.V7NextLinks
+}
+
 func (s Settings) quirks() quirks {
 	q := quirks{nulls: quirkList(s.NullProperties), v7: s.V7NextLinks}
 	for _, n := range quirkList(s.NumbersAsStrings) {
@@ -75,8 +80,6 @@ func (s Settings) quirks() quirks {
 	}
 	return q
 }
-
-func (q quirks) active() bool { return len(q.nulls) > 0 || len(q.numbers) > 0 || q.allNum || q.v7 }
 
 // apply returns b, a JSON answer, with the quirks; b unchanged when it is not JSON.
 func (q quirks) apply(b []byte) []byte {

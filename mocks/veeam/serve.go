@@ -257,10 +257,8 @@ func (s *Server) write(w http.ResponseWriter, rq *request, status int, body any,
 	if hb, ok := body.(headered); ok {
 		hb.setHeaders(h)
 	}
-	if !rq.route.oauth {
-		if q := s.settings.get().quirks(); q.active() {
-			body = withQuirks(q, body)
-		}
+	if set := s.settings.get(); set.hasQuirks() && !rq.route.oauth {
+		body = withQuirks(set.quirks(), body)
 	}
 	switch b := body.(type) {
 	case nil:
