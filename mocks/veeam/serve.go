@@ -257,6 +257,9 @@ func (s *Server) write(w http.ResponseWriter, rq *request, status int, body any,
 	if hb, ok := body.(headered); ok {
 		hb.setHeaders(h)
 	}
+	if set := s.settings.get(); set.hasQuirks() && !rq.route.oauth {
+		body = withQuirks(set.quirks(), body)
+	}
 	switch b := body.(type) {
 	case nil:
 		w.WriteHeader(status)

@@ -96,6 +96,19 @@ type Settings struct {
 	// the request header a client may send it in instead of the cookie. Default
 	// DefaultAntiforgeryHeader [A].
 	AntiforgeryHeader string `json:"antiforgeryHeader"`
+	// NullProperties names properties, separated by commas and in their exact case,
+	// that every JSON answer of the API sends as null wherever it has them, the ones the
+	// document marks non-nullable too: a lab's nulls in non-nullable fields (quirks.go).
+	// Default "": none.
+	NullProperties string `json:"nullProperties"`
+	// NumbersAsStrings names numeric properties, separated by commas, that every JSON
+	// answer of the API sends as JSON strings ("30" for 30), or "*" for every number: a
+	// lab's numeric fields sent as strings (quirks.go). Default "": none.
+	NumbersAsStrings string `json:"numbersAsStrings"`
+	// V7NextLinks makes the next link of every page (_links.next.href) point at /v7/
+	// instead of /v8/, as a lab's "/v7/ next-links on /v8/ sessions" (quirks.go). The
+	// mock answers /v7/ paths 404. Default false.
+	V7NextLinks bool `json:"v7NextLinks"`
 }
 
 // DefaultSessionDuration is SessionDuration's default, in seconds.
@@ -152,6 +165,12 @@ func (s Settings) normalized() Settings {
 	if !isToken(s.AntiforgeryHeader) {
 		s.AntiforgeryHeader = d.AntiforgeryHeader
 	}
+	if checkQuirkList("nullProperties", s.NullProperties, false) != nil {
+		s.NullProperties = ""
+	}
+	if checkQuirkList("numbersAsStrings", s.NumbersAsStrings, true) != nil {
+		s.NumbersAsStrings = ""
+	}
 	return s
 }
 
@@ -185,6 +204,9 @@ type settingsPatch struct {
 	Antiforgery            *string `json:"antiforgery"`
 	AntiforgeryCookie      *string `json:"antiforgeryCookie"`
 	AntiforgeryHeader      *string `json:"antiforgeryHeader"`
+	NullProperties         *string `json:"nullProperties"`
+	NumbersAsStrings       *string `json:"numbersAsStrings"`
+	V7NextLinks            *bool   `json:"v7NextLinks"`
 }
 
 // apply merges p into s, refusing values a server cannot run with.
@@ -216,6 +238,19 @@ func (p settingsPatch) apply(s Settings) (Settings, error) {
 	if p.AntiforgeryHeader != nil && !isToken(*p.AntiforgeryHeader) {
 		return s, fmt.Errorf("antiforgeryHeader must be a header name (letters, digits and !#$%%&'*+-.^_`|~), got %q", *p.AntiforgeryHeader)
 	}
+	if p.NullProperties != nil {
+		if err := checkQuirkList("nullProperties", *p.NullProperties, false); err != nil {
+			return s, err
+		}
+		s.NullProperties = *p.NullProperties
+	}
+	if p.NumbersAsStrings != nil {
+		if err := checkQuirkList("numbersAsStrings", *p.NumbersAsStrings, true); err != nil {
+			return s, err
+		}
+		s.NumbersAsStrings = *p.NumbersAsStrings
+	}
+	setBool(&s.V7NextLinks, p.V7NextLinks)
 	if p.Antiforgery != nil {
 		s.Antiforgery = *p.Antiforgery
 	}

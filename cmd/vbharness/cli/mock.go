@@ -73,6 +73,7 @@ configuration error (including an address already in use).`,
   vbharness mock --state-dir ./mock-state
   vbharness mock --hostname mock.lab.local --control-token-file ~/.config/vbharness/control-token
   vbharness mock --stubs stubs.yaml
+  vbharness mock --stubs ./lab-recording
   vbharness mock --listen-all --hostname mock.lab.local --control-token-file /run/secrets/control-token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -91,7 +92,7 @@ configuration error (including an address already in use).`,
 	fl.StringSliceVar(&f.o.Hostnames, "hostname", nil, "extra host name for the server certificate (repeatable)")
 	fl.StringVar(&f.o.ConfigFile, "config", "", "Entra directory and lifetimes (YAML or JSON)")
 	fl.StringVar(&f.o.FixturesFile, "fixtures", "", "Veeam fixtures: organizations, jobs, … (YAML or JSON)")
-	fl.StringVar(&f.o.StubsFile, "stubs", "", "Veeam stubs to start with, and to return to on reset (YAML or JSON)")
+	fl.StringVar(&f.o.StubsFile, "stubs", "", "Veeam stubs to start with, and to return to on reset: a YAML or JSON file, or a directory of them loaded in name order (a recording: vbharness run --record DIR)")
 	fl.StringVar(&f.o.ControlToken, "control-token", "", "require Authorization: Bearer TOKEN on the control API (else loopback callers only); visible in ps: prefer --control-token-file or $"+envMockControlToken)
 	fl.StringVar(&f.controlTokenFile, "control-token-file", "", "read the control token from FILE (one line; default $"+envMockControlTokenFile+")")
 	fl.StringVar(&f.o.AdminPassword, "admin-password", "", "the Veeam administrator's password (default the mock's built-in one); visible in ps: prefer --admin-password-file or $"+envMockAdminPassword)

@@ -104,6 +104,8 @@ func TestRunUsageErrorsExit2BeforeAnyTestRuns(t *testing.T) {
 		{"a tag nobody has", []string{"run", "scenarios", "--tag", "nightly"}, `no test matches --filter "" --tag "nightly"`},
 		{"a live target without a targets file", []string{"run", "--target", "lab"}, `vbharness: target "lab" needs a targets file, but no targets file: vbharness.yaml not found in`},
 		{"a missing --config file", []string{"run", "--config", "other.yaml"}, "vbharness: other.yaml: cannot read the targets file"},
+		{"--anonymize without --record", []string{"run", "--anonymize"}, "vbharness: --anonymize anonymises a recording; give --record DIR with it"},
+		{"--record into a folder of stubs", []string{"run", "--record", "empty"}, "already holds stub files (stubs.yaml); give a new or empty directory"},
 		{"login without a target", []string{"login"}, "vbharness: login needs --target NAME"},
 		{"login on the embedded mocks", []string{"login", "--target", "mock"}, "vbharness: login needs a live target"},
 		{"token with an argument", []string{"token", "lab"}, `vbharness: unknown command "lab" for "vbharness token"`},
@@ -113,6 +115,7 @@ func TestRunUsageErrorsExit2BeforeAnyTestRuns(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, passing())
 			write(t, filepath.Join(f.dir, "empty", "readme.txt"), "not a scenario")
+			write(t, filepath.Join(f.dir, "empty", "stubs.yaml"), "stubs: []\n")
 			r := f.run(c.args...)
 			if r.code != runner.ExitUsage {
 				t.Errorf("exit = %d, want 2\nstderr:\n%s", r.code, r.stderr)
@@ -713,4 +716,38 @@ func real(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// run --record DIR writes the run's Veeam exchanges as stubs (not the token endpoint's)
+// and says how many, on the embedded mocks too.
+func TestRunRecordWritesStubs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	write(t, filepath.Join(f.dir, "admin.js"), `const { test, expect } = require("vbharness");
+test("reads the instance twice", ({ veeam }) => {
+  const admin = veeam.login({ admin: true });
+  expect(admin.get("/v8/ServiceInstance")).toHaveStatus(200);
+  expect(admin.get("/v8/ServiceInstance")).toHaveStatus(200);
+  expect(admin.get("/v8/Jobs", { query: { limit: 1 } })).toHaveStatus(200);
+});
+`)
+	r := f.runWith(f.realEngine(), "run", "admin.js", "--record", "rec")
+	if r.code != 0 || !strings.Contains(r.stderr, "vbharness: recorded 2 stubs in rec") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	ents, err := os.ReadDir(filepath.Join(f.dir, "rec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "0001-get-v8-serviceinstance.json 0002-get-v8-jobs.json" {
+		t.Errorf("files %q", names)
+	}
+	b, _ := os.ReadFile(filepath.Join(f.dir, "rec", "0002-get-v8-jobs.json"))
+	if !strings.Contains(string(b), `"limit": "1"`) {
+		t.Errorf("the query is not matched on:\n%s", b)
+	}
 }

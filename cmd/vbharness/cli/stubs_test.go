@@ -107,3 +107,30 @@ func TestMockStubsFileErrors(t *testing.T) {
 		t.Errorf("a missing file: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// `vbharness mock --stubs DIR` loads every stubs file of the folder in name order (a
+// recording); a bad one stops the mock naming the file and the line.
+func TestMockStubsDirectory(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	write(t, filepath.Join(f.dir, "rec", "0001-get-v8-health.json"), `{"stubs":[{"id":"r0002","method":"GET","path":"/v8/Health","anonymous":true,"times":1,"body":{"status":"First"}}]}`)
+	write(t, filepath.Join(f.dir, "rec", "0002-get-v8-health.json"), `{"stubs":[{"id":"r0001","method":"GET","path":"/v8/Health","anonymous":true,"body":{"status":"Then"}}]}`)
+	info, m := serveMock(t, f, "--stubs", "rec")
+	c := mockClient(t, info)
+	for _, want := range []string{"Then", "Then"} { // the last file's stub is the newest
+		if code, body := call(t, c, "GET", info.Veeam+"/v8/Health", "", ""); code != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET /v8/Health: %d %s, want %s", code, body, want)
+		}
+	}
+	if r := m.stop(); r.code != 0 || !strings.Contains(r.stderr, "Veeam stubs:     2 from "+filepath.Join(f.dir, "rec")) {
+		t.Errorf("exit %d, banner:\n%s", r.code, r.stderr)
+	}
+
+	write(t, filepath.Join(f.dir, "bad", "0001-ok.json"), `{"stubs":[{"method":"GET","path":"/v8/Health"}]}`)
+	write(t, filepath.Join(f.dir, "bad", "0002-bad.yaml"), "stubs:\n  - method: GET\n    path: /v7/Health\n")
+	r := f.run("mock", "--http", "--entra-addr", "127.0.0.1:0", "--veeam-addr", "127.0.0.1:0", "--stubs", "bad")
+	want := filepath.Join(f.dir, "bad", "0002-bad.yaml") + ":3:11: stubs[0].path:"
+	if r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, want)
+	}
+}
