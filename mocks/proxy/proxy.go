@@ -19,6 +19,7 @@ import (
 	"github.com/vbharness/vbharness/mocks/control"
 	"github.com/vbharness/vbharness/mocks/journal"
 	"github.com/vbharness/vbharness/mocks/secret"
+	"github.com/vbharness/vbharness/mocks/veeam"
 	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
@@ -516,10 +517,17 @@ func (p *Proxy) count(ex Exchange, checked bool, found []Finding) {
 	}
 }
 
-// operationName names an exchange's operation in the summary: its method and path,
-// with every GUID segment written {id} (GET /v8/Jobs/{id}), so the calls of one
-// operation on different items count together.
+// operationName names an exchange's operation in the summary: for a Veeam operation of
+// the v8 document, its method, path template and operationId ("GET /v8/Jobs/{jobId}
+// (Job_Get)", as veeam.Match routes it); otherwise its method and path with every GUID
+// segment written {id}, so the calls of one operation on different items count
+// together.
 func operationName(ex Exchange) string {
+	if ex.Service == ServiceVeeam {
+		if op, _ := veeam.Match(ex.Method, ex.URL.Path); op != nil {
+			return op.Method + " " + op.Path + " (" + op.ID + ")"
+		}
+	}
 	segs := strings.Split(ex.URL.Path, "/")
 	for i, s := range segs {
 		if spec.IsGUID(s) {

@@ -1,64 +1,27 @@
 package proxy
 
-import (
-	"fmt"
-	"net/http"
-	"net/url"
-)
+import "github.com/vbharness/vbharness/mocks/contract"
 
-// Service names of an exchange, as mocks/contract names them.
+// Service names of an exchange.
 const (
-	ServiceVeeam = "veeam"
-	ServiceEntra = "entra"
+	ServiceVeeam = contract.ServiceVeeam
+	ServiceEntra = contract.ServiceEntra
 )
 
-// Exchange is one request and its answer as the client saw them (bodies whole, not
-// redacted): the shape of contract.Exchange.
-type Exchange struct {
-	Service        string
-	Method         string
-	URL            *url.URL
-	RequestHeader  http.Header
-	RequestBody    []byte
-	Status         int // 0: no answer (transport error)
-	ResponseHeader http.Header
-	ResponseBody   []byte
-}
+// Exchange is one request and its answer as the client saw them (contract.Exchange).
+type Exchange = contract.Exchange
 
-// Violation is one way an exchange breaks the contract: the shape of contract.Violation.
-type Violation struct {
-	Service   string `json:"service"`
-	Side      string `json:"side"`
-	Operation string `json:"operation,omitempty"`
-	Method    string `json:"method"`
-	Path      string `json:"path"`
-	Status    int    `json:"status,omitempty"`
-	Pointer   string `json:"pointer"`
-	Expected  string `json:"expected"`
-	Received  string `json:"received"`
-}
+// Violation is one way an exchange breaks the contract (contract.Violation).
+type Violation = contract.Violation
 
-// String is the violation on one line.
-func (v Violation) String() string {
-	op := ""
-	if v.Operation != "" {
-		op = " (" + v.Operation + ")"
-	}
-	st := ""
-	if v.Side == "response" && v.Status != 0 {
-		st = fmt.Sprintf(" %d", v.Status)
-	}
-	return fmt.Sprintf("%s %s%s %s%s %s: expected %s, received %s", v.Method, v.Path, op, v.Side, st, v.Pointer, v.Expected, v.Received)
-}
-
-// Checker validates an exchange against the contract (contract.Checker). It must be
-// safe for concurrent use.
+// Checker validates an exchange against the contract; *contract.Checker is one. It
+// must be safe for concurrent use.
 type Checker interface {
 	Check(ex Exchange) []Violation
 }
 
-// Recorder saves a Veeam exchange as a stub (record.Recorder, through an adapter). It
-// must be safe for concurrent use.
+// Recorder saves a Veeam exchange as a stub (the CLI adapts record.Recorder, whose
+// Exchange has the same fields). It must be safe for concurrent use.
 type Recorder interface {
 	Add(ex Exchange) error
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/contract"
 	"github.com/vbharness/vbharness/mocks/proxy"
 	"github.com/vbharness/vbharness/mocks/stack"
 	"github.com/vbharness/vbharness/mocks/tlsca"
@@ -41,12 +42,10 @@ type proxyFlags struct {
 	controlTokenFile        string
 }
 
-// proxyDeps are the packages `vbharness proxy` checks and records with. They are
-// variables so this file builds while mocks/contract and mocks/record are written in
-// parallel; each is set where its package is wired (proxy_wire.go).
+// What `vbharness proxy` checks and records with; tests replace them.
 var (
 	// newProxyChecker returns the contract checker; nil: nothing is checked.
-	newProxyChecker func() proxy.Checker
+	newProxyChecker = func() proxy.Checker { return contract.New() }
 	// newProxyRecorder starts a recording in dir; nil: --record is refused.
 	newProxyRecorder func(dir string, anonymize bool) (proxyRecorder, error)
 )
