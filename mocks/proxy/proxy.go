@@ -68,7 +68,10 @@ type Proxy struct {
 	onViolation  func(Finding)
 
 	pending atomic.Int64 // exchanges whose check and journal entry are not done yet
-	done    sync.WaitGroup
+	queue   chan job
+	stopped chan struct{} // closed when the worker has drained the queue
+	qmu     sync.RWMutex  // guards closed against sends on a closed queue
+	closed  bool
 
 	mu        sync.Mutex
 	findings  []Finding
@@ -138,6 +141,8 @@ func New(veeam *url.URL, opts ...Option) *Proxy {
 		p.logger = slog.New(slog.DiscardHandler)
 	}
 	p.rp.ErrorLog = slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn)
+	p.queue, p.stopped = make(chan job, QueueLength), make(chan struct{})
+	go p.work()
 	return p
 }
 
@@ -224,19 +229,43 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.finish(st, now, sw.status, time.Since(start))
 }
 
-// finish checks, journals and records an exchange off the request's goroutine.
+// finish hands an exchange to the worker, which checks, journals and records it off
+// the request's goroutine, one exchange at a time in the order their answers ended (so
+// journal sequence numbers follow that order, and the checks take at most one CPU).
+// The queue holds QueueLength exchanges; past that, requests wait for the worker.
 func (p *Proxy) finish(st *state, now time.Time, status int, latency time.Duration) {
 	st.status = status
 	if st.body != nil && !st.failed {
 		st.ex.ResponseBody = st.body.bytes()
 	}
+	j := job{st, now, latency}
 	p.pending.Add(1)
-	p.done.Add(1)
-	go func() {
-		defer p.done.Done()
-		defer p.pending.Add(-1)
-		p.process(st, now, latency)
-	}()
+	p.qmu.RLock()
+	defer p.qmu.RUnlock()
+	if p.closed {
+		p.process(j) // after Close: nobody serves, but a straggler still counts
+		p.pending.Add(-1)
+		return
+	}
+	p.queue <- j
+}
+
+// QueueLength is how many answered exchanges wait for the worker before requests wait.
+const QueueLength = 1024
+
+// job is an answered exchange waiting for the worker.
+type job struct {
+	st      *state
+	now     time.Time
+	latency time.Duration
+}
+
+func (p *Proxy) work() {
+	defer close(p.stopped)
+	for j := range p.queue {
+		p.process(j)
+		p.pending.Add(-1)
+	}
 }
 
 func cloneURL(u *url.URL) *url.URL {
@@ -356,7 +385,8 @@ func (s *statusWriter) Flush() {
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // process learns the exchange's secrets, checks it, journals it and records it.
-func (p *Proxy) process(st *state, now time.Time, latency time.Duration) {
+func (p *Proxy) process(j job) {
+	st, now, latency := j.st, j.now, j.latency
 	ex := st.ex
 	p.learn(ex)
 	checked := p.checker != nil && !st.tooLarge && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
@@ -554,9 +584,19 @@ func (p *Proxy) Settle() bool {
 	return true
 }
 
-// Close waits for every exchange's check, journal entry and recording; call it once
-// the server has stopped taking requests, before reading the summary for a report.
-func (p *Proxy) Close() { p.done.Wait() }
+// Close waits for every exchange's check, journal entry and recording and stops the
+// worker; call it once the server has stopped taking requests, before reading the
+// summary for a report. Exchanges that end after it are processed on their own
+// goroutine. Calling it again does nothing.
+func (p *Proxy) Close() {
+	p.qmu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.queue)
+	}
+	p.qmu.Unlock()
+	<-p.stopped
+}
 
 // Journal returns the proxy's journal.
 func (p *Proxy) Journal() *journal.Journal { return p.journal }
