@@ -266,6 +266,12 @@ type RunOptions struct {
 	// about to run, after the top level. A runner that watches for a test stuck in a
 	// native call counts the test's own timeout from then, not from Run's start.
 	Started func()
+	// Record, when set, hears every exchange the test's modules make (not the control
+	// API's), whole and unredacted, before the trace redacts it: service is "veeam" for
+	// the target's Veeam origin, "entra" for its Entra authority, else "". It is called on
+	// the test's goroutine; a run's tests call it concurrently. `vbharness run --record`
+	// (mocks/record) uses it.
+	Record func(service string, ex *flow.Exchange)
 }
 
 // Runner-facing entry points, implemented in the engine package:

@@ -57,6 +57,8 @@ type host struct {
 	tl      *timeline                   // the trace on the scenario clock: tokens, clock steps; nil while collecting tests
 	js      jsKit                       // the prelude's error classes, JSON, the response prototype
 	ends    []func(ctx context.Context) // what modules undo when the test ends (atTestEnd)
+
+	record func(service string, ex *flow.Exchange) // RunOptions.Record; nil: none
 }
 
 // atTestEnd registers f to run when the test ends, however it ends (passed, failed,

@@ -90,7 +90,7 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 	// when prog is nil.
 	begin := func(prog *goja.Program) error {
 		stop()
-		nr, err := configure(config{ctx: runCtx, loader: s.loader, file: s.path, target: opts.Target, scrub: opts.Scrubber, out: opts.Out, seed: seed, maxMemory: max(opts.MaxMemory, 0)})
+		nr, err := configure(config{ctx: runCtx, loader: s.loader, file: s.path, target: opts.Target, scrub: opts.Scrubber, out: opts.Out, seed: seed, maxMemory: max(opts.MaxMemory, 0), record: opts.Record})
 		if err != nil {
 			return err
 		}

@@ -34,6 +34,7 @@ type config struct {
 	// string or array a builtin would build larger than it is refused up front. 0: no
 	// such check.
 	maxMemory int64
+	record    func(service string, ex *flow.Exchange) // RunOptions.Record
 }
 
 // runtime is one scenario runtime: the host its modules share, the event loop, the
@@ -73,7 +74,7 @@ func configure(cfg config) (*runtime, error) {
 		cfg.out = io.Discard
 	}
 	vm := goja.New()
-	h := &host{vm: vm, ctx: cfg.ctx, target: cfg.target, scrub: cfg.scrub, out: cfg.out, file: cfg.file, reg: newRegistry(), maxAlloc: cfg.maxMemory}
+	h := &host{vm: vm, ctx: cfg.ctx, target: cfg.target, scrub: cfg.scrub, out: cfg.out, file: cfg.file, reg: newRegistry(), maxAlloc: cfg.maxMemory, record: cfg.record}
 	switch {
 	case cfg.target == nil:
 		h.clock = collectClock

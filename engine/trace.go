@@ -22,6 +22,7 @@ const maxTraceBody = 64 << 10
 // query fields, authorization and cookie headers), then stores a redacted copy: secret
 // fields replaced by their markers, and every known secret scrubbed from what is left.
 func (r *host) observe(ex *flow.Exchange) {
+	r.recordExchange(ex)
 	r.learn(ex)
 	e := Exchange{
 		Method:          ex.Method,

@@ -472,6 +472,7 @@ func (p *Plan) runTest(ctx context.Context, t *Planned, guard *memoryGuard, star
 		Out:       o.Prompt,
 		MaxMemory: guard.max(),
 		Started:   started,
+		Record:    o.Record,
 	})
 	r = base(t)
 	if res == nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/secret"
 )
@@ -71,6 +72,10 @@ type Options struct {
 	// it as timed out; 0 means AbandonGrace. Only a native call that ignores the
 	// runtime's interrupt gets that far.
 	AbandonGrace time.Duration
+	// Record, if set, hears every exchange of every test, unredacted
+	// (engine.RunOptions.Record): `vbharness run --record DIR`. Tests call it
+	// concurrently.
+	Record func(service string, ex *flow.Exchange)
 }
 
 // Observer hears about a run's progress. Every test that is run (or fails without

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -194,7 +195,19 @@ type stubsFile struct {
 // control API's names), through the strict decoder of every vbharness file: every error
 // names the file and the line ("stubs.yaml:7:5: stubs[1].path: …") and wraps
 // ErrInvalidStub.
+//
+// path may be a directory (a recording, mocks/record): every stubs file directly in it
+// (*.json, *.yaml, *.yml; names starting with '.' are not) is loaded in name order, as
+// if their lists were one, so the last file's stubs are the newest. Ids must differ
+// across the files too; errors name the file and the line.
 func LoadStubs(path string) (Stubs, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Stubs{}, fmt.Errorf("load stubs: %w", err)
+	}
+	if fi.IsDir() {
+		return loadStubsDir(path)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Stubs{}, fmt.Errorf("load stubs: %w", err)
@@ -203,20 +216,93 @@ func LoadStubs(path string) (Stubs, error) {
 }
 
 func parseStubs(name string, data []byte) (Stubs, error) {
-	var f stubsFile
-	doc, err := configfile.Decode(name, data, &f)
-	if err != nil {
-		return Stubs{}, configfile.WithKind(err, ErrInvalidStub)
+	return parseStubFiles([]stubSource{{name: name, data: data}})
+}
+
+// IsStubsFile reports whether a directory entry's name is one LoadStubs loads from a
+// directory: *.json, *.yaml or *.yml (any case), not hidden.
+func IsStubsFile(name string) bool {
+	if strings.HasPrefix(name, ".") {
+		return false
 	}
-	out, probs := compileStubs(f.Stubs)
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json", ".yaml", ".yml":
+		return true
+	}
+	return false
+}
+
+// stubSource is one stubs file: its name as errors show it, and its text.
+type stubSource struct {
+	name string
+	data []byte
+}
+
+// loadStubsDir loads every stubs file of dir, in name order.
+func loadStubsDir(dir string) (Stubs, error) {
+	ents, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		return Stubs{}, fmt.Errorf("load stubs: %w", err)
+	}
+	var srcs []stubSource
+	for _, e := range ents {
+		if e.IsDir() || !IsStubsFile(e.Name()) {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return Stubs{}, fmt.Errorf("load stubs: %w", err)
+		}
+		srcs = append(srcs, stubSource{name: name, data: data})
+	}
+	if len(srcs) == 0 {
+		return Stubs{}, fmt.Errorf("%w: %s holds no stubs files (*.json, *.yaml, *.yml)", ErrInvalidStub, dir)
+	}
+	return parseStubFiles(srcs)
+}
+
+// parseStubFiles decodes and compiles the stubs of files, in order, as one list; a
+// problem is reported at its file, line and index within that file.
+func parseStubFiles(srcs []stubSource) (Stubs, error) {
+	type origin struct {
+		src   int
+		index int
+		doc   *configfile.Doc
+	}
+	var all []Stub
+	var from []origin
+	var errs []error
+	for i, src := range srcs {
+		var f stubsFile
+		doc, err := configfile.Decode(src.name, src.data, &f)
+		if err != nil {
+			errs = append(errs, configfile.WithKind(err, ErrInvalidStub))
+			continue
+		}
+		for j := range f.Stubs {
+			from = append(from, origin{src: i, index: j, doc: doc})
+		}
+		all = append(all, f.Stubs...)
+	}
+	if len(errs) > 0 {
+		return Stubs{}, errors.Join(errs...)
+	}
+	out, probs := compileStubs(all)
 	if len(probs) == 0 {
 		return out, nil
 	}
-	errs := make([]error, len(probs))
+	errs = make([]error, len(probs))
 	for i, p := range probs {
-		line, col := doc.Pos(append([]any{"stubs", p.index}, p.at...)...)
-		errs[i] = &configfile.Error{File: name, Line: line, Col: col,
-			Msg: fmt.Sprintf("stubs[%d].%s: %s", p.index, p.field, p.msg), Err: ErrInvalidStub}
+		if p.index >= len(from) { // a problem of the whole list (too many stubs)
+			last := from[len(from)-1]
+			errs[i] = &configfile.Error{File: srcs[last.src].name, Msg: p.stubProblem.Error(), Err: ErrInvalidStub}
+			continue
+		}
+		o := from[p.index]
+		line, col := o.doc.Pos(append([]any{"stubs", o.index}, p.at...)...)
+		errs[i] = &configfile.Error{File: srcs[o.src].name, Line: line, Col: col,
+			Msg: fmt.Sprintf("stubs[%d].%s: %s", o.index, p.field, p.msg), Err: ErrInvalidStub}
 	}
 	return Stubs{}, errors.Join(errs...)
 }

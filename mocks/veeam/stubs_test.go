@@ -553,3 +553,41 @@ func TestNewStubsBounds(t *testing.T) {
 		t.Errorf("%d, %v", st.Len(), err)
 	}
 }
+
+// A directory of stubs files loads in name order, as one list (the last file's stubs
+// the newest); other files are left alone, and an error names the file and the line.
+func TestStubsDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("0002-second.json", `{"stubs":[{"id":"second","method":"GET","path":"/v8/Health","anonymous":true,"body":{"status":"Second"}}]}`)
+	write("0001-first.yaml", "stubs:\n  - {id: first, method: GET, path: /v8/Health, anonymous: true, body: {status: First}, times: 1}\n")
+	write("README.txt", "not a stubs file")
+	write(".hidden.json", "not JSON")
+	st, err := LoadStubs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestServer(t, WithStubs(st))
+	if list := e.stubs(); len(list) != 2 || list[0].ID != "first" || list[1].ID != "second" {
+		t.Fatalf("loaded %+v", list)
+	}
+	if w := e.send("GET", "/v8/Health", "", ""); !strings.Contains(w.Body.String(), "Second") {
+		t.Errorf("the newest stub is the last file's: %s", w.Body)
+	}
+
+	write("0003-bad.yaml", "stubs:\n  - id: first\n    method: GET\n    path: /v8/Health\n")
+	_, err = LoadStubs(dir)
+	if !errors.Is(err, ErrInvalidStub) || !strings.Contains(err.Error(), filepath.Join(dir, "0003-bad.yaml")+":2:") || !strings.Contains(err.Error(), "earlier stub") {
+		t.Errorf("a taken id in another file: %v", err)
+	}
+	empty := t.TempDir()
+	if _, err := LoadStubs(empty); !errors.Is(err, ErrInvalidStub) || !strings.Contains(err.Error(), "holds no stubs files") {
+		t.Errorf("an empty directory: %v", err)
+	}
+}

@@ -42,6 +42,9 @@ type runFlags struct {
 	shard    string
 	durFile  string
 	root     string
+
+	record    string // --record DIR
+	anonymize bool   // --anonymize
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -59,7 +62,8 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 		Example: `  vbharness run
   vbharness run --filter refresh --report junit=results.xml
   vbharness run ./scenarios --target lab --tag smoke
-  vbharness run --shard 2/3 --shard-durations last.json --report json=shard-2.json`,
+  vbharness run --shard 2/3 --shard-durations last.json --report json=shard-2.json
+  vbharness run scripts/lab --root scripts --target lab --record ./lab-recording`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.run(cmd.Context(), cmd, args, &f)
 		},
@@ -80,6 +84,8 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 	fl.StringVar(&f.shard, "shard", "", `run only share i of n of the tests ("2/3"), or "auto": the share the CI's environment names (docs/ci.md)`)
 	fl.StringVar(&f.durFile, "shard-durations", "", "balance --shard by the test durations of this JSON report of an earlier run (--report json=FILE)")
 	fl.StringVar(&f.root, "root", "", "folder whose files scripts may require (default: the folders of the scenario paths given)")
+	fl.StringVar(&f.record, "record", "", "save every Veeam exchange of the run as a stub file in DIR (new or empty), secrets removed: `vbharness mock --stubs DIR` replays it (docs/veeam-mock.md, Recordings)")
+	fl.BoolVar(&f.anonymize, "anonymize", false, "with --record: replace GUIDs, names and e-mail addresses consistently")
 	fl.StringVar(&f.maxMem, "max-memory", "2GiB", "heap the scenarios may use before the longest-running one is stopped as errored (e.g. 512MiB, 4GiB; 0 for no limit)")
 	return cmd
 }
@@ -148,6 +154,15 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	if err != nil {
 		return err
 	}
+	if f.anonymize && f.record == "" {
+		return usage("--anonymize anonymises a recording; give --record DIR with it")
+	}
+	var rec *recording
+	if f.record != "" {
+		if rec, err = newRecording(f.record, f.anonymize, scrub); err != nil {
+			return usage("--record %s: %v", f.record, err)
+		}
+	}
 	outs, err := a.createReports(specs, !shard.IsZero(), scrub)
 	if err != nil {
 		return err
@@ -174,6 +189,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 		// keeps only what the console's summary shows in detail, so its memory does not
 		// grow with the number of tests.
 		Keep: con.Details, KeepMax: report.DetailsKept,
+		Record: rec.hook(),
 	})
 	if err != nil {
 		return usage("%v", err)
@@ -207,6 +223,9 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 		}
 	}
 	con.Summary(outcome.Scrub(scrub))
+	if rec != nil && !rec.close(a.stderr) {
+		code = max(code, exitUsage)
+	}
 	return exit(code)
 }
 
