@@ -20,6 +20,7 @@ import (
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/contract"
 	"github.com/vbharness/vbharness/mocks/proxy"
+	"github.com/vbharness/vbharness/mocks/record"
 	"github.com/vbharness/vbharness/mocks/stack"
 	"github.com/vbharness/vbharness/mocks/tlsca"
 )
@@ -42,19 +43,11 @@ type proxyFlags struct {
 	controlTokenFile        string
 }
 
-// What `vbharness proxy` checks and records with; tests replace them.
-var (
-	// newProxyChecker returns the contract checker; nil: nothing is checked.
-	newProxyChecker = func() proxy.Checker { return contract.New() }
-	// newProxyRecorder starts a recording in dir; nil: --record is refused.
-	newProxyRecorder func(dir string, anonymize bool) (proxyRecorder, error)
-)
+// proxyRecording adapts a record.Recorder to the proxy: the two Exchange types have the
+// same fields.
+type proxyRecording struct{ *record.Recorder }
 
-// proxyRecorder is a recording in progress.
-type proxyRecorder interface {
-	proxy.Recorder
-	Close() (int, error)
-}
+func (r proxyRecording) Add(ex proxy.Exchange) error { return r.Recorder.Add(record.Exchange(ex)) }
 
 func (a *app) proxyCommand() *cobra.Command {
 	var f proxyFlags
@@ -159,28 +152,26 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 	if entraUp != nil {
 		opts = append(opts, proxy.WithEntraUpstream(entraUp))
 	}
-	if newProxyChecker != nil {
-		opts = append(opts, proxy.WithChecker(newProxyChecker()))
-	}
+	opts = append(opts, proxy.WithChecker(contract.New()))
 	var stderrMu sync.Mutex
 	opts = append(opts, proxy.WithViolationHandler(func(v proxy.Finding) {
 		stderrMu.Lock()
 		defer stderrMu.Unlock()
 		fmt.Fprintf(a.stderr, "contract: %s\n", v.Violation.String())
 	}))
-	var rec proxyRecorder
-	if f.record != "" {
-		if newProxyRecorder == nil {
-			return usage("--record: this build has no recorder")
-		}
+	var rec *record.Recorder
+	switch {
+	case f.anonymize && f.record == "":
+		return usage("--anonymize anonymises a recording; give --record DIR with it")
+	case f.record != "":
 		dir := f.record
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(a.dir, dir)
 		}
-		if rec, err = newProxyRecorder(dir, f.anonymize); err != nil {
+		if rec, err = record.New(record.Options{Dir: dir, Anonymize: f.anonymize}); err != nil {
 			return usage("--record %s: %v", f.record, err)
 		}
-		opts = append(opts, proxy.WithRecorder(rec))
+		opts = append(opts, proxy.WithRecorder(proxyRecording{rec}))
 	}
 
 	wall := clock.NewReal()
@@ -228,9 +219,6 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 	}
 	fmt.Fprintf(w, "  CA file:         %s\n", caFile)
 	fmt.Fprintf(w, "  contract:        %s (each violation on standard error; GET /_proxy/violations)\n", f.contract)
-	if newProxyChecker == nil {
-		fmt.Fprintf(w, "  contract:        this build has no checker: nothing is checked\n")
-	}
 	fmt.Fprintf(w, "  journal:         GET /_proxy/requests (secrets redacted)\n")
 	if rec != nil {
 		fmt.Fprintf(w, "  recording:       %s\n", f.record)
