@@ -42,7 +42,7 @@ type lab struct {
 	client   *http.Client // trusts the CA, keeps cookies (antiforgery)
 }
 
-func newLab(t *testing.T, opts ...proxy.Option) *lab {
+func newLab(t testing.TB, opts ...proxy.Option) *lab {
 	t.Helper()
 	ca, err := tlsca.New(time.Now())
 	if err != nil {
@@ -87,7 +87,7 @@ func newLab(t *testing.T, opts ...proxy.Option) *lab {
 	return l
 }
 
-func (l *lab) send(t *testing.T, method, u, ctype, body, tok string) (int, http.Header, []byte) {
+func (l *lab) send(t testing.TB, method, u, ctype, body, tok string) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, u, strings.NewReader(body))
 	if err != nil {
@@ -112,7 +112,7 @@ func (l *lab) send(t *testing.T, method, u, ctype, body, tok string) (int, http.
 }
 
 // adminToken signs the Veeam administrator in through the proxy.
-func (l *lab) adminToken(t *testing.T) (access, refresh string) {
+func (l *lab) adminToken(t testing.TB) (access, refresh string) {
 	t.Helper()
 	code, _, body := l.send(t, "POST", l.proxyURL+"/v8/token", formType,
 		"grant_type=password&username=Administrator&password="+url.QueryEscape(veeam.DefaultAdminPassword)+"&disable_antiforgery_token=true", "")
