@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/contract"
@@ -69,7 +72,8 @@ func newLab(t testing.TB, opts ...proxy.Option) *lab {
 	upstream := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}
 	t.Cleanup(upstream.CloseIdleConnections)
 	l.entraURL = serve(func(origin string) http.Handler {
-		l.entra = entra.New(clk, entra.WithBaseURL(origin))
+		// x/oauth2 waits the polling interval on the wall clock before its first poll.
+		l.entra = entra.New(clk, entra.WithBaseURL(origin), entra.WithLifetimes(entra.Lifetimes{Interval: time.Second}))
 		return l.entra
 	})
 	l.veeamURL = serve(func(string) http.Handler {
@@ -264,28 +268,32 @@ func TestProxyReportsEachViolation(t *testing.T) {
 func TestSeedFlowThroughProxy(t *testing.T) {
 	t.Parallel()
 	l := newLab(t)
-	code, _, body := l.send(t, "POST", l.proxyURL+"/abc.onmicrosoft.com/oauth2/v2.0/devicecode", formType,
-		"client_id=04b07795-8ddb-461a-bbee-02f9e1bf7b46&scope=Directory.AccessAsUser.All User.ReadWrite.All offline_access", "")
-	if code != 200 {
-		t.Fatalf("devicecode through the proxy: %d %s", code, body)
+	// The Entra half with golang.org/x/oauth2's device flow, at the proxy's address.
+	conf := &oauth2.Config{
+		ClientID: "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+		Scopes:   []string{"Directory.AccessAsUser.All", "User.ReadWrite.All", "offline_access"},
+		Endpoint: oauth2.Endpoint{DeviceAuthURL: l.proxyURL + "/abc.onmicrosoft.com/oauth2/v2.0/devicecode",
+			TokenURL: l.proxyURL + "/abc.onmicrosoft.com/oauth2/v2.0/token", AuthStyle: oauth2.AuthStyleInParams},
 	}
-	var dc struct {
-		UserCode   string `json:"user_code"`
-		DeviceCode string `json:"device_code"`
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), oauth2.HTTPClient, l.client), 30*time.Second)
+	defer cancel()
+	da, err := conf.DeviceAuth(ctx)
+	if err != nil {
+		t.Fatalf("DeviceAuth through the proxy: %v", err)
 	}
-	if err := json.Unmarshal(body, &dc); err != nil {
-		t.Fatal(err)
-	}
+	dc := struct{ UserCode, DeviceCode string }{da.UserCode, da.DeviceCode}
 	// The person approves in a browser, on Entra itself.
 	if code, _, body := l.send(t, "POST", l.entraURL+"/_mock/devicecodes/approve", jsonType, `{"user_code":"`+dc.UserCode+`"}`, ""); code != 200 {
 		t.Fatalf("approve: %d %s", code, body)
 	}
-	code, _, entraTok := l.send(t, "POST", l.proxyURL+"/abc.onmicrosoft.com/oauth2/v2.0/token", formType,
-		"grant_type=urn:ietf:params:oauth:grant-type:device_code&client_id=04b07795-8ddb-461a-bbee-02f9e1bf7b46&device_code="+dc.DeviceCode, "")
-	if code != 200 {
-		t.Fatalf("Entra token through the proxy: %d %s", code, entraTok)
+	tok, err := conf.DeviceAccessToken(ctx, da)
+	if err != nil {
+		t.Fatalf("DeviceAccessToken through the proxy: %v", err)
 	}
-	code, _, body = l.send(t, "POST", l.proxyURL+"/v8/token", formType,
+	// The seed's step 4 sends the Entra token response whole as the assertion.
+	entraTok, _ := json.Marshal(map[string]any{"token_type": tok.TokenType, "scope": tok.Extra("scope"), "expires_in": tok.ExpiresIn,
+		"access_token": tok.AccessToken, "refresh_token": tok.RefreshToken, "id_token": tok.Extra("id_token")})
+	code, _, body := l.send(t, "POST", l.proxyURL+"/v8/token", formType,
 		"grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&client_id=abc.onmicrosoft.com&assertion="+url.QueryEscape(string(entraTok)), "")
 	if code != 200 {
 		t.Fatalf("POST /v8/token jwt-bearer through the proxy: %d %s", code, body)
