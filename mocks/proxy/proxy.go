@@ -268,11 +268,11 @@ func (p *Proxy) work() {
 	}
 }
 
+// cloneURL copies a request's URL for the exchange, without user info (a server's
+// request URL has none, but a handler called directly may pass one).
 func cloneURL(u *url.URL) *url.URL {
 	c := *u
-	if u.User != nil {
-		c.User = nil // a client's user info is never forwarded by net/http as URL text
-	}
+	c.User = nil
 	return &c
 }
 
@@ -300,8 +300,14 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 		w.WriteHeader(499) // the client went away; nobody reads this
 		return
 	}
-	p.logger.Warn("proxy: upstream failed", "method", r.Method, "path", p.scrub.Scrub(r.URL.Path), "err", err)
-	writeError(w, http.StatusBadGateway, "the upstream did not answer: "+err.Error())
+	// The transport's error names the URL, query included, which may carry a secret the
+	// worker has not learned yet: keep only the cause.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	p.logger.Warn("proxy: upstream failed", "method", r.Method, "path", p.scrub.Scrub(r.URL.Path), "err", p.scrub.Scrub(err.Error()))
+	writeError(w, http.StatusBadGateway, "the upstream did not answer: "+p.scrub.Scrub(err.Error()))
 }
 
 // capture is a response body that keeps a copy of up to MaxCheckedBody bytes of what

@@ -123,6 +123,13 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(a.dir, path)
 		}
+		// Created now, so a path that cannot be written is a usage error, not a report
+		// lost at the end; written on stop.
+		fh, err := os.Create(path)
+		if err != nil {
+			return usage("--report %s: %v", r, err)
+		}
+		fh.Close()
 		reports = append(reports, proxyReport{format, path})
 	}
 	token, err := a.secret(f.controlToken, "--control-token", f.controlTokenFile, envMockControlToken)

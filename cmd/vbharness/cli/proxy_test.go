@@ -178,6 +178,7 @@ func TestProxyCommandUsageErrors(t *testing.T) {
 		{[]string{"proxy", "--upstream", "https://lab:4443", "--ca-file", "missing.pem"}, "--ca-file"},
 		{[]string{"proxy", "--upstream", "https://lab:4443", "--listen", "0.0.0.0:0"}, "without a control token"},
 		{[]string{"proxy", "--upstream", "https://lab:4443", "--anonymize"}, "give --record DIR with it"},
+		{[]string{"proxy", "--upstream", "https://lab:4443", "--report", "json=no/such/dir/r.json"}, "--report json=no/such/dir/r.json: open"},
 	} {
 		r := f.run(c.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
