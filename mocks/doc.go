@@ -7,7 +7,8 @@
 // redaction of secrets (secret), an in-memory HTTP transport (inproc), the strict
 // decoder of every configuration file (configfile) and the state file a standalone mock
 // keeps with --state-dir (state). The stack package assembles a whole
-// Entra + Veeam stack.
+// Entra + Veeam stack; the proxy package is the validation proxy that stands in front
+// of a real server (`vbharness proxy`).
 //
 // Import rule: nothing under mocks imports engine, runner or cmd, so the mocks are
 // usable from plain Go tests: httptest.NewServer(entra.New(...)).

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/vbharness/vbharness/mocks/control"
+	"github.com/vbharness/vbharness/mocks/veeam/spec"
 )
 
 // routeNode is one segment of a route tree. Routing is case-insensitive (clients call
@@ -245,4 +246,26 @@ func (s *Server) resolve(tree *routeNode, w http.ResponseWriter, r *http.Request
 		s.methodNotAllowed(w, r, m.leaf.allow)
 	}
 	return rt
+}
+
+// Match returns the document's operation that answers method on path, routed as the mock
+// routes (case-insensitive literals, a literal before a variable, a trailing slash
+// ignored), and the path's variables by the template's names; nil when no operation of
+// the document matches (the control API, /swagger/docs/v8, an unknown path or method).
+// path is as on the wire (URL.EscapedPath). The contract checker (mocks/contract) and the
+// mock share this one router, so both agree on which operation a request is.
+func Match(method, path string) (*spec.Operation, map[string]string) {
+	var m match
+	if !table().tree.resolve(path, &m) {
+		return nil, nil
+	}
+	rt := m.leaf.route(method)
+	if rt == nil || rt.operation == nil || rt.op == nil {
+		return nil, nil
+	}
+	vars := make(map[string]string, m.n)
+	for i, v := range m.values[:m.n] {
+		vars[rt.params[i]] = v
+	}
+	return rt.op, vars
 }

@@ -158,6 +158,7 @@ Reference: docs/cli.md.`,
 	if c := a.mockCommand(); c != nil {
 		root.AddCommand(c)
 	}
+	root.AddCommand(a.proxyCommand())
 	return root
 }
 

@@ -1,0 +1,27 @@
+// Package proxy owns vbharness's validation proxy (`vbharness proxy`): an HTTP handler
+// that an integration is pointed at instead of a Veeam Backup for Microsoft 365 server
+// (and, optionally, instead of Microsoft Entra ID). It forwards every request to the
+// upstream, the token endpoints included, and sends the upstream's status, headers and
+// body back as they came; on the side it checks each exchange against the contract
+// (a Checker: mocks/contract's), journals it with every secret redacted (mocks/journal,
+// mocks/secret), hands each Veeam exchange to a Recorder (mocks/record's) when asked,
+// keeps the violations, and serves them and the journal as JSON under /_proxy/.
+//
+// What lives elsewhere: the contract itself (what the v8 document and the Entra shapes
+// allow) is mocks/contract's; the stub format of a recording is mocks/record's; the
+// listener, its certificate (mocks/tlsca, the local CA of `vbharness mock`), the
+// upstream's trust and the report files are wired by cmd/vbharness/cli/proxy.go.
+//
+// Routing: a request whose path is Veeam's (/v8/…, /v7/…, /v6/…, /swagger…, /health,
+// case-insensitively, and the mock's own /_mock/…) goes to the Veeam upstream; any other
+// path goes to the Entra upstream when one is set (WithEntraUpstream), else to the Veeam
+// upstream too. So a client may point both its Entra authority and its Veeam URL at the
+// proxy. Paths under /_proxy/ are the proxy's own and are never forwarded.
+//
+// Bodies: a request body is read whole before it is forwarded, up to MaxRequestBody
+// (1 MiB, the mocks' own limit; a larger one gets 413 in the proxy's JSON error shape).
+// A response body streams to the client as it arrives and a copy of up to
+// MaxCheckedBody (16 MiB) is kept for the check; a longer answer is forwarded whole and
+// counted as unchecked. Checks, journaling and recording run after the answer has been
+// handed to the client, off the request's goroutine, so they add no latency to it.
+package proxy
