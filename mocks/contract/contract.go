@@ -256,10 +256,10 @@ func receivedAt(body []byte, in, name string, u *url.URL, vars map[string]string
 	if len(body) == 0 {
 		return "an empty body"
 	}
-	if name == "" {
-		return clip(string(body))
-	}
 	val, ok := lookup(body, name)
+	if name == "" && !ok {
+		return fmt.Sprintf("a %d-byte body that is not JSON", len(body)) // never the raw bytes: a form may hold a password
+	}
 	if !ok {
 		return "nothing"
 	}

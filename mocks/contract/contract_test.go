@@ -215,3 +215,17 @@ func TestLooksLikeToken(t *testing.T) {
 		}
 	}
 }
+
+// A request body the document refuses as a whole is described, never quoted: a form or a
+// broken JSON body may hold a password.
+func TestARefusedBodyIsNotQuoted(t *testing.T) {
+	t.Parallel()
+	ex := exchange(ServiceVeeam, "PUT", "https://lab/v8/Jobs/"+jobID, jsonCT, `{"password":"hunter2hunter2",`, 204, "")
+	got := New().Check(ex)
+	if len(got) != 1 || got[0].Side != SideRequest {
+		t.Fatalf("got %v, want one request violation", got)
+	}
+	if strings.Contains(got[0].String(), "hunter2") || !strings.Contains(got[0].Received, "not JSON") {
+		t.Errorf("violation %s", got[0])
+	}
+}
