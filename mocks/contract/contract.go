@@ -291,6 +291,11 @@ func (c *Checker) checkVeeamResponse(op *spec.Operation, ex Exchange, base Viola
 		}
 		return nil
 	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		v := base
+		v.Expected, v.Received = "a body ("+describeContent(resp.Value.Content)+")", "an empty body"
+		return []Violation{v}
+	}
 	ct := ""
 	if ex.ResponseHeader != nil {
 		ct = ex.ResponseHeader.Get("Content-Type")
@@ -323,6 +328,20 @@ func (c *Checker) checkVeeamResponse(op *spec.Operation, ex Exchange, base Viola
 		}
 	}
 	return validate(schema, body, base)
+}
+
+// describeContent says what a response's declared content is: the JSON schema in words,
+// or the media types.
+func describeContent(c openapi3.Content) string {
+	if m := c.Get("application/json"); m != nil && m.Schema != nil {
+		return spec.Describe(m.Schema)
+	}
+	var types []string
+	for k := range c {
+		types = append(types, k)
+	}
+	slices.Sort(types)
+	return strings.Join(types, " or ")
 }
 
 // tokenOperation is POST /v8/token's operationId.

@@ -229,3 +229,14 @@ func TestARefusedBodyIsNotQuoted(t *testing.T) {
 		t.Errorf("violation %s", got[0])
 	}
 }
+
+// An error status with no body at all (a bare fault) is reported as an empty body, not as a
+// wrong media type.
+func TestAnEmptyErrorBodyIsReportedAsSuch(t *testing.T) {
+	t.Parallel()
+	ex := exchange(ServiceVeeam, "POST", "https://lab/v8/token", formCT, "grant_type=password&username=u&password=p", 503, "")
+	got := New().Check(ex)
+	if len(got) != 1 || got[0].Received != "an empty body" || got[0].Pointer != "" || !strings.HasPrefix(got[0].Expected, "a body (") {
+		t.Errorf("got %v", got)
+	}
+}
