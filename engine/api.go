@@ -6,13 +6,16 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/contract"
 	"github.com/vbharness/vbharness/mocks/secret"
 )
 
@@ -124,10 +127,52 @@ type TestInfo struct {
 	Skip       bool   // test.skip
 	SkipReason string // reason given to test.skip, if any
 	Only       bool   // test.only
+	// Contract is the test's own contract option ("warn" or "off"), which loosens the
+	// run's mode for this test (see EffectiveContract); "" when it sets none.
+	Contract ContractMode `json:",omitempty"`
 	// Line and Column are where the test was registered (its test(...) call) in File, the
 	// file's own 1-based position; 0 when unknown. The runner names it when it has no
 	// other position for the test (a test it abandoned).
 	Line, Column int
+}
+
+// ContractMode is what a contract violation does to a test (docs/contract.md).
+type ContractMode string
+
+const (
+	// ContractOff checks nothing.
+	ContractOff ContractMode = "off"
+	// ContractWarn records violations in the result and the reports; the test's status
+	// is its own.
+	ContractWarn ContractMode = "warn"
+	// ContractFail records violations, and a test that would pass fails with a message
+	// naming the first one.
+	ContractFail ContractMode = "fail"
+)
+
+// ParseContractMode reads a mode as --contract and the test option spell it: fail, warn
+// or off (any case).
+func ParseContractMode(s string) (ContractMode, error) {
+	switch m := ContractMode(strings.ToLower(strings.TrimSpace(s))); m {
+	case ContractOff, ContractWarn, ContractFail:
+		return m, nil
+	}
+	return "", fmt.Errorf("contract mode %q: want fail, warn or off", s)
+}
+
+// EffectiveContract is the mode that applies to a test: the run's mode, loosened by the
+// test's own option (a test may turn fail into warn, or either into off, never warn into
+// fail). "" counts as off for the run and as unset for the test.
+func EffectiveContract(run, test ContractMode) ContractMode {
+	rank := map[ContractMode]int{"": 0, ContractOff: 0, ContractWarn: 1, ContractFail: 2}
+	m := run
+	if test != "" && rank[test] < rank[m] {
+		m = test
+	}
+	if rank[m] == 0 {
+		return ContractOff
+	}
+	return m
 }
 
 // Status is a test's outcome.
@@ -166,6 +211,9 @@ type Exchange struct {
 	Uses []string `json:"uses,omitempty"`
 	// Issues names the tokens the response issued.
 	Issues []string `json:"issues,omitempty"`
+	// Contract lists the exchange's contract violations, one line each
+	// (contract.Violation.String); nil when it kept the contract or was not checked.
+	Contract []string `json:"contract,omitempty"`
 }
 
 // Result is the outcome of one test.
@@ -192,6 +240,14 @@ type Result struct {
 	Wall    time.Duration
 	Virtual time.Duration // time that passed on the scenario clock
 	Seed    int64
+	// Violations are the ways the test's exchanges with the target broke the published
+	// contract (mocks/contract), in the order they happened; nil when none did or the
+	// contract mode is off. In ContractFail mode a passing test with a violation fails,
+	// and Contract is set.
+	Violations []contract.Violation
+	// ContractFailed reports that the test failed because of Violations (fail mode), not
+	// because of an assertion or an error.
+	ContractFailed bool
 }
 
 // MapStrings returns a copy of r with f applied to every string the test produced: its
@@ -218,6 +274,13 @@ func (r Result) MapStrings(f func(string) string) Result {
 			x.RequestBody, x.ResponseBody = f(x.RequestBody), f(x.ResponseBody)
 			x.RequestHeaders, x.ResponseHeaders = mapHeaders(x.RequestHeaders, f), mapHeaders(x.ResponseHeaders, f)
 			x.Uses, x.Issues = slices.Clone(x.Uses), slices.Clone(x.Issues)
+			if x.Contract != nil {
+				lines := make([]string, len(x.Contract))
+				for j, l := range x.Contract {
+					lines[j] = f(l)
+				}
+				x.Contract = lines
+			}
 			trace[i] = x
 		}
 		r.Trace = trace
@@ -232,6 +295,15 @@ func (r Result) MapStrings(f func(string) string) Result {
 		r.Tokens = tokens
 	}
 	r.Clock = slices.Clone(r.Clock)
+	if r.Violations != nil {
+		vs := make([]contract.Violation, len(r.Violations))
+		for i, v := range r.Violations {
+			v.Service, v.Side, v.Operation, v.Method = f(v.Service), f(v.Side), f(v.Operation), f(v.Method)
+			v.Path, v.Pointer, v.Expected, v.Received = f(v.Path), f(v.Pointer), f(v.Expected), f(v.Received)
+			vs[i] = v
+		}
+		r.Violations = vs
+	}
 	return r
 }
 
@@ -262,6 +334,11 @@ type RunOptions struct {
 	// ("x".repeat(2**30), padStart, padEnd, Array fill and join) throws a RangeError
 	// instead of allocating it before the runner's watchdog could stop the test.
 	MaxMemory int64
+	// Contract is the run's contract mode: every exchange with the target's Veeam server
+	// or Entra authority is checked against the published contract (mocks/contract) in
+	// ContractWarn and ContractFail; "" is ContractOff. A test's own contract option may
+	// loosen it (EffectiveContract).
+	Contract ContractMode
 	// Started, when set, is called once the test's own deadline starts: when its body is
 	// about to run, after the top level. A runner that watches for a test stuck in a
 	// native call counts the test's own timeout from then, not from Run's start.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vbharness/vbharness/engine/flow"
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/contract"
 	"github.com/vbharness/vbharness/mocks/secret"
 )
 
@@ -58,7 +59,8 @@ type host struct {
 	js      jsKit                       // the prelude's error classes, JSON, the response prototype
 	ends    []func(ctx context.Context) // what modules undo when the test ends (atTestEnd)
 
-	record func(service string, ex *flow.Exchange) // RunOptions.Record; nil: none
+	record   func(service string, ex *flow.Exchange) // RunOptions.Record; nil: none
+	contract ContractMode                            // the test's contract mode (EffectiveContract); "" while it is not known
 }
 
 // atTestEnd registers f to run when the test ends, however it ends (passed, failed,
@@ -84,8 +86,9 @@ const testEndTimeout = 5 * time.Second
 
 // recording is what a test leaves behind for its result, unredacted until finish.
 type recording struct {
-	console []ConsoleLine
-	trace   []Exchange
+	console    []ConsoleLine
+	trace      []Exchange
+	violations []contract.Violation // contract.go
 }
 
 // jsKit holds JS values every module uses, made once per runtime.

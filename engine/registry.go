@@ -61,7 +61,7 @@ func (g *registry) infos() []TestInfo {
 	return out
 }
 
-var testOptionKeys = map[string]bool{"tags": true, "timeout": true, "requires": true, "reason": true}
+var testOptionKeys = map[string]bool{"tags": true, "timeout": true, "requires": true, "reason": true, "contract": true}
 
 // registration is `test` (with test.skip, test.only and their each), `beforeEach` and `afterEach`:
 // the top level registers tests and hooks into the host's registry.
@@ -199,7 +199,7 @@ func (r registration) options(label, name string, v goja.Value, info *TestInfo) 
 	}
 	for _, k := range obj.Keys() {
 		if !testOptionKeys[k] {
-			r.throw("TypeError", "%s(%q): unknown option %q (known: tags, timeout, requires, reason)", label, name, k)
+			r.throw("TypeError", "%s(%q): unknown option %q (known: tags, timeout, requires, reason, contract)", label, name, k)
 		}
 	}
 	if tv := obj.Get("tags"); tv != nil && !goja.IsUndefined(tv) {
@@ -214,6 +214,13 @@ func (r registration) options(label, name string, v goja.Value, info *TestInfo) 
 		for _, s := range r.stringList(rv, label+" option requires") {
 			info.Requires = append(info.Requires, Requirement(s))
 		}
+	}
+	if cv := obj.Get("contract"); cv != nil && !goja.IsUndefined(cv) {
+		m, err := ParseContractMode(cv.String())
+		if err != nil || !goja.IsString(cv) {
+			r.throw("TypeError", "%s(%q): option contract must be \"fail\", \"warn\" or \"off\" (it may loosen the run's --contract, never tighten it), not %s", label, name, cv)
+		}
+		info.Contract = m
 	}
 	if rv := obj.Get("reason"); rv != nil && goja.IsString(rv) {
 		info.SkipReason = rv.String()

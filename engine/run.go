@@ -167,6 +167,7 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		vm := r.vm
 		stop = context.AfterFunc(runCtx, func() { vm.Interrupt(errTimedOut) })
 	}
+	r.contract = EffectiveContract(opts.Contract, def.info.Contract)
 	if opts.Started != nil {
 		opts.Started()
 	}
@@ -397,6 +398,7 @@ func (r *host) describeThrown(v goja.Value, frames []frame, res *Result) {
 // finish hands res everything the run recorded, and scrubs all of it.
 func (r *host) finish(res *Result) {
 	res.Console, res.Trace = r.rec.console, r.rec.trace
+	r.applyContract(res)
 	if r.tl != nil {
 		res.Tokens, res.Clock = r.tl.tokens, r.tl.steps
 	}

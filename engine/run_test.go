@@ -301,7 +301,7 @@ func TestLoadErrorsNameFileLineAndColumn(t *testing.T) {
 		{"needs_none.js", `needs_none.js:3:20: Error: cannot find module "./lib/nope.js" (looked for lib/nope.js) required from needs_none.js:3:20`},
 		{"needs_bare.js", `needs_bare.js:1:23: Error: cannot find module "lodash" (required from needs_bare.js:1:23): only "vbharness" and relative paths such as "./lib/flow.js" can be required`},
 		{"throws_top.js", `throws_top.js:3:5: Error: test("a"): a test with this name is already registered in throws_top.js; test names must be unique per file`},
-		{"unknown_opt.js", `unknown_opt.js:2:5: TypeError: test("a"): unknown option "require" (known: tags, timeout, requires, reason)`},
+		{"unknown_opt.js", `unknown_opt.js:2:5: TypeError: test("a"): unknown option "require" (known: tags, timeout, requires, reason, contract)`},
 		{"bad_timeout.js", `bad_timeout.js:2:5: TypeError: test option timeout: "five seconds" is not a duration such as "61m", "1h30m", "5s" or "250ms" (a number means milliseconds)`},
 		{"not_a_function.js", `not_a_function.js:2:5: TypeError: test("a", fn, options): fn must be a function`},
 	}

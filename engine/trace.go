@@ -37,6 +37,7 @@ func (r *host) observe(ex *flow.Exchange) {
 	if ex.Err != nil {
 		e.Error = r.scrub.Scrub(ex.Err.Error())
 	}
+	e.Contract = r.checkContract(ex)
 	if r.tl != nil {
 		r.tl.exchange(ex, &e, len(r.rec.trace))
 	}

@@ -32,6 +32,8 @@ declare module "vbharness" {
     requires?: Requirement[] | Requirement;
     /** Why the test is skipped (test.skip only). */
     reason?: string;
+    /** Loosens the run's --contract for this test (docs/contract.md): "warn" records violations without failing, "off" checks nothing; "fail" never tightens a warn run. */
+    contract?: "fail" | "warn" | "off";
   }
 
   export type TestBody = (ctx: Context) => void | Promise<void>;

@@ -36,6 +36,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 		Started:  p.started, // the run began with loading its scripts (NewPlan)
 		Shard:    p.shard,
 		Planned:  p.planned,
+		Contract: ContractSummary{Mode: o.Contract},
 	}
 	var (
 		obsMu     sync.Mutex
@@ -64,6 +65,7 @@ func (p *Plan) Execute(ctx context.Context) *Outcome {
 	)
 	announce := func(r *Result) { // under orderMu
 		notify(func(ob Observer) { ob.TestFinished(r) })
+		out.Contract.add(r)
 		switch {
 		case o.Keep == nil:
 		case !o.Keep(r):
@@ -468,6 +470,7 @@ func (p *Plan) runTest(ctx context.Context, t *Planned, guard *memoryGuard, star
 		Target:    target,
 		Seed:      t.Seed,
 		Timeout:   o.Timeout,
+		Contract:  o.Contract,
 		Scrubber:  scrub,
 		Out:       o.Prompt,
 		MaxMemory: guard.max(),

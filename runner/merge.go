@@ -75,6 +75,10 @@ func Merge(outs []*Outcome) (*Outcome, error) {
 		m.Files = max(m.Files, o.Files)
 		m.Interrupted = m.Interrupted || o.Interrupted
 		m.Stopped = m.Stopped || o.Stopped
+		m.Contract.Mode = o.Contract.Mode
+		m.Contract.Violations += o.Contract.Violations
+		m.Contract.Tests += o.Contract.Tests
+		m.Contract.Failed += o.Contract.Failed
 		for _, r := range o.Results {
 			if r.PlanIndex < 0 || r.PlanIndex >= first.Planned {
 				return nil, fmt.Errorf("%w: shard %v has %s › %s at position %d of a plan of %d", ErrMerge, o.Shard, r.File, r.Name, r.PlanIndex, first.Planned)

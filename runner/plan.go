@@ -76,6 +76,9 @@ type Options struct {
 	// (engine.RunOptions.Record): `vbharness run --record DIR`. Tests call it
 	// concurrently.
 	Record func(service string, ex *flow.Exchange)
+	// Contract is the run's contract mode (engine.RunOptions.Contract); "" takes
+	// DefaultContract(Target).
+	Contract engine.ContractMode
 }
 
 // Observer hears about a run's progress. Every test that is run (or fails without
@@ -174,6 +177,11 @@ func NewPlan(ctx context.Context, opts Options) (*Plan, error) {
 		return nil, fmt.Errorf("%w: timeout %v: give a duration, 0 for the default (%v) or engine.NoTimeout for none", ErrOptions, opts.Timeout, engine.DefaultTimeout)
 	}
 	opts.Timeout = engine.Deadline(0, opts.Timeout) // the run's limit: positive, or NoTimeout
+	if opts.Contract == "" {
+		opts.Contract = DefaultContract(opts.Target)
+	} else if _, err := engine.ParseContractMode(string(opts.Contract)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrOptions, err)
+	}
 	if opts.Clock == nil {
 		opts.Clock = clock.NewReal()
 	}

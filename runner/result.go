@@ -76,6 +76,50 @@ type Outcome struct {
 	// failed to load), over every shard.
 	Shard   Shard
 	Planned int
+	// Contract is the run's contract mode and what its checks found (docs/contract.md),
+	// over every finished result, kept or omitted.
+	Contract ContractSummary
+}
+
+// ContractSummary is a run's contract report: the mode and the violations' tally.
+type ContractSummary struct {
+	// Mode is the run's --contract mode (engine.ContractFail, ContractWarn or
+	// ContractOff); a test's own option may have loosened it for that test.
+	Mode engine.ContractMode
+	// Violations is how many violations the run's tests recorded.
+	Violations int
+	// Tests is how many tests recorded at least one.
+	Tests int
+	// Failed is how many tests failed because of them (fail mode).
+	Failed int
+}
+
+// add counts one result's violations.
+func (c *ContractSummary) add(r *Result) {
+	if len(r.Violations) == 0 {
+		return
+	}
+	c.Violations += len(r.Violations)
+	c.Tests++
+	if r.ContractFailed {
+		c.Failed++
+	}
+}
+
+// Line is the console's contract summary line, "" when the mode is off and nothing was
+// found: "contract (fail): 3 violations in 2 tests, 2 tests failed by them".
+func (c ContractSummary) Line() string {
+	if c.Mode == "" || (c.Mode == engine.ContractOff && c.Violations == 0) {
+		return ""
+	}
+	if c.Violations == 0 {
+		return fmt.Sprintf("contract (%s): no violations", c.Mode)
+	}
+	s := fmt.Sprintf("contract (%s): %s in %s", c.Mode, plural(c.Violations, "violation"), plural(c.Tests, "test"))
+	if c.Failed > 0 {
+		s += fmt.Sprintf(", %s failed by them", plural(c.Failed, "test"))
+	}
+	return s
 }
 
 // Omitted tallies the results of a run that Outcome.Results does not hold.

@@ -28,6 +28,17 @@ type Target struct {
 	New func(ctx context.Context) (*engine.Target, func(), error)
 }
 
+// DefaultContract is the contract mode of a run that sets none (--contract): fail on the
+// embedded mocks and on a running mock (its control API is reachable), where a violation
+// is a bug of the mock's or of the scenario's; warn on a live target, whose server is
+// what the run is finding out about.
+func DefaultContract(t *Target) engine.ContractMode {
+	if t.Kind == engine.TargetMock || t.Control {
+		return engine.ContractFail
+	}
+	return engine.ContractWarn
+}
+
 // Capabilities returns what the target offers to tests' requirements; the engine's
 // requirements table decides what each requirement needs (engine.Capabilities.Check).
 func (t *Target) Capabilities() engine.Capabilities {

@@ -256,10 +256,10 @@ func receivedAt(body []byte, in, name string, u *url.URL, vars map[string]string
 	if len(body) == 0 {
 		return "an empty body"
 	}
-	if name == "" {
-		return clip(string(body))
-	}
 	val, ok := lookup(body, name)
+	if name == "" && !ok {
+		return fmt.Sprintf("a %d-byte body that is not JSON", len(body)) // never the raw bytes: a form may hold a password
+	}
 	if !ok {
 		return "nothing"
 	}
@@ -290,6 +290,11 @@ func (c *Checker) checkVeeamResponse(op *spec.Operation, ex Exchange, base Viola
 			return []Violation{v}
 		}
 		return nil
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		v := base
+		v.Expected, v.Received = "a body ("+describeContent(resp.Value.Content)+")", "an empty body"
+		return []Violation{v}
 	}
 	ct := ""
 	if ex.ResponseHeader != nil {
@@ -323,6 +328,20 @@ func (c *Checker) checkVeeamResponse(op *spec.Operation, ex Exchange, base Viola
 		}
 	}
 	return validate(schema, body, base)
+}
+
+// describeContent says what a response's declared content is: the JSON schema in words,
+// or the media types.
+func describeContent(c openapi3.Content) string {
+	if m := c.Get("application/json"); m != nil && m.Schema != nil {
+		return spec.Describe(m.Schema)
+	}
+	var types []string
+	for k := range c {
+		types = append(types, k)
+	}
+	slices.Sort(types)
+	return strings.Join(types, " or ")
 }
 
 // tokenOperation is POST /v8/token's operationId.

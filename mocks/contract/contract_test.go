@@ -178,8 +178,8 @@ func TestReceivedIsClippedAndNeverASecret(t *testing.T) {
 			exchange(ServiceVeeam, "GET", "https://lab/v8/Jobs/"+jobID, "", "", 200, `{"lastStatus":"`+aJWT+`"}`), aJWT[:20], 0},
 		{"a value under a secret name is redacted",
 			exchange(ServiceEntra, "POST", "https://login/t/oauth2/v2.0/token", formCT, "", 200, `{"token_type":"Bearer","expires_in":1,"access_token":12345678}`), "12345678", 0},
-		{"a request password is redacted",
-			exchange(ServiceVeeam, "POST", "https://lab/v8/token", formCT, "grant_type=password&username=u&password=hunter2hunter2", 0, ""), "hunter2", 0},
+		{"a value holding a secret-named property is redacted",
+			exchange(ServiceVeeam, "PUT", "https://lab/v8/Jobs/"+jobID, jsonCT, `{"name":{"password":"hunter2hunter2"}}`, 204, ""), "hunter2", 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,7 +193,7 @@ func TestReceivedIsClippedAndNeverASecret(t *testing.T) {
 					t.Errorf("Received is %d characters, want at most %d", len([]rune(v.Received)), tc.maxLen)
 				}
 			}
-			if len(got) == 0 && tc.name != "a request password is redacted" {
+			if len(got) == 0 {
 				t.Fatalf("no violation: the case checks nothing")
 			}
 		})
@@ -213,5 +213,30 @@ func TestLooksLikeToken(t *testing.T) {
 		if got := looksLikeToken(s); got != want {
 			t.Errorf("looksLikeToken(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+// A request body the document refuses as a whole is described, never quoted: a form or a
+// broken JSON body may hold a password.
+func TestARefusedBodyIsNotQuoted(t *testing.T) {
+	t.Parallel()
+	ex := exchange(ServiceVeeam, "PUT", "https://lab/v8/Jobs/"+jobID, jsonCT, `{"password":"hunter2hunter2",`, 204, "")
+	got := New().Check(ex)
+	if len(got) != 1 || got[0].Side != SideRequest {
+		t.Fatalf("got %v, want one request violation", got)
+	}
+	if strings.Contains(got[0].String(), "hunter2") || !strings.Contains(got[0].Received, "not JSON") {
+		t.Errorf("violation %s", got[0])
+	}
+}
+
+// An error status with no body at all (a bare fault) is reported as an empty body, not as a
+// wrong media type.
+func TestAnEmptyErrorBodyIsReportedAsSuch(t *testing.T) {
+	t.Parallel()
+	ex := exchange(ServiceVeeam, "POST", "https://lab/v8/token", formCT, "grant_type=password&username=u&password=p", 503, "")
+	got := New().Check(ex)
+	if len(got) != 1 || got[0].Received != "an empty body" || got[0].Pointer != "" || !strings.HasPrefix(got[0].Expected, "a body (") {
+		t.Errorf("got %v", got)
 	}
 }

@@ -48,9 +48,12 @@ func TestJWTBearerAcceptsEquivalentForms(t *testing.T) {
 		{"organization name in another case", formType, seedForm("ABC.onmicrosoft.com", tokenResponseJSON(e.entra.mint(t, entraToken{})))},
 		{"least permissions", formType, seedForm(DefaultOrganization, tokenResponseJSON(e.entra.mint(t, entraToken{claims: map[string]any{"scp": "directory.read.all User.Read"}})))},
 		{"JSON body with the assertion as a string", jsonType, `{"grant_type":"` + GrantJWTBearer + `","client_id":"abc.onmicrosoft.com","assertion":` + jsonString(tokenResponseJSON(e.entra.mint(t, entraToken{}))) + `,"disable_antiforgery_token":true}`},
+		// The document types assertion as a string: the request is off the contract
+		// (mocks/contract reports it), though a real server accepts it.
 		{"JSON body with the assertion as an object", jsonType, `{"grant_type":"` + GrantJWTBearer + `","client_id":"abc.onmicrosoft.com","assertion":` + tokenResponseJSON(e.entra.mint(t, entraToken{})) + `}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			e.offContract = strings.Contains(tc.name, "as an object")
 			if w := e.do("POST", "/v8/token", tc.ctype, tc.body); w.Code != 200 {
 				t.Errorf("%d %s", w.Code, w.Body)
 			}

@@ -86,8 +86,20 @@ func (st *stack) send(t *testing.T, method, u, ctype, body, tok string) (int, ht
 	if err != nil {
 		t.Fatal(err)
 	}
+	if CheckExchange != nil {
+		service := "veeam"
+		if strings.HasPrefix(u, st.entraURL) {
+			service = "entra"
+		}
+		CheckExchange(t, service, req, []byte(body), resp.StatusCode, resp.Header, b)
+	}
 	return resp.StatusCode, resp.Header, b
 }
+
+// CheckExchange, when set (contract_test.go, an external test that can import
+// mocks/contract, which imports this package), checks every exchange the end-to-end
+// tests make against the contract: the mock and the contract checker must agree.
+var CheckExchange func(t testing.TB, service string, req *http.Request, reqBody []byte, status int, header http.Header, body []byte)
 
 // entraLogin runs the seed's steps 1–3 with the seed's exact requests: device code,
 // approval through the Entra control API (the user's browser step), token. It returns

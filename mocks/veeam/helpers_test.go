@@ -172,6 +172,9 @@ type testEnv struct {
 	// bare turns off sending the antiforgery token of testXSRF (the antiforgery tests
 	// send what they mean).
 	bare bool
+	// offContract turns off the contract check of do (CheckExchange) for tests that
+	// make the mock answer off the contract on purpose (stubs, faults).
+	offContract bool
 }
 
 // testXSRF maps each access and refresh token a login answered to its antiforgery token,
@@ -226,6 +229,9 @@ func (e *testEnv) do(method, path, ctype, body string, hdr ...string) *httptest.
 		}
 	}
 	checkAgainstSpec(e.t, e.srv, method, path, ctype, body, w)
+	if CheckExchange != nil && !e.offContract {
+		CheckExchange(e.t, "veeam", req, []byte(body), w.Code, w.Header(), w.Body.Bytes())
+	}
 	return w
 }
 

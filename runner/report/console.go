@@ -297,8 +297,11 @@ func (c *Console) Summary(o *runner.Outcome) {
 	b.WriteString("\n")
 	if cn.AllFailed() > 0 {
 		var parts []string
-		if cn.Failed > 0 {
-			parts = append(parts, plural(cn.Failed, "assertion failure"))
+		if n := cn.Failed - o.Contract.Failed; n > 0 {
+			parts = append(parts, plural(n, "assertion failure"))
+		}
+		if n := o.Contract.Failed; n > 0 {
+			parts = append(parts, plural(n, "contract failure"))
 		}
 		if n := cn.Errored - loads; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d errored", n))
@@ -324,6 +327,9 @@ func (c *Console) Summary(o *runner.Outcome) {
 	if o.Interrupted {
 		b.WriteString(c.paint(yellow, "interrupted: tests that had not started were not run") + "\n")
 	}
+	if line := o.Contract.Line(); line != "" {
+		b.WriteString(line + "\n")
+	}
 	fmt.Fprintf(&b, "finished in %s\n", Duration(o.Elapsed))
 	b.WriteString(cn.Summary())
 	b.WriteString("\n")
@@ -331,10 +337,11 @@ func (c *Console) Summary(o *runner.Outcome) {
 }
 
 // Details reports whether the summary shows r in detail: every failure and, with
-// Verbose, every passing test that printed or made requests. The CLI keeps only these
+// Verbose, every passing test that printed or made requests; and every test with a
+// contract violation (warn mode), so each violation is seen with its pointer. The CLI keeps only these
 // results of a run (runner.Options.Keep), at most DetailsKept of them.
 func (c *Console) Details(r *runner.Result) bool {
-	return r.Failed() || (c.o.Verbose && r.Status == engine.StatusPassed && (len(r.Console) > 0 || len(r.Trace) > 0))
+	return r.Failed() || len(r.Violations) > 0 || (c.o.Verbose && r.Status == engine.StatusPassed && (len(r.Console) > 0 || len(r.Trace) > 0))
 }
 
 // DetailsKept is how many results the console summary shows in detail at most: a run of
@@ -360,6 +367,16 @@ func (c *Console) details(b *strings.Builder, r *runner.Result) {
 	}
 	if !r.LoadError && r.Status != engine.StatusSkipped {
 		fmt.Fprintf(b, "   %s\n", c.paint(dim, fmt.Sprintf("wall %s · virtual %s · seed %d", Duration(r.Wall), VirtualDuration(r.Virtual), r.Seed)))
+	}
+	if n := len(r.Violations); n > 0 {
+		fmt.Fprintf(b, "   contract (%s):\n", plural(n, "violation"))
+		for i, v := range r.Violations {
+			if i == maxViolationsShown {
+				fmt.Fprintf(b, "     … %d more (--report json=FILE has them all)\n", n-i)
+				break
+			}
+			indent(b, c.paint(yellow, v.String()), "     ")
+		}
 	}
 	if len(r.Console) > 0 {
 		b.WriteString("   console:\n")
@@ -409,8 +426,14 @@ func writeTraceFrom(b *strings.Builder, trace []engine.Exchange, first int, pref
 		body(b, prefix+"   > ", x.RequestBody, limit)
 		headers(b, prefix+"   < ", x.ResponseHeaders)
 		body(b, prefix+"   < ", x.ResponseBody, limit)
+		for _, v := range x.Contract {
+			fmt.Fprintf(b, "%s   ! contract: %s\n", prefix, v)
+		}
 	}
 }
+
+// maxViolationsShown is how many of a test's contract violations the console lists.
+const maxViolationsShown = 20
 
 func headers(b *strings.Builder, prefix string, h map[string]string) {
 	keys := make([]string, 0, len(h))

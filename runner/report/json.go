@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vbharness/vbharness/engine"
+	"github.com/vbharness/vbharness/mocks/contract"
 	"github.com/vbharness/vbharness/runner"
 )
 
@@ -29,7 +30,10 @@ type jsonReport struct {
 	ExitCode    int         `json:"exit_code"`
 	Shard       *jsonShard  `json:"shard,omitempty"`
 	Summary     jsonSummary `json:"summary"`
-	Tests       []jsonTest  `json:"tests"`
+	// Contract is the run's contract summary (docs/contract.md); absent when the run
+	// set no mode (a report written by an older vbharness).
+	Contract *jsonContract `json:"contract,omitempty"`
+	Tests    []jsonTest    `json:"tests"`
 }
 
 // jsonShard is present in the report of one shard (--shard): which share it is, and how
@@ -38,6 +42,14 @@ type jsonShard struct {
 	Index   int `json:"index"`
 	Total   int `json:"total"`
 	Planned int `json:"planned"`
+}
+
+// jsonContract is runner.ContractSummary in the report.
+type jsonContract struct {
+	Mode       string `json:"mode"`
+	Violations int    `json:"violations"`
+	Tests      int    `json:"tests"`
+	Failed     int    `json:"failed"`
 }
 
 type jsonTarget struct {
@@ -76,6 +88,9 @@ type jsonTest struct {
 	Trace      []engine.Exchange    `json:"trace,omitempty"`
 	Tokens     []engine.Token       `json:"tokens,omitempty"`
 	Clock      []engine.ClockStep   `json:"clock,omitempty"`
+	// Violations are the test's contract violations; ContractFailed says they failed it.
+	Violations     []contract.Violation `json:"violations,omitempty"`
+	ContractFailed bool                 `json:"contract_failed,omitempty"`
 	// PlanIndex is the test's position in the whole run's plan, in shard reports only.
 	PlanIndex *int `json:"plan_index,omitempty"`
 }
@@ -101,6 +116,9 @@ func newJSONReport(o *runner.Outcome) jsonReport {
 			TimedOut: c.TimedOut, Skipped: c.Skipped},
 		Tests: []jsonTest{},
 	}
+	if c := o.Contract; c.Mode != "" {
+		rep.Contract = &jsonContract{Mode: string(c.Mode), Violations: c.Violations, Tests: c.Tests, Failed: c.Failed}
+	}
 	if !o.Shard.IsZero() {
 		rep.Shard = &jsonShard{Index: o.Shard.Index, Total: o.Shard.Total, Planned: o.Planned}
 	}
@@ -118,6 +136,7 @@ func newJSONTest(r *runner.Result, sharded bool) jsonTest {
 		Tags: r.Tags, WallMS: ms(r.Wall), VirtualMS: ms(r.Virtual), Seed: r.Seed,
 		Message: r.Message, Expected: r.Expected, Actual: r.Actual, Stack: r.Stack,
 		Console: r.Console, Excerpt: r.Excerpt, Trace: r.Trace, Tokens: r.Tokens, Clock: r.Clock,
+		Violations: r.Violations, ContractFailed: r.ContractFailed,
 	}
 }
 
@@ -148,6 +167,9 @@ func ReadJSON(r io.Reader) (*runner.Outcome, error) {
 		Interrupted: rep.Interrupted, Stopped: rep.Stopped,
 		Files: countFiles(rep.Tests),
 	}
+	if c := rep.Contract; c != nil {
+		o.Contract = runner.ContractSummary{Mode: engine.ContractMode(c.Mode), Violations: c.Violations, Tests: c.Tests, Failed: c.Failed}
+	}
 	if rep.Shard != nil {
 		o.Shard, o.Planned = runner.Shard{Index: rep.Shard.Index, Total: rep.Shard.Total}, rep.Shard.Planned
 		if o.Shard.Total < 1 || o.Shard.Index < 1 || o.Shard.Index > o.Shard.Total || o.Planned < 0 {
@@ -164,6 +186,7 @@ func ReadJSON(r io.Reader) (*runner.Outcome, error) {
 			Result: engine.Result{Name: t.Name, File: t.File, Status: engine.Status(t.Status), Message: t.Message, Stack: t.Stack,
 				Expected: t.Expected, Actual: t.Actual, SkipReason: t.SkipReason, Console: t.Console, Trace: t.Trace,
 				Tokens: t.Tokens, Clock: t.Clock, Excerpt: t.Excerpt,
+				Violations: t.Violations, ContractFailed: t.ContractFailed,
 				Wall: fromMS(t.WallMS), Virtual: fromMS(t.VirtualMS), Seed: t.Seed},
 			Tags: t.Tags, LoadError: t.LoadError,
 		}

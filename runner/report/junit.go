@@ -14,7 +14,10 @@ import (
 // The JUnit XML shape follows the de-facto schema CI servers read (Jenkins, GitLab,
 // GitHub actions): one <testsuite> per scenario file, failures for assertion failures,
 // errors for other exceptions, load errors and timeouts (type="timeout"), <skipped> with
-// the reason, and console output and the HTTP trace in <system-out>.
+// the reason, and console output and the HTTP trace in <system-out>. Contract violations
+// (docs/contract.md) are their own kind: in fail mode a <failure type="contract"> that
+// lists them; in warn mode a property contract_violations (their count) and the list in
+// <system-out>, the test's status its own.
 
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
@@ -99,12 +102,19 @@ func junitCaseOf(r *runner.Result) (junitCase, string) {
 		if len(r.Tags) > 0 {
 			tc.Properties.List = append(tc.Properties.List, junitProperty{"tags", strings.Join(r.Tags, ",")})
 		}
+		if n := len(r.Violations); n > 0 {
+			tc.Properties.List = append(tc.Properties.List, junitProperty{"contract_violations", strconv.Itoa(n)})
+		}
 	}
 	kind := ""
 	switch r.Status {
 	case engine.StatusFailed:
 		kind = "failure"
-		tc.Failure = &junitProblem{Message: r.Message, Type: "assertion", Text: problemText(r)}
+		typ := "assertion"
+		if r.ContractFailed {
+			typ = "contract" // a violation of the published contract (fail mode), not an assertion
+		}
+		tc.Failure = &junitProblem{Message: r.Message, Type: typ, Text: problemText(r)}
 	case engine.StatusErrored:
 		kind = "error"
 		typ := "error"
@@ -139,7 +149,18 @@ func problemText(r *runner.Result) string {
 			b.WriteString("\n")
 		}
 	}
+	if r.ContractFailed {
+		writeViolations(&b, r)
+	}
 	return b.String()
+}
+
+// writeViolations lists a test's contract violations, one line each.
+func writeViolations(b *strings.Builder, r *runner.Result) {
+	fmt.Fprintf(b, "contract violations (%d):\n", len(r.Violations))
+	for _, v := range r.Violations {
+		b.WriteString("  " + v.String() + "\n")
+	}
 }
 
 // systemOut holds the console output and, for failures, the HTTP trace.
@@ -147,6 +168,12 @@ func systemOut(r *runner.Result) string {
 	var b strings.Builder
 	for _, l := range r.Console {
 		fmt.Fprintf(&b, "[%s] %s\n", l.Level, l.Text)
+	}
+	if len(r.Violations) > 0 && !r.ContractFailed { // warn mode: the test's status is its own
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		writeViolations(&b, r)
 	}
 	if r.Failed() && len(r.Trace) > 0 {
 		if b.Len() > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vbharness/vbharness/engine"
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/contract"
 	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/runner"
 	"github.com/vbharness/vbharness/runner/report"
@@ -49,11 +50,28 @@ func fixture() *runner.Outcome {
 		Files:    3,
 		Started:  start,
 		Elapsed:  1234567 * time.Microsecond,
+		Contract: runner.ContractSummary{Mode: engine.ContractFail, Violations: 3, Tests: 2, Failed: 1},
 		Results: []runner.Result{
 			{Result: engine.Result{Name: "modern app-only login with refresh", File: "scripts/modern_auth_login.js", Status: engine.StatusPassed,
 				Wall: 12300 * time.Microsecond, Virtual: 61*time.Minute + 10*time.Second, Seed: 111,
-				Console: []engine.ConsoleLine{{Level: "log", Text: "signed in as admin@abc.onmicrosoft.com"}}},
+				Console: []engine.ConsoleLine{{Level: "log", Text: "signed in as admin@abc.onmicrosoft.com"}},
+				// A test whose contract option is "warn": passed, with a violation.
+				Violations: []contract.Violation{{Service: "veeam", Side: "response", Operation: "Organization_Get", Method: "GET", Path: "/v8/Organization",
+					Status: 200, Pointer: "/_links/next/href", Expected: "a /v8/ link on a /v8/ answer", Received: `"/v7/Organization?offset=30"`}}},
 				Tags: []string{"smoke"}},
+			{Result: engine.Result{Name: "job status from the lab", File: "scripts/modern_auth_login.js", Status: engine.StatusFailed,
+				Message: `contract: GET /v8/Jobs/{jobId} (Job_GetById) response 200 /lastStatus: expected one of Stopped, Running, Success, received "Bogus" (and 1 more)`,
+				Wall:    3 * time.Millisecond, Seed: 666, ContractFailed: true,
+				Trace: []engine.Exchange{{Method: "GET", URL: "https://veeam.mock:4443/v8/Jobs/5b5cbeb5-7a8e-4c5b-9d0a-1f2e3d4c5b6a", Status: 200,
+					ResponseBody: `{"lastStatus":"Bogus","name":null}`, DurationMS: 0.4, AtMS: 10,
+					Contract: []string{`GET /v8/Jobs/{jobId} (Job_GetById) response 200 /lastStatus: expected one of Stopped, Running, Success, received "Bogus"`,
+						`GET /v8/Jobs/{jobId} (Job_GetById) response 200 /name: expected a string, not null, received null`}}},
+				Violations: []contract.Violation{
+					{Service: "veeam", Side: "response", Operation: "Job_GetById", Method: "GET", Path: "/v8/Jobs/{jobId}", Status: 200,
+						Pointer: "/lastStatus", Expected: "one of Stopped, Running, Success", Received: `"Bogus"`},
+					{Service: "veeam", Side: "response", Operation: "Job_GetById", Method: "GET", Path: "/v8/Jobs/{jobId}", Status: 200,
+						Pointer: "/name", Expected: "a string, not null", Received: "null"},
+				}}},
 			{Result: engine.Result{Name: "refresh after expiry <401> & \"quotes\"", File: "scripts/modern_auth_login.js", Status: engine.StatusFailed,
 				Message: "expected status 200, got 401 (token " + accessToken + ")", Expected: "200", Actual: "401",
 				Stack: "at scripts/modern_auth_login.js:14:3 (refresh after expiry)\nat scripts/lib/session.js:8:10",
@@ -176,7 +194,7 @@ func TestConsoleMatchesItsGoldenFiles(t *testing.T) {
 			golden(t, c.name, buf.Bytes())
 			noSecrets(t, c.name, buf.Bytes())
 			lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-			if last := lines[len(lines)-1]; last != "1 passed, 4 failed, 1 skipped" {
+			if last := lines[len(lines)-1]; last != "1 passed, 5 failed, 1 skipped" {
 				t.Errorf("last line = %q, want the summary alone on its line", last)
 			}
 		})
@@ -259,13 +277,27 @@ func TestJSONReportIsValidJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v struct {
-		Summary struct{ Total, Passed, Failed, Errored, TimedOut, Skipped int }
-		Tests   []struct{ Status string }
+		Summary  struct{ Total, Passed, Failed, Errored, TimedOut, Skipped int }
+		Contract struct {
+			Mode                      string
+			Violations, Tests, Failed int
+		}
+		Tests []struct {
+			Status         string
+			Violations     []struct{ Pointer string }
+			ContractFailed bool `json:"contract_failed"`
+		}
 	}
 	if err := json.Unmarshal(buf.Bytes(), &v); err != nil {
 		t.Fatal(err)
 	}
-	if v.Summary.Total != 6 || len(v.Tests) != 6 || v.Tests[3].Status != "timed out" {
+	if v.Summary.Total != 7 || len(v.Tests) != 7 || v.Tests[4].Status != "timed out" {
 		t.Errorf("summary %+v, %d tests", v.Summary, len(v.Tests))
+	}
+	if c := v.Contract; c.Mode != "fail" || c.Violations != 3 || c.Tests != 2 || c.Failed != 1 {
+		t.Errorf("contract summary %+v, want mode fail, 3 violations in 2 tests, 1 failed", c)
+	}
+	if len(v.Tests) > 1 && (len(v.Tests[1].Violations) != 2 || v.Tests[1].Violations[0].Pointer != "/lastStatus" || !v.Tests[1].ContractFailed) {
+		t.Errorf("test 2: violations %+v, contract_failed %v; want /lastStatus first, failed by the contract", v.Tests[1].Violations, v.Tests[1].ContractFailed)
 	}
 }

@@ -24,6 +24,7 @@ type tapDiag struct {
 	Actual     string   `yaml:"actual,omitempty"`
 	Stack      string   `yaml:"stack,omitempty"`
 	Console    []string `yaml:"console,omitempty"`
+	Contract   []string `yaml:"contract,omitempty"` // the contract violations, one line each
 	WallMS     tapMS    `yaml:"wall_ms"`
 	VirtualMS  tapMS    `yaml:"virtual_ms"`
 	Seed       int64    `yaml:"seed,omitempty"`
@@ -54,6 +55,9 @@ func writeTAPResult(w io.Writer, i int, r *runner.Result) error {
 	switch r.Status {
 	case engine.StatusPassed:
 		fmt.Fprintf(&b, "ok %d - %s\n", i+1, desc)
+		for _, v := range r.Violations { // warn mode: a comment per violation
+			fmt.Fprintf(&b, "# contract: %s\n", strings.ReplaceAll(v.String(), "\n", " "))
+		}
 	case engine.StatusSkipped:
 		fmt.Fprintf(&b, "ok %d - %s # SKIP %s\n", i+1, desc, tapEscape(r.SkipReason))
 	default:
@@ -64,6 +68,9 @@ func writeTAPResult(w io.Writer, i int, r *runner.Result) error {
 			Stack: r.Stack, WallMS: tapMS(ms(r.Wall)), VirtualMS: tapMS(ms(r.Virtual)), Seed: r.Seed}
 		for _, l := range r.Console {
 			d.Console = append(d.Console, "["+l.Level+"] "+l.Text)
+		}
+		for _, v := range r.Violations {
+			d.Contract = append(d.Contract, v.String())
 		}
 		y, err := yaml.Marshal(d)
 		if err != nil {

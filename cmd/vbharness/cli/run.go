@@ -45,6 +45,7 @@ type runFlags struct {
 
 	record    string // --record DIR
 	anonymize bool   // --anonymize
+	contract  string
 }
 
 func (a *app) runCommand() *cobra.Command {
@@ -86,6 +87,7 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or configuration error,
 	fl.StringVar(&f.root, "root", "", "folder whose files scripts may require (default: the folders of the scenario paths given)")
 	fl.StringVar(&f.record, "record", "", "save every Veeam exchange of the run as a stub file in DIR (new or empty), secrets removed: `vbharness mock --stubs DIR` replays it (docs/veeam-mock.md, Recordings)")
 	fl.BoolVar(&f.anonymize, "anonymize", false, "with --record: replace GUIDs, names and e-mail addresses consistently")
+	fl.StringVar(&f.contract, "contract", "", "what a contract violation does (docs/contract.md): fail, warn or off (default fail on the mocks, warn on a live target)")
 	fl.StringVar(&f.maxMem, "max-memory", "2GiB", "heap the scenarios may use before the longest-running one is stopped as errored (e.g. 512MiB, 4GiB; 0 for no limit)")
 	return cmd
 }
@@ -102,6 +104,12 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	}
 	if maxMemory == 0 {
 		maxMemory = -1 // runner: no limit
+	}
+	var contractMode engine.ContractMode
+	if f.contract != "" {
+		if contractMode, err = engine.ParseContractMode(f.contract); err != nil {
+			return usage("--contract %q: want fail, warn or off", f.contract)
+		}
 	}
 	var filter *regexp.Regexp
 	if f.filter != "" {
@@ -187,7 +195,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 	})
 	plan, err := runner.NewPlan(ctx, runner.Options{
 		Engine: a.deps.newEngine(fsys), Files: files, Target: target,
-		Parallel: f.parallel, Timeout: timeout, Filter: filter, Tags: f.tags, FailFast: f.failFast, Seed: seed,
+		Parallel: f.parallel, Timeout: timeout, Filter: filter, Tags: f.tags, FailFast: f.failFast, Seed: seed, Contract: contractMode,
 		Clock: a.deps.clock, Scrubber: scrub, Observer: observers(con, outs), Prompt: con.Prompt(), MaxMemory: maxMemory, ShowPath: show,
 		// The console and every report file hear each result as it finishes; the run
 		// keeps only what the console's summary shows in detail, so its memory does not

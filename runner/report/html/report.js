@@ -58,7 +58,8 @@
     el("div", { "class": "meta" },
       "target ", el("b", { text: data.target.name }), " (" + data.target.kind + (data.target.description ? ", " + data.target.description : "") + ")",
       " · started " + data.started + " · duration " + dur(data.duration_ms) + " · seed " + data.seed +
-      " · exit code " + data.exit_code + (data.interrupted ? " · interrupted" : "") + (data.fail_fast_stopped ? " · stopped by --fail-fast" : "")),
+      " · exit code " + data.exit_code + (data.interrupted ? " · interrupted" : "") + (data.fail_fast_stopped ? " · stopped by --fail-fast" : "") +
+      (data.contract ? " · contract (" + data.contract.mode + "): " + data.contract.violations + " violations in " + data.contract.tests + " tests" : "")),
     el("div", { "class": "totals", id: "totals" },
       [["total", sum.total], ["passed", sum.passed], ["failed", sum.failed], ["errored", sum.errored], ["timed out", sum.timed_out], ["skipped", sum.skipped]].map(function (p) {
         return el("div", { "class": "total " + p[0].replace(" ", ""), "data-count": p[0] }, el("b", { text: String(p[1]) }), p[0]);
@@ -130,6 +131,12 @@
         (t.expected || t.actual) ? el("div", { "class": "expected-actual" },
           el("span", { "class": "muted", text: "expected" }), el("code", { text: t.expected || "" }),
           el("span", { "class": "muted", text: "actual" }), el("code", { text: t.actual || "" })) : null));
+    }
+    if (t.violations && t.violations.length) {
+      out.push(el("h3", { text: "contract violations (" + t.violations.length + ")" }), el("pre", { "class": "console" }, t.violations.map(function (v) {
+        return el("div", { "class": "line warn", text: v.method + " " + v.path + (v.operation ? " (" + v.operation + ")" : "") + " " + v.side +
+          (v.status ? " " + v.status : "") + " " + (v.pointer || "body") + ": expected " + v.expected + ", received " + v.received });
+      })));
     }
     if (t.excerpt) out.push(el("h3", { text: "at " + t.excerpt.file + ":" + t.excerpt.line + (t.excerpt.column ? ":" + t.excerpt.column : "") }), excerpt(t.excerpt));
     if (t.stack) out.push(el("h3", { text: "stack" }), el("pre", { "class": "stack", text: t.stack }));
