@@ -50,14 +50,14 @@ type host struct {
 	nested                   int           // arrays join, toLocaleString and flat are inside, one in another (limits.go, nestedCall)
 	getOwnPropertyDescriptor goja.Callable // Object.getOwnPropertyDescriptor, once needed (limits.go)
 
-	reg     *registry                   // what the top level registers (test, beforeEach, afterEach)
-	exports *goja.Object                // require("vbharness"), for suggestions when a name is misspelt
-	http    *flow.HTTP                  // every request a module makes: traced and redacted
-	control *flow.HTTP                  // the mock control API: not traced
-	rec     recording                   // the test's console lines and exchanges
-	tl      *timeline                   // the trace on the scenario clock: tokens, clock steps; nil while collecting tests
-	js      jsKit                       // the prelude's error classes, JSON, the response prototype
-	ends    []func(ctx context.Context) // what modules undo when the test ends (atTestEnd)
+	reg     *registry                         // what the top level registers (test, beforeEach, afterEach)
+	exports *goja.Object                      // require("vbharness"), for suggestions when a name is misspelt
+	http    *flow.HTTP                        // every request a module makes: traced and redacted
+	control *flow.HTTP                        // the mock control API: not traced
+	rec     recording                         // the test's console lines and exchanges
+	tl      *timeline                         // the trace on the scenario clock: tokens, clock steps; nil while collecting tests
+	js      jsKit                             // the prelude's error classes, JSON, the response prototype
+	ends    []func(ctx context.Context) error // what modules undo when the test ends (atTestEnd)
 
 	record   func(service string, ex *flow.Exchange) // RunOptions.Record; nil: none
 	contract ContractMode                            // the test's contract mode (EffectiveContract); "" while it is not known
@@ -65,20 +65,42 @@ type host struct {
 
 // atTestEnd registers f to run when the test ends, however it ends (passed, failed,
 // timed out, interrupted), before its result is collected; ctx is not the test's, which
-// may be done, but one with a short deadline of its own. f must not throw.
-func (h *host) atTestEnd(f func(ctx context.Context)) { h.ends = append(h.ends, f) }
+// may be done, but one with a short deadline of its own. f must not throw: it returns
+// what it could not undo, which the test's result reports (testEndFailed).
+func (h *host) atTestEnd(f func(ctx context.Context) error) { h.ends = append(h.ends, f) }
 
-// testEnded runs what atTestEnd registered, newest first.
-func (h *host) testEnded(parent context.Context) {
+// testEnded runs what atTestEnd registered, newest first, and returns what they could
+// not undo.
+func (h *host) testEnded(parent context.Context) error {
 	if len(h.ends) == 0 {
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), testEndTimeout)
 	defer cancel()
+	var errs []error
 	for i := len(h.ends) - 1; i >= 0; i-- {
-		h.ends[i](ctx)
+		if err := h.ends[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	h.ends = nil
+	return errors.Join(errs...)
+}
+
+// testEndFailed reports on res what the test's end could not undo (err, from testEnded).
+// It is never silent: a stub left on a shared mock answers the tests that come after, so
+// a test that passed (or skipped) is errored with err as its message, as a failing
+// t.Cleanup fails a Go test. A test that already failed keeps its own outcome, and err
+// goes to its console, which is shown with the failure.
+func (h *host) testEndFailed(res *Result, err error) {
+	if res.Status == StatusPassed || res.Status == StatusSkipped {
+		res.Status, res.Message, res.SkipReason = StatusErrored, err.Error(), ""
+		res.Expected, res.Actual, res.Stack = "", "", ""
+		return
+	}
+	for _, e := range strings.Split(err.Error(), "\n") {
+		h.rec.console = append(h.rec.console, ConsoleLine{Level: "warn", Text: e})
+	}
 }
 
 // testEndTimeout bounds what runs when a test ends (atTestEnd).

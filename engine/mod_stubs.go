@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -103,12 +104,13 @@ func (m *mockModule) controlDelete(ctx context.Context, path string) (int, []byt
 }
 
 // removeOwnStubs removes the stubs the test added and did not remove, when it has ended
-// (atTestEnd). It never throws; a stub it cannot remove is reported on the test's
-// console, since it would still answer later tests on a shared mock.
-func (m *mockModule) removeOwnStubs(ctx context.Context) {
+// (atTestEnd). It never throws; it returns which stubs it could not remove, since they
+// would still answer later tests on a shared mock (the test's result reports them).
+func (m *mockModule) removeOwnStubs(ctx context.Context) error {
 	if m.target == nil || m.target.Control == nil {
-		return
+		return nil
 	}
+	var errs []error
 	for _, id := range m.stubs {
 		status, body, err := m.controlDelete(ctx, "/_mock/stubs/"+url.PathEscape(id))
 		if err == nil && (status == http.StatusNoContent || status == http.StatusNotFound) {
@@ -126,8 +128,8 @@ func (m *mockModule) removeOwnStubs(ctx context.Context) {
 				msg += ": " + eb.Error
 			}
 		}
-		m.rec.console = append(m.rec.console, ConsoleLine{Level: "warn",
-			Text: "vbharness: the test ended, but its Veeam stub " + id + " could not be removed (" + msg + "); it still answers on the mock"})
+		errs = append(errs, errors.New("vbharness: the test ended, but its Veeam stub "+id+" could not be removed ("+msg+"); it still answers on the mock"))
 	}
 	m.stubs = nil
+	return errors.Join(errs...)
 }

@@ -3,10 +3,14 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/vbharness/vbharness/engine/flow"
@@ -300,14 +304,17 @@ func TestHTTPRequestTimeout(t *testing.T) {
 	}
 }
 
-// TestMockCallsSendTheControlToken runs mock.* calls against a standalone stack started
-// as `vbharness mock --control-token T` is (stack.Serve with ControlToken, plain HTTP on
-// loopback): that server answers 401 to a control call without Authorization: Bearer T,
-// so the calls pass only if the engine sends the target's control token on each.
-func TestMockCallsSendTheControlToken(t *testing.T) {
-	t.Parallel()
-	const token = "ctl-token-for-this-test-9Qa7"
-	run, err := stack.Serve(context.Background(), stack.ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: "127.0.0.1:0", HTTP: true, ControlToken: token})
+// controlTokenForTests is the control token of tokenStack's servers.
+const controlTokenForTests = "ctl-token-for-this-test-9Qa7"
+
+// tokenStack starts a standalone stack as `vbharness mock --control-token T` does
+// (stack.Serve with ControlToken, plain HTTP on loopback) and returns a live target for
+// it that knows the token. That server answers 401 to a control call without
+// Authorization: Bearer T, so a call through the target passes only if the engine sends
+// the target's control token on it.
+func tokenStack(t *testing.T) (*stack.Running, *Target) {
+	t.Helper()
+	run, err := stack.Serve(context.Background(), stack.ServeOptions{EntraAddr: "127.0.0.1:0", VeeamAddr: "127.0.0.1:0", HTTP: true, ControlToken: controlTokenForTests})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,12 +328,44 @@ func TestMockCallsSendTheControlToken(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("GET /_mock/health without the control token: HTTP %d, want 401", resp.StatusCode)
 	}
-	target := &Target{
+	return run, &Target{
 		Name: "localmock", Kind: TargetLive, Clock: clock.NewReal(), HTTPClient: &http.Client{},
 		Entra:   EntraTarget{EntraSettings: flow.EntraSettings{Authority: run.EntraURL, Tenant: run.Tenant, ClientID: run.ClientID}},
 		Veeam:   VeeamTarget{URL: run.VeeamURL, Organization: run.Tenant},
-		Control: &ControlTarget{EntraURL: run.EntraURL, VeeamURL: run.VeeamURL, Token: token},
+		Control: &ControlTarget{EntraURL: run.EntraURL, VeeamURL: run.VeeamURL, Token: controlTokenForTests},
 	}
+}
+
+// stubsOn lists the Veeam mock's stubs through its control API, with the token.
+func stubsOn(t *testing.T, run *stack.Running) []string {
+	t.Helper()
+	rq, _ := http.NewRequest(http.MethodGet, run.VeeamURL+"/_mock/stubs", nil)
+	rq.Header.Set("Authorization", "Bearer "+controlTokenForTests)
+	resp, err := http.DefaultClient.Do(rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Stubs []struct {
+			ID string `json:"id"`
+		} `json:"stubs"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /_mock/stubs with the control token: HTTP %d, %v", resp.StatusCode, err)
+	}
+	var ids []string
+	for _, s := range body.Stubs {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
+// TestMockCallsSendTheControlToken runs mock.* calls against a standalone stack that
+// requires a control token (tokenStack): each passes only if the engine sends the token.
+func TestMockCallsSendTheControlToken(t *testing.T) {
+	t.Parallel()
+	_, target := tokenStack(t)
 	tr := newTestRuntime(t, withTarget(target))
 	tr.run(`
 		expect(mock.entra.health().status).toBe("ok");
@@ -342,7 +381,97 @@ func TestMockCallsSendTheControlToken(t *testing.T) {
 		const before = Date.parse(mock.veeam.clock().now);
 		clock.advance("61m");
 		expect(Date.parse(mock.veeam.clock().now) - before).toBeGreaterThanOrEqual(61 * 60 * 1000);
+		// stub.remove() sends its DELETE itself (controlDelete), with the token too.
+		const stub = mock.veeam.stub({ method: "GET", path: "/v8/Health", status: 503, anonymous: true });
+		expect(mock.veeam.stubs()).toHaveLength(1);
+		expect(stub.remove()).toBe(true);
+		expect(mock.veeam.stubs()).toHaveLength(0);
+		expect(stub.remove()).toBe(false); // gone already
 		mock.reset();`)
+}
+
+// stubLeaver is a script whose tests leave a stub on the Veeam mock when they end.
+const stubLeaver = `const { test } = require("vbharness");
+test("leaves a stub behind", ({ mock }) => {
+  mock.veeam.stub({ method: "GET", path: "/v8/Health", status: 503, anonymous: true });
+}, { requires: ["control"] });
+test("leaves a stub behind and fails", ({ mock, expect }) => {
+  mock.veeam.stub({ method: "GET", path: "/v8/Health", status: 503, anonymous: true });
+  expect(1).toBe(2);
+}, { requires: ["control"] });
+`
+
+// The stubs a test leaves are removed when it ends by the same DELETE stub.remove()
+// sends, outside the script: on a mock that requires a control token, it must carry
+// the token too, or the stub stays on the shared mock.
+func TestAStubsRemovalAtTestEndSendsTheControlToken(t *testing.T) {
+	t.Parallel()
+	run, target := tokenStack(t)
+	s, err := NewLoader(fstest.MapFS{"leaver.js": {Data: []byte(stubLeaver)}}).Load("leaver.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		status Status
+	}{
+		{"leaves a stub behind", StatusPassed},
+		{"leaves a stub behind and fails", StatusFailed},
+	} {
+		res := s.Run(context.Background(), tc.name, RunOptions{Target: target, Timeout: 10 * time.Second})
+		if ids := stubsOn(t, run); len(ids) != 0 {
+			t.Errorf("%s: the test's own stub %v is still on the mock after the test ended (the removal at the test's end did not send the control token?); result %s %q, console %+v",
+				tc.name, ids, res.Status, res.Message, res.Console)
+		}
+		if res.Status != tc.status || len(res.Console) != 0 {
+			t.Errorf("%s: %s %q, console %+v; want %s with an empty console", tc.name, res.Status, res.Message, res.Console, tc.status)
+		}
+	}
+}
+
+// refuseStubDeletes is a transport that sends a DELETE of one stub without its
+// Authorization header, as if the control token had changed since the stub was added:
+// the mock answers its own 401.
+type refuseStubDeletes struct{}
+
+func (refuseStubDeletes) RoundTrip(rq *http.Request) (*http.Response, error) {
+	if rq.Method == http.MethodDelete && strings.HasPrefix(rq.URL.Path, "/_mock/stubs/") {
+		rq = rq.Clone(rq.Context())
+		rq.Header.Del("Authorization")
+	}
+	return http.DefaultTransport.RoundTrip(rq)
+}
+
+// A stub the test's end cannot remove (the mock refuses the DELETE) is never left
+// silently on a shared mock: a test that passed is errored with what was left and why,
+// and a test that failed keeps its failure and says so on its console, which is shown
+// with the failure. The token is not in either.
+func TestAStubLeftOnTheMockIsReported(t *testing.T) {
+	t.Parallel()
+	run, target := tokenStack(t)
+	target.HTTPClient = &http.Client{Transport: refuseStubDeletes{}}
+	s, err := NewLoader(fstest.MapFS{"leaver.js": {Data: []byte(stubLeaver)}}).Load("leaver.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(`^vbharness: the test ended, but its Veeam stub \S+ could not be removed \(HTTP 401: the control API needs Authorization: Bearer <control token>\); it still answers on the mock$`)
+
+	res := s.Run(context.Background(), "leaves a stub behind", RunOptions{Target: target, Timeout: 10 * time.Second})
+	if res.Status != StatusErrored || !want.MatchString(res.Message) {
+		t.Errorf("a passing test whose stub could not be removed: %s %q, want errored with a message matching %s", res.Status, res.Message, want)
+	}
+	res = s.Run(context.Background(), "leaves a stub behind and fails", RunOptions{Target: target, Timeout: 10 * time.Second})
+	if res.Status != StatusFailed || len(res.Console) != 1 || res.Console[0].Level != "warn" || !want.MatchString(res.Console[0].Text) {
+		t.Errorf("a failing test whose stub could not be removed: %s %q, console %+v; want failed, with one warn console line matching %s", res.Status, res.Message, res.Console, want)
+	}
+	if ids := stubsOn(t, run); len(ids) != 2 {
+		t.Errorf("stubs on the mock: %v, want the two the transport kept", ids)
+	}
+	for _, r := range []string{res.Message, fmt.Sprint(res.Console)} {
+		if strings.Contains(r, controlTokenForTests) {
+			t.Errorf("the control token is in the result: %s", r)
+		}
+	}
 }
 
 // TestARefusedRefreshIsNotSentAgain is issue 12's defect 2: one session.get after the

@@ -172,8 +172,13 @@ func (s *Script) Run(ctx context.Context, test string, opts RunOptions) (res *Re
 		opts.Started()
 	}
 	// What modules undo when the test ends (the stubs it added), however it ends: this
-	// runs before the deadline's cancel and before finish collects the console.
-	defer r.testEnded(ctx)
+	// runs before the deadline's cancel and before finish collects the console. What
+	// it cannot undo is reported (testEndFailed), never left silently.
+	defer func() {
+		if err := r.testEnded(ctx); err != nil {
+			r.testEndFailed(res, err)
+		}
+	}()
 	r.runTest(def, res)
 	return res
 }

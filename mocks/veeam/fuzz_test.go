@@ -168,10 +168,11 @@ func FuzzAssertion(f *testing.F) {
 
 // judgeAssertion decides, without the mock's code, whether the seed's login must accept
 // an assertion (docs/veeam-mock.md, "jwt-bearer checks"): a JSON object whose
-// access_token is an RS256 JWT signed with a key the mock Entra publishes, with exp not
-// passed and nbf reached on the shared clock (assertionClockSkew 0), tid the default
-// organization's tenant, aud Microsoft Graph, and scp holding a Directory and a User
-// permission. It returns why not, or nil. Duplicate JSON keys count as encoding/json
+// access_token is an RS256 JWT signed with a key the mock Entra publishes; exp present,
+// exp, nbf and iat JSON numbers where present (not strings), exp not passed and nbf
+// reached on the shared clock (assertionClockSkew 0); tid the default organization's
+// tenant, aud Microsoft Graph, and scp holding a Directory and a User permission. It
+// returns why not, or nil. Duplicate JSON keys count as encoding/json
 // reads them (the last one wins). The fuzzers hold the mock to it one way: a 200 for an
 // assertion it refuses fails; the mock's own valid seed must get 200.
 func (e *testEnv) judgeAssertion(assertion string) error {
@@ -213,40 +214,57 @@ func (e *testEnv) judgeAssertion(assertion string) error {
 	if err != nil || rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) != nil {
 		return errors.New("has a signature that does not verify")
 	}
-	var claims struct {
-		Exp json.Number     `json:"exp"` // a number, or a string holding one, as NumericDate reads it
-		Nbf json.Number     `json:"nbf"`
-		TID string          `json:"tid"`
-		Aud json.RawMessage `json:"aud"`
-		Scp string          `json:"scp"`
-	}
+	var claims map[string]json.RawMessage // the last of duplicate keys wins, as in the mock
 	cb, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil || json.Unmarshal(cb, &claims) != nil {
-		return errors.New("has claims that are not a JSON object with numeric exp/nbf and a string scp")
+		return errors.New("has claims that are not a JSON object")
 	}
+	// Checks 8 and 13 of the table: exp, nbf and iat, where present, are JSON numbers
+	// (not strings, though golang-jwt's NumericDate would read "123"); exp is present
+	// (null is absent, as it leaves a *NumericDate nil) and not passed; nbf is reached.
 	secs := float64(now.UnixNano()) / 1e9
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-	exp, expErr := claims.Exp.Float64()
-	nbf, nbfErr := claims.Nbf.Float64()
+	times := map[string]float64{}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		raw, ok := claims[name]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		var n json.Number
+		if c := strings.TrimSpace(string(raw)); c == "" || c[0] == '"' || json.Unmarshal(raw, &n) != nil {
+			return fmt.Errorf("has an %s claim that is not a JSON number: %s", name, raw)
+		}
+		v, err := n.Float64()
+		if err != nil {
+			return fmt.Errorf("has an %s claim out of range: %s", name, raw)
+		}
+		times[name] = v
+	}
+	exp, hasExp := times["exp"]
+	nbf, hasNbf := times["nbf"]
+	var tid, scp string
+	for name, into := range map[string]*string{"tid": &tid, "scp": &scp} {
+		if raw, ok := claims[name]; ok && json.Unmarshal(raw, into) != nil {
+			return fmt.Errorf("has a %s claim that is not a string: %s", name, raw)
+		}
+	}
 	switch {
-	case claims.Exp == "" || expErr != nil:
-		return errors.New("has no numeric exp")
+	case !hasExp:
+		return errors.New("has no exp claim")
 	// RFC 7519 §4.1.4: the current time must be before exp.
 	case secs >= exp:
 		return fmt.Errorf("expired at %s (the clock reads %s)", num(exp), num(secs))
-	case claims.Nbf != "" && nbfErr != nil:
-		return errors.New("has an nbf that is not a number")
 	// RFC 7519 §4.1.5: not before nbf. Dates count in whole seconds (golang-jwt's
 	// NumericDate precision), so a fractional nbf is reached at its whole second.
-	case claims.Nbf != "" && secs < math.Floor(nbf):
+	case hasNbf && secs < math.Floor(nbf):
 		return fmt.Errorf("is not valid before %s (the clock reads %s)", num(nbf), num(secs))
-	case !strings.EqualFold(claims.TID, DefaultOrganizationMSID):
-		return fmt.Errorf("is for tenant %q", claims.TID)
+	case !strings.EqualFold(tid, DefaultOrganizationMSID):
+		return fmt.Errorf("is for tenant %q", tid)
 	}
 	var auds []string
-	if json.Unmarshal(claims.Aud, &auds) != nil {
+	if json.Unmarshal(claims["aud"], &auds) != nil {
 		var one string
-		if json.Unmarshal(claims.Aud, &one) != nil {
+		if json.Unmarshal(claims["aud"], &one) != nil {
 			return errors.New("has an aud that is neither a string nor strings")
 		}
 		auds = []string{one}
@@ -257,7 +275,7 @@ func (e *testEnv) judgeAssertion(assertion string) error {
 		return fmt.Errorf("is for audience %v, not Microsoft Graph", auds)
 	}
 	holds := func(perms ...string) bool {
-		for _, s := range strings.Fields(claims.Scp) {
+		for _, s := range strings.Fields(scp) {
 			for _, p := range perms {
 				if strings.EqualFold(s, p) {
 					return true
@@ -267,20 +285,22 @@ func (e *testEnv) judgeAssertion(assertion string) error {
 		return false
 	}
 	if !holds("Directory.Read.All", "Directory.ReadWrite.All", "Directory.AccessAsUser.All") {
-		return fmt.Errorf("has scp %q, without a Directory permission", claims.Scp)
+		return fmt.Errorf("has scp %q, without a Directory permission", scp)
 	}
 	if !holds("User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All") {
-		return fmt.Errorf("has scp %q, without a User permission", claims.Scp)
+		return fmt.Errorf("has scp %q, without a User permission", scp)
 	}
 	return nil
 }
 
 // FuzzEntraTokenClaims signs arbitrary JOSE headers and claims with the mock Entra's
 // real key, so the fuzzer reaches every claim check behind the signature: alg, kid,
-// exp, nbf, tid, aud and scp in every JSON type. A 200 must mean the header said RS256
-// and the claims are unexpired and valid already on the clock, name the organization's
-// tenant and Graph, and hold a Directory and a User permission (judgeAssertion);
-// nothing else signs a tenant in.
+// exp, nbf, tid, aud and scp in every JSON type, and left out. A 200 must mean the
+// header said RS256 and the claims carry an exp, hold exp/nbf/iat as JSON numbers, are
+// unexpired and valid already on the clock, name the organization's tenant and Graph,
+// and hold a Directory and a User permission (judgeAssertion); nothing else signs a
+// tenant in. Each property has a seed that breaks it alone, so the seed corpus (go test
+// without -fuzz) fails when the mock stops checking it.
 func FuzzEntraTokenClaims(f *testing.F) {
 	e := newTestServer(f)
 	key := e.entra.keys.Active()
@@ -288,11 +308,23 @@ func FuzzEntraTokenClaims(f *testing.F) {
 	hdr := func(alg, kid string, extra string) string {
 		return `{"typ":"JWT","alg":` + strconv.Quote(alg) + `,"kid":` + strconv.Quote(kid) + extra + `}`
 	}
-	claimsJSON := func(over string) string {
-		return `{"aud":"` + graphAppID + `","tid":"` + DefaultOrganizationMSID + `","iat":` + strconv.FormatInt(now.Unix()-300, 10) +
-			`,"nbf":` + strconv.FormatInt(now.Unix()-300, 10) + `,"exp":` + strconv.FormatInt(now.Unix()+3600, 10) +
-			`,"scp":"Directory.AccessAsUser.All User.ReadWrite.All","upn":"admin@abc.onmicrosoft.com"` + over + `}`
+	// claimsWithout is a valid token's claims without the claim drop (""; none), with
+	// over appended (a later duplicate key wins).
+	claimsWithout := func(drop, over string) string {
+		var b strings.Builder
+		for _, c := range [][2]string{
+			{"aud", strconv.Quote(graphAppID)}, {"tid", strconv.Quote(DefaultOrganizationMSID)},
+			{"iat", strconv.FormatInt(now.Unix()-300, 10)}, {"nbf", strconv.FormatInt(now.Unix()-300, 10)},
+			{"exp", strconv.FormatInt(now.Unix()+3600, 10)},
+			{"scp", `"Directory.AccessAsUser.All User.ReadWrite.All"`}, {"upn", `"admin@abc.onmicrosoft.com"`},
+		} {
+			if c[0] != drop {
+				b.WriteString(`,"` + c[0] + `":` + c[1])
+			}
+		}
+		return "{" + strings.TrimPrefix(b.String()+over, ",") + "}"
 	}
+	claimsJSON := func(over string) string { return claimsWithout("", over) }
 	goodHeader, goodClaims := hdr("RS256", key.KID, ""), claimsJSON("")
 	f.Add(goodHeader, goodClaims)
 	f.Add(hdr("none", key.KID, ""), claimsJSON(""))
@@ -316,6 +348,19 @@ func FuzzEntraTokenClaims(f *testing.F) {
 	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"scp":""`))
 	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"exp":"`+strconv.FormatInt(now.Unix()+3600, 10)+`"`))
 	f.Add(hdr("RS256", key.KID, ""), claimsJSON(`,"exp":`+strconv.FormatInt(now.Unix(), 10)+`.5,"nbf":`+strconv.FormatInt(now.Unix(), 10)+`.5`))
+	// exp is required (check 13): left out, null (absent to NumericDate), or only under
+	// another name.
+	f.Add(hdr("RS256", key.KID, ""), claimsWithout("exp", ""))
+	f.Add(hdr("RS256", key.KID, ""), claimsWithout("exp", `,"exp":null`))
+	f.Add(hdr("RS256", key.KID, ""), claimsWithout("exp", `,"expires_on":`+strconv.FormatInt(now.Unix()+3600, 10)))
+	// exp is a JSON number (check 8), in the future: not a string holding one, nor
+	// another JSON type.
+	f.Add(hdr("RS256", key.KID, ""), claimsWithout("exp", `,"exp":"`+strconv.FormatInt(now.Unix()+3600, 10)+`"`))
+	f.Add(hdr("RS256", key.KID, ""), claimsWithout("exp", `,"exp":true`))
+	f.Add(hdr("RS256", key.KID, ""), claimsWithout("exp", `,"exp":[`+strconv.FormatInt(now.Unix()+3600, 10)+`]`))
+	f.Add(hdr("RS256", key.KID, ""), claimsWithout("exp", `,"exp":{"value":`+strconv.FormatInt(now.Unix()+3600, 10)+`}`))
+	f.Add(hdr("RS256", key.KID, ""), claimsWithout("nbf", `,"nbf":"`+strconv.FormatInt(now.Unix()-300, 10)+`"`))
+	f.Add(hdr("RS256", key.KID, ""), claimsWithout("iat", `,"iat":"`+strconv.FormatInt(now.Unix()-300, 10)+`"`))
 	f.Add(hdr("RS256", key.KID, ""), `[]`)
 	f.Add(`{"alg":"RS256","alg":"none"}`, claimsJSON(""))
 	f.Fuzz(func(t *testing.T, header, claims string) {

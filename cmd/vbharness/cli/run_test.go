@@ -506,25 +506,31 @@ test("x", () => {
 
 // TestRunTimeoutEndsATestThatSetsNone runs spinning scenarios through the real engine:
 // --timeout ends a test that sets no timeout of its own, a test's own option ends it
-// sooner, and with --timeout none the option still applies. The runs are under a
-// watchdog, so a default timeout that never fires fails here in seconds, saying so.
+// sooner, and with --timeout none the option still applies. Each must be the engine's
+// own timeout, which interrupts the script where it spins; the runner's backstop, which
+// abandons a test that has not stopped AbandonGrace after its deadline, reports
+// "timed out after … ; abandoned" instead, seconds late, and must not be what ends
+// them. The runs are under a watchdog, so a timeout that never fires fails here too.
 func TestRunTimeoutEndsATestThatSetsNone(t *testing.T) {
 	t.Parallel()
 	const spin = `const { test } = require("vbharness");
 test("spins with no timeout of its own", () => { for (;;) {} });
 test("spins past its own timeout", () => { for (;;) {} }, { timeout: "50ms" });
 `
+	type ended struct{ test, message string } // the result's message, as the engine says it
 	cases := []struct {
 		name    string
 		args    []string
-		want    []string
+		want    []ended
 		summary string
 	}{
-		{"--timeout 300ms", []string{"--timeout", "300ms"},
-			[]string{"spins with no timeout of its own", "timed out after 300ms", "spins past its own timeout", "timed out after 50ms"},
-			"0 passed, 2 failed, 0 skipped"},
-		{"--timeout none keeps a test's own", []string{"--timeout", "none", "--filter", "its own timeout"},
-			[]string{"spins past its own timeout", "timed out after 50ms"}, "0 passed, 1 failed, 0 skipped"},
+		{"--timeout 300ms", []string{"--timeout", "300ms"}, []ended{
+			{"spins with no timeout of its own", "timed out after 300ms (interrupted at spin.js:2:50)"},
+			{"spins past its own timeout", "timed out after 50ms (interrupted at spin.js:3:44)"},
+		}, "0 passed, 2 failed, 0 skipped"},
+		{"--timeout none keeps a test's own", []string{"--timeout", "none", "--filter", "its own timeout"}, []ended{
+			{"spins past its own timeout", "timed out after 50ms (interrupted at spin.js:3:44)"},
+		}, "0 passed, 1 failed, 0 skipped"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -538,12 +544,27 @@ test("spins past its own timeout", () => { for (;;) {} }, { timeout: "50ms" });
 				t.Errorf("exit %d, last line %q; want 1 and %q\n%s%s", r.code, r.lastLine(), c.summary, r.stdout, r.stderr)
 			}
 			for _, w := range c.want {
-				if !strings.Contains(r.stdout, w) {
-					t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+				got := timedOutMessage(r.stdout, w.test)
+				switch {
+				case strings.Contains(got, "abandoned"):
+					t.Errorf("%q was not ended by the engine's timeout: the runner abandoned it after its grace (%q); want %q\n%s", w.test, got, w.message, r.stdout)
+				case got != w.message:
+					t.Errorf("%q ended with %q, want the engine's own timeout %q\n%s", w.test, got, w.message, r.stdout)
 				}
 			}
 		})
 	}
+}
+
+// timedOutMessage returns the message the console report gives under the heading of
+// test's timeout in spin.js ("── TIMEOUT spin.js › test"), or "" if there is none.
+func timedOutMessage(stdout, test string) string {
+	_, after, ok := strings.Cut(stdout, "── TIMEOUT spin.js › "+test+"\n")
+	if !ok {
+		return ""
+	}
+	line, _, _ := strings.Cut(after, "\n")
+	return strings.TrimSpace(line)
 }
 
 func TestParseSize(t *testing.T) {
