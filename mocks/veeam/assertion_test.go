@@ -120,6 +120,8 @@ func TestJWTBearerRefusesEveryBadAssertion(t *testing.T) {
 		{name: "expired", access: fe.mint(t, entraToken{claims: map[string]any{"exp": now.Add(-time.Minute).Unix()}}), want: "expired at 2026-01-05T08:59:00Z"},
 		{name: "not yet valid", access: fe.mint(t, entraToken{claims: map[string]any{"nbf": now.Add(time.Hour).Unix()}}), want: "not valid before 2026-01-05T10:00:00Z"},
 		{name: "no exp", access: fe.mint(t, entraToken{drop: []string{"exp"}}), want: "has no exp claim"},
+		{name: "exp named Exp (claim names are case-sensitive)", access: fe.mint(t, entraToken{drop: []string{"exp"}, claims: map[string]any{"Exp": now.Add(time.Hour).Unix()}}), want: `its claim "Exp" is "exp" in another case`},
+		{name: "tid named TID beside no tid", access: fe.mint(t, entraToken{drop: []string{"tid"}, claims: map[string]any{"TID": DefaultOrganizationMSID}}), want: `its claim "TID" is "tid" in another case`},
 		{name: "wrong tenant", access: fe.mint(t, entraToken{claims: map[string]any{"tid": LegacyOrganizationMSID}}), want: `issued for tenant "` + LegacyOrganizationMSID + `"`},
 		{name: "wrong audience", access: fe.mint(t, entraToken{claims: map[string]any{"aud": "https://outlook.office.com"}}), want: `audience "https://outlook.office.com", not Microsoft Graph`},
 		{name: "missing Directory permission", access: fe.mint(t, entraToken{claims: map[string]any{"scp": "openid profile User.ReadWrite.All"}}), want: "lacks a Directory permission"},

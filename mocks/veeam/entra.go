@@ -114,9 +114,9 @@ type jwtHeader struct {
 	Crit  json.RawMessage `json:"crit"`
 }
 
-// checkTimeClaims refuses a payload whose exp, nbf or iat is not a JSON number: RFC 7519
-// §2 makes them NumericDates, and the JWT library would read "1700000000" (a string) as
-// one.
+// checkTimeClaims refuses a payload whose exp, nbf or iat is not a JSON number (RFC 7519
+// §2 makes them NumericDates, and the JWT library would read "1700000000", a string, as
+// one), or that names a claim the server reads in another case ("Exp").
 func checkTimeClaims(payload string) error {
 	raw, err := b64.DecodeString(strings.TrimRight(payload, "="))
 	if err != nil {
@@ -125,6 +125,17 @@ func checkTimeClaims(payload string) error {
 	var claims map[string]json.RawMessage
 	if json.Unmarshal(raw, &claims) != nil {
 		return nil // the parser reports it
+	}
+	// Claim names are case-sensitive (RFC 7519 §4, JSON member names), as .NET reads them,
+	// but encoding/json fills entraClaims' fields from a key of any case: "Exp" would count
+	// as exp here and as no expiry at all on the real server. Entra never sends such names,
+	// so a token that does is refused rather than read two ways.
+	for key := range claims {
+		for _, name := range readClaims {
+			if key != name && strings.EqualFold(key, name) {
+				return fmt.Errorf("its claim %q is %q in another case; JWT claim names are case-sensitive (RFC 7519 §4)", key, name)
+			}
+		}
 	}
 	for _, name := range []string{"exp", "nbf", "iat"} {
 		v, ok := claims[name]
@@ -138,6 +149,10 @@ func checkTimeClaims(payload string) error {
 	}
 	return nil
 }
+
+// readClaims are the claim names entraClaims reads (jwt.RegisteredClaims and its own).
+var readClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti",
+	"tid", "scp", "oid", "upn", "unique_name", "preferred_username", "appid", "azp"}
 
 // entraKeys verifies Entra-issued access tokens. Keys are discovered per tenant through
 // {authority}/{tenant}/v2.0/.well-known/openid-configuration → jwks_uri, fetched with
