@@ -395,8 +395,10 @@ func (p *Proxy) process(j job) {
 	st, now, latency := j.st, j.now, j.latency
 	ex := st.ex
 	p.learn(ex)
+	// An answer whose body broke off (the upstream's connection failed mid-body, or the
+	// client went away) is unchecked: its copy is partial, and a check would call it empty.
 	checked := p.checker != nil && !st.tooLarge && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
-		(st.failed || st.body == nil || st.body.complete())
+		(st.body == nil || st.body.complete())
 	var vs []Violation
 	if checked {
 		vs = p.checker.Check(ex)

@@ -447,3 +447,38 @@ func TestProxyRequestBodyLimit(t *testing.T) {
 }
 
 var journalAll = journal.Filter{}
+
+// An upstream that breaks off its answer mid-body (a lab's connection reset) is not a
+// contract violation: the proxy never saw the body, so the exchange is unchecked, and
+// nothing is recorded. Behind a real server the reverse proxy aborts the handler on the
+// copy error, which takes another path than a handler called directly.
+func TestProxyUpstreamBreaksOffMidBody(t *testing.T) {
+	t.Parallel()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", jsonType)
+		w.Header().Set("Content-Length", "1000")
+		io.WriteString(w, `{"offset":0,"limit":30,"results":[`)
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	defer hs.Close()
+	u, _ := url.Parse(hs.URL)
+	p := proxy.New(u, proxy.WithChecker(contract.New()))
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	if resp, err := http.Get(srv.URL + "/v8/Jobs"); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	p.Close()
+	s := p.Summary("fail")
+	if s.Stats.Violations != 0 || len(s.Violations) != 0 {
+		t.Errorf("violations %+v, want none: the answer was cut off, not empty", s.Violations)
+	}
+	if s.Stats.Exchanges != 1 || s.Stats.Unchecked != 1 {
+		t.Errorf("stats %+v, want one exchange, unchecked", s.Stats)
+	}
+}
