@@ -186,3 +186,36 @@ func TestProxyCommandUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// An exchange a stub cannot hold (a path outside /v8/, such as the published document
+// a client reads) is left out of the recording with a warning, as `vbharness run
+// --record` leaves it out: the recording of the rest is written and announced, and the
+// proxy exits 0. It used to fail the whole recording (exit 1, no "recorded" line).
+func TestProxyRecordingSkipsWhatAStubCannotHold(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	info, _ := serveMock(t, f)
+	c := caClient(t, info.CAFile)
+	p := serveProxy(t, f, info, "--record", "rec")
+	for _, path := range []string{"/swagger/docs/v8", "/v8/Health"} {
+		resp, err := c.Get(p.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s through the proxy: %d", path, resp.StatusCode)
+		}
+	}
+	r := p.stop()
+	if r.code != 0 {
+		t.Errorf("exit %d, want 0\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "recorded 1 stubs in rec") || !strings.Contains(r.stderr, "not recorded: GET /swagger/docs/v8: stubs answer /v8/ paths only") {
+		t.Errorf("stderr lacks the recording's line and the skipped exchange:\n%s", r.stderr)
+	}
+	if recs, _ := filepath.Glob(filepath.Join(f.dir, "rec", "*.json")); len(recs) != 1 {
+		t.Errorf("recording %v, want the one stub of /v8/Health", recs)
+	}
+}
