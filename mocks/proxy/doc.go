@@ -16,7 +16,9 @@
 // case-insensitively, and the mock's own /_mock/…) goes to the Veeam upstream; any other
 // path goes to the Entra upstream when one is set (WithEntraUpstream), else to the Veeam
 // upstream too. So a client may point both its Entra authority and its Veeam URL at the
-// proxy. Paths under /_proxy/ are the proxy's own and are never forwarded.
+// proxy. Paths under /_proxy/ are the proxy's own and are never forwarded; paths under
+// /_mock/ (a mock upstream's control API, which answers loopback callers and so would
+// answer anyone through the proxy) are forwarded only to the callers /_proxy/ answers.
 //
 // Bodies: a request body is read whole before it is forwarded, up to MaxRequestBody
 // (1 MiB, the mocks' own limit; a larger one gets 413 in the proxy's JSON error shape).

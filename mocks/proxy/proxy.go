@@ -194,6 +194,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if l := strings.ToLower(r.URL.Path); l == Prefix || strings.HasPrefix(l, Prefix+"/") {
 		p.serveControl(w, r)
 		return
+	} else if l == control.Prefix || strings.HasPrefix(l, control.Prefix+"/") {
+		// A mock upstream's control API answers loopback callers, and the proxy calls it
+		// from the loopback: forward it only to the callers the proxy's own routes answer,
+		// or a proxy listening off the loopback would open it to every machine.
+		if !p.allowed(w, r, "the mock's control API (/_mock/) through the proxy") {
+			return
+		}
 	}
 	start := time.Now()
 	now := p.clock.Now()

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -480,5 +481,57 @@ func TestProxyUpstreamBreaksOffMidBody(t *testing.T) {
 	}
 	if s.Stats.Exchanges != 1 || s.Stats.Unchecked != 1 {
 		t.Errorf("stats %+v, want one exchange, unchecked", s.Stats)
+	}
+}
+
+// The Veeam mock's control API answers loopback callers only (unless the mock has a
+// control token), and the proxy reaches its upstream from the loopback: forwarding
+// /_mock/ for anyone made a proxy listening off the loopback (with a control token for
+// its own routes) a way for any machine to reset the mock, add stubs or approve its
+// own device codes. /_mock/ is forwarded to the callers the proxy's own routes answer.
+func TestProxyForwardsTheMocksControlAPIOnlyToWhomItsOwnRoutesAnswer(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var forwarded []string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		forwarded = append(forwarded, r.URL.Path)
+		io.WriteString(w, `{"now":"2026-01-01T00:00:00Z","virtual":false}`)
+	}))
+	defer hs.Close()
+	u, _ := url.Parse(hs.URL)
+	for _, c := range []struct {
+		name, token, remote, path, auth string
+		status                          int
+	}{
+		{"a loopback caller, no token", "", "127.0.0.1:5000", "/_mock/clock", "", 200},
+		{"another machine, no token", "", "192.0.2.10:5000", "/_mock/clock", "", 403},
+		{"another machine, upper case", "", "192.0.2.10:5000", "/_MOCK/reset", "", 403},
+		{"another machine without the token", "tok", "192.0.2.10:5000", "/_mock/reset", "", 401},
+		{"another machine with the token", "tok", "192.0.2.10:5000", "/_mock/clock", "Bearer tok", 200},
+		{"another machine, a Veeam path", "tok", "192.0.2.10:5000", "/v8/Health", "", 200},
+	} {
+		mu.Lock()
+		forwarded = nil
+		mu.Unlock()
+		var opts []proxy.Option
+		if c.token != "" {
+			opts = append(opts, proxy.WithControlToken(c.token))
+		}
+		p := proxy.New(u, opts...)
+		req := httptest.NewRequest("GET", "https://127.0.0.1:4443"+c.path, nil)
+		req.RemoteAddr = c.remote
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, req)
+		p.Close()
+		mu.Lock()
+		if w.Code != c.status || (c.status == 200) != (len(forwarded) == 1) {
+			t.Errorf("%s: %d %s, forwarded %v; want %d", c.name, w.Code, w.Body, forwarded, c.status)
+		}
+		mu.Unlock()
 	}
 }
