@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -217,5 +219,40 @@ func TestProxyRecordingSkipsWhatAStubCannotHold(t *testing.T) {
 	}
 	if recs, _ := filepath.Glob(filepath.Join(f.dir, "rec", "*.json")); len(recs) != 1 {
 		t.Errorf("recording %v, want the one stub of /v8/Health", recs)
+	}
+}
+
+// A proxy told to stop while a slow upstream still owes an answer waits its grace,
+// then cuts the request off and stops as it would have: a slow lab is not a failed
+// listener. It used to exit 1 with "the listener failed: context deadline exceeded",
+// in warn mode too.
+func TestProxyStopsCleanlyWithARequestStillWaitingForTheUpstream(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	release := make(chan struct{})
+	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hs.Close()
+	defer close(release)
+	caFile := filepath.Join(f.dir, "upstream-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := serveProxy(t, f, mockInfo{Veeam: hs.URL, Entra: hs.URL, CAFile: caFile})
+	c := caClient(t, filepath.Join(f.dir, "state", "ca.pem"))
+	c.Timeout = 0
+	go func() {
+		if resp, err := c.Get(p.url + "/v8/Jobs"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // the request reaches the upstream
+	r := p.stop()
+	if r.code != 0 || strings.Contains(r.stderr, "listener failed") || !strings.Contains(r.stderr, "cut off") {
+		t.Errorf("exit %d, want 0 with a note that a request was cut off:\n%s", r.code, r.stderr)
 	}
 }
