@@ -4,7 +4,8 @@
 // upstream, the token endpoints included, and sends the upstream's status, headers and
 // body back as they came; on the side it checks each exchange against the contract
 // (a Checker: mocks/contract's), journals it with every secret redacted (mocks/journal,
-// mocks/secret), hands each Veeam exchange to a Recorder (mocks/record's) when asked,
+// mocks/secret), hands each exchange to a Recorder (mocks/record's, which records
+// Veeam's and learns the secrets of all) when asked,
 // keeps the violations, and serves them and the journal as JSON under /_proxy/.
 //
 // What lives elsewhere: the contract itself (what the v8 document and the Entra shapes

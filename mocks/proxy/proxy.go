@@ -94,7 +94,8 @@ func WithTransport(rt http.RoundTripper) Option { return func(p *Proxy) { p.rp.T
 // WithChecker sets the contract checker (default: none, nothing is checked).
 func WithChecker(c Checker) Option { return func(p *Proxy) { p.checker = c } }
 
-// WithRecorder hands every Veeam exchange to r (default: none).
+// WithRecorder hands every exchange to r (default: none): Veeam's to record, Entra's so
+// that r learns their secrets too.
 func WithRecorder(r Recorder) Option { return func(p *Proxy) { p.recorder = r } }
 
 // WithControlToken makes /_proxy/ answer callers that send `Authorization: Bearer tok`
@@ -427,8 +428,11 @@ func (p *Proxy) process(j job) {
 			p.onViolation(f)
 		}
 	}
-	if p.recorder != nil && ex.Service == ServiceVeeam && ex.Status != 0 && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
-		(st.body == nil || st.body.complete()) {
+	// The recorder gets Entra's exchanges too: it records Veeam's alone, but learns the
+	// secrets of every exchange (Entra's tokens, codes) to scrub them from the recording.
+	recordable := ex.Status != 0 && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
+		(st.body == nil || st.body.complete())
+	if p.recorder != nil && (ex.Service != ServiceVeeam || recordable) {
 		if err := p.recorder.Add(ex); err != nil {
 			p.mu.Lock()
 			first := p.recordErr == nil

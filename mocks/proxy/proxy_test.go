@@ -10,6 +10,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/journal"
 	"github.com/vbharness/vbharness/mocks/proxy"
+	"github.com/vbharness/vbharness/mocks/record"
 	"github.com/vbharness/vbharness/mocks/tlsca"
 	"github.com/vbharness/vbharness/mocks/veeam"
 )
@@ -533,5 +536,64 @@ func TestProxyForwardsTheMocksControlAPIOnlyToWhomItsOwnRoutesAnswer(t *testing.
 			t.Errorf("%s: %d %s, forwarded %v; want %d", c.name, w.Code, w.Body, forwarded, c.status)
 		}
 		mu.Unlock()
+	}
+}
+
+// recorderOf adapts a record.Recorder to the proxy, as the CLI does.
+type recorderOf struct{ *record.Recorder }
+
+func (r recorderOf) Add(ex proxy.Exchange) error { return r.Recorder.Add(record.Exchange(ex)) }
+
+// The recorder learns secrets from every exchange it is handed, Entra's included, and
+// records only Veeam's: the proxy handed it Veeam's alone, so a Veeam answer that
+// carried an Entra token the client had got through the proxy kept it in the recording
+// (the assertion carries Entra's tokens inside a form field, which the recorder does
+// not open).
+func TestProxyRecordingScrubsEntrasTokens(t *testing.T) {
+	t.Parallel()
+	const rt = "0.AXYA-entra-refresh-token-that-must-not-be-recorded"
+	entraUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", jsonType)
+		io.WriteString(w, `{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAiOiJKV1QifQ.e30.entra-access","refresh_token":"`+rt+`"}`)
+	}))
+	defer entraUp.Close()
+	veeamUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", jsonType)
+		io.WriteString(w, `{"installationId":"11111111-2222-4333-8444-555555555555","version":"8.0.5.20","note":"`+rt+`"}`)
+	}))
+	defer veeamUp.Close()
+	vu, _ := url.Parse(veeamUp.URL)
+	eu, _ := url.Parse(entraUp.URL)
+	dir := t.TempDir()
+	rec, err := record.New(record.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxy.New(vu, proxy.WithEntraUpstream(eu), proxy.WithRecorder(recorderOf{rec}))
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	for _, req := range []struct{ method, path, body string }{
+		{"POST", "/abc.onmicrosoft.com/oauth2/v2.0/token", "grant_type=refresh_token&refresh_token=old-entra-refresh-token"},
+		{"GET", "/v8/ServiceInstance", ""},
+	} {
+		r, _ := http.NewRequest(req.method, srv.URL+req.path, strings.NewReader(req.body))
+		r.Header.Set("Content-Type", formType)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	p.Close()
+	if n, err := rec.Close(); n != 1 || err != nil {
+		t.Fatalf("recorded %d stubs (%v), want the one of /v8/ServiceInstance", n, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), rt) {
+			t.Errorf("%s holds Entra's refresh token:\n%s", filepath.Base(f), b)
+		}
 	}
 }
