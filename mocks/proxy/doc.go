@@ -25,6 +25,7 @@
 // (1 MiB, the mocks' own limit; a larger one gets 413 in the proxy's JSON error shape).
 // A response body streams to the client as it arrives and a copy of up to
 // MaxCheckedBody (16 MiB) is kept for the check; a longer answer is forwarded whole and
-// counted as unchecked. Checks, journaling and recording run after the answer has been
+// counted as unchecked. A gzip answer is checked and recorded decoded (the client
+// gets the upstream's bytes); another Content-Encoding leaves it unchecked. Checks, journaling and recording run after the answer has been
 // handed to the client, off the request's goroutine, so they add no latency to it.
 package proxy

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -187,6 +188,7 @@ type state struct {
 	failed   bool     // the upstream could not be reached: the client got 502
 	status   int      // what the client got
 	tooLarge bool
+	encoded  bool // the answer's Content-Encoding could not be undone: unchecked, not recorded
 }
 
 // ServeHTTP forwards r to its upstream and, once the answer is written, checks,
@@ -256,6 +258,35 @@ func (p *Proxy) finish(st *state, now time.Time, status int, latency time.Durati
 		return
 	}
 	p.queue <- j
+}
+
+// decode undoes the answer's Content-Encoding for the check, the journal and the
+// recording (the client got the upstream's bytes): a client that accepts gzip asks an
+// upstream that compresses for it through the proxy. gzip is decoded, up to
+// MaxCheckedBody; any other encoding, or a body that does not decode, leaves the
+// exchange unchecked and unrecorded.
+func (st *state) decode() {
+	ce := strings.TrimSpace(strings.ToLower(st.ex.ResponseHeader.Get("Content-Encoding")))
+	if ce == "" || ce == "identity" || st.ex.ResponseBody == nil {
+		return
+	}
+	var plain []byte
+	if ce == "gzip" || ce == "x-gzip" {
+		if zr, err := gzip.NewReader(bytes.NewReader(st.ex.ResponseBody)); err == nil {
+			b, err := io.ReadAll(io.LimitReader(zr, MaxCheckedBody+1))
+			if err == nil && len(b) <= MaxCheckedBody {
+				plain = b
+			}
+		}
+	}
+	if plain == nil {
+		st.encoded, st.ex.ResponseBody = true, nil
+		return
+	}
+	h := st.ex.ResponseHeader.Clone()
+	h.Del("Content-Encoding")
+	h.Del("Content-Length")
+	st.ex.ResponseHeader, st.ex.ResponseBody = h, plain
 }
 
 // QueueLength is how many answered exchanges wait for the worker before requests wait.
@@ -401,11 +432,12 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 // process learns the exchange's secrets, checks it, journals it and records it.
 func (p *Proxy) process(j job) {
 	st, now, latency := j.st, j.now, j.latency
+	st.decode() // on the worker: the answer has gone to the client
 	ex := st.ex
 	p.learn(ex)
 	// An answer whose body broke off (the upstream's connection failed mid-body, or the
 	// client went away) is unchecked: its copy is partial, and a check would call it empty.
-	checked := p.checker != nil && !st.tooLarge && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
+	checked := p.checker != nil && !st.tooLarge && !st.encoded && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
 		(st.body == nil || st.body.complete())
 	var vs []Violation
 	if checked {
@@ -430,7 +462,7 @@ func (p *Proxy) process(j job) {
 	}
 	// The recorder gets Entra's exchanges too: it records Veeam's alone, but learns the
 	// secrets of every exchange (Entra's tokens, codes) to scrub them from the recording.
-	recordable := ex.Status != 0 && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
+	recordable := ex.Status != 0 && !st.encoded && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
 		(st.body == nil || st.body.complete())
 	if p.recorder != nil && (ex.Service != ServiceVeeam || recordable) {
 		if err := p.recorder.Add(ex); err != nil {

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -595,5 +596,55 @@ func TestProxyRecordingScrubsEntrasTokens(t *testing.T) {
 		if strings.Contains(string(b), rt) {
 			t.Errorf("%s holds Entra's refresh token:\n%s", filepath.Base(f), b)
 		}
+	}
+}
+
+// A client that accepts gzip (curl --compressed, Python's requests, a Go client's
+// transport) sends Accept-Encoding through the proxy, and an upstream that compresses
+// answers gzip: the proxy checked and recorded the compressed bytes ("invalid JSON:
+// invalid character '\x1f'", "a binary body"). It checks and records the decoded answer,
+// while the client still gets the upstream's bytes.
+func TestProxyDecodesAGzipAnswer(t *testing.T) {
+	t.Parallel()
+	const instance = `{"installationId":"11111111-2222-4333-8444-555555555555","version":"8.0.5.20"}`
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", jsonType)
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		io.WriteString(zw, instance)
+		zw.Close()
+	}))
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	dir := t.TempDir()
+	rec, err := record.New(record.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxy.New(u, proxy.WithChecker(contract.New()), proxy.WithRecorder(recorderOf{rec}))
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/v8/ServiceInstance", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || bytes.Equal(raw, []byte(instance)) {
+		t.Errorf("the client got %q encoded %q, want the upstream's gzip bytes", raw, resp.Header.Get("Content-Encoding"))
+	}
+	p.Close()
+	if s := p.Summary("fail"); s.Stats.Violations != 0 || s.Stats.Unchecked != 0 {
+		t.Errorf("stats %+v, violations %v: want the decoded answer checked and kept", s.Stats, s.Violations)
+	}
+	if n, err := rec.Close(); n != 1 || err != nil {
+		t.Fatalf("recorded %d stubs (%v), want 1", n, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	b, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(b), `"version": "8.0.5.20"`) || strings.Contains(string(b), "gzip") {
+		t.Errorf("recording %s: want the decoded body, without Content-Encoding", b)
 	}
 }
