@@ -157,6 +157,11 @@ func (m *veeamModule) login(call goja.FunctionCall) goja.Value {
 		if m.target.Veeam.AdminUser == "" {
 			m.throw("Error", "veeam.login({admin: true}): target %q has no Veeam admin user configured", m.target.Name)
 		}
+		if m.target.Veeam.AdminPassword == "" {
+			// A lab's password is kept out of the targets file; without it the server
+			// would answer a bare "needs username and password".
+			m.throw("Error", "veeam.login({admin: true}): target %q has no password for its Veeam administrator %s: set VBHARNESS_VEEAM_PASSWORD", m.target.Name, m.target.Veeam.AdminUser)
+		}
 		s, err = v.LoginPassword(m.ctx, m.target.Veeam.AdminUser, m.target.Veeam.AdminPassword)
 	case optValue(o, "username") != nil:
 		s, err = v.LoginPassword(m.ctx, optString(o, "username"), optString(o, "password"))

@@ -661,3 +661,21 @@ func TestConsoleMatchesNode(t *testing.T) {
 		t.Errorf("console output differs from Node's:\n%s", lineDiff(string(want), got.String()))
 	}
 }
+
+// TestAdminLoginWithoutAPasswordSaysWhereItComesFrom: on a lab target the
+// administrator's password comes from the environment; a run without it sent an empty
+// password and showed the server's "grant_type=password needs username and password"
+// (issue 17 attack, the lab smoke suite run without VBHARNESS_VEEAM_PASSWORD). The
+// test errors before anything is sent, naming the variable.
+func TestAdminLoginWithoutAPasswordSaysWhereItComesFrom(t *testing.T) {
+	t.Parallel()
+	mockTarget, _ := newMockTarget(t)
+	live := *mockTarget
+	live.Name, live.Kind, live.Control, live.Veeam.AdminPassword = "lab", TargetLive, nil, ""
+	tr := newTestRuntime(t, withTarget(&live))
+	res := tr.failing(`veeam.login({ admin: true })`)
+	want := `Error: veeam.login({admin: true}): target "lab" has no password for its Veeam administrator Administrator: set VBHARNESS_VEEAM_PASSWORD`
+	if res.Message != want {
+		t.Errorf("message = %q, want %q", res.Message, want)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -110,6 +111,24 @@ func (v Violation) String() string {
 	b.WriteString(v.Expected)
 	b.WriteString(", received ")
 	b.WriteString(v.Received)
+	return oneLine(b.String())
+}
+
+// oneLine escapes the control characters of s as Go quotes them (\n, \r, \x1b): a
+// violation names the path a client sent, and the proxy prints each as one line.
+func oneLine(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
 	return b.String()
 }
 

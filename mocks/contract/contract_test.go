@@ -240,3 +240,19 @@ func TestAnEmptyErrorBodyIsReportedAsSuch(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+// TestAViolationIsOneLine: the proxy prints each violation as one line on standard
+// error, and an Entra violation names the path the client sent: a client that sent
+// %0A in its path wrote lines of its own ("contract: GET /v8/Jobs … FORGED") among the
+// proxy's. Control characters are escaped, as Go quotes them.
+func TestAViolationIsOneLine(t *testing.T) {
+	t.Parallel()
+	v := Violation{Service: ServiceEntra, Side: SideResponse, Operation: "token", Method: "POST",
+		Path: "/abc\ncontract: GET /v8/Jobs (Job_Get) FORGED\r\x1b[2K/oauth2/v2.0/token", Status: 200,
+		Pointer: "/access_token", Expected: "the required property \"access_token\" (a string)", Received: "nothing"}
+	got := v.String()
+	want := `POST /abc\ncontract: GET /v8/Jobs (Job_Get) FORGED\r\x1b[2K/oauth2/v2.0/token (token) response 200 /access_token: expected the required property "access_token" (a string), received nothing`
+	if got != want {
+		t.Errorf("String() =\n%s\nwant\n%s", got, want)
+	}
+}

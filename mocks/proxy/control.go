@@ -22,7 +22,7 @@ import (
 // set (then `Authorization: Bearer <token>` from anywhere), never a web page of another
 // origin, JSON errors.
 func (p *Proxy) serveControl(w http.ResponseWriter, r *http.Request) {
-	if !p.allowed(w, r) {
+	if !p.allowed(w, r, "the proxy's control API (/_proxy/)") {
 		return
 	}
 	path := strings.TrimSuffix(strings.ToLower(r.URL.Path), "/")
@@ -56,22 +56,23 @@ func (p *Proxy) serveControl(w http.ResponseWriter, r *http.Request) {
 	control.WriteJSON(w, http.StatusOK, map[string]any{"requests": p.journal.List(f)})
 }
 
-// allowed guards the proxy's routes (see serveControl); it answers a refusal itself.
-func (p *Proxy) allowed(w http.ResponseWriter, r *http.Request) bool {
+// allowed guards the proxy's routes (see serveControl) and the mock's control API
+// behind it (what names it in the refusal); it answers a refusal itself.
+func (p *Proxy) allowed(w http.ResponseWriter, r *http.Request, what string) bool {
 	if len(r.Header.Values("Origin")) > 0 || (r.Header.Get("Sec-Fetch-Site") != "" && r.Header.Get("Sec-Fetch-Site") != "none") {
-		writeError(w, http.StatusForbidden, "the proxy's routes refuse calls made by web pages; call them from a script, a test or curl")
+		writeError(w, http.StatusForbidden, what+" refuses calls made by web pages; call it from a script, a test or curl")
 		return false
 	}
 	if p.token != "" {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(p.token)) != 1 {
-			writeError(w, http.StatusUnauthorized, "the proxy's routes need Authorization: Bearer <control token>")
+			writeError(w, http.StatusUnauthorized, what+" needs Authorization: Bearer <control token>")
 			return false
 		}
 		return true
 	}
 	if !control.IsLoopback(r.RemoteAddr) || !loopbackHost(r.Host) {
-		writeError(w, http.StatusForbidden, "the proxy's routes answer loopback callers addressing it by a loopback name only; "+
+		writeError(w, http.StatusForbidden, what+" answers loopback callers addressing it by a loopback name only; "+
 			"start the proxy with a control token ($VBHARNESS_CONTROL_TOKEN or --control-token-file) to allow others")
 		return false
 	}

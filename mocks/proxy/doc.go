@@ -4,7 +4,8 @@
 // upstream, the token endpoints included, and sends the upstream's status, headers and
 // body back as they came; on the side it checks each exchange against the contract
 // (a Checker: mocks/contract's), journals it with every secret redacted (mocks/journal,
-// mocks/secret), hands each Veeam exchange to a Recorder (mocks/record's) when asked,
+// mocks/secret), hands each exchange to a Recorder (mocks/record's, which records
+// Veeam's and learns the secrets of all) when asked,
 // keeps the violations, and serves them and the journal as JSON under /_proxy/.
 //
 // What lives elsewhere: the contract itself (what the v8 document and the Entra shapes
@@ -16,12 +17,15 @@
 // case-insensitively, and the mock's own /_mock/…) goes to the Veeam upstream; any other
 // path goes to the Entra upstream when one is set (WithEntraUpstream), else to the Veeam
 // upstream too. So a client may point both its Entra authority and its Veeam URL at the
-// proxy. Paths under /_proxy/ are the proxy's own and are never forwarded.
+// proxy. Paths under /_proxy/ are the proxy's own and are never forwarded; paths under
+// /_mock/ (a mock upstream's control API, which answers loopback callers and so would
+// answer anyone through the proxy) are forwarded only to the callers /_proxy/ answers.
 //
 // Bodies: a request body is read whole before it is forwarded, up to MaxRequestBody
 // (1 MiB, the mocks' own limit; a larger one gets 413 in the proxy's JSON error shape).
 // A response body streams to the client as it arrives and a copy of up to
 // MaxCheckedBody (16 MiB) is kept for the check; a longer answer is forwarded whole and
-// counted as unchecked. Checks, journaling and recording run after the answer has been
+// counted as unchecked. A gzip answer is checked and recorded decoded (the client
+// gets the upstream's bytes); another Content-Encoding leaves it unchecked. Checks, journaling and recording run after the answer has been
 // handed to the client, off the request's goroutine, so they add no latency to it.
 package proxy

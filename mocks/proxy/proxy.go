@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,7 +95,8 @@ func WithTransport(rt http.RoundTripper) Option { return func(p *Proxy) { p.rp.T
 // WithChecker sets the contract checker (default: none, nothing is checked).
 func WithChecker(c Checker) Option { return func(p *Proxy) { p.checker = c } }
 
-// WithRecorder hands every Veeam exchange to r (default: none).
+// WithRecorder hands every exchange to r (default: none): Veeam's to record, Entra's so
+// that r learns their secrets too.
 func WithRecorder(r Recorder) Option { return func(p *Proxy) { p.recorder = r } }
 
 // WithControlToken makes /_proxy/ answer callers that send `Authorization: Bearer tok`
@@ -186,6 +188,7 @@ type state struct {
 	failed   bool     // the upstream could not be reached: the client got 502
 	status   int      // what the client got
 	tooLarge bool
+	encoded  bool // the answer's Content-Encoding could not be undone: unchecked, not recorded
 }
 
 // ServeHTTP forwards r to its upstream and, once the answer is written, checks,
@@ -194,6 +197,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if l := strings.ToLower(r.URL.Path); l == Prefix || strings.HasPrefix(l, Prefix+"/") {
 		p.serveControl(w, r)
 		return
+	} else if l == control.Prefix || strings.HasPrefix(l, control.Prefix+"/") {
+		// A mock upstream's control API answers loopback callers, and the proxy calls it
+		// from the loopback: forward it only to the callers the proxy's own routes answer,
+		// or a proxy listening off the loopback would open it to every machine.
+		if !p.allowed(w, r, "the mock's control API (/_mock/) through the proxy") {
+			return
+		}
 	}
 	start := time.Now()
 	now := p.clock.Now()
@@ -248,6 +258,35 @@ func (p *Proxy) finish(st *state, now time.Time, status int, latency time.Durati
 		return
 	}
 	p.queue <- j
+}
+
+// decode undoes the answer's Content-Encoding for the check, the journal and the
+// recording (the client got the upstream's bytes): a client that accepts gzip asks an
+// upstream that compresses for it through the proxy. gzip is decoded, up to
+// MaxCheckedBody; any other encoding, or a body that does not decode, leaves the
+// exchange unchecked and unrecorded.
+func (st *state) decode() {
+	ce := strings.TrimSpace(strings.ToLower(st.ex.ResponseHeader.Get("Content-Encoding")))
+	if ce == "" || ce == "identity" || st.ex.ResponseBody == nil {
+		return
+	}
+	var plain []byte
+	if ce == "gzip" || ce == "x-gzip" {
+		if zr, err := gzip.NewReader(bytes.NewReader(st.ex.ResponseBody)); err == nil {
+			b, err := io.ReadAll(io.LimitReader(zr, MaxCheckedBody+1))
+			if err == nil && len(b) <= MaxCheckedBody {
+				plain = b
+			}
+		}
+	}
+	if plain == nil {
+		st.encoded, st.ex.ResponseBody = true, nil
+		return
+	}
+	h := st.ex.ResponseHeader.Clone()
+	h.Del("Content-Encoding")
+	h.Del("Content-Length")
+	st.ex.ResponseHeader, st.ex.ResponseBody = h, plain
 }
 
 // QueueLength is how many answered exchanges wait for the worker before requests wait.
@@ -393,10 +432,13 @@ func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 // process learns the exchange's secrets, checks it, journals it and records it.
 func (p *Proxy) process(j job) {
 	st, now, latency := j.st, j.now, j.latency
+	st.decode() // on the worker: the answer has gone to the client
 	ex := st.ex
 	p.learn(ex)
-	checked := p.checker != nil && !st.tooLarge && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
-		(st.failed || st.body == nil || st.body.complete())
+	// An answer whose body broke off (the upstream's connection failed mid-body, or the
+	// client went away) is unchecked: its copy is partial, and a check would call it empty.
+	checked := p.checker != nil && !st.tooLarge && !st.encoded && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
+		(st.body == nil || st.body.complete())
 	var vs []Violation
 	if checked {
 		vs = p.checker.Check(ex)
@@ -418,8 +460,11 @@ func (p *Proxy) process(j job) {
 			p.onViolation(f)
 		}
 	}
-	if p.recorder != nil && ex.Service == ServiceVeeam && ex.Status != 0 && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
-		(st.body == nil || st.body.complete()) {
+	// The recorder gets Entra's exchanges too: it records Veeam's alone, but learns the
+	// secrets of every exchange (Entra's tokens, codes) to scrub them from the recording.
+	recordable := ex.Status != 0 && !st.encoded && !strings.HasPrefix(strings.ToLower(ex.URL.Path), control.Prefix+"/") &&
+		(st.body == nil || st.body.complete())
+	if p.recorder != nil && (ex.Service != ServiceVeeam || recordable) {
 		if err := p.recorder.Add(ex); err != nil {
 			p.mu.Lock()
 			first := p.recordErr == nil

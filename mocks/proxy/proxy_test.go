@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -10,7 +11,10 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +25,7 @@ import (
 	"github.com/vbharness/vbharness/mocks/entra"
 	"github.com/vbharness/vbharness/mocks/journal"
 	"github.com/vbharness/vbharness/mocks/proxy"
+	"github.com/vbharness/vbharness/mocks/record"
 	"github.com/vbharness/vbharness/mocks/tlsca"
 	"github.com/vbharness/vbharness/mocks/veeam"
 )
@@ -447,3 +452,199 @@ func TestProxyRequestBodyLimit(t *testing.T) {
 }
 
 var journalAll = journal.Filter{}
+
+// An upstream that breaks off its answer mid-body (a lab's connection reset) is not a
+// contract violation: the proxy never saw the body, so the exchange is unchecked, and
+// nothing is recorded. Behind a real server the reverse proxy aborts the handler on the
+// copy error, which takes another path than a handler called directly.
+func TestProxyUpstreamBreaksOffMidBody(t *testing.T) {
+	t.Parallel()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", jsonType)
+		w.Header().Set("Content-Length", "1000")
+		io.WriteString(w, `{"offset":0,"limit":30,"results":[`)
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	defer hs.Close()
+	u, _ := url.Parse(hs.URL)
+	p := proxy.New(u, proxy.WithChecker(contract.New()))
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	if resp, err := http.Get(srv.URL + "/v8/Jobs"); err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	p.Close()
+	s := p.Summary("fail")
+	if s.Stats.Violations != 0 || len(s.Violations) != 0 {
+		t.Errorf("violations %+v, want none: the answer was cut off, not empty", s.Violations)
+	}
+	if s.Stats.Exchanges != 1 || s.Stats.Unchecked != 1 {
+		t.Errorf("stats %+v, want one exchange, unchecked", s.Stats)
+	}
+}
+
+// The Veeam mock's control API answers loopback callers only (unless the mock has a
+// control token), and the proxy reaches its upstream from the loopback: forwarding
+// /_mock/ for anyone made a proxy listening off the loopback (with a control token for
+// its own routes) a way for any machine to reset the mock, add stubs or approve its
+// own device codes. /_mock/ is forwarded to the callers the proxy's own routes answer.
+func TestProxyForwardsTheMocksControlAPIOnlyToWhomItsOwnRoutesAnswer(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var forwarded []string
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		forwarded = append(forwarded, r.URL.Path)
+		io.WriteString(w, `{"now":"2026-01-01T00:00:00Z","virtual":false}`)
+	}))
+	defer hs.Close()
+	u, _ := url.Parse(hs.URL)
+	for _, c := range []struct {
+		name, token, remote, path, auth string
+		status                          int
+	}{
+		{"a loopback caller, no token", "", "127.0.0.1:5000", "/_mock/clock", "", 200},
+		{"another machine, no token", "", "192.0.2.10:5000", "/_mock/clock", "", 403},
+		{"another machine, upper case", "", "192.0.2.10:5000", "/_MOCK/reset", "", 403},
+		{"another machine without the token", "tok", "192.0.2.10:5000", "/_mock/reset", "", 401},
+		{"another machine with the token", "tok", "192.0.2.10:5000", "/_mock/clock", "Bearer tok", 200},
+		{"another machine, a Veeam path", "tok", "192.0.2.10:5000", "/v8/Health", "", 200},
+	} {
+		mu.Lock()
+		forwarded = nil
+		mu.Unlock()
+		var opts []proxy.Option
+		if c.token != "" {
+			opts = append(opts, proxy.WithControlToken(c.token))
+		}
+		p := proxy.New(u, opts...)
+		req := httptest.NewRequest("GET", "https://127.0.0.1:4443"+c.path, nil)
+		req.RemoteAddr = c.remote
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, req)
+		p.Close()
+		mu.Lock()
+		if w.Code != c.status || (c.status == 200) != (len(forwarded) == 1) {
+			t.Errorf("%s: %d %s, forwarded %v; want %d", c.name, w.Code, w.Body, forwarded, c.status)
+		}
+		mu.Unlock()
+	}
+}
+
+// recorderOf adapts a record.Recorder to the proxy, as the CLI does.
+type recorderOf struct{ *record.Recorder }
+
+func (r recorderOf) Add(ex proxy.Exchange) error { return r.Recorder.Add(record.Exchange(ex)) }
+
+// The recorder learns secrets from every exchange it is handed, Entra's included, and
+// records only Veeam's: the proxy handed it Veeam's alone, so a Veeam answer that
+// carried an Entra token the client had got through the proxy kept it in the recording
+// (the assertion carries Entra's tokens inside a form field, which the recorder does
+// not open).
+func TestProxyRecordingScrubsEntrasTokens(t *testing.T) {
+	t.Parallel()
+	const rt = "0.AXYA-entra-refresh-token-that-must-not-be-recorded"
+	entraUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", jsonType)
+		io.WriteString(w, `{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAiOiJKV1QifQ.e30.entra-access","refresh_token":"`+rt+`"}`)
+	}))
+	defer entraUp.Close()
+	veeamUp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", jsonType)
+		io.WriteString(w, `{"installationId":"11111111-2222-4333-8444-555555555555","version":"8.0.5.20","note":"`+rt+`"}`)
+	}))
+	defer veeamUp.Close()
+	vu, _ := url.Parse(veeamUp.URL)
+	eu, _ := url.Parse(entraUp.URL)
+	dir := t.TempDir()
+	rec, err := record.New(record.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxy.New(vu, proxy.WithEntraUpstream(eu), proxy.WithRecorder(recorderOf{rec}))
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	for _, req := range []struct{ method, path, body string }{
+		{"POST", "/abc.onmicrosoft.com/oauth2/v2.0/token", "grant_type=refresh_token&refresh_token=old-entra-refresh-token"},
+		{"GET", "/v8/ServiceInstance", ""},
+	} {
+		r, _ := http.NewRequest(req.method, srv.URL+req.path, strings.NewReader(req.body))
+		r.Header.Set("Content-Type", formType)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	p.Close()
+	if n, err := rec.Close(); n != 1 || err != nil {
+		t.Fatalf("recorded %d stubs (%v), want the one of /v8/ServiceInstance", n, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), rt) {
+			t.Errorf("%s holds Entra's refresh token:\n%s", filepath.Base(f), b)
+		}
+	}
+}
+
+// A client that accepts gzip (curl --compressed, Python's requests, a Go client's
+// transport) sends Accept-Encoding through the proxy, and an upstream that compresses
+// answers gzip: the proxy checked and recorded the compressed bytes ("invalid JSON:
+// invalid character '\x1f'", "a binary body"). It checks and records the decoded answer,
+// while the client still gets the upstream's bytes.
+func TestProxyDecodesAGzipAnswer(t *testing.T) {
+	t.Parallel()
+	const instance = `{"installationId":"11111111-2222-4333-8444-555555555555","version":"8.0.5.20"}`
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", jsonType)
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		io.WriteString(zw, instance)
+		zw.Close()
+	}))
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	dir := t.TempDir()
+	rec, err := record.New(record.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxy.New(u, proxy.WithChecker(contract.New()), proxy.WithRecorder(recorderOf{rec}))
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/v8/ServiceInstance", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || bytes.Equal(raw, []byte(instance)) {
+		t.Errorf("the client got %q encoded %q, want the upstream's gzip bytes", raw, resp.Header.Get("Content-Encoding"))
+	}
+	p.Close()
+	if s := p.Summary("fail"); s.Stats.Violations != 0 || s.Stats.Unchecked != 0 {
+		t.Errorf("stats %+v, violations %v: want the decoded answer checked and kept", s.Stats, s.Violations)
+	}
+	if n, err := rec.Close(); n != 1 || err != nil {
+		t.Fatalf("recorded %d stubs (%v), want 1", n, err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	b, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(b), `"version": "8.0.5.20"`) || strings.Contains(string(b), "gzip") {
+		t.Errorf("recording %s: want the decoded body, without Content-Encoding", b)
+	}
+}

@@ -21,7 +21,8 @@ type Checker interface {
 }
 
 // Recorder saves a Veeam exchange as a stub (the CLI adapts record.Recorder, whose
-// Exchange has the same fields). It must be safe for concurrent use.
+// Exchange has the same fields); it is handed Entra's exchanges too, to learn their
+// secrets, and records none of them. It must be safe for concurrent use.
 type Recorder interface {
 	Add(ex Exchange) error
 }

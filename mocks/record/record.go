@@ -268,6 +268,9 @@ func (r *Recorder) learnBody(ct string, body []byte) {
 			for k, vs := range vals {
 				if kind := secret.FieldKind(k); kind != 0 {
 					r.scrub.AddAs(kind, vs...)
+					for _, v := range vs {
+						r.learnInside(v)
+					}
 				}
 			}
 		}
@@ -292,7 +295,21 @@ func (r *Recorder) learnJSON(v any, under secret.Kind) {
 			if b, err := json.Marshal(x); err == nil && string(b[1:len(b)-1]) != x {
 				r.scrub.AddAs(under, string(b[1:len(b)-1]))
 			}
+			r.learnInside(x)
 		}
+	}
+}
+
+// learnInside learns the secrets inside a secret that is itself a JSON object: the
+// seed's assertion is Entra's whole token response, whose access, refresh and id tokens
+// must go too when a Veeam answer carries one of them alone.
+func (r *Recorder) learnInside(s string) {
+	if !strings.HasPrefix(strings.TrimSpace(s), "{") {
+		return
+	}
+	var v any
+	if json.Unmarshal([]byte(s), &v) == nil {
+		r.learnJSON(v, 0)
 	}
 }
 

@@ -472,3 +472,22 @@ func TestAddConcurrently(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// The seed's assertion is Entra's whole token response sent as one form field: the
+// tokens inside it are secrets too. A client whose Entra sign-in did not pass the
+// recorder (a proxy in front of Veeam alone) left them unlearned, so a Veeam answer that
+// carried Entra's refresh token kept it.
+func TestRecordingScrubsTheTokensInsideAnAssertion(t *testing.T) {
+	t.Parallel()
+	const entraRT = "0.AXYA-entra-refresh-token-inside-the-assertion"
+	assertion := `{"token_type":"Bearer","access_token":"eyJ0eXAiOiJKV1QifQ.e30.entra","refresh_token":"` + entraRT + `"}`
+	login := ex("POST", "/v8/token", 200, `{"access_token":"veeam-access-token-0123456789"}`)
+	login.RequestHeader.Set("Content-Type", "application/x-www-form-urlencoded")
+	login.RequestBody = []byte(url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}}.Encode())
+	echo := ex("GET", "/v8/Organization", 200, `{"name":"abc","note":"`+entraRT+`"}`)
+	stubs := readStubs(t, closed(t, record.Options{}, login, echo))
+	b, _ := json.Marshal(stubs)
+	if len(stubs) != 1 || strings.Contains(string(b), entraRT) {
+		t.Errorf("recording %s: want one stub without Entra's refresh token", b)
+	}
+}

@@ -44,15 +44,17 @@ var fields = map[string]Kind{
 // its value is not secret. Names match case-insensitively. Besides the names above, any
 // name holding "password" or "secret" is a credential (Veeam's
 // applicationCertificatePassword, an S3 account's secretKey), as is Veeam's
-// applicationCertificate (a PFX file with its private key), and Veeam's userCode and
-// deviceCode are tokens.
+// applicationCertificate (a PFX file with its private key), any name holding
+// "passphrase" or "privatekey" (a Linux proxy's SSH privateKeyBase64 and
+// privateKeyPassphrase), and Veeam's userCode and deviceCode are tokens.
 func FieldKind(name string) Kind {
 	l := strings.ToLower(name)
 	if k := fields[l]; k != 0 {
 		return k
 	}
 	switch {
-	case strings.Contains(l, "password"), strings.Contains(l, "secret"), l == "applicationcertificate":
+	case strings.Contains(l, "password"), strings.Contains(l, "secret"), l == "applicationcertificate",
+		strings.Contains(l, "passphrase"), strings.Contains(l, "privatekey"):
 		return Credential
 	case l == "usercode", l == "devicecode":
 		return Token

@@ -378,3 +378,22 @@ func TestScrubberBoundaries(t *testing.T) {
 		}
 	})
 }
+
+// TestVeeamsSSHKeyIsASecret: the v8 document's Linux proxy SSH settings
+// (RESTSshSettingsFromClient) carry a private key file (privateKeyBase64) and its
+// passphrase (privateKeyPassphrase); neither name holds "password" or "secret", so a
+// client that set up a Linux proxy through `vbharness proxy` had both in the journal
+// and its recording. Their public counterpart and the key ids stay readable.
+func TestVeeamsSSHKeyIsASecret(t *testing.T) {
+	t.Parallel()
+	for _, n := range []string{"privateKeyBase64", "privateKeyPassphrase"} {
+		if FieldKind(n) != Credential {
+			t.Errorf("FieldKind(%s) = %d, want Credential", n, FieldKind(n))
+		}
+	}
+	for _, n := range []string{"publicBase64Key", "encryptionKeyId", "changeKey"} {
+		if IsField(n) {
+			t.Errorf("%s should not be secret", n)
+		}
+	}
+}

@@ -78,11 +78,16 @@ func (c *Console) paint(code, s string) string {
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
-// write prints s, keeping the progress line below it.
+// write prints s, scrubbed, keeping the progress line below it.
 func (c *Console) write(s string) {
 	if c.o.Scrubber != nil {
 		s = c.o.Scrubber.Scrub(s)
 	}
+	c.writeRaw(s)
+}
+
+// writeRaw prints s as it is, keeping the progress line below it.
+func (c *Console) writeRaw(s string) {
 	if c.live {
 		io.WriteString(c.w, "\r\x1b[2K")
 		c.live = false
@@ -179,6 +184,9 @@ func (c *Console) Tick() {
 }
 
 // Prompt returns a writer for live sign-in prompts that keeps the progress line intact.
+// What it writes is not scrubbed: a prompt is for the person at the terminal, and
+// carries the user code they must type (the scrubber knows it, as every code the run
+// obtained), as `vbharness login` shows it.
 func (c *Console) Prompt() io.Writer { return promptWriter{c} }
 
 type promptWriter struct{ c *Console }
@@ -186,7 +194,7 @@ type promptWriter struct{ c *Console }
 func (p promptWriter) Write(b []byte) (int, error) {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
-	p.c.write(string(b))
+	p.c.writeRaw(string(b))
 	p.c.progress()
 	return len(b), nil
 }

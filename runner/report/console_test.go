@@ -2,12 +2,14 @@ package report_test
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vbharness/vbharness/engine"
 	"github.com/vbharness/vbharness/mocks/clock"
+	"github.com/vbharness/vbharness/mocks/secret"
 	"github.com/vbharness/vbharness/runner"
 	"github.com/vbharness/vbharness/runner/report"
 )
@@ -143,5 +145,28 @@ func TestTestNamesAreOneConsoleLine(t *testing.T) {
 		if strings.HasPrefix(line, "FAIL    other.js") || strings.ContainsAny(line, "\x1b\u2028\u202e") {
 			t.Errorf("a line the name made: %q", line)
 		}
+	}
+}
+
+// TestASignInPromptShowsTheUserCode: against a lab, a person signs in with the code the
+// prompt shows (engine's entra.signIn writes Microsoft's message to Prompt). The run's
+// scrubber knows the user code by then, as it knows every code the run obtained, and
+// scrubbing the prompt left the person "enter the code [redacted]": no way to sign in.
+// Everything else the console writes stays scrubbed.
+func TestASignInPromptShowsTheUserCode(t *testing.T) {
+	t.Parallel()
+	scrub := secret.NewScrubber()
+	scrub.Add("WQ2YU82Q9")
+	var buf bytes.Buffer
+	con := report.NewConsole(&buf, report.ConsoleOptions{Clock: clock.NewVirtual(clock.DefaultStart), Scrubber: scrub})
+	io.WriteString(con.Prompt(), "\nTo sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code WQ2YU82Q9 to authenticate.\n")
+	if !strings.Contains(buf.String(), "enter the code WQ2YU82Q9 to authenticate") {
+		t.Errorf("prompt printed %q, want the user code for the person to type", buf.String())
+	}
+	r := runner.Result{Result: engine.Result{Name: "t", File: "a.js", Status: engine.StatusFailed, Message: "Error: code WQ2YU82Q9"}}
+	con.TestFinished(&r)
+	con.Summary(&runner.Outcome{Results: []runner.Result{r}})
+	if strings.Contains(buf.String(), "Error: code WQ2YU82Q9") || !strings.Contains(buf.String(), "Error: code [redacted") {
+		t.Errorf("a test's message kept the code: %q", buf.String())
 	}
 }

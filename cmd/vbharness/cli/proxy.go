@@ -20,7 +20,6 @@ import (
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/contract"
 	"github.com/vbharness/vbharness/mocks/proxy"
-	"github.com/vbharness/vbharness/mocks/record"
 	"github.com/vbharness/vbharness/mocks/stack"
 	"github.com/vbharness/vbharness/mocks/tlsca"
 )
@@ -42,12 +41,6 @@ type proxyFlags struct {
 	controlToken            string
 	controlTokenFile        string
 }
-
-// proxyRecording adapts a record.Recorder to the proxy: the two Exchange types have the
-// same fields.
-type proxyRecording struct{ *record.Recorder }
-
-func (r proxyRecording) Add(ex proxy.Exchange) error { return r.Recorder.Add(record.Exchange(ex)) }
 
 func (a *app) proxyCommand() *cobra.Command {
 	var f proxyFlags
@@ -166,7 +159,7 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 		defer stderrMu.Unlock()
 		fmt.Fprintf(a.stderr, "contract: %s\n", v.Violation.String())
 	}))
-	var rec *record.Recorder
+	var rec *recording
 	switch {
 	case f.anonymize && f.record == "":
 		return usage("--anonymize anonymises a recording; give --record DIR with it")
@@ -175,10 +168,10 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(a.dir, dir)
 		}
-		if rec, err = record.New(record.Options{Dir: dir, Anonymize: f.anonymize}); err != nil {
+		if rec, err = newRecording(dir, f.record, f.anonymize, nil); err != nil {
 			return usage("--record %s: %v", f.record, err)
 		}
-		opts = append(opts, proxy.WithRecorder(proxyRecording{rec}))
+		opts = append(opts, proxy.WithRecorder(rec))
 	}
 
 	wall := clock.NewReal()
@@ -242,21 +235,18 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && serveErr == nil {
+	if err := srv.Shutdown(sctx); errors.Is(err, context.DeadlineExceeded) {
+		// A slow upstream still owes answers: cut those requests off (their clients get
+		// no answer) rather than fail a stop that was asked for.
+		srv.Close()
+		fmt.Fprintf(a.stderr, "vbharness proxy: requests still waiting for the upstream after %s were cut off\n", shutdownGrace)
+	} else if err != nil && serveErr == nil {
 		serveErr = err
 	}
 	p.Close()
 	var failures []string
-	if rec != nil {
-		n, err := rec.Close()
-		if err == nil {
-			err = p.RecordError()
-		}
-		if err != nil {
-			failures = append(failures, fmt.Sprintf("recording in %s: %v", f.record, err))
-		} else {
-			fmt.Fprintf(a.stderr, "vbharness proxy: recorded %d stubs in %s\n", n, f.record)
-		}
+	if rec != nil && !rec.close(a.stderr, "vbharness proxy") {
+		failures = append(failures, fmt.Sprintf("the recording in %s is incomplete", f.record))
 	}
 	sum := p.Summary(f.contract)
 	for _, r := range reports {

@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -184,5 +186,73 @@ func TestProxyCommandUsageErrors(t *testing.T) {
 		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, r.code, r.stderr, c.want)
 		}
+	}
+}
+
+// An exchange a stub cannot hold (a path outside /v8/, such as the published document
+// a client reads) is left out of the recording with a warning, as `vbharness run
+// --record` leaves it out: the recording of the rest is written and announced, and the
+// proxy exits 0. It used to fail the whole recording (exit 1, no "recorded" line).
+func TestProxyRecordingSkipsWhatAStubCannotHold(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	info, _ := serveMock(t, f)
+	c := caClient(t, info.CAFile)
+	p := serveProxy(t, f, info, "--record", "rec")
+	for _, path := range []string{"/swagger/docs/v8", "/v8/Health"} {
+		resp, err := c.Get(p.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s through the proxy: %d", path, resp.StatusCode)
+		}
+	}
+	r := p.stop()
+	if r.code != 0 {
+		t.Errorf("exit %d, want 0\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "recorded 1 stubs in rec") || !strings.Contains(r.stderr, "not recorded: GET /swagger/docs/v8: stubs answer /v8/ paths only") {
+		t.Errorf("stderr lacks the recording's line and the skipped exchange:\n%s", r.stderr)
+	}
+	if recs, _ := filepath.Glob(filepath.Join(f.dir, "rec", "*.json")); len(recs) != 1 {
+		t.Errorf("recording %v, want the one stub of /v8/Health", recs)
+	}
+}
+
+// A proxy told to stop while a slow upstream still owes an answer waits its grace,
+// then cuts the request off and stops as it would have: a slow lab is not a failed
+// listener. It used to exit 1 with "the listener failed: context deadline exceeded",
+// in warn mode too.
+func TestProxyStopsCleanlyWithARequestStillWaitingForTheUpstream(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	release := make(chan struct{})
+	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hs.Close()
+	defer close(release)
+	caFile := filepath.Join(f.dir, "upstream-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := serveProxy(t, f, mockInfo{Veeam: hs.URL, Entra: hs.URL, CAFile: caFile})
+	c := caClient(t, filepath.Join(f.dir, "state", "ca.pem"))
+	c.Timeout = 0
+	go func() {
+		if resp, err := c.Get(p.url + "/v8/Jobs"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // the request reaches the upstream
+	r := p.stop()
+	if r.code != 0 || strings.Contains(r.stderr, "listener failed") || !strings.Contains(r.stderr, "cut off") {
+		t.Errorf("exit %d, want 0 with a note that a request was cut off:\n%s", r.code, r.stderr)
 	}
 }

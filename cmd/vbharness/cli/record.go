@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/vbharness/vbharness/engine/flow"
+	"github.com/vbharness/vbharness/mocks/proxy"
 	"github.com/vbharness/vbharness/mocks/record"
 	"github.com/vbharness/vbharness/mocks/secret"
 )
@@ -46,9 +47,22 @@ func (r *recording) add(service string, ex *flow.Exchange) {
 	if err != nil {
 		return
 	}
-	err = r.rec.Add(record.Exchange{Service: service, Method: ex.Method, URL: u,
+	r.addExchange(record.Exchange{Service: service, Method: ex.Method, URL: u,
 		RequestHeader: ex.RequestHeader, RequestBody: ex.RequestBody, Status: ex.Status,
 		ResponseHeader: ex.ResponseHeader, ResponseBody: ex.ResponseBody})
+}
+
+// Add is the proxy's Recorder (`vbharness proxy --record DIR`); the two Exchange types
+// have the same fields. An exchange a stub cannot hold is a warning shown by close, as
+// on `vbharness run --record`, not an error that fails the recording.
+func (r *recording) Add(ex proxy.Exchange) error {
+	r.addExchange(record.Exchange(ex))
+	return nil
+}
+
+// addExchange records ex, or notes why it could not be.
+func (r *recording) addExchange(ex record.Exchange) {
+	err := r.rec.Add(ex)
 	if err == nil {
 		return
 	}
@@ -60,20 +74,23 @@ func (r *recording) add(service string, ex *flow.Exchange) {
 	}
 }
 
-// close writes the recording and says what it holds on w; it reports whether the
-// recording was written whole.
-func (r *recording) close(w io.Writer) bool {
+// close writes the recording and says what it holds on w, each line starting with
+// prefix ("vbharness", "vbharness proxy"); it reports whether the recording was
+// written whole.
+func (r *recording) close(w io.Writer, prefix string) bool {
 	n, err := r.rec.Close()
-	fmt.Fprintf(w, "vbharness: recorded %d stubs in %s (vbharness mock --stubs %s replays them)\n", n, r.shown, r.shown)
+	fmt.Fprintf(w, "%s: recorded %d stubs in %s (vbharness mock --stubs %s replays them)\n", prefix, n, r.shown, r.shown)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, s := range r.skipped {
-		fmt.Fprintf(w, "vbharness: %s\n", s)
+		fmt.Fprintf(w, "%s: %s\n", prefix, s)
 	}
 	if r.nSkip > len(r.skipped) {
-		fmt.Fprintf(w, "vbharness: … and %d more exchanges not recorded\n", r.nSkip-len(r.skipped))
+		fmt.Fprintf(w, "%s: … and %d more exchanges not recorded\n", prefix, r.nSkip-len(r.skipped))
 	}
 	if err != nil {
 		for _, e := range unjoin(err) {
-			fmt.Fprintf(w, "vbharness: %v\n", e)
+			fmt.Fprintf(w, "%s: %v\n", prefix, e)
 		}
 		return false
 	}

@@ -235,7 +235,7 @@ func (a *app) run(ctx context.Context, cmd *cobra.Command, args []string, f *run
 		}
 	}
 	con.Summary(outcome.Scrub(scrub))
-	if rec != nil && !rec.close(a.stderr) {
+	if rec != nil && !rec.close(a.stderr, "vbharness") {
 		code = max(code, exitUsage)
 	}
 	return exit(code)
