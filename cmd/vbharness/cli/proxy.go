@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,7 @@ type proxyFlags struct {
 	upstream, entraUpstream string
 	listen                  string
 	caFile                  string
+	upstreamTimeout         time.Duration
 	stateDir                string
 	hostnames               []string
 	record                  string
@@ -79,6 +81,7 @@ usage or configuration error.`,
 	fl.StringVar(&f.entraUpstream, "entra-upstream", "", "send requests whose path is not Veeam's to this Entra origin (https://login.microsoftonline.com, a mock's URL)")
 	fl.StringVar(&f.listen, "listen", defaultProxyListen, "the proxy's listen address; port 0 picks a free port")
 	fl.StringVar(&f.caFile, "ca-file", "", "trust the upstream's certificates signed by this CA (PEM), besides the system's roots")
+	fl.DurationVar(&f.upstreamTimeout, "upstream-timeout", 2*time.Minute, "how long an upstream may take to start its answer before the client gets 502 (the body may take longer)")
 	fl.StringVar(&f.stateDir, "state-dir", "", "where the local CA lives (default vbharness/mock in the user's config folder, the one `vbharness mock` uses)")
 	fl.StringSliceVar(&f.hostnames, "hostname", nil, "extra host name for the proxy's certificate (repeatable)")
 	fl.StringVar(&f.record, "record", "", "save every Veeam exchange as a stub in DIR, for `vbharness mock --stubs DIR`")
@@ -133,10 +136,14 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 		return usage("the proxy would listen on %s, which other machines reach, without a control token: set $%s or --control-token-file, or listen on 127.0.0.1",
 			f.listen, envMockControlToken)
 	}
+	if f.upstreamTimeout <= 0 {
+		return usage("--upstream-timeout must be positive, not %v", f.upstreamTimeout)
+	}
 	transport, err := a.upstreamTransport(f.caFile)
 	if err != nil {
 		return err
 	}
+	transport.ResponseHeaderTimeout = f.upstreamTimeout // a hung upstream answers 502, not never
 	if f.stateDir == "" {
 		dir, err := userConfigDir(a.env)
 		if err != nil {
@@ -198,6 +205,7 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 	srv := &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: stack.ReadHeaderTimeout,
+		ReadTimeout:       stack.ReadTimeout, // a client trickling its request holds no handler for ever
 		IdleTimeout:       stack.IdleTimeout,
 		MaxHeaderBytes:    stack.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(slog.NewTextHandler(a.stderr, nil), slog.LevelWarn),

@@ -256,3 +256,37 @@ func TestProxyStopsCleanlyWithARequestStillWaitingForTheUpstream(t *testing.T) {
 		t.Errorf("exit %d, want 0 with a note that a request was cut off:\n%s", r.code, r.stderr)
 	}
 }
+
+// An upstream that never starts its answer: after --upstream-timeout the client gets the
+// proxy's 502 naming the timeout, instead of waiting as long as the upstream does.
+func TestProxyAnswers502WhenTheUpstreamTakesTooLong(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	release := make(chan struct{})
+	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hs.Close()
+	defer close(release)
+	caFile := filepath.Join(f.dir, "upstream-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := serveProxy(t, f, mockInfo{Veeam: hs.URL, Entra: hs.URL, CAFile: caFile}, "--upstream-timeout", "300ms")
+	c := caClient(t, filepath.Join(f.dir, "state", "ca.pem"))
+	resp, err := c.Get(p.url + "/v8/Jobs")
+	if err != nil {
+		t.Fatalf("the client got no answer (its own 10 s timeout?): %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "timeout awaiting response headers") {
+		t.Errorf("HTTP %d %s, want 502 naming the timeout", resp.StatusCode, body)
+	}
+	if r := p.stop(); r.code != 0 {
+		t.Errorf("exit %d, want 0:\n%s", r.code, r.stderr)
+	}
+}
