@@ -44,26 +44,14 @@ func (r *host) observe(ex *flow.Exchange) {
 	r.rec.trace = append(r.rec.trace, e)
 }
 
-// learn adds the exchange's secrets to the scrubber, each with its kind.
+// learn adds the exchange's secrets to the scrubber, each with its kind (mocks/secret
+// decides what they are and where they are carried).
 func (r *host) learn(ex *flow.Exchange) {
+	var query url.Values
 	if u, err := url.Parse(ex.URL); err == nil {
-		for k, vs := range u.Query() {
-			if kind := secret.FieldKind(k); kind != 0 {
-				r.scrub.AddAs(kind, vs...)
-			}
-		}
+		query = u.Query()
 	}
-	for _, h := range []http.Header{ex.RequestHeader, ex.ResponseHeader} {
-		for k, vs := range h {
-			for _, v := range vs {
-				if kind, s, ok := secret.InHeader(k, v); ok {
-					r.scrub.AddAs(kind, s)
-				}
-			}
-		}
-	}
-	r.learnBody(ex.RequestHeader.Get("Content-Type"), ex.RequestBody)
-	r.learnBody(ex.ResponseHeader.Get("Content-Type"), ex.ResponseBody)
+	r.scrub.LearnExchange(query, ex.RequestHeader, ex.ResponseHeader, ex.RequestBody, ex.ResponseBody)
 }
 
 func mediaType(ct string) string {
@@ -73,50 +61,6 @@ func mediaType(ct string) string {
 
 func isJSONType(mt string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
-}
-
-func (r *host) learnBody(ct string, body []byte) {
-	if len(body) == 0 {
-		return
-	}
-	mt := mediaType(ct)
-	switch {
-	case mt == "application/x-www-form-urlencoded":
-		if vals, err := url.ParseQuery(string(body)); err == nil {
-			for k, vs := range vals {
-				if kind := secret.FieldKind(k); kind != 0 {
-					r.scrub.AddAs(kind, vs...)
-				}
-			}
-		}
-	case isJSONType(mt) || (mt == "" && json.Valid(body)):
-		var v any
-		if json.Unmarshal(body, &v) == nil {
-			r.learnJSON(v, 0)
-		}
-	}
-}
-
-// learnJSON adds every string under a secret-named key (at any depth, with that key's
-// kind) to the scrubber, both as is and as it appears JSON-escaped.
-func (r *host) learnJSON(v any, under secret.Kind) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			r.learnJSON(e, max(under, secret.FieldKind(k)))
-		}
-	case []any:
-		for _, e := range x {
-			r.learnJSON(e, under)
-		}
-	case string:
-		if under != 0 {
-			r.scrub.AddAs(under, x)
-			if b, err := json.Marshal(x); err == nil && len(b) > 2 && string(b[1:len(b)-1]) != x {
-				r.scrub.AddAs(under, string(b[1:len(b)-1]))
-			}
-		}
-	}
 }
 
 func (r *host) redactHeaders(h http.Header) map[string]string {

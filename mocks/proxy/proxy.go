@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -493,73 +492,10 @@ func (p *Proxy) fields(ex Exchange) map[string]string {
 	return out
 }
 
-// learn teaches the scrubber every secret the exchange carries: in headers, the query,
-// form and JSON bodies (at any depth, and inside JSON documents sent as strings, as the
-// seed's assertion is), both ways.
+// learn teaches the scrubber every secret the exchange carries, both ways, inside JSON
+// documents sent as strings too, as the seed's assertion is (secret.Scrubber.LearnExchange).
 func (p *Proxy) learn(ex Exchange) {
-	for _, h := range []http.Header{ex.RequestHeader, ex.ResponseHeader} {
-		for name, vals := range h {
-			for _, v := range vals {
-				if k, s, ok := secret.InHeader(name, v); ok {
-					p.scrub.AddAs(k, s)
-				}
-			}
-		}
-	}
-	for name, vals := range ex.URL.Query() {
-		if k := secret.FieldKind(name); k != 0 {
-			p.scrub.AddAs(k, vals...)
-		}
-	}
-	if f := control.ParseFields(ex.RequestHeader.Get("Content-Type"), ex.RequestBody); f != nil {
-		for name, v := range f {
-			if k := secret.FieldKind(name); k != 0 {
-				p.scrub.AddAs(k, v)
-			}
-		}
-	}
-	p.learnJSON(ex.RequestBody, 0)
-	p.learnJSON(ex.ResponseBody, 0)
-}
-
-// learnJSON adds the values of the secret members of a JSON body, at any depth.
-func (p *Proxy) learnJSON(body []byte, depth int) {
-	if depth > 2 || len(bytes.TrimSpace(body)) == 0 {
-		return
-	}
-	var x any
-	if json.Unmarshal(body, &x) != nil {
-		return
-	}
-	var walk func(x any)
-	walk = func(x any) {
-		switch t := x.(type) {
-		case map[string]any:
-			for k, v := range t {
-				if kind := secret.FieldKind(k); kind != 0 {
-					switch s := v.(type) {
-					case string:
-						p.scrub.AddAs(kind, s)
-						p.learnJSON([]byte(s), depth+1)
-					case nil:
-					default:
-						b, _ := json.Marshal(s)
-						p.scrub.AddAs(kind, string(b))
-					}
-				}
-				walk(v)
-			}
-		case []any:
-			for _, v := range t {
-				walk(v)
-			}
-		case string:
-			if strings.HasPrefix(t, "{") {
-				p.learnJSON([]byte(t), depth+1)
-			}
-		}
-	}
-	walk(x)
+	p.scrub.LearnExchange(ex.URL.Query(), ex.RequestHeader, ex.ResponseHeader, ex.RequestBody, ex.ResponseBody)
 }
 
 // count adds an exchange and its findings to the statistics.

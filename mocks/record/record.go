@@ -229,88 +229,14 @@ func isJSON(ct string, body []byte) bool {
 	return false
 }
 
-// learn teaches the scrubber every secret the exchange carries: secret-named query,
-// form and JSON fields (by their kind) and secret headers, both ways.
+// learn teaches the scrubber every secret the exchange carries, both ways
+// (secret.Scrubber.LearnExchange).
 func (r *Recorder) learn(ex *Exchange) {
+	var query url.Values
 	if ex.URL != nil {
-		for k, vs := range ex.URL.Query() {
-			if kind := secret.FieldKind(k); kind != 0 {
-				r.scrub.AddAs(kind, vs...)
-			}
-		}
+		query = ex.URL.Query()
 	}
-	for _, h := range []http.Header{ex.RequestHeader, ex.ResponseHeader} {
-		for k, vs := range h {
-			for _, v := range vs {
-				if kind, s, ok := secret.InHeader(k, v); ok {
-					r.scrub.AddAs(kind, s)
-				}
-			}
-		}
-	}
-	r.learnBody(ex.RequestHeader.Get("Content-Type"), ex.RequestBody)
-	r.learnBody(ex.ResponseHeader.Get("Content-Type"), ex.ResponseBody)
-}
-
-func (r *Recorder) learnBody(ct string, body []byte) {
-	if len(body) == 0 {
-		return
-	}
-	if json.Valid(body) {
-		var v any
-		if json.Unmarshal(body, &v) == nil {
-			r.learnJSON(v, 0)
-		}
-		return
-	}
-	if mt, _, _ := mime.ParseMediaType(ct); mt == "application/x-www-form-urlencoded" || mt == "" {
-		if vals, err := url.ParseQuery(string(body)); err == nil {
-			for k, vs := range vals {
-				if kind := secret.FieldKind(k); kind != 0 {
-					r.scrub.AddAs(kind, vs...)
-					for _, v := range vs {
-						r.learnInside(v)
-					}
-				}
-			}
-		}
-	}
-}
-
-// learnJSON adds every string under a secret-named key, at any depth, as is and as it
-// appears JSON-escaped.
-func (r *Recorder) learnJSON(v any, under secret.Kind) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			r.learnJSON(e, max(under, secret.FieldKind(k)))
-		}
-	case []any:
-		for _, e := range x {
-			r.learnJSON(e, under)
-		}
-	case string:
-		if under != 0 {
-			r.scrub.AddAs(under, x)
-			if b, err := json.Marshal(x); err == nil && string(b[1:len(b)-1]) != x {
-				r.scrub.AddAs(under, string(b[1:len(b)-1]))
-			}
-			r.learnInside(x)
-		}
-	}
-}
-
-// learnInside learns the secrets inside a secret that is itself a JSON object: the
-// seed's assertion is Entra's whole token response, whose access, refresh and id tokens
-// must go too when a Veeam answer carries one of them alone.
-func (r *Recorder) learnInside(s string) {
-	if !strings.HasPrefix(strings.TrimSpace(s), "{") {
-		return
-	}
-	var v any
-	if json.Unmarshal([]byte(s), &v) == nil {
-		r.learnJSON(v, 0)
-	}
+	r.scrub.LearnExchange(query, ex.RequestHeader, ex.ResponseHeader, ex.RequestBody, ex.ResponseBody)
 }
 
 // Dir returns the directory the recording is written to.
