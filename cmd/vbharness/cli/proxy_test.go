@@ -229,20 +229,7 @@ func TestProxyRecordingSkipsWhatAStubCannotHold(t *testing.T) {
 func TestProxyStopsCleanlyWithARequestStillWaitingForTheUpstream(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	release := make(chan struct{})
-	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer hs.Close()
-	defer close(release)
-	caFile := filepath.Join(f.dir, "upstream-ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := serveProxy(t, f, mockInfo{Veeam: hs.URL, Entra: hs.URL, CAFile: caFile})
+	p := serveProxy(t, f, hungUpstream(t, f))
 	c := caClient(t, filepath.Join(f.dir, "state", "ca.pem"))
 	c.Timeout = 0
 	go func() {
@@ -262,20 +249,7 @@ func TestProxyStopsCleanlyWithARequestStillWaitingForTheUpstream(t *testing.T) {
 func TestProxyAnswers502WhenTheUpstreamTakesTooLong(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	release := make(chan struct{})
-	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer hs.Close()
-	defer close(release)
-	caFile := filepath.Join(f.dir, "upstream-ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := serveProxy(t, f, mockInfo{Veeam: hs.URL, Entra: hs.URL, CAFile: caFile}, "--upstream-timeout", "300ms")
+	p := serveProxy(t, f, hungUpstream(t, f), "--upstream-timeout", "300ms")
 	c := caClient(t, filepath.Join(f.dir, "state", "ca.pem"))
 	resp, err := c.Get(p.url + "/v8/Jobs")
 	if err != nil {
@@ -289,4 +263,24 @@ func TestProxyAnswers502WhenTheUpstreamTakesTooLong(t *testing.T) {
 	if r := p.stop(); r.code != 0 {
 		t.Errorf("exit %d, want 0:\n%s", r.code, r.stderr)
 	}
+}
+
+// hungUpstream is an HTTPS upstream that never answers until the test ends (or the
+// request is cancelled), as both of the proxy's services.
+func hungUpstream(t *testing.T, f *fixture) mockInfo {
+	t.Helper()
+	release := make(chan struct{})
+	hs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hs.Close)
+	t.Cleanup(func() { close(release) })
+	caFile := filepath.Join(f.dir, "upstream-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return mockInfo{Veeam: hs.URL, Entra: hs.URL, CAFile: caFile}
 }
