@@ -336,7 +336,29 @@ func startMock(b *testing.B, name, bin, proto, stateDir string, ca *tlsca.CA) *p
 	if proto == "http" {
 		args = append(args, "--http")
 	} else {
-		args = append(args, "--state-dir", stateDir)
+		// Each HTTPS mock gets its own state folder (a state file admits one mock at a
+		// time) holding a copy of the one CA's two files.
+		own := filepath.Join(b.TempDir(), "state")
+		if err := os.MkdirAll(own, 0o700); err != nil {
+			b.Fatal(err)
+		}
+		entries, err := os.ReadDir(stateDir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), "ca") {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(stateDir, e.Name()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(own, e.Name()), data, 0o600); err != nil {
+				b.Fatal(err)
+			}
+		}
+		args = append(args, "--state-dir", own)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = benchEnv(b)
