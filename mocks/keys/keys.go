@@ -137,14 +137,25 @@ func (k *Key) SignRS256(signingInput []byte) ([]byte, error) {
 // another (docs/performance.md, "Issuance against oauth2-mock-server").
 var signGate = newGate(runtime.GOMAXPROCS(0))
 
+// ServingProcs is the GOMAXPROCS for a process whose work is serving the mocks over the
+// network (vbharness mock): one more than the signature slots. With as many Ps as slots,
+// a busy server had every P signing, and a connection's next request was read only when
+// a P came free or the runtime's monitor polled the network (every 10 ms); which
+// connection got served next was then a matter of luck, and the tail grew to five times
+// the median. One more P than signers keeps reading, writing and TLS going while every
+// core signs, so requests reach the gate in the order they came
+// (docs/performance.md, "The p99 tail").
+func ServingProcs() int { return signGate.slots + 1 }
+
 // gate is a counting semaphore that admits waiters in the order they came.
 type gate struct {
 	mu      sync.Mutex
+	slots   int             // how many may be inside at once
 	free    int             // slots not taken
 	waiting []chan struct{} // oldest first; each closed when its turn comes
 }
 
-func newGate(slots int) *gate { return &gate{free: max(slots, 1)} }
+func newGate(slots int) *gate { return &gate{slots: max(slots, 1), free: max(slots, 1)} }
 
 // enter takes a slot, waiting behind earlier callers when none is free.
 func (g *gate) enter() {

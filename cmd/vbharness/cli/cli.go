@@ -62,6 +62,9 @@ type deps struct {
 	clock clock.Clock
 	// terminal reports whether w is a terminal.
 	terminal func(w io.Writer) bool
+	// setProcs sets GOMAXPROCS for `vbharness mock` (keys.ServingProcs); nil leaves
+	// it, as in-process tests do, whose process is not the mock's.
+	setProcs func(n int)
 }
 
 func isTerminal(w io.Writer) bool {

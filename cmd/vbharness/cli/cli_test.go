@@ -38,6 +38,7 @@ type fixture struct {
 	target   *runnertest.Target
 	terminal bool
 	ctx      context.Context
+	procs    func(n int) // deps.setProcs; nil leaves the test process's GOMAXPROCS alone
 }
 
 func newFixture(t *testing.T, scripts map[string]*runnertest.Script) *fixture {
@@ -67,6 +68,7 @@ func (f *fixture) deps() deps {
 		catalogue:  catalogue(),
 		clock:      clock.NewVirtual(time.Time{}),
 		terminal:   func(io.Writer) bool { return f.terminal },
+		setProcs:   f.procs,
 	}
 }
 

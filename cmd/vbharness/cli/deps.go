@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"runtime"
+
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/runner"
 )
@@ -13,5 +15,6 @@ func defaultDeps() deps {
 		catalogue:  catalogue(),
 		clock:      clock.NewReal(),
 		terminal:   isTerminal,
+		setProcs:   func(n int) { runtime.GOMAXPROCS(n) },
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vbharness/vbharness/mocks/journal"
+	"github.com/vbharness/vbharness/mocks/keys"
 	"github.com/vbharness/vbharness/mocks/stack"
 )
 
@@ -187,6 +188,11 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 		}
 	}
 	o.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if a.env["GOMAXPROCS"] == "" && a.deps.setProcs != nil {
+		// One P more than the signature slots, so that the network keeps moving while
+		// every core signs (keys.ServingProcs). GOMAXPROCS in the environment wins.
+		a.deps.setProcs(keys.ServingProcs())
+	}
 	run, err := stack.Serve(ctx, o)
 	if err != nil {
 		return usage("cannot start the mock: %v", err)

@@ -9,9 +9,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vbharness/vbharness/mocks/keys"
 )
 
 // firstLineWriter collects output and hands over its first line as soon as it is written.
@@ -181,6 +184,31 @@ func TestRunAgainstARunningMock(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "on target localmock (live: Entra https://127.0.0.1:") || !strings.Contains(r.stdout, "and control API)") {
 		t.Errorf("header:\n%s", r.stdout)
+	}
+}
+
+// A served mock runs with one P more than the signature slots (keys.ServingProcs), unless
+// GOMAXPROCS is in the environment.
+func TestMockSetsGOMAXPROCSForServing(t *testing.T) {
+	t.Parallel()
+	for _, env := range []string{"", "1"} {
+		f := newFixture(t, nil)
+		var mu sync.Mutex
+		var got []int
+		f.procs = func(n int) { mu.Lock(); defer mu.Unlock(); got = append(got, n) }
+		if env != "" {
+			f.env["GOMAXPROCS"] = env
+		}
+		_, m := serveMock(t, f, "--http")
+		m.stop()
+		mu.Lock()
+		switch {
+		case env == "" && !slices.Equal(got, []int{keys.ServingProcs()}):
+			t.Errorf("without GOMAXPROCS: set %v, want [%d]", got, keys.ServingProcs())
+		case env != "" && len(got) != 0:
+			t.Errorf("with GOMAXPROCS=%s in the environment: set %v, want it left alone", env, got)
+		}
+		mu.Unlock()
 	}
 }
 
