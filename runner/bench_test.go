@@ -96,7 +96,11 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // target with parallel workers, and reports the median and 90th percentile of the
 // tests' wall times. ns/op is the run's wall time per test, plan and discovery
 // included, so 1 000 tests take 1 000 × ns/op; -benchtime 1000x runs exactly that.
-func benchRun(b *testing.B, parallel int) {
+func benchRun(b *testing.B, parallel int) { benchRunContract(b, parallel, "") }
+
+// benchRunContract is benchRun with the run's contract mode ("" the target's default:
+// fail on the embedded mocks).
+func benchRunContract(b *testing.B, parallel int, contract engine.ContractMode) {
 	dir := b.TempDir()
 	writeFlows(b, dir, b.N)
 	fsys := os.DirFS(dir)
@@ -109,7 +113,7 @@ func benchRun(b *testing.B, parallel int) {
 	}
 	p, err := runner.NewPlan(context.Background(), runner.Options{
 		Engine: runner.NewEngine(fsys), Files: files, Target: runner.MockTarget(nil),
-		Parallel: parallel, Seed: 1, Observer: tm,
+		Parallel: parallel, Seed: 1, Observer: tm, Contract: contract,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -130,3 +134,7 @@ func BenchmarkFullFlow(b *testing.B) { benchRun(b, 1) }
 // BenchmarkFullFlowParallel2 is the same with --parallel 2 on the machine's cores.
 // Target: 1 000 tests in under 10 s, measured with -benchtime 1000x.
 func BenchmarkFullFlowParallel2(b *testing.B) { benchRun(b, 2) }
+
+// BenchmarkFullFlowParallel2ContractOff is BenchmarkFullFlowParallel2 with --contract off:
+// what the contract checks of every exchange cost (docs/performance.md).
+func BenchmarkFullFlowParallel2ContractOff(b *testing.B) { benchRunContract(b, 2, engine.ContractOff) }
