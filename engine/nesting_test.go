@@ -175,3 +175,23 @@ func TestTheParserCountsWhatTheScanMisses(t *testing.T) {
 		}
 	})
 }
+
+// A syntax error in a source compiled at run time (eval, new Function) names its class
+// once: goja put Error()'s "SyntaxError: " into the message as well, and the report said
+// "SyntaxError: SyntaxError: <eval>: …" (a patch of third_party/goja's Runtime.compile).
+func TestRunTimeSyntaxErrorsNameTheirClassOnce(t *testing.T) {
+	t.Parallel()
+	tr := newTestRuntime(t)
+	for _, src := range []string{`eval("let = ;")`, `new Function("((")`, `(0, eval)("}")`} {
+		got := tr.value(`(() => { try { ` + src + `; return "no error"; } catch (e) { return [e.name, e.message, String(e)].join("|"); } })()`).String()
+		parts := strings.Split(got, "|")
+		if len(parts) != 3 || parts[0] != "SyntaxError" || strings.HasPrefix(parts[1], "SyntaxError") ||
+			parts[2] != "SyntaxError: "+parts[1] || !strings.Contains(parts[1], "<eval>: Line ") {
+			t.Errorf("%s: name|message|String(e) = %q, want SyntaxError|<eval>: Line …|SyntaxError: <eval>: Line …", src, got)
+		}
+		res := tr.failing(src)
+		if strings.Count(res.Message, "SyntaxError") != 1 {
+			t.Errorf("%s: the test's message %q names SyntaxError more than once", src, res.Message)
+		}
+	}
+}

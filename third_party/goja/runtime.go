@@ -1391,8 +1391,10 @@ func (r *Runtime) compile(name, src string, strict, inGlobal bool, evalVm *vm) (
 	if err != nil {
 		switch x1 := err.(type) {
 		case *CompilerSyntaxError:
+			// The message without Error()'s "SyntaxError: ": the name is the class's, and
+			// String(e) said it twice ("SyntaxError: SyntaxError: Unexpected token ;").
 			err = &Exception{
-				val: r.builtin_new(r.getSyntaxError(), []Value{newStringValue(x1.Error())}),
+				val: r.builtin_new(r.getSyntaxError(), []Value{newStringValue(x1.Error()[len("SyntaxError: "):])}),
 			}
 		case *CompilerReferenceError:
 			err = &Exception{
