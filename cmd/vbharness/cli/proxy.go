@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vbharness/vbharness/engine"
 	"github.com/vbharness/vbharness/mocks/clock"
 	"github.com/vbharness/vbharness/mocks/contract"
 	"github.com/vbharness/vbharness/mocks/proxy"
@@ -107,9 +108,13 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 			return err
 		}
 	}
-	if f.contract != "fail" && f.contract != "warn" {
+	// Read as run reads it (any case, spaces trimmed); off has no meaning for a proxy
+	// whose work is the check.
+	mode, err := engine.ParseContractMode(f.contract)
+	if err != nil || mode == engine.ContractOff {
 		return usage("--contract %q: give fail or warn", f.contract)
 	}
+	f.contract = string(mode)
 	var reports []proxyReport
 	for _, r := range f.reports {
 		format, path, ok := strings.Cut(r, "=")

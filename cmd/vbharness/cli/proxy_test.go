@@ -91,14 +91,14 @@ func TestProxyCommandReportsAndExitCodes(t *testing.T) {
 		t.Fatalf("stub: %v %v", resp, err)
 	}
 	for _, mode := range []struct {
-		name string
-		code int
-	}{{"fail", 1}, {"warn", 0}} {
-		dir := filepath.Join(f.dir, mode.name)
+		flag, name string // name: the mode as the reports spell it
+		code       int
+	}{{"fail", "fail", 1}, {"warn", "warn", 0}, {"FAIL", "fail", 1}} { // any case, as run reads it
+		dir := filepath.Join(f.dir, mode.flag)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		p := serveProxy(t, f, info, "--contract", mode.name, "--report", "json="+filepath.Join(dir, "r.json"),
+		p := serveProxy(t, f, info, "--contract", mode.flag, "--report", "json="+filepath.Join(dir, "r.json"),
 			"--report", "junit="+filepath.Join(dir, "r.xml"), "--record", filepath.Join(dir, "rec"))
 		resp, err := c.PostForm(p.url+"/v8/token", url.Values{"grant_type": {"password"}, "username": {info.AdminUser},
 			"password": {info.AdminPassword}, "disable_antiforgery_token": {"true"}})
@@ -176,6 +176,7 @@ func TestProxyCommandUsageErrors(t *testing.T) {
 		{[]string{"proxy"}, "--upstream is required"},
 		{[]string{"proxy", "--upstream", "lab:4443"}, "give an origin such as"},
 		{[]string{"proxy", "--upstream", "https://lab:4443", "--contract", "off"}, `--contract "off": give fail or warn`},
+		{[]string{"proxy", "--upstream", "https://lab:4443", "--contract", "loud"}, `--contract "loud": give fail or warn`},
 		{[]string{"proxy", "--upstream", "https://lab:4443", "--report", "tap=x"}, "give junit=FILE or json=FILE"},
 		{[]string{"proxy", "--upstream", "https://lab:4443", "--ca-file", "missing.pem"}, "--ca-file"},
 		{[]string{"proxy", "--upstream", "https://lab:4443", "--listen", "0.0.0.0:0"}, "without a control token"},
