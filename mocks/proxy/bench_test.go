@@ -120,7 +120,9 @@ func retainedHeap() uint64 {
 //   - same-op: GET /v8/Jobs, one documented operation, every answer valid;
 //   - unknown-paths: GET /v8/NoSuchThing/<i>, n distinct paths the document lacks (404);
 //   - violations: GET /v8/Jobs answered without its required "results": one violation
-//     each.
+//     each;
+//   - new-tokens: same-op with a new bearer token on each exchange, which the proxy's
+//     scrubber learns (and keeps: it is not bounded, see docs/performance.md "Growth").
 //
 // Run it one size at a time at -benchtime 1x (the largest takes seconds, not minutes):
 //
@@ -130,14 +132,17 @@ func BenchmarkProxyGrowth(b *testing.B) {
 		name     string
 		path     func(i int) string
 		answer   func() *http.Response
-		findings int // violations per exchange
+		findings int  // violations per exchange
+		tokens   bool // a new bearer token on each exchange, as clients signing in again and again
 	}{
 		{"same-op", func(int) string { return "/v8/Jobs" },
-			func() *http.Response { return jsonAnswer(200, `{"offset":0,"limit":30,"results":[]}`) }, 0},
+			func() *http.Response { return jsonAnswer(200, `{"offset":0,"limit":30,"results":[]}`) }, 0, false},
 		{"unknown-paths", func(i int) string { return "/v8/NoSuchThing/" + strconv.Itoa(i) },
-			func() *http.Response { return jsonAnswer(404, `{"message":"not found","errorCode":"NotFound"}`) }, 0},
+			func() *http.Response { return jsonAnswer(404, `{"message":"not found","errorCode":"NotFound"}`) }, 0, false},
 		{"violations", func(int) string { return "/v8/Jobs" },
-			func() *http.Response { return jsonAnswer(200, `{"offset":0,"limit":30}`) }, 1},
+			func() *http.Response { return jsonAnswer(200, `{"offset":0,"limit":30}`) }, 1, false},
+		{"new-tokens", func(int) string { return "/v8/Jobs" },
+			func() *http.Response { return jsonAnswer(200, `{"offset":0,"limit":30,"results":[]}`) }, 0, true},
 	}
 	veeamURL, _ := url.Parse("https://vb365.lab.invalid:4443")
 	checker := contract.New()
@@ -146,7 +151,11 @@ func BenchmarkProxyGrowth(b *testing.B) {
 			proxy.WithTransport(roundTripFunc(func(*http.Request) *http.Response { return cases[c].answer() })))
 		for i := range n {
 			req := httptest.NewRequest("GET", cases[c].path(i), nil)
-			req.Header.Set("Authorization", "Bearer eyJhbGciOiJSUzI1NiJ9.bench.sig")
+			tok := "eyJhbGciOiJSUzI1NiJ9.bench.sig"
+			if cases[c].tokens {
+				tok = fmt.Sprintf("eyJhbGciOiJSUzI1NiJ9.bench-%d.sig%08d", i, i)
+			}
+			req.Header.Set("Authorization", "Bearer "+tok)
 			p.ServeHTTP(httptest.NewRecorder(), req)
 		}
 		p.Close()
