@@ -14,7 +14,8 @@ import (
 
 // serveControl answers the proxy's own routes:
 //
-//	GET /_proxy/violations  {"total": n, "violations": [Finding…]}
+//	GET /_proxy/violations  {"total": n, "dropped": d, "violations": [Finding…]}: the
+//	                        newest MaxViolations kept, the d older ones dropped
 //	GET /_proxy/requests    {"requests": [journal.Entry…]}, filtered by method, path and since
 //	                        as the mocks' GET /_mock/requests
 //
@@ -38,9 +39,9 @@ func (p *Proxy) serveControl(w http.ResponseWriter, r *http.Request) {
 	p.Settle()
 	if path == Prefix+"/violations" {
 		p.mu.Lock()
-		total, list := p.stats.Violations, append([]Finding{}, p.findings...)
+		total, dropped, list := p.stats.Violations, p.stats.ViolationsDropped, findingsOf(p.kept())
 		p.mu.Unlock()
-		control.WriteJSON(w, http.StatusOK, map[string]any{"total": total, "violations": list})
+		control.WriteJSON(w, http.StatusOK, map[string]any{"total": total, "dropped": dropped, "violations": list})
 		return
 	}
 	q := r.URL.Query()

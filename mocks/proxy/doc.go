@@ -8,6 +8,13 @@
 // Veeam's and learns the secrets of all) when asked,
 // keeps the violations, and serves them and the journal as JSON under /_proxy/.
 //
+// Bounds: what the proxy keeps does not grow with the hours it runs. The journal keeps
+// its newest entries (mocks/journal), the violations their newest MaxViolations, the
+// summary counts each of the v8 document's operations and the first MaxUnknownPaths
+// other paths one by one and folds the rest into OtherPaths; what was dropped or folded
+// is counted in Stats and said in every report. The scrubber of secrets seen is not
+// bounded (forgetting one would let it through when it comes back).
+//
 // What lives elsewhere: the contract itself (what the v8 document and the Entra shapes
 // allow) is mocks/contract's; the stub format of a recording is mocks/record's; the
 // listener, its certificate (mocks/tlsca, the local CA of `vbharness mock`), the

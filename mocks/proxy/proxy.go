@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,16 +32,22 @@ const (
 	// MaxCheckedBody is the longest response body the proxy keeps a copy of for the
 	// check; a longer one is forwarded whole, unchecked.
 	MaxCheckedBody = 16 << 20
-	// MaxViolations is how many violations the proxy keeps (the first ones); later
-	// ones are counted and printed, not kept.
+	// MaxViolations is how many violations the proxy keeps: the newest, as the mocks'
+	// journal keeps its newest entries, so that a proxy running for hours still shows
+	// what the last exchanges broke. Older ones are dropped, and counted
+	// (Stats.ViolationsDropped); every one is counted in Stats.Violations and printed.
 	MaxViolations = 10000
-	// MaxOperations is how many distinct operations the summary counts one by one;
-	// the others are counted under OtherOperations.
-	MaxOperations = 5000
+	// MaxUnknownPaths is how many distinct paths outside the v8 document (Entra's
+	// included) the summary counts one by one; the exchanges to any other such path are
+	// counted together under OtherPaths (Stats.ExchangesFolded), as the mock's metrics
+	// fold error codes into "other" after 100. The v8 document's operations (487) are
+	// always counted one by one: clients hitting many unknown paths never push them out.
+	MaxUnknownPaths = 100
 )
 
-// OtherOperations is the summary's name for the operations past MaxOperations.
-const OtherOperations = "(other operations)"
+// OtherPaths is the summary's operation, one per service, for the exchanges to paths
+// outside the v8 document past MaxUnknownPaths.
+const OtherPaths = "(other paths)"
 
 // Prefix is where the proxy's own routes live; requests under it are never forwarded.
 const Prefix = "/_proxy"
@@ -74,10 +81,20 @@ type Proxy struct {
 	closed  bool
 
 	mu        sync.Mutex
-	findings  []Finding
+	findings  []kept // a ring of the newest maxFindings violations, oldest at fstart
+	fstart    int
 	stats     Stats
-	ops       map[string]*Operation
-	recordErr error // the first error the recorder returned
+	ops       map[string]*Operation // by name; the OtherPaths buckets by service too
+	unknown   int                   // names in ops outside the v8 document
+	recordErr error                 // the first error the recorder returned
+
+	maxFindings, maxUnknown int // MaxViolations, MaxUnknownPaths; smaller in tests
+}
+
+// kept is a violation the proxy keeps, with the operation it is counted under.
+type kept struct {
+	Finding
+	op *Operation
 }
 
 // Option configures a Proxy.
@@ -120,7 +137,8 @@ func WithViolationHandler(f func(Finding)) Option { return func(p *Proxy) { p.on
 // New returns a proxy forwarding to the Veeam upstream veeam (an origin, such as
 // https://lab:4443; a path in it prefixes every forwarded path).
 func New(veeam *url.URL, opts ...Option) *Proxy {
-	p := &Proxy{veeam: veeam, ops: map[string]*Operation{}, scrub: secret.NewScrubber()}
+	p := &Proxy{veeam: veeam, ops: map[string]*Operation{}, scrub: secret.NewScrubber(),
+		maxFindings: MaxViolations, maxUnknown: MaxUnknownPaths}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(p.upstream(pr.In.URL.Path)) // Host becomes the upstream's
@@ -500,7 +518,7 @@ func (p *Proxy) learn(ex Exchange) {
 
 // count adds an exchange and its findings to the statistics.
 func (p *Proxy) count(ex Exchange, checked bool, found []Finding) {
-	name := operationName(ex)
+	name, documented := operationName(ex)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stats.Exchanges++
@@ -514,36 +532,56 @@ func (p *Proxy) count(ex Exchange, checked bool, found []Finding) {
 	}
 	p.stats.Violations += len(found)
 	op := p.ops[name]
-	if op == nil {
-		if len(p.ops) >= MaxOperations {
-			name = OtherOperations
-			op = p.ops[name]
-		}
+	if op == nil && !documented && p.unknown >= p.maxUnknown {
+		p.stats.ExchangesFolded++
+		name = ex.Service + " " + OtherPaths
+		op = p.ops[name]
 		if op == nil {
-			op = &Operation{Name: name, Service: ex.Service}
+			op = &Operation{Name: OtherPaths, Service: ex.Service}
 			p.ops[name] = op
+		}
+	}
+	if op == nil {
+		op = &Operation{Name: name, Service: ex.Service}
+		p.ops[name] = op
+		if !documented {
+			p.unknown++
 		}
 	}
 	op.Exchanges++
 	op.Violations += len(found)
 	for _, f := range found {
-		if len(p.findings) < MaxViolations {
-			p.findings = append(p.findings, f)
-			op.Found = append(op.Found, f)
+		if len(p.findings) < p.maxFindings {
+			p.findings = append(p.findings, kept{f, op})
+			continue
 		}
+		// Full: the newest replaces the oldest, as in the journal's ring.
+		p.findings[p.fstart] = kept{f, op}
+		p.fstart = (p.fstart + 1) % len(p.findings)
+		p.stats.ViolationsDropped++
 	}
 }
 
-// operationName names an exchange's operation in the summary: for a Veeam operation of
-// the v8 document, its method, path template and operationId ("GET /v8/Jobs/{jobId}
-// (Job_Get)", as veeam.Match routes it); otherwise its method and path with every GUID
+// kept returns the violations kept, oldest first. Callers hold p.mu.
+func (p *Proxy) kept() []kept {
+	return append(slices.Clone(p.findings[p.fstart:]), p.findings[:p.fstart]...)
+}
+
+// operationName names an exchange's operation in the summary, and says whether it is
+// one of the v8 document's: for a Veeam operation of the document, its method, path
+// template and operationId ("GET /v8/Jobs/{jobId} (Job_Get)", as veeam.Match routes
+// it); otherwise its method (up to 32 bytes) and path (up to 200) with every GUID
 // segment written {id}, so the calls of one operation on different items count
 // together.
-func operationName(ex Exchange) string {
+func operationName(ex Exchange) (string, bool) {
 	if ex.Service == ServiceVeeam {
 		if op, _ := veeam.Match(ex.Method, ex.URL.Path); op != nil {
-			return op.Method + " " + op.Path + " (" + op.ID + ")"
+			return op.Method + " " + op.Path + " (" + op.ID + ")", true
 		}
+	}
+	method := ex.Method
+	if len(method) > 32 {
+		method = method[:32] + "…"
 	}
 	segs := strings.Split(ex.URL.Path, "/")
 	for i, s := range segs {
@@ -555,7 +593,7 @@ func operationName(ex Exchange) string {
 	if len(path) > 200 {
 		path = path[:200] + "…"
 	}
-	return ex.Method + " " + path
+	return method + " " + path, false
 }
 
 // Settle waits until every exchange answered before the call is checked and
@@ -588,11 +626,19 @@ func (p *Proxy) Close() {
 // Journal returns the proxy's journal.
 func (p *Proxy) Journal() *journal.Journal { return p.journal }
 
-// Findings returns the violations kept so far, oldest first.
+// Findings returns the violations kept so far (the newest MaxViolations), oldest first.
 func (p *Proxy) Findings() []Finding {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Finding(nil), p.findings...)
+	return findingsOf(p.kept())
+}
+
+func findingsOf(ks []kept) []Finding {
+	out := make([]Finding, len(ks))
+	for i, k := range ks {
+		out[i] = k.Finding
+	}
+	return out
 }
 
 // RecordError returns the first error the recorder returned, or nil.

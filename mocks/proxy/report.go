@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -14,27 +15,37 @@ type Stats struct {
 	Exchanges  int `json:"exchanges"`
 	Veeam      int `json:"veeam"`
 	Entra      int `json:"entra"`
-	Unchecked  int `json:"unchecked"` // forwarded but not checked: a body past the limits, the mock's /_mock/ routes, no checker
-	Violations int `json:"violations"`
+	Unchecked  int `json:"unchecked"`  // forwarded but not checked: a body past the limits, the mock's /_mock/ routes, no checker
+	Violations int `json:"violations"` // every violation found, kept or not
+	// ViolationsDropped counts the violations no longer kept: the oldest, past
+	// MaxViolations.
+	ViolationsDropped int `json:"violations_dropped"`
+	// ExchangesFolded counts the exchanges to paths outside the v8 document past the
+	// first MaxUnknownPaths such paths, counted under OtherPaths.
+	ExchangesFolded int `json:"exchanges_folded"`
 }
 
 // Operation is what the proxy saw of one operation: its method and path with every
-// GUID segment written {id}.
+// GUID segment written {id}, or OtherPaths.
 type Operation struct {
 	Name       string    `json:"name"`
 	Service    string    `json:"service"`
 	Exchanges  int       `json:"exchanges"`
 	Violations int       `json:"violations"`
-	Found      []Finding `json:"-"`
+	Found      []Finding `json:"-"` // the violations kept (Summary fills it)
 }
 
-// Summary is the proxy's report: its counts, every operation it saw, and the
-// violations it kept (at most MaxViolations; Stats.Violations counts them all).
+// Summary is the proxy's report: its counts, every operation it saw (paths outside the
+// v8 document past MaxUnknownPaths folded into OtherPaths), and the violations it kept
+// (the newest MaxViolations; Stats.Violations counts them all, Stats.ViolationsDropped
+// those it no longer keeps).
 type Summary struct {
 	Mode       string      `json:"mode"` // "fail" or "warn"
 	Stats      Stats       `json:"stats"`
 	Operations []Operation `json:"operations"`
 	Violations []Finding   `json:"violations"`
+
+	maxFindings, maxUnknown int // the proxy's bounds, for the JUnit report's words
 }
 
 // Summary returns the report so far, operations by name. Call Close first for a final
@@ -42,13 +53,21 @@ type Summary struct {
 func (p *Proxy) Summary(mode string) Summary {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Summary{Mode: mode, Stats: p.stats, Violations: append([]Finding{}, p.findings...), Operations: []Operation{}}
+	ks := p.kept()
+	s := Summary{Mode: mode, Stats: p.stats, Violations: findingsOf(ks), Operations: []Operation{},
+		maxFindings: p.maxFindings, maxUnknown: p.maxUnknown}
+	found := map[*Operation][]Finding{}
+	for _, k := range ks {
+		found[k.op] = append(found[k.op], k.Finding)
+	}
 	for _, op := range p.ops {
 		c := *op
-		c.Found = slices.Clone(op.Found)
+		c.Found = found[op]
 		s.Operations = append(s.Operations, c)
 	}
-	slices.SortFunc(s.Operations, func(a, b Operation) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(s.Operations, func(a, b Operation) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Service, b.Service))
+	})
 	return s
 }
 
@@ -90,9 +109,12 @@ type junitFailure struct {
 // WriteJUnit writes the summary as JUnit XML: one test suite per service (veeam,
 // entra), one test case per operation seen. In fail mode an operation with violations
 // is a failure whose text lists them, one per line; in warn mode it passes and lists
-// them in its system-out, so a CI dashboard shows them without failing the build.
+// them in its system-out, so a CI dashboard shows them without failing the build. The
+// violations no longer kept are counted on their operation's last line, and the
+// OtherPaths case says in its system-out what it folds.
 func (s Summary) WriteJUnit(w io.Writer) error {
 	root := junitSuites{Name: "vbharness proxy contract"}
+	maxFindings, maxUnknown := cmp.Or(s.maxFindings, MaxViolations), cmp.Or(s.maxUnknown, MaxUnknownPaths)
 	bySvc := map[string]*junitSuite{}
 	var order []string
 	for _, op := range s.Operations {
@@ -103,13 +125,18 @@ func (s Summary) WriteJUnit(w io.Writer) error {
 			order = append(order, op.Service)
 		}
 		c := junitCase{Name: op.Name, Classname: "contract." + op.Service}
+		var out string // the system-out
+		if op.Name == OtherPaths {
+			out = fmt.Sprintf("%d exchanges to paths outside the v8 document, past the first %d such paths the proxy counts one by one, counted together",
+				op.Exchanges, maxUnknown)
+		}
 		if op.Violations > 0 {
 			var lines []string
 			for _, f := range op.Found {
 				lines = append(lines, f.Violation.String())
 			}
 			if kept := len(op.Found); kept < op.Violations {
-				lines = append(lines, fmt.Sprintf("(and %d more, past the proxy's limit of %d kept)", op.Violations-kept, MaxViolations))
+				lines = append(lines, fmt.Sprintf("(and %d older ones, dropped: the proxy keeps its newest %d violations)", op.Violations-kept, maxFindings))
 			}
 			text := strings.Join(lines, "\n")
 			if s.Mode == "fail" {
@@ -117,9 +144,10 @@ func (s Summary) WriteJUnit(w io.Writer) error {
 				su.Failures++
 				root.Failures++
 			} else {
-				c.SystemOut = text
+				out = strings.TrimPrefix(out+"\n"+text, "\n")
 			}
 		}
+		c.SystemOut = out
 		su.Tests++
 		root.Tests++
 		su.Cases = append(su.Cases, c)

@@ -267,8 +267,15 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 			failures = append(failures, fmt.Sprintf("cannot write the %s report %s: %v", r.format, r.path, err))
 		}
 	}
-	fmt.Fprintf(a.stderr, "vbharness proxy: stopped after %d exchanges (%d Veeam, %d Entra, %d unchecked), %d contract violations\n",
-		sum.Stats.Exchanges, sum.Stats.Veeam, sum.Stats.Entra, sum.Stats.Unchecked, sum.Stats.Violations)
+	var bounds string // what the proxy's bounds left out of its reports, if anything
+	if n := sum.Stats.ViolationsDropped; n > 0 {
+		bounds += fmt.Sprintf("; the oldest %d violations dropped, the newest %d kept", n, len(sum.Violations))
+	}
+	if n := sum.Stats.ExchangesFolded; n > 0 {
+		bounds += fmt.Sprintf("; %d exchanges to paths outside the v8 document folded into %q", n, proxy.OtherPaths)
+	}
+	fmt.Fprintf(a.stderr, "vbharness proxy: stopped after %d exchanges (%d Veeam, %d Entra, %d unchecked), %d contract violations%s\n",
+		sum.Stats.Exchanges, sum.Stats.Veeam, sum.Stats.Entra, sum.Stats.Unchecked, sum.Stats.Violations, bounds)
 	switch {
 	case serveErr != nil:
 		failures = append(failures, fmt.Sprintf("the listener failed: %v", serveErr))
