@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -106,15 +107,15 @@ func (tl *timeline) exchange(ex *flow.Exchange, e *Exchange, i int) {
 		e.AtMS = tl.ms(ex.At)
 	}
 	e.Uses = tl.uses(ex)
-	if ex.Status < 200 || ex.Status > 299 {
+	if ex.Status < 200 || ex.Status > 299 || !bytes.Contains(ex.ResponseBody, []byte(`_token"`)) {
+		return // no token in it: most API answers, not decoded
+	}
+	service := tl.service(ex.URL)
+	if service == "" {
 		return
 	}
 	var body map[string]any
 	if json.Unmarshal(ex.ResponseBody, &body) != nil {
-		return
-	}
-	service := tl.service(ex.URL)
-	if service == "" {
 		return
 	}
 	arrived := ex.At
