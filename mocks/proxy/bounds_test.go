@@ -146,3 +146,34 @@ func TestProxyFoldsUnknownPathsIntoOneOperation(t *testing.T) {
 		t.Errorf("the JUnit report does not say what it folded:\n%s", ju)
 	}
 }
+
+// A path outside the v8 document is an operation's name as the client sent it: a secret
+// in it is scrubbed in every report, whether the proxy learned the secret before that
+// exchange or after it.
+func TestProxyReportsScrubSecretsInPaths(t *testing.T) {
+	t.Parallel()
+	const before, after = "Path-Secret-Passw0rd-1", "Path-Secret-Passw0rd-2"
+	p := inProcess(t)
+	signIn := func(password string) {
+		req := httptest.NewRequest("POST", "http://127.0.0.1/v8/token",
+			strings.NewReader("grant_type=password&username=Administrator&password="+password))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = "127.0.0.1:40000"
+		p.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	signIn(before)
+	serve(p, "GET", "/v8/NoSuch/"+before)
+	serve(p, "GET", "/v8/NoSuch/"+after)
+	serve(p, "GET", "/nosuch-entra/"+after+"/oauth2/v2.0/token")
+	signIn(after)
+	p.Close()
+	js, ju := summaryReports(t, p.Summary("warn"))
+	for _, s := range []string{before, after} {
+		if strings.Contains(js, s) || strings.Contains(ju, s) {
+			t.Errorf("a password the proxy saw (%s) is in the JSON or JUnit report:\n%s", s, js)
+		}
+	}
+	if !strings.Contains(js, "/v8/NoSuch/") {
+		t.Errorf("the JSON report lacks the unknown path's operation:\n%s", js)
+	}
+}

@@ -563,8 +563,16 @@ func (p *Proxy) count(ex Exchange, checked bool, found []Finding) {
 }
 
 // kept returns the violations kept, oldest first. Callers hold p.mu.
+//
+// Each is scrubbed again with every secret seen so far: a violation's path is the path
+// the client sent, and a secret in it (a password, a token) may have been learned only
+// after that exchange.
 func (p *Proxy) kept() []kept {
-	return append(slices.Clone(p.findings[p.fstart:]), p.findings[:p.fstart]...)
+	ks := append(slices.Clone(p.findings[p.fstart:]), p.findings[:p.fstart]...)
+	for i := range ks {
+		ks[i].Finding = p.rescrub(ks[i].Finding)
+	}
+	return ks
 }
 
 // operationName names an exchange's operation in the summary, and says whether it is

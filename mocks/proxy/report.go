@@ -62,6 +62,7 @@ func (p *Proxy) Summary(mode string) Summary {
 	}
 	for _, op := range p.ops {
 		c := *op
+		c.Name = p.scrub.Scrub(c.Name) // a path outside the v8 document, as the client sent it
 		c.Found = found[op]
 		s.Operations = append(s.Operations, c)
 	}
@@ -69,6 +70,13 @@ func (p *Proxy) Summary(mode string) Summary {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Service, b.Service))
 	})
 	return s
+}
+
+// rescrub scrubs a finding's texts with the secrets known now.
+func (p *Proxy) rescrub(f Finding) Finding {
+	v := &f.Violation
+	v.Path, v.Received, v.Expected, v.Pointer = p.scrub.Scrub(v.Path), p.scrub.Scrub(v.Received), p.scrub.Scrub(v.Expected), p.scrub.Scrub(v.Pointer)
+	return f
 }
 
 // WriteJSON writes the summary as indented JSON.
