@@ -177,3 +177,18 @@ func TestProxyReportsScrubSecretsInPaths(t *testing.T) {
 		t.Errorf("the JSON report lacks the unknown path's operation:\n%s", js)
 	}
 }
+
+// A client that escapes a letter of the path (/v8/%4Aobs) is checked and counted like
+// one that does not: the checker, the summary and the mock route the same way.
+func TestProxyChecksEscapedPaths(t *testing.T) {
+	t.Parallel()
+	p := inProcess(t)
+	for _, path := range []string{"/v8/Jobs", "/v8/%4Aobs", "/%76%38/Jobs"} {
+		serve(p, "GET", path)
+	}
+	p.Close()
+	s := p.Summary("warn")
+	if s.Stats.Violations != 3 || len(s.Operations) != 1 || s.Operations[0].Name != "GET /v8/Jobs (Job_Get)" {
+		t.Errorf("violations %d, operations %+v; want 3 violations, all of GET /v8/Jobs (Job_Get)", s.Stats.Violations, s.Operations)
+	}
+}

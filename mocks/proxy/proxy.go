@@ -583,7 +583,7 @@ func (p *Proxy) kept() []kept {
 // together.
 func operationName(ex Exchange) (string, bool) {
 	if ex.Service == ServiceVeeam {
-		if op, _ := veeam.Match(ex.Method, ex.URL.Path); op != nil {
+		if op, _ := veeam.Match(ex.Method, ex.URL.EscapedPath()); op != nil { // as the checker and the mock route it
 			return op.Method + " " + op.Path + " (" + op.ID + ")", true
 		}
 	}

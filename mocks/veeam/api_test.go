@@ -617,3 +617,32 @@ func TestOlderAPIVersionsAnswer404(t *testing.T) {
 		t.Errorf("the v8 version probe: %d, want 401", w.Code)
 	}
 }
+
+// Routing reads a path as ASP.NET Core does: escapes decoded before the route is chosen,
+// but for %2F, which stays inside its segment. The contract checker and the proxy route
+// with the same Match, so a client that escapes a letter is checked like any other.
+func TestMatchDecodesEscapesButForTheSlash(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]string{
+		"/v8/Jobs":      "Job_Get",
+		"/v8/Jobs/":     "Job_Get",
+		"/v8/%4Aobs":    "Job_Get",
+		"/v8/%4aOBS":    "Job_Get",
+		"/%76%38/Jobs":  "Job_Get",
+		"/v8/Jobs%2F":   "",
+		"/v8%2FJobs":    "",
+		"/v8/%4Aobs%":   "",
+		"/v8/%ZZJobs":   "",
+		"/v8/Jobs/%2F":  "Job_GetById",
+		"/v8/Jobs/a%2F": "Job_GetById",
+	} {
+		op, vars := Match("GET", path)
+		got := ""
+		if op != nil {
+			got = op.ID
+		}
+		if got != want {
+			t.Errorf("Match(GET, %q) = %q (%v), want %q", path, got, vars, want)
+		}
+	}
+}

@@ -115,8 +115,16 @@ func (n *routeNode) lookup(rest string, m *match) *routeNode {
 		return nil
 	}
 	seg, tail, _ := strings.Cut(rest, "/")
+	lit := seg
+	if strings.IndexByte(seg, '%') >= 0 {
+		// ASP.NET Core decodes a path's escapes before routing, but for %2F: /v8/%4Aobs is
+		// /v8/Jobs, and /v8/Jobs%2F names no route.
+		if v, err := url.PathUnescape(seg); err == nil && !strings.Contains(v, "/") {
+			lit = v
+		}
+	}
 	for _, c := range n.lits {
-		if strings.EqualFold(c.canon, seg) {
+		if strings.EqualFold(c.canon, lit) {
 			if leaf := c.lookup(tail, m); leaf != nil {
 				return leaf
 			}
