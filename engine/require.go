@@ -60,7 +60,11 @@ func (q *requirer) require(from, spec string) goja.Value {
 			q.throw("Error", "cannot require %q (required from %s): %v", spec, q.callerPos(), lerr.Err)
 		}
 		if lerr != nil {
-			panic(q.newError("SyntaxError", lerr.Error(), nil))
+			// The class once: the message is where and what ("lib/bad.js:1:42:
+			// Unexpected token ;"), and String(e) adds "SyntaxError: " before it.
+			at := *lerr
+			at.Message = strings.TrimPrefix(at.Message, "SyntaxError: ")
+			panic(q.newError("SyntaxError", at.Error(), nil))
 		}
 		return q.run(c, prog).Get("exports")
 	}
