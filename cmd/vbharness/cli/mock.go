@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,9 +189,11 @@ func (a *app) mock(ctx context.Context, f *mockFlags) error {
 		}
 	}
 	o.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if a.env["GOMAXPROCS"] == "" && a.deps.setProcs != nil {
+	if n, err := strconv.Atoi(a.env["GOMAXPROCS"]); (err != nil || n <= 0) && a.deps.setProcs != nil {
 		// One P more than the signature slots, so that the network keeps moving while
-		// every core signs (keys.ServingProcs). GOMAXPROCS in the environment wins.
+		// every core signs (keys.ServingProcs). A GOMAXPROCS in the environment that the
+		// Go runtime takes (a positive number) wins; one it ignores ("", "abc", "0")
+		// counts as unset here too.
 		a.deps.setProcs(keys.ServingProcs())
 	}
 	run, err := stack.Serve(ctx, o)

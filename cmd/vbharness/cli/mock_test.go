@@ -191,7 +191,7 @@ func TestRunAgainstARunningMock(t *testing.T) {
 // GOMAXPROCS is in the environment.
 func TestMockSetsGOMAXPROCSForServing(t *testing.T) {
 	t.Parallel()
-	for _, env := range []string{"", "1"} {
+	for _, env := range []string{"", "1", "abc", "0"} { // the runtime ignores abc and 0
 		f := newFixture(t, nil)
 		var mu sync.Mutex
 		var got []int
@@ -199,13 +199,14 @@ func TestMockSetsGOMAXPROCSForServing(t *testing.T) {
 		if env != "" {
 			f.env["GOMAXPROCS"] = env
 		}
+		taken := env == "1"
 		_, m := serveMock(t, f, "--http")
 		m.stop()
 		mu.Lock()
 		switch {
-		case env == "" && !slices.Equal(got, []int{keys.ServingProcs()}):
-			t.Errorf("without GOMAXPROCS: set %v, want [%d]", got, keys.ServingProcs())
-		case env != "" && len(got) != 0:
+		case !taken && !slices.Equal(got, []int{keys.ServingProcs()}):
+			t.Errorf("GOMAXPROCS=%q: set %v, want [%d]", env, got, keys.ServingProcs())
+		case taken && len(got) != 0:
 			t.Errorf("with GOMAXPROCS=%s in the environment: set %v, want it left alone", env, got)
 		}
 		mu.Unlock()
