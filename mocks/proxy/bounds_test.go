@@ -110,9 +110,12 @@ func TestProxyFoldsUnknownPathsIntoOneOperation(t *testing.T) {
 		serve(p, "GET", "/v8/NoSuchThing/"+strconv.Itoa(i)) // Veeam's, not in the document
 	}
 	for i := range 2 {
-		serve(p, "POST", "/tenant"+strconv.Itoa(i)+".onmicrosoft.com/oauth2/v2.0/token") // Entra's
+		serve(p, "GET", "/tenant"+strconv.Itoa(i)+".onmicrosoft.com/v2.0/.well-known/openid-configuration") // Entra's
 	}
 	serve(p, "GET", "/v8/Jobs") // a documented operation after the cap
+	for i := range 2 {          // Entra's token endpoint after the cap, for two tenants: one operation
+		serve(p, "POST", "/tenant"+strconv.Itoa(i)+".onmicrosoft.com/oauth2/v2.0/token")
+	}
 	p.Close()
 	s := p.Summary("warn")
 	var names []string
@@ -121,7 +124,7 @@ func TestProxyFoldsUnknownPathsIntoOneOperation(t *testing.T) {
 		names = append(names, op.Service+" "+op.Name)
 		byName[op.Service+" "+op.Name] = op
 	}
-	want := []string{"veeam (other paths)", "entra (other paths)", "veeam GET /v8/Jobs (Job_Get)",
+	want := []string{"veeam (other paths)", "entra (other paths)", "veeam GET /v8/Jobs (Job_Get)", "entra POST /{tenant}/oauth2/v2.0/token (token)",
 		"veeam GET /v8/NoSuchThing/0", "veeam GET /v8/NoSuchThing/1", "veeam GET /v8/NoSuchThing/2"}
 	for _, n := range want {
 		if _, ok := byName[n]; !ok {
@@ -134,8 +137,11 @@ func TestProxyFoldsUnknownPathsIntoOneOperation(t *testing.T) {
 	if v, e := byName["veeam (other paths)"].Exchanges, byName["entra (other paths)"].Exchanges; v != 2 || e != 2 {
 		t.Errorf("the folded operations count %d Veeam and %d Entra exchanges, want 2 and 2", v, e)
 	}
-	if s.Stats.ExchangesFolded != 4 || s.Stats.Exchanges != 8 {
-		t.Errorf("stats %+v, want 8 exchanges, 4 folded", s.Stats)
+	if s.Stats.ExchangesFolded != 4 || s.Stats.Exchanges != 10 {
+		t.Errorf("stats %+v, want 10 exchanges, 4 folded", s.Stats)
+	}
+	if n := byName["entra POST /{tenant}/oauth2/v2.0/token (token)"].Exchanges; n != 2 {
+		t.Errorf("Entra's token endpoint counts %d exchanges, want both tenants' 2", n)
 	}
 	js, ju := summaryReports(t, s)
 	if !strings.Contains(js, `"exchanges_folded": 4`) {

@@ -576,7 +576,7 @@ func (p *Proxy) kept() []kept {
 }
 
 // operationName names an exchange's operation in the summary, and says whether it is
-// one of the v8 document's: for a Veeam operation of the document, its method, path
+// one of the v8 document's (or one of Entra's endpoints that the checker knows): for a Veeam operation of the document, its method, path
 // template and operationId ("GET /v8/Jobs/{jobId} (Job_Get)", as veeam.Match routes
 // it); otherwise its method (up to 32 bytes) and path (up to 200) with every GUID
 // segment written {id}, so the calls of one operation on different items count
@@ -585,6 +585,17 @@ func operationName(ex Exchange) (string, bool) {
 	if ex.Service == ServiceVeeam {
 		if op, _ := veeam.Match(ex.Method, ex.URL.EscapedPath()); op != nil { // as the checker and the mock route it
 			return op.Method + " " + op.Path + " (" + op.ID + ")", true
+		}
+	}
+	if ex.Service == ServiceEntra {
+		// The two endpoints the checker knows (mocks/contract/entra.go), one operation
+		// whatever the tenant, and never folded: a scanner's paths must not push the
+		// token endpoint into (other paths).
+		p := strings.ToLower(strings.TrimRight(ex.URL.Path, "/"))
+		for _, e := range [...]struct{ suffix, name string }{{"/oauth2/v2.0/token", "token"}, {"/oauth2/v2.0/devicecode", "devicecode"}} {
+			if strings.HasSuffix(p, e.suffix) && len(ex.Method) <= 32 {
+				return ex.Method + " /{tenant}" + e.suffix + " (" + e.name + ")", true
+			}
 		}
 	}
 	method := ex.Method
