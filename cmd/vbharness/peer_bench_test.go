@@ -30,6 +30,10 @@ package main
 // VBHARNESS_PEER_BUILDS adds builds to compare, comma-separated: "boringcrypto" is
 // vbharness built with GOEXPERIMENT=boringcrypto (needs cgo and a C compiler);
 // NAME=PATH is a vbharness binary built elsewhere (another commit, for before and after).
+// VBHARNESS_PEER_SERVER_CPUS (a taskset CPU list, such as "0-1") runs every server on
+// those CPUs only; .ci/peer's VBHARNESS_PEER_LOADER_CPUS runs the benchmark, the load
+// generator, on others, so that on a machine with cores to spare the servers' tails are
+// measured without the load generator taking turns on their cores.
 
 import (
 	"bufio"
@@ -360,7 +364,7 @@ func startMock(b *testing.B, name, bin, proto, stateDir string, ca *tlsca.CA) *p
 		}
 		args = append(args, "--state-dir", own)
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := serverCommand(b, bin, args...)
 	cmd.Env = benchEnv(b)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -397,6 +401,22 @@ func startMock(b *testing.B, name, bin, proto, stateDir string, ca *tlsca.CA) *p
 	return s
 }
 
+// serverCommand is the command that starts a server: on the CPUs of
+// VBHARNESS_PEER_SERVER_CPUS when it is set (taskset execs the server, so the process
+// measured is the server's own).
+func serverCommand(b *testing.B, bin string, args ...string) *exec.Cmd {
+	b.Helper()
+	cpus := os.Getenv("VBHARNESS_PEER_SERVER_CPUS")
+	if cpus == "" {
+		return exec.Command(bin, args...)
+	}
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		b.Fatalf("VBHARNESS_PEER_SERVER_CPUS=%s needs taskset (util-linux): %v", cpus, err)
+	}
+	return exec.Command(taskset, append([]string{"-c", cpus, bin}, args...)...)
+}
+
 // peerListening matches the line oauth2-mock-server prints once it listens; it says
 // http:// even when it serves HTTPS, so only the port is taken from it.
 var peerListening = regexp.MustCompile(`listening on https?://127\.0\.0\.1:(\d+)`)
@@ -410,7 +430,7 @@ func startPeer(b *testing.B, bin, proto, certFile, keyFile string, ca *tlsca.CA)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.Command(bin, args...)
+	cmd := serverCommand(b, bin, args...)
 	cmd.Env = append(benchEnv(b), "NODE_ENV=production")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
