@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -269,18 +270,19 @@ func (a *app) proxy(ctx context.Context, f *proxyFlags) error {
 	}
 	var bounds string // what the proxy's bounds left out of its reports, if anything
 	if n := sum.Stats.ViolationsDropped; n > 0 {
-		bounds += fmt.Sprintf("; the oldest %d violations dropped, the newest %d kept", n, len(sum.Violations))
+		bounds += fmt.Sprintf("; the oldest %s dropped, the newest %d kept", countOf(n, "violation"), len(sum.Violations))
 	}
 	if n := sum.Stats.ExchangesFolded; n > 0 {
-		bounds += fmt.Sprintf("; %d exchanges to paths outside the v8 document folded into %q", n, proxy.OtherPaths)
+		bounds += fmt.Sprintf("; %s to paths outside the v8 document folded into %q", countOf(n, "exchange"), proxy.OtherPaths)
 	}
-	fmt.Fprintf(a.stderr, "vbharness proxy: stopped after %d exchanges (%d Veeam, %d Entra, %d unchecked), %d contract violations%s\n",
-		sum.Stats.Exchanges, sum.Stats.Veeam, sum.Stats.Entra, sum.Stats.Unchecked, sum.Stats.Violations, bounds)
+	fmt.Fprintf(a.stderr, "vbharness proxy: stopped after %s (%d Veeam, %d Entra, %d unchecked), %s%s\n",
+		countOf(sum.Stats.Exchanges, "exchange"), sum.Stats.Veeam, sum.Stats.Entra, sum.Stats.Unchecked,
+		countOf(sum.Stats.Violations, "contract violation"), bounds)
 	switch {
 	case serveErr != nil:
 		failures = append(failures, fmt.Sprintf("the listener failed: %v", serveErr))
 	case f.contract == "fail" && sum.Stats.Violations > 0:
-		failures = append(failures, fmt.Sprintf("%d contract violations (--contract fail)", sum.Stats.Violations))
+		failures = append(failures, countOf(sum.Stats.Violations, "contract violation")+" (--contract fail)")
 	}
 	if len(failures) > 0 {
 		return fail("proxy: %s", strings.Join(failures, "; "))
@@ -346,4 +348,12 @@ func writeProxyReport(r proxyReport, sum proxy.Summary) error {
 		err = cerr
 	}
 	return err
+}
+
+// countOf is n and what, plural unless n is 1: "1 exchange", "2 exchanges".
+func countOf(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
 }

@@ -133,7 +133,7 @@ func TestProxyCommandReportsAndExitCodes(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("%s: stderr lacks %q:\n%s", mode.name, want, r.stderr)
 		}
-		if !strings.Contains(r.stderr, "stopped after 2 exchanges (2 Veeam, 0 Entra, 0 unchecked), 1 contract violations") ||
+		if !strings.Contains(r.stderr, "stopped after 2 exchanges (2 Veeam, 0 Entra, 0 unchecked), 1 contract violation") ||
 			!strings.Contains(r.stderr, "recorded 1 stubs in") {
 			t.Errorf("%s: stderr lacks the closing lines:\n%s", mode.name, r.stderr)
 		}
