@@ -133,8 +133,8 @@ func TestProxyCommandReportsAndExitCodes(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("%s: stderr lacks %q:\n%s", mode.name, want, r.stderr)
 		}
-		if !strings.Contains(r.stderr, "stopped after 2 exchanges (2 Veeam, 0 Entra, 0 unchecked), 1 contract violation") ||
-			!strings.Contains(r.stderr, "recorded 1 stubs in") {
+		if !strings.Contains(r.stderr, "stopped after 2 exchanges (2 Veeam, 0 Entra, 0 unchecked), 1 contract violation\n") ||
+			!strings.Contains(r.stderr, "recorded 1 stub in") {
 			t.Errorf("%s: stderr lacks the closing lines:\n%s", mode.name, r.stderr)
 		}
 		js, _ := os.ReadFile(filepath.Join(dir, "r.json"))
@@ -215,7 +215,7 @@ func TestProxyRecordingSkipsWhatAStubCannotHold(t *testing.T) {
 	if r.code != 0 {
 		t.Errorf("exit %d, want 0\n%s", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "recorded 1 stubs in rec") || !strings.Contains(r.stderr, "not recorded: GET /swagger/docs/v8: stubs answer /v8/ paths only") {
+	if !strings.Contains(r.stderr, "recorded 1 stub in rec") || !strings.Contains(r.stderr, "not recorded: GET /swagger/docs/v8: stubs answer /v8/ paths only") {
 		t.Errorf("stderr lacks the recording's line and the skipped exchange:\n%s", r.stderr)
 	}
 	if recs, _ := filepath.Glob(filepath.Join(f.dir, "rec", "*.json")); len(recs) != 1 {

@@ -79,7 +79,7 @@ func (r *recording) addExchange(ex record.Exchange) {
 // written whole.
 func (r *recording) close(w io.Writer, prefix string) bool {
 	n, err := r.rec.Close()
-	fmt.Fprintf(w, "%s: recorded %d stubs in %s (vbharness mock --stubs %s replays them)\n", prefix, n, r.shown, r.shown)
+	fmt.Fprintf(w, "%s: recorded %s in %s (vbharness mock --stubs %s replays them)\n", prefix, countOf(n, "stub"), r.shown, r.shown)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range r.skipped {
