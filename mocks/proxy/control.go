@@ -39,9 +39,9 @@ func (p *Proxy) serveControl(w http.ResponseWriter, r *http.Request) {
 	p.Settle()
 	if path == Prefix+"/violations" {
 		p.mu.Lock()
-		total, dropped, list := p.stats.Violations, p.stats.ViolationsDropped, findingsOf(p.kept())
+		total, dropped, ks := p.stats.Violations, p.stats.ViolationsDropped, p.kept()
 		p.mu.Unlock()
-		control.WriteJSON(w, http.StatusOK, map[string]any{"total": total, "dropped": dropped, "violations": list})
+		control.WriteJSON(w, http.StatusOK, map[string]any{"total": total, "dropped": dropped, "violations": findingsOf(p.rescrub(ks))})
 		return
 	}
 	q := r.URL.Query()

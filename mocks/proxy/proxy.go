@@ -562,15 +562,19 @@ func (p *Proxy) count(ex Exchange, checked bool, found []Finding) {
 	}
 }
 
-// kept returns the violations kept, oldest first. Callers hold p.mu.
-//
-// Each is scrubbed again with every secret seen so far: a violation's path is the path
-// the client sent, and a secret in it (a password, a token) may have been learned only
-// after that exchange.
+// kept returns a copy of the violations kept, oldest first. Callers hold p.mu, and
+// pass the copy to rescrub once they have let it go.
 func (p *Proxy) kept() []kept {
-	ks := append(slices.Clone(p.findings[p.fstart:]), p.findings[:p.fstart]...)
+	return append(slices.Clone(p.findings[p.fstart:]), p.findings[:p.fstart]...)
+}
+
+// rescrub scrubs the texts of ks again with every secret seen so far: a violation's
+// path is the path the client sent, and a secret in it (a password, a token) may have
+// been learned only after that exchange. It returns ks.
+func (p *Proxy) rescrub(ks []kept) []kept {
 	for i := range ks {
-		ks[i].Finding = p.rescrub(ks[i].Finding)
+		v := &ks[i].Violation
+		v.Path, v.Received, v.Expected, v.Pointer = p.scrub.Scrub(v.Path), p.scrub.Scrub(v.Received), p.scrub.Scrub(v.Expected), p.scrub.Scrub(v.Pointer)
 	}
 	return ks
 }
@@ -648,8 +652,9 @@ func (p *Proxy) Journal() *journal.Journal { return p.journal }
 // Findings returns the violations kept so far (the newest MaxViolations), oldest first.
 func (p *Proxy) Findings() []Finding {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return findingsOf(p.kept())
+	ks := p.kept()
+	p.mu.Unlock()
+	return findingsOf(p.rescrub(ks))
 }
 
 func findingsOf(ks []kept) []Finding {

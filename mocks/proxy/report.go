@@ -52,16 +52,22 @@ type Summary struct {
 // one.
 func (p *Proxy) Summary(mode string) Summary {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	ks := p.kept()
-	s := Summary{Mode: mode, Stats: p.stats, Violations: findingsOf(ks), Operations: []Operation{},
+	s := Summary{Mode: mode, Stats: p.stats, Operations: []Operation{},
 		maxFindings: p.maxFindings, maxUnknown: p.maxUnknown}
+	ops := make(map[*Operation]Operation, len(p.ops))
+	for _, op := range p.ops {
+		ops[op] = *op
+	}
+	p.mu.Unlock()
+	// Scrubbed with the lock let go, so the check worker goes on meanwhile.
+	ks = p.rescrub(ks)
+	s.Violations = findingsOf(ks)
 	found := map[*Operation][]Finding{}
 	for _, k := range ks {
 		found[k.op] = append(found[k.op], k.Finding)
 	}
-	for _, op := range p.ops {
-		c := *op
+	for op, c := range ops {
 		c.Name = p.scrub.Scrub(c.Name) // a path outside the v8 document, as the client sent it
 		c.Found = found[op]
 		s.Operations = append(s.Operations, c)
@@ -70,13 +76,6 @@ func (p *Proxy) Summary(mode string) Summary {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Service, b.Service))
 	})
 	return s
-}
-
-// rescrub scrubs a finding's texts with the secrets known now.
-func (p *Proxy) rescrub(f Finding) Finding {
-	v := &f.Violation
-	v.Path, v.Received, v.Expected, v.Pointer = p.scrub.Scrub(v.Path), p.scrub.Scrub(v.Received), p.scrub.Scrub(v.Expected), p.scrub.Scrub(v.Pointer)
-	return f
 }
 
 // WriteJSON writes the summary as indented JSON.
